@@ -1,0 +1,491 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"github.com/sluice-edge/sluice/store/internal/seal"
+)
+
+// Record keys. One byte of prefix per family keeps scans cheap and the layout readable.
+const (
+	keyRoot        = "m/root"
+	prefixToken    = "t/" // sealed token record
+	prefixEphem    = "e/" // sealed short-lived token fields (cvc), own TTL
+	prefixFinger   = "f/" // type \x00 fingerprint -> token id
+	prefixApp      = "a/" // application record (holds a key hash, no secret)
+	prefixAppKey   = "k/" // hex(key hash) -> application id
+	prefixEvent    = "l/" // big-endian nanos + random -> audit event
+	maxTxnAttempts = 8
+)
+
+// Options configure Open.
+type Options struct {
+	Dir       string
+	MasterKey []byte       // 32 bytes
+	Logger    *slog.Logger // badger's own messages go here at debug level; nil discards
+	// InMemory runs Badger without files (tests of code that needs a Store, not of durability).
+	InMemory bool
+}
+
+// badgerStore is the Store on an embedded Badger database.
+type badgerStore struct {
+	db        *badger.DB
+	seal      *seal.Sealer
+	fingerKey []byte
+	apiKeyKey []byte
+}
+
+var _ Store = (*badgerStore)(nil)
+
+// Open opens (or creates) the vault in opt.Dir. A master key that does not match the directory's
+// returns ErrWrongKey and changes nothing on disk.
+func Open(opt Options) (Store, error) {
+	if len(opt.MasterKey) != seal.KeySize {
+		return nil, errors.New("store: master key must be 32 bytes")
+	}
+	bo := badger.DefaultOptions(opt.Dir).
+		WithInMemory(opt.InMemory).
+		WithEncryptionKey(seal.Derive(opt.MasterKey, "badger")).
+		WithEncryptionKeyRotationDuration(30 * 24 * time.Hour).
+		WithIndexCacheSize(16 << 20). // required with encryption
+		WithBlockCacheSize(32 << 20).
+		WithSyncWrites(false). // acknowledged writes call db.Sync themselves
+		WithLogger(badgerLogger{opt.Logger}).
+		WithNumVersionsToKeep(1).
+		WithValueThreshold(1 << 20)
+	if opt.InMemory {
+		bo.Dir, bo.ValueDir = "", ""
+	}
+	db, err := badger.Open(bo)
+	if err != nil {
+		if errors.Is(err, badger.ErrEncryptionKeyMismatch) {
+			return nil, ErrWrongKey
+		}
+		return nil, fmt.Errorf("store: open %s: %w", opt.Dir, err)
+	}
+	root, err := loadRoot(db, opt.MasterKey)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	s, err := seal.New(seal.Derive(root, "envelope"))
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return &badgerStore{
+		db:        db,
+		seal:      s,
+		fingerKey: seal.Derive(root, "fingerprint"),
+		apiKeyKey: seal.Derive(root, "api key"),
+	}, nil
+}
+
+// loadRoot returns the vault's root secret, creating it on first open. The root secret is random,
+// wrapped by a key derived from the master key; every working key derives from it, so rotating the
+// master key only re-wraps this one record.
+func loadRoot(db *badger.DB, master []byte) ([]byte, error) {
+	kek, err := seal.New(seal.Derive(master, "key encryption"))
+	if err != nil {
+		return nil, err
+	}
+	var root []byte
+	err = db.Update(func(txn *badger.Txn) error {
+		item, err := txn.Get([]byte(keyRoot))
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			root = make([]byte, seal.KeySize)
+			rand.Read(root)
+			return txn.Set([]byte(keyRoot), kek.Seal(nil, root, []byte(keyRoot)))
+		}
+		if err != nil {
+			return err
+		}
+		return item.Value(func(v []byte) error {
+			root, err = kek.Open(nil, v, []byte(keyRoot))
+			if err != nil {
+				return ErrWrongKey
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		if errors.Is(err, ErrWrongKey) {
+			return nil, ErrWrongKey
+		}
+		return nil, fmt.Errorf("store: root key: %w", err)
+	}
+	return root, db.Sync()
+}
+
+func (s *badgerStore) Close() error { return s.db.Close() }
+
+func (s *badgerStore) Fingerprint(tokenType string, value []byte) string {
+	m := hmac.New(sha256.New, s.fingerKey)
+	m.Write([]byte(tokenType))
+	m.Write([]byte{0})
+	m.Write(value)
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil)[:24])
+}
+
+func (s *badgerStore) HashKey(key string) []byte {
+	m := hmac.New(sha256.New, s.apiKeyKey)
+	m.Write([]byte(key))
+	return m.Sum(nil)
+}
+
+// update runs fn in a read-write transaction, retrying on Badger's optimistic-concurrency
+// conflicts, and syncs to disk before returning so that an acknowledged write survives a crash.
+func (s *badgerStore) update(fn func(txn *badger.Txn) error) error {
+	for attempt := 0; ; attempt++ {
+		err := s.db.Update(fn)
+		if errors.Is(err, badger.ErrConflict) && attempt < maxTxnAttempts {
+			continue
+		}
+		if err != nil {
+			return mapErr(err)
+		}
+		return mapErr(s.db.Sync())
+	}
+}
+
+func mapErr(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, badger.ErrKeyNotFound):
+		return ErrNotFound
+	case errors.Is(err, badger.ErrDBClosed):
+		return ErrClosed
+	}
+	return err
+}
+
+// ---- audit ----
+
+func newEventKey(t time.Time) []byte {
+	k := make([]byte, 0, len(prefixEvent)+16)
+	k = append(k, prefixEvent...)
+	k = binary.BigEndian.AppendUint64(k, uint64(t.UnixNano()))
+	var r [8]byte
+	rand.Read(r[:])
+	return append(k, r[:]...)
+}
+
+func putEvents(txn *badger.Txn, evs ...Event) error {
+	for i := range evs {
+		ev := &evs[i]
+		if ev.CreatedAt.IsZero() {
+			ev.CreatedAt = time.Now().UTC()
+		}
+		k := newEventKey(ev.CreatedAt)
+		ev.ID = hex.EncodeToString(k[len(prefixEvent):])
+		b, err := json.Marshal(ev)
+		if err != nil {
+			return err
+		}
+		if err := txn.Set(k, b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *badgerStore) Audit(ctx context.Context, evs ...Event) error {
+	return s.update(func(txn *badger.Txn) error { return putEvents(txn, evs...) })
+}
+
+func (s *badgerStore) Events(ctx context.Context, q EventQuery) ([]Event, string, error) {
+	if q.Size <= 0 {
+		q.Size = 20
+	}
+	if q.Size > 100 {
+		q.Size = 100
+	}
+	seek := []byte(prefixEvent + "\xff")
+	if q.Start != "" {
+		c, err := hex.DecodeString(q.Start)
+		if err != nil || len(c) != 16 {
+			return nil, "", fmt.Errorf("%w: start is not a cursor from this API", ErrInvalidInput)
+		}
+		seek = append([]byte(prefixEvent), c...)
+	}
+	var out []Event
+	next := ""
+	err := s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Reverse: true, Prefix: []byte(prefixEvent), PrefetchValues: true, PrefetchSize: 32})
+		defer it.Close()
+		for it.Seek(seek); it.Valid(); it.Next() {
+			k := it.Item().Key()
+			if q.Start != "" && bytes.Equal(k, seek) {
+				continue // the cursor names the last event of the previous page
+			}
+			var ev Event
+			if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &ev) }); err != nil {
+				return err
+			}
+			if !q.matches(&ev) {
+				if !q.Since.IsZero() && ev.CreatedAt.Before(q.Since) {
+					break // newest first: everything further is older still
+				}
+				continue
+			}
+			if len(out) == q.Size {
+				next = hex.EncodeToString(out[len(out)-1].keySuffix())
+				break
+			}
+			out = append(out, ev)
+		}
+		return nil
+	})
+	return out, next, err
+}
+
+func (e *Event) keySuffix() []byte {
+	b, _ := hex.DecodeString(e.ID)
+	return b
+}
+
+func (q *EventQuery) matches(e *Event) bool {
+	return (q.EntityType == "" || q.EntityType == e.EntityType) &&
+		(q.EntityID == "" || q.EntityID == e.EntityID) &&
+		(q.Operation == "" || q.Operation == e.Operation) &&
+		(q.Actor == "" || q.Actor == e.Actor) &&
+		(q.Since.IsZero() || !e.CreatedAt.Before(q.Since)) &&
+		(q.Until.IsZero() || !e.CreatedAt.After(q.Until))
+}
+
+// ---- applications ----
+
+func (s *badgerStore) CreateApplication(ctx context.Context, a *Application, ev Event) error {
+	b, err := json.Marshal(a)
+	if err != nil {
+		return err
+	}
+	return s.update(func(txn *badger.Txn) error {
+		if _, err := txn.Get([]byte(prefixApp + a.ID)); err == nil {
+			return ErrConflict
+		}
+		if err := txn.Set([]byte(prefixApp+a.ID), b); err != nil {
+			return err
+		}
+		if err := txn.Set([]byte(prefixAppKey+hex.EncodeToString(a.KeyHash)), []byte(a.ID)); err != nil {
+			return err
+		}
+		return putEvents(txn, ev)
+	})
+}
+
+func getJSON(txn *badger.Txn, key string, v any) error {
+	item, err := txn.Get([]byte(key))
+	if err != nil {
+		return mapErr(err)
+	}
+	return item.Value(func(b []byte) error { return json.Unmarshal(b, v) })
+}
+
+func (s *badgerStore) GetApplication(ctx context.Context, id string) (*Application, error) {
+	var a Application
+	err := s.db.View(func(txn *badger.Txn) error { return getJSON(txn, prefixApp+id, &a) })
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	return &a, nil
+}
+
+func (s *badgerStore) ApplicationByKey(ctx context.Context, key string) (*Application, error) {
+	h := s.HashKey(key)
+	var a Application
+	err := s.db.View(func(txn *badger.Txn) error {
+		item, err := txn.Get([]byte(prefixAppKey + hex.EncodeToString(h)))
+		if err != nil {
+			return err
+		}
+		id, err := item.ValueCopy(nil)
+		if err != nil {
+			return err
+		}
+		return getJSON(txn, prefixApp+string(id), &a)
+	})
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	if subtle.ConstantTimeCompare(a.KeyHash, h) != 1 {
+		return nil, ErrNotFound
+	}
+	return &a, nil
+}
+
+func (s *badgerStore) ListApplications(ctx context.Context) ([]*Application, error) {
+	var out []*Application
+	err := s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(prefixApp), PrefetchValues: true, PrefetchSize: 64})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			var a Application
+			if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &a) }); err != nil {
+				return err
+			}
+			out = append(out, &a)
+		}
+		return nil
+	})
+	return out, err
+}
+
+func (s *badgerStore) UpdateApplication(ctx context.Context, a *Application, ev Event) error {
+	b, err := json.Marshal(a)
+	if err != nil {
+		return err
+	}
+	return s.update(func(txn *badger.Txn) error {
+		var old Application
+		if err := getJSON(txn, prefixApp+a.ID, &old); err != nil {
+			return err
+		}
+		if !bytes.Equal(old.KeyHash, a.KeyHash) {
+			if err := txn.Delete([]byte(prefixAppKey + hex.EncodeToString(old.KeyHash))); err != nil {
+				return err
+			}
+			if err := txn.Set([]byte(prefixAppKey+hex.EncodeToString(a.KeyHash)), []byte(a.ID)); err != nil {
+				return err
+			}
+		}
+		if err := txn.Set([]byte(prefixApp+a.ID), b); err != nil {
+			return err
+		}
+		return putEvents(txn, ev)
+	})
+}
+
+func (s *badgerStore) DeleteApplication(ctx context.Context, id string, ev Event) error {
+	return s.update(func(txn *badger.Txn) error {
+		var old Application
+		if err := getJSON(txn, prefixApp+id, &old); err != nil {
+			return err
+		}
+		if err := txn.Delete([]byte(prefixAppKey + hex.EncodeToString(old.KeyHash))); err != nil {
+			return err
+		}
+		if err := txn.Delete([]byte(prefixApp + id)); err != nil {
+			return err
+		}
+		return putEvents(txn, ev)
+	})
+}
+
+// ---- documents ----
+
+func docKey(c Collection, id string) []byte { return []byte(c.Prefix + "/" + id) }
+
+func (s *badgerStore) Put(ctx context.Context, c Collection, id string, doc []byte, create bool, ev Event) error {
+	k := docKey(c, id)
+	v := doc
+	if c.Sealed {
+		v = s.seal.Seal(nil, doc, k)
+	}
+	return s.update(func(txn *badger.Txn) error {
+		_, err := txn.Get(k)
+		switch {
+		case create && err == nil:
+			return ErrConflict
+		case !create && errors.Is(err, badger.ErrKeyNotFound):
+			return ErrNotFound
+		case err != nil && !errors.Is(err, badger.ErrKeyNotFound):
+			return err
+		}
+		if err := txn.Set(k, v); err != nil {
+			return err
+		}
+		return putEvents(txn, ev)
+	})
+}
+
+func (s *badgerStore) openDoc(c Collection, k, v []byte) ([]byte, error) {
+	if !c.Sealed {
+		return bytes.Clone(v), nil
+	}
+	out, err := s.seal.Open(nil, v, k)
+	if err != nil {
+		return nil, ErrCorrupt
+	}
+	return out, nil
+}
+
+func (s *badgerStore) Get(ctx context.Context, c Collection, id string) ([]byte, error) {
+	var out []byte
+	k := docKey(c, id)
+	err := s.db.View(func(txn *badger.Txn) error {
+		item, err := txn.Get(k)
+		if err != nil {
+			return err
+		}
+		return item.Value(func(v []byte) (err error) {
+			out, err = s.openDoc(c, k, v)
+			return err
+		})
+	})
+	return out, mapErr(err)
+}
+
+func (s *badgerStore) List(ctx context.Context, c Collection) ([][]byte, error) {
+	var out [][]byte
+	err := s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(c.Prefix + "/"), PrefetchValues: true, PrefetchSize: 64})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			item := it.Item()
+			err := item.Value(func(v []byte) error {
+				d, err := s.openDoc(c, item.Key(), v)
+				out = append(out, d)
+				return err
+			})
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+func (s *badgerStore) Delete(ctx context.Context, c Collection, id string, ev Event) error {
+	k := docKey(c, id)
+	return s.update(func(txn *badger.Txn) error {
+		if _, err := txn.Get(k); err != nil {
+			return err
+		}
+		if err := txn.Delete(k); err != nil {
+			return err
+		}
+		return putEvents(txn, ev)
+	})
+}
+
+// badgerLogger sends Badger's chatter to slog at debug level (and warnings/errors as such).
+type badgerLogger struct{ l *slog.Logger }
+
+func (b badgerLogger) log(level slog.Level, f string, args ...any) {
+	if b.l != nil {
+		b.l.Log(context.Background(), level, "badger: "+strings.TrimSpace(fmt.Sprintf(f, args...)))
+	}
+}
+func (b badgerLogger) Errorf(f string, a ...any)   { b.log(slog.LevelError, f, a...) }
+func (b badgerLogger) Warningf(f string, a ...any) { b.log(slog.LevelWarn, f, a...) }
+func (b badgerLogger) Infof(f string, a ...any)    { b.log(slog.LevelDebug, f, a...) }
+func (b badgerLogger) Debugf(f string, a ...any)   { b.log(slog.LevelDebug, f, a...) }

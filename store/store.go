@@ -1,0 +1,135 @@
+// Package store is Sluice's vault: the Store interface the server talks to, the records it keeps
+// (tokens, applications, audit events, and opaque documents for proxies, keys and modules), and the
+// Badger implementation behind Open.
+//
+// Every sensitive value is sealed twice at rest: Badger's own AES encryption of its files (from the
+// master key) and, inside that, an authenticated AES-GCM envelope per value under a data key that the
+// master key wraps. A flipped byte therefore yields ErrCorrupt, never other plaintext.
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+)
+
+// Errors callers match with errors.Is. Messages never contain stored values.
+var (
+	ErrNotFound     = errors.New("store: not found")
+	ErrConflict     = errors.New("store: id already exists")
+	ErrCorrupt      = errors.New("store: sealed value failed authentication")
+	ErrWrongKey     = errors.New("store: the master key does not open this data directory")
+	ErrClosed       = errors.New("store: closed")
+	ErrInvalidInput = errors.New("store: invalid input")
+)
+
+// Store is the vault. The Badger implementation lives in internal/badgerstore; the interface lets a
+// distributed backend come later. Every mutating method takes the audit event that records it and
+// writes both atomically: if the event cannot be written, the operation does not happen.
+// Writes acknowledged by a nil error are durable (synced to disk).
+type Store interface {
+	// CreateToken stores t. ErrConflict if t.ID exists. If dedupe is true and a live token with the
+	// same type and fingerprint exists, that token is returned with existed=true and nothing is written.
+	CreateToken(ctx context.Context, t *Token, dedupe bool, ev Event) (stored *Token, existed bool, err error)
+	// GetToken returns a live token or ErrNotFound (expired tokens are not found).
+	GetToken(ctx context.Context, id string) (*Token, error)
+	// GetTokens fetches many tokens in one read transaction; missing ids are absent from the map.
+	GetTokens(ctx context.Context, ids []string) (map[string]*Token, error)
+	// UpdateToken replaces a live token (same id); ErrNotFound if it is gone.
+	UpdateToken(ctx context.Context, t *Token, ev Event) error
+	// DeleteToken removes a token; ErrNotFound if it does not exist.
+	DeleteToken(ctx context.Context, id string, ev Event) error
+
+	CreateApplication(ctx context.Context, a *Application, ev Event) error
+	GetApplication(ctx context.Context, id string) (*Application, error)
+	// ApplicationByKey finds the application whose API key hashes to the hash of key.
+	ApplicationByKey(ctx context.Context, key string) (*Application, error)
+	ListApplications(ctx context.Context) ([]*Application, error)
+	UpdateApplication(ctx context.Context, a *Application, ev Event) error
+	DeleteApplication(ctx context.Context, id string, ev Event) error
+
+	// Put, Get, List and Delete keep JSON documents (proxies, keys, transform modules) in a
+	// collection; sealed documents get the same envelope as token values.
+	Put(ctx context.Context, c Collection, id string, doc []byte, create bool, ev Event) error
+	Get(ctx context.Context, c Collection, id string) ([]byte, error)
+	List(ctx context.Context, c Collection) ([][]byte, error)
+	Delete(ctx context.Context, c Collection, id string, ev Event) error
+
+	// Audit appends events on their own (detokenization, reveal through the proxy).
+	Audit(ctx context.Context, evs ...Event) error
+	// Events lists audit events newest first.
+	Events(ctx context.Context, q EventQuery) (events []Event, next string, err error)
+
+	// Fingerprint is a keyed hash of value within a token type; never reversible without the vault.
+	Fingerprint(tokenType string, value []byte) string
+	// HashKey is the keyed hash under which API keys are stored and looked up.
+	HashKey(key string) []byte
+
+	Close() error
+}
+
+// Token is one vaulted value. Data is the token's JSON data (plaintext: the caller owns the slice
+// and must not keep it beyond the request that needed it).
+type Token struct {
+	ID                    string            `json:"id"`
+	Type                  string            `json:"type"`
+	Data                  json.RawMessage   `json:"data"`
+	Metadata              map[string]string `json:"metadata,omitempty"`
+	Containers            []string          `json:"containers"`
+	Mask                  json.RawMessage   `json:"mask,omitempty"`
+	Fingerprint           string            `json:"fingerprint,omitempty"`
+	FingerprintExpression string            `json:"fingerprint_expression,omitempty"`
+	CreatedBy             string            `json:"created_by,omitempty"`
+	CreatedAt             time.Time         `json:"created_at"`
+	ModifiedAt            *time.Time        `json:"modified_at,omitempty"`
+	ExpiresAt             *time.Time        `json:"expires_at,omitempty"`
+	// Ephemeral holds fields of Data kept for a limited time (a card's cvc: one hour). They are
+	// stored in a separate record with its own TTL and merged back into Data on read.
+	Ephemeral map[string]json.RawMessage `json:"-"`
+	// EphemeralUntil is when Ephemeral fields are dropped.
+	EphemeralUntil time.Time `json:"-"`
+}
+
+// Application is an API client. KeyHash is HashKey of its API key; the key itself is never stored.
+type Application struct {
+	ID          string    `json:"id"`
+	Name        string    `json:"name"`
+	Type        string    `json:"type"`
+	Permissions []string  `json:"permissions"`
+	KeyHash     []byte    `json:"key_hash"`
+	CreatedAt   time.Time `json:"created_at"`
+	ModifiedAt  time.Time `json:"modified_at,omitzero"`
+}
+
+// Collection names a family of JSON documents kept with Put/Get.
+type Collection struct {
+	Prefix string // short key prefix, unique per collection
+	Sealed bool   // documents get the AES-GCM envelope
+}
+
+// Collections used by the server.
+var (
+	Proxies    = Collection{Prefix: "p", Sealed: true}
+	Keys       = Collection{Prefix: "j", Sealed: true}
+	Transforms = Collection{Prefix: "w", Sealed: false}
+)
+
+// Event is one audit record: who did what to which entity, and when. Never plaintext.
+type Event struct {
+	ID         string    `json:"id"`
+	EntityType string    `json:"entity_type"`
+	EntityID   string    `json:"entity_id"`
+	Operation  string    `json:"operation"`
+	Actor      string    `json:"actor"`
+	ProxyID    string    `json:"proxy_id,omitempty"`
+	CreatedAt  time.Time `json:"created_at"`
+}
+
+// EventQuery filters and pages audit events. Zero fields match everything.
+type EventQuery struct {
+	EntityType, EntityID, Operation, Actor string
+	Since, Until                           time.Time
+	Size                                   int    // page size, 1..100
+	Start                                  string // cursor returned as next by the previous page
+}

@@ -1,0 +1,304 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+var ctx = context.Background()
+
+func testKey(b byte) []byte { return bytes.Repeat([]byte{b}, 32) }
+
+func openAt(t testing.TB, dir string, key []byte) Store {
+	t.Helper()
+	s, err := Open(Options{Dir: dir, MasterKey: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func card(id, number string) *Token {
+	return &Token{ID: id, Type: "card", Data: []byte(`{"number":"` + number + `","expiration_month":12,"expiration_year":2031}`),
+		Containers: []string{"/pci/high/"}, CreatedAt: time.Now().UTC()}
+}
+
+func TestTokenLifecycle(t *testing.T) {
+	s := openAt(t, t.TempDir(), testKey(1))
+	defer s.Close()
+	tok := card("t1", "4242424242424242")
+	tok.Fingerprint = s.Fingerprint("card", []byte("4242424242424242"))
+	if _, existed, err := s.CreateToken(ctx, tok, false, Event{EntityType: "token", EntityID: "t1", Operation: "create"}); err != nil || existed {
+		t.Fatal(err, existed)
+	}
+	if _, _, err := s.CreateToken(ctx, card("t1", "4000056655665556"), false, Event{}); !errors.Is(err, ErrConflict) {
+		t.Fatalf("duplicate id: %v", err)
+	}
+	dup := card("t2", "4242424242424242")
+	dup.Fingerprint = tok.Fingerprint
+	got, existed, err := s.CreateToken(ctx, dup, true, Event{})
+	if err != nil || !existed || got.ID != "t1" {
+		t.Fatalf("dedupe: %v %v %+v", err, existed, got)
+	}
+	got, err = s.GetToken(ctx, "t1")
+	if err != nil || !bytes.Equal(got.Data, tok.Data) {
+		t.Fatalf("get: %v %s", err, got.Data)
+	}
+	got.Metadata = map[string]string{"k": "v"}
+	if err := s.UpdateToken(ctx, got, Event{EntityID: "t1", Operation: "update"}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ = s.GetToken(ctx, "t1"); got.Metadata["k"] != "v" {
+		t.Fatal("update lost")
+	}
+	if err := s.DeleteToken(ctx, "t1", Event{EntityID: "t1", Operation: "delete"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.GetToken(ctx, "t1"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("after delete: %v", err)
+	}
+	if err := s.DeleteToken(ctx, "t1", Event{}); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("second delete: %v", err)
+	}
+	evs, _, err := s.Events(ctx, EventQuery{EntityID: "t1"})
+	if err != nil || len(evs) != 3 || evs[0].Operation != "delete" || evs[2].Operation != "create" {
+		t.Fatalf("events newest first: %v %+v", err, evs)
+	}
+}
+
+func TestExpiredTokenIsGone(t *testing.T) {
+	s := openAt(t, t.TempDir(), testKey(1))
+	defer s.Close()
+	tok := card("exp", "4242424242424242")
+	until := time.Now().Add(1500 * time.Millisecond)
+	tok.ExpiresAt = &until
+	if _, _, err := s.CreateToken(ctx, tok, false, Event{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.GetToken(ctx, "exp"); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Until(until) + 10*time.Millisecond)
+	if _, err := s.GetToken(ctx, "exp"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("expired token readable: %v", err)
+	}
+}
+
+func TestEphemeralFieldsDropped(t *testing.T) {
+	s := openAt(t, t.TempDir(), testKey(1))
+	defer s.Close()
+	tok := card("c", "4242424242424242")
+	tok.Ephemeral = map[string]json.RawMessage{"cvc": json.RawMessage(`"123"`)}
+	tok.EphemeralUntil = time.Now().Add(1200 * time.Millisecond)
+	if _, _, err := s.CreateToken(ctx, tok, false, Event{}); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := s.GetToken(ctx, "c")
+	if !bytes.Contains(got.Data, []byte(`"cvc":"123"`)) {
+		t.Fatalf("cvc missing before deadline: %s", got.Data)
+	}
+	time.Sleep(time.Until(tok.EphemeralUntil) + time.Second)
+	got, _ = s.GetToken(ctx, "c")
+	if bytes.Contains(got.Data, []byte("cvc")) || !bytes.Contains(got.Data, []byte("4242424242424242")) {
+		t.Fatalf("after deadline: %s", got.Data)
+	}
+}
+
+// TestFlippedSealedByteIsAnError flips every byte of a stored sealed token in turn: each read is an
+// error, never other plaintext.
+func TestFlippedSealedByteIsAnError(t *testing.T) {
+	st := openAt(t, t.TempDir(), testKey(1))
+	defer st.Close()
+	s := st.(*badgerStore)
+	if _, _, err := s.CreateToken(ctx, card("f", "4242424242424242"), false, Event{}); err != nil {
+		t.Fatal(err)
+	}
+	var raw []byte
+	s.db.View(func(txn *badger.Txn) error {
+		item, _ := txn.Get(tokenKey("f"))
+		raw, _ = item.ValueCopy(nil)
+		return nil
+	})
+	for i := range raw {
+		c := bytes.Clone(raw)
+		c[i] ^= 0x01
+		s.db.Update(func(txn *badger.Txn) error { return txn.Set(tokenKey("f"), c) })
+		if tok, err := s.GetToken(ctx, "f"); !errors.Is(err, ErrCorrupt) {
+			t.Fatalf("byte %d flipped: err=%v token=%v", i, err, tok)
+		}
+	}
+}
+
+func dirDigest(t *testing.T, dir string) string {
+	var names []string
+	sums := map[string][32]byte{}
+	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, _ := os.ReadFile(p)
+		names = append(names, p)
+		sums[p] = sha256.Sum256(b)
+		return nil
+	})
+	sort.Strings(names)
+	h := sha256.New()
+	for _, n := range names {
+		s := sums[n]
+		fmt.Fprintf(h, "%s %x\n", n, s)
+	}
+	return fmt.Sprintf("%x", h.Sum(nil))
+}
+
+// TestWrongMasterKeyRefusedAndHarmless: the wrong key is refused with ErrWrongKey, no file changes,
+// and the right key still opens the data.
+func TestWrongMasterKeyRefusedAndHarmless(t *testing.T) {
+	dir := t.TempDir()
+	s := openAt(t, dir, testKey(1))
+	if _, _, err := s.CreateToken(ctx, card("w", "4242424242424242"), false, Event{}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	before := dirDigest(t, dir)
+	if _, err := Open(Options{Dir: dir, MasterKey: testKey(2)}); !errors.Is(err, ErrWrongKey) {
+		t.Fatalf("wrong key: %v", err)
+	}
+	if after := dirDigest(t, dir); after != before {
+		t.Fatal("opening with the wrong key changed files")
+	}
+	s = openAt(t, dir, testKey(1))
+	defer s.Close()
+	if _, err := s.GetToken(ctx, "w"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestNoPlaintextAtRest stores distinctive values and greps every file of the data dir for them.
+func TestNoPlaintextAtRest(t *testing.T) {
+	dir := t.TempDir()
+	s := openAt(t, dir, testKey(3))
+	secrets := []string{"4111111111111111", "ZEBRA-PLAINTEXT-MARKER", "987-65-4329"}
+	for i, v := range secrets {
+		tok := &Token{ID: fmt.Sprint("p", i), Type: "token", Data: []byte(`"` + v + `"`), Metadata: map[string]string{"note": "METADATA-MARKER"}}
+		tok.Ephemeral = map[string]json.RawMessage{"cvc": json.RawMessage(`"CVC-MARKER-` + v + `"`)}
+		tok.EphemeralUntil = time.Now().Add(time.Hour)
+		if _, _, err := s.CreateToken(ctx, tok, false, Event{EntityType: "token", EntityID: tok.ID, Operation: "create"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Put(ctx, Keys, "k1", []byte(`{"private":"PRIVATE-KEY-MARKER"}`), true, Event{}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close() // flush memtables into SSTs too
+	needles := append(secrets, "METADATA-MARKER", "CVC-MARKER", "PRIVATE-KEY-MARKER")
+	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, _ := os.ReadFile(p)
+		for _, n := range needles {
+			if bytes.Contains(b, []byte(n)) {
+				t.Errorf("%s contains plaintext %q", p, n)
+			}
+		}
+		return nil
+	})
+}
+
+func TestApplicationsAndKeyHashes(t *testing.T) {
+	s := openAt(t, t.TempDir(), testKey(1))
+	defer s.Close()
+	a := &Application{ID: "a1", Name: "n", Type: "private", Permissions: []string{"token:read"}, KeyHash: s.HashKey("key_secret")}
+	if err := s.CreateApplication(ctx, a, Event{}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.ApplicationByKey(ctx, "key_secret")
+	if err != nil || got.ID != "a1" {
+		t.Fatal(err)
+	}
+	if _, err := s.ApplicationByKey(ctx, "key_other"); !errors.Is(err, ErrNotFound) {
+		t.Fatal(err)
+	}
+	a.KeyHash = s.HashKey("key_new")
+	if err := s.UpdateApplication(ctx, a, Event{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ApplicationByKey(ctx, "key_secret"); !errors.Is(err, ErrNotFound) {
+		t.Fatal("old key still works after rotation")
+	}
+	if err := s.DeleteApplication(ctx, "a1", Event{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ApplicationByKey(ctx, "key_new"); !errors.Is(err, ErrNotFound) {
+		t.Fatal("deleted application's key still works")
+	}
+}
+
+func TestEventsPagination(t *testing.T) {
+	s := openAt(t, t.TempDir(), testKey(1))
+	defer s.Close()
+	for i := 0; i < 25; i++ {
+		if err := s.Audit(ctx, Event{EntityType: "token", EntityID: fmt.Sprint(i), Operation: "read", Actor: "a"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	seen := map[string]bool{}
+	cursor := ""
+	for pages := 0; ; pages++ {
+		evs, next, err := s.Events(ctx, EventQuery{Size: 10, Start: cursor, Operation: "read"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range evs {
+			if seen[e.EntityID] {
+				t.Fatalf("event %s twice", e.EntityID)
+			}
+			seen[e.EntityID] = true
+		}
+		if next == "" {
+			break
+		}
+		cursor = next
+	}
+	if len(seen) != 25 {
+		t.Fatalf("saw %d events", len(seen))
+	}
+	if _, _, err := s.Events(ctx, EventQuery{Start: "zz"}); !errors.Is(err, ErrInvalidInput) {
+		t.Fatal(err)
+	}
+}
+
+func BenchmarkTokenCreate(b *testing.B) {
+	s := openAt(b, b.TempDir(), testKey(1))
+	defer s.Close()
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		if _, _, err := s.CreateToken(ctx, card(fmt.Sprint("b", i), "4242424242424242"), false, Event{Operation: "create"}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkTokenGet(b *testing.B) {
+	s := openAt(b, b.TempDir(), testKey(1))
+	defer s.Close()
+	s.CreateToken(ctx, card("g", "4242424242424242"), false, Event{})
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := s.GetToken(ctx, "g"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
