@@ -1,0 +1,48 @@
+// Command sluice is the tokenization edge: `sluice serve`, `sluice version`.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/sluice-edge/sluice/server"
+)
+
+const usage = `usage: sluice <command> [flags]
+
+commands:
+  serve     run the edge (see "sluice serve -h" and README.md)
+  version   print the version
+`
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprint(os.Stderr, usage)
+		os.Exit(2)
+	}
+	switch os.Args[1] {
+	case "version", "--version", "-v":
+		fmt.Println("sluice", server.Version)
+	case "serve":
+		cfg, err := server.ParseConfig(os.Args[2:], os.Getenv, os.Stdout)
+		if err != nil {
+			fail(err)
+		}
+		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+		defer stop()
+		if err := server.Run(ctx, cfg); err != nil {
+			fail(err)
+		}
+	default:
+		fmt.Fprint(os.Stderr, usage)
+		os.Exit(2)
+	}
+}
+
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, "sluice:", err)
+	os.Exit(1)
+}

@@ -1,0 +1,212 @@
+package server
+
+import (
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sluice-edge/sluice/store"
+)
+
+type applicationRequest struct {
+	Name        *string  `json:"name"`
+	Type        *string  `json:"type"`
+	Permissions []string `json:"permissions"`
+}
+
+type applicationView struct {
+	ID          string     `json:"id"`
+	Name        string     `json:"name"`
+	Type        string     `json:"type"`
+	Key         string     `json:"key,omitempty"` // only in the answer to create
+	Permissions []string   `json:"permissions"`
+	CreatedAt   time.Time  `json:"created_at"`
+	ModifiedAt  *time.Time `json:"modified_at,omitempty"`
+}
+
+func appView(a *store.Application) *applicationView {
+	v := &applicationView{ID: a.ID, Name: a.Name, Type: a.Type, Permissions: a.Permissions, CreatedAt: a.CreatedAt}
+	if !a.ModifiedAt.IsZero() {
+		m := a.ModifiedAt
+		v.ModifiedAt = &m
+	}
+	if v.Permissions == nil {
+		v.Permissions = []string{}
+	}
+	return v
+}
+
+// publicPermissions are what a "public" application (a key that ships in browsers and apps) may
+// hold: it can create tokens and nothing else.
+var publicPermissions = perm(permTokenCreate)
+
+func validateApplication(name, typ string, perms []string) error {
+	if strings.TrimSpace(name) == "" || len(name) > 200 {
+		return invalid("name", "is required (at most 200 bytes)")
+	}
+	switch typ {
+	case "private", "management", "public":
+	default:
+		return invalid("type", "must be private, management or public")
+	}
+	p, prob := parsePerms(perms)
+	if prob != nil {
+		return prob
+	}
+	if typ == "public" && p&^publicPermissions != 0 {
+		return invalid("permissions", "a public application may only hold token:create")
+	}
+	return nil
+}
+
+func (s *Server) createApplication(c *call) error {
+	if err := c.require(permApplicationCreate, "application:create"); err != nil {
+		return err
+	}
+	var req applicationRequest
+	if err := s.decodeJSON(c, &req); err != nil {
+		return err
+	}
+	if req.Name == nil || req.Type == nil {
+		if req.Name == nil {
+			return invalid("name", "is required")
+		}
+		return invalid("type", "is required")
+	}
+	perms := dedupeStrings(req.Permissions)
+	if err := validateApplication(*req.Name, *req.Type, perms); err != nil {
+		return err
+	}
+	key := newAPIKey()
+	a := &store.Application{ID: newUUID(), Name: *req.Name, Type: *req.Type, Permissions: perms,
+		KeyHash: s.store.HashKey(key), CreatedAt: s.now().UTC()}
+	if err := s.store.CreateApplication(c.ctx, a, s.event(c, "application", a.ID, "create")); err != nil {
+		return err
+	}
+	v := appView(a)
+	v.Key = key
+	return writeJSON(c.ctx, http.StatusCreated, v)
+}
+
+func (s *Server) listApplications(c *call) error {
+	if err := c.require(permApplicationRead, "application:read"); err != nil {
+		return err
+	}
+	apps, err := s.store.ListApplications(c.ctx)
+	if err != nil {
+		return err
+	}
+	out := make([]*applicationView, 0, len(apps))
+	for _, a := range apps {
+		out = append(out, appView(a))
+	}
+	return writeJSON(c.ctx, http.StatusOK, map[string]any{
+		"pagination": map[string]any{"total_items": len(out), "page_size": len(out)},
+		"data":       out,
+	})
+}
+
+func (s *Server) getApplication(c *call) error {
+	if err := c.require(permApplicationRead, "application:read"); err != nil {
+		return err
+	}
+	a, err := s.store.GetApplication(c.ctx, c.id)
+	if err != nil {
+		return err
+	}
+	return writeJSON(c.ctx, http.StatusOK, appView(a))
+}
+
+func (s *Server) updateApplication(c *call) error {
+	if err := c.require(permApplicationUpdate, "application:update"); err != nil {
+		return err
+	}
+	var req applicationRequest
+	if err := s.decodeJSON(c, &req); err != nil {
+		return err
+	}
+	a, err := s.store.GetApplication(c.ctx, c.id)
+	if err != nil {
+		return err
+	}
+	if req.Type != nil && *req.Type != a.Type {
+		return invalid("type", "cannot be changed")
+	}
+	if req.Name != nil {
+		a.Name = *req.Name
+	}
+	if req.Permissions != nil {
+		a.Permissions = dedupeStrings(req.Permissions)
+	}
+	if err := validateApplication(a.Name, a.Type, a.Permissions); err != nil {
+		return err
+	}
+	a.ModifiedAt = s.now().UTC()
+	if err := s.store.UpdateApplication(c.ctx, a, s.event(c, "application", a.ID, "update")); err != nil {
+		return err
+	}
+	return writeJSON(c.ctx, http.StatusOK, appView(a))
+}
+
+func (s *Server) deleteApplication(c *call) error {
+	if err := c.require(permApplicationDelete, "application:delete"); err != nil {
+		return err
+	}
+	if err := s.store.DeleteApplication(c.ctx, c.id, s.event(c, "application", c.id, "delete")); err != nil {
+		return err
+	}
+	c.ctx.SetStatusCode(http.StatusNoContent)
+	return nil
+}
+
+func dedupeStrings(in []string) []string {
+	out := slices.Clone(in)
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// listLogs is GET /logs: audit events newest first, filtered by entity_type, entity_id,
+// operation, actor, start_date and end_date (RFC 3339), paged by size and start.
+func (s *Server) listLogs(c *call) error {
+	if err := c.require(permLogRead, "log:read"); err != nil {
+		return err
+	}
+	args := c.ctx.QueryArgs()
+	q := store.EventQuery{
+		EntityType: string(args.Peek("entity_type")),
+		EntityID:   string(args.Peek("entity_id")),
+		Operation:  string(args.Peek("operation")),
+		Actor:      string(args.Peek("actor")),
+		Start:      string(args.Peek("start")),
+	}
+	for name, dst := range map[string]*time.Time{"start_date": &q.Since, "end_date": &q.Until} {
+		if v := args.Peek(name); len(v) > 0 {
+			t, err := time.Parse(time.RFC3339, string(v))
+			if err != nil {
+				return invalid(name, "must be an RFC 3339 date-time")
+			}
+			*dst = t
+		}
+	}
+	if v := args.Peek("size"); len(v) > 0 {
+		n, err := strconv.Atoi(string(v))
+		if err != nil || n < 1 || n > 100 {
+			return invalid("size", "must be between 1 and 100")
+		}
+		q.Size = n
+	}
+	evs, next, err := s.store.Events(c.ctx, q)
+	if err != nil {
+		return err
+	}
+	if evs == nil {
+		evs = []store.Event{}
+	}
+	page := map[string]any{"page_size": len(evs)}
+	if next != "" {
+		page["next"] = next
+	}
+	return writeJSON(c.ctx, http.StatusOK, map[string]any{"pagination": page, "data": evs})
+}

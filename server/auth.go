@@ -1,0 +1,130 @@
+package server
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"strings"
+
+	"github.com/valyala/fasthttp"
+)
+
+// perm is one permission of SPEC §3 as a bit, so a check is one AND.
+type perm uint32
+
+const (
+	permTokenCreate perm = 1 << iota
+	permTokenRead
+	permTokenReveal
+	permTokenUpdate
+	permTokenDelete
+	permTokenUse
+	permProxyCreate
+	permProxyRead
+	permProxyUpdate
+	permProxyDelete
+	permProxyInvoke
+	permKeysCreate
+	permKeysRead
+	permKeysDelete
+	permTransformCreate
+	permTransformRead
+	permTransformDelete
+	permApplicationCreate
+	permApplicationRead
+	permApplicationUpdate
+	permApplicationDelete
+	permLogRead
+	permAll perm = 1<<iota - 1
+)
+
+var permNames = map[string]perm{
+	"token:create": permTokenCreate, "token:read": permTokenRead, "token:reveal": permTokenReveal,
+	"token:update": permTokenUpdate, "token:delete": permTokenDelete, "token:use": permTokenUse,
+	"proxy:create": permProxyCreate, "proxy:read": permProxyRead, "proxy:update": permProxyUpdate,
+	"proxy:delete": permProxyDelete, "proxy:invoke": permProxyInvoke,
+	"keys:create": permKeysCreate, "keys:read": permKeysRead, "keys:delete": permKeysDelete,
+	"transform:create": permTransformCreate, "transform:read": permTransformRead, "transform:delete": permTransformDelete,
+	"application:create": permApplicationCreate, "application:read": permApplicationRead,
+	"application:update": permApplicationUpdate, "application:delete": permApplicationDelete,
+	"log:read": permLogRead,
+}
+
+func (p perm) String() string {
+	var names []string
+	for n, b := range permNames {
+		if p&b != 0 {
+			names = append(names, n)
+		}
+	}
+	return strings.Join(names, " ")
+}
+
+func parsePerms(names []string) (perm, *Problem) {
+	var p perm
+	for _, n := range names {
+		b, ok := permNames[n]
+		if !ok {
+			return 0, invalid("permissions", "unknown permission "+quoteSafe(n))
+		}
+		p |= b
+	}
+	return p, nil
+}
+
+// principal is who is calling: an application (or the bootstrap admin) and what it may do.
+type principal struct {
+	appID string
+	perms perm
+}
+
+func (p *principal) can(want perm) bool { return p != nil && p.perms&want == want }
+
+// adminActor is the audit actor of the bootstrap admin key.
+const adminActor = "admin"
+
+// authenticate maps the request's API key to a principal, or nil when there is none or it is
+// unknown. The bootstrap admin key is compared in constant time against its hash.
+func (s *Server) authenticate(ctx *fasthttp.RequestCtx) (*principal, error) {
+	key := ctx.Request.Header.Peek("BT-API-KEY")
+	if len(key) == 0 {
+		key = ctx.Request.Header.Peek("X-Footprint-Secret-Key")
+	}
+	if len(key) == 0 || len(key) > 256 {
+		return nil, nil
+	}
+	if s.adminKeyHash != nil {
+		h := sha256.Sum256(key)
+		if subtle.ConstantTimeCompare(h[:], s.adminKeyHash) == 1 {
+			return &principal{appID: adminActor, perms: permAll}, nil
+		}
+	}
+	app, err := s.store.ApplicationByKey(ctx, string(key))
+	if err != nil {
+		return nil, nil
+	}
+	p, _ := parsePerms(app.Permissions)
+	return &principal{appID: app.ID, perms: p}, nil
+}
+
+// newAPIKey returns a fresh random API key; only its hash is stored.
+func newAPIKey() string {
+	var b [32]byte
+	rand.Read(b[:])
+	return "key_" + base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// quoteSafe quotes a short caller-supplied name for an error message, cut to 64 bytes. Use it only
+// for names (permissions, fields, filters), never for values.
+func quoteSafe(s string) string {
+	if len(s) > 64 {
+		s = s[:64] + "…"
+	}
+	return `"` + strings.Map(func(r rune) rune {
+		if r < 0x20 || r == '"' || r == '\\' || r == 0x7f {
+			return '?'
+		}
+		return r
+	}, s) + `"`
+}

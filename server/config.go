@@ -1,0 +1,261 @@
+package server
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Config is everything Run needs. Build it with ParseConfig (flags, environment, YAML file) or by
+// hand in tests; Run never changes it.
+type Config struct {
+	Listen      string `yaml:"listen"`
+	AdminListen string `yaml:"admin_listen"`
+	DataDir     string `yaml:"data_dir"`
+	// MasterKeyFile holds base64 of 32 bytes (or the 32 raw bytes).
+	MasterKeyFile string `yaml:"master_key_file"`
+	AdminKey      string `yaml:"admin_key"`
+	Dev           bool   `yaml:"dev"`
+
+	AllowPrivateDestinations bool   `yaml:"allow_private_destinations"`
+	AllowHTTPDestinations    bool   `yaml:"allow_http_destinations"`
+	DestinationCAFile        string `yaml:"destination_ca_file"`
+	EphemeralProxy           *bool  `yaml:"ephemeral_proxy"`
+
+	Limits   Limits   `yaml:"limits"`
+	Timeouts Timeouts `yaml:"timeouts"`
+	LogLevel string   `yaml:"log_level"`
+
+	// Set by ParseConfig or the caller, not by the file.
+	MasterKey []byte       `yaml:"-"`
+	Logger    *slog.Logger `yaml:"-"`
+	// Stdout receives the one-time dev banner (generated keys). Never the structured log.
+	Stdout io.Writer `yaml:"-"`
+}
+
+// Limits bound untrusted input; everything over a limit is refused before it is parsed.
+type Limits struct {
+	APIBodyBytes       int64 `yaml:"api_body_bytes"`
+	ModuleBytes        int64 `yaml:"module_bytes"`
+	ProxyBodyBytes     int64 `yaml:"proxy_body_bytes"`
+	HeaderBytes        int   `yaml:"header_bytes"`
+	ProxyTokens        int   `yaml:"proxy_tokens"`
+	EphemeralTokens    int   `yaml:"ephemeral_tokens"`
+	ReflectTokens      int   `yaml:"reflect_tokens"`
+	ExpressionsPerBody int   `yaml:"expressions_per_body"`
+}
+
+// Timeouts of the edge, in Go duration syntax in the file ("25s").
+type Timeouts struct {
+	Destination time.Duration `yaml:"destination"`
+	Shutdown    time.Duration `yaml:"shutdown"`
+	Idle        time.Duration `yaml:"idle"`
+	Read        time.Duration `yaml:"read"`
+}
+
+// Defaults returns the configuration of SPEC §1–2.
+func Defaults() Config {
+	return Config{
+		Listen:      ":8080",
+		AdminListen: "127.0.0.1:9090",
+		DataDir:     "./data",
+		Limits: Limits{
+			APIBodyBytes:       4 << 20,
+			ModuleBytes:        32 << 20,
+			ProxyBodyBytes:     128 << 20,
+			HeaderBytes:        16 << 10,
+			ProxyTokens:        20,
+			EphemeralTokens:    100,
+			ReflectTokens:      1000,
+			ExpressionsPerBody: 1000,
+		},
+		Timeouts: Timeouts{Destination: 25 * time.Second, Shutdown: 15 * time.Second, Idle: 60 * time.Second, Read: 60 * time.Second},
+		LogLevel: "info",
+	}
+}
+
+// ParseConfig builds the Config of `sluice serve` from args and the environment: defaults, then
+// the YAML file (--config / SLUICE_CONFIG; unknown keys are an error), then environment variables,
+// then flags. It resolves the master key (and, with --dev, creates the dev key files).
+func ParseConfig(args []string, getenv func(string) string, stdout io.Writer) (Config, error) {
+	cfg := Defaults()
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	var f struct {
+		listen, admin, dataDir, keyFile, adminKey, caFile, config string
+		dev, allowPrivate, allowHTTP                            bool
+	}
+	fs.StringVar(&f.listen, "listen", "", "public API and proxy listener")
+	fs.StringVar(&f.admin, "admin-listen", "", "health and metrics listener")
+	fs.StringVar(&f.dataDir, "data-dir", "", "Badger directory")
+	fs.StringVar(&f.keyFile, "master-key-file", "", "file with base64 of the 32-byte master key")
+	fs.StringVar(&f.adminKey, "admin-key", "", "bootstrap management API key")
+	fs.BoolVar(&f.dev, "dev", false, "development mode: dev master key and admin key in the data dir")
+	fs.BoolVar(&f.allowPrivate, "allow-private-destinations", false, "allow loopback/private destinations")
+	fs.BoolVar(&f.allowHTTP, "allow-http-destinations", false, "allow http:// destinations")
+	fs.StringVar(&f.caFile, "destination-ca-file", "", "extra PEM CA bundle for destinations")
+	fs.StringVar(&f.config, "config", "", "YAML configuration file")
+	if err := fs.Parse(args); err != nil {
+		return cfg, fmt.Errorf("serve: %w", err)
+	}
+	if fs.NArg() > 0 {
+		return cfg, fmt.Errorf("serve: unexpected argument %q", fs.Arg(0))
+	}
+	set := map[string]bool{}
+	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+
+	pick := func(flagName, env string) (string, bool) {
+		if set[flagName] {
+			return fs.Lookup(flagName).Value.String(), true
+		}
+		if v := getenv(env); v != "" {
+			return v, true
+		}
+		return "", false
+	}
+	if path, ok := pick("config", "SLUICE_CONFIG"); ok {
+		if err := loadYAML(path, &cfg); err != nil {
+			return cfg, err
+		}
+	}
+	strs := []struct {
+		flag, env string
+		dst       *string
+	}{
+		{"listen", "SLUICE_LISTEN", &cfg.Listen},
+		{"admin-listen", "SLUICE_ADMIN_LISTEN", &cfg.AdminListen},
+		{"data-dir", "SLUICE_DATA_DIR", &cfg.DataDir},
+		{"master-key-file", "", &cfg.MasterKeyFile},
+		{"admin-key", "SLUICE_ADMIN_KEY", &cfg.AdminKey},
+		{"destination-ca-file", "SLUICE_DESTINATION_CA_FILE", &cfg.DestinationCAFile},
+	}
+	for _, s := range strs {
+		if v, ok := pick(s.flag, s.env); ok {
+			*s.dst = v
+		}
+	}
+	bools := []struct {
+		flag, env string
+		dst       *bool
+	}{
+		{"dev", "SLUICE_DEV", &cfg.Dev},
+		{"allow-private-destinations", "SLUICE_ALLOW_PRIVATE_DESTINATIONS", &cfg.AllowPrivateDestinations},
+		{"allow-http-destinations", "SLUICE_ALLOW_HTTP_DESTINATIONS", &cfg.AllowHTTPDestinations},
+	}
+	for _, b := range bools {
+		if v, ok := pick(b.flag, b.env); ok {
+			on, err := strconv.ParseBool(v)
+			if err != nil {
+				return cfg, fmt.Errorf("serve: %s: %q is not a boolean", b.env, v)
+			}
+			*b.dst = on
+		}
+	}
+	cfg.Stdout = stdout
+	key, err := resolveMasterKey(&cfg, getenv("SLUICE_MASTER_KEY"), !set["master-key-file"])
+	if err != nil {
+		return cfg, err
+	}
+	cfg.MasterKey = key
+	return cfg, nil
+}
+
+func loadYAML(path string, cfg *Config) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	d := yaml.NewDecoder(bytes.NewReader(b))
+	d.KnownFields(true)
+	if err := d.Decode(cfg); err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("config %s: %w", path, err)
+	}
+	return nil
+}
+
+// resolveMasterKey finds the 32-byte master key: SLUICE_MASTER_KEY unless a --master-key-file flag
+// was given, then the file, then (with --dev) <data-dir>/dev-master.key, created on first start.
+func resolveMasterKey(cfg *Config, env string, envFirst bool) ([]byte, error) {
+	if env != "" && (envFirst || cfg.MasterKeyFile == "") {
+		return decodeKey(env, "SLUICE_MASTER_KEY")
+	}
+	if cfg.MasterKeyFile != "" {
+		b, err := os.ReadFile(cfg.MasterKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("master key: %w", err)
+		}
+		if len(b) == 32 {
+			return b, nil
+		}
+		return decodeKey(string(b), cfg.MasterKeyFile)
+	}
+	if !cfg.Dev {
+		return nil, errors.New("a master key is required: --master-key-file or SLUICE_MASTER_KEY (base64 of 32 bytes), or --dev for a development key")
+	}
+	path := filepath.Join(cfg.DataDir, "dev-master.key")
+	if b, err := os.ReadFile(path); err == nil {
+		return decodeKey(string(b), path)
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, err
+	}
+	key := make([]byte, 32)
+	rand.Read(key)
+	if err := os.WriteFile(path, []byte(base64.StdEncoding.EncodeToString(key)+"\n"), 0o600); err != nil {
+		return nil, err
+	}
+	banner(cfg.Stdout, "created dev master key in %s (development only; keep it to reopen this vault)", path)
+	return key, nil
+}
+
+func decodeKey(s, where string) ([]byte, error) {
+	k, err := base64.StdEncoding.DecodeString(strings.TrimSpace(s))
+	if err != nil || len(k) != 32 {
+		return nil, fmt.Errorf("master key from %s must be base64 of exactly 32 bytes", where)
+	}
+	return k, nil
+}
+
+// devAdminKey returns the admin key to use with --dev and no --admin-key: the one saved in
+// <data-dir>/dev-admin.key, or a new one, saved there and printed once.
+func devAdminKey(cfg *Config) (string, error) {
+	path := filepath.Join(cfg.DataDir, "dev-admin.key")
+	if b, err := os.ReadFile(path); err == nil {
+		banner(cfg.Stdout, "dev admin key: see %s", path)
+		return strings.TrimSpace(string(b)), nil
+	}
+	key := newAPIKey()
+	if err := os.WriteFile(path, []byte(key+"\n"), 0o600); err != nil {
+		return "", err
+	}
+	banner(cfg.Stdout, "dev admin key (shown once, also saved in %s): %s", path, key)
+	return key, nil
+}
+
+func banner(w io.Writer, format string, args ...any) {
+	if w != nil {
+		fmt.Fprintf(w, "sluice: "+format+"\n", args...)
+	}
+}
+
+func (c *Config) ephemeralProxy() bool { return c.EphemeralProxy == nil || *c.EphemeralProxy }
+
+func (c *Config) slogLevel() slog.Level {
+	var l slog.Level
+	if l.UnmarshalText([]byte(c.LogLevel)) != nil {
+		return slog.LevelInfo
+	}
+	return l
+}

@@ -1,0 +1,218 @@
+package server
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/valyala/fasthttp"
+)
+
+// call is one API request on its way through a handler. It lives for the request only.
+type call struct {
+	ctx   *fasthttp.RequestCtx
+	who   *principal // nil when the request carried no valid key
+	id    string     // the {id} path segment, if the route has one
+	route string     // the route pattern, for logs and metrics (never the raw path)
+}
+
+type handlerFunc func(s *Server, c *call) error
+
+type route struct {
+	pattern string // "/tokens/{id}"
+	method  string
+	h       handlerFunc
+}
+
+// routes lists every API endpoint. Paths are matched segment by segment; "{id}" matches one
+// non-empty segment.
+var routes = []route{
+	{"/tokens", "POST", (*Server).createToken},
+	{"/tokens/{id}", "GET", (*Server).getToken},
+	{"/tokens/{id}", "PATCH", (*Server).patchToken},
+	{"/tokens/{id}", "DELETE", (*Server).deleteToken},
+	{"/applications", "POST", (*Server).createApplication},
+	{"/applications", "GET", (*Server).listApplications},
+	{"/applications/{id}", "GET", (*Server).getApplication},
+	{"/applications/{id}", "PUT", (*Server).updateApplication},
+	{"/applications/{id}", "DELETE", (*Server).deleteApplication},
+	{"/logs", "GET", (*Server).listLogs},
+}
+
+// match finds the route for path and method. It returns the route (nil if none) and whether the
+// path exists under another method.
+func match(method string, path []byte) (r *route, id string, pathKnown bool) {
+	p := string(bytes.TrimSuffix(path, []byte("/")))
+	for i := range routes {
+		rt := &routes[i]
+		arg, ok := matchPattern(rt.pattern, p)
+		if !ok {
+			continue
+		}
+		pathKnown = true
+		if rt.method == method {
+			return rt, arg, true
+		}
+	}
+	return nil, "", pathKnown
+}
+
+func matchPattern(pattern, path string) (string, bool) {
+	base, hasID := strings.CutSuffix(pattern, "/{id}")
+	if !hasID {
+		return "", path == pattern
+	}
+	rest, ok := strings.CutPrefix(path, base+"/")
+	if !ok || rest == "" || strings.Contains(rest, "/") {
+		return "", false
+	}
+	return rest, true
+}
+
+// handle is the fasthttp handler: request id, routing, authentication, the handler, the one
+// error-to-status mapping and the canonical log line.
+func (s *Server) handle(ctx *fasthttp.RequestCtx) {
+	start := time.Now()
+	reqID := requestID(ctx)
+	ctx.Response.Header.Set("X-Request-Id", reqID)
+	c := &call{ctx: ctx, route: "unmatched"}
+	err := s.dispatch(c)
+	if err != nil {
+		p := toProblem(err)
+		if p.Status == http.StatusInternalServerError {
+			s.log.Error("request failed", "request_id", reqID, "route", c.route, "error", err.Error())
+		}
+		writeProblem(ctx, p, false)
+	}
+	appID := ""
+	if c.who != nil {
+		appID = c.who.appID
+	}
+	s.log.Info("request",
+		"request_id", reqID,
+		"method", string(ctx.Method()),
+		"route", c.route,
+		"status", ctx.Response.StatusCode(),
+		"duration_ms", float64(time.Since(start).Microseconds())/1000,
+		"application_id", appID,
+	)
+}
+
+func (s *Server) dispatch(c *call) error {
+	ctx := c.ctx
+	rt, id, known := match(string(ctx.Method()), ctx.Path())
+	if rt == nil {
+		if known {
+			return problem(http.StatusMethodNotAllowed, "method not allowed on this path")
+		}
+		return errNotFound
+	}
+	c.route, c.id = rt.pattern, id
+	who, err := s.authenticate(ctx)
+	if err != nil {
+		return err
+	}
+	if who == nil {
+		return errUnauthenticated
+	}
+	c.who = who
+	return rt.h(s, c)
+}
+
+// requestID accepts a caller's X-Request-Id if it is short and printable, else makes one.
+func requestID(ctx *fasthttp.RequestCtx) string {
+	if v := ctx.Request.Header.Peek("X-Request-Id"); len(v) > 0 && len(v) <= 128 {
+		ok := true
+		for _, b := range v {
+			if b <= 0x20 || b >= 0x7f {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			return string(v)
+		}
+	}
+	var b [12]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// require fails with 403 unless the caller holds every permission in want.
+func (c *call) require(want perm, name string) error {
+	if !c.who.can(want) {
+		return forbidden(name)
+	}
+	return nil
+}
+
+// readBody reads the whole request body up to limit bytes; over it is a 413 before anything is
+// parsed.
+func (c *call) readBody(limit int64) ([]byte, error) {
+	if cl := c.ctx.Request.Header.ContentLength(); cl > 0 && int64(cl) > limit {
+		return nil, errTooLarge
+	}
+	r := c.ctx.RequestBodyStream()
+	if r == nil {
+		b := c.ctx.PostBody()
+		if int64(len(b)) > limit {
+			return nil, errTooLarge
+		}
+		return b, nil
+	}
+	b, err := io.ReadAll(io.LimitReader(r, limit+1))
+	if err != nil {
+		return nil, problem(http.StatusBadRequest, "could not read the request body")
+	}
+	if int64(len(b)) > limit {
+		return nil, errTooLarge
+	}
+	return b, nil
+}
+
+// decodeJSON reads the body (API limit) into v. Malformed JSON is a 400; a field of the wrong
+// type is a 400 naming the field. Unknown fields are ignored, as Basis Theory's API does.
+func (s *Server) decodeJSON(c *call, v any) error {
+	ct := c.ctx.Request.Header.ContentType()
+	if len(ct) > 0 && !bytes.Contains(ct, []byte("json")) {
+		return problem(http.StatusUnsupportedMediaType, "the request body must be JSON")
+	}
+	b, err := c.readBody(s.cfg.Limits.APIBodyBytes)
+	if err != nil {
+		return err
+	}
+	return decodeStrict(b, v)
+}
+
+func decodeStrict(b []byte, v any) error {
+	d := json.NewDecoder(bytes.NewReader(b))
+	if err := d.Decode(v); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && te.Field != "" {
+			return invalid(te.Field, "has the wrong type (want "+te.Type.String()+")")
+		}
+		return errMalformedJSON
+	}
+	if d.More() {
+		return errMalformedJSON
+	}
+	return nil
+}
+
+// writeJSON answers status with v as JSON.
+func writeJSON(ctx *fasthttp.RequestCtx, status int, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	ctx.SetStatusCode(status)
+	ctx.SetContentType("application/json")
+	ctx.SetBody(b)
+	return nil
+}

@@ -1,0 +1,173 @@
+// Package server is the edge: the fasthttp listener, routing, authentication, the API handlers,
+// the proxy pipeline and the admin listener. It is the only package that imports fasthttp, and the
+// one place that turns errors into status codes (errors.go).
+package server
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sync/atomic"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/sluice-edge/sluice/store"
+)
+
+// Version is set at build time with -ldflags "-X github.com/sluice-edge/sluice/server.Version=…".
+var Version = "dev"
+
+// Server holds what every request needs. Build it with New; it is safe for concurrent use.
+type Server struct {
+	cfg          Config
+	store        store.Store
+	log          *slog.Logger
+	adminKeyHash []byte
+	ready        atomic.Bool
+	now          func() time.Time
+}
+
+// New opens the vault and prepares the handlers. The caller must Close the Server.
+func New(cfg Config) (*Server, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: cfg.slogLevel()}))
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, now: time.Now}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	st, err := store.Open(store.Options{Dir: cfg.DataDir, MasterKey: cfg.MasterKey, Logger: cfg.Logger})
+	if err != nil {
+		if errors.Is(err, store.ErrWrongKey) {
+			return nil, fmt.Errorf("the master key does not open the data directory %s (wrong key?); nothing was changed", cfg.DataDir)
+		}
+		return nil, err
+	}
+	s.store = st
+	adminKey := cfg.AdminKey
+	if adminKey == "" && cfg.Dev {
+		if adminKey, err = devAdminKey(&cfg); err != nil {
+			st.Close()
+			return nil, err
+		}
+	}
+	if adminKey != "" {
+		h := sha256.Sum256([]byte(adminKey))
+		s.adminKeyHash = h[:]
+	}
+	s.ready.Store(true)
+	return s, nil
+}
+
+// Close closes the vault.
+func (s *Server) Close() error {
+	s.ready.Store(false)
+	return s.store.Close()
+}
+
+// Run serves the public and admin listeners until ctx is done, then stops accepting, lets
+// in-flight requests finish (bounded by Timeouts.Shutdown) and closes the vault.
+func Run(ctx context.Context, cfg Config) error {
+	s, err := New(cfg)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	pub, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return err
+	}
+	adm, err := net.Listen("tcp", cfg.AdminListen)
+	if err != nil {
+		pub.Close()
+		return err
+	}
+	return s.Serve(ctx, pub, adm)
+}
+
+// Serve is Run on listeners the caller opened (tests use port 0).
+func (s *Server) Serve(ctx context.Context, public, admin net.Listener) error {
+	fs := s.httpServer()
+	as := &http.Server{Handler: s.adminHandler(), ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 2)
+	go func() { errc <- fs.Serve(public) }()
+	go func() {
+		if err := as.Serve(admin); !errors.Is(err, http.ErrServerClosed) {
+			errc <- err
+		}
+	}()
+	s.log.Info("sluice listening", "listen", public.Addr().String(), "admin", admin.Addr().String(), "version", Version)
+	select {
+	case <-ctx.Done():
+	case err := <-errc:
+		as.Close()
+		fs.Shutdown()
+		return err
+	}
+	s.ready.Store(false)
+	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.Timeouts.Shutdown)
+	defer cancel()
+	err := fs.ShutdownWithContext(sctx)
+	as.Shutdown(sctx)
+	s.log.Info("sluice stopped")
+	return err
+}
+
+func (s *Server) httpServer() *fasthttp.Server {
+	return &fasthttp.Server{
+		Handler:                      s.handle,
+		ErrorHandler:                 s.handleParseError,
+		Name:                         "sluice",
+		NoDefaultServerHeader:        true,
+		NoDefaultDate:                false,
+		ReadBufferSize:               s.cfg.Limits.HeaderBytes,
+		MaxRequestBodySize:           int(s.cfg.Limits.APIBodyBytes),
+		StreamRequestBody:            true,
+		DisablePreParseMultipartForm: true,
+		ReadTimeout:                  s.cfg.Timeouts.Read,
+		IdleTimeout:                  s.cfg.Timeouts.Idle,
+		CloseOnShutdown:              true,
+		Logger:                       quietLogger{s.log},
+	}
+}
+
+// handleParseError answers requests fasthttp could not parse. It must not echo the request.
+func (s *Server) handleParseError(ctx *fasthttp.RequestCtx, err error) {
+	var small *fasthttp.ErrSmallBuffer
+	switch {
+	case errors.Is(err, fasthttp.ErrBodyTooLarge):
+		writeProblem(ctx, errTooLarge, false)
+	case errors.As(err, &small):
+		writeProblem(ctx, problem(http.StatusRequestHeaderFieldsTooLarge, "request headers are too large"), false)
+	default:
+		writeProblem(ctx, problem(http.StatusBadRequest, "malformed HTTP request"), false)
+	}
+	ctx.SetConnectionClose()
+}
+
+// quietLogger keeps fasthttp's own messages (which can quote raw request bytes, API keys
+// included) out of the log: only a fixed line is written.
+type quietLogger struct{ l *slog.Logger }
+
+func (q quietLogger) Printf(string, ...any) { q.l.Debug("fasthttp: connection error") }
+
+func (s *Server) adminHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		if !s.ready.Load() {
+			http.Error(w, "not ready", http.StatusServiceUnavailable)
+			return
+		}
+		w.Write([]byte("ready\n"))
+	})
+	return mux
+}
