@@ -89,6 +89,9 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 			s.log.Error("request failed", "request_id", reqID, "route", c.route, "error", err.Error())
 		}
 		writeProblem(ctx, p, false)
+		if p.Status == http.StatusRequestEntityTooLarge {
+			drainBody(ctx)
+		}
 	}
 	appID := ""
 	if c.who != nil {
@@ -203,6 +206,14 @@ func decodeStrict(b []byte, v any) error {
 		return errMalformedJSON
 	}
 	return nil
+}
+
+// drainBody reads and discards up to 8 MiB of a refused body so that the client, still sending,
+// gets to read the answer instead of a connection reset. The connection is closed after.
+func drainBody(ctx *fasthttp.RequestCtx) {
+	if r := ctx.RequestBodyStream(); r != nil {
+		io.CopyN(io.Discard, r, 8<<20)
+	}
 }
 
 // writeJSON answers status with v as JSON.
