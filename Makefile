@@ -1,0 +1,52 @@
+# Sluice — see README.md. Every target works with only Go and the module proxy.
+GO        ?= go
+STATICCHECK_VERSION := v0.8.2
+DATA_DIR  ?= ./data
+
+.PHONY: run build test test-race bench fuzz lint format examples check version
+
+## run: the edge with a dev vault in ./data and a dev admin key (printed on first start)
+run:
+	$(GO) run . serve --dev --data-dir $(DATA_DIR) --listen 127.0.0.1:8080
+
+build:
+	$(GO) build -o sluice .
+
+## test: every test (unit, end-to-end over 127.0.0.1, process tests, fuzz seed corpora)
+test:
+	$(GO) vet ./...
+	$(GO) test -count=1 -timeout 15m ./...
+
+test-race:
+	$(GO) test -count=1 -race -short ./...
+
+## bench: stage benchmarks with allocations
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+## fuzz: every fuzz target for a short, bounded time each
+FUZZTIME ?= 10s
+fuzz:
+	@for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  done; \
+	done
+
+lint:
+	$(GO) vet ./...
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
+
+format:
+	gofmt -w .
+
+examples:
+	@if [ -x transforms/build-examples.sh ]; then transforms/build-examples.sh; else echo "no examples yet"; fi
+
+## check: lint + format + tidy, then fail if anything changed
+check: lint format
+	$(GO) mod tidy
+	git diff --exit-code
+
+version:
+	$(GO) run . version
