@@ -1,0 +1,234 @@
+package jwe
+
+import (
+	"encoding/base64"
+	"encoding/json"
+)
+
+// Limits on a BT-ENCRYPTED header value.
+const (
+	// MaxBTEncryptedSize is the largest BT-ENCRYPTED value accepted (the base64
+	// text), checked before decoding. Each JWE inside is also held to MaxJWESize.
+	MaxBTEncryptedSize = 1 << 20
+	// MaxAliases is the most tokens one BT-ENCRYPTED value may carry.
+	MaxAliases = 100
+)
+
+// ParseBTEncrypted decrypts the value of a BT-ENCRYPTED header: base64
+// (standard or URL alphabet, padded or not) of either
+//
+//	{"type": "<token type>", "encrypted": "<compact JWE>"}
+//
+// or a map of those by alias,
+//
+//	{"<alias>": {"type": …, "encrypted": …}, …}   (1 to MaxAliases aliases)
+//
+// and returns JSON for expressions: {"type": …, "data": <plaintext>} for one
+// token, {"<alias>": {"type": …, "data": …}, …} for several, so that JSON paths
+// such as $.data.number or $.tokenA.data.number select inside the data.
+// Members other than those named are refused, as are duplicate or escaped
+// names. Every failure, including one bad JWE among many, returns ErrDecrypt.
+//
+// The result is a new buffer owned by the caller; it holds plaintext, so clear
+// it once used. Intermediate plaintexts are zeroed before return.
+func ParseBTEncrypted(header []byte, lookup KeyLookup) ([]byte, error) {
+	return parseBTEncrypted(header, lookup, nil)
+}
+
+// btEntry is one token of a BT-ENCRYPTED value; spans index the decoded JSON.
+type btEntry struct {
+	alias, typ, jwe span
+	data            []byte
+}
+
+func parseBTEncrypted(v []byte, lookup KeyLookup, cache *keyCache) ([]byte, error) {
+	v = trimSpace(v)
+	if len(v) == 0 || len(v) > MaxBTEncryptedSize || lookup == nil {
+		return nil, ErrDecrypt
+	}
+	raw, ok := decodeAnyBase64(v)
+	if !ok || !json.Valid(raw) {
+		return nil, ErrDecrypt
+	}
+	entries, single, ok := btEntries(raw)
+	if !ok {
+		return nil, ErrDecrypt
+	}
+
+	wipe := func() {
+		for i := range entries {
+			clear(entries[i].data)
+		}
+	}
+	size := 2 // {}
+	for i := range entries {
+		e := &entries[i]
+		data, err := decrypt(raw[e.jwe.start:e.jwe.end], lookup, cache)
+		if err != nil {
+			wipe()
+			return nil, ErrDecrypt
+		}
+		e.data = data
+		size += len(`"type":,"data":`) + (e.typ.end - e.typ.start) + len(data)
+		if !single {
+			size += len(`"":{},`) + (e.alias.end - e.alias.start)
+		}
+	}
+
+	out := make([]byte, 0, size) // final size: appends below never reallocate
+	out = append(out, '{')
+	for i, e := range entries {
+		if i > 0 {
+			out = append(out, ',')
+		}
+		if !single {
+			out = append(out, '"')
+			out = append(out, raw[e.alias.start:e.alias.end]...)
+			out = append(out, `":{`...)
+		}
+		out = append(out, `"type":`...)
+		out = append(out, raw[e.typ.start:e.typ.end]...)
+		out = append(out, `,"data":`...)
+		out = append(out, e.data...)
+		if !single {
+			out = append(out, '}')
+		}
+	}
+	out = append(out, '}')
+	wipe()
+	return out, nil
+}
+
+// btEntries reads the decoded, valid JSON of a BT-ENCRYPTED value. The single
+// form is recognized by a top-level "encrypted" member whose value is a string;
+// in the map form every value is an object.
+func btEntries(raw []byte) (entries []btEntry, single, ok bool) {
+	it, ok := newObjIter(raw)
+	if !ok {
+		return nil, false, false
+	}
+	for {
+		k, v, more := it.next()
+		if !more {
+			break
+		}
+		if string(raw[k.start:k.end]) == "encrypted" && raw[v.start] == '"' {
+			single = true
+			break
+		}
+	}
+	if single {
+		typ, jwe, ok := btToken(raw, span{0, len(raw)})
+		if !ok {
+			return nil, false, false
+		}
+		return []btEntry{{typ: typ, jwe: jwe}}, true, true
+	}
+
+	it, _ = newObjIter(raw)
+	var spans [MaxAliases]span
+	seen := seenKeys{spans: spans[:]}
+	for {
+		k, v, more := it.next()
+		if !more {
+			break
+		}
+		if k.start == k.end || !seen.add(raw, k) { // empty, duplicate or too many
+			return nil, false, false
+		}
+		typ, jwe, ok := btToken(raw, v)
+		if !ok {
+			return nil, false, false
+		}
+		entries = append(entries, btEntry{alias: k, typ: typ, jwe: jwe})
+	}
+	if it.bad || len(entries) == 0 {
+		return nil, false, false
+	}
+	return entries, false, true
+}
+
+// btToken reads {"type": <string>, "encrypted": <string>} at obj in raw and
+// returns the raw type value (quotes included, escapes allowed: it is copied
+// verbatim) and the JWE without quotes.
+func btToken(raw []byte, obj span) (typ, jwe span, ok bool) {
+	b := raw[:obj.end]
+	it, ok := newObjIterAt(b, obj.start)
+	if !ok {
+		return typ, jwe, false
+	}
+	var hasType, hasJWE bool
+	for {
+		k, v, more := it.next()
+		if !more {
+			break
+		}
+		switch string(b[k.start:k.end]) {
+		case "type":
+			if hasType || b[v.start] != '"' {
+				return typ, jwe, false
+			}
+			typ, hasType = v, true
+		case "encrypted":
+			if hasJWE {
+				return typ, jwe, false
+			}
+			if _, ok := stringContent(b[v.start:v.end]); !ok {
+				return typ, jwe, false
+			}
+			jwe, hasJWE = span{v.start + 1, v.end - 1}, true
+		default:
+			return typ, jwe, false
+		}
+	}
+	return typ, jwe, !it.bad && hasType && hasJWE
+}
+
+func trimSpace(b []byte) []byte {
+	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
+		b = b[1:]
+	}
+	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+// decodeAnyBase64 decodes standard or URL-safe base64, padded or not. Mixed
+// alphabets, misplaced or excess padding, and any other byte (including line
+// breaks, which encoding/base64 would skip) are refused.
+func decodeAnyBase64(v []byte) ([]byte, bool) {
+	pad := 0
+	for pad < 2 && len(v) > 0 && v[len(v)-1] == '=' {
+		v = v[:len(v)-1]
+		pad++
+	}
+	if pad > 0 && (len(v)+pad)%4 != 0 {
+		return nil, false
+	}
+	var std, url bool
+	for _, c := range v {
+		switch {
+		case c >= 'A' && c <= 'Z', c >= 'a' && c <= 'z', c >= '0' && c <= '9':
+		case c == '+', c == '/':
+			std = true
+		case c == '-', c == '_':
+			url = true
+		default:
+			return nil, false
+		}
+	}
+	if std && url {
+		return nil, false
+	}
+	enc := base64.RawStdEncoding.Strict()
+	if url {
+		enc = base64.RawURLEncoding.Strict()
+	}
+	out := make([]byte, enc.DecodedLen(len(v)))
+	n, err := enc.Decode(out, v)
+	if err != nil {
+		return nil, false
+	}
+	return out[:n], true
+}

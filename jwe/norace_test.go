@@ -1,0 +1,5 @@
+//go:build !race
+
+package jwe
+
+const raceEnabled = false
