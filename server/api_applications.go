@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sluice-edge/sluice/server/internal/tokens"
 	"github.com/sluice-edge/sluice/store"
 )
 
@@ -14,6 +15,7 @@ type applicationRequest struct {
 	Name        *string  `json:"name"`
 	Type        *string  `json:"type"`
 	Permissions []string `json:"permissions"`
+	Containers  []string `json:"containers"`
 }
 
 type applicationView struct {
@@ -22,12 +24,13 @@ type applicationView struct {
 	Type        string     `json:"type"`
 	Key         string     `json:"key,omitempty"` // only in the answer to create
 	Permissions []string   `json:"permissions"`
+	Containers  []string   `json:"containers,omitempty"` // container prefixes it may use; absent = all
 	CreatedAt   time.Time  `json:"created_at"`
 	ModifiedAt  *time.Time `json:"modified_at,omitempty"`
 }
 
 func appView(a *store.Application) *applicationView {
-	v := &applicationView{ID: a.ID, Name: a.Name, Type: a.Type, Permissions: a.Permissions, CreatedAt: a.CreatedAt}
+	v := &applicationView{ID: a.ID, Name: a.Name, Type: a.Type, Permissions: a.Permissions, Containers: a.Containers, CreatedAt: a.CreatedAt}
 	if !a.ModifiedAt.IsZero() {
 		m := a.ModifiedAt
 		v.ModifiedAt = &m
@@ -41,6 +44,15 @@ func appView(a *store.Application) *applicationView {
 // publicPermissions are what a "public" application (a key that ships in browsers and apps) may
 // hold: it can create tokens and nothing else.
 var publicPermissions = perm(permTokenCreate)
+
+func validateContainers(cs []string) error {
+	for _, c := range cs {
+		if !tokens.ValidContainer(c) {
+			return invalid("containers", "a container looks like /segment/segment/")
+		}
+	}
+	return nil
+}
 
 func validateApplication(name, typ string, perms []string) error {
 	if strings.TrimSpace(name) == "" || len(name) > 200 {
@@ -79,8 +91,11 @@ func (s *Server) createApplication(c *call) error {
 	if err := validateApplication(*req.Name, *req.Type, perms); err != nil {
 		return err
 	}
+	if err := validateContainers(req.Containers); err != nil {
+		return err
+	}
 	key := newAPIKey()
-	a := &store.Application{ID: newUUID(), Name: *req.Name, Type: *req.Type, Permissions: perms,
+	a := &store.Application{ID: newUUID(), Name: *req.Name, Type: *req.Type, Permissions: perms, Containers: req.Containers,
 		KeyHash: s.store.HashKey(key), CreatedAt: s.now().UTC()}
 	if err := s.store.CreateApplication(c.ctx, a, s.event(c, "application", a.ID, "create")); err != nil {
 		return err
@@ -139,6 +154,12 @@ func (s *Server) updateApplication(c *call) error {
 	}
 	if req.Permissions != nil {
 		a.Permissions = dedupeStrings(req.Permissions)
+	}
+	if req.Containers != nil {
+		if err := validateContainers(req.Containers); err != nil {
+			return err
+		}
+		a.Containers = req.Containers
 	}
 	if err := validateApplication(a.Name, a.Type, a.Permissions); err != nil {
 		return err

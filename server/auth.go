@@ -75,8 +75,9 @@ func parsePerms(names []string) (perm, *Problem) {
 
 // principal is who is calling: an application (or the bootstrap admin) and what it may do.
 type principal struct {
-	appID string
-	perms perm
+	appID      string
+	perms      perm
+	containers []string // container prefixes it may use; empty = all
 }
 
 func (p *principal) can(want perm) bool { return p != nil && p.perms&want == want }
@@ -105,7 +106,7 @@ func (s *Server) authenticate(ctx *fasthttp.RequestCtx) (*principal, error) {
 		return nil, nil
 	}
 	p, _ := parsePerms(app.Permissions)
-	return &principal{appID: app.ID, perms: p}, nil
+	return &principal{appID: app.ID, perms: p, containers: app.Containers}, nil
 }
 
 // newAPIKey returns a fresh random API key; only its hash is stored.

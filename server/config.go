@@ -95,7 +95,7 @@ func ParseConfig(args []string, getenv func(string) string, stdout io.Writer) (C
 	fs.SetOutput(io.Discard)
 	var f struct {
 		listen, admin, dataDir, keyFile, adminKey, caFile, config string
-		dev, allowPrivate, allowHTTP                            bool
+		dev, allowPrivate, allowHTTP                              bool
 	}
 	fs.StringVar(&f.listen, "listen", "", "public API and proxy listener")
 	fs.StringVar(&f.admin, "admin-listen", "", "health and metrics listener")

@@ -23,7 +23,11 @@ func memServer(t testing.TB) *Server {
 	}
 	t.Cleanup(func() { st.Close() })
 	h := sha256.Sum256([]byte(testAdminKey))
-	return &Server{cfg: Defaults(), store: st, log: slog.New(slog.NewJSONHandler(io.Discard, nil)), adminKeyHash: h[:], now: time.Now}
+	s := &Server{cfg: Defaults(), log: slog.New(slog.NewJSONHandler(io.Discard, nil)), adminKeyHash: h[:], now: time.Now}
+	if err := s.attach(st); err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
 
 func serveOne(s *Server, method, path string, body []byte) *fasthttp.RequestCtx {

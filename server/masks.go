@@ -25,7 +25,3 @@ func renderFingerprint(t *store.Token) ([]byte, error) {
 	return nil, problem(http.StatusInternalServerError, "custom fingerprint expressions are not supported yet")
 }
 
-// decryptTokenData decrypts the "encrypted" field of POST /tokens (SPEC §6).
-func (s *Server) decryptTokenData(c *call, jwe string) (json.RawMessage, error) {
-	return nil, invalid("encrypted", "client-side encryption is not available yet")
-}

@@ -20,6 +20,10 @@ type call struct {
 	who   *principal // nil when the request carried no valid key
 	id    string     // the {id} path segment, if the route has one
 	route string     // the route pattern, for logs and metrics (never the raw path)
+	wrap  bool       // errors go out as {"proxy_error": …}
+
+	destDuration time.Duration // time spent waiting on the destination
+	tokens       int           // tokens detokenized
 }
 
 type handlerFunc func(s *Server, c *call) error
@@ -43,6 +47,16 @@ var routes = []route{
 	{"/applications/{id}", "PUT", (*Server).updateApplication},
 	{"/applications/{id}", "DELETE", (*Server).deleteApplication},
 	{"/logs", "GET", (*Server).listLogs},
+	{"/proxies", "POST", (*Server).createProxy},
+	{"/proxies", "GET", (*Server).listProxies},
+	{"/proxies/{id}", "GET", (*Server).getProxy},
+	{"/proxies/{id}", "PUT", (*Server).updateProxy},
+	{"/proxies/{id}", "PATCH", (*Server).patchProxy},
+	{"/proxies/{id}", "DELETE", (*Server).deleteProxy},
+	{"/keys", "POST", (*Server).createKey},
+	{"/keys", "GET", (*Server).listKeys},
+	{"/keys/{id}", "GET", (*Server).getKey},
+	{"/keys/{id}", "DELETE", (*Server).deleteKey},
 }
 
 // match finds the route for path and method. It returns the route (nil if none) and whether the
@@ -88,7 +102,7 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 		if p.Status == http.StatusInternalServerError {
 			s.log.Error("request failed", "request_id", reqID, "route", c.route, "error", err.Error())
 		}
-		writeProblem(ctx, p, false)
+		writeProblem(ctx, p, c.wrap)
 		if p.Status == http.StatusRequestEntityTooLarge {
 			drainBody(ctx)
 		}
@@ -104,11 +118,17 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 		"status", ctx.Response.StatusCode(),
 		"duration_ms", float64(time.Since(start).Microseconds())/1000,
 		"application_id", appID,
+		"destination_ms", float64(c.destDuration.Microseconds())/1000,
+		"tokens", c.tokens,
 	)
 }
 
 func (s *Server) dispatch(c *call) error {
 	ctx := c.ctx
+	if isProxyPath(ctx.Path()) {
+		c.route, c.wrap = "/proxy", true
+		return s.invokeProxy(c)
+	}
 	rt, id, known := match(string(ctx.Method()), ctx.Path())
 	if rt == nil {
 		if known {

@@ -17,6 +17,8 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/sluice-edge/sluice/jwe"
+	"github.com/sluice-edge/sluice/server/internal/egress"
 	"github.com/sluice-edge/sluice/store"
 )
 
@@ -31,6 +33,11 @@ type Server struct {
 	adminKeyHash []byte
 	ready        atomic.Bool
 	now          func() time.Time
+
+	proxies   *proxyRegistry
+	policy    egress.Policy    // destination URL rules
+	client    *fasthttp.Client // to destinations, dialing through egress.Dialer
+	decrypter *jwe.Decrypter   // BT-ENCRYPTED, private keys cached by hash
 }
 
 // New opens the vault and prepares the handlers. The caller must Close the Server.
@@ -49,7 +56,10 @@ func New(cfg Config) (*Server, error) {
 		}
 		return nil, err
 	}
-	s.store = st
+	if err := s.attach(st); err != nil {
+		st.Close()
+		return nil, err
+	}
 	adminKey := cfg.AdminKey
 	if adminKey == "" && cfg.Dev {
 		if adminKey, err = devAdminKey(&cfg); err != nil {
@@ -64,6 +74,39 @@ func New(cfg Config) (*Server, error) {
 	s.ready.Store(true)
 	return s, nil
 }
+
+// attach makes st the Server's vault and prepares everything that depends on it.
+func (s *Server) attach(st store.Store) error {
+	s.store = st
+	s.decrypter = jwe.NewDecrypter(s.lookupKey, 256)
+	return s.initProxying()
+}
+
+// initProxying prepares the destination policy, the egress client and the proxy registry.
+func (s *Server) initProxying() error {
+	s.policy = egress.Policy{AllowPrivate: s.cfg.AllowPrivateDestinations, AllowHTTP: s.cfg.AllowHTTPDestinations}
+	tlsConf, err := egress.TLSConfig(s.cfg.DestinationCAFile)
+	if err != nil {
+		return err
+	}
+	d := &egress.Dialer{Policy: s.policy, Timeout: s.cfg.Timeouts.Destination}
+	s.client = &fasthttp.Client{
+		DialTimeout:                   d.DialTimeout,
+		TLSConfig:                     tlsConf,
+		NoDefaultUserAgentHeader:      true,
+		DisablePathNormalizing:        true,
+		DisableHeaderNamesNormalizing: false,
+		StreamResponseBody:            true,
+		MaxIdleConnDuration:           60 * time.Second,
+		MaxConnsPerHost:               4096,
+		ReadBufferSize:                s.cfg.Limits.HeaderBytes,
+		MaxIdemponentCallAttempts:     1,
+	}
+	return s.loadProxies()
+}
+
+// ctx is the context of work that belongs to no request (start-up, background).
+func (s *Server) ctx() context.Context { return context.Background() }
 
 // Close closes the vault.
 func (s *Server) Close() error {

@@ -97,6 +97,7 @@ type Application struct {
 	Name        string    `json:"name"`
 	Type        string    `json:"type"`
 	Permissions []string  `json:"permissions"`
+	Containers  []string  `json:"containers,omitempty"` // container prefixes it may use; empty = all
 	KeyHash     []byte    `json:"key_hash"`
 	CreatedAt   time.Time `json:"created_at"`
 	ModifiedAt  time.Time `json:"modified_at,omitzero"`

@@ -1,0 +1,168 @@
+package server
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/sluice-edge/sluice/jwe"
+	"github.com/sluice-edge/sluice/store"
+)
+
+// keyRecord is a client-side encryption key pair as sealed in the vault. The private key never
+// leaves the vault except into the Decrypter's in-memory cache.
+type keyRecord struct {
+	ID        string     `json:"id"`
+	Alg       string     `json:"alg"`
+	Private   []byte     `json:"private"`
+	ExpiresAt *time.Time `json:"expires_at"`
+	CreatedAt time.Time  `json:"created_at"`
+}
+
+type keyView struct {
+	ID           string          `json:"id"`
+	KeyID        string          `json:"key_id"`
+	Alg          string          `json:"alg,omitempty"`
+	PublicKeyPEM string          `json:"public_key_pem,omitempty"`
+	JWK          json.RawMessage `json:"jwk,omitempty"`
+	ExpiresAt    *time.Time      `json:"expires_at"`
+}
+
+const maxKeyLifetime = 366 * 24 * time.Hour
+
+func (s *Server) createKey(c *call) error {
+	if err := c.require(permKeysCreate, "keys:create"); err != nil {
+		return err
+	}
+	var req struct {
+		ExpiresAt *string `json:"expires_at"`
+		Alg       string  `json:"alg"`
+	}
+	if len(c.ctx.PostBody()) > 0 || c.ctx.Request.Header.ContentLength() != 0 {
+		if err := s.decodeJSON(c, &req); err != nil {
+			return err
+		}
+	}
+	now := s.now().UTC()
+	exp := now.Add(maxKeyLifetime - 24*time.Hour)
+	if req.ExpiresAt != nil {
+		at, err := time.Parse(time.RFC3339, *req.ExpiresAt)
+		if err != nil || !at.After(now) || at.After(now.Add(maxKeyLifetime)) {
+			return invalid("expires_at", "an RFC 3339 time in the future, at most one year away")
+		}
+		exp = at.UTC()
+	}
+	id := newUUID()
+	kp, err := jwe.GenerateKey(req.Alg, id)
+	if errors.Is(err, jwe.ErrUnsupportedAlgorithm) {
+		return invalid("alg", "must be ECDH-ES (X25519), ECDH-ES+A256KW (P-256) or RSA-OAEP-256")
+	}
+	if err != nil {
+		return err
+	}
+	rec := keyRecord{ID: id, Alg: kp.Alg, Private: kp.Private, ExpiresAt: &exp, CreatedAt: now}
+	doc, err := json.Marshal(rec)
+	clear(rec.Private)
+	if err != nil {
+		return err
+	}
+	defer clear(doc)
+	if err := s.store.Put(c.ctx, store.Keys, id, doc, true, s.event(c, "key", id, "create")); err != nil {
+		return err
+	}
+	return writeJSON(c.ctx, http.StatusCreated, keyView{ID: id, KeyID: kp.KID, Alg: kp.Alg,
+		PublicKeyPEM: kp.PublicKeyPEM, JWK: kp.JWK, ExpiresAt: &exp})
+}
+
+func (s *Server) listKeys(c *call) error {
+	if err := c.require(permKeysRead, "keys:read"); err != nil {
+		return err
+	}
+	docs, err := s.store.List(c.ctx, store.Keys)
+	if err != nil {
+		return err
+	}
+	out := []keyView{}
+	for _, d := range docs {
+		var r keyRecord
+		if json.Unmarshal(d, &r) == nil {
+			out = append(out, keyView{ID: r.ID, KeyID: r.ID, ExpiresAt: r.ExpiresAt})
+		}
+		clear(d)
+	}
+	return writeJSON(c.ctx, http.StatusOK, map[string]any{"pagination": map[string]any{"total_items": len(out), "page_size": len(out)}, "data": out})
+}
+
+func (s *Server) getKey(c *call) error {
+	if err := c.require(permKeysRead, "keys:read"); err != nil {
+		return err
+	}
+	d, err := s.store.Get(c.ctx, store.Keys, c.id)
+	if err != nil {
+		return err
+	}
+	defer clear(d)
+	var r keyRecord
+	if err := json.Unmarshal(d, &r); err != nil {
+		return err
+	}
+	return writeJSON(c.ctx, http.StatusOK, keyView{ID: r.ID, KeyID: r.ID, ExpiresAt: r.ExpiresAt})
+}
+
+func (s *Server) deleteKey(c *call) error {
+	if err := c.require(permKeysDelete, "keys:delete"); err != nil {
+		return err
+	}
+	if err := s.store.Delete(c.ctx, store.Keys, c.id, s.event(c, "key", c.id, "delete")); err != nil {
+		return err
+	}
+	s.decrypter.Purge()
+	c.ctx.SetStatusCode(http.StatusNoContent)
+	return nil
+}
+
+// lookupKey is the jwe.KeyLookup over the vault: unknown, deleted and expired keys are errors.
+func (s *Server) lookupKey(kid string) (string, []byte, error) {
+	d, err := s.store.Get(s.ctx(), store.Keys, kid)
+	if err != nil {
+		return "", nil, err
+	}
+	defer clear(d)
+	var r keyRecord
+	if err := json.Unmarshal(d, &r); err != nil {
+		return "", nil, err
+	}
+	if r.ExpiresAt != nil && !r.ExpiresAt.After(s.now()) {
+		return "", nil, errors.New("server: key expired")
+	}
+	return r.Alg, r.Private, nil
+}
+
+// errDecrypt is the one answer to every decryption failure: no oracle, no detail.
+var errDecrypt = invalid("encrypted", "the encrypted payload could not be decrypted")
+
+// decryptTokenData decrypts the "encrypted" field of POST /tokens: a compact JWE whose plaintext
+// is the token's data.
+func (s *Server) decryptTokenData(c *call, compact string) (json.RawMessage, error) {
+	pt, err := s.decrypter.Decrypt([]byte(compact))
+	if err != nil {
+		return nil, errDecrypt
+	}
+	return pt, nil
+}
+
+// decryptHeader decrypts the request's BT-ENCRYPTED header for {{ encrypted | … }}. The payload
+// lives in the exchange until the request ends.
+func (s *Server) decryptHeader(x *exchange) error {
+	h := x.c.ctx.Request.Header.Peek("BT-ENCRYPTED")
+	if len(h) == 0 {
+		return invalid("BT-ENCRYPTED", "an expression uses encrypted but the request has no BT-ENCRYPTED header")
+	}
+	pt, err := s.decrypter.ParseBTEncrypted(h)
+	if err != nil {
+		return problem(http.StatusBadRequest, "BT-ENCRYPTED could not be decrypted")
+	}
+	x.env.encrypted = pt
+	return nil
+}

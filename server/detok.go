@@ -1,0 +1,314 @@
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/sluice-edge/sluice/server/internal/expr"
+	"github.com/sluice-edge/sluice/store"
+)
+
+// detokEnv is the expr.Env of one proxied request: the tokens it references, fetched once, the
+// proxy's configuration and the decrypted BT-ENCRYPTED payload. Plaintext in it lives until the
+// request ends.
+type detokEnv struct {
+	ids       []string
+	toks      []*store.Token
+	objs      [][]byte
+	config    map[string]string
+	encrypted []byte
+}
+
+var _ expr.Env = (*detokEnv)(nil)
+
+func (e *detokEnv) index(id []byte) int {
+	for i, x := range e.ids {
+		if x == string(id) {
+			return i
+		}
+	}
+	return -1
+}
+
+func (e *detokEnv) Token(id []byte) (data, object []byte, ok bool) {
+	i := e.index(id)
+	if i < 0 || e.toks[i] == nil {
+		return nil, nil, false
+	}
+	if e.objs[i] == nil {
+		e.objs[i] = tokenObject(e.toks[i])
+	}
+	return e.toks[i].Data, e.objs[i], true
+}
+
+func (e *detokEnv) Config(name []byte) ([]byte, bool) {
+	v, ok := e.config[string(name)]
+	if !ok {
+		return nil, false
+	}
+	return []byte(v), true
+}
+
+func (e *detokEnv) Encrypted() ([]byte, bool) { return e.encrypted, e.encrypted != nil }
+
+// tokenObject is the whole token, plaintext data included, for {{ token: id | … }}.
+func tokenObject(t *store.Token) []byte {
+	b, _ := json.Marshal(struct {
+		ID         string            `json:"id"`
+		Type       string            `json:"type"`
+		Data       json.RawMessage   `json:"data"`
+		Metadata   map[string]string `json:"metadata"`
+		Containers []string          `json:"containers"`
+		Finger     string            `json:"fingerprint"`
+		CreatedAt  time.Time         `json:"created_at"`
+		ExpiresAt  *time.Time        `json:"expires_at"`
+	}{t.ID, t.Type, t.Data, t.Metadata, t.Containers, t.Fingerprint, t.CreatedAt, t.ExpiresAt})
+	return b
+}
+
+// mayExpress reports whether b can hold an expression in context ctx (a fast pre-check).
+func mayExpress(b []byte, ctx expr.Context) bool {
+	if bytes.Contains(b, []byte("{{")) {
+		return true
+	}
+	return (ctx == expr.Form || ctx == expr.Query) && bytes.Contains(b, []byte("%7"))
+}
+
+// collect scans src for references, adding distinct token ids to the env (at most limit).
+func (x *exchange) collect(src []byte, ctx expr.Context) error {
+	if !mayExpress(src, ctx) {
+		return nil
+	}
+	_, err := expr.Scan(src, ctx, func(r expr.Ref) error {
+		switch r.Kind {
+		case expr.RefToken, expr.RefTokenObject:
+			if x.env.index(r.ID) >= 0 {
+				return nil
+			}
+			if len(x.env.ids) >= x.limit {
+				return invalid("tokens", "more than "+strconv.Itoa(x.limit)+" distinct tokens in one request")
+			}
+			x.env.ids = append(x.env.ids, string(r.ID))
+		case expr.RefConfig:
+			if _, ok := x.env.config[string(r.ID)]; !ok {
+				return invalid("expression", "unknown configuration value "+quoteSafe(string(r.ID))+" in "+quoteSafe(string(r.Expr)))
+			}
+		case expr.RefEncrypted:
+			x.wantsEncrypted = true
+		}
+		return nil
+	})
+	return err
+}
+
+// detokenizeRequest resolves the expressions of the destination request's query, headers and
+// (when body is not nil) body. Every referenced token is fetched in one vault read, checked
+// against the caller's permissions and audited before anything is rendered; an audit failure
+// fails the request. It returns the rendered body.
+func (s *Server) detokenizeRequest(x *exchange, req *fasthttp.Request, body []byte, bctx expr.Context, detok bool) ([]byte, error) {
+	if !detok {
+		return body, nil
+	}
+	query := req.URI().QueryString()
+	if err := x.collect(query, expr.Query); err != nil {
+		return nil, exprProblem(err)
+	}
+	var headerErr error
+	for _, v := range req.Header.All() {
+		if err := x.collect(v, expr.Header); err != nil && headerErr == nil {
+			headerErr = err
+		}
+	}
+	if headerErr != nil {
+		return nil, exprProblem(headerErr)
+	}
+	if err := x.collect(body, bctx); err != nil {
+		return nil, exprProblem(err)
+	}
+	if x.wantsEncrypted {
+		if err := s.decryptHeader(x); err != nil {
+			return nil, err
+		}
+	}
+	if err := s.fetchAndAudit(x); err != nil {
+		return nil, err
+	}
+	r := expr.Acquire()
+	defer expr.Release(r)
+	if mayExpress(query, expr.Query) {
+		out, err := r.Render(nil, query, expr.Query, &x.env)
+		if err != nil {
+			return nil, exprProblem(err)
+		}
+		req.URI().SetQueryStringBytes(out)
+	}
+	if err := renderHeaders(r, &req.Header, &x.env); err != nil {
+		return nil, err
+	}
+	if !mayExpress(body, bctx) {
+		return body, nil
+	}
+	out, err := r.Render(make([]byte, 0, len(body)+len(body)/4), body, bctx, &x.env)
+	if err != nil {
+		return nil, exprProblem(err)
+	}
+	return out, nil
+}
+
+// renderHeaders resolves expressions in header values; CR, LF or NUL in a result is refused.
+func renderHeaders(r *expr.Renderer, h *fasthttp.RequestHeader, env expr.Env) error {
+	type kv struct{ k, v []byte }
+	var todo []kv
+	for k, v := range h.All() {
+		if mayExpress(v, expr.Header) {
+			todo = append(todo, kv{bytes.Clone(k), bytes.Clone(v)})
+		}
+	}
+	for _, e := range todo {
+		out, err := r.Render(nil, e.v, expr.Header, env)
+		if err != nil {
+			return exprProblem(err)
+		}
+		h.SetBytesKV(e.k, out)
+	}
+	return nil
+}
+
+// fetchAndAudit loads every collected token in one read, checks the caller may use each, and
+// writes one audit record per token. Nothing is rendered unless all of that succeeded.
+func (s *Server) fetchAndAudit(x *exchange) error {
+	from := len(x.env.toks) // ids before this were fetched by an earlier call
+	if from == len(x.env.ids) {
+		return nil
+	}
+	toks, err := s.store.GetTokens(x.c.ctx, x.env.ids[from:])
+	if err != nil {
+		return err
+	}
+	evs := make([]store.Event, 0, len(x.env.ids)-from)
+	for _, id := range x.env.ids[from:] {
+		t := toks[id]
+		if t == nil {
+			return invalid("tokens", "unknown token "+quoteSafe(id))
+		}
+		if !x.c.who.canUse(t.Containers) {
+			return problem(http.StatusForbidden, "the application may not use token "+quoteSafe(id))
+		}
+		evs = append(evs, s.detokEvent(x, id))
+	}
+	if err := s.store.Audit(x.c.ctx, evs...); err != nil {
+		return errAuditFailed
+	}
+	for _, id := range x.env.ids[from:] {
+		x.env.toks = append(x.env.toks, toks[id])
+		x.env.objs = append(x.env.objs, nil)
+	}
+	x.c.tokens += len(evs)
+	return nil
+}
+
+var errAuditFailed = problem(http.StatusInternalServerError, "the audit record could not be written; nothing was forwarded")
+
+func (s *Server) detokEvent(x *exchange, id string) store.Event {
+	ev := s.event(x.c, "token", id, "detokenize")
+	if x.px != nil {
+		ev.ProxyID = x.px.ID
+	}
+	return ev
+}
+
+// lazyEnv resolves tokens one at a time for a streamed body: fetch, check, audit, then render.
+// Its first failure is kept in err (the expr.Env interface cannot return one).
+type lazyEnv struct {
+	s   *Server
+	x   *exchange
+	err error
+}
+
+func (l *lazyEnv) Token(id []byte) (data, object []byte, ok bool) {
+	x := l.x
+	if i := x.env.index(id); i >= 0 {
+		return x.env.Token(id)
+	}
+	if len(x.env.ids) >= x.limit {
+		l.err = invalid("tokens", "more than "+strconv.Itoa(x.limit)+" distinct tokens in one request")
+		return nil, nil, false
+	}
+	t, err := l.s.store.GetToken(x.c.ctx, string(id))
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		l.err = invalid("tokens", "unknown token "+quoteSafe(string(id)))
+	case err != nil:
+		l.err = err
+	case !x.c.who.canUse(t.Containers):
+		l.err = problem(http.StatusForbidden, "the application may not use token "+quoteSafe(string(id)))
+	default:
+		if aerr := l.s.store.Audit(x.c.ctx, l.s.detokEvent(x, t.ID)); aerr != nil {
+			l.err = errAuditFailed
+			return nil, nil, false
+		}
+		x.env.ids = append(x.env.ids, t.ID)
+		x.env.toks = append(x.env.toks, t)
+		x.env.objs = append(x.env.objs, nil)
+		x.c.tokens++
+		return x.env.Token(id)
+	}
+	return nil, nil, false
+}
+
+func (l *lazyEnv) Config(name []byte) ([]byte, bool) { return l.x.env.Config(name) }
+func (l *lazyEnv) Encrypted() ([]byte, bool)         { return l.x.env.Encrypted() }
+
+// exprProblem maps an expression engine error to a 400 (413 when too large) that names the
+// expression; expression errors never contain resolved values.
+func exprProblem(err error) error {
+	var p *Problem
+	if errors.As(err, &p) {
+		return p
+	}
+	var e *expr.Error
+	if !errors.As(err, &e) {
+		return err
+	}
+	switch {
+	case errors.Is(err, expr.ErrTooLarge):
+		return problem(http.StatusRequestEntityTooLarge, "the detokenized request is larger than allowed")
+	case errors.Is(err, expr.ErrHeaderInjection):
+		return invalid("headers", "a detokenized header value contains CR, LF or NUL")
+	case errors.Is(err, expr.ErrUnknownToken):
+		return invalid("tokens", "unknown token "+quoteSafe(e.ID))
+	}
+	return invalid("expression", exprDetail(err))
+}
+
+// exprDetail is the value-free description of an expression error.
+func exprDetail(err error) string {
+	var e *expr.Error
+	if errors.As(err, &e) {
+		return e.Error()
+	}
+	return "invalid expression"
+}
+
+// canUse reports whether the principal may use a token in containers: applications without
+// container rules may use every container.
+func (p *principal) canUse(containers []string) bool {
+	if len(p.containers) == 0 {
+		return true
+	}
+	for _, have := range p.containers {
+		for _, c := range containers {
+			if strings.HasPrefix(c, have) {
+				return true
+			}
+		}
+	}
+	return false
+}

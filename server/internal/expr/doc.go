@@ -1,0 +1,156 @@
+// Package expr is Sluice's detokenization expression engine (SPEC §5
+// "Detokenization expressions", §9). It finds `{{ … }}` expressions in
+// request bodies, header values and query strings, validates them, reports
+// what they reference, and renders them with values the caller supplies
+// through Env, escaped for where they land. It never talks to the vault.
+//
+// # Flow
+//
+// The caller first runs Scan (allocation-free) to validate every expression
+// and collect the distinct token ids, enforce limits, fetch the tokens in one
+// vault read, check permissions and write audit records; then Render (or
+// Stream / Reader for large bodies) with an Env over what it fetched.
+//
+//	r := expr.Acquire()
+//	defer expr.Release(r)
+//	n, err := r.Scan(body, expr.JSON, func(ref expr.Ref) error { … })
+//	out, err := r.Render(dst[:0], body, expr.JSON, env)
+//
+// # Syntax
+//
+// Sources:
+//
+//	{{ <id> }}                  the token's data
+//	{{ <id>.<a>.<b> }}          Footprint form: json on the data at a.b
+//	{{ token: <id> }}           the whole token object {"id","type","data",…}
+//	{{ config: <NAME> }}        a configuration value of the proxy (a string)
+//	{{ encrypted }}             the decrypted BT-ENCRYPTED payload
+//
+// Token ids, path segments and configuration names are 1–256 bytes of
+// A-Z a-z 0-9 _ - (see ValidID). `token:` and `config:` are keywords only
+// when followed by a colon; `encrypted` is always the keyword. A dotted path
+// may follow token: and encrypted sources too.
+//
+// Filters chain with `|`, left to right, at most MaxFilters. Arguments come
+// in either vendor's form:
+//
+//	| name: arg1, arg2          Basis Theory / Liquid: 'single' or "double"
+//	                            quoted strings (no escapes, as in Liquid),
+//	                            numbers, true/false, and config.NAME or
+//	                            proxy.config.NAME (a configuration value)
+//	| name(arg1, arg2)          Footprint: quoted or unquoted; a backslash
+//	                            escapes the next character (\( \) \, \' \"
+//	                            \\); unquoted args are trimmed; numbers allowed
+//
+// An expression ends at the first "}}" (as in Liquid, quotes do not protect
+// it), so an argument cannot contain "}}".
+//
+// In a JSON body, an expression inside a JSON string is read after JSON
+// unescaping (so `"{{ t | json: \"$.a\" }}"` works); it must not cross the
+// string's end. In Form and Query, the delimiters may be percent-encoded
+// (%7B%7B … %7D%7D) and the text is percent-decoded ('+' is a space) before
+// parsing. Ids must be written literally (not escaped) so that Ref.ID can
+// be a view into the input.
+//
+// # Values and filters
+//
+// A value is a JSON-typed thing: string, number, boolean, null, object/array
+// (kept as JSON text) or binary (hmac output). A JSON path that selects
+// nothing gives null. Characters are Unicode code points. "Text" below means
+// a string, or a number or boolean as written; filters that need text refuse
+// objects and arrays (ErrValue). Null passes through every filter unchanged,
+// except default (→ its argument), append/prepend (null is ""), and hmac,
+// hmac_sha256, to_base64, to_base16 (ErrValue, as Basis Theory errors on a
+// null byte array).
+//
+//	json: '$.a.b[0]'            JSONPath on the value (BT: on the data, or on
+//	                            the token object after token:). Supported:
+//	                            $, .name, ['name'], ["name"], [n]; a path
+//	                            without $ is relative to the root. Paths that
+//	                            can select several values (.., *, [?()],
+//	                            slices) are refused, as BT errors on them.
+//	json_stringify, stringify   objects/arrays → their compact JSON text as a
+//	                            string; strings stay strings (BT doc: a string
+//	                            is not re-quoted); numbers/booleans → text.
+//	last4                       last 4 characters (all if shorter).
+//	prefix(n), suffix(n)        first / last n characters (Footprint).
+//	pad_left: n, 'c'            pad on the left with c to n characters
+//	pad_right: n, 'c'           (n ≤ 4096; both arguments required as in BT).
+//	reveal: first, last, 'm', 'p'  mask all but the first `first` and last
+//	                            `last` characters with m (default X), keeping
+//	                            characters in p; if that masks nothing (value
+//	                            too short, or all kept), mask everything —
+//	                            BT's documented rule.
+//	reveal_last: n, 'm'         mask all but the last n characters; a value
+//	                            of n characters or fewer is returned as is (BT).
+//	card_bin: 'sep'             first 6 digits when the number has < 16
+//	                            digits, else 8; characters in sep are skipped;
+//	                            anything else non-digit → ErrValue.
+//	card_exp: 'MM/YY'           on a card object (or a token object with the
+//	                            card in data): YYYY, YY and MM are replaced by
+//	                            the expiration year/month, other characters
+//	                            are copied.
+//	card_mask: bin, last4, 'm', 'p'  mask the card number with m (default X),
+//	                            revealing the BIN (6/8 as card_bin, counted
+//	                            without p characters) and/or the last 4;
+//	                            characters in p are kept; if nothing would be
+//	                            masked, everything is (BT).
+//	to_boolean                  true/false in any case, numbers (0 = false),
+//	                            booleans; else ErrValue.
+//	to_number                   a string holding a JSON number is kept
+//	                            digit-for-digit (no float rounding of card
+//	                            numbers); other numeric forms (+1, 007, .5)
+//	                            are normalised; else ErrValue.
+//	to_string                   numbers/booleans → strings; objects → ErrValue.
+//	hmac: 'alg', 'key'          HMAC over the text; alg sha-1, sha-256 (the
+//	                            default when only the key is given) or
+//	                            sha-512; the key may be config.NAME. Its
+//	                            output is binary and must be followed by
+//	                            to_base64 or to_base16 (checked by Scan).
+//	hmac_sha256('<hex key>')    Footprint: HMAC-SHA-256 with a hex key (or a
+//	                            config.NAME holding hex), output lower-case hex.
+//	to_base64                   standard base64 with padding.
+//	to_base16                   upper-case hex (BT's documented output).
+//	upcase, to_uppercase        Unicode upper case.
+//	downcase, to_lowercase      Unicode lower case.
+//	to_ascii                    transliterate to ASCII (see ascii.go); other
+//	                            characters become '?'.
+//	slice: offset, length       Liquid: characters; negative offset counts
+//	                            from the end; length defaults to 1.
+//	replace: 'a', 'b'           replace every a by b (a must not be empty).
+//	remove: 'a'                 remove every a.
+//	append: 's', prepend: 's'   concatenate.
+//	default: v                  v when the value is null, "" or false.
+//	date_format('%Y-%m-%d', '%m/%d/%Y')  parse with the first strftime
+//	                            format, print with the second (strftime.go).
+//
+// # Escaping
+//
+// Values are escaped for the Context the caller names:
+//
+//   - JSON: a state machine over the bytes tracks JSON strings (honouring
+//     backslash escapes) and object key/value positions across chunks.
+//     Inside a string the value is JSON-string-escaped (quote, backslash,
+//     control characters, U+2028, U+2029; invalid UTF-8 → U+FFFD) so it can
+//     never end its string. When an expression is the ENTIRE string in value
+//     position ("card": "{{ t }}") Basis Theory's documented proxy behaviour
+//     applies: an object or array replaces the quotes with its JSON, a
+//     string stays a string, and a number or boolean stays a string ("11",
+//     as BT's proxy examples show for json: '$.expiration_month') unless
+//     it was produced by to_number or to_boolean, which then replaces the
+//     quotes (that is what those casts are for). A null replaces the
+//     quotes with null. In key position values are always strings. Outside
+//     strings only valid JSON is inserted (strings quoted, objects validated).
+//   - Form: form-encoded (unreserved characters kept, space → '+').
+//   - Query: percent-encoded (space → %20).
+//   - Header: inserted as is; CR, LF or NUL → ErrHeaderInjection.
+//   - Text: inserted as is. Objects/arrays are their JSON text, null is empty.
+//
+// # Errors and secrets
+//
+// Errors are *Error values wrapping a sentinel (errors.Is). They name the
+// expression as written, its offset and the id involved, never a resolved
+// value; hmac arguments are redacted from the quoted expression since they
+// may be keys, and for unterminated expressions only the first 32 bytes are
+// quoted since the rest is body data.
+package expr

@@ -1,0 +1,662 @@
+package expr
+
+import (
+	"encoding/hex"
+	"strconv"
+	"unicode/utf8"
+)
+
+type argKind uint8
+
+const (
+	argStr    argKind = iota + 1 // s: the string
+	argNum                       // s: the literal; n: its value when isInt
+	argBool                      // b
+	argConfig                    // s: the configuration name (view into the expression)
+)
+
+type arg struct {
+	kind  argKind
+	s     []byte
+	n     int64
+	isInt bool
+	b     bool
+}
+
+// text returns the argument as a string (numbers and booleans as written).
+func (a *arg) text() []byte {
+	if a.kind == argBool {
+		if a.b {
+			return litTrue
+		}
+		return litFalse
+	}
+	return a.s
+}
+
+var (
+	litTrue  = []byte("true")
+	litFalse = []byte("false")
+	litNull  = []byte("null")
+)
+
+// call is one parsed filter of a chain.
+type call struct {
+	spec  *filterSpec
+	nargs int
+	args  [maxArgs]arg
+	path  []byte // json: gjson path
+	root  bool   // json: "$"
+	alg   hashAlg
+	key   arg // hmac, hmac_sha256: the key (argStr with decoded bytes, or argConfig)
+}
+
+// expr is one parsed expression. Its slices point into the decoded
+// expression text and the renderer's argument buffer.
+type expr struct {
+	kind  RefKind
+	id    []byte // token id or configuration name
+	path  []byte // Footprint dotted path in gjson syntax, nil if none
+	nf    int
+	calls [MaxFilters]call
+}
+
+// perr is a parse error: a sentinel and a value-free detail.
+type perr struct {
+	err    error
+	detail string
+}
+
+type parser struct {
+	s   []byte
+	i   int
+	buf []byte // argument buffer; never grown beyond its capacity
+}
+
+func isIDChar(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-'
+}
+
+func isSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r'
+}
+
+// ValidID reports whether b is accepted as a token id or configuration name
+// in expressions: 1 to MaxIDLen bytes of A-Z a-z 0-9 _ -.
+func ValidID(b []byte) bool {
+	if len(b) == 0 || len(b) > MaxIDLen {
+		return false
+	}
+	for _, c := range b {
+		if !isIDChar(c) {
+			return false
+		}
+	}
+	return true
+}
+
+func (p *parser) ws() {
+	for p.i < len(p.s) && isSpace(p.s[p.i]) {
+		p.i++
+	}
+}
+
+func (p *parser) peek() byte {
+	if p.i < len(p.s) {
+		return p.s[p.i]
+	}
+	return 0
+}
+
+func (p *parser) word() []byte {
+	start := p.i
+	for p.i < len(p.s) && isIDChar(p.s[p.i]) {
+		p.i++
+	}
+	return p.s[start:p.i]
+}
+
+// room returns p.buf with space for n more bytes, or false.
+func (p *parser) room(n int) bool { return cap(p.buf)-len(p.buf) >= n }
+
+func syntax(detail string) *perr  { return &perr{err: ErrSyntax, detail: detail} }
+func badArgs(detail string) *perr { return &perr{err: ErrArgs, detail: detail} }
+
+// parse parses the text between "{{" and "}}" into ex.
+func (p *parser) parse(ex *expr) *perr {
+	*ex = expr{}
+	p.ws()
+	if p.i == len(p.s) {
+		return syntax("empty expression")
+	}
+	w := p.word()
+	if len(w) == 0 {
+		return syntax("expected a token id, token:, config: or encrypted")
+	}
+	save := p.i
+	p.ws()
+	switch {
+	case p.peek() == ':' && (string(w) == "token" || string(w) == "config"):
+		p.i++
+		p.ws()
+		ex.id = p.word()
+		if string(w) == "token" {
+			ex.kind = RefTokenObject
+			if len(ex.id) == 0 {
+				return syntax("missing token id after token:")
+			}
+		} else {
+			ex.kind = RefConfig
+			if len(ex.id) == 0 {
+				return syntax("missing configuration name after config:")
+			}
+		}
+	case string(w) == "encrypted":
+		p.i = save
+		ex.kind = RefEncrypted
+	default:
+		p.i = save
+		ex.kind = RefToken
+		ex.id = w
+	}
+	if len(ex.id) > MaxIDLen {
+		return &perr{err: ErrTooLong, detail: "token id or configuration name too long"}
+	}
+	if ex.kind != RefConfig && p.peek() == '.' {
+		start := p.i + 1
+		for p.peek() == '.' {
+			p.i++
+			if len(p.word()) == 0 {
+				return syntax("empty path segment")
+			}
+		}
+		ex.path = p.s[start:p.i]
+	}
+	for {
+		p.ws()
+		if p.i == len(p.s) {
+			break
+		}
+		if p.s[p.i] != '|' {
+			return syntax("unexpected character; expected '|' or the end")
+		}
+		p.i++
+		p.ws()
+		if err := p.filter(ex); err != nil {
+			return err
+		}
+	}
+	for k := 0; k < ex.nf; k++ {
+		if ex.calls[k].spec.op == fHMAC {
+			if k+1 >= ex.nf || (ex.calls[k+1].spec.op != fToBase64 && ex.calls[k+1].spec.op != fToBase16) {
+				return badArgs("hmac must be followed by to_base64 or to_base16")
+			}
+		}
+	}
+	return nil
+}
+
+func (p *parser) filter(ex *expr) *perr {
+	start := p.i
+	for p.i < len(p.s) && (isIDChar(p.s[p.i]) && p.s[p.i] != '-') {
+		p.i++
+	}
+	name := p.s[start:p.i]
+	if len(name) == 0 {
+		return syntax("expected a filter name after '|'")
+	}
+	spec := lookupFilter(name)
+	if spec == nil {
+		return &perr{err: ErrUnknownFilter, detail: "unknown filter " + strconv.Quote(string(name))}
+	}
+	if ex.nf == MaxFilters {
+		return &perr{err: ErrTooLong, detail: "too many filters"}
+	}
+	c := &ex.calls[ex.nf]
+	ex.nf++
+	c.spec = spec
+	if p.peek() == '(' {
+		p.i++
+		if err := p.parenArgs(c); err != nil {
+			return err
+		}
+	} else {
+		save := p.i
+		p.ws()
+		if p.peek() == ':' {
+			p.i++
+			if err := p.liquidArgs(c); err != nil {
+				return err
+			}
+		} else {
+			p.i = save
+		}
+	}
+	return p.check(c)
+}
+
+// liquidArgs parses Basis Theory / Liquid arguments: `f: a, b`. Strings are
+// 'single' or "double" quoted without escapes (as in Liquid).
+func (p *parser) liquidArgs(c *call) *perr {
+	for {
+		p.ws()
+		if c.nargs == maxArgs {
+			return badArgs("too many arguments")
+		}
+		a := &c.args[c.nargs]
+		c.nargs++
+		switch q := p.peek(); {
+		case q == '\'' || q == '"':
+			p.i++
+			start := p.i
+			for p.i < len(p.s) && p.s[p.i] != q {
+				p.i++
+			}
+			if p.i == len(p.s) {
+				return syntax("unterminated string argument")
+			}
+			*a = arg{kind: argStr, s: p.s[start:p.i]}
+			p.i++
+		case q == '-' || q == '+' || q == '.' || ('0' <= q && q <= '9'):
+			start := p.i
+			for p.i < len(p.s) && (p.s[p.i] == '-' || p.s[p.i] == '+' || p.s[p.i] == '.' || ('0' <= p.s[p.i] && p.s[p.i] <= '9')) {
+				p.i++
+			}
+			if !numArg(a, p.s[start:p.i]) {
+				return syntax("malformed number argument")
+			}
+		default:
+			start := p.i
+			for p.i < len(p.s) && (isIDChar(p.s[p.i]) || p.s[p.i] == '.') {
+				p.i++
+			}
+			w := p.s[start:p.i]
+			switch {
+			case string(w) == "true" || string(w) == "false":
+				*a = arg{kind: argBool, b: string(w) == "true"}
+			case hasPrefix(w, "config.") && ValidID(w[len("config."):]):
+				*a = arg{kind: argConfig, s: w[len("config."):]}
+			case hasPrefix(w, "proxy.config.") && ValidID(w[len("proxy.config."):]):
+				*a = arg{kind: argConfig, s: w[len("proxy.config."):]}
+			case len(w) == 0:
+				return syntax("expected an argument")
+			default:
+				return syntax("unquoted argument; quote strings with ' or \"")
+			}
+		}
+		p.ws()
+		if p.peek() == ',' {
+			p.i++
+			continue
+		}
+		return nil
+	}
+}
+
+// parenArgs parses Footprint arguments: `f(a, 'b')`. Quoted or unquoted;
+// a backslash escapes the next character (\( \) \, \' \" \\).
+func (p *parser) parenArgs(c *call) *perr {
+	p.ws()
+	if p.peek() == ')' {
+		p.i++
+		return nil
+	}
+	for {
+		p.ws()
+		if c.nargs == maxArgs {
+			return badArgs("too many arguments")
+		}
+		a := &c.args[c.nargs]
+		c.nargs++
+		if q := p.peek(); q == '\'' || q == '"' {
+			p.i++
+			s, ok := p.escaped(func(b byte) bool { return b == q })
+			if !ok {
+				return syntax("unterminated string argument")
+			}
+			p.i++ // closing quote
+			*a = arg{kind: argStr, s: s}
+		} else {
+			s, ok := p.escaped(func(b byte) bool { return b == ',' || b == ')' })
+			if !ok {
+				return syntax("missing ')'")
+			}
+			for len(s) > 0 && isSpace(s[len(s)-1]) {
+				s = s[:len(s)-1]
+			}
+			if len(s) == 0 {
+				return syntax("empty argument")
+			}
+			if !numArg(a, s) {
+				*a = arg{kind: argStr, s: s}
+			}
+		}
+		p.ws()
+		switch p.peek() {
+		case ')':
+			p.i++
+			return nil
+		case ',':
+			p.i++
+		default:
+			return syntax("expected ',' or ')'")
+		}
+	}
+}
+
+// escaped reads up to (not including) the first unescaped byte for which
+// stop is true, resolving backslash escapes. The result is a view into the
+// text when there was no escape, else into p.buf.
+func (p *parser) escaped(stop func(byte) bool) ([]byte, bool) {
+	start := p.i
+	plain := true
+	for p.i < len(p.s) {
+		c := p.s[p.i]
+		if c == '\\' {
+			plain = false
+			p.i += 2
+			continue
+		}
+		if stop(c) {
+			break
+		}
+		p.i++
+	}
+	if p.i >= len(p.s) {
+		return nil, false
+	}
+	raw := p.s[start:p.i]
+	if plain {
+		return raw, true
+	}
+	if !p.room(len(raw)) {
+		return nil, false
+	}
+	off := len(p.buf)
+	for k := 0; k < len(raw); k++ {
+		if raw[k] == '\\' && k+1 < len(raw) {
+			k++
+		}
+		p.buf = append(p.buf, raw[k])
+	}
+	return p.buf[off:], true
+}
+
+func hasPrefix(b []byte, prefix string) bool {
+	return len(b) >= len(prefix) && string(b[:len(prefix)]) == prefix
+}
+
+// numArg parses a number literal into a; false if s is not a number.
+func numArg(a *arg, s []byte) bool {
+	if len(s) == 0 {
+		return false
+	}
+	if _, err := strconv.ParseFloat(bstr(s), 64); err != nil {
+		return false
+	}
+	*a = arg{kind: argNum, s: s}
+	if n, err := strconv.ParseInt(bstr(s), 10, 64); err == nil {
+		a.n, a.isInt = n, true
+	}
+	return true
+}
+
+// intArg returns the argument as an integer (numbers or numeric strings).
+func intArg(a *arg) (int64, bool) {
+	switch a.kind {
+	case argNum:
+		return a.n, a.isInt
+	case argStr:
+		n, err := strconv.ParseInt(bstr(trimSpace(a.s)), 10, 64)
+		return n, err == nil
+	}
+	return 0, false
+}
+
+func boolArg(a *arg) (bool, bool) {
+	switch a.kind {
+	case argBool:
+		return a.b, true
+	case argStr:
+		switch {
+		case equalFold(trimSpace(a.s), "true"):
+			return true, true
+		case equalFold(trimSpace(a.s), "false"):
+			return false, true
+		}
+	}
+	return false, false
+}
+
+// check validates the arguments of c against its filter's signature and
+// precomputes what can be (JSON paths, hmac keys).
+func (p *parser) check(c *call) *perr {
+	sp := c.spec
+	if c.nargs < sp.min || c.nargs > sp.max {
+		return badArgs(sp.name + " takes " + arity(sp.min, sp.max))
+	}
+	types := sp.types
+	if sp.op == fHMAC {
+		if c.nargs == 1 {
+			types = [maxArgs]argType{tStr}
+			c.alg = algSHA256
+		} else {
+			alg, ok := parseAlg(c.args[0].text())
+			if c.args[0].kind != argStr || !ok {
+				return badArgs("hmac algorithm must be 'sha-1', 'sha-256' or 'sha-512'")
+			}
+			c.alg = alg
+		}
+	}
+	for k := 0; k < c.nargs; k++ {
+		a := &c.args[k]
+		if a.kind == argConfig && !types[k].configOK() {
+			return badArgs(sp.name + " argument " + strconv.Itoa(k+1) + " cannot be a configuration value")
+		}
+		switch types[k] {
+		case tInt:
+			n, ok := intArg(a)
+			if !ok || n < minInt || n > maxInt {
+				return badArgs(sp.name + " argument " + strconv.Itoa(k+1) + " must be an integer")
+			}
+			a.kind, a.n, a.isInt = argNum, n, true
+		case tChar:
+			t := a.text()
+			if a.kind == argConfig || utf8.RuneCount(t) != 1 {
+				return badArgs(sp.name + " argument " + strconv.Itoa(k+1) + " must be a single character")
+			}
+		case tBool:
+			b, ok := boolArg(a)
+			if !ok {
+				return badArgs(sp.name + " argument " + strconv.Itoa(k+1) + " must be true or false")
+			}
+			a.kind, a.b = argBool, b
+		case tPath:
+			if a.kind != argStr {
+				return badArgs("json takes a quoted JSONPath")
+			}
+			if !p.room(2*len(a.s) + 8) {
+				return &perr{err: ErrTooLong, detail: "expression too long"}
+			}
+			off := len(p.buf)
+			out, root, detail := appendGJSONPath(p.buf, a.s)
+			if detail != "" {
+				return badArgs("json: " + detail)
+			}
+			p.buf = out
+			c.path, c.root = out[off:], root
+		case tFmt:
+			if a.kind != argStr {
+				return badArgs(sp.name + " takes quoted strftime formats")
+			}
+			if d := checkStrftime(a.s); d != "" {
+				return badArgs(sp.name + ": " + d)
+			}
+		case tHex:
+			if a.kind == argConfig {
+				c.key = *a
+				break
+			}
+			t := a.text()
+			if len(t) == 0 || len(t)%2 != 0 || !p.room(len(t)/2) {
+				return badArgs("hmac_sha256 takes a hex-encoded key")
+			}
+			off := len(p.buf)
+			k, err := hex.AppendDecode(p.buf, t)
+			if err != nil {
+				return badArgs("hmac_sha256 takes a hex-encoded key")
+			}
+			p.buf = k
+			c.key = arg{kind: argStr, s: k[off:]}
+		case tLit, tStr, tAny:
+			if a.kind == argNum || a.kind == argBool {
+				if types[k] != tAny {
+					a.kind, a.s = argStr, a.text()
+				}
+			}
+		}
+	}
+	return p.checkOp(c)
+}
+
+const (
+	minInt = -(1 << 31)
+	maxInt = 1<<31 - 1
+)
+
+func (p *parser) checkOp(c *call) *perr {
+	a := &c.args
+	switch c.spec.op {
+	case fPadLeft, fPadRight:
+		if a[0].n < 0 || a[0].n > maxPad {
+			return badArgs(c.spec.name + " length must be between 0 and " + strconv.Itoa(maxPad))
+		}
+	case fReveal:
+		for k := 0; k < c.nargs && k < 2; k++ {
+			if a[k].n < 0 {
+				return badArgs("reveal counts must not be negative")
+			}
+		}
+	case fRevealLast, fPrefix, fSuffix:
+		if a[0].n < 0 {
+			return badArgs(c.spec.name + " length must not be negative")
+		}
+	case fSlice:
+		if c.nargs == 2 && a[1].n < 0 {
+			return badArgs("slice length must not be negative")
+		}
+	case fReplace, fRemove:
+		if a[0].kind == argStr && len(a[0].s) == 0 {
+			return badArgs(c.spec.name + " needs a non-empty search string")
+		}
+	case fHMAC:
+		key := &a[c.nargs-1]
+		c.key = *key
+	}
+	return nil
+}
+
+func arity(min, max int) string {
+	switch {
+	case min == max && min == 0:
+		return "no arguments"
+	case min == max && min == 1:
+		return "1 argument"
+	case min == max:
+		return strconv.Itoa(min) + " arguments"
+	}
+	return strconv.Itoa(min) + " to " + strconv.Itoa(max) + " arguments"
+}
+
+// appendGJSONPath converts a JSONPath that selects one value ($, .name,
+// ['name'], ["name"], [n]) into gjson path syntax appended to dst. A path
+// without the leading $ is taken as relative to the root. Keys are escaped
+// for gjson. It returns a non-empty detail for unsupported or malformed
+// paths (wildcards, recursive descent, filters, slices, negative indexes).
+func appendGJSONPath(dst []byte, s []byte) (out []byte, root bool, detail string) {
+	s = trimSpace(s)
+	i := 0
+	if len(s) > 0 && s[0] == '$' {
+		i = 1
+	}
+	if i == len(s) {
+		return dst, true, ""
+	}
+	first := true
+	sep := func() {
+		if !first {
+			dst = append(dst, '.')
+		}
+		first = false
+	}
+	key := func(k []byte) {
+		sep()
+		for _, c := range k {
+			if !isIDChar(c) && c < 0x80 {
+				dst = append(dst, '\\')
+			}
+			dst = append(dst, c)
+		}
+	}
+	for i < len(s) {
+		c := s[i]
+		switch {
+		case c == '.' || (i == 0 && c != '['):
+			if c == '.' {
+				i++
+				if i < len(s) && s[i] == '.' {
+					return dst, false, "recursive descent (..) is not supported"
+				}
+			}
+			start := i
+			for i < len(s) && s[i] != '.' && s[i] != '[' {
+				i++
+			}
+			k := s[start:i]
+			if len(k) == 0 {
+				return dst, false, "empty name in JSONPath"
+			}
+			if string(k) == "*" {
+				return dst, false, "wildcards are not supported"
+			}
+			key(k)
+		case c == '[':
+			i++
+			if i < len(s) && (s[i] == '\'' || s[i] == '"') {
+				q := s[i]
+				i++
+				start := i
+				for i < len(s) && s[i] != q {
+					i++
+				}
+				if i >= len(s) {
+					return dst, false, "unterminated quoted name in JSONPath"
+				}
+				k := s[start:i]
+				i++
+				if i >= len(s) || s[i] != ']' {
+					return dst, false, "expected ']' in JSONPath"
+				}
+				i++
+				if len(k) == 0 {
+					return dst, false, "empty name in JSONPath"
+				}
+				key(k)
+				continue
+			}
+			start := i
+			for i < len(s) && '0' <= s[i] && s[i] <= '9' {
+				i++
+			}
+			if i == start || i >= len(s) || s[i] != ']' || i-start > 9 {
+				return dst, false, "only [index], ['name'] and [\"name\"] selectors are supported"
+			}
+			sep()
+			dst = append(dst, s[start:i]...)
+			i++
+		default:
+			return dst, false, "malformed JSONPath"
+		}
+	}
+	return dst, false, ""
+}

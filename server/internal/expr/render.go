@@ -1,0 +1,567 @@
+package expr
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"strconv"
+	"sync"
+	"unsafe"
+
+	"github.com/tidwall/gjson"
+)
+
+const (
+	// argBufCap bounds decoded arguments and converted JSON paths of one
+	// expression (at most 2 bytes of output per input byte, plus slack).
+	argBufCap = 3*MaxExprLen + 64
+	// streamChunk is how much Stream reads at a time.
+	streamChunk = 32 << 10
+	// keepBuf is the largest scratch buffer kept when a Renderer is released.
+	keepBuf = 1 << 20
+)
+
+// noCopy makes go vet's copylocks check flag copies of a Renderer.
+type noCopy struct{}
+
+func (*noCopy) Lock()   {}
+func (*noCopy) Unlock() {}
+
+// Renderer scans and renders expressions. It holds scratch buffers so the hot
+// path does not allocate; get one with Acquire and give it back with Release.
+// A Renderer is not safe for concurrent use, and must not be copied.
+//
+// Memory: a Renderer's scratch buffers hold plaintext token data while a call
+// runs. Release wipes them before pooling the Renderer; values returned into
+// dst or written to w are the caller's.
+type Renderer struct {
+	_ noCopy
+
+	st        scanState
+	lim       Limits
+	set       Limits // as given to SetLimits
+	count     int
+	expansion int64
+	base      int64 // offset of the current src in the whole input
+
+	p      parser
+	ex     expr
+	text   [MaxExprLen]byte // decoded expression text
+	argBuf []byte           // cap argBufCap
+
+	bufs [2][]byte // ping-pong buffers for filter chains
+	hbuf []byte    // hmac scratch
+	kbuf []byte    // decoded configured hmac_sha256 keys
+	sum  [64]byte
+
+	sr streamReader
+}
+
+var pool = sync.Pool{New: func() any {
+	return &Renderer{argBuf: make([]byte, 0, argBufCap)}
+}}
+
+// Acquire returns a Renderer from the pool. Call Release when done.
+func Acquire() *Renderer {
+	return pool.Get().(*Renderer)
+}
+
+// Release wipes r's scratch buffers and returns it to the pool. Neither r, a
+// Reader obtained from it, nor any slice it returned that aliases its
+// buffers may be used afterwards (Render's result is in dst, which is the
+// caller's).
+func Release(r *Renderer) {
+	if r == nil {
+		return
+	}
+	for i := range r.bufs {
+		r.bufs[i] = wipe(r.bufs[i])
+	}
+	r.hbuf = wipe(r.hbuf)
+	r.kbuf = wipe(r.kbuf)
+	clear(r.sum[:])
+	r.sr.out = wipe(r.sr.out)
+	if r.sr.in != nil {
+		clear(r.sr.in)
+	}
+	r.sr = streamReader{in: r.sr.in, out: r.sr.out}
+	r.ex = expr{}
+	r.p = parser{}
+	r.set = Limits{}
+	pool.Put(r)
+}
+
+// wipe zeroes b's whole capacity and returns it emptied, or nil when it is
+// too large to keep.
+func wipe(b []byte) []byte {
+	b = b[:cap(b)]
+	clear(b)
+	if cap(b) > keepBuf {
+		return nil
+	}
+	return b[:0]
+}
+
+// SetLimits sets the limits of the following calls on r (until Release).
+func (r *Renderer) SetLimits(l Limits) { r.set = l }
+
+// Count returns how many expressions the last Scan, Render, Stream or Reader
+// saw (so far, for a Reader still being read).
+func (r *Renderer) Count() int { return r.count }
+
+func (r *Renderer) begin(ctx Context) {
+	r.st.reset(ctx)
+	r.lim = r.set.withDefaults()
+	r.count, r.expansion, r.base = 0, 0, 0
+}
+
+// Scan validates every expression of src (syntax, filter names and
+// arguments) and calls fn for each reference, in order, before anything is
+// rendered: the caller collects the distinct token ids, enforces its limits,
+// fetches the tokens in one read, checks permissions and writes audit
+// records. fn may be nil. An error from fn stops the scan and is returned
+// as is. Scan returns the number of expressions seen. It does not allocate.
+//
+// Ref slices are views into src (see Ref). ctx must be the context src will
+// be rendered in: it decides how expressions are found and decoded.
+func (r *Renderer) Scan(src []byte, ctx Context, fn func(Ref) error) (int, error) {
+	r.begin(ctx)
+	_, _, err := r.process(nil, src, true, nil, fn)
+	return r.count, err
+}
+
+// Scan is Renderer.Scan on a pooled Renderer with default limits.
+func Scan(src []byte, ctx Context, fn func(Ref) error) (int, error) {
+	r := Acquire()
+	n, err := r.Scan(src, ctx, fn)
+	Release(r)
+	return n, err
+}
+
+// Render appends src to dst with every expression replaced by its value,
+// escaped for ctx, and returns the extended slice. Values come from env,
+// which is called as expressions are met. dst must not overlap src. With
+// enough capacity in dst (and a warmed-up Renderer) Render does not
+// allocate.
+//
+// On error the result is dst truncated to its original length; the bytes
+// beyond it in dst's backing array may hold partial output (plaintext):
+// clear them if dst is reused for anything else.
+func (r *Renderer) Render(dst, src []byte, ctx Context, env Env) ([]byte, error) {
+	if env == nil {
+		env = emptyEnv{}
+	}
+	r.begin(ctx)
+	n0 := len(dst)
+	out, _, err := r.process(dst, src, true, env, nil)
+	if err != nil {
+		return dst[:n0], err
+	}
+	return out, nil
+}
+
+// Stream renders what rd yields into w, chunk by chunk, with bounded memory:
+// at most MaxExprLen bytes plus a lookahead are carried from one chunk to
+// the next, and the JSON string state is kept across chunks. Env is called
+// lazily, when an expression is met, so a caller that did not Scan first
+// must check ids, permissions and limits inside Env. It returns the bytes
+// written. On error the output written so far is a prefix of a rendering
+// that cannot be completed: the caller must abort what it was sending.
+func (r *Renderer) Stream(w io.Writer, rd io.Reader, ctx Context, env Env) (int64, error) {
+	s := r.Reader(rd, ctx, env).(*streamReader)
+	var total int64
+	for {
+		s.fill()
+		if len(s.out) > 0 {
+			n, err := w.Write(s.out)
+			total += int64(n)
+			if err == nil && n < len(s.out) {
+				err = io.ErrShortWrite
+			}
+			if err != nil {
+				return total, err
+			}
+		}
+		switch {
+		case s.err == io.EOF:
+			return total, nil
+		case s.err != nil:
+			return total, s.err
+		}
+	}
+}
+
+// Reader returns an io.Reader yielding rd rendered as Stream would (for
+// bodies consumed by pull, e.g. fasthttp's SetBodyStream). It reads rd and
+// calls env lazily during Read. The reader belongs to r: it is valid until
+// the next call on r or Release, and yields io.EOF at the end.
+func (r *Renderer) Reader(rd io.Reader, ctx Context, env Env) io.Reader {
+	if env == nil {
+		env = emptyEnv{}
+	}
+	r.begin(ctx)
+	s := &r.sr
+	in := s.in
+	if in == nil {
+		in = make([]byte, streamChunk+MaxExprLen+16)
+	}
+	*s = streamReader{r: r, src: rd, env: env, in: in, out: s.out[:0]}
+	return s
+}
+
+type streamReader struct {
+	r     *Renderer
+	src   io.Reader
+	env   Env
+	in    []byte // fixed length; in[:n] is unprocessed input
+	n     int
+	out   []byte // rendered, out[off:] not yet read
+	off   int
+	eof   bool // src is exhausted
+	done  bool // everything rendered
+	empty int  // consecutive empty reads
+	err   error
+}
+
+var errCarry = errors.New("expr: internal error: stream carry-over overflow")
+
+// fill renders the next piece: on return either out is non-empty or err is
+// set (io.EOF at the end).
+func (s *streamReader) fill() {
+	s.out, s.off = s.out[:0], 0
+	for len(s.out) == 0 && s.err == nil {
+		if s.done {
+			s.err = io.EOF
+			return
+		}
+		if !s.eof {
+			m, err := s.src.Read(s.in[s.n:])
+			if m < 0 || m > len(s.in)-s.n {
+				s.err = errors.New("expr: invalid read count")
+				return
+			}
+			s.n += m
+			switch {
+			case err == io.EOF:
+				s.eof = true
+			case err != nil:
+				s.err = err
+				return
+			case m == 0:
+				s.empty++
+				if s.empty >= 100 {
+					s.err = io.ErrNoProgress
+				}
+				continue
+			}
+			s.empty = 0
+		}
+		out, consumed, err := s.r.process(s.out[:0], s.in[:s.n], s.eof, s.env, nil)
+		s.out = out
+		if err != nil {
+			clear(s.out)
+			s.out = s.out[:0]
+			s.err = err
+			return
+		}
+		s.r.base += int64(consumed)
+		s.n = copy(s.in, s.in[consumed:s.n])
+		if s.eof {
+			s.done = true
+		} else if s.n == len(s.in) {
+			s.err = errCarry
+		}
+	}
+}
+
+// Read implements io.Reader.
+func (s *streamReader) Read(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	for s.off >= len(s.out) {
+		if s.err != nil {
+			return 0, s.err
+		}
+		s.fill()
+	}
+	n := copy(p, s.out[s.off:])
+	s.off += n
+	return n, nil
+}
+
+type emptyEnv struct{}
+
+func (emptyEnv) Token([]byte) ([]byte, []byte, bool) { return nil, nil, false }
+func (emptyEnv) Config([]byte) ([]byte, bool)        { return nil, false }
+func (emptyEnv) Encrypted() ([]byte, bool)           { return nil, false }
+
+// process scans src; with env it renders onto dst, with fn it reports refs.
+// Unless eof, it may stop before the end, returning how much of src was
+// consumed; the rest must be presented again with more input.
+func (r *Renderer) process(dst, src []byte, eof bool, env Env, fn func(Ref) error) ([]byte, int, error) {
+	pos := 0
+	for {
+		h, found, se := r.st.next(src[pos:], eof)
+		if se != nil {
+			return dst, pos, newError(se.err, se.detail, src[pos+se.e0:pos+se.e1], r.base+int64(pos+se.e0), nil, true)
+		}
+		if env != nil {
+			dst = append(dst, src[pos:pos+h.lit]...)
+		}
+		if !found {
+			return dst, pos + h.lit, nil
+		}
+		raw := src[pos+h.e0 : pos+h.e1]
+		off := r.base + int64(pos+h.e0)
+		if r.count >= r.lim.MaxExprs {
+			return dst, pos, newError(ErrTooMany, "more than "+strconv.Itoa(r.lim.MaxExprs)+" expressions", raw, off, nil, false)
+		}
+		idx := r.count
+		r.count++
+		text, ok := r.decode(src[pos+h.in0:pos+h.in1], h)
+		if !ok {
+			return dst, pos, newError(ErrSyntax, "invalid escape sequence", raw, off, nil, false)
+		}
+		r.p = parser{s: text, buf: r.argBuf[:0]}
+		if pe := r.p.parse(&r.ex); pe != nil {
+			return dst, pos, newError(pe.err, pe.detail, raw, off, nil, false)
+		}
+		if fn != nil {
+			if err := r.report(fn, raw, off, idx); err != nil {
+				return dst, pos, err
+			}
+		}
+		if env != nil {
+			var err error
+			if dst, err = r.render(dst, h, env, raw, off); err != nil {
+				return dst, pos, err
+			}
+		}
+		pos += h.end
+	}
+}
+
+// decode returns the expression text with the escaping of its context
+// removed: JSON string escapes inside a JSON string, percent-encoding in
+// Form and Query.
+func (r *Renderer) decode(inner []byte, h hit) ([]byte, bool) {
+	switch r.st.ctx {
+	case JSON:
+		if h.inStr && bytes.IndexByte(inner, '\\') >= 0 {
+			return appendUnescapeJSON(r.text[:0], inner)
+		}
+	case Form, Query:
+		if bytes.IndexByte(inner, '%') >= 0 || bytes.IndexByte(inner, '+') >= 0 {
+			return appendPercentDecoded(r.text[:0], inner), true
+		}
+	}
+	return inner, true
+}
+
+// report calls fn for the source of the parsed expression and for every
+// config.NAME argument.
+func (r *Renderer) report(fn func(Ref) error, raw []byte, off int64, idx int) error {
+	ex := &r.ex
+	ref := Ref{Kind: ex.kind, Expr: raw, Index: idx}
+	if ex.kind != RefEncrypted {
+		id, ok := srcView(raw, ex.id)
+		if !ok {
+			return newError(ErrSyntax, "token ids and configuration names must be written without escapes", raw, off, nil, false)
+		}
+		ref.ID = id
+	}
+	if err := fn(ref); err != nil {
+		return err
+	}
+	for k := 0; k < ex.nf; k++ {
+		c := &ex.calls[k]
+		for j := 0; j < c.nargs; j++ {
+			if c.args[j].kind != argConfig {
+				continue
+			}
+			id, ok := srcView(raw, c.args[j].s)
+			if !ok {
+				return newError(ErrSyntax, "configuration names must be written without escapes", raw, off, nil, false)
+			}
+			if err := fn(Ref{Kind: RefConfig, ID: id, Expr: raw, Index: idx}); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// srcView returns b as a view into raw: b itself when it already points into
+// raw, else the first occurrence of its bytes in raw.
+func srcView(raw, b []byte) ([]byte, bool) {
+	if len(b) == 0 {
+		return b, true
+	}
+	if inside(raw, b) {
+		return b, true
+	}
+	i := bytes.Index(raw, b)
+	if i < 0 {
+		return nil, false
+	}
+	return raw[i : i+len(b) : i+len(b)], true
+}
+
+func inside(outer, b []byte) bool {
+	if len(outer) == 0 || len(b) == 0 {
+		return false
+	}
+	o := uintptr(unsafe.Pointer(unsafe.SliceData(outer)))
+	p := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
+	return p >= o && p+uintptr(len(b)) <= o+uintptr(len(outer))
+}
+
+// overlaps reports whether the memory of a (up to its capacity) and b meet.
+func overlaps(a, b []byte) bool {
+	if cap(a) == 0 || len(b) == 0 {
+		return false
+	}
+	a0 := uintptr(unsafe.Pointer(unsafe.SliceData(a)))
+	a1 := a0 + uintptr(cap(a))
+	b0 := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
+	b1 := b0 + uintptr(len(b))
+	return a0 < b1 && b0 < a1
+}
+
+// render evaluates the parsed expression and appends it to dst.
+func (r *Renderer) render(dst []byte, h hit, env Env, raw []byte, off int64) ([]byte, error) {
+	v, fe := r.eval(env)
+	if fe != nil {
+		return dst, newError(fe.err, fe.detail, raw, off, fe.id, false)
+	}
+	n0 := len(dst)
+	dst, fe = r.emit(dst, v, h)
+	if fe != nil {
+		clear(dst[n0:])
+		return dst[:n0], newError(fe.err, fe.detail, raw, off, nil, false)
+	}
+	r.expansion += int64(len(dst) - n0)
+	if r.expansion > r.lim.MaxExpansion {
+		return dst[:n0], newError(ErrTooLarge, "expressions expand to more than "+strconv.FormatInt(r.lim.MaxExpansion, 10)+" bytes", raw, off, nil, false)
+	}
+	return dst, nil
+}
+
+// eval resolves the source of the parsed expression and runs its filters.
+func (r *Renderer) eval(env Env) (value, *ferr) {
+	ex := &r.ex
+	var v value
+	var fe *ferr
+	switch ex.kind {
+	case RefToken, RefTokenObject:
+		data, obj, ok := env.Token(ex.id)
+		doc := data
+		if ex.kind == RefTokenObject {
+			doc = obj
+		}
+		if !ok || doc == nil {
+			return v, &ferr{err: ErrUnknownToken, detail: "unknown token", id: ex.id}
+		}
+		v, r.bufs[0], fe = r.fromJSON(doc, ex.path, r.bufs[0][:0])
+	case RefConfig:
+		c, ok := env.Config(ex.id)
+		if !ok {
+			return v, &ferr{err: ErrUnknownConfig, detail: "unknown configuration value", id: ex.id}
+		}
+		v = str(c)
+	case RefEncrypted:
+		doc, ok := env.Encrypted()
+		if !ok {
+			return v, &ferr{err: ErrNoEncrypted, detail: "the request has no BT-ENCRYPTED payload"}
+		}
+		v, r.bufs[0], fe = r.fromJSON(doc, ex.path, r.bufs[0][:0])
+	}
+	if fe != nil {
+		return v, fe
+	}
+	for k := 0; k < ex.nf; k++ {
+		idx := 0
+		if overlaps(r.bufs[0], v.b) {
+			idx = 1
+		}
+		var out []byte
+		v, out, fe = r.apply(&ex.calls[k], v, r.bufs[idx][:0], env)
+		if cap(out) > 0 {
+			r.bufs[idx] = out[:0]
+		}
+		if fe != nil {
+			return v, fe
+		}
+		if len(v.b) > maxValueLen {
+			return v, errTooLarge
+		}
+	}
+	return v, nil
+}
+
+// emit appends v escaped for the context and position of h.
+func (r *Renderer) emit(dst []byte, v value, h hit) ([]byte, *ferr) {
+	if v.k == kBytes {
+		return dst, valueErr("binary value; encode it with to_base64 or to_base16")
+	}
+	var t []byte // textual form
+	if v.k != kNull {
+		t = v.b
+	}
+	switch r.st.ctx {
+	case JSON:
+		return r.emitJSON(dst, v, t, h)
+	case Form:
+		return appendPercent(dst, t, true), nil
+	case Query:
+		return appendPercent(dst, t, false), nil
+	case Header:
+		if bytes.IndexByte(t, '\r') >= 0 || bytes.IndexByte(t, '\n') >= 0 || bytes.IndexByte(t, 0) >= 0 {
+			return dst, &ferr{err: ErrHeaderInjection, detail: "refused"}
+		}
+		return append(dst, t...), nil
+	}
+	return append(dst, t...), nil
+}
+
+func (r *Renderer) emitJSON(dst []byte, v value, t []byte, h hit) ([]byte, *ferr) {
+	whole := h.openQ && h.closeQ
+	if h.inStr && !(whole && !h.isKey) {
+		// Part of a string, or an object key: always string-escaped.
+		if h.openQ {
+			dst = append(dst, '"')
+		}
+		dst = appendJSONEscaped(dst, t)
+		if h.closeQ {
+			dst = append(dst, '"')
+		}
+		return dst, nil
+	}
+	if !h.inStr && h.isKey {
+		dst = append(dst, '"')
+		dst = appendJSONEscaped(dst, t)
+		return append(dst, '"'), nil
+	}
+	// A whole JSON string in value position, or a value outside strings.
+	switch v.k {
+	case kRaw:
+		if !gjson.ValidBytes(v.b) {
+			return dst, valueErr("token data is not valid JSON")
+		}
+		return append(dst, v.b...), nil
+	case kNull:
+		return append(dst, litNull...), nil
+	case kNumber:
+		if (v.cast || !whole) && validNumber(v.b) {
+			return append(dst, v.b...), nil
+		}
+	case kBool:
+		if v.cast || !whole {
+			return append(dst, v.b...), nil
+		}
+	}
+	dst = append(dst, '"')
+	dst = appendJSONEscaped(dst, t)
+	return append(dst, '"'), nil
+}

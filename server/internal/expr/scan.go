@@ -1,0 +1,322 @@
+package expr
+
+import "bytes"
+
+// stackWords × 64 is the JSON nesting depth the scanner tracks exactly.
+// Deeper than that, key/value positions are unknown and treated as keys
+// (values are then always inserted as JSON strings, never as raw JSON).
+const stackWords = 16
+
+// scanState is the scanner's state carried across chunks of one input.
+type scanState struct {
+	ctx   Context
+	inStr bool // inside a JSON string
+	esc   bool // previous byte inside the string was an unescaped backslash
+	isKey bool // the current JSON string is (or may be) an object key
+	prev  byte // last significant byte outside JSON strings
+	depth int
+	stack [stackWords]uint64 // bit set → that level is an object
+}
+
+func (s *scanState) reset(ctx Context) {
+	*s = scanState{ctx: ctx}
+}
+
+func (s *scanState) push(obj bool) {
+	if s.depth < stackWords*64 {
+		w, b := s.depth/64, uint(s.depth%64)
+		if obj {
+			s.stack[w] |= 1 << b
+		} else {
+			s.stack[w] &^= 1 << b
+		}
+	}
+	s.depth++
+}
+
+func (s *scanState) pop() {
+	if s.depth > 0 {
+		s.depth--
+	}
+}
+
+// keyPosition reports whether a value starting now would be an object key.
+// Unknown positions (too deep) count as keys.
+func (s *scanState) keyPosition() bool {
+	if s.depth == 0 {
+		return false
+	}
+	if s.depth > stackWords*64 {
+		return true
+	}
+	d := s.depth - 1
+	obj := s.stack[d/64]&(1<<uint(d%64)) != 0
+	return obj && (s.prev == '{' || s.prev == ',')
+}
+
+// hit is one expression found by next. Offsets are relative to the src given
+// to next.
+type hit struct {
+	lit        int  // src[:lit] is literal text before the expression
+	start, end int  // consumed span, quotes included when openQ/closeQ
+	e0, e1     int  // the expression as written, delimiters included
+	in0, in1   int  // the text between the delimiters
+	inStr      bool // JSON: the expression lies inside a JSON string
+	openQ      bool // JSON: the span starts with the string's opening quote
+	closeQ     bool // JSON: the span ends with the string's closing quote
+	isKey      bool // JSON: the value lands in object-key position
+}
+
+// scanErr is a scanning failure; e0 is the offset of the offending expression.
+type scanErr struct {
+	err    error
+	detail string
+	e0, e1 int
+}
+
+// next looks for the next expression in src, advancing the JSON state over
+// the literal bytes before it. found=false means src[:h.lit] is literal and,
+// unless eof, src[h.lit:] must be presented again followed by more input.
+func (s *scanState) next(src []byte, eof bool) (h hit, found bool, se *scanErr) {
+	switch s.ctx {
+	case JSON:
+		return s.nextJSON(src, eof)
+	case Form, Query:
+		return s.nextEncoded(src, eof)
+	default:
+		return s.nextPlain(src, eof)
+	}
+}
+
+func (s *scanState) nextPlain(src []byte, eof bool) (hit, bool, *scanErr) {
+	i := 0
+	for {
+		j := bytes.IndexByte(src[i:], '{')
+		if j < 0 {
+			return hit{lit: len(src)}, false, nil
+		}
+		i += j
+		if i+1 >= len(src) {
+			if eof {
+				return hit{lit: len(src)}, false, nil
+			}
+			return hit{lit: i}, false, nil
+		}
+		if src[i+1] != '{' {
+			i++
+			continue
+		}
+		return s.finish(src, eof, i, i+2, false, false, false)
+	}
+}
+
+// nextEncoded handles Form and Query: delimiters are "{{"/"}}" or their
+// percent-encoded forms "%7B%7B"/"%7D%7D" (hex digits in either case).
+func (s *scanState) nextEncoded(src []byte, eof bool) (hit, bool, *scanErr) {
+	for i := 0; i < len(src); i++ {
+		c := src[i]
+		if c != '{' && c != '%' {
+			continue
+		}
+		n, partial := openMarker(src[i:])
+		if partial {
+			if eof {
+				continue
+			}
+			return hit{lit: i}, false, nil
+		}
+		if n > 0 {
+			return s.finish(src, eof, i, i+n, false, false, false)
+		}
+	}
+	return hit{lit: len(src)}, false, nil
+}
+
+// openMarker reports whether b starts with an opening delimiter (n = its
+// length) or with a proper prefix of one (partial).
+func openMarker(b []byte) (n int, partial bool) {
+	return marker(b, '{', 'B')
+}
+
+func closeMarker(b []byte) (n int, partial bool) {
+	return marker(b, '}', 'D')
+}
+
+func marker(b []byte, brace, hex byte) (int, bool) {
+	// Patterns: brace brace | %7X%7X where X is hex in either case, mixed
+	// forms ("{%7B") included.
+	pos := 0
+	for k := 0; k < 2; k++ {
+		if pos >= len(b) {
+			return 0, true
+		}
+		if b[pos] == brace {
+			pos++
+			continue
+		}
+		if b[pos] != '%' {
+			return 0, false
+		}
+		if pos+1 >= len(b) {
+			return 0, true
+		}
+		if b[pos+1] != '7' {
+			return 0, false
+		}
+		if pos+2 >= len(b) {
+			return 0, true
+		}
+		if b[pos+2]|0x20 != hex|0x20 {
+			return 0, false
+		}
+		pos += 3
+	}
+	return pos, false
+}
+
+func (s *scanState) nextJSON(src []byte, eof bool) (hit, bool, *scanErr) {
+	for i := 0; i < len(src); i++ {
+		c := src[i]
+		if s.inStr {
+			if s.esc {
+				s.esc = false
+				continue
+			}
+			switch c {
+			case '\\':
+				s.esc = true
+			case '"':
+				s.inStr = false
+				s.prev = '"'
+			case '{':
+				if i+1 >= len(src) {
+					if eof {
+						continue
+					}
+					return hit{lit: i}, false, nil
+				}
+				if src[i+1] == '{' {
+					return s.finish(src, eof, i, i+2, true, false, s.isKey)
+				}
+			}
+			continue
+		}
+		switch c {
+		case ' ', '\t', '\n', '\r':
+		case '"':
+			if i+2 >= len(src) && !eof {
+				return hit{lit: i}, false, nil
+			}
+			key := s.keyPosition()
+			if i+2 < len(src) && src[i+1] == '{' && src[i+2] == '{' {
+				h, found, se := s.finish(src, eof, i+1, i+3, true, true, key)
+				if found {
+					h.start = i
+					h.lit = i
+				} else if se == nil {
+					h.lit = i
+				}
+				return h, found, se
+			}
+			s.inStr = true
+			s.isKey = key
+		case '{':
+			if i+1 >= len(src) {
+				if !eof {
+					return hit{lit: i}, false, nil
+				}
+			} else if src[i+1] == '{' {
+				return s.finish(src, eof, i, i+2, false, false, s.keyPosition())
+			}
+			s.push(true)
+			s.prev = '{'
+		case '[':
+			s.push(false)
+			s.prev = '['
+		case '}', ']':
+			s.pop()
+			s.prev = c
+		default:
+			s.prev = c
+		}
+	}
+	return hit{lit: len(src)}, false, nil
+}
+
+// finish locates the end of an expression whose delimiter spans
+// src[e0:in0]. It updates the JSON state when the expression is found.
+func (s *scanState) finish(src []byte, eof bool, e0, in0 int, inStr, openQ, isKey bool) (hit, bool, *scanErr) {
+	encoded := s.ctx == Form || s.ctx == Query
+	limit := e0 + MaxExprLen
+	esc := false
+	for j := in0; j < len(src); j++ {
+		if j >= limit {
+			return hit{}, false, &scanErr{err: ErrTooLong, detail: "longer than the maximum expression length", e0: e0, e1: len(src)}
+		}
+		c := src[j]
+		if inStr {
+			if esc {
+				esc = false
+				continue
+			}
+			if c == '\\' {
+				esc = true
+				continue
+			}
+			if c == '"' {
+				return hit{}, false, &scanErr{err: ErrUnterminated, detail: "the JSON string ends before \"}}\"", e0: e0, e1: j}
+			}
+		}
+		var n int
+		if c == '}' || (encoded && c == '%') {
+			var partial bool
+			if encoded {
+				n, partial = closeMarker(src[j:])
+			} else if j+1 < len(src) {
+				if src[j+1] == '}' {
+					n = 2
+				}
+			} else {
+				partial = true
+			}
+			if partial {
+				if eof {
+					continue
+				}
+				return hit{lit: e0}, false, nil
+			}
+		}
+		if n == 0 {
+			continue
+		}
+		e1 := j + n
+		if e1 > limit {
+			return hit{}, false, &scanErr{err: ErrTooLong, detail: "longer than the maximum expression length", e0: e0, e1: e1}
+		}
+		h := hit{lit: e0, start: e0, end: e1, e0: e0, e1: e1, in0: in0, in1: j, inStr: inStr, openQ: openQ, isKey: isKey}
+		if s.ctx == JSON {
+			if openQ {
+				if e1 >= len(src) && !eof {
+					return hit{lit: e0}, false, nil
+				}
+				if e1 < len(src) && src[e1] == '"' {
+					h.closeQ = true
+					h.end = e1 + 1
+					s.inStr = false
+					s.prev = '"'
+				} else {
+					s.inStr = true
+					s.esc = false
+					s.isKey = isKey
+				}
+			} else if !inStr {
+				s.prev = '"'
+			}
+		}
+		return h, true, nil
+	}
+	if !eof {
+		return hit{lit: e0}, false, nil
+	}
+	return hit{}, false, &scanErr{err: ErrUnterminated, detail: "no closing \"}}\"", e0: e0, e1: len(src)}
+}

@@ -1,0 +1,377 @@
+package server
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/sluice-edge/sluice/server/internal/egress"
+	"github.com/sluice-edge/sluice/server/internal/expr"
+)
+
+// bufferLimit is the largest request body the proxy reads whole before forwarding. Bigger bodies
+// stream: their expressions are resolved on the fly (see RATIONALE.md, "Streaming").
+const bufferLimit = 4 << 20
+
+// isProxyPath reports whether path is /proxy or under /proxy/.
+func isProxyPath(path []byte) bool {
+	return bytes.Equal(path, []byte("/proxy")) || bytes.HasPrefix(path, []byte("/proxy/"))
+}
+
+// exchange is the state of one proxied request. It lives for the request only.
+type exchange struct {
+	c     *call
+	px    *proxyConfig // nil for ephemeral requests
+	env   detokEnv
+	limit int // distinct tokens allowed
+
+	wantsEncrypted bool // an expression names the BT-ENCRYPTED payload
+}
+
+// invokeProxy is POST|GET|PUT|PATCH|DELETE /proxy/**: find the destination, authenticate,
+// detokenize, run request transforms, forward, and pass the answer back.
+func (s *Server) invokeProxy(c *call) error {
+	ctx := c.ctx
+	switch string(ctx.Method()) {
+	case "POST", "GET", "PUT", "PATCH", "DELETE":
+	default:
+		return problem(http.StatusMethodNotAllowed, "the proxy accepts POST, GET, PUT, PATCH and DELETE")
+	}
+	x := &exchange{c: c}
+	base, err := s.resolveProxy(x)
+	if err != nil {
+		return err
+	}
+	dest, err := s.destination(x, base)
+	if err != nil {
+		return err
+	}
+	return s.forward(x, dest)
+}
+
+// resolveProxy finds the pre-configured proxy (BT-PROXY-KEY header or bt-proxy-key query
+// parameter) or the ephemeral destination (BT-PROXY-URL), authenticates the caller, and returns
+// the destination base URL.
+func (s *Server) resolveProxy(x *exchange) (string, error) {
+	ctx := x.c.ctx
+	key := ctx.Request.Header.Peek("BT-PROXY-KEY")
+	if len(key) == 0 {
+		key = ctx.QueryArgs().Peek("bt-proxy-key")
+	}
+	var base string
+	if len(key) > 0 {
+		x.px = s.proxies.byProxyKey(key)
+		if x.px == nil {
+			return "", problem(http.StatusNotFound, "no proxy has this key")
+		}
+		base, x.limit = x.px.DestinationURL, s.cfg.Limits.ProxyTokens
+		x.env.config = x.px.Configuration
+	} else {
+		u := ctx.Request.Header.Peek("BT-PROXY-URL")
+		if len(u) == 0 {
+			return "", invalid("BT-PROXY-URL", "BT-PROXY-URL or BT-PROXY-KEY is required")
+		}
+		if !s.cfg.ephemeralProxy() {
+			return "", problem(http.StatusForbidden, "ephemeral proxying (BT-PROXY-URL) is switched off; use a pre-configured proxy")
+		}
+		base, x.limit = string(u), s.cfg.Limits.EphemeralTokens
+	}
+	who, err := s.authenticate(ctx)
+	if err != nil {
+		return "", err
+	}
+	switch {
+	case who != nil:
+	case x.px != nil && !x.px.RequireAuth:
+		if who, err = s.proxyPrincipal(x.px); err != nil {
+			return "", err
+		}
+	default:
+		return "", errUnauthenticated
+	}
+	x.c.who = who
+	if !who.can(permProxyInvoke) && !who.can(permTokenUse) {
+		return "", forbidden("proxy:invoke")
+	}
+	return base, nil
+}
+
+// proxyPrincipal is who an anonymous call to px acts as: the proxy's application.
+func (s *Server) proxyPrincipal(px *proxyConfig) (*principal, error) {
+	if px.ApplicationID == adminActor {
+		return &principal{appID: adminActor, perms: permAll}, nil
+	}
+	app, err := s.store.GetApplication(s.ctx(), px.ApplicationID)
+	if err != nil {
+		return nil, problem(http.StatusForbidden, "the proxy's application no longer exists")
+	}
+	p, _ := parsePerms(app.Permissions)
+	return &principal{appID: app.ID, perms: p, containers: app.Containers}, nil
+}
+
+// destination joins base with the path after /proxy and the query (minus bt-proxy-key), and
+// checks it against the destination policy.
+func (s *Server) destination(x *exchange, base string) (string, error) {
+	uri := x.c.ctx.Request.RequestURI() // raw: keeps the caller's encoding
+	path, query, _ := bytes.Cut(uri, []byte("?"))
+	rest := bytes.TrimPrefix(path, []byte("/proxy"))
+	dest := joinURL(base, string(rest), stripQueryParam(string(query), "bt-proxy-key"))
+	if _, err := s.policy.CheckURL(dest); err != nil {
+		return "", invalid("BT-PROXY-URL", "the destination is not allowed: "+egressDetail(err))
+	}
+	return dest, nil
+}
+
+// joinURL is base with trailing slashes removed + rest + the query. A query already in base is
+// kept, and the request's query is appended to it.
+func joinURL(base, rest, query string) string {
+	base, baseQuery, _ := strings.Cut(base, "?")
+	u := strings.TrimRight(base, "/") + rest
+	switch {
+	case baseQuery != "" && query != "":
+		return u + "?" + baseQuery + "&" + query
+	case baseQuery != "":
+		return u + "?" + baseQuery
+	case query != "":
+		return u + "?" + query
+	}
+	return u
+}
+
+// stripQueryParam removes every name=value pair of a raw query whose name is name.
+func stripQueryParam(query, name string) string {
+	if !strings.Contains(query, name) {
+		return query
+	}
+	var b strings.Builder
+	for _, kv := range strings.Split(query, "&") {
+		k, _, _ := strings.Cut(kv, "=")
+		if strings.EqualFold(k, name) || kv == "" {
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte('&')
+		}
+		b.WriteString(kv)
+	}
+	return b.String()
+}
+
+// forward builds the destination request, sends it and writes the answer.
+func (s *Server) forward(x *exchange, dest string) error {
+	ctx := x.c.ctx
+	req := fasthttp.AcquireRequest()
+	defer fasthttp.ReleaseRequest(req)
+	req.SetRequestURI(dest)
+	req.URI().DisablePathNormalizing = true
+	req.Header.SetMethodBytes(ctx.Method())
+	if err := copyRequestHeaders(&req.Header, &ctx.Request.Header); err != nil {
+		return err
+	}
+	detok := x.px == nil || !x.px.DisableDetokenization
+	streamed, err := s.prepareBody(x, req, detok)
+	if err != nil {
+		return err
+	}
+	timeout := s.cfg.Timeouts.Destination
+	if x.px != nil && x.px.Timeout > 0 {
+		timeout = time.Duration(x.px.Timeout * float64(time.Second))
+	}
+	req.SetTimeout(timeout)
+	resp := fasthttp.AcquireResponse()
+	start := time.Now()
+	err = s.client.Do(req, resp)
+	x.c.destDuration = time.Since(start)
+	if err != nil {
+		fasthttp.ReleaseResponse(resp)
+		if streamed != nil && streamed.err != nil {
+			return streamed.err // the body stream failed: its error explains why
+		}
+		return destinationError(err)
+	}
+	return s.respond(x, resp)
+}
+
+// destinationError maps a failed exchange with the destination to a status.
+func destinationError(err error) error {
+	switch {
+	case errors.Is(err, egress.ErrBlockedDestination):
+		return invalid("BT-PROXY-URL", "the destination resolves to a blocked address: "+egressDetail(err))
+	case errors.Is(err, fasthttp.ErrTimeout), errors.Is(err, fasthttp.ErrDialTimeout):
+		return problem(http.StatusRequestTimeout, "the destination did not answer in time")
+	}
+	return problem(http.StatusBadGateway, "the destination could not be reached")
+}
+
+// respond writes the destination's answer: status, headers and body as they came, plus
+// BT-PROXY-DESTINATION-STATUS. Response transforms run on 2xx only; otherwise the body streams.
+func (s *Server) respond(x *exchange, resp *fasthttp.Response) error {
+	ctx := x.c.ctx
+	status := resp.StatusCode()
+	transforms := x.px != nil && len(x.px.ResponseTransforms) > 0 && status >= 200 && status < 300
+	if transforms {
+		body, err := readResponseBody(resp, s.cfg.Limits.ProxyBodyBytes)
+		resp.CloseBodyStream()
+		if err != nil {
+			fasthttp.ReleaseResponse(resp)
+			return err
+		}
+		out, err := s.runResponseTransforms(x, resp, body)
+		if err != nil {
+			fasthttp.ReleaseResponse(resp)
+			return err
+		}
+		copyResponseHeaders(&ctx.Response.Header, &resp.Header)
+		fasthttp.ReleaseResponse(resp)
+		ctx.SetStatusCode(status)
+		ctx.Response.Header.Set(headerDestinationStatus, strconv.Itoa(status))
+		ctx.Response.SetBody(out)
+		return nil
+	}
+	copyResponseHeaders(&ctx.Response.Header, &resp.Header)
+	ctx.SetStatusCode(status)
+	ctx.Response.Header.Set(headerDestinationStatus, strconv.Itoa(status))
+	if resp.IsBodyStream() {
+		ctx.Response.SetBodyStream(&responseStream{resp: resp}, resp.Header.ContentLength())
+		return nil
+	}
+	ctx.Response.SetBody(resp.Body())
+	fasthttp.ReleaseResponse(resp)
+	return nil
+}
+
+// responseStream hands the destination's body to the caller and releases the destination
+// response once fasthttp has written it (fasthttp calls Close).
+type responseStream struct {
+	resp *fasthttp.Response
+}
+
+func (r *responseStream) Read(p []byte) (int, error) { return r.resp.BodyStream().Read(p) }
+
+func (r *responseStream) Close() error {
+	err := r.resp.CloseBodyStream()
+	fasthttp.ReleaseResponse(r.resp)
+	return err
+}
+
+// readResponseBody returns the destination's whole body, refusing more than limit bytes with a
+// 413. (resp.Body() would read a stream without a limit.)
+func readResponseBody(resp *fasthttp.Response, limit int64) ([]byte, error) {
+	if !resp.IsBodyStream() {
+		if int64(len(resp.Body())) > limit {
+			return nil, errTooLarge
+		}
+		return resp.Body(), nil
+	}
+	b, err := io.ReadAll(io.LimitReader(resp.BodyStream(), limit+1))
+	if err != nil {
+		return nil, problem(http.StatusBadGateway, "reading the destination's body failed")
+	}
+	if int64(len(b)) > limit {
+		return nil, errTooLarge
+	}
+	return b, nil
+}
+
+// prepareBody sets the destination request's body. Bodies up to bufferLimit (and any body a
+// request transform needs) are read whole, detokenized with every token fetched in one vault read
+// before anything is sent. Bigger bodies stream, detokenized on the fly. streamed is non-nil when
+// the body streams; its err explains a failure that surfaced as a failed send.
+func (s *Server) prepareBody(x *exchange, req *fasthttp.Request, detok bool) (*bodyStream, error) {
+	ctx := x.c.ctx
+	limit := s.cfg.Limits.ProxyBodyBytes
+	cl := ctx.Request.Header.ContentLength()
+	if int64(cl) > limit {
+		return nil, errTooLarge
+	}
+	bctx := bodyContext(ctx.Request.Header.ContentType())
+	needWhole := x.px != nil && len(x.px.RequestTransforms) > 0
+	if needWhole || (cl >= 0 && cl <= bufferLimit) {
+		body, err := x.c.readBody(limit)
+		if err != nil {
+			return nil, err
+		}
+		out, err := s.detokenizeRequest(x, req, body, bctx, detok)
+		if err != nil {
+			return nil, err
+		}
+		if needWhole {
+			if out, err = s.runRequestTransforms(x, req, out); err != nil {
+				return nil, err
+			}
+		}
+		req.SetBody(out)
+		return nil, nil
+	}
+	// Streaming: headers and query are detokenized first (they are small and whole).
+	if _, err := s.detokenizeRequest(x, req, nil, bctx, detok); err != nil {
+		return nil, err
+	}
+	bs := &bodyStream{src: ctx.RequestBodyStream(), left: limit}
+	var r io.Reader = bs
+	size := cl
+	if detok {
+		lazy := &lazyEnv{s: s, x: x}
+		r = expr.Acquire().Reader(bs, bctx, lazy) // the renderer is garbage once the body is sent
+		bs.lazy = lazy
+		size = -1
+	}
+	req.SetBodyStream(&errReader{r: r, bs: bs}, size)
+	return bs, nil
+}
+
+// bodyStream reads the caller's body, refusing more than left bytes.
+type bodyStream struct {
+	src  io.Reader
+	left int64
+	err  error
+	lazy *lazyEnv
+}
+
+func (b *bodyStream) Read(p []byte) (int, error) {
+	if b.src == nil {
+		return 0, io.EOF
+	}
+	n, err := b.src.Read(p)
+	b.left -= int64(n)
+	if b.left < 0 {
+		b.err = errTooLarge
+		return 0, b.err
+	}
+	return n, err
+}
+
+// errReader records the first error of the streamed body so that forward can report it.
+type errReader struct {
+	r  io.Reader
+	bs *bodyStream
+}
+
+func (e *errReader) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	if err != nil && err != io.EOF && e.bs.err == nil {
+		if e.bs.lazy != nil && e.bs.lazy.err != nil {
+			e.bs.err = e.bs.lazy.err
+		} else {
+			e.bs.err = exprProblem(err)
+		}
+	}
+	return n, err
+}
+
+// bodyContext picks how expressions in a body are found and escaped from its Content-Type.
+func bodyContext(ct []byte) expr.Context {
+	switch {
+	case bytes.Contains(ct, []byte("json")):
+		return expr.JSON
+	case bytes.HasPrefix(ct, []byte("application/x-www-form-urlencoded")):
+		return expr.Form
+	}
+	return expr.Text
+}

@@ -1,0 +1,241 @@
+package server
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/tidwall/gjson"
+	"github.com/tidwall/sjson"
+	"github.com/valyala/fasthttp"
+
+	"github.com/sluice-edge/sluice/server/internal/expr"
+	"github.com/sluice-edge/sluice/server/internal/tokens"
+	"github.com/sluice-edge/sluice/store"
+)
+
+// message is the part of a request or response a transform may change.
+type message struct {
+	body      []byte
+	setHeader func(name, value []byte)
+	response  bool
+}
+
+// runRequestTransforms runs the proxy's request transforms in order on the detokenized body.
+func (s *Server) runRequestTransforms(x *exchange, req *fasthttp.Request, body []byte) ([]byte, error) {
+	m := &message{body: body, setHeader: func(k, v []byte) { req.Header.SetBytesKV(k, v) }}
+	for i := range x.px.RequestTransforms {
+		if err := s.runTransform(x, &x.px.RequestTransforms[i], m, req, nil); err != nil {
+			return nil, err
+		}
+	}
+	return m.body, nil
+}
+
+// runResponseTransforms runs the proxy's response transforms in order (2xx answers only).
+func (s *Server) runResponseTransforms(x *exchange, resp *fasthttp.Response, body []byte) ([]byte, error) {
+	m := &message{body: body, setHeader: func(k, v []byte) { resp.Header.SetBytesKV(k, v) }, response: true}
+	for i := range x.px.ResponseTransforms {
+		if err := s.runTransform(x, &x.px.ResponseTransforms[i], m, nil, resp); err != nil {
+			return nil, err
+		}
+	}
+	return m.body, nil
+}
+
+// transformFailed is the error of a transform that cannot do its work on this message.
+func transformFailed(m *message, detail string) error {
+	if m.response {
+		return problem(http.StatusInternalServerError, "response transform failed: "+detail)
+	}
+	return invalid("body", "request transform failed: "+detail)
+}
+
+func (s *Server) runTransform(x *exchange, t *transform, m *message, req *fasthttp.Request, resp *fasthttp.Response) error {
+	switch t.Type {
+	case "wasm":
+		return s.runWasmTransform(x, t, m, req, resp)
+	case "mask":
+		m.body = maskBody(t, m.body)
+	case "tokenize":
+		return s.tokenizeAt(x, t, m)
+	case "append_json":
+		path, _ := jsonPath(t.Options.Location)
+		if !gjson.ValidBytes(m.body) {
+			return transformFailed(m, "append_json needs a JSON body")
+		}
+		v, err := s.renderValue(x, t.Options.Value, expr.Text)
+		if err != nil {
+			return err
+		}
+		out, err := sjson.SetBytes(m.body, path, string(v))
+		if err != nil {
+			return transformFailed(m, "append_json could not set "+quoteSafe(t.Options.Location))
+		}
+		m.body = out
+	case "append_header":
+		v, err := s.renderValue(x, t.Options.Value, expr.Header)
+		if err != nil {
+			return err
+		}
+		m.setHeader([]byte(t.Options.Name), v)
+	}
+	return nil
+}
+
+// renderValue resolves the expressions of a transform's value, fetching (and auditing) any token
+// it names that the request did not.
+func (s *Server) renderValue(x *exchange, value string, ctx expr.Context) ([]byte, error) {
+	src := []byte(value)
+	if x.limit == 0 {
+		x.limit = s.cfg.Limits.ProxyTokens
+	}
+	if err := x.collect(src, ctx); err != nil {
+		return nil, exprProblem(err)
+	}
+	if err := s.fetchAndAudit(x); err != nil {
+		return nil, err
+	}
+	r := expr.Acquire()
+	defer expr.Release(r)
+	out, err := r.Render(nil, src, ctx, &x.env)
+	if err != nil {
+		return nil, exprProblem(err)
+	}
+	return out, nil
+}
+
+// maskBody replaces every character of every capture group of every match with the replacement.
+func maskBody(t *transform, body []byte) []byte {
+	if t.re == nil {
+		return body
+	}
+	matches := t.re.FindAllSubmatchIndex(body, -1)
+	if matches == nil {
+		return body
+	}
+	out := make([]byte, 0, len(body))
+	last := 0
+	for _, mt := range matches {
+		for g := 2; g+1 < len(mt); g += 2 {
+			a, b := mt[g], mt[g+1]
+			if a < last || a < 0 {
+				continue
+			}
+			out = append(out, body[last:a]...)
+			n := utf8.RuneCount(body[a:b])
+			out = append(out, strings.Repeat(t.Replacement, n)...)
+			last = b
+		}
+	}
+	return append(out, body[last:]...)
+}
+
+// tokenizeAt vaults the JSON value at the transform's location as a new token (with the
+// caller's permissions) and puts the token id in its place.
+func (s *Server) tokenizeAt(x *exchange, t *transform, m *message) error {
+	path, _ := jsonPath(t.Options.Location)
+	if !gjson.ValidBytes(m.body) {
+		return transformFailed(m, "tokenize needs a JSON body")
+	}
+	v := gjson.GetBytes(m.body, path)
+	if !v.Exists() {
+		return nil // nothing to vault at this location
+	}
+	if !x.c.who.can(permTokenCreate) {
+		return forbidden("token:create")
+	}
+	tpl := t.Options.Token
+	tok := &store.Token{ID: newUUID(), Type: tpl.Type, Metadata: tpl.Metadata, CreatedBy: x.c.who.appID, CreatedAt: s.now().UTC()}
+	tok.Containers = tpl.Containers
+	if len(tok.Containers) == 0 {
+		tok.Containers = tokens.DefaultContainers(tpl.Type)
+	}
+	if tpl.ExpiresAt != "" {
+		at, _ := time.Parse(time.RFC3339, tpl.ExpiresAt)
+		tok.ExpiresAt = &at
+	}
+	if err := s.setData(tok, json.RawMessage(v.Raw), time.Time{}); err != nil {
+		var p *Problem
+		if errors.As(err, &p) && p.Status == http.StatusBadRequest {
+			return transformFailed(m, "the value at "+quoteSafe(t.Options.Location)+" is not a valid "+tpl.Type)
+		}
+		return err
+	}
+	if _, _, err := s.store.CreateToken(x.c.ctx, tok, false, s.event(x.c, "token", tok.ID, "create")); err != nil {
+		return err
+	}
+	out, err := sjson.SetBytes(m.body, path, tok.ID)
+	if err != nil {
+		return transformFailed(m, "tokenize could not replace "+quoteSafe(t.Options.Location))
+	}
+	m.body = out
+	return nil
+}
+
+// jsonPath turns a JSONPath location ($.a.b[0], $['a']) into gjson/sjson path syntax (a.b.0).
+// Only plain member and index steps are accepted: a location names one value.
+func jsonPath(p string) (string, error) {
+	rest, ok := strings.CutPrefix(strings.TrimSpace(p), "$")
+	if !ok {
+		return "", errors.New("must start with $")
+	}
+	var parts []string
+	for len(rest) > 0 {
+		switch rest[0] {
+		case '.':
+			rest = rest[1:]
+			end := strings.IndexAny(rest, ".[")
+			if end < 0 {
+				end = len(rest)
+			}
+			name := rest[:end]
+			if name == "" || strings.ContainsAny(name, "*?@#|\\") {
+				return "", errors.New("invalid member name")
+			}
+			parts, rest = append(parts, name), rest[end:]
+		case '[':
+			end := strings.IndexByte(rest, ']')
+			if end < 0 {
+				return "", errors.New("unclosed [")
+			}
+			in := rest[1:end]
+			rest = rest[end+1:]
+			if n, err := strconv.Atoi(in); err == nil && n >= 0 {
+				parts = append(parts, strconv.Itoa(n))
+				continue
+			}
+			if len(in) >= 2 && (in[0] == '\'' || in[0] == '"') && in[len(in)-1] == in[0] {
+				name := in[1 : len(in)-1]
+				if name == "" || strings.ContainsAny(name, "*?@#|\\") {
+					return "", errors.New("invalid member name")
+				}
+				parts = append(parts, strings.ReplaceAll(name, ".", `\.`))
+				continue
+			}
+			return "", errors.New("only [n] and ['name'] steps are allowed")
+		default:
+			return "", errors.New("unexpected character")
+		}
+	}
+	if len(parts) == 0 {
+		return "", errors.New("must name a member")
+	}
+	return strings.Join(parts, "."), nil
+}
+
+// egressDetail is the value-free reason a destination was refused.
+func egressDetail(err error) string {
+	s := err.Error()
+	if i := strings.Index(s, "egress: "); i >= 0 {
+		s = s[i+len("egress: "):]
+	}
+	if len(s) > 200 {
+		s = s[:200]
+	}
+	return s
+}
