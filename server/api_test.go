@@ -260,3 +260,29 @@ func TestHealthAndReady(t *testing.T) {
 		}
 	}
 }
+
+func TestCustomMaskAndFingerprintExpression(t *testing.T) {
+	e := startEdge(t)
+	k := e.adminKey
+	reader, _ := e.newApp("private", "token:read", "token:create")
+	id := e.token(k, map[string]any{"type": "card_number", "data": pan, "mask": "{{ data | reveal_last: 6 }}"})
+	if d := e.do("GET", "/tokens/"+id, reader, nil).expect(t, 200).json(t)["data"]; d != "XXXXXXXXXX111111" {
+		t.Fatalf("custom string mask: %v", d)
+	}
+	obj := e.token(k, map[string]any{"data": map[string]any{"name": "Ada Lovelace", "ssn": "123-45-6789"},
+		"mask": map[string]any{"name": "{{ data.name }}", "ssn": "{{ data.ssn | last4 }}"}})
+	d := e.do("GET", "/tokens/"+obj, reader, nil).expect(t, 200).json(t)["data"].(map[string]any)
+	if d["name"] != "Ada Lovelace" || d["ssn"] != "6789" {
+		t.Fatalf("object mask: %v", d)
+	}
+	// A mask may not reach another token, and must parse.
+	e.do("POST", "/tokens", k, map[string]any{"data": "x", "mask": "{{ " + id + " }}"}).expectProblem(t, 400, false)
+	e.do("POST", "/tokens", k, map[string]any{"data": "x", "mask": "{{ data | nosuchfilter }}"}).expectProblem(t, 400, false)
+	// Fingerprint expression: case-insensitive dedupe.
+	a := e.do("POST", "/tokens", k, map[string]any{"data": "Alice@Example.com", "fingerprint_expression": "{{ data | downcase }}", "deduplicate_token": true}).expect(t, 201).json(t)
+	b := e.do("POST", "/tokens", k, map[string]any{"data": "alice@example.COM", "fingerprint_expression": "{{ data | downcase }}", "deduplicate_token": true}).expect(t, 201).json(t)
+	if a["id"] != b["id"] || a["fingerprint_expression"] != "{{ data | downcase }}" {
+		t.Fatalf("fingerprint expression dedupe: %v %v", a, b)
+	}
+	e.do("POST", "/tokens", k, map[string]any{"data": "x", "fingerprint_expression": "{{ config: X }}"}).expectProblem(t, 400, false)
+}

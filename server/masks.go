@@ -1,27 +1,104 @@
 package server
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/http"
 
+	"github.com/sluice-edge/sluice/server/internal/expr"
 	"github.com/sluice-edge/sluice/store"
 )
 
-// Custom masks and fingerprint expressions are rendered with the expression engine
-// (server/internal/expr). Until it is wired in, they are refused rather than ignored.
+// Custom masks and fingerprint expressions are expressions over the token's own data, written
+// as Basis Theory does: {{ data | reveal_last: 4 }}. A mask is either a string expression or a
+// JSON document whose strings hold expressions (for object data). They may name nothing but
+// "data": a mask must never reach another token.
+
+// selfEnv resolves "data" to one token's data and nothing else.
+type selfEnv struct{ data []byte }
+
+func (e selfEnv) Token(id []byte) ([]byte, []byte, bool) {
+	if string(id) != "data" {
+		return nil, nil, false
+	}
+	return e.data, nil, true
+}
+func (selfEnv) Config([]byte) ([]byte, bool) { return nil, false }
+func (selfEnv) Encrypted() ([]byte, bool)    { return nil, false }
+
+// checkSelfExpression validates src and that it names only "data".
+func checkSelfExpression(src []byte, ctx expr.Context, field string) error {
+	_, err := expr.Scan(src, ctx, func(r expr.Ref) error {
+		if r.Kind != expr.RefToken || string(r.ID) != "data" {
+			return invalid(field, "may only use the token's own data ({{ data … }})")
+		}
+		return nil
+	})
+	if err != nil {
+		if p, ok := err.(*Problem); ok {
+			return p
+		}
+		return invalid(field, exprDetail(err))
+	}
+	return nil
+}
+
+// maskSource returns the text to render and its context: a JSON string mask renders as text,
+// any other JSON document renders as JSON.
+func maskSource(m json.RawMessage) ([]byte, expr.Context, bool) {
+	if len(m) > 0 && m[0] == '"' {
+		var s string
+		if json.Unmarshal(m, &s) != nil {
+			return nil, 0, false
+		}
+		return []byte(s), expr.Text, true
+	}
+	return m, expr.JSON, json.Valid(m)
+}
+
 func validateMask(m json.RawMessage) error {
-	return invalid("mask", "custom masks are not supported yet")
+	src, ctx, ok := maskSource(m)
+	if !ok || len(m) > 4096 {
+		return invalid("mask", "must be an expression string or a JSON document of expressions (at most 4 KiB)")
+	}
+	return checkSelfExpression(src, ctx, "mask")
 }
 
+// renderMask renders the token's mask over its data.
 func renderMask(t *store.Token) (json.RawMessage, error) {
-	return nil, problem(http.StatusInternalServerError, "custom masks are not supported yet")
+	src, ctx, ok := maskSource(t.Mask)
+	if !ok {
+		return nil, problem(http.StatusInternalServerError, "stored mask is invalid")
+	}
+	r := expr.Acquire()
+	defer expr.Release(r)
+	out, err := r.Render(nil, src, ctx, selfEnv{t.Data})
+	if err != nil {
+		return nil, invalid("mask", exprDetail(err))
+	}
+	if ctx == expr.Text {
+		return json.Marshal(string(out))
+	}
+	if !json.Valid(out) {
+		return nil, invalid("mask", "does not render to valid JSON")
+	}
+	return bytes.Clone(out), nil
 }
 
-func validateFingerprintExpression(string) error {
-	return invalid("fingerprint_expression", "custom fingerprint expressions are not supported yet")
+func validateFingerprintExpression(e string) error {
+	if e == "" || len(e) > 1024 {
+		return invalid("fingerprint_expression", "must be an expression of at most 1 KiB")
+	}
+	return checkSelfExpression([]byte(e), expr.Text, "fingerprint_expression")
 }
 
+// renderFingerprint renders the token's fingerprint expression; the result is only ever hashed.
 func renderFingerprint(t *store.Token) ([]byte, error) {
-	return nil, problem(http.StatusInternalServerError, "custom fingerprint expressions are not supported yet")
+	r := expr.Acquire()
+	defer expr.Release(r)
+	out, err := r.Render(nil, []byte(t.FingerprintExpression), expr.Text, selfEnv{t.Data})
+	if err != nil {
+		return nil, invalid("fingerprint_expression", exprDetail(err))
+	}
+	return out, nil
 }
-

@@ -292,7 +292,7 @@ func TestProxyDeclarativeTransforms(t *testing.T) {
 		t.Fatal("the destination saw the PAN")
 	}
 	var req struct {
-		Card struct{ Number string } `json:"card"`
+		Card   struct{ Number string } `json:"card"`
 		Amount int
 	}
 	json.Unmarshal(sent.body, &req)

@@ -308,3 +308,22 @@ func TestUnterminatedErrorQuotesLittle(t *testing.T) {
 	}
 	mustContainNone(t, err.Error(), "4111111111111111")
 }
+
+// TestRepeatedLargeTokenIsBounded: a small body repeating a large token can
+// neither explode the output nor make the engine read the token over and
+// over without bound (CPU amplification).
+func TestRepeatedLargeTokenIsBounded(t *testing.T) {
+	big := `{"x":"` + strings.Repeat("a", 1<<20) + `"}`
+	env := &testEnv{data: bmap(map[string]string{"big": big})}
+	r := Acquire()
+	defer Release(r)
+	r.SetLimits(Limits{MaxExpansion: 8 << 20})
+	for _, body := range []string{strings.Repeat("{{ big.x }}", 20), strings.Repeat("{{ big.missing }}", 20), strings.Repeat("{{ big | json: '$.y' | default: 1 }}", 20)} {
+		if _, err := r.Render(nil, []byte(body), Text, env); !errors.Is(err, ErrTooLarge) {
+			t.Fatalf("%.20s…: got %v, want ErrTooLarge", body, err)
+		}
+	}
+	if out, err := r.Render(nil, []byte(strings.Repeat("{{ big.missing }}", 7)), Text, env); err != nil || out != nil && len(out) != 0 {
+		t.Fatalf("under the limit: %v", err)
+	}
+}

@@ -146,8 +146,11 @@ type Limits struct {
 	// (DefaultMaxExprs). More → ErrTooMany.
 	MaxExprs int
 	// MaxExpansion is the most bytes all expressions of one input may render
-	// to, escaping included (DefaultMaxExpansion). More → ErrTooLarge. It
-	// stops a small body that repeats a large token from exploding.
+	// to, escaping included, and separately the most bytes of Env documents
+	// they may read (each expression counts the size of the documents it
+	// reads) (DefaultMaxExpansion). More → ErrTooLarge. It stops a small
+	// body that repeats a large token from exploding the output or burning
+	// CPU. Raise it for large streamed bodies with many expressions.
 	MaxExpansion int64
 }
 

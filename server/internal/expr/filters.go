@@ -209,6 +209,7 @@ func (r *Renderer) apply(c *call, v value, out []byte, env Env) (value, []byte, 
 		}
 		return v, out, nil
 	case fCardExp:
+		r.read += int64(len(v.b))
 		return cardExp(v, a[0].s, out)
 	case fToBase64:
 		if v.k == kRaw && !gjson.ValidBytes(v.b) {
@@ -434,6 +435,7 @@ func (r *Renderer) applyJSON(c *call, v value, out []byte) (value, []byte, *ferr
 // fromJSON selects path (gjson syntax; nil = the whole document) in doc and
 // classifies the result. Strings are decoded into out.
 func (r *Renderer) fromJSON(doc, path, out []byte) (value, []byte, *ferr) {
+	r.read += int64(len(doc))
 	raw := trimSpace(doc)
 	if path != nil {
 		res := gjson.Get(bstr(doc), bstr(path))

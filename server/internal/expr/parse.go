@@ -522,6 +522,9 @@ func (p *parser) check(c *call) *perr {
 const (
 	minInt = -(1 << 31)
 	maxInt = 1<<31 - 1
+	// maxCharSet bounds preserve/separator character sets, which are
+	// searched once per character of the value.
+	maxCharSet = 64
 )
 
 func (p *parser) checkOp(c *call) *perr {
@@ -537,6 +540,9 @@ func (p *parser) checkOp(c *call) *perr {
 				return badArgs("reveal counts must not be negative")
 			}
 		}
+		if c.nargs > 3 && len(a[3].s) > maxCharSet {
+			return badArgs("reveal preserve set too long")
+		}
 	case fRevealLast, fPrefix, fSuffix:
 		if a[0].n < 0 {
 			return badArgs(c.spec.name + " length must not be negative")
@@ -544,6 +550,14 @@ func (p *parser) checkOp(c *call) *perr {
 	case fSlice:
 		if c.nargs == 2 && a[1].n < 0 {
 			return badArgs("slice length must not be negative")
+		}
+	case fCardBin:
+		if c.nargs > 0 && len(a[0].s) > maxCharSet {
+			return badArgs("card_bin separator set too long")
+		}
+	case fCardMask:
+		if c.nargs > 3 && len(a[3].s) > maxCharSet {
+			return badArgs("card_mask preserve set too long")
 		}
 	case fReplace, fRemove:
 		if a[0].kind == argStr && len(a[0].s) == 0 {

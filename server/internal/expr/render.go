@@ -19,6 +19,11 @@ const (
 	streamChunk = 32 << 10
 	// keepBuf is the largest scratch buffer kept when a Renderer is released.
 	keepBuf = 1 << 20
+	// minFeed is how much more input Stream waits for, after a pass that
+	// stopped inside an expression, before scanning the carry-over again: a
+	// client trickling bytes cannot make it rescan up to MaxExprLen bytes
+	// per byte received.
+	minFeed = 1024
 )
 
 // noCopy makes go vet's copylocks check flag copies of a Renderer.
@@ -42,7 +47,9 @@ type Renderer struct {
 	set       Limits // as given to SetLimits
 	count     int
 	expansion int64
+	read      int64 // bytes of Env documents read by expressions
 	base      int64 // offset of the current src in the whole input
+	scanned   int64 // bytes examined by process (tests check it stays linear)
 
 	p      parser
 	ex     expr
@@ -112,7 +119,7 @@ func (r *Renderer) Count() int { return r.count }
 func (r *Renderer) begin(ctx Context) {
 	r.st.reset(ctx)
 	r.lim = r.set.withDefaults()
-	r.count, r.expansion, r.base = 0, 0, 0
+	r.count, r.expansion, r.read, r.base, r.scanned = 0, 0, 0, 0, 0
 }
 
 // Scan validates every expression of src (syntax, filter names and
@@ -215,6 +222,7 @@ type streamReader struct {
 	env   Env
 	in    []byte // fixed length; in[:n] is unprocessed input
 	n     int
+	want  int    // do not process before n reaches want (unless EOF)
 	out   []byte // rendered, out[off:] not yet read
 	off   int
 	eof   bool // src is exhausted
@@ -255,6 +263,9 @@ func (s *streamReader) fill() {
 				continue
 			}
 			s.empty = 0
+			if !s.eof && s.n < s.want {
+				continue
+			}
 		}
 		out, consumed, err := s.r.process(s.out[:0], s.in[:s.n], s.eof, s.env, nil)
 		s.out = out
@@ -266,6 +277,10 @@ func (s *streamReader) fill() {
 		}
 		s.r.base += int64(consumed)
 		s.n = copy(s.in, s.in[consumed:s.n])
+		s.want = 0
+		if s.n > 0 {
+			s.want = min(s.n+minFeed, len(s.in))
+		}
 		if s.eof {
 			s.done = true
 		} else if s.n == len(s.in) {
@@ -300,6 +315,7 @@ func (emptyEnv) Encrypted() ([]byte, bool)           { return nil, false }
 // Unless eof, it may stop before the end, returning how much of src was
 // consumed; the rest must be presented again with more input.
 func (r *Renderer) process(dst, src []byte, eof bool, env Env, fn func(Ref) error) ([]byte, int, error) {
+	r.scanned += int64(len(src))
 	pos := 0
 	for {
 		h, found, se := r.st.next(src[pos:], eof)
@@ -432,6 +448,9 @@ func overlaps(a, b []byte) bool {
 // render evaluates the parsed expression and appends it to dst.
 func (r *Renderer) render(dst []byte, h hit, env Env, raw []byte, off int64) ([]byte, error) {
 	v, fe := r.eval(env)
+	if fe == nil && r.read > r.lim.MaxExpansion {
+		fe = &ferr{err: ErrTooLarge, detail: "expressions read more than " + strconv.FormatInt(r.lim.MaxExpansion, 10) + " bytes of token data"}
+	}
 	if fe != nil {
 		return dst, newError(fe.err, fe.detail, raw, off, fe.id, false)
 	}

@@ -322,3 +322,20 @@ func TestStream100MBFlatMemory(t *testing.T) {
 		t.Fatalf("allocated %d MB while streaming", allocated>>20)
 	}
 }
+
+// TestStreamTrickleIsLinear: a body delivered one byte per Read, full of
+// long expressions, is scanned a bounded number of times (no rescanning of
+// the carry-over per byte: CPU amplification for a trickling client).
+func TestStreamTrickleIsLinear(t *testing.T) {
+	env := fixtureEnv()
+	one := "{{ num" + strings.Repeat(" ", MaxExprLen-20) + " }}" + `"{{` + strings.Repeat(" ", 100) + "num}}"
+	body := strings.Repeat(one, 40)
+	r := Acquire()
+	defer Release(r)
+	if _, err := r.Stream(io.Discard, iotest.OneByteReader(strings.NewReader(body)), Text, env); err != nil {
+		t.Fatal(err)
+	}
+	if r.scanned > 8*int64(len(body)) {
+		t.Fatalf("scanned %d bytes for a %d-byte body", r.scanned, len(body))
+	}
+}
