@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -43,6 +44,9 @@ type Config struct {
 	Logger    *slog.Logger `yaml:"-"`
 	// Stdout receives the one-time dev banner (generated keys). Never the structured log.
 	Stdout io.Writer `yaml:"-"`
+	// DestinationDial replaces the SSRF-safe egress dialer. Benchmarks set it to reach an
+	// in-memory destination; it is never set from flags or files.
+	DestinationDial func(addr string) (net.Conn, error) `yaml:"-"`
 }
 
 // Limits bound untrusted input; everything over a limit is refused before it is parsed.

@@ -102,6 +102,9 @@ func (s *Server) initProxying() error {
 		ReadBufferSize:                s.cfg.Limits.HeaderBytes,
 		MaxIdemponentCallAttempts:     1,
 	}
+	if s.cfg.DestinationDial != nil {
+		s.client.DialTimeout, s.client.Dial = nil, s.cfg.DestinationDial
+	}
 	return s.loadProxies()
 }
 

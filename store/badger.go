@@ -41,6 +41,9 @@ type Options struct {
 	Logger    *slog.Logger // badger's own messages go here at debug level; nil discards
 	// InMemory runs Badger without files (tests of code that needs a Store, not of durability).
 	InMemory bool
+	// TokenCacheSize bounds the cache of sealed token records (entries); 0 means 10,000,
+	// negative disables it.
+	TokenCacheSize int
 }
 
 // badgerStore is the Store on an embedded Badger database.
@@ -49,6 +52,7 @@ type badgerStore struct {
 	seal      *seal.Sealer
 	fingerKey []byte
 	apiKeyKey []byte
+	cache     *sealedCache
 }
 
 var _ Store = (*badgerStore)(nil)
@@ -94,6 +98,7 @@ func Open(opt Options) (Store, error) {
 		seal:      s,
 		fingerKey: seal.Derive(root, "fingerprint"),
 		apiKeyKey: seal.Derive(root, "api key"),
+		cache:     newSealedCache(cacheSize(opt.TokenCacheSize)),
 	}, nil
 }
 
@@ -131,6 +136,13 @@ func loadRoot(db *badger.DB, master []byte) ([]byte, error) {
 		return nil, fmt.Errorf("store: root key: %w", err)
 	}
 	return root, db.Sync()
+}
+
+func cacheSize(n int) int {
+	if n == 0 {
+		return 10000
+	}
+	return n
 }
 
 func (s *badgerStore) Close() error { return s.db.Close() }

@@ -302,3 +302,80 @@ func BenchmarkTokenGet(b *testing.B) {
 		}
 	}
 }
+
+// TestSealedCache: hits serve the same token, the cache holds only sealed bytes, writes
+// invalidate, and a corrupted cached entry is an error like a corrupted disk record.
+func TestSealedCache(t *testing.T) {
+	st := openAt(t, t.TempDir(), testKey(1))
+	defer st.Close()
+	s := st.(*badgerStore)
+	if _, _, err := s.CreateToken(ctx, card("c1", "4242424242424242"), false, Event{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.GetToken(ctx, "c1"); err != nil {
+		t.Fatal(err)
+	}
+	e := s.cache.get("c1")
+	if e == nil {
+		t.Fatal("read did not fill the cache")
+	}
+	if bytes.Contains(e.token, []byte("4242424242424242")) {
+		t.Fatal("the cache holds plaintext")
+	}
+	got, err := s.GetToken(ctx, "c1")
+	if err != nil || !bytes.Contains(got.Data, []byte("4242424242424242")) {
+		t.Fatalf("cache hit: %v", err)
+	}
+	got.Metadata = map[string]string{"v": "2"}
+	if err := s.UpdateToken(ctx, got, Event{}); err != nil {
+		t.Fatal(err)
+	}
+	if s.cache.get("c1") != nil {
+		t.Fatal("update left a stale entry")
+	}
+	if got, _ = s.GetToken(ctx, "c1"); got.Metadata["v"] != "2" {
+		t.Fatal("stale read after update")
+	}
+	e = s.cache.get("c1")
+	e.token[len(e.token)-1] ^= 1
+	if _, err := s.GetToken(ctx, "c1"); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("corrupted cache entry: %v", err)
+	}
+	if err := s.DeleteToken(ctx, "c1", Event{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.GetToken(ctx, "c1"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("deleted token still served: %v", err)
+	}
+}
+
+func BenchmarkGetTokensCached(b *testing.B) {
+	s := openAt(b, b.TempDir(), testKey(1))
+	defer s.Close()
+	ids := []string{"a", "b", "c", "d", "e"}
+	for _, id := range ids {
+		s.CreateToken(ctx, card(id, "4242424242424242"), false, Event{})
+	}
+	s.GetTokens(ctx, ids)
+	b.ReportAllocs()
+	for b.Loop() {
+		if m, err := s.GetTokens(ctx, ids); err != nil || len(m) != 5 {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkGetTokensVault(b *testing.B) {
+	st, _ := Open(Options{Dir: b.TempDir(), MasterKey: testKey(1), TokenCacheSize: -1})
+	defer st.Close()
+	ids := []string{"a", "b", "c", "d", "e"}
+	for _, id := range ids {
+		st.CreateToken(ctx, card(id, "4242424242424242"), false, Event{})
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if m, err := st.GetTokens(ctx, ids); err != nil || len(m) != 5 {
+			b.Fatal(err)
+		}
+	}
+}

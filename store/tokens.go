@@ -61,48 +61,70 @@ func (s *badgerStore) writeToken(txn *badger.Txn, t *Token) error {
 
 // readToken loads a live token inside txn, merging its short-lived fields back into Data.
 func (s *badgerStore) readToken(txn *badger.Txn, id string) (*Token, error) {
-	k := tokenKey(id)
-	item, err := txn.Get(k)
+	e, err := s.rawToken(txn, id)
+	if err != nil {
+		return nil, err
+	}
+	return s.openToken(id, e)
+}
+
+// rawToken reads the sealed records of a token inside txn, as the cache keeps them.
+func (s *badgerStore) rawToken(txn *badger.Txn, id string) (*cacheEntry, error) {
+	item, err := txn.Get(tokenKey(id))
 	if err != nil {
 		return nil, mapErr(err)
 	}
-	var t Token
-	err = item.Value(func(v []byte) error {
-		pt, err := s.seal.Open(nil, v, k)
-		if err != nil {
-			return ErrCorrupt
-		}
-		defer clear(pt)
-		return json.Unmarshal(pt, &t)
-	})
-	if err != nil {
+	e := &cacheEntry{}
+	if e.token, err = item.ValueCopy(nil); err != nil {
 		return nil, err
+	}
+	if exp := item.ExpiresAt(); exp > 0 {
+		e.expires = time.Unix(int64(exp), 0)
+	}
+	eitem, err := txn.Get(ephemKey(id))
+	switch {
+	case errors.Is(err, badger.ErrKeyNotFound):
+		return e, nil
+	case err != nil:
+		return nil, err
+	}
+	e.ephemTill = time.Unix(int64(eitem.ExpiresAt()), 0)
+	if e.ephem, err = eitem.ValueCopy(nil); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// openToken opens the sealed records of e. The returned token's Data is plaintext, owned by the
+// caller; the sealed bytes in e are not modified.
+func (s *badgerStore) openToken(id string, e *cacheEntry) (*Token, error) {
+	k := tokenKey(id)
+	pt, err := s.seal.Open(nil, e.token, k)
+	if err != nil {
+		return nil, ErrCorrupt
+	}
+	var t Token
+	err = json.Unmarshal(pt, &t)
+	clear(pt)
+	if err != nil {
+		return nil, ErrCorrupt
 	}
 	if t.ExpiresAt != nil && !t.ExpiresAt.After(time.Now()) {
 		return nil, ErrNotFound // Badger's TTL has second granularity; be exact here
 	}
+	if e.ephem == nil || !e.ephemTill.After(time.Now()) {
+		return &t, nil
+	}
+	t.EphemeralUntil = e.ephemTill
 	ek := ephemKey(id)
-	eitem, err := txn.Get(ek)
-	if errors.Is(err, badger.ErrKeyNotFound) {
-		return &t, nil
-	}
+	ept, err := s.seal.Open(nil, e.ephem, ek)
 	if err != nil {
-		return nil, err
+		return nil, ErrCorrupt
 	}
-	t.EphemeralUntil = time.Unix(int64(eitem.ExpiresAt()), 0)
-	if !t.EphemeralUntil.After(time.Now()) {
-		return &t, nil
-	}
-	err = eitem.Value(func(v []byte) error {
-		pt, err := s.seal.Open(nil, v, ek)
-		if err != nil {
-			return ErrCorrupt
-		}
-		defer clear(pt)
-		return json.Unmarshal(pt, &t.Ephemeral)
-	})
+	err = json.Unmarshal(ept, &t.Ephemeral)
+	clear(ept)
 	if err != nil {
-		return nil, err
+		return nil, ErrCorrupt
 	}
 	if len(t.Ephemeral) > 0 {
 		var data map[string]json.RawMessage
@@ -149,6 +171,7 @@ func (s *badgerStore) CreateToken(ctx context.Context, t *Token, dedupe bool, ev
 		}
 		return putEvents(txn, ev)
 	})
+	s.cache.drop(t.ID)
 	if err != nil {
 		return nil, false, err
 	}
@@ -159,25 +182,56 @@ func (s *badgerStore) CreateToken(ctx context.Context, t *Token, dedupe bool, ev
 }
 
 func (s *badgerStore) GetToken(ctx context.Context, id string) (*Token, error) {
-	var t *Token
-	err := s.db.View(func(txn *badger.Txn) (err error) {
-		t, err = s.readToken(txn, id)
-		return err
-	})
-	return t, mapErr(err)
+	m, err := s.GetTokens(ctx, []string{id})
+	if err != nil {
+		return nil, err
+	}
+	if t := m[id]; t != nil {
+		return t, nil
+	}
+	return nil, ErrNotFound
 }
 
+// GetTokens serves what it can from the sealed cache and reads the rest in one transaction.
 func (s *badgerStore) GetTokens(ctx context.Context, ids []string) (map[string]*Token, error) {
 	out := make(map[string]*Token, len(ids))
+	var miss []string
+	for _, id := range ids {
+		e := s.cache.get(id)
+		if e == nil {
+			miss = append(miss, id)
+			continue
+		}
+		t, err := s.openToken(id, e)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out[id] = t
+	}
+	if len(miss) == 0 {
+		return out, nil
+	}
+	gen := s.cache.generation()
 	err := s.db.View(func(txn *badger.Txn) error {
-		for _, id := range ids {
-			t, err := s.readToken(txn, id)
+		for _, id := range miss {
+			e, err := s.rawToken(txn, id)
 			if errors.Is(err, ErrNotFound) {
 				continue
 			}
 			if err != nil {
 				return err
 			}
+			t, err := s.openToken(id, e)
+			if errors.Is(err, ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			s.cache.put(id, e, gen)
 			out[id] = t
 		}
 		return nil
@@ -186,6 +240,7 @@ func (s *badgerStore) GetTokens(ctx context.Context, ids []string) (map[string]*
 }
 
 func (s *badgerStore) UpdateToken(ctx context.Context, t *Token, ev Event) error {
+	defer s.cache.drop(t.ID)
 	return s.update(func(txn *badger.Txn) error {
 		old, err := s.readToken(txn, t.ID)
 		if err != nil {
@@ -204,6 +259,7 @@ func (s *badgerStore) UpdateToken(ctx context.Context, t *Token, ev Event) error
 }
 
 func (s *badgerStore) DeleteToken(ctx context.Context, id string, ev Event) error {
+	defer s.cache.drop(id)
 	return s.update(func(txn *badger.Txn) error {
 		old, err := s.readToken(txn, id)
 		if err != nil {
