@@ -217,7 +217,11 @@ func (s *Server) fetchAndAudit(x *exchange) error {
 var errAuditFailed = problem(http.StatusInternalServerError, "the audit record could not be written; nothing was forwarded")
 
 func (s *Server) detokEvent(x *exchange, id string) store.Event {
-	ev := s.event(x.c, "token", id, "detokenize")
+	op := x.auditOp
+	if op == "" {
+		op = "detokenize"
+	}
+	ev := s.event(x.c, "token", id, op)
 	if x.px != nil {
 		ev.ProxyID = x.px.ID
 	}

@@ -31,7 +31,13 @@ type exchange struct {
 	env   detokEnv
 	limit int // distinct tokens allowed
 
-	wantsEncrypted bool // an expression names the BT-ENCRYPTED payload
+	wantsEncrypted bool   // an expression names the BT-ENCRYPTED payload
+	auditOp        string // the audit operation of each token use: "detokenize" unless set
+
+	// Footprint's vault proxy (footprint.go) sets these.
+	footprint bool        // x-fp-* header rules; destination 5xx → 502
+	method    string      // overrides the caller's method
+	ingress   []transform // tokenize rules run on a 2xx answer
 }
 
 // invokeProxy is POST|GET|PUT|PATCH|DELETE /proxy/**: find the destination, authenticate,
@@ -171,7 +177,12 @@ func (s *Server) forward(x *exchange, dest string) error {
 	req.SetRequestURI(dest)
 	req.URI().DisablePathNormalizing = true
 	req.Header.SetMethodBytes(ctx.Method())
-	if err := copyRequestHeaders(&req.Header, &ctx.Request.Header); err != nil {
+	if x.method != "" {
+		req.Header.SetMethod(x.method)
+	}
+	if x.footprint {
+		copyFootprintHeaders(&req.Header, &ctx.Request.Header)
+	} else if err := copyRequestHeaders(&req.Header, &ctx.Request.Header); err != nil {
 		return err
 	}
 	detok := x.px == nil || !x.px.DisableDetokenization
@@ -214,7 +225,12 @@ func destinationError(err error) error {
 func (s *Server) respond(x *exchange, resp *fasthttp.Response) error {
 	ctx := x.c.ctx
 	status := resp.StatusCode()
-	transforms := x.px != nil && len(x.px.ResponseTransforms) > 0 && status >= 200 && status < 300
+	if x.footprint && status >= 500 {
+		fasthttp.ReleaseResponse(resp)
+		ctx.Response.Header.Set("x-footprint-proxy-upstream-status-code", strconv.Itoa(status))
+		return problem(http.StatusBadGateway, "the destination answered "+strconv.Itoa(status))
+	}
+	transforms := (x.px != nil && len(x.px.ResponseTransforms) > 0 || len(x.ingress) > 0) && status >= 200 && status < 300
 	if transforms {
 		body, err := readResponseBody(resp, s.cfg.Limits.ProxyBodyBytes)
 		resp.CloseBodyStream()

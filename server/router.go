@@ -129,6 +129,10 @@ func (s *Server) dispatch(c *call) error {
 		c.route, c.wrap = "/proxy", true
 		return s.invokeProxy(c)
 	}
+	if isVaultProxyPath(ctx.Path()) {
+		c.route, c.wrap = "/vault_proxy", true
+		return s.vaultProxy(c)
+	}
 	rt, id, known := match(string(ctx.Method()), ctx.Path())
 	if rt == nil {
 		if known {

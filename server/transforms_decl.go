@@ -39,9 +39,15 @@ func (s *Server) runRequestTransforms(x *exchange, req *fasthttp.Request, body [
 // runResponseTransforms runs the proxy's response transforms in order (2xx answers only).
 func (s *Server) runResponseTransforms(x *exchange, resp *fasthttp.Response, body []byte) ([]byte, error) {
 	m := &message{body: body, setHeader: func(k, v []byte) { resp.Header.SetBytesKV(k, v) }, response: true}
-	for i := range x.px.ResponseTransforms {
-		if err := s.runTransform(x, &x.px.ResponseTransforms[i], m, nil, resp); err != nil {
-			return nil, err
+	var list []transform
+	if x.px != nil {
+		list = x.px.ResponseTransforms
+	}
+	for _, ts := range [][]transform{list, x.ingress} {
+		for i := range ts {
+			if err := s.runTransform(x, &ts[i], m, nil, resp); err != nil {
+				return nil, err
+			}
 		}
 	}
 	return m.body, nil

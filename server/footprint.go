@@ -1,0 +1,211 @@
+package server
+
+import (
+	"bytes"
+	"net/http"
+	"strings"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/sluice-edge/sluice/server/internal/expr"
+)
+
+// Footprint's vault proxy (SPEC §9): /vault_proxy/jit, /vault_proxy/reflect and
+// /vault_proxy/{id}. Requests carry their instructions in x-fp-* headers and a raw body with
+// {{ … }} expressions; the pipeline is the one of /proxy (proxy.go).
+
+const (
+	fpTargetURL      = "x-fp-proxy-target-url"
+	fpMethod         = "x-fp-proxy-method"
+	fpForwardPrefix  = "x-fp-proxy-fwd-"
+	fpIngressRule    = "x-fp-proxy-ingress-rule"
+	fpIngressCT      = "x-fp-proxy-ingress-content-type"
+	reflectBodyLimit = 5 << 20
+)
+
+func isVaultProxyPath(path []byte) bool { return bytes.HasPrefix(path, []byte("/vault_proxy/")) }
+
+// vaultProxy dispatches the /vault_proxy/ routes.
+func (s *Server) vaultProxy(c *call) error {
+	if string(c.ctx.Method()) != "POST" {
+		return problem(http.StatusMethodNotAllowed, "the vault proxy accepts POST")
+	}
+	rest := strings.TrimPrefix(string(c.ctx.Path()), "/vault_proxy/")
+	switch {
+	case rest == "jit":
+		c.route = "/vault_proxy/jit"
+		return s.vaultProxyJIT(c)
+	case rest == "reflect":
+		c.route = "/vault_proxy/reflect"
+		return s.vaultProxyReflect(c)
+	case rest != "" && !strings.Contains(rest, "/"):
+		c.route = "/vault_proxy/{id}"
+		return s.vaultProxyInvoke(c, rest)
+	}
+	return errNotFound
+}
+
+// fpAuthenticate requires a key (X-Footprint-Secret-Key or BT-API-KEY) holding want.
+func (s *Server) fpAuthenticate(c *call, want perm, name string) error {
+	who, err := s.authenticate(c.ctx)
+	if err != nil {
+		return err
+	}
+	if who == nil {
+		return problem(http.StatusUnauthorized, "a valid X-Footprint-Secret-Key header is required")
+	}
+	c.who = who
+	if who.can(want) || (want == permProxyInvoke && who.can(permTokenUse)) {
+		return nil
+	}
+	return forbidden(name)
+}
+
+func (s *Server) vaultProxyJIT(c *call) error {
+	if err := s.fpAuthenticate(c, permProxyInvoke, "proxy:invoke"); err != nil {
+		return err
+	}
+	h := &c.ctx.Request.Header
+	target := string(h.Peek(fpTargetURL))
+	if target == "" {
+		return invalid(fpTargetURL, "is required")
+	}
+	if _, err := s.policy.CheckURL(target); err != nil {
+		return invalid(fpTargetURL, "the destination is not allowed: "+egressDetail(err))
+	}
+	x := &exchange{c: c, footprint: true, limit: s.cfg.Limits.EphemeralTokens, method: "POST"}
+	if m := strings.ToUpper(strings.TrimSpace(string(h.Peek(fpMethod)))); m != "" {
+		switch m {
+		case "GET", "POST", "PUT", "PATCH", "DELETE":
+			x.method = m
+		default:
+			return invalid(fpMethod, "must be GET, POST, PUT, PATCH or DELETE")
+		}
+	}
+	rules, err := ingressRules(h)
+	if err != nil {
+		return err
+	}
+	x.ingress = rules
+	return s.forward(x, target)
+}
+
+// vaultProxyInvoke runs the pre-configured proxy id with the request's body.
+func (s *Server) vaultProxyInvoke(c *call, id string) error {
+	px := s.proxies.get(id)
+	if px == nil {
+		return problem(http.StatusNotFound, "no proxy has this id")
+	}
+	x := &exchange{c: c, px: px, footprint: true, limit: s.cfg.Limits.ProxyTokens}
+	x.env.config = px.Configuration
+	who, err := s.authenticate(c.ctx)
+	if err != nil {
+		return err
+	}
+	switch {
+	case who != nil:
+	case !px.RequireAuth:
+		if who, err = s.proxyPrincipal(px); err != nil {
+			return err
+		}
+	default:
+		return problem(http.StatusUnauthorized, "a valid X-Footprint-Secret-Key header is required")
+	}
+	c.who = who
+	if !who.can(permProxyInvoke) && !who.can(permTokenUse) {
+		return forbidden("proxy:invoke")
+	}
+	rules, err := ingressRules(&c.ctx.Request.Header)
+	if err != nil {
+		return err
+	}
+	x.ingress = rules
+	return s.forward(x, joinURL(px.DestinationURL, "", ""))
+}
+
+// vaultProxyReflect resolves the body's expressions and returns it to the caller: a reveal of
+// every token it names, audited as such. Up to ReflectTokens tokens and 5 MB.
+func (s *Server) vaultProxyReflect(c *call) error {
+	if err := s.fpAuthenticate(c, permTokenReveal, "token:reveal"); err != nil {
+		return err
+	}
+	body, err := c.readBody(reflectBodyLimit)
+	if err != nil {
+		return err
+	}
+	x := &exchange{c: c, limit: s.cfg.Limits.ReflectTokens, auditOp: "reveal"}
+	ct := c.ctx.Request.Header.ContentType()
+	bctx := bodyContext(ct)
+	if err := x.collect(body, bctx); err != nil {
+		return exprProblem(err)
+	}
+	if x.wantsEncrypted {
+		if err := s.decryptHeader(x); err != nil {
+			return err
+		}
+	}
+	if err := s.fetchAndAudit(x); err != nil {
+		return err
+	}
+	r := expr.Acquire()
+	defer expr.Release(r)
+	out, err := r.Render(nil, body, bctx, &x.env)
+	if err != nil {
+		return exprProblem(err)
+	}
+	c.ctx.SetStatusCode(http.StatusOK)
+	if len(ct) > 0 {
+		c.ctx.Response.Header.SetContentTypeBytes(ct)
+	}
+	c.ctx.SetBody(out)
+	return nil
+}
+
+// ingressRules parses x-fp-proxy-ingress-rule headers (repeatable, comma-separated,
+// "<token type>=<$.json.path>") into tokenize transforms run on a 2xx answer.
+func ingressRules(h *fasthttp.RequestHeader) ([]transform, error) {
+	var out []transform
+	for _, v := range h.PeekAll(fpIngressRule) {
+		for _, rule := range strings.Split(string(v), ",") {
+			rule = strings.TrimSpace(rule)
+			if rule == "" {
+				continue
+			}
+			typ, path, ok := strings.Cut(rule, "=")
+			t := transform{Type: "tokenize", Options: &transformOptions{Location: strings.TrimSpace(path),
+				Token: &tokenTemplate{Type: strings.TrimSpace(typ)}}}
+			if !ok {
+				return nil, invalid(fpIngressRule, "a rule is <token type>=<$.json.path>")
+			}
+			if err := (&Server{}).validateTransform(&t, fpIngressRule); err != nil {
+				return nil, err
+			}
+			out = append(out, t)
+		}
+	}
+	if len(out) > 64 {
+		return nil, invalid(fpIngressRule, "at most 64 rules")
+	}
+	if len(out) > 0 && strings.TrimSpace(string(h.Peek(fpIngressCT))) != "json" {
+		return nil, invalid(fpIngressCT, "must be json when ingress rules are given")
+	}
+	return out, nil
+}
+
+// copyFootprintHeaders forwards x-fp-proxy-fwd-<Name> as <Name> and the caller's Content-Type;
+// no other header (x-fp-*, the secret key, BT-*) reaches the destination.
+func copyFootprintHeaders(dst, src *fasthttp.RequestHeader) {
+	if ct := src.ContentType(); len(ct) > 0 {
+		dst.SetContentTypeBytes(ct)
+	}
+	for k, v := range src.All() {
+		if len(k) <= len(fpForwardPrefix) || !bytes.EqualFold(k[:len(fpForwardPrefix)], []byte(fpForwardPrefix)) {
+			continue
+		}
+		name := k[len(fpForwardPrefix):]
+		if skipForward(name) || !validHeaderName(string(name)) {
+			continue
+		}
+		dst.SetBytesKV(name, v)
+	}
+}
