@@ -14,7 +14,9 @@ import (
 const usage = `usage: sluice <command> [flags]
 
 commands:
-  serve     run the edge (see "sluice serve -h" and README.md)
+  serve     run the edge (see README.md for flags)
+  rekey     rotate the master key: --data-dir DIR, current key from SLUICE_MASTER_KEY or
+            --master-key-file, new key from SLUICE_NEW_MASTER_KEY or --new-master-key-file
   version   print the version
 `
 
@@ -36,6 +38,11 @@ func main() {
 		if err := server.Run(ctx, cfg); err != nil {
 			fail(err)
 		}
+	case "rekey":
+		if err := server.Rekey(os.Args[2:], os.Getenv); err != nil {
+			fail(err)
+		}
+		fmt.Println("sluice: master key rotated; start the edge with the new key")
 	default:
 		fmt.Fprint(os.Stderr, usage)
 		os.Exit(2)

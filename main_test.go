@@ -273,3 +273,32 @@ func TestProcessLogHasNoSecrets(t *testing.T) {
 		t.Fatalf("no request log lines: %s", out)
 	}
 }
+
+// TestRekeyCommand: `sluice rekey` end to end; afterwards the new key opens everything and the old
+// one is refused.
+func TestRekeyCommand(t *testing.T) {
+	dir := t.TempDir()
+	p := start(t, []string{masterEnv(1), "SLUICE_ADMIN_KEY=" + adminKey, "SLUICE_DATA_DIR=" + dir})
+	_, m := p.post(t, "/tokens", adminKey, map[string]any{"data": "rotate me"})
+	id := m["id"].(string)
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	<-p.done
+	p.done <- nil
+
+	newKeyFile := filepath.Join(t.TempDir(), "new.key")
+	os.WriteFile(newKeyFile, []byte(base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{9}, 32))), 0o600)
+	cmd := exec.Command(binPath, "rekey", "--data-dir", dir, "--new-master-key-file", newKeyFile)
+	cmd.Env = append(os.Environ(), masterEnv(1))
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("rekey: %v %s", err, out)
+	}
+	cmd = exec.Command(binPath, "serve", "--listen", freePort(t), "--admin-listen", freePort(t))
+	cmd.Env = append(os.Environ(), masterEnv(1), "SLUICE_DATA_DIR="+dir)
+	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "master key does not open") {
+		t.Fatalf("old key after rekey: %v %s", err, out)
+	}
+	p2 := start(t, []string{"SLUICE_MASTER_KEY=", "SLUICE_ADMIN_KEY=" + adminKey, "SLUICE_DATA_DIR=" + dir}, "--master-key-file", newKeyFile)
+	if st, m := p2.get(t, "/tokens/"+id, adminKey); st != 200 || m["data"] != "rotate me" {
+		t.Fatalf("after rekey: %d %v", st, m)
+	}
+}

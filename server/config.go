@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/sluice-edge/sluice/store"
 )
 
 // Config is everything Run needs. Build it with ParseConfig (flags, environment, YAML file) or by
@@ -262,4 +264,50 @@ func (c *Config) slogLevel() slog.Level {
 		return slog.LevelInfo
 	}
 	return l
+}
+
+// Rekey is `sluice rekey`: it rotates the master key of a data directory from the current key
+// (SLUICE_MASTER_KEY or --master-key-file) to the new one (SLUICE_NEW_MASTER_KEY or
+// --new-master-key-file). The edge must be stopped.
+func Rekey(args []string, getenv func(string) string) error {
+	fs := flag.NewFlagSet("rekey", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	dataDir := fs.String("data-dir", "", "Badger directory")
+	oldFile := fs.String("master-key-file", "", "file with the current master key")
+	newFile := fs.String("new-master-key-file", "", "file with the new master key")
+	if err := fs.Parse(args); err != nil {
+		return fmt.Errorf("rekey: %w", err)
+	}
+	if *dataDir == "" {
+		*dataDir = getenv("SLUICE_DATA_DIR")
+	}
+	if *dataDir == "" {
+		return errors.New("rekey: --data-dir is required")
+	}
+	load := func(file, env, what string) ([]byte, error) {
+		cfg := Config{MasterKeyFile: file}
+		k, err := resolveMasterKey(&cfg, getenv(env), file == "")
+		if err != nil {
+			return nil, fmt.Errorf("rekey: %s: %w", what, err)
+		}
+		return k, nil
+	}
+	oldKey, err := load(*oldFile, "SLUICE_MASTER_KEY", "current key")
+	if err != nil {
+		return err
+	}
+	newKey, err := load(*newFile, "SLUICE_NEW_MASTER_KEY", "new key")
+	if err != nil {
+		return err
+	}
+	if bytes.Equal(oldKey, newKey) {
+		return errors.New("rekey: the new key is the current key")
+	}
+	if err := store.Rekey(*dataDir, oldKey, newKey, 0); err != nil {
+		if errors.Is(err, store.ErrWrongKey) {
+			return errors.New("rekey: the current key does not open " + *dataDir + " (if an earlier rekey was interrupted after rotating, the new key already opens it)")
+		}
+		return err
+	}
+	return nil
 }

@@ -104,30 +104,50 @@ func Open(opt Options) (Store, error) {
 
 // loadRoot returns the vault's root secret, creating it on first open. The root secret is random,
 // wrapped by a key derived from the master key; every working key derives from it, so rotating the
-// master key only re-wraps this one record.
+// master key only re-wraps this one record. A rekey that was interrupted after Badger's key
+// registry moved to the new key left the root wrapped by the new key in keyRootNext: it is
+// promoted here.
 func loadRoot(db *badger.DB, master []byte) ([]byte, error) {
 	kek, err := seal.New(seal.Derive(master, "key encryption"))
 	if err != nil {
 		return nil, err
 	}
 	var root []byte
+	open := func(txn *badger.Txn, key string) ([]byte, error) {
+		item, err := txn.Get([]byte(key))
+		if err != nil {
+			return nil, err
+		}
+		var out []byte
+		err = item.Value(func(v []byte) error {
+			var oerr error
+			out, oerr = kek.Open(nil, v, []byte(keyRoot))
+			return oerr
+		})
+		return out, err
+	}
 	err = db.Update(func(txn *badger.Txn) error {
-		item, err := txn.Get([]byte(keyRoot))
-		if errors.Is(err, badger.ErrKeyNotFound) {
+		r, err := open(txn, keyRoot)
+		switch {
+		case err == nil:
+			root = r
+			return nil
+		case errors.Is(err, badger.ErrKeyNotFound):
 			root = make([]byte, seal.KeySize)
 			rand.Read(root)
 			return txn.Set([]byte(keyRoot), kek.Seal(nil, root, []byte(keyRoot)))
-		}
-		if err != nil {
+		case !errors.Is(err, seal.ErrOpen):
 			return err
 		}
-		return item.Value(func(v []byte) error {
-			root, err = kek.Open(nil, v, []byte(keyRoot))
-			if err != nil {
-				return ErrWrongKey
-			}
-			return nil
-		})
+		r, nerr := open(txn, keyRootNext)
+		if nerr != nil {
+			return ErrWrongKey
+		}
+		root = r
+		if err := txn.Set([]byte(keyRoot), kek.Seal(nil, root, []byte(keyRoot))); err != nil {
+			return err
+		}
+		return txn.Delete([]byte(keyRootNext))
 	})
 	if err != nil {
 		if errors.Is(err, ErrWrongKey) {
