@@ -259,7 +259,7 @@ func TestProcessLogHasNoSecrets(t *testing.T) {
 	_, tok := p.post(t, "/tokens", appKey, map[string]any{"type": "card_number", "data": secret})
 	p.get(t, "/tokens/"+tok["id"].(string), appKey)
 	p.post(t, "/tokens", appKey, map[string]any{"type": "card_number", "data": "5105105105105101"}) // invalid: 400
-	p.get(t, "/tokens/x", "key_wrong_"+secret)                                                         // 401 with a secret in the key
+	p.get(t, "/tokens/x", "key_wrong_"+secret)                                                      // 401 with a secret in the key
 	p.cmd.Process.Signal(syscall.SIGTERM)
 	<-p.done
 	p.done <- nil
