@@ -146,6 +146,24 @@
 //   - Header: inserted as is; CR, LF or NUL → ErrHeaderInjection.
 //   - Text: inserted as is. Objects/arrays are their JSON text, null is empty.
 //
+// # Memory, limits and plaintext
+//
+// Scan and Render do not allocate once a pooled Renderer is warm (guarded by
+// the Alloc tests); Render appends to the caller's dst. Stream and Reader
+// keep the JSON state across chunks and carry at most MaxExprLen bytes (plus
+// a quote of lookahead) from one chunk to the next, so memory is flat for
+// any body size; after a pass that stops inside an expression they wait for
+// more input before rescanning, so a client trickling bytes cannot make them
+// rescan the carry-over per byte. Limits (MaxExprs, MaxExpansion) bound the
+// number of expressions, the bytes they render to and the bytes of token
+// documents they read; the defaults suit request-sized bodies, streamed
+// bodies with many expressions need larger ones.
+//
+// Plaintext token data lives in the Renderer's scratch buffers only while a
+// call runs; Release zeroes them (and the decoded expression and argument
+// buffers, which may hold hmac keys). A failed Render zeroes the partial
+// output it wrote into dst's spare capacity.
+//
 // # Errors and secrets
 //
 // Errors are *Error values wrapping a sentinel (errors.Is). They name the

@@ -1,6 +1,7 @@
 package expr
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"net/url"
@@ -325,5 +326,69 @@ func TestRepeatedLargeTokenIsBounded(t *testing.T) {
 	}
 	if out, err := r.Render(nil, []byte(strings.Repeat("{{ big.missing }}", 7)), Text, env); err != nil || out != nil && len(out) != 0 {
 		t.Fatalf("under the limit: %v", err)
+	}
+}
+
+// TestReleaseWipesPlaintext: after Release no scratch buffer of the Renderer
+// holds token plaintext or a decoded hmac key.
+func TestReleaseWipesPlaintext(t *testing.T) {
+	const pan = "4111111111111111"
+	env := &testEnv{data: bmap(map[string]string{"pan": `"` + pan + `"`})}
+	r := Acquire()
+	body := []byte(`{"a":"{{ pan | upcase | prepend: 'x' }}","b":"{{ pan | hmac_sha256('6b657931323334') | upcase }}"}`)
+	if _, err := r.Render(nil, body, JSON, env); err != nil {
+		t.Fatal(err)
+	}
+	var sr bytes.Buffer
+	if _, err := r.Stream(&sr, bytes.NewReader(body), JSON, env); err != nil {
+		t.Fatal(err)
+	}
+	Release(r)
+	for name, b := range map[string][]byte{
+		"bufs0": r.bufs[0][:cap(r.bufs[0])], "bufs1": r.bufs[1][:cap(r.bufs[1])],
+		"hbuf": r.hbuf[:cap(r.hbuf)], "stream out": r.sr.out[:cap(r.sr.out)], "stream in": r.sr.in,
+		"text": r.text[:], "args": r.argBuf[:cap(r.argBuf)],
+	} {
+		if bytes.Contains(b, []byte(pan)) || bytes.Contains(b, []byte("key1234")) {
+			t.Fatalf("%s still holds plaintext after Release", name)
+		}
+	}
+}
+
+// TestRenderErrorClearsPartialOutput: when a later expression fails, the
+// values already rendered into dst's spare capacity are zeroed.
+func TestRenderErrorClearsPartialOutput(t *testing.T) {
+	const pan = "4111111111111111"
+	env := &testEnv{data: bmap(map[string]string{"pan": `"` + pan + `"`})}
+	r := Acquire()
+	defer Release(r)
+	dst := make([]byte, 0, 256)
+	out, err := r.Render(dst, []byte(`{{ pan }} then {{ missing }}`), Text, env)
+	if !errors.Is(err, ErrUnknownToken) || len(out) != 0 {
+		t.Fatalf("got %q, %v", out, err)
+	}
+	if bytes.Contains(dst[:cap(dst)], []byte(pan)) {
+		t.Fatal("partial plaintext left in dst")
+	}
+}
+
+// TestObjectsAreCompactedInEveryContext: a pretty-printed token object is
+// emitted compact, so its newlines never reach a header, form or query.
+func TestObjectsAreCompactedInEveryContext(t *testing.T) {
+	env := fixtureEnv() // "pretty" is stored with newlines and spaces
+	want := `{"a":[1,2],"b":"x y"}`
+	for _, tc := range []struct {
+		ctx        Context
+		body, want string
+	}{
+		{Text, "{{ pretty }}", want},
+		{Header, "{{ pretty }}", want},
+		{JSON, `{"o":"{{ pretty }}","s":"<{{ pretty }}>"}`, `{"o":` + want + `,"s":"<{\"a\":[1,2],\"b\":\"x y\"}>"}`},
+		{Form, "o={{ pretty }}", "o=" + url.QueryEscape(want)},
+	} {
+		got, err := render(t, tc.body, tc.ctx, env)
+		if err != nil || got != tc.want {
+			t.Fatalf("%v: got %q, %v; want %q", tc.ctx, got, err, tc.want)
+		}
 	}
 }

@@ -603,20 +603,30 @@ func reveal(out, s []byte, first, last int64, mask, preserve []byte) []byte {
 }
 
 func containsRune(set []byte, r rune) bool {
-	for _, c := range string(set) {
+	if r < utf8.RuneSelf {
+		return bytes.IndexByte(set, byte(r)) >= 0
+	}
+	for i := 0; i < len(set); {
+		c, size := utf8.DecodeRune(set[i:])
 		if c == r {
 			return true
 		}
+		i += size
 	}
 	return false
 }
 
-// cardDigits counts the characters of s that are not in preserve.
+// cardMask masks a card number; see the package documentation.
 func cardMask(out, s []byte, bin, last4 bool, mask, preserve []byte) []byte {
-	var n int
-	for _, r := range string(s) {
-		if !containsRune(preserve, r) {
-			n++
+	n := utf8.RuneCount(s)
+	if len(preserve) > 0 {
+		n = 0
+		for i := 0; i < len(s); {
+			r, size := utf8.DecodeRune(s[i:])
+			if !containsRune(preserve, r) {
+				n++
+			}
+			i += size
 		}
 	}
 	binLen := 6
@@ -655,7 +665,9 @@ func cardMask(out, s []byte, bin, last4 bool, mask, preserve []byte) []byte {
 // fewer than 16 digits, 8 otherwise. Characters in sep are skipped.
 func cardBin(s, sep, out []byte) (value, []byte, *ferr) {
 	n := 0
-	for _, r := range string(s) {
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRune(s[i:])
+		i += size
 		switch {
 		case '0' <= r && r <= '9':
 			n++

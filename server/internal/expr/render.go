@@ -7,8 +7,6 @@ import (
 	"strconv"
 	"sync"
 	"unsafe"
-
-	"github.com/tidwall/gjson"
 )
 
 const (
@@ -55,6 +53,8 @@ type Renderer struct {
 	ex     expr
 	text   [MaxExprLen]byte // decoded expression text
 	argBuf []byte           // cap argBufCap
+	textHW int              // high-water marks of text and argBuf, for wiping
+	argHW  int
 
 	bufs [2][]byte // ping-pong buffers for filter chains
 	hbuf []byte    // hmac scratch
@@ -92,6 +92,9 @@ func Release(r *Renderer) {
 		clear(r.sr.in)
 	}
 	r.sr = streamReader{in: r.sr.in, out: r.sr.out}
+	clear(r.text[:r.textHW])
+	clear(r.argBuf[:r.argHW])
+	r.textHW, r.argHW = 0, 0
 	r.ex = expr{}
 	r.p = parser{}
 	r.set = Limits{}
@@ -151,9 +154,8 @@ func Scan(src []byte, ctx Context, fn func(Ref) error) (int, error) {
 // enough capacity in dst (and a warmed-up Renderer) Render does not
 // allocate.
 //
-// On error the result is dst truncated to its original length; the bytes
-// beyond it in dst's backing array may hold partial output (plaintext):
-// clear them if dst is reused for anything else.
+// On error the result is dst truncated to its original length, and the
+// partial output written beyond it has been zeroed.
 func (r *Renderer) Render(dst, src []byte, ctx Context, env Env) ([]byte, error) {
 	if env == nil {
 		env = emptyEnv{}
@@ -162,6 +164,7 @@ func (r *Renderer) Render(dst, src []byte, ctx Context, env Env) ([]byte, error)
 	n0 := len(dst)
 	out, _, err := r.process(dst, src, true, env, nil)
 	if err != nil {
+		clear(out[n0:]) // partial output may hold plaintext
 		return dst[:n0], err
 	}
 	return out, nil
@@ -339,8 +342,13 @@ func (r *Renderer) process(dst, src []byte, eof bool, env Env, fn func(Ref) erro
 		if !ok {
 			return dst, pos, newError(ErrSyntax, "invalid escape sequence", raw, off, nil, false)
 		}
+		if inside(r.text[:], text) {
+			r.textHW = max(r.textHW, len(text))
+		}
 		r.p = parser{s: text, buf: r.argBuf[:0]}
-		if pe := r.p.parse(&r.ex); pe != nil {
+		pe := r.p.parse(&r.ex)
+		r.argHW = max(r.argHW, len(r.p.buf))
+		if pe != nil {
 			return dst, pos, newError(pe.err, pe.detail, raw, off, nil, false)
 		}
 		if fn != nil {
@@ -525,7 +533,22 @@ func (r *Renderer) emit(dst []byte, v value, h hit) ([]byte, *ferr) {
 		return dst, valueErr("binary value; encode it with to_base64 or to_base16")
 	}
 	var t []byte // textual form
-	if v.k != kNull {
+	switch v.k {
+	case kNull:
+	case kRaw:
+		// Objects and arrays are always emitted compact, which also
+		// validates them (they are inserted unquoted in JSON bodies).
+		idx := 0
+		if overlaps(r.bufs[0], v.b) {
+			idx = 1
+		}
+		c, ok := appendCompactJSON(r.bufs[idx][:0], v.b)
+		r.bufs[idx] = c[:0]
+		if !ok {
+			return dst, valueErr("token data is not valid JSON")
+		}
+		t = c
+	default:
 		t = v.b
 	}
 	switch r.st.ctx {
@@ -565,10 +588,7 @@ func (r *Renderer) emitJSON(dst []byte, v value, t []byte, h hit) ([]byte, *ferr
 	// A whole JSON string in value position, or a value outside strings.
 	switch v.k {
 	case kRaw:
-		if !gjson.ValidBytes(v.b) {
-			return dst, valueErr("token data is not valid JSON")
-		}
-		return append(dst, v.b...), nil
+		return append(dst, t...), nil // compact and validated by emit
 	case kNull:
 		return append(dst, litNull...), nil
 	case kNumber:

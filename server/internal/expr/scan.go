@@ -9,13 +9,14 @@ const stackWords = 16
 
 // scanState is the scanner's state carried across chunks of one input.
 type scanState struct {
-	ctx   Context
-	inStr bool // inside a JSON string
-	esc   bool // previous byte inside the string was an unescaped backslash
-	isKey bool // the current JSON string is (or may be) an object key
-	prev  byte // last significant byte outside JSON strings
-	depth int
-	stack [stackWords]uint64 // bit set → that level is an object
+	ctx    Context
+	inStr  bool // inside a JSON string
+	esc    bool // previous byte inside the string was an unescaped backslash
+	isKey  bool // the current JSON string is (or may be) an object key
+	prev   byte // last significant byte outside JSON strings
+	topObj bool // the innermost container is an object
+	depth  int
+	stack  [stackWords]uint64 // bit set → that level is an object
 }
 
 func (s *scanState) reset(ctx Context) {
@@ -32,11 +33,15 @@ func (s *scanState) push(obj bool) {
 		}
 	}
 	s.depth++
+	s.topObj = obj
 }
 
 func (s *scanState) pop() {
 	if s.depth > 0 {
 		s.depth--
+	}
+	if d := s.depth - 1; d >= 0 && d < stackWords*64 {
+		s.topObj = s.stack[d/64]&(1<<uint(d%64)) != 0
 	}
 }
 
@@ -49,9 +54,7 @@ func (s *scanState) keyPosition() bool {
 	if s.depth > stackWords*64 {
 		return true
 	}
-	d := s.depth - 1
-	obj := s.stack[d/64]&(1<<uint(d%64)) != 0
-	return obj && (s.prev == '{' || s.prev == ',')
+	return s.topObj && (s.prev == '{' || s.prev == ',')
 }
 
 // hit is one expression found by next. Offsets are relative to the src given
@@ -174,15 +177,27 @@ func marker(b []byte, brace, hex byte) (int, bool) {
 	return pos, false
 }
 
+// strSpecial marks the bytes that matter inside a JSON string; endSpecial
+// those that matter while looking for the end of an expression.
+var (
+	strSpecial = [256]bool{'"': true, '\\': true, '{': true}
+	endSpecial = [256]bool{'"': true, '\\': true, '}': true, '%': true}
+)
+
 func (s *scanState) nextJSON(src []byte, eof bool) (hit, bool, *scanErr) {
 	for i := 0; i < len(src); i++ {
-		c := src[i]
 		if s.inStr {
 			if s.esc {
 				s.esc = false
 				continue
 			}
-			switch c {
+			for i < len(src) && !strSpecial[src[i]] {
+				i++
+			}
+			if i == len(src) {
+				break
+			}
+			switch src[i] {
 			case '\\':
 				s.esc = true
 			case '"':
@@ -201,7 +216,7 @@ func (s *scanState) nextJSON(src []byte, eof bool) (hit, bool, *scanErr) {
 			}
 			continue
 		}
-		switch c {
+		switch c := src[i]; c {
 		case ' ', '\t', '\n', '\r':
 		case '"':
 			if i+2 >= len(src) && !eof {
@@ -249,7 +264,27 @@ func (s *scanState) finish(src []byte, eof bool, e0, in0 int, inStr, openQ, isKe
 	encoded := s.ctx == Form || s.ctx == Query
 	limit := e0 + MaxExprLen
 	esc := false
-	for j := in0; j < len(src); j++ {
+	j0 := in0
+	if !encoded && !inStr {
+		// Fast path: nothing but "}}" can end the expression; skip to the
+		// first '}' (at most to the limit).
+		end := min(len(src), limit)
+		if k := bytes.IndexByte(src[in0:end], '}'); k >= 0 {
+			j0 = in0 + k
+		} else {
+			j0 = end
+		}
+	}
+	for j := j0; j < len(src); j++ {
+		if !esc {
+			end := min(len(src), limit)
+			for j < end && !endSpecial[src[j]] {
+				j++
+			}
+			if j == len(src) {
+				break
+			}
+		}
 		if j >= limit {
 			return hit{}, false, &scanErr{err: ErrTooLong, detail: "longer than the maximum expression length", e0: e0, e1: len(src)}
 		}
