@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sluice-edge/sluice/server/internal/tokens"
+	"github.com/sluice-edge/sluice/internal/tokens"
 	"github.com/sluice-edge/sluice/store"
 )
 

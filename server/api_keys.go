@@ -146,6 +146,7 @@ var errDecrypt = invalid("encrypted", "the encrypted payload could not be decryp
 // is the token's data.
 func (s *Server) decryptTokenData(c *call, compact string) (json.RawMessage, error) {
 	pt, err := s.decrypter.Decrypt([]byte(compact))
+	s.metrics.decrypted(jweAlg([]byte(compact)), err)
 	if err != nil {
 		return nil, errDecrypt
 	}
@@ -160,6 +161,7 @@ func (s *Server) decryptHeader(x *exchange) error {
 		return invalid("BT-ENCRYPTED", "an expression uses encrypted but the request has no BT-ENCRYPTED header")
 	}
 	pt, err := s.decrypter.ParseBTEncrypted(h)
+	s.metrics.decrypted(btAlg(h), err)
 	if err != nil {
 		return problem(http.StatusBadRequest, "BT-ENCRYPTED could not be decrypted")
 	}

@@ -9,8 +9,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/sluice-edge/sluice/server/internal/expr"
-	"github.com/sluice-edge/sluice/server/internal/tokens"
+	"github.com/sluice-edge/sluice/internal/expr"
+	"github.com/sluice-edge/sluice/internal/tokens"
 	"github.com/sluice-edge/sluice/store"
 )
 

@@ -8,7 +8,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/sluice-edge/sluice/server/internal/tokens"
+	"github.com/sluice-edge/sluice/internal/tokens"
 	"github.com/sluice-edge/sluice/store"
 )
 

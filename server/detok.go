@@ -11,7 +11,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
-	"github.com/sluice-edge/sluice/server/internal/expr"
+	"github.com/sluice-edge/sluice/internal/expr"
 	"github.com/sluice-edge/sluice/store"
 )
 
@@ -86,7 +86,10 @@ func (x *exchange) collect(src []byte, ctx expr.Context) error {
 	if !mayExpress(src, ctx) {
 		return nil
 	}
-	_, err := expr.Scan(src, ctx, func(r expr.Ref) error {
+	r := expr.Acquire()
+	defer expr.Release(r)
+	r.SetLimits(x.exprLimits)
+	_, err := r.Scan(src, ctx, func(r expr.Ref) error {
 		switch r.Kind {
 		case expr.RefToken, expr.RefTokenObject:
 			if x.env.index(r.ID) >= 0 {
@@ -142,6 +145,7 @@ func (s *Server) detokenizeRequest(x *exchange, req *fasthttp.Request, body []by
 	}
 	r := expr.Acquire()
 	defer expr.Release(r)
+	r.SetLimits(x.exprLimits)
 	if mayExpress(query, expr.Query) {
 		out, err := r.Render(nil, query, expr.Query, &x.env)
 		if err != nil {

@@ -7,7 +7,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
-	"github.com/sluice-edge/sluice/server/internal/expr"
+	"github.com/sluice-edge/sluice/internal/expr"
 )
 
 // Footprint's vault proxy (SPEC §9): /vault_proxy/jit, /vault_proxy/reflect and
@@ -73,7 +73,8 @@ func (s *Server) vaultProxyJIT(c *call) error {
 	if _, err := s.policy.CheckURL(target); err != nil {
 		return invalid(fpTargetURL, "the destination is not allowed: "+egressDetail(err))
 	}
-	x := &exchange{c: c, footprint: true, limit: s.cfg.Limits.EphemeralTokens, method: "POST"}
+	x := s.newExchange(c)
+	x.footprint, x.limit, x.method = true, s.cfg.Limits.EphemeralTokens, "POST"
 	if m := strings.ToUpper(strings.TrimSpace(string(h.Peek(fpMethod)))); m != "" {
 		switch m {
 		case "GET", "POST", "PUT", "PATCH", "DELETE":
@@ -96,7 +97,8 @@ func (s *Server) vaultProxyInvoke(c *call, id string) error {
 	if px == nil {
 		return problem(http.StatusNotFound, "no proxy has this id")
 	}
-	x := &exchange{c: c, px: px, footprint: true, limit: s.cfg.Limits.ProxyTokens}
+	x := s.newExchange(c)
+	x.px, x.footprint, x.limit = px, true, s.cfg.Limits.ProxyTokens
 	x.env.config = px.Configuration
 	who, err := s.authenticate(c.ctx)
 	if err != nil {
@@ -133,7 +135,8 @@ func (s *Server) vaultProxyReflect(c *call) error {
 	if err != nil {
 		return err
 	}
-	x := &exchange{c: c, limit: s.cfg.Limits.ReflectTokens, auditOp: "reveal"}
+	x := s.newExchange(c)
+	x.limit, x.auditOp = s.cfg.Limits.ReflectTokens, "reveal"
 	ct := c.ctx.Request.Header.ContentType()
 	bctx := bodyContext(ct)
 	if err := x.collect(body, bctx); err != nil {
@@ -149,6 +152,7 @@ func (s *Server) vaultProxyReflect(c *call) error {
 	}
 	r := expr.Acquire()
 	defer expr.Release(r)
+	r.SetLimits(x.exprLimits)
 	out, err := r.Render(nil, body, bctx, &x.env)
 	if err != nil {
 		return exprProblem(err)

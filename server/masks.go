@@ -5,7 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 
-	"github.com/sluice-edge/sluice/server/internal/expr"
+	"github.com/sluice-edge/sluice/internal/expr"
 	"github.com/sluice-edge/sluice/store"
 )
 

@@ -11,8 +11,8 @@ import (
 
 	"github.com/valyala/fasthttp"
 
-	"github.com/sluice-edge/sluice/server/internal/egress"
-	"github.com/sluice-edge/sluice/server/internal/expr"
+	"github.com/sluice-edge/sluice/internal/egress"
+	"github.com/sluice-edge/sluice/internal/expr"
 )
 
 // bufferLimit is the largest request body the proxy reads whole before forwarding. Bigger bodies
@@ -33,6 +33,7 @@ type exchange struct {
 
 	wantsEncrypted bool   // an expression names the BT-ENCRYPTED payload
 	auditOp        string // the audit operation of each token use: "detokenize" unless set
+	exprLimits     expr.Limits
 
 	// Footprint's vault proxy (footprint.go) sets these.
 	footprint bool        // x-fp-* header rules; destination 5xx → 502
@@ -49,7 +50,7 @@ func (s *Server) invokeProxy(c *call) error {
 	default:
 		return problem(http.StatusMethodNotAllowed, "the proxy accepts POST, GET, PUT, PATCH and DELETE")
 	}
-	x := &exchange{c: c}
+	x := s.newExchange(c)
 	base, err := s.resolveProxy(x)
 	if err != nil {
 		return err
@@ -59,6 +60,11 @@ func (s *Server) invokeProxy(c *call) error {
 		return err
 	}
 	return s.forward(x, dest)
+}
+
+// newExchange starts the state of one proxied request.
+func (s *Server) newExchange(c *call) *exchange {
+	return &exchange{c: c, exprLimits: expr.Limits{MaxExprs: s.cfg.Limits.ExpressionsPerBody, MaxExpansion: s.cfg.Limits.ProxyBodyBytes}}
 }
 
 // resolveProxy finds the pre-configured proxy (BT-PROXY-KEY header or bt-proxy-key query
@@ -199,6 +205,7 @@ func (s *Server) forward(x *exchange, dest string) error {
 	start := time.Now()
 	err = s.client.Do(req, resp)
 	x.c.destDuration = time.Since(start)
+	streamed.done()
 	if err != nil {
 		fasthttp.ReleaseResponse(resp)
 		if streamed != nil && streamed.err != nil {
@@ -334,7 +341,9 @@ func (s *Server) prepareBody(x *exchange, req *fasthttp.Request, detok bool) (*b
 	size := cl
 	if detok {
 		lazy := &lazyEnv{s: s, x: x}
-		r = expr.Acquire().Reader(bs, bctx, lazy) // the renderer is garbage once the body is sent
+		bs.renderer = expr.Acquire()
+		bs.renderer.SetLimits(expr.Limits{MaxExprs: max(x.exprLimits.MaxExprs, int(limit/64)), MaxExpansion: limit})
+		r = bs.renderer.Reader(bs, bctx, lazy)
 		bs.lazy = lazy
 		size = -1
 	}
@@ -344,10 +353,19 @@ func (s *Server) prepareBody(x *exchange, req *fasthttp.Request, detok bool) (*b
 
 // bodyStream reads the caller's body, refusing more than left bytes.
 type bodyStream struct {
-	src  io.Reader
-	left int64
-	err  error
-	lazy *lazyEnv
+	src      io.Reader
+	left     int64
+	err      error
+	lazy     *lazyEnv
+	renderer *expr.Renderer // released (its plaintext buffers wiped) when the send is over
+}
+
+// done releases the streaming renderer once the destination request has been sent.
+func (b *bodyStream) done() {
+	if b != nil && b.renderer != nil {
+		expr.Release(b.renderer)
+		b.renderer = nil
+	}
 }
 
 func (b *bodyStream) Read(p []byte) (int, error) {

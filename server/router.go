@@ -111,12 +111,14 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	if c.who != nil {
 		appID = c.who.appID
 	}
+	dur := time.Since(start)
+	s.metrics.observe(c, ctx.Response.StatusCode(), dur)
 	s.log.Info("request",
 		"request_id", reqID,
 		"method", string(ctx.Method()),
 		"route", c.route,
 		"status", ctx.Response.StatusCode(),
-		"duration_ms", float64(time.Since(start).Microseconds())/1000,
+		"duration_ms", float64(dur.Microseconds())/1000,
 		"application_id", appID,
 		"destination_ms", float64(c.destDuration.Microseconds())/1000,
 		"tokens", c.tokens,

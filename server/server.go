@@ -17,8 +17,8 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/sluice-edge/sluice/internal/egress"
 	"github.com/sluice-edge/sluice/jwe"
-	"github.com/sluice-edge/sluice/server/internal/egress"
 	"github.com/sluice-edge/sluice/store"
 )
 
@@ -38,6 +38,7 @@ type Server struct {
 	policy    egress.Policy    // destination URL rules
 	client    *fasthttp.Client // to destinations, dialing through egress.Dialer
 	decrypter *jwe.Decrypter   // BT-ENCRYPTED, private keys cached by hash
+	metrics   *metrics
 }
 
 // New opens the vault and prepares the handlers. The caller must Close the Server.
@@ -77,7 +78,10 @@ func New(cfg Config) (*Server, error) {
 
 // attach makes st the Server's vault and prepares everything that depends on it.
 func (s *Server) attach(st store.Store) error {
-	s.store = st
+	if s.metrics == nil {
+		s.metrics = newMetrics()
+	}
+	s.store = newMeteredStore(st, s.metrics)
 	s.decrypter = jwe.NewDecrypter(s.lookupKey, 256)
 	return s.initProxying()
 }
@@ -215,5 +219,6 @@ func (s *Server) adminHandler() http.Handler {
 		}
 		w.Write([]byte("ready\n"))
 	})
+	mux.Handle("GET /metrics", s.metrics.handler())
 	return mux
 }

@@ -13,8 +13,8 @@ import (
 	"github.com/tidwall/sjson"
 	"github.com/valyala/fasthttp"
 
-	"github.com/sluice-edge/sluice/server/internal/expr"
-	"github.com/sluice-edge/sluice/server/internal/tokens"
+	"github.com/sluice-edge/sluice/internal/expr"
+	"github.com/sluice-edge/sluice/internal/tokens"
 	"github.com/sluice-edge/sluice/store"
 )
 

@@ -3,7 +3,7 @@ package expr_test
 import (
 	"fmt"
 
-	"github.com/sluice-edge/sluice/server/internal/expr"
+	"github.com/sluice-edge/sluice/internal/expr"
 )
 
 // vault is an Env over tokens the caller already fetched.

@@ -1,0 +1,226 @@
+package server
+
+import (
+	"context"
+	"encoding/base64"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/tidwall/gjson"
+
+	"github.com/sluice-edge/sluice/store"
+)
+
+// metrics are the edge's Prometheus series, served on the admin listener only. Labels come from
+// fixed sets (route patterns, status codes, allow-listed algorithm names, operation names):
+// never a token id, key, host or other caller-controlled text.
+type metrics struct {
+	reg            *prometheus.Registry
+	requests       *prometheus.CounterVec
+	duration       *prometheus.HistogramVec
+	destination    prometheus.Histogram
+	detokenized    prometheus.Counter
+	transformCalls *prometheus.CounterVec
+	transformTime  prometheus.Histogram
+	jwe            *prometheus.CounterVec
+	vaultOps       *prometheus.CounterVec
+
+	mu      sync.Mutex
+	byRoute map[routeStatus]prometheus.Counter // resolved series: no label hashing per request
+}
+
+type routeStatus struct {
+	route  string
+	status int
+}
+
+func newMetrics() *metrics {
+	m := &metrics{reg: prometheus.NewRegistry(), byRoute: map[routeStatus]prometheus.Counter{}}
+	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sluice_requests_total",
+		Help: "Requests answered, by route pattern and status."}, []string{"route", "status"})
+	m.duration = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "sluice_request_duration_seconds",
+		Help: "Time from request to answer, by route pattern.", Buckets: latencyBuckets}, []string{"route"})
+	m.destination = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "sluice_destination_duration_seconds",
+		Help: "Time spent waiting on proxy destinations.", Buckets: latencyBuckets})
+	m.detokenized = prometheus.NewCounter(prometheus.CounterOpts{Name: "sluice_detokenizations_total",
+		Help: "Tokens resolved into proxied requests (or reflected)."})
+	m.transformCalls = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sluice_transform_calls_total",
+		Help: "WebAssembly transform calls by result (ok, ended, error)."}, []string{"result"})
+	m.transformTime = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "sluice_transform_duration_seconds",
+		Help: "Duration of WebAssembly transform calls.", Buckets: latencyBuckets})
+	m.jwe = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sluice_jwe_decryptions_total",
+		Help: "JWE decryptions by algorithm and result."}, []string{"alg", "result"})
+	m.vaultOps = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sluice_vault_operations_total",
+		Help: "Vault operations by kind."}, []string{"op"})
+	m.reg.MustRegister(m.requests, m.duration, m.destination, m.detokenized, m.transformCalls, m.transformTime,
+		m.jwe, m.vaultOps, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	for _, r := range []string{"ok", "ended", "error"} {
+		m.transformCalls.WithLabelValues(r) // present (at 0) before the first call
+	}
+	return m
+}
+
+var latencyBuckets = []float64{.00005, .0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}
+
+func (m *metrics) handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+}
+
+// observe records one answered request.
+func (m *metrics) observe(c *call, status int, d time.Duration) {
+	k := routeStatus{c.route, status}
+	m.mu.Lock()
+	ctr := m.byRoute[k]
+	if ctr == nil {
+		ctr = m.requests.WithLabelValues(c.route, strconv.Itoa(status))
+		m.byRoute[k] = ctr
+	}
+	m.mu.Unlock()
+	ctr.Inc()
+	m.duration.WithLabelValues(c.route).Observe(d.Seconds())
+	if c.destDuration > 0 {
+		m.destination.Observe(c.destDuration.Seconds())
+	}
+	if c.tokens > 0 {
+		m.detokenized.Add(float64(c.tokens))
+	}
+}
+
+// jweAlgs is the allow-list of algorithm label values.
+var jweAlgs = map[string]bool{"ECDH-ES": true, "ECDH-ES+A256KW": true, "RSA-OAEP-256": true}
+
+// jweAlg reads the alg of a compact JWE's protected header for the metric label.
+func jweAlg(compact []byte) string {
+	head := compact
+	for i, b := range compact {
+		if b == '.' {
+			head = compact[:i]
+			break
+		}
+	}
+	if len(head) > 4096 {
+		return "other"
+	}
+	dec, err := base64.RawURLEncoding.DecodeString(string(head))
+	if err != nil {
+		return "other"
+	}
+	if a := gjson.GetBytes(dec, "alg").String(); jweAlgs[a] {
+		return a
+	}
+	return "other"
+}
+
+// btAlg is the alg label of a BT-ENCRYPTED header: that of its (first) JWE.
+func btAlg(h []byte) string {
+	if len(h) > 64<<10 {
+		return "other"
+	}
+	var doc []byte
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+		if d, err := enc.DecodeString(string(h)); err == nil {
+			doc = d
+			break
+		}
+	}
+	if jwe := gjson.GetBytes(doc, "encrypted"); jwe.Exists() {
+		return jweAlg([]byte(jwe.String()))
+	}
+	alg := "other"
+	gjson.ParseBytes(doc).ForEach(func(_, v gjson.Result) bool {
+		alg = jweAlg([]byte(v.Get("encrypted").String()))
+		return false
+	})
+	return alg
+}
+
+func (m *metrics) decrypted(alg string, err error) {
+	result := "ok"
+	if err != nil {
+		result = "error"
+	}
+	m.jwe.WithLabelValues(alg, result).Inc()
+}
+
+// meteredStore counts vault operations by kind.
+type meteredStore struct {
+	store.Store
+	ops map[string]prometheus.Counter
+}
+
+func newMeteredStore(st store.Store, m *metrics) *meteredStore {
+	ms := &meteredStore{Store: st, ops: map[string]prometheus.Counter{}}
+	for _, op := range []string{"token_create", "token_read", "token_update", "token_delete", "application_write",
+		"application_read", "document_write", "document_read", "audit_write", "audit_read"} {
+		ms.ops[op] = m.vaultOps.WithLabelValues(op)
+	}
+	return ms
+}
+
+func (m *meteredStore) count(op string, n int) { m.ops[op].Add(float64(n)) }
+
+func (m *meteredStore) CreateToken(ctx context.Context, t *store.Token, dedupe bool, ev store.Event) (*store.Token, bool, error) {
+	m.count("token_create", 1)
+	return m.Store.CreateToken(ctx, t, dedupe, ev)
+}
+func (m *meteredStore) GetToken(ctx context.Context, id string) (*store.Token, error) {
+	m.count("token_read", 1)
+	return m.Store.GetToken(ctx, id)
+}
+func (m *meteredStore) GetTokens(ctx context.Context, ids []string) (map[string]*store.Token, error) {
+	m.count("token_read", len(ids))
+	return m.Store.GetTokens(ctx, ids)
+}
+func (m *meteredStore) UpdateToken(ctx context.Context, t *store.Token, ev store.Event) error {
+	m.count("token_update", 1)
+	return m.Store.UpdateToken(ctx, t, ev)
+}
+func (m *meteredStore) DeleteToken(ctx context.Context, id string, ev store.Event) error {
+	m.count("token_delete", 1)
+	return m.Store.DeleteToken(ctx, id, ev)
+}
+func (m *meteredStore) CreateApplication(ctx context.Context, a *store.Application, ev store.Event) error {
+	m.count("application_write", 1)
+	return m.Store.CreateApplication(ctx, a, ev)
+}
+func (m *meteredStore) GetApplication(ctx context.Context, id string) (*store.Application, error) {
+	m.count("application_read", 1)
+	return m.Store.GetApplication(ctx, id)
+}
+func (m *meteredStore) ApplicationByKey(ctx context.Context, key string) (*store.Application, error) {
+	m.count("application_read", 1)
+	return m.Store.ApplicationByKey(ctx, key)
+}
+func (m *meteredStore) UpdateApplication(ctx context.Context, a *store.Application, ev store.Event) error {
+	m.count("application_write", 1)
+	return m.Store.UpdateApplication(ctx, a, ev)
+}
+func (m *meteredStore) DeleteApplication(ctx context.Context, id string, ev store.Event) error {
+	m.count("application_write", 1)
+	return m.Store.DeleteApplication(ctx, id, ev)
+}
+func (m *meteredStore) Put(ctx context.Context, c store.Collection, id string, doc []byte, create bool, ev store.Event) error {
+	m.count("document_write", 1)
+	return m.Store.Put(ctx, c, id, doc, create, ev)
+}
+func (m *meteredStore) Get(ctx context.Context, c store.Collection, id string) ([]byte, error) {
+	m.count("document_read", 1)
+	return m.Store.Get(ctx, c, id)
+}
+func (m *meteredStore) Delete(ctx context.Context, c store.Collection, id string, ev store.Event) error {
+	m.count("document_write", 1)
+	return m.Store.Delete(ctx, c, id, ev)
+}
+func (m *meteredStore) Audit(ctx context.Context, evs ...store.Event) error {
+	m.count("audit_write", len(evs))
+	return m.Store.Audit(ctx, evs...)
+}
+func (m *meteredStore) Events(ctx context.Context, q store.EventQuery) ([]store.Event, string, error) {
+	m.count("audit_read", 1)
+	return m.Store.Events(ctx, q)
+}
