@@ -37,9 +37,10 @@ type Config struct {
 	DestinationCAFile        string `yaml:"destination_ca_file"`
 	EphemeralProxy           *bool  `yaml:"ephemeral_proxy"`
 
-	Limits   Limits   `yaml:"limits"`
-	Timeouts Timeouts `yaml:"timeouts"`
-	LogLevel string   `yaml:"log_level"`
+	Limits     Limits     `yaml:"limits"`
+	Timeouts   Timeouts   `yaml:"timeouts"`
+	RateLimits RateLimits `yaml:"rate_limits"`
+	LogLevel   string     `yaml:"log_level"`
 
 	// Set by ParseConfig or the caller, not by the file.
 	MasterKey []byte       `yaml:"-"`
@@ -87,8 +88,9 @@ func Defaults() Config {
 			ReflectTokens:      1000,
 			ExpressionsPerBody: 1000,
 		},
-		Timeouts: Timeouts{Destination: 25 * time.Second, Shutdown: 15 * time.Second, Idle: 60 * time.Second, Read: 60 * time.Second},
-		LogLevel: "info",
+		Timeouts:   Timeouts{Destination: 25 * time.Second, Shutdown: 15 * time.Second, Idle: 60 * time.Second, Read: 60 * time.Second},
+		RateLimits: RateLimits{AnonymousRequests: 50, AnonymousWindow: 10 * time.Second, ApplicationWindow: time.Second},
+		LogLevel:   "info",
 	}
 }
 

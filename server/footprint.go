@@ -55,6 +55,9 @@ func (s *Server) fpAuthenticate(c *call, want perm, name string) error {
 		return problem(http.StatusUnauthorized, "a valid X-Footprint-Secret-Key header is required")
 	}
 	c.who = who
+	if err := s.checkApplication(c); err != nil {
+		return err
+	}
 	if who.can(want) || (want == permProxyInvoke && who.can(permTokenUse)) {
 		return nil
 	}
@@ -107,6 +110,9 @@ func (s *Server) vaultProxyInvoke(c *call, id string) error {
 	switch {
 	case who != nil:
 	case !px.RequireAuth:
+		if err := s.checkAnonymous(c, px); err != nil {
+			return err
+		}
 		if who, err = s.proxyPrincipal(px); err != nil {
 			return err
 		}
@@ -114,6 +120,9 @@ func (s *Server) vaultProxyInvoke(c *call, id string) error {
 		return problem(http.StatusUnauthorized, "a valid X-Footprint-Secret-Key header is required")
 	}
 	c.who = who
+	if err := s.checkApplication(c); err != nil {
+		return err
+	}
 	if !who.can(permProxyInvoke) && !who.can(permTokenUse) {
 		return forbidden("proxy:invoke")
 	}

@@ -101,6 +101,9 @@ func (s *Server) resolveProxy(x *exchange) (string, error) {
 	switch {
 	case who != nil:
 	case x.px != nil && !x.px.RequireAuth:
+		if err := s.checkAnonymous(x.c, x.px); err != nil {
+			return "", err
+		}
 		if who, err = s.proxyPrincipal(x.px); err != nil {
 			return "", err
 		}
@@ -108,6 +111,9 @@ func (s *Server) resolveProxy(x *exchange) (string, error) {
 		return "", errUnauthenticated
 	}
 	x.c.who = who
+	if err := s.checkApplication(x.c); err != nil {
+		return "", err
+	}
 	if !who.can(permProxyInvoke) && !who.can(permTokenUse) {
 		return "", forbidden("proxy:invoke")
 	}

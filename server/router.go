@@ -151,6 +151,9 @@ func (s *Server) dispatch(c *call) error {
 		return errUnauthenticated
 	}
 	c.who = who
+	if err := s.checkApplication(c); err != nil {
+		return err
+	}
 	return rt.h(s, c)
 }
 

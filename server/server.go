@@ -39,6 +39,9 @@ type Server struct {
 	client    *fasthttp.Client // to destinations, dialing through egress.Dialer
 	decrypter *jwe.Decrypter   // BT-ENCRYPTED, private keys cached by hash
 	metrics   *metrics
+
+	anonLimiter *limiter // anonymous pre-configured proxy calls, per proxy and client IP
+	appLimiter  *limiter // per application
 }
 
 // New opens the vault and prepares the handlers. The caller must Close the Server.
@@ -81,6 +84,9 @@ func (s *Server) attach(st store.Store) error {
 	if s.metrics == nil {
 		s.metrics = newMetrics()
 	}
+	rl := s.cfg.RateLimits
+	s.anonLimiter = newLimiter(rl.AnonymousRequests, rl.AnonymousWindow)
+	s.appLimiter = newLimiter(rl.ApplicationRequests, rl.ApplicationWindow)
 	s.store = newMeteredStore(st, s.metrics)
 	s.decrypter = jwe.NewDecrypter(s.lookupKey, 256)
 	return s.initProxying()
