@@ -101,7 +101,7 @@ func (s *Server) vaultProxyInvoke(c *call, id string) error {
 		return problem(http.StatusNotFound, "no proxy has this id")
 	}
 	x := s.newExchange(c)
-	x.px, x.footprint, x.limit = px, true, s.cfg.Limits.ProxyTokens
+	x.px, x.footprint, x.limit, c.proxyID = px, true, s.cfg.Limits.ProxyTokens, px.ID
 	x.env.config = px.Configuration
 	who, err := s.authenticate(c.ctx)
 	if err != nil {

@@ -82,7 +82,7 @@ func (s *Server) resolveProxy(x *exchange) (string, error) {
 		if x.px == nil {
 			return "", problem(http.StatusNotFound, "no proxy has this key")
 		}
-		base, x.limit = x.px.DestinationURL, s.cfg.Limits.ProxyTokens
+		base, x.limit, x.c.proxyID = x.px.DestinationURL, s.cfg.Limits.ProxyTokens, x.px.ID
 		x.env.config = x.px.Configuration
 	} else {
 		u := ctx.Request.Header.Peek("BT-PROXY-URL")

@@ -22,8 +22,10 @@ type call struct {
 	route string     // the route pattern, for logs and metrics (never the raw path)
 	wrap  bool       // errors go out as {"proxy_error": …}
 
-	destDuration time.Duration // time spent waiting on the destination
-	tokens       int           // tokens detokenized
+	destDuration      time.Duration // time spent waiting on the destination
+	transformDuration time.Duration // time spent in request and response transforms
+	tokens            int           // tokens detokenized
+	proxyID           string        // the pre-configured proxy used, if any
 }
 
 type handlerFunc func(s *Server, c *call) error
@@ -121,6 +123,8 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 		"duration_ms", float64(dur.Microseconds())/1000,
 		"application_id", appID,
 		"destination_ms", float64(c.destDuration.Microseconds())/1000,
+		"transforms_ms", float64(c.transformDuration.Microseconds())/1000,
+		"proxy_id", c.proxyID,
 		"tokens", c.tokens,
 	)
 }

@@ -62,6 +62,8 @@ func transformFailed(m *message, detail string) error {
 }
 
 func (s *Server) runTransform(x *exchange, t *transform, m *message, req *fasthttp.Request, resp *fasthttp.Response) error {
+	start := time.Now()
+	defer func() { x.c.transformDuration += time.Since(start) }()
 	switch t.Type {
 	case "wasm":
 		return s.runWasmTransform(x, t, m, req, resp)
