@@ -302,3 +302,25 @@ func TestRekeyCommand(t *testing.T) {
 		t.Fatalf("after rekey: %d %v", st, m)
 	}
 }
+
+// TestAuditSurvivesKill9: reveals answered 200 are in the audit log after kill -9 and a restart.
+func TestAuditSurvivesKill9(t *testing.T) {
+	dir := t.TempDir()
+	env := []string{masterEnv(4), "SLUICE_ADMIN_KEY=" + adminKey, "SLUICE_DATA_DIR=" + dir}
+	p := start(t, env)
+	_, m := p.post(t, "/tokens", adminKey, map[string]any{"data": "audited"})
+	id := m["id"].(string)
+	for i := 0; i < 5; i++ {
+		if st, _ := p.get(t, "/tokens/"+id, adminKey); st != 200 {
+			t.Fatal(st)
+		}
+	}
+	p.cmd.Process.Signal(syscall.SIGKILL)
+	<-p.done
+	p.done <- nil
+	p2 := start(t, env)
+	st, logs := p2.get(t, "/logs?operation=reveal&entity_id="+id, adminKey)
+	if st != 200 || len(logs["data"].([]any)) != 5 {
+		t.Fatalf("after kill -9: %d %v", st, logs)
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -53,6 +54,7 @@ type badgerStore struct {
 	fingerKey []byte
 	apiKeyKey []byte
 	cache     *sealedCache
+	journal   *journal // nil in memory: Audit writes to Badger directly
 }
 
 var _ Store = (*badgerStore)(nil)
@@ -93,13 +95,20 @@ func Open(opt Options) (Store, error) {
 		db.Close()
 		return nil, err
 	}
-	return &badgerStore{
+	bs := &badgerStore{
 		db:        db,
 		seal:      s,
 		fingerKey: seal.Derive(root, "fingerprint"),
 		apiKeyKey: seal.Derive(root, "api key"),
 		cache:     newSealedCache(cacheSize(opt.TokenCacheSize)),
-	}, nil
+	}
+	if !opt.InMemory {
+		if bs.journal, err = openJournal(filepath.Join(opt.Dir, "audit"), s, db); err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
+	return bs, nil
 }
 
 // loadRoot returns the vault's root secret, creating it on first open. The root secret is random,
@@ -165,7 +174,16 @@ func cacheSize(n int) int {
 	return n
 }
 
-func (s *badgerStore) Close() error { return s.db.Close() }
+func (s *badgerStore) Close() error {
+	var jerr error
+	if s.journal != nil {
+		jerr = s.journal.close()
+	}
+	if err := s.db.Close(); err != nil {
+		return err
+	}
+	return jerr
+}
 
 func (s *badgerStore) Fingerprint(tokenType string, value []byte) string {
 	m := hmac.New(sha256.New, s.fingerKey)
@@ -184,15 +202,21 @@ func (s *badgerStore) HashKey(key string) []byte {
 // update runs fn in a read-write transaction, retrying on Badger's optimistic-concurrency
 // conflicts, and syncs to disk before returning so that an acknowledged write survives a crash.
 func (s *badgerStore) update(fn func(txn *badger.Txn) error) error {
+	if err := s.write(fn); err != nil {
+		return err
+	}
+	return mapErr(s.db.Sync())
+}
+
+// write is update without the fsync: the commit is in Badger's write-ahead log (a memory-mapped
+// file), which survives a crash of the process but not of the machine.
+func (s *badgerStore) write(fn func(txn *badger.Txn) error) error {
 	for attempt := 0; ; attempt++ {
 		err := s.db.Update(fn)
 		if errors.Is(err, badger.ErrConflict) && attempt < maxTxnAttempts {
 			continue
 		}
-		if err != nil {
-			return mapErr(err)
-		}
-		return mapErr(s.db.Sync())
+		return mapErr(err)
 	}
 }
 
@@ -219,6 +243,17 @@ func newEventKey(t time.Time) []byte {
 	return append(k, r[:]...)
 }
 
+// eventID is the public id of the event stored under k; eventKeyOf is its inverse.
+func eventID(k []byte) string { return hex.EncodeToString(k[len(prefixEvent):]) }
+
+func eventKeyOf(id string) ([]byte, error) {
+	b, err := hex.DecodeString(id)
+	if err != nil || len(b) != 16 {
+		return nil, errBadEventID
+	}
+	return append([]byte(prefixEvent), b...), nil
+}
+
 func putEvents(txn *badger.Txn, evs ...Event) error {
 	for i := range evs {
 		ev := &evs[i]
@@ -226,7 +261,7 @@ func putEvents(txn *badger.Txn, evs ...Event) error {
 			ev.CreatedAt = time.Now().UTC()
 		}
 		k := newEventKey(ev.CreatedAt)
-		ev.ID = hex.EncodeToString(k[len(prefixEvent):])
+		ev.ID = eventID(k)
 		b, err := json.Marshal(ev)
 		if err != nil {
 			return err
@@ -238,11 +273,22 @@ func putEvents(txn *badger.Txn, evs ...Event) error {
 	return nil
 }
 
+// Audit writes events on their own (token uses by the proxy and reveals). Unlike the other
+// writes it is not fsynced: the record is in the write-ahead log before the caller proceeds,
+// which survives a crash of the process; see RATIONALE.md.
 func (s *badgerStore) Audit(ctx context.Context, evs ...Event) error {
-	return s.update(func(txn *badger.Txn) error { return putEvents(txn, evs...) })
+	if s.journal != nil {
+		return s.journal.append(evs)
+	}
+	return s.write(func(txn *badger.Txn) error { return putEvents(txn, evs...) })
 }
 
 func (s *badgerStore) Events(ctx context.Context, q EventQuery) ([]Event, string, error) {
+	if s.journal != nil {
+		if err := s.journal.ingest(); err != nil { // read your own writes
+			return nil, "", err
+		}
+	}
 	if q.Size <= 0 {
 		q.Size = 20
 	}

@@ -1,0 +1,218 @@
+package store
+
+import (
+	"bufio"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"github.com/sluice-edge/sluice/store/internal/seal"
+)
+
+// journal is the fast path of Audit: events are sealed and appended to a file with one write(2)
+// — on disk before the caller proceeds, as far as a crash of the process is concerned — and moved
+// into Badger in batches in the background (and before every query). A Badger transaction per
+// proxied request cost ~150 µs of CPU; an append costs a few.
+//
+// Each record is: 4-byte big-endian length, then the sealed JSON array of the events. Event ids
+// (and so their Badger keys) are fixed when appended, so moving a file into Badger twice after a
+// crash writes the same keys again: replay is idempotent.
+type journal struct {
+	dir  string
+	seal *seal.Sealer
+	db   *badger.DB
+
+	mu   sync.Mutex // guards f, seq, size
+	f    *os.File
+	seq  int
+	size int64
+
+	ingestMu sync.Mutex // one ingest at a time
+	stop     chan struct{}
+	done     chan struct{}
+}
+
+const (
+	journalRotateBytes = 1 << 20
+	journalInterval    = 250 * time.Millisecond
+)
+
+var journalAAD = []byte("sluice audit journal v1")
+
+func openJournal(dir string, sl *seal.Sealer, db *badger.DB) (*journal, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	j := &journal{dir: dir, seal: sl, db: db, stop: make(chan struct{}), done: make(chan struct{})}
+	files, err := j.files()
+	if err != nil {
+		return nil, err
+	}
+	if len(files) > 0 {
+		j.seq = files[len(files)-1]
+	}
+	if err := j.ingest(); err != nil { // replay what a crash left behind
+		return nil, err
+	}
+	go j.loop()
+	return j, nil
+}
+
+func (j *journal) path(seq int) string {
+	return filepath.Join(j.dir, fmt.Sprintf("audit-%012d.log", seq))
+}
+
+// files lists the journal files, oldest first.
+func (j *journal) files() ([]int, error) {
+	ents, err := os.ReadDir(j.dir)
+	if err != nil {
+		return nil, err
+	}
+	var seqs []int
+	for _, e := range ents {
+		name, ok := strings.CutPrefix(e.Name(), "audit-")
+		if name, ok2 := strings.CutSuffix(name, ".log"); ok && ok2 {
+			if n, err := strconv.Atoi(name); err == nil {
+				seqs = append(seqs, n)
+			}
+		}
+	}
+	sort.Ints(seqs)
+	return seqs, nil
+}
+
+// append writes evs as one record. The error is the caller's to fail on.
+func (j *journal) append(evs []Event) error {
+	for i := range evs {
+		ev := &evs[i]
+		if ev.CreatedAt.IsZero() {
+			ev.CreatedAt = time.Now().UTC()
+		}
+		ev.ID = eventID(newEventKey(ev.CreatedAt))
+	}
+	plain, err := json.Marshal(evs)
+	if err != nil {
+		return err
+	}
+	rec := make([]byte, 4, 4+len(plain)+seal.Overhead)
+	rec = j.seal.Seal(rec, plain, journalAAD)
+	binary.BigEndian.PutUint32(rec, uint32(len(rec)-4))
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.f == nil {
+		j.seq++
+		f, err := os.OpenFile(j.path(j.seq), os.O_CREATE|os.O_WRONLY|os.O_APPEND|os.O_EXCL, 0o600)
+		if err != nil {
+			return fmt.Errorf("store: audit journal: %w", err)
+		}
+		j.f, j.size = f, 0
+	}
+	n, err := j.f.Write(rec)
+	j.size += int64(n)
+	if err != nil {
+		return fmt.Errorf("store: audit journal: %w", err)
+	}
+	return nil
+}
+
+func (j *journal) loop() {
+	defer close(j.done)
+	t := time.NewTicker(journalInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-j.stop:
+			return
+		case <-t.C:
+			j.ingest() // errors leave the file in place for the next round
+		}
+	}
+}
+
+// ingest closes the current file (new appends start a new one) and moves every closed file into
+// Badger, deleting each once its events are committed.
+func (j *journal) ingest() error {
+	j.ingestMu.Lock()
+	defer j.ingestMu.Unlock()
+	j.mu.Lock()
+	if j.f != nil {
+		j.f.Close()
+		j.f = nil
+	}
+	j.mu.Unlock()
+	seqs, err := j.files()
+	if err != nil {
+		return err
+	}
+	for _, seq := range seqs {
+		if err := j.ingestFile(j.path(seq)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (j *journal) ingestFile(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	r := bufio.NewReader(f)
+	wb := j.db.NewWriteBatch()
+	defer wb.Cancel()
+	var hdr [4]byte
+	for {
+		if _, err := io.ReadFull(r, hdr[:]); err != nil {
+			break // end of file, or a record cut short by a crash mid-write: its caller never proceeded
+		}
+		rec := make([]byte, binary.BigEndian.Uint32(hdr[:]))
+		if _, err := io.ReadFull(r, rec); err != nil {
+			break
+		}
+		plain, err := j.seal.Open(nil, rec, journalAAD)
+		if err != nil {
+			return fmt.Errorf("store: audit journal %s: %w", filepath.Base(path), ErrCorrupt)
+		}
+		var evs []Event
+		if err := json.Unmarshal(plain, &evs); err != nil {
+			return fmt.Errorf("store: audit journal %s: %w", filepath.Base(path), ErrCorrupt)
+		}
+		for i := range evs {
+			b, _ := json.Marshal(&evs[i])
+			k, err := eventKeyOf(evs[i].ID)
+			if err != nil {
+				return err
+			}
+			if err := wb.Set(k, b); err != nil {
+				return err
+			}
+		}
+	}
+	if err := wb.Flush(); err != nil {
+		return err
+	}
+	if err := j.db.Sync(); err != nil {
+		return err
+	}
+	return os.Remove(path)
+}
+
+func (j *journal) close() error {
+	close(j.stop)
+	<-j.done
+	return j.ingest()
+}
+
+var errBadEventID = errors.New("store: bad event id")
