@@ -165,7 +165,9 @@ func (s *Server) updateApplication(c *call) error {
 		return err
 	}
 	a.ModifiedAt = s.now().UTC()
-	if err := s.store.UpdateApplication(c.ctx, a, s.event(c, "application", a.ID, "update")); err != nil {
+	err = s.store.UpdateApplication(c.ctx, a, s.event(c, "application", a.ID, "update"))
+	s.principals.invalidate()
+	if err != nil {
 		return err
 	}
 	return writeJSON(c.ctx, http.StatusOK, appView(a))
@@ -175,7 +177,9 @@ func (s *Server) deleteApplication(c *call) error {
 	if err := c.require(permApplicationDelete, "application:delete"); err != nil {
 		return err
 	}
-	if err := s.store.DeleteApplication(c.ctx, c.id, s.event(c, "application", c.id, "delete")); err != nil {
+	err := s.store.DeleteApplication(c.ctx, c.id, s.event(c, "application", c.id, "delete"))
+	s.principals.invalidate()
+	if err != nil {
 		return err
 	}
 	c.ctx.SetStatusCode(http.StatusNoContent)

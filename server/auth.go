@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"strings"
+	"sync"
 
 	"github.com/valyala/fasthttp"
 )
@@ -101,12 +102,62 @@ func (s *Server) authenticate(ctx *fasthttp.RequestCtx) (*principal, error) {
 			return &principal{appID: adminActor, perms: permAll}, nil
 		}
 	}
+	h := sha256.Sum256(key)
+	if p := s.principals.get(h); p != nil {
+		return p, nil
+	}
+	gen := s.principals.generation()
 	app, err := s.store.ApplicationByKey(ctx, string(key))
 	if err != nil {
 		return nil, nil
 	}
-	p, _ := parsePerms(app.Permissions)
-	return &principal{appID: app.ID, perms: p, containers: app.Containers}, nil
+	perms, _ := parsePerms(app.Permissions)
+	p := &principal{appID: app.ID, perms: perms, containers: app.Containers}
+	s.principals.put(h, p, gen)
+	return p, nil
+}
+
+// principalCache maps SHA-256(API key) to the application's principal, so authentication costs
+// no vault read. Any change to any application empties it; a lookup that raced with a change is
+// not cached. The raw key is never kept.
+type principalCache struct {
+	mu  sync.RWMutex
+	m   map[[32]byte]*principal
+	gen uint64
+}
+
+const maxCachedPrincipals = 10000
+
+func (c *principalCache) get(h [32]byte) *principal {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.m[h]
+}
+
+func (c *principalCache) generation() uint64 {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.gen
+}
+
+func (c *principalCache) put(h [32]byte, p *principal, gen uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.gen != gen {
+		return
+	}
+	if c.m == nil || len(c.m) >= maxCachedPrincipals {
+		c.m = map[[32]byte]*principal{}
+	}
+	c.m[h] = p
+}
+
+// invalidate forgets every cached principal; call it after any application change.
+func (c *principalCache) invalidate() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen++
+	c.m = nil
 }
 
 // newAPIKey returns a fresh random API key; only its hash is stored.

@@ -40,8 +40,9 @@ type Server struct {
 	decrypter *jwe.Decrypter   // BT-ENCRYPTED, private keys cached by hash
 	metrics   *metrics
 
-	anonLimiter *limiter // anonymous pre-configured proxy calls, per proxy and client IP
-	appLimiter  *limiter // per application
+	principals  principalCache // API key hash → principal
+	anonLimiter *limiter       // anonymous pre-configured proxy calls, per proxy and client IP
+	appLimiter  *limiter       // per application
 }
 
 // New opens the vault and prepares the handlers. The caller must Close the Server.
