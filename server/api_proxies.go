@@ -156,10 +156,10 @@ func (t *transform) compile() {
 }
 
 // validateTransform checks one transform; field names the list it is in.
-func (s *Server) validateTransform(t *transform, field string) error {
+func (s *Server) validateTransform(c *call, t *transform, field string) error {
 	switch t.Type {
 	case "wasm":
-		return s.validateWasmTransform(t, field)
+		return s.validateWasmTransform(c, t, field)
 	case "tokenize":
 		if t.Options == nil || t.Options.Token == nil {
 			return invalid(field, "tokenize needs options.location and options.token")
@@ -229,7 +229,7 @@ func validHeaderName(n string) bool {
 }
 
 // applyProxyRequest validates req and applies it to p (create, replace or merge).
-func (s *Server) applyProxyRequest(p *proxyConfig, req *proxyRequest) error {
+func (s *Server) applyProxyRequest(c *call, p *proxyConfig, req *proxyRequest) error {
 	if req.Name != nil {
 		p.Name = *req.Name
 	}
@@ -258,12 +258,12 @@ func (s *Server) applyProxyRequest(p *proxyConfig, req *proxyRequest) error {
 		return invalid("request_transforms", "at most 16 transforms in all")
 	}
 	for i := range p.RequestTransforms {
-		if err := s.validateTransform(&p.RequestTransforms[i], "request_transforms"); err != nil {
+		if err := s.validateTransform(c, &p.RequestTransforms[i], "request_transforms"); err != nil {
 			return err
 		}
 	}
 	for i := range p.ResponseTransforms {
-		if err := s.validateTransform(&p.ResponseTransforms[i], "response_transforms"); err != nil {
+		if err := s.validateTransform(c, &p.ResponseTransforms[i], "response_transforms"); err != nil {
 			return err
 		}
 	}
@@ -317,7 +317,7 @@ func (s *Server) createProxy(c *call) error {
 		return err
 	}
 	p := &proxyConfig{ID: newUUID(), Key: newAPIKey(), RequireAuth: true, CreatedBy: c.who.appID, CreatedAt: s.now().UTC()}
-	if err := s.applyProxyRequest(p, &req); err != nil {
+	if err := s.applyProxyRequest(c, p, &req); err != nil {
 		return err
 	}
 	if p.ApplicationID == "" {
@@ -382,7 +382,7 @@ func (s *Server) updateProxy(c *call) error {
 	}
 	// PUT replaces: start from a fresh proxy that keeps identity, key and creation.
 	p := &proxyConfig{ID: old.ID, Key: old.Key, RequireAuth: true, CreatedBy: old.CreatedBy, CreatedAt: old.CreatedAt, ApplicationID: old.ApplicationID}
-	if err := s.applyProxyRequest(p, &req); err != nil {
+	if err := s.applyProxyRequest(c, p, &req); err != nil {
 		return err
 	}
 	now := s.now().UTC()
@@ -422,7 +422,7 @@ func (s *Server) patchProxy(c *call) error {
 		return err
 	}
 	p := &proxyConfig{ID: old.ID, Key: old.Key, CreatedBy: old.CreatedBy, CreatedAt: old.CreatedAt, ApplicationID: old.ApplicationID}
-	if err := s.applyProxyRequest(p, &req); err != nil {
+	if err := s.applyProxyRequest(c, p, &req); err != nil {
 		return err
 	}
 	now := s.now().UTC()

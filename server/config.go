@@ -40,6 +40,7 @@ type Config struct {
 	Limits     Limits     `yaml:"limits"`
 	Timeouts   Timeouts   `yaml:"timeouts"`
 	RateLimits RateLimits `yaml:"rate_limits"`
+	Transforms Transforms `yaml:"transforms"`
 	LogLevel   string     `yaml:"log_level"`
 
 	// Set by ParseConfig or the caller, not by the file.
@@ -62,6 +63,13 @@ type Limits struct {
 	EphemeralTokens    int   `yaml:"ephemeral_tokens"`
 	ReflectTokens      int   `yaml:"reflect_tokens"`
 	ExpressionsPerBody int   `yaml:"expressions_per_body"`
+}
+
+// Transforms bound each WebAssembly transform instance.
+type Transforms struct {
+	MemoryBytes int64         `yaml:"memory_bytes"` // per instance
+	CallTimeout time.Duration `yaml:"call_timeout"` // per call
+	PoolSize    int           `yaml:"pool_size"`    // warm instances per module
 }
 
 // Timeouts of the edge, in Go duration syntax in the file ("25s").
@@ -90,6 +98,7 @@ func Defaults() Config {
 		},
 		Timeouts:   Timeouts{Destination: 25 * time.Second, Shutdown: 15 * time.Second, Idle: 60 * time.Second, Read: 60 * time.Second},
 		RateLimits: RateLimits{AnonymousRequests: 50, AnonymousWindow: 10 * time.Second, ApplicationWindow: time.Second},
+		Transforms: Transforms{MemoryBytes: 32 << 20, CallTimeout: time.Second, PoolSize: 2},
 		LogLevel:   "info",
 	}
 }

@@ -51,7 +51,7 @@ func TestSampleConfigParses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d := Defaults(); cfg.Limits != d.Limits || cfg.Timeouts != d.Timeouts || cfg.RateLimits != d.RateLimits || cfg.Listen != d.Listen {
+	if d := Defaults(); cfg.Limits != d.Limits || cfg.Timeouts != d.Timeouts || cfg.RateLimits != d.RateLimits || cfg.Transforms != d.Transforms || cfg.Listen != d.Listen {
 		t.Fatalf("sample differs from defaults: %+v", cfg)
 	}
 }

@@ -257,8 +257,8 @@ func (s *Server) respond(x *exchange, resp *fasthttp.Response) error {
 			return err
 		}
 		copyResponseHeaders(&ctx.Response.Header, &resp.Header)
+		ctx.SetStatusCode(resp.StatusCode()) // a transform may have set it
 		fasthttp.ReleaseResponse(resp)
-		ctx.SetStatusCode(status)
 		ctx.Response.Header.Set(headerDestinationStatus, strconv.Itoa(status))
 		ctx.Response.SetBody(out)
 		return nil

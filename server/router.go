@@ -59,6 +59,10 @@ var routes = []route{
 	{"/keys", "GET", (*Server).listKeys},
 	{"/keys/{id}", "GET", (*Server).getKey},
 	{"/keys/{id}", "DELETE", (*Server).deleteKey},
+	{"/transforms", "POST", (*Server).createTransform},
+	{"/transforms", "GET", (*Server).listTransforms},
+	{"/transforms/{id}", "GET", (*Server).getTransform},
+	{"/transforms/{id}", "DELETE", (*Server).deleteTransform},
 }
 
 // match finds the route for path and method. It returns the route (nil if none) and whether the
@@ -99,6 +103,11 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	ctx.Response.Header.Set("X-Request-Id", reqID)
 	c := &call{ctx: ctx, route: "unmatched"}
 	err := s.dispatch(c)
+	var guest *guestError
+	if errors.As(err, &guest) {
+		writeGuestError(ctx, guest)
+		err = nil
+	}
 	if err != nil {
 		p := toProblem(err)
 		if p.Status == http.StatusInternalServerError {
@@ -134,6 +143,10 @@ func (s *Server) dispatch(c *call) error {
 	if isProxyPath(ctx.Path()) {
 		c.route, c.wrap = "/proxy", true
 		return s.invokeProxy(c)
+	}
+	if string(ctx.Path()) == "/openapi.json" && ctx.IsGet() {
+		c.route = "/openapi.json"
+		return s.serveOpenAPI(c) // public: the API description holds no secrets
 	}
 	if isVaultProxyPath(ctx.Path()) {
 		c.route, c.wrap = "/vault_proxy", true

@@ -20,6 +20,7 @@ import (
 	"github.com/sluice-edge/sluice/internal/egress"
 	"github.com/sluice-edge/sluice/jwe"
 	"github.com/sluice-edge/sluice/store"
+	"github.com/sluice-edge/sluice/transforms"
 )
 
 // Version is set at build time with -ldflags "-X github.com/sluice-edge/sluice/server.Version=…".
@@ -39,6 +40,7 @@ type Server struct {
 	client    *fasthttp.Client // to destinations, dialing through egress.Dialer
 	decrypter *jwe.Decrypter   // BT-ENCRYPTED, private keys cached by hash
 	metrics   *metrics
+	wasm      *transforms.Engine // WebAssembly transforms
 
 	principals  principalCache // API key hash → principal
 	anonLimiter *limiter       // anonymous pre-configured proxy calls, per proxy and client IP
@@ -90,6 +92,9 @@ func (s *Server) attach(st store.Store) error {
 	s.appLimiter = newLimiter(rl.ApplicationRequests, rl.ApplicationWindow)
 	s.store = newMeteredStore(st, s.metrics)
 	s.decrypter = jwe.NewDecrypter(s.lookupKey, 256)
+	if err := s.initTransforms(); err != nil {
+		return err
+	}
 	return s.initProxying()
 }
 
@@ -125,6 +130,9 @@ func (s *Server) ctx() context.Context { return context.Background() }
 // Close closes the vault.
 func (s *Server) Close() error {
 	s.ready.Store(false)
+	if s.wasm != nil {
+		s.wasm.Close(context.Background())
+	}
 	return s.store.Close()
 }
 

@@ -1,15 +1,353 @@
 package server
 
 import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"path/filepath"
+	"time"
+
 	"github.com/valyala/fasthttp"
+
+	"github.com/sluice-edge/sluice/internal/tokens"
+	"github.com/sluice-edge/sluice/store"
+	"github.com/sluice-edge/sluice/transforms"
 )
 
-// WebAssembly transforms (SPEC §7) are run by package transforms. Until that is wired in,
-// proxies that name one are refused at creation rather than run without it.
-func (s *Server) validateWasmTransform(t *transform, field string) error {
-	return invalid(field, "wasm transforms are not available yet")
+// WebAssembly transforms (SPEC §7): modules are uploaded to /transforms, compiled once (and again
+// at start from the vault, with a compilation cache in the data dir), and run by package
+// transforms from a pool of warm instances. This file is the glue: the API, the proxy transform
+// type "wasm", and the Services a guest calls back into.
+
+// moduleRecord is a module as kept in the vault.
+type moduleRecord struct {
+	ID        string    `json:"id"`
+	Size      int       `json:"size"`
+	Exports   []string  `json:"exports"`
+	CreatedAt time.Time `json:"created_at"`
+	Code      []byte    `json:"code"`
 }
 
+type moduleView struct {
+	ID        string    `json:"id"`
+	Size      int       `json:"size"`
+	Exports   []string  `json:"exports"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+func (r *moduleRecord) view() moduleView {
+	return moduleView{ID: r.ID, Size: r.Size, Exports: r.Exports, CreatedAt: r.CreatedAt}
+}
+
+// initTransforms starts the engine and compiles every stored module.
+func (s *Server) initTransforms() error {
+	cacheDir := ""
+	if s.cfg.DataDir != "" {
+		cacheDir = filepath.Join(s.cfg.DataDir, "wasm-cache")
+	}
+	eng, err := transforms.New(context.Background(), transforms.Config{
+		MemoryLimitPages: uint32(s.cfg.Transforms.MemoryBytes >> 16),
+		CallTimeout:      s.cfg.Transforms.CallTimeout,
+		PoolSize:         s.cfg.Transforms.PoolSize,
+		CacheDir:         cacheDir,
+	})
+	if err != nil {
+		return err
+	}
+	s.wasm = eng
+	docs, err := s.store.List(s.ctx(), store.Transforms)
+	if err != nil {
+		return err
+	}
+	for _, d := range docs {
+		var r moduleRecord
+		if err := json.Unmarshal(d, &r); err != nil {
+			return err
+		}
+		if _, err := eng.Compile(context.Background(), r.Code); err != nil {
+			s.log.Error("stored transform no longer compiles", "module_id", r.ID, "error", err.Error())
+		}
+	}
+	return nil
+}
+
+// installModule compiles wasm and keeps it in the vault; the same bytes give the same record.
+func (s *Server) installModule(c *call, wasm []byte) (*moduleRecord, error) {
+	if int64(len(wasm)) > s.cfg.Limits.ModuleBytes {
+		return nil, errTooLarge
+	}
+	info, err := s.wasm.Compile(c.ctx, wasm)
+	if err != nil {
+		if errors.Is(err, transforms.ErrInvalidModule) {
+			return nil, problem(http.StatusUnprocessableEntity, err.Error())
+		}
+		return nil, err
+	}
+	if d, err := s.store.Get(c.ctx, store.Transforms, info.ID); err == nil {
+		var r moduleRecord
+		if json.Unmarshal(d, &r) == nil {
+			return &r, nil
+		}
+	}
+	r := &moduleRecord{ID: info.ID, Size: info.Size, Exports: info.Exports, CreatedAt: s.now().UTC(), Code: wasm}
+	doc, err := json.Marshal(r)
+	if err != nil {
+		return nil, err
+	}
+	err = s.store.Put(c.ctx, store.Transforms, r.ID, doc, true, s.event(c, "transform", r.ID, "create"))
+	if err != nil && !errors.Is(err, store.ErrConflict) {
+		return nil, err
+	}
+	return r, nil
+}
+
+func (s *Server) createTransform(c *call) error {
+	if err := c.require(permTransformCreate, "transform:create"); err != nil {
+		return err
+	}
+	if ct := c.ctx.Request.Header.ContentType(); !bytes.HasPrefix(ct, []byte("application/wasm")) {
+		return problem(http.StatusUnsupportedMediaType, "upload the module with Content-Type: application/wasm")
+	}
+	wasm, err := c.readBody(s.cfg.Limits.ModuleBytes)
+	if err != nil {
+		return err
+	}
+	r, err := s.installModule(c, bytes.Clone(wasm))
+	if err != nil {
+		return err
+	}
+	return writeJSON(c.ctx, http.StatusCreated, r.view())
+}
+
+func (s *Server) listTransforms(c *call) error {
+	if err := c.require(permTransformRead, "transform:read"); err != nil {
+		return err
+	}
+	docs, err := s.store.List(c.ctx, store.Transforms)
+	if err != nil {
+		return err
+	}
+	out := []moduleView{}
+	for _, d := range docs {
+		var r moduleRecord
+		if json.Unmarshal(d, &r) == nil {
+			out = append(out, r.view())
+		}
+	}
+	return writeJSON(c.ctx, http.StatusOK, map[string]any{"pagination": map[string]any{"total_items": len(out), "page_size": len(out)}, "data": out})
+}
+
+func (s *Server) getTransform(c *call) error {
+	if err := c.require(permTransformRead, "transform:read"); err != nil {
+		return err
+	}
+	d, err := s.store.Get(c.ctx, store.Transforms, c.id)
+	if err != nil {
+		return err
+	}
+	var r moduleRecord
+	if err := json.Unmarshal(d, &r); err != nil {
+		return err
+	}
+	return writeJSON(c.ctx, http.StatusOK, r.view())
+}
+
+func (s *Server) deleteTransform(c *call) error {
+	if err := c.require(permTransformDelete, "transform:delete"); err != nil {
+		return err
+	}
+	for _, p := range s.proxies.list() {
+		for _, ts := range [][]transform{p.RequestTransforms, p.ResponseTransforms} {
+			for _, t := range ts {
+				if t.Type == "wasm" && t.ModuleID == c.id {
+					return problem(http.StatusConflict, "the module is used by proxy "+p.ID)
+				}
+			}
+		}
+	}
+	if err := s.store.Delete(c.ctx, store.Transforms, c.id, s.event(c, "transform", c.id, "delete")); err != nil {
+		return err
+	}
+	s.wasm.Remove(c.id)
+	c.ctx.SetStatusCode(http.StatusNoContent)
+	return nil
+}
+
+// validateWasmTransform checks a {"type":"wasm"} transform on a proxy. Inline code is compiled
+// and kept like an upload, and the transform then names it by module_id.
+func (s *Server) validateWasmTransform(c *call, t *transform, field string) error {
+	if t.Code != "" {
+		wasm, err := base64.StdEncoding.DecodeString(t.Code)
+		if err != nil {
+			return invalid(field, "code must be the base64 of a WebAssembly module")
+		}
+		if c == nil {
+			return invalid(field, "inline code is not accepted here")
+		}
+		r, err := s.installModule(c, wasm)
+		if err != nil {
+			return err
+		}
+		t.ModuleID, t.Code = r.ID, ""
+	}
+	if !s.wasm.Has(t.ModuleID) {
+		return invalid(field, "module_id names no uploaded module")
+	}
+	return nil
+}
+
+// guestError is how a guest that ended the exchange answers: a standard error (wrapped in
+// proxy_error, messages in errors.error) or a custom response (returned exactly).
+type guestError struct {
+	outcome transforms.Outcome
+}
+
+func (g *guestError) Error() string { return "server: the transform ended the exchange" }
+
+// runWasmTransform runs a module on the message and applies what it replaced.
 func (s *Server) runWasmTransform(x *exchange, t *transform, m *message, req *fasthttp.Request, resp *fasthttp.Response) error {
-	return transformFailed(m, "wasm transforms are not available yet")
+	ex := transforms.AcquireExchange()
+	defer transforms.ReleaseExchange(ex)
+	ex.Body, ex.Services = m.body, &guestServices{s: s, x: x}
+	if x.px != nil {
+		ex.Config = x.px.Configuration
+	}
+	var run func(context.Context, string, *transforms.Exchange) (transforms.Outcome, error)
+	if req != nil {
+		ex.Method, ex.Path, ex.Query = req.Header.Method(), req.URI().Path(), req.URI().QueryString()
+		for k, v := range req.Header.All() {
+			ex.Headers = append(ex.Headers, transforms.Header{Name: k, Value: v})
+		}
+		run = s.wasm.OnRequest
+	} else {
+		ex.Status = resp.StatusCode()
+		for k, v := range resp.Header.All() {
+			ex.Headers = append(ex.Headers, transforms.Header{Name: k, Value: v})
+		}
+		run = s.wasm.OnResponse
+	}
+	start := time.Now()
+	out, err := run(x.c.ctx, t.ModuleID, ex)
+	s.metrics.transformTime.Observe(time.Since(start).Seconds())
+	switch {
+	case err != nil:
+		s.metrics.transformCalls.WithLabelValues("error").Inc()
+		s.log.Warn("transform failed", "module_id", t.ModuleID, "request_id", string(x.c.ctx.Response.Header.Peek("X-Request-Id")))
+		return problem(http.StatusInternalServerError, "the transform failed (trap, time or memory limit)")
+	case out.Ended:
+		s.metrics.transformCalls.WithLabelValues("ended").Inc()
+		g := &guestError{outcome: out}
+		g.outcome.Messages = append([]string(nil), out.Messages...)
+		g.outcome.Body = bytes.Clone(out.Body)
+		g.outcome.Headers = nil
+		for _, h := range out.Headers {
+			g.outcome.Headers = append(g.outcome.Headers, transforms.Header{Name: bytes.Clone(h.Name), Value: bytes.Clone(h.Value)})
+		}
+		return g
+	}
+	s.metrics.transformCalls.WithLabelValues("ok").Inc()
+	changed := ex.Changed()
+	if changed.Has(transforms.PartBody) {
+		m.body = bytes.Clone(ex.Body)
+	}
+	if req != nil {
+		if changed.Has(transforms.PartPath) {
+			req.URI().SetPathBytes(ex.Path)
+		}
+		if changed.Has(transforms.PartQuery) {
+			req.URI().SetQueryStringBytes(ex.Query)
+		}
+		if changed.Has(transforms.PartHeaders) {
+			replaceRequestHeaders(&req.Header, ex.Headers)
+		}
+		return nil
+	}
+	if changed.Has(transforms.PartStatus) {
+		resp.SetStatusCode(ex.Status)
+	}
+	if changed.Has(transforms.PartHeaders) {
+		replaceResponseHeaders(&resp.Header, ex.Headers)
+	}
+	return nil
+}
+
+func replaceRequestHeaders(h *fasthttp.RequestHeader, hs []transforms.Header) {
+	method := bytes.Clone(h.Method())
+	uri := bytes.Clone(h.RequestURI())
+	h.Reset()
+	h.SetMethodBytes(method)
+	h.SetRequestURIBytes(uri)
+	for _, kv := range hs {
+		if !skipForward(kv.Name) {
+			h.AddBytesKV(kv.Name, kv.Value)
+		}
+	}
+}
+
+func replaceResponseHeaders(h *fasthttp.ResponseHeader, hs []transforms.Header) {
+	status := h.StatusCode()
+	h.Reset()
+	h.SetStatusCode(status)
+	for _, kv := range hs {
+		if bytes.EqualFold(kv.Name, []byte("Content-Length")) {
+			continue
+		}
+		h.AddBytesKV(kv.Name, kv.Value)
+	}
+}
+
+// writeGuestError answers as the guest asked.
+func writeGuestError(ctx *fasthttp.RequestCtx, g *guestError) {
+	o := g.outcome
+	if o.Kind == transforms.CustomHTTPResponse {
+		ctx.Response.Reset()
+		ctx.SetStatusCode(o.Status)
+		for _, h := range o.Headers {
+			ctx.Response.Header.AddBytesKV(h.Name, h.Value)
+		}
+		ctx.SetBody(o.Body)
+		return
+	}
+	p := problem(o.Status, o.Kind.String())
+	msgs := o.Messages
+	if len(msgs) == 0 {
+		msgs = []string{o.Kind.String()}
+	}
+	p.Errors = map[string][]string{"error": msgs}
+	writeProblem(ctx, p, true)
+}
+
+// guestServices is what a guest can ask of the edge during one call.
+type guestServices struct {
+	s *Server
+	x *exchange
+}
+
+// Tokenize vaults data as a new token with the invoking application's permissions.
+func (g *guestServices) Tokenize(ctx context.Context, tokenType string, data []byte) (string, error) {
+	x, s := g.x, g.s
+	if !x.c.who.can(permTokenCreate) {
+		return "", errors.New("the application lacks the token:create permission")
+	}
+	if !tokens.Known(tokenType) {
+		return "", errors.New("unknown token type")
+	}
+	tok := &store.Token{ID: newUUID(), Type: tokenType, CreatedBy: x.c.who.appID, CreatedAt: s.now().UTC()}
+	tok.Containers = tokens.DefaultContainers(tokenType)
+	if err := s.setData(tok, bytes.Clone(data), time.Time{}); err != nil {
+		return "", errors.New("the data is not a valid " + tokenType)
+	}
+	if _, _, err := s.store.CreateToken(ctx, tok, false, s.event(x.c, "token", tok.ID, "create")); err != nil {
+		return "", errors.New("the vault refused the token")
+	}
+	return tok.ID, nil
+}
+
+// Log drops what the guest wrote: a transform sees detokenized data, and no log line may hold
+// plaintext. Only the fact and the size are recorded.
+func (g *guestServices) Log(msg []byte) {
+	g.s.log.Debug("transform log line (content not recorded)", "bytes", len(msg))
 }

@@ -1,0 +1,22 @@
+package server
+
+import (
+	_ "embed"
+	"net/http"
+)
+
+// openAPIDoc is the OpenAPI 3.1 document of the public listener (openapi.json, checked by
+// openapi_test.go against the routes and the handlers' JSON). It is shared and read-only: never
+// modify it.
+//
+//go:embed openapi.json
+var openAPIDoc []byte
+
+// serveOpenAPI is GET /openapi.json, unauthenticated. The response body references openAPIDoc
+// without copying it, which is safe because nothing writes to it.
+func (s *Server) serveOpenAPI(c *call) error {
+	c.ctx.SetStatusCode(http.StatusOK)
+	c.ctx.SetContentType("application/json")
+	c.ctx.Response.SetBodyRaw(openAPIDoc)
+	return nil
+}

@@ -1,0 +1,384 @@
+package transforms
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"runtime"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
+
+	"github.com/sluice-edge/sluice/transforms/internal/abi"
+)
+
+// Errors. Every error the package returns wraps one of these; test with
+// errors.Is. Their text never contains message data.
+var (
+	// ErrInvalidModule: the module cannot be used (does not compile,
+	// imports something the edge does not provide, lacks the exports, …).
+	// The wrapping error's message names the reason.
+	ErrInvalidModule = errors.New("transforms: invalid module")
+	// ErrUnknownModule: no module with that id was compiled (or it was removed).
+	ErrUnknownModule = errors.New("transforms: unknown module")
+	// ErrTransformFailed: the call trapped, timed out, ran out of memory,
+	// exited or broke the ABI. The instance is discarded.
+	ErrTransformFailed = errors.New("transforms: transform failed")
+	// ErrBusy: every instance of the module stayed busy for CallTimeout.
+	ErrBusy = errors.New("transforms: no instance available")
+	// ErrClosed: the Engine was closed.
+	ErrClosed = errors.New("transforms: engine closed")
+)
+
+// Defaults of Config.
+const (
+	DefaultMemoryLimitPages = 512 // 32 MiB
+	DefaultCallTimeout      = time.Second
+	DefaultPoolSize         = 2
+	DefaultMaxLogBytes      = 16 << 10
+)
+
+// Config configures an Engine. The zero value of each field selects its
+// default. Config is a plain value: New copies it, later changes have no
+// effect.
+type Config struct {
+	// MemoryLimitPages caps each instance's linear memory, in 64 KiB pages
+	// (default 512 = 32 MiB, at most 65536). Modules declaring more are
+	// refused at Compile.
+	MemoryLimitPages uint32
+	// HighWaterPages: an instance whose memory grew beyond this after a call
+	// is closed and replaced (Go guests' heaps only grow). Default: half of
+	// MemoryLimitPages, and never below a module's initial memory.
+	HighWaterPages uint32
+	// CallTimeout bounds one call (default 1 s). Instantiation, including
+	// _initialize, gets max(CallTimeout, 2 s).
+	CallTimeout time.Duration
+	// PoolSize is the number of warm instances kept per module (default 2).
+	PoolSize int
+	// MaxInstances caps the live instances per module; calls beyond it wait
+	// up to CallTimeout for one (default max(PoolSize, 2×GOMAXPROCS)).
+	MaxInstances int
+	// MaxLogBytes bounds what one call may log (default 16 KiB).
+	MaxLogBytes int
+	// CacheDir, if set, keeps compiled code on disk across restarts.
+	CacheDir string
+}
+
+func (c Config) withDefaults() (Config, error) {
+	if c.MemoryLimitPages == 0 {
+		c.MemoryLimitPages = DefaultMemoryLimitPages
+	}
+	if c.MemoryLimitPages > 65536 {
+		return c, fmt.Errorf("transforms: memory limit %d pages is over 65536", c.MemoryLimitPages)
+	}
+	if c.HighWaterPages == 0 {
+		c.HighWaterPages = c.MemoryLimitPages / 2
+	}
+	if c.HighWaterPages > c.MemoryLimitPages {
+		c.HighWaterPages = c.MemoryLimitPages
+	}
+	if c.CallTimeout < 0 || c.PoolSize < 0 || c.MaxInstances < 0 || c.MaxLogBytes < 0 {
+		return c, errors.New("transforms: negative config value")
+	}
+	if c.CallTimeout == 0 {
+		c.CallTimeout = DefaultCallTimeout
+	}
+	if c.PoolSize == 0 {
+		c.PoolSize = DefaultPoolSize
+	}
+	if c.MaxInstances == 0 {
+		c.MaxInstances = max(c.PoolSize, 2*runtime.GOMAXPROCS(0))
+	}
+	if c.MaxInstances < c.PoolSize {
+		c.MaxInstances = c.PoolSize
+	}
+	if c.MaxLogBytes == 0 {
+		c.MaxLogBytes = DefaultMaxLogBytes
+	}
+	return c, nil
+}
+
+// Info describes a compiled module.
+type Info struct {
+	ID      string   // "sha256:<hex of the module bytes>"
+	Size    int      // bytes
+	Exports []string // the entry points it exports, sorted
+}
+
+// Stats are cumulative counters of an Engine, for tests and metrics.
+type Stats struct {
+	Instantiations            uint64 // instances created
+	RequestPathInstantiations uint64 // of those, created inside a call (zero once the pool is warm)
+	Calls                     uint64 // transform calls started
+	Failures                  uint64 // calls that failed with ErrTransformFailed
+	Recycled                  uint64 // healthy instances closed for memory high-water
+}
+
+// Engine compiles transform modules and runs them. It is safe for
+// concurrent use. Close it to release everything.
+type Engine struct {
+	cfg        Config
+	rt         wazero.Runtime
+	cache      wazero.CompilationCache
+	modCfg     wazero.ModuleConfig
+	startLimit time.Duration
+
+	compileMu sync.Mutex // serializes Compile and Remove
+	mu        sync.RWMutex
+	modules   map[string]*module
+	closed    bool
+
+	refill chan *module
+	stop   chan struct{}
+	wg     sync.WaitGroup
+
+	instantiations, requestPath, calls, failures, recycled atomic.Uint64
+}
+
+// New creates an Engine.
+func New(ctx context.Context, cfg Config) (*Engine, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	rc := wazero.NewRuntimeConfig().
+		WithCoreFeatures(api.CoreFeaturesV2).
+		WithMemoryLimitPages(cfg.MemoryLimitPages).
+		WithMemoryCapacityFromMax(true).
+		WithCloseOnContextDone(true)
+	e := &Engine{
+		cfg:        cfg,
+		modules:    make(map[string]*module),
+		refill:     make(chan *module, 64),
+		stop:       make(chan struct{}),
+		startLimit: max(cfg.CallTimeout, 2*time.Second),
+	}
+	if cfg.CacheDir != "" {
+		e.cache, err = wazero.NewCompilationCacheWithDir(cfg.CacheDir)
+		if err != nil {
+			return nil, fmt.Errorf("transforms: compilation cache: %w", err)
+		}
+		rc = rc.WithCompilationCache(e.cache)
+	}
+	e.rt = wazero.NewRuntimeWithConfig(ctx, rc)
+	if _, err := wasi_snapshot_preview1.Instantiate(ctx, e.rt); err != nil {
+		_ = e.rt.Close(ctx)
+		return nil, fmt.Errorf("transforms: wasi: %w", err)
+	}
+	if err := instantiateHost(ctx, e.rt); err != nil {
+		_ = e.rt.Close(ctx)
+		return nil, fmt.Errorf("transforms: host module: %w", err)
+	}
+	e.modCfg = wazero.NewModuleConfig().
+		WithName("").
+		WithStartFunctions(). // none: instantiate runs _initialize
+		WithSysWalltime().
+		WithSysNanotime().
+		WithRandSource(cryptoRand{})
+	e.wg.Add(1)
+	go e.refiller()
+	return e, nil
+}
+
+// Close stops the engine and releases every module and instance. Calls in
+// flight fail.
+func (e *Engine) Close(ctx context.Context) error {
+	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		return nil
+	}
+	e.closed = true
+	mods := e.modules
+	e.modules = nil
+	e.mu.Unlock()
+	close(e.stop)
+	e.wg.Wait()
+	for _, m := range mods {
+		m.close()
+	}
+	err := e.rt.Close(ctx)
+	if e.cache != nil {
+		_ = e.cache.Close(ctx)
+	}
+	return err
+}
+
+// Stats returns the engine's counters.
+func (e *Engine) Stats() Stats {
+	return Stats{
+		Instantiations:            e.instantiations.Load(),
+		RequestPathInstantiations: e.requestPath.Load(),
+		Calls:                     e.calls.Load(),
+		Failures:                  e.failures.Load(),
+		Recycled:                  e.recycled.Load(),
+	}
+}
+
+// ModuleID returns the id Compile gives to wasm: "sha256:<hex>".
+func ModuleID(wasm []byte) string {
+	sum := sha256.Sum256(wasm)
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+// Compile validates and compiles wasm, fills its instance pool, and keeps it
+// under its id until Remove. Compiling the same bytes again returns the same
+// Info without work. wasm is not retained. Errors that are the module's
+// fault wrap ErrInvalidModule and name the reason.
+func (e *Engine) Compile(ctx context.Context, wasm []byte) (Info, error) {
+	id := ModuleID(wasm)
+	e.compileMu.Lock()
+	defer e.compileMu.Unlock()
+	e.mu.RLock()
+	closed, m := e.closed, e.modules[id]
+	e.mu.RUnlock()
+	if closed {
+		return Info{}, ErrClosed
+	}
+	if m != nil {
+		return m.info, nil
+	}
+	compiled, err := e.rt.CompileModule(ctx, wasm)
+	if err != nil {
+		if ctx.Err() != nil {
+			return Info{}, fmt.Errorf("transforms: compile: %w", ctx.Err())
+		}
+		return Info{}, invalid("module does not compile: %v", err)
+	}
+	m, err = e.newModule(id, len(wasm), compiled)
+	if err != nil {
+		_ = compiled.Close(ctx)
+		return Info{}, err
+	}
+	// Fill the pool now: this also runs _initialize, so a module that traps
+	// or hangs there is refused at upload rather than on the request path.
+	for i := 0; i < e.cfg.PoolSize; i++ {
+		m.live.Add(1)
+		inst, err := m.instantiateReserved(ctx)
+		if err != nil {
+			m.close()
+			if ctx.Err() != nil {
+				return Info{}, fmt.Errorf("transforms: instantiate: %w", ctx.Err())
+			}
+			return Info{}, invalid("module does not instantiate: %v", err)
+		}
+		m.idle <- inst
+	}
+	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		m.close()
+		return Info{}, ErrClosed
+	}
+	e.modules[id] = m
+	e.mu.Unlock()
+	return m.info, nil
+}
+
+// Remove forgets the module with id and closes its idle instances; calls in
+// flight run to completion and their instances are closed as they return.
+// It reports whether the module was present.
+func (e *Engine) Remove(id string) bool {
+	e.compileMu.Lock()
+	defer e.compileMu.Unlock()
+	e.mu.Lock()
+	m := e.modules[id]
+	delete(e.modules, id)
+	e.mu.Unlock()
+	if m == nil {
+		return false
+	}
+	m.close()
+	return true
+}
+
+// Has reports whether a module with id is compiled.
+func (e *Engine) Has(id string) bool {
+	e.mu.RLock()
+	_, ok := e.modules[id]
+	e.mu.RUnlock()
+	return ok
+}
+
+// Info returns the Info of the module with id.
+func (e *Engine) Info(id string) (Info, bool) {
+	e.mu.RLock()
+	m, ok := e.modules[id]
+	e.mu.RUnlock()
+	if !ok {
+		return Info{}, false
+	}
+	return m.info, true
+}
+
+// OnRequest runs the module's sluice_on_request on ex. On a nil error the
+// Outcome says whether to continue (with ex's Changed parts replaced) or
+// end the exchange. See Exchange for the ownership of ex's bytes.
+func (e *Engine) OnRequest(ctx context.Context, id string, ex *Exchange) (Outcome, error) {
+	return e.run(ctx, id, ex, phaseRequest)
+}
+
+// OnResponse runs the module's sluice_on_response on ex; as OnRequest.
+func (e *Engine) OnResponse(ctx context.Context, id string, ex *Exchange) (Outcome, error) {
+	return e.run(ctx, id, ex, phaseResponse)
+}
+
+func (e *Engine) lookup(id string) (*module, error) {
+	e.mu.RLock()
+	m, closed := e.modules[id], e.closed
+	e.mu.RUnlock()
+	if m == nil {
+		if closed {
+			return nil, ErrClosed
+		}
+		return nil, ErrUnknownModule
+	}
+	return m, nil
+}
+
+// refiller tops up the pools of modules that lost instances, off the
+// request path.
+func (e *Engine) refiller() {
+	defer e.wg.Done()
+	for {
+		select {
+		case <-e.stop:
+			return
+		case m := <-e.refill:
+			m.refillQueued.Store(false)
+			m.fill(e.stop)
+		}
+	}
+}
+
+func (e *Engine) queueRefill(m *module) {
+	if m.refillQueued.CompareAndSwap(false, true) {
+		select {
+		case e.refill <- m:
+		default:
+			m.refillQueued.Store(false)
+		}
+	}
+}
+
+func invalid(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrInvalidModule}, args...)...)
+}
+
+func sortedExports(m map[string]api.FunctionDefinition) []string {
+	var out []string
+	for _, name := range [...]string{abi.ExportOnRequest, abi.ExportOnResponse} {
+		if _, ok := m[name]; ok {
+			out = append(out, name)
+		}
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,146 @@
+package transforms
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"testing"
+)
+
+var exampleDir string // temp dir for built examples, removed by TestMain
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "sluice-examples-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	exampleDir = dir
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func testdata(t testing.TB, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name+".wasm"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+type built struct {
+	once sync.Once
+	wasm []byte
+	err  error
+}
+
+var examples sync.Map // name → *built
+
+// buildExample builds examples/<name> with GOOS=wasip1 GOARCH=wasm
+// -buildmode=c-shared once per test binary.
+func buildExample(t testing.TB, name string) []byte {
+	t.Helper()
+	v, _ := examples.LoadOrStore(name, new(built))
+	b := v.(*built)
+	b.once.Do(func() {
+		out := filepath.Join(exampleDir, name+".wasm")
+		cmd := exec.Command(goTool(), "build", "-buildmode=c-shared", "-trimpath", "-o", out, "../examples/"+name)
+		cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		if err := cmd.Run(); err != nil {
+			b.err = fmt.Errorf("building %s: %v\n%s", name, err, stderr.String())
+			return
+		}
+		b.wasm, b.err = os.ReadFile(out)
+	})
+	if b.err != nil {
+		t.Fatal(b.err)
+	}
+	return b.wasm
+}
+
+func goTool() string {
+	p := filepath.Join(runtime.GOROOT(), "bin", "go")
+	if _, err := os.Stat(p); err == nil {
+		return p
+	}
+	return "go"
+}
+
+// newEngine returns an Engine closed at the end of the test. Engines of
+// one test binary share a compilation cache, so each module's machine code
+// is generated once.
+func newEngine(t testing.TB, cfg Config) *Engine {
+	t.Helper()
+	if cfg.CacheDir == "" {
+		cfg.CacheDir = filepath.Join(exampleDir, "wazero-cache")
+	}
+	e, err := New(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close(context.Background()) })
+	return e
+}
+
+func compile(t testing.TB, e *Engine, wasm []byte) string {
+	t.Helper()
+	info, err := e.Compile(context.Background(), wasm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return info.ID
+}
+
+// fakeServices records what the guest asked for.
+type fakeServices struct {
+	mu       sync.Mutex
+	tokenize func(typ string, data []byte) (string, error)
+	calls    []string // "type data"
+	logs     []string
+}
+
+func (f *fakeServices) Tokenize(ctx context.Context, typ string, data []byte) (string, error) {
+	f.mu.Lock()
+	f.calls = append(f.calls, typ+" "+string(data))
+	fn := f.tokenize
+	f.mu.Unlock()
+	if ctx.Err() != nil {
+		return "", ctx.Err()
+	}
+	if fn == nil {
+		return "", errors.New("no vault")
+	}
+	return fn(typ, data)
+}
+
+func (f *fakeServices) Log(msg []byte) {
+	f.mu.Lock()
+	f.logs = append(f.logs, string(msg))
+	f.mu.Unlock()
+}
+
+func hdr(pairs ...string) []Header {
+	var hs []Header
+	for i := 0; i+1 < len(pairs); i += 2 {
+		hs = append(hs, Header{Name: []byte(pairs[i]), Value: []byte(pairs[i+1])})
+	}
+	return hs
+}
+
+func hdrStrings(hs []Header) []string {
+	var out []string
+	for _, h := range hs {
+		out = append(out, string(h.Name)+": "+string(h.Value))
+	}
+	return out
+}

@@ -1,0 +1,240 @@
+package transforms
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Security tests: each hostile module fails only its own call, within its
+// bounds, and the next call on the same Engine succeeds.
+
+func TestInfiniteLoopIsStoppedByCallTimeout(t *testing.T) {
+	const timeout = 50 * time.Millisecond
+	e := newEngine(t, Config{CallTimeout: timeout})
+	id := compile(t, e, testdata(t, "loop"))
+	slack := 100 * time.Millisecond
+	if raceEnabled {
+		slack = 400 * time.Millisecond
+	}
+	for i := 0; i < 100; i++ {
+		start := time.Now()
+		_, err := e.OnRequest(context.Background(), id, &Exchange{})
+		took := time.Since(start)
+		if !errors.Is(err, ErrTransformFailed) || !strings.Contains(err.Error(), "timed out") {
+			t.Fatalf("run %d: err = %v, want a timeout", i, err)
+		}
+		if took > timeout+slack {
+			t.Fatalf("run %d took %v, over the %v limit + %v", i, took, timeout, slack)
+		}
+	}
+	if f := e.Stats().Failures; f != 100 {
+		t.Fatalf("failures = %d", f)
+	}
+	assertEngineWorks(t, e)
+}
+
+func TestCallerDeadlineShorterThanCallTimeout(t *testing.T) {
+	e := newEngine(t, Config{CallTimeout: 10 * time.Second})
+	id := compile(t, e, testdata(t, "loop"))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err := e.OnRequest(ctx, id, &Exchange{})
+	if !errors.Is(err, ErrTransformFailed) || time.Since(start) > 2*time.Second {
+		t.Fatalf("err = %v after %v", err, time.Since(start))
+	}
+}
+
+func TestMemoryGrowthIsCappedAndHostRSSBounded(t *testing.T) {
+	e := newEngine(t, Config{MemoryLimitPages: 512, PoolSize: 1, MaxInstances: 2})
+	id := compile(t, e, testdata(t, "grow"))
+	runtime.GC()
+	debug.FreeOSMemory()
+	before := rssBytes(t)
+	for i := 0; i < 30; i++ {
+		_, err := e.OnRequest(context.Background(), id, &Exchange{})
+		if !errors.Is(err, ErrTransformFailed) || !strings.Contains(err.Error(), "unreachable") {
+			t.Fatalf("run %d: err = %v, want the trap after growth was refused", i, err)
+		}
+	}
+	runtime.GC()
+	debug.FreeOSMemory()
+	// 30 runs each dirty 32 MiB: without the cap and the discarding of
+	// instances RSS would grow by ~1 GiB. Allow a few live instances.
+	if grew := rssBytes(t) - before; grew > 200<<20 {
+		t.Fatalf("RSS grew by %d MiB over 30 memory-exhausting calls", grew>>20)
+	}
+	assertEngineWorks(t, e)
+}
+
+func rssBytes(t *testing.T) int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		t.Skip("no /proc/self/status")
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
+			kb, _ := strconv.ParseInt(f[1], 10, 64)
+			return kb << 10
+		}
+	}
+	t.Skip("no VmRSS")
+	return 0
+}
+
+func TestTrapsFailOnlyThatCall(t *testing.T) {
+	e := newEngine(t, Config{})
+	tests := []struct{ name, module, want string }{
+		{"unreachable", "trap", "unreachable"},
+		{"stack exhaustion", "recurse", "stack overflow"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			id := compile(t, e, testdata(t, tt.module))
+			before := e.Stats().Instantiations
+			for i := 0; i < 3; i++ {
+				_, err := e.OnRequest(context.Background(), id, &Exchange{})
+				if !errors.Is(err, ErrTransformFailed) || !strings.Contains(err.Error(), tt.want) {
+					t.Fatalf("err = %v, want %q", err, tt.want)
+				}
+				if strings.Contains(err.Error(), "\n") {
+					t.Fatalf("error carries a stack trace: %q", err)
+				}
+			}
+			waitFor(t, func() bool { return e.Stats().Instantiations >= before+3 })
+			assertEngineWorks(t, e)
+		})
+	}
+}
+
+// waitFor polls cond for up to 5 s.
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); !cond(); {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not reached in 5 s")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestWASIPathOpenGetsAnError(t *testing.T) {
+	e := newEngine(t, Config{})
+	id := compile(t, e, testdata(t, "pathopen"))
+	ex := &Exchange{}
+	if o, err := e.OnRequest(context.Background(), id, ex); err != nil || o.Ended {
+		t.Fatalf("%+v %v", o, err)
+	}
+	if len(ex.Body) != 8 {
+		t.Fatalf("body = %x", ex.Body)
+	}
+	for i, fd := range []string{"3 (first preopen)", "0 (stdin)"} {
+		if errno := binary.LittleEndian.Uint32(ex.Body[4*i:]); errno == 0 {
+			t.Errorf("path_open on fd %s succeeded", fd)
+		}
+	}
+}
+
+func TestOutOfBoundsGuestPointerTraps(t *testing.T) {
+	e := newEngine(t, Config{})
+	id := compile(t, e, testdata(t, "oob"))
+	svc := &fakeServices{tokenize: func(string, []byte) (string, error) { return "tok", nil }}
+	for sel, fn := range []string{"read head", "write body", "config", "tokenize", "end", "log", "read straddling the end", "read with a 4 GiB cap"} {
+		t.Run(fn, func(t *testing.T) {
+			ex := &Exchange{Body: []byte{byte('0' + sel)}, Services: svc}
+			_, err := e.OnRequest(context.Background(), id, ex)
+			if !errors.Is(err, ErrTransformFailed) || !strings.Contains(err.Error(), "guest pointer out of bounds") {
+				t.Fatalf("err = %v, want the out-of-bounds trap", err)
+			}
+			if len(svc.calls) != 0 {
+				t.Fatal("tokenize ran with a bad pointer")
+			}
+		})
+	}
+	ex := &Exchange{Body: []byte("z")}
+	if _, err := e.OnRequest(context.Background(), id, ex); err != nil {
+		t.Fatalf("valid call after the traps: %v", err)
+	}
+}
+
+func TestABIViolationsFailTheCall(t *testing.T) {
+	e := newEngine(t, Config{})
+	id := compile(t, e, testdata(t, "abiviolation"))
+	tests := []struct{ name, sel, want string }{
+		{"ended without end", "a", "without calling end"},
+		{"end then continue", "b", "returned continue"},
+		{"unknown result", "c", "returned 7"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := e.OnRequest(context.Background(), id, &Exchange{Body: []byte(tt.sel)})
+			if !errors.Is(err, ErrTransformFailed) || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want %q", err, tt.want)
+			}
+		})
+	}
+	if o, err := e.OnRequest(context.Background(), id, &Exchange{Body: []byte("z")}); err != nil || o.Ended {
+		t.Fatalf("%+v %v", o, err)
+	}
+}
+
+func TestRemoveWhileCallsAreInFlight(t *testing.T) {
+	e := newEngine(t, Config{CallTimeout: 100 * time.Millisecond})
+	id := compile(t, e, testdata(t, "loop"))
+	var wg sync.WaitGroup
+	for i := 0; i < 4; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := e.OnRequest(context.Background(), id, &Exchange{})
+			if err == nil {
+				t.Error("loop succeeded")
+			}
+		}()
+	}
+	time.Sleep(20 * time.Millisecond)
+	e.Remove(id)
+	wg.Wait()
+	if e.Has(id) {
+		t.Fatal("module survived Remove")
+	}
+	assertEngineWorks(t, e)
+}
+
+func TestGuestOutputGoesToLogWithinBudget(t *testing.T) {
+	tests := []struct {
+		name   string
+		budget int
+		want   string
+	}{
+		{"whole", 0, "hello from the guest" + "second"},
+		{"cut at the budget", 8, "hello fr"},
+		{"budget spans both", 23, "hello from the guest" + "sec"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEngine(t, Config{MaxLogBytes: tt.budget})
+			id := compile(t, e, testdata(t, "stdout"))
+			svc := &fakeServices{}
+			if _, err := e.OnRequest(context.Background(), id, &Exchange{Services: svc}); err != nil {
+				t.Fatal(err)
+			}
+			if got := strings.Join(svc.logs, ""); got != tt.want {
+				t.Fatalf("logged %q, want %q", got, tt.want)
+			}
+			// Without Services the output is dropped.
+			if _, err := e.OnRequest(context.Background(), id, &Exchange{}); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}

@@ -1,0 +1,395 @@
+package transforms
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/experimental"
+	"github.com/tetratelabs/wazero/sys"
+
+	"github.com/sluice-edge/sluice/transforms/internal/abi"
+)
+
+type phase uint8
+
+const (
+	phaseRequest phase = iota
+	phaseResponse
+)
+
+var entryNames = [...]string{phaseRequest: abi.ExportOnRequest, phaseResponse: abi.ExportOnResponse}
+
+// module is one compiled module and its pool of instances.
+type module struct {
+	e         *Engine
+	info      Info
+	compiled  wazero.CompiledModule
+	has       [2]bool
+	highWater uint32 // bytes
+
+	idle         chan *instance // capacity MaxInstances, so a release never blocks
+	live         atomic.Int32   // instances created and not yet closed
+	refillQueued atomic.Bool
+
+	closeOnce sync.Once
+	closed    atomic.Bool
+}
+
+func (e *Engine) newModule(id string, size int, c wazero.CompiledModule) (*module, error) {
+	if err := e.validate(c); err != nil {
+		return nil, err
+	}
+	exports := c.ExportedFunctions()
+	m := &module{
+		e:        e,
+		compiled: c,
+		info:     Info{ID: id, Size: size, Exports: sortedExports(exports)},
+		idle:     make(chan *instance, e.cfg.MaxInstances),
+	}
+	for p, name := range entryNames {
+		_, m.has[p] = exports[name]
+	}
+	hw := e.cfg.HighWaterPages
+	if min := c.ExportedMemories()[abi.ExportMemory].Min(); min > hw {
+		hw = min
+	}
+	m.highWater = hw * 65536
+	return m, nil
+}
+
+// instance is one instantiated module, used by one call at a time. It is
+// also the context.Context given to wazero for its calls, so host functions
+// reach the call's Exchange with a type assertion instead of an allocation.
+type instance struct {
+	m      *module
+	mod    api.Module
+	mem    api.Memory
+	linear linearMemory
+	fns    [2]api.Function
+	stack  [1]uint64
+
+	// Deadline machinery, reused across calls: timer fires close(done).
+	timer    *time.Timer
+	done     chan struct{}
+	fired    atomic.Bool
+	deadline atomic.Int64
+
+	// Per call; set and cleared by the calling goroutine.
+	parent context.Context
+	ex     *Exchange
+	phase  phase
+	ended  bool
+	abiErr error // an ABI violation the guest made; fails the call
+}
+
+// instantiate creates an instance; callers account for it in live.
+func (m *module) instantiate(ctx context.Context) (*instance, error) {
+	e := m.e
+	inst := &instance{m: m, done: make(chan struct{})}
+	inst.timer = time.AfterFunc(math.MaxInt64, inst.expire)
+	inst.timer.Stop()
+	cfg := e.modCfg.WithStdout(logWriter{inst}).WithStderr(logWriter{inst})
+	ctx, cancel := context.WithTimeout(ctx, e.startLimit)
+	defer cancel()
+	ctx = experimental.WithMemoryAllocator(ctx, &inst.linear)
+	mod, err := e.rt.InstantiateModule(ctx, m.compiled, cfg)
+	if err != nil {
+		inst.linear.release() // wazero closed the module: no code runs
+		// A start section that overran was closed by wazero's own watcher,
+		// which leaves the module linked in the runtime (see expire); only
+		// a module's wasm start section can take this path.
+		return nil, describeFailure(err)
+	}
+	inst.mod = mod
+	inst.mem = mod.Memory()
+	// _initialize runs here rather than as a wazero start function so that
+	// its time limit is enforced by the instance's own timer (see expire).
+	if init := mod.ExportedFunction(abi.ExportInitialize); init != nil {
+		inst.timer.Reset(e.startLimit)
+		err := init.CallWithStack(inst, nil)
+		if !inst.timer.Stop() && err == nil {
+			err = errors.New("call timed out")
+		}
+		if err != nil {
+			inst.destroy()
+			return nil, describeFailure(err)
+		}
+	}
+	for p, name := range entryNames {
+		if m.has[p] {
+			inst.fns[p] = mod.ExportedFunction(name)
+		}
+	}
+	e.instantiations.Add(1)
+	return inst, nil
+}
+
+// reserve claims a slot for a new instance if the module is below
+// MaxInstances; the caller instantiates, or gives the slot back with
+// live.Add(-1) when that fails.
+func (m *module) reserve() bool {
+	for {
+		n := m.live.Load()
+		if int(n) >= m.e.cfg.MaxInstances {
+			return false
+		}
+		if m.live.CompareAndSwap(n, n+1) {
+			return true
+		}
+	}
+}
+
+// instantiateReserved instantiates in a slot claimed by reserve.
+func (m *module) instantiateReserved(ctx context.Context) (*instance, error) {
+	inst, err := m.instantiate(ctx)
+	if err != nil {
+		m.live.Add(-1)
+	}
+	return inst, err
+}
+
+// expire runs on the timer's goroutine when a call overstays: closing the
+// module makes the running guest code stop at its next check (wazero's
+// WithCloseOnContextDone) and the call fail with ExitCodeDeadlineExceeded.
+// Closing it here rather than letting wazero's own watcher do it matters:
+// a module closed by the watcher is never unlinked from the runtime's store
+// (wazero v1.12.0), so every timed-out call would leak an instance.
+// done is closed after, for host functions waiting on the context.
+func (i *instance) expire() {
+	i.fired.Store(true)
+	_ = i.mod.CloseWithExitCode(context.Background(), sys.ExitCodeDeadlineExceeded)
+	close(i.done)
+}
+
+// close releases the instance and its slot. Never while a call runs on it.
+func (i *instance) close() {
+	i.destroy()
+	i.m.live.Add(-1)
+}
+
+func (i *instance) destroy() {
+	i.timer.Stop()
+	_ = i.mod.Close(context.Background())
+	i.linear.release()
+}
+
+// context.Context, for wazero and the host functions.
+
+func (i *instance) Deadline() (time.Time, bool) {
+	return time.Unix(0, i.deadline.Load()), true
+}
+func (i *instance) Done() <-chan struct{} { return i.done }
+func (i *instance) Err() error {
+	if i.fired.Load() {
+		return context.DeadlineExceeded
+	}
+	return nil
+}
+func (i *instance) Value(key any) any {
+	if p := i.parent; p != nil {
+		return p.Value(key)
+	}
+	return nil
+}
+
+// acquire returns an idle instance, creates one when the module is below
+// MaxInstances, or waits up to CallTimeout for one.
+func (m *module) acquire(ctx context.Context) (*instance, error) {
+	select {
+	case inst := <-m.idle:
+		return inst, nil
+	default:
+	}
+	if m.reserve() {
+		inst, err := m.instantiateReserved(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrTransformFailed, err)
+		}
+		m.e.requestPath.Add(1)
+		return inst, nil
+	}
+	t := time.NewTimer(m.e.cfg.CallTimeout)
+	defer t.Stop()
+	select {
+	case inst := <-m.idle:
+		return inst, nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("transforms: waiting for an instance: %w", ctx.Err())
+	case <-t.C:
+		return nil, ErrBusy
+	}
+}
+
+// release returns inst to the pool, or closes it when it failed, grew past
+// the high-water mark, or the module was removed.
+func (m *module) release(inst *instance, healthy bool) {
+	if healthy && inst.mem.Size() > m.highWater {
+		healthy = false
+		m.e.recycled.Add(1)
+	}
+	if healthy && !m.closed.Load() {
+		select {
+		case m.idle <- inst:
+			if m.closed.Load() { // raced with close: drain again
+				m.drain()
+			}
+			return
+		default:
+		}
+	}
+	inst.close()
+	if !m.closed.Load() {
+		m.e.queueRefill(m)
+	}
+}
+
+// fill creates instances until PoolSize are idle.
+func (m *module) fill(stop <-chan struct{}) {
+	for !m.closed.Load() && len(m.idle) < m.e.cfg.PoolSize {
+		select {
+		case <-stop:
+			return
+		default:
+		}
+		if !m.reserve() {
+			return
+		}
+		inst, err := m.instantiateReserved(context.Background())
+		if err != nil {
+			return // validated at Compile; the next release retries
+		}
+		select {
+		case m.idle <- inst:
+		default:
+			inst.close()
+			return
+		}
+		if m.closed.Load() {
+			m.drain()
+			return
+		}
+	}
+}
+
+func (m *module) drain() {
+	for {
+		select {
+		case inst := <-m.idle:
+			inst.close()
+		default:
+			return
+		}
+	}
+}
+
+func (m *module) close() {
+	m.closeOnce.Do(func() {
+		m.closed.Store(true)
+		m.drain()
+		_ = m.compiled.Close(context.Background())
+	})
+}
+
+// run is OnRequest/OnResponse.
+func (e *Engine) run(ctx context.Context, id string, ex *Exchange, p phase) (Outcome, error) {
+	if ex == nil {
+		return Outcome{}, errors.New("transforms: nil exchange")
+	}
+	m, err := e.lookup(id)
+	if err != nil {
+		return Outcome{}, err
+	}
+	if !m.has[p] {
+		return Outcome{}, fmt.Errorf("%w: module does not export %q", ErrInvalidModule, entryNames[p])
+	}
+	if err := ctx.Err(); err != nil {
+		return Outcome{}, fmt.Errorf("transforms: %w", err)
+	}
+	inst, err := m.acquire(ctx)
+	if err != nil {
+		return Outcome{}, err
+	}
+	e.calls.Add(1)
+
+	now := time.Now()
+	deadline := now.Add(e.cfg.CallTimeout)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	inst.deadline.Store(deadline.UnixNano())
+	inst.parent, inst.ex, inst.phase, inst.ended, inst.abiErr = ctx, ex, p, false, nil
+	ex.resetCall()
+	inst.timer.Reset(deadline.Sub(now))
+	callErr := inst.fns[p].CallWithStack(inst, inst.stack[:])
+	inTime := inst.timer.Stop()
+	ret := uint32(inst.stack[0])
+	ended, abiErr := inst.ended, inst.abiErr
+	inst.parent, inst.ex = nil, nil
+
+	switch {
+	case callErr != nil:
+		err = fmt.Errorf("%w: %v", ErrTransformFailed, describeFailure(callErr))
+	case abiErr != nil:
+		err = fmt.Errorf("%w: %v", ErrTransformFailed, abiErr)
+	case ret == abi.Continue && ended:
+		err = fmt.Errorf("%w: guest called end but returned continue", ErrTransformFailed)
+	case ret == abi.Ended && !ended:
+		err = fmt.Errorf("%w: guest returned ended without calling end", ErrTransformFailed)
+	case ret != abi.Continue && ret != abi.Ended:
+		err = fmt.Errorf("%w: guest returned %d, want 0 or 1", ErrTransformFailed, int32(ret))
+	}
+	m.release(inst, err == nil && inTime)
+	if err != nil {
+		e.failures.Add(1)
+		return Outcome{}, err
+	}
+	if ret == abi.Ended {
+		return ex.outcome(), nil
+	}
+	return Outcome{}, nil
+}
+
+// describeFailure turns a wazero call error into a short description with
+// no stack trace.
+func describeFailure(err error) error {
+	var exit *sys.ExitError
+	if errors.As(err, &exit) {
+		switch exit.ExitCode() {
+		case sys.ExitCodeDeadlineExceeded:
+			return errors.New("call timed out")
+		case sys.ExitCodeContextCanceled:
+			return errors.New("call canceled")
+		}
+		return fmt.Errorf("guest exited with code %d", exit.ExitCode())
+	}
+	msg := err.Error()
+	if i := strings.IndexByte(msg, '\n'); i >= 0 {
+		msg = msg[:i]
+	}
+	return errors.New(msg)
+}
+
+// cryptoRand is the guests' random source (WASI random_get).
+type cryptoRand struct{}
+
+func (cryptoRand) Read(p []byte) (int, error) { return rand.Read(p) }
+
+// logWriter routes a guest's stdout and stderr to Services.Log, within the
+// call's log budget. Outside a call (during _initialize) output is dropped.
+type logWriter struct{ inst *instance }
+
+func (w logWriter) Write(p []byte) (int, error) {
+	if ex := w.inst.ex; ex != nil {
+		ex.log(p, w.inst.m.e.cfg.MaxLogBytes)
+	}
+	return len(p), nil
+}

@@ -1,0 +1,26 @@
+;; tiny.wat — a real transform in a few instructions: reads the request head
+;; in one host call and appends the header "x-tiny: 1" in another.
+(module
+  (import "sluice" "read" (func $read (param i32 i32 i32) (result i32)))
+  (import "sluice" "write" (func $write (param i32 i32 i32) (result i32)))
+  (memory (export "memory") 2)
+  ;; the header pair to append: u32 6, "x-tiny", u32 1, "1" (15 bytes)
+  (data (i32.const 0) "\06\00\00\00x-tiny\01\00\00\00\31")
+  (func $skip (param $p i32) (result i32)
+    (i32.add (local.get $p) (i32.add (i32.const 4) (i32.load (local.get $p)))))
+  (func (export "sluice_on_request") (result i32)
+    (local $n i32) (local $p i32) (local $end i32)
+    ;; head into [1024, 1024+100000)
+    (local.set $n (call $read (i32.const 1) (i32.const 1024) (i32.const 100000)))
+    (if (i32.or (i32.lt_s (local.get $n) (i32.const 0))
+                (i32.gt_s (local.get $n) (i32.const 99985)))
+      (then unreachable))
+    ;; skip method, path, query and the status: p = start of the headers block
+    (local.set $p (call $skip (call $skip (call $skip (i32.const 1024)))))
+    (local.set $p (i32.add (local.get $p) (i32.const 4)))
+    (i32.store (local.get $p) (i32.add (i32.load (local.get $p)) (i32.const 1)))
+    (local.set $end (i32.add (i32.const 1024) (local.get $n)))
+    (memory.copy (local.get $end) (i32.const 0) (i32.const 15))
+    (drop (call $write (i32.const 3) (local.get $p)
+      (i32.sub (i32.add (local.get $end) (i32.const 15)) (local.get $p))))
+    (i32.const 0)))
