@@ -125,7 +125,9 @@ func TestExampleTransformsThroughProxy(t *testing.T) {
 		key := e.wasmProxy(dest, e.upload(k, testwasm.Example(t, "vault-response")), true, nil)
 		answer := `{"account":{"routing":"021000021","number":"000123456789"}}`
 		r := e.do("POST", "/proxy/json", k, "{}", "BT-PROXY-KEY", key, "X-Answer", answer).expect(t, 200)
-		var out struct{ Account struct{ Routing, Number string } }
+		var out struct {
+			Account struct{ Routing, Number string }
+		}
 		json.Unmarshal(r.body, &out)
 		if out.Account.Number == "000123456789" || out.Account.Routing != "021000021" {
 			t.Fatalf("vault-response: %s", r.body)
