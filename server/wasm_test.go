@@ -152,7 +152,8 @@ func TestExampleTransformsThroughProxy(t *testing.T) {
 }
 
 // TestHostileTransformsThroughEdge: a guest that loops, traps or grows memory fails its request
-// with a 500 proxy_error within the time limit, and the next request succeeds.
+// with a 500 proxy_error, and the next request succeeds. (How fast a loop is stopped is measured
+// in package transforms.)
 func TestHostileTransformsThroughEdge(t *testing.T) {
 	dest := startDestination(t)
 	e := proxyEdge(t, dest, func(c *Config) { c.Transforms.CallTimeout = 200 * time.Millisecond })
@@ -160,7 +161,6 @@ func TestHostileTransformsThroughEdge(t *testing.T) {
 	for _, name := range []string{"loop", "trap", "grow", "oob", "recurse", "pathopen"} {
 		t.Run(name, func(t *testing.T) {
 			key := e.wasmProxy(dest, e.upload(e.adminKey, testdataWasm(t, name)), false, nil)
-			start := time.Now()
 			body := "{}"
 			if name == "oob" {
 				body = "0" // oob.wat picks its bad call by the first body byte
@@ -170,9 +170,6 @@ func TestHostileTransformsThroughEdge(t *testing.T) {
 				r.expect(t, 200) // the guest's path_open fails; the guest carries on
 			} else {
 				r.expectProblem(t, 500, true)
-			}
-			if d := time.Since(start); d > 200*time.Millisecond+2*time.Second {
-				t.Fatalf("took %v", d)
 			}
 			e.do("POST", "/proxy", e.adminKey, "{}", "BT-PROXY-KEY", good).expect(t, 200)
 		})
