@@ -324,3 +324,12 @@ func TestAuditSurvivesKill9(t *testing.T) {
 		t.Fatalf("after kill -9: %d %v", st, logs)
 	}
 }
+
+// TestSampleConfigStarts: examples/sluice.yaml starts as is (with a master key and, so the test
+// can run beside others, its own ports and data dir given as flags, which beat the file).
+func TestSampleConfigStarts(t *testing.T) {
+	p := start(t, []string{masterEnv(5), "SLUICE_ADMIN_KEY=" + adminKey}, "--config", "examples/sluice.yaml", "--data-dir", t.TempDir())
+	if st, _ := p.post(t, "/tokens", adminKey, map[string]any{"data": "x"}); st != 201 {
+		t.Fatalf("sample config: %d", st)
+	}
+}

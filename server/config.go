@@ -63,6 +63,8 @@ type Limits struct {
 	EphemeralTokens    int   `yaml:"ephemeral_tokens"`
 	ReflectTokens      int   `yaml:"reflect_tokens"`
 	ExpressionsPerBody int   `yaml:"expressions_per_body"`
+	// TokenCacheEntries bounds the cache of sealed token records (negative: off).
+	TokenCacheEntries int `yaml:"token_cache_entries"`
 }
 
 // Transforms bound each WebAssembly transform instance.
@@ -95,6 +97,7 @@ func Defaults() Config {
 			EphemeralTokens:    100,
 			ReflectTokens:      1000,
 			ExpressionsPerBody: 1000,
+			TokenCacheEntries:  10000,
 		},
 		Timeouts:   Timeouts{Destination: 25 * time.Second, Shutdown: 15 * time.Second, Idle: 60 * time.Second, Read: 60 * time.Second},
 		RateLimits: RateLimits{AnonymousRequests: 50, AnonymousWindow: 10 * time.Second, ApplicationWindow: time.Second},

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/sluice-edge/sluice/store"
 )
@@ -403,6 +404,43 @@ func FuzzJSONPath(f *testing.F) {
 		out, err := jsonPath(p)
 		if err == nil && out == "" {
 			t.Fatal("empty path accepted")
+		}
+	})
+}
+
+// FuzzJSONSplice: putting a token id at any location of any JSON body never panics and, when it
+// succeeds on a valid body, leaves valid JSON.
+func FuzzJSONSplice(f *testing.F) {
+	f.Add(`{"card":{"number":"4242"}}`, "$.card.number")
+	f.Add(`[1,2,3]`, "$[1]")
+	f.Add(`{"a.b":1}`, "$['a.b']")
+	f.Add(`{"a":"\u2028"}`, "$.a")
+	f.Fuzz(func(t *testing.T, body, loc string) {
+		path, err := jsonPath(loc)
+		if err != nil || !json.Valid([]byte(body)) {
+			return
+		}
+		out, err := sjsonSet([]byte(body), path, "0b7c1f0e-6b0e-4c65-8d2b-9d0a5b0e2f11")
+		if err == nil && !json.Valid(out) {
+			t.Fatalf("splice broke JSON: %q at %q → %q", body, loc, out)
+		}
+	})
+}
+
+// FuzzMaskBody: the mask transform never panics and never changes text outside its groups'
+// length budget (the output has as many runes as the input when the replacement is one rune).
+func FuzzMaskBody(f *testing.F) {
+	f.Add(`"ssn":"123-45-6789"`, `"ssn":"\d{3}-\d{2}-(\d{4})"`)
+	f.Add("aaaa", "(a)(a)")
+	f.Add("héllo wörld", `(\pL+)`)
+	f.Fuzz(func(t *testing.T, body, re string) {
+		tr := &transform{Type: "mask", Matcher: "regex", Expression: re, Replacement: "*"}
+		if (&Server{}).validateTransform(nil, tr, "f") != nil {
+			return
+		}
+		out := maskBody(tr, []byte(body))
+		if utf8.ValidString(body) && utf8.RuneCount(out) != utf8.RuneCountInString(body) {
+			t.Fatalf("mask changed the length: %q → %q", body, out)
 		}
 	})
 }

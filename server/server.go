@@ -56,7 +56,7 @@ func New(cfg Config) (*Server, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
-	st, err := store.Open(store.Options{Dir: cfg.DataDir, MasterKey: cfg.MasterKey, Logger: cfg.Logger})
+	st, err := store.Open(store.Options{Dir: cfg.DataDir, MasterKey: cfg.MasterKey, Logger: cfg.Logger, TokenCacheSize: cfg.Limits.TokenCacheEntries})
 	if err != nil {
 		if errors.Is(err, store.ErrWrongKey) {
 			return nil, fmt.Errorf("the master key does not open the data directory %s (wrong key?); nothing was changed", cfg.DataDir)

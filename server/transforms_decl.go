@@ -80,7 +80,7 @@ func (s *Server) runTransform(x *exchange, t *transform, m *message, req *fastht
 		if err != nil {
 			return err
 		}
-		out, err := sjson.SetBytes(m.body, path, string(v))
+		out, err := sjsonSet(m.body, path, string(v))
 		if err != nil {
 			return transformFailed(m, "append_json could not set "+quoteSafe(t.Options.Location))
 		}
@@ -177,12 +177,17 @@ func (s *Server) tokenizeAt(x *exchange, t *transform, m *message) error {
 	if _, _, err := s.store.CreateToken(x.c.ctx, tok, false, s.event(x.c, "token", tok.ID, "create")); err != nil {
 		return err
 	}
-	out, err := sjson.SetBytes(m.body, path, tok.ID)
+	out, err := sjsonSet(m.body, path, tok.ID)
 	if err != nil {
 		return transformFailed(m, "tokenize could not replace "+quoteSafe(t.Options.Location))
 	}
 	m.body = out
 	return nil
+}
+
+// sjsonSet puts the string value at path of a JSON document (a new document; body is not changed).
+func sjsonSet(body []byte, path, value string) ([]byte, error) {
+	return sjson.SetBytesOptions(body, path, value, &sjson.Options{Optimistic: false, ReplaceInPlace: false})
 }
 
 // jsonPath turns a JSONPath location ($.a.b[0], $['a']) into gjson/sjson path syntax (a.b.0).
