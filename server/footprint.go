@@ -73,10 +73,12 @@ func (s *Server) vaultProxyJIT(c *call) error {
 	if target == "" {
 		return invalid(fpTargetURL, "is required")
 	}
-	if _, err := s.policy.CheckURL(target); err != nil {
+	u, err := s.policy.CheckURL(target)
+	if err != nil {
 		return invalid(fpTargetURL, "the destination is not allowed: "+egressDetail(err))
 	}
 	x := s.newExchange(c)
+	x.basePath = u.EscapedPath()
 	x.footprint, x.limit, x.method = true, s.cfg.Limits.EphemeralTokens, "POST"
 	if m := strings.ToUpper(strings.TrimSpace(string(h.Peek(fpMethod)))); m != "" {
 		switch m {
@@ -102,6 +104,9 @@ func (s *Server) vaultProxyInvoke(c *call, id string) error {
 	}
 	x := s.newExchange(c)
 	x.px, x.footprint, x.limit, c.proxyID = px, true, s.cfg.Limits.ProxyTokens, px.ID
+	if u, err := s.policy.CheckURL(px.DestinationURL); err == nil {
+		x.basePath = strings.TrimRight(u.EscapedPath(), "/")
+	}
 	x.env.config = px.Configuration
 	who, err := s.authenticate(c.ctx)
 	if err != nil {

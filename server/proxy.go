@@ -37,6 +37,8 @@ type exchange struct {
 
 	// Footprint's vault proxy (footprint.go) sets these.
 	footprint bool        // x-fp-* header rules; destination 5xx → 502
+	basePath  string      // the destination base URL's path, without trailing slashes
+	restPath  string      // the path after /proxy: what a transform sees and may replace
 	method    string      // overrides the caller's method
 	ingress   []transform // tokenize rules run on a 2xx answer
 }
@@ -140,9 +142,12 @@ func (s *Server) destination(x *exchange, base string) (string, error) {
 	path, query, _ := bytes.Cut(uri, []byte("?"))
 	rest := bytes.TrimPrefix(path, []byte("/proxy"))
 	dest := joinURL(base, string(rest), stripQueryParam(string(query), "bt-proxy-key"))
-	if _, err := s.policy.CheckURL(dest); err != nil {
+	u, err := s.policy.CheckURL(dest)
+	if err != nil {
 		return "", invalid("BT-PROXY-URL", "the destination is not allowed: "+egressDetail(err))
 	}
+	x.restPath = string(rest)
+	x.basePath = strings.TrimSuffix(u.EscapedPath(), x.restPath)
 	return dest, nil
 }
 

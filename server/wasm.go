@@ -217,7 +217,8 @@ func (s *Server) runWasmTransform(x *exchange, t *transform, m *message, req *fa
 	}
 	var run func(context.Context, string, *transforms.Exchange) (transforms.Outcome, error)
 	if req != nil {
-		ex.Method, ex.Path, ex.Query = req.Header.Method(), req.URI().Path(), req.URI().QueryString()
+		// The guest sees the path after /proxy (ABI.md); the destination's base path is ours.
+		ex.Method, ex.Path, ex.Query = req.Header.Method(), []byte(x.restPath), req.URI().QueryString()
 		for k, v := range req.Header.All() {
 			ex.Headers = append(ex.Headers, transforms.Header{Name: k, Value: v})
 		}
@@ -255,7 +256,7 @@ func (s *Server) runWasmTransform(x *exchange, t *transform, m *message, req *fa
 	}
 	if req != nil {
 		if changed.Has(transforms.PartPath) {
-			req.URI().SetPathBytes(ex.Path)
+			req.URI().SetPath(x.basePath + string(ex.Path))
 		}
 		if changed.Has(transforms.PartQuery) {
 			req.URI().SetQueryStringBytes(ex.Query)

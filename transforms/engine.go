@@ -320,7 +320,9 @@ func (e *Engine) Info(id string) (Info, bool) {
 
 // OnRequest runs the module's sluice_on_request on ex. On a nil error the
 // Outcome says whether to continue (with ex's Changed parts replaced) or
-// end the exchange. See Exchange for the ownership of ex's bytes.
+// end the exchange. On an error the guest may have replaced some parts
+// before failing: fail the exchange, do not forward ex. See Exchange for
+// the ownership of ex's bytes.
 func (e *Engine) OnRequest(ctx context.Context, id string, ex *Exchange) (Outcome, error) {
 	return e.run(ctx, id, ex, phaseRequest)
 }

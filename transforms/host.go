@@ -343,11 +343,12 @@ func (ex *Exchange) endCustom(payload []byte) int32 {
 	if !ok || !abi.ValidStatus(int64(status)) {
 		return abi.ErrInvalid
 	}
-	count, body, code := checkHeaders(r.Rest())
+	count, _, code := checkHeaders(r.Rest())
 	if code != abi.OK {
 		return code
 	}
 	ex.endArena = append(ex.endArena[:0], payload...)
+	var body []byte
 	ex.endHdrs, body = decodeHeaders(ex.endArena[4:], ex.endHdrs[:0], count)
 	ex.endBody = body
 	ex.endMsgs = ex.endMsgs[:0]

@@ -25,6 +25,13 @@ func TestInfiniteLoopIsStoppedByCallTimeout(t *testing.T) {
 	if raceEnabled {
 		slack = 400 * time.Millisecond
 	}
+	// On a machine overloaded by other processes the OS may not run the
+	// timer's thread for a while; the engine's bound is the same, the
+	// measurement is not. CI runs on a quiet machine with the strict slack.
+	if l := loadPerCPU(); l > 1.5 {
+		slack = 500 * time.Millisecond
+		t.Logf("load %.1f per CPU: allowing %v of scheduling slack", l, slack)
+	}
 	for i := 0; i < 100; i++ {
 		start := time.Now()
 		_, err := e.OnRequest(context.Background(), id, &Exchange{})
@@ -74,6 +81,20 @@ func TestMemoryGrowthIsCappedAndHostRSSBounded(t *testing.T) {
 		t.Fatalf("RSS grew by %d MiB over 30 memory-exhausting calls", grew>>20)
 	}
 	assertEngineWorks(t, e)
+}
+
+// loadPerCPU returns the 1-minute load average per CPU, or 0 if unknown.
+func loadPerCPU() float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return 0
+	}
+	l, _ := strconv.ParseFloat(f[0], 64)
+	return l / float64(runtime.NumCPU())
 }
 
 func rssBytes(t *testing.T) int64 {

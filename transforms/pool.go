@@ -88,7 +88,6 @@ type instance struct {
 	ex     *Exchange
 	phase  phase
 	ended  bool
-	abiErr error // an ABI violation the guest made; fails the call
 }
 
 // instantiate creates an instance; callers account for it in live.
@@ -326,20 +325,18 @@ func (e *Engine) run(ctx context.Context, id string, ex *Exchange, p phase) (Out
 		deadline = d
 	}
 	inst.deadline.Store(deadline.UnixNano())
-	inst.parent, inst.ex, inst.phase, inst.ended, inst.abiErr = ctx, ex, p, false, nil
+	inst.parent, inst.ex, inst.phase, inst.ended = ctx, ex, p, false
 	ex.resetCall()
 	inst.timer.Reset(deadline.Sub(now))
 	callErr := inst.fns[p].CallWithStack(inst, inst.stack[:])
 	inTime := inst.timer.Stop()
 	ret := uint32(inst.stack[0])
-	ended, abiErr := inst.ended, inst.abiErr
+	ended := inst.ended
 	inst.parent, inst.ex = nil, nil
 
 	switch {
 	case callErr != nil:
 		err = fmt.Errorf("%w: %v", ErrTransformFailed, describeFailure(callErr))
-	case abiErr != nil:
-		err = fmt.Errorf("%w: %v", ErrTransformFailed, abiErr)
 	case ret == abi.Continue && ended:
 		err = fmt.Errorf("%w: guest called end but returned continue", ErrTransformFailed)
 	case ret == abi.Ended && !ended:
