@@ -114,28 +114,40 @@ func (s *Server) deleteKey(c *call) error {
 	if err := c.require(permKeysDelete, "keys:delete"); err != nil {
 		return err
 	}
-	if err := s.store.Delete(c.ctx, store.Keys, c.id, s.event(c, "key", c.id, "delete")); err != nil {
+	err := s.store.Delete(c.ctx, store.Keys, c.id, s.event(c, "key", c.id, "delete"))
+	s.keyCache.Delete(c.id)
+	s.decrypter.Purge()
+	if err != nil {
 		return err
 	}
-	s.decrypter.Purge()
 	c.ctx.SetStatusCode(http.StatusNoContent)
 	return nil
 }
 
 // lookupKey is the jwe.KeyLookup over the vault: unknown, deleted and expired keys are errors.
+// Records are kept in memory after the first use (the Decrypter holds the parsed key anyway);
+// DELETE /keys drops them.
 func (s *Server) lookupKey(kid string) (string, []byte, error) {
+	if v, ok := s.keyCache.Load(kid); ok {
+		r := v.(*keyRecord)
+		if r.ExpiresAt != nil && !r.ExpiresAt.After(s.now()) {
+			return "", nil, errors.New("server: key expired")
+		}
+		return r.Alg, r.Private, nil
+	}
 	d, err := s.store.Get(s.ctx(), store.Keys, kid)
 	if err != nil {
 		return "", nil, err
 	}
 	defer clear(d)
-	var r keyRecord
-	if err := json.Unmarshal(d, &r); err != nil {
+	r := &keyRecord{}
+	if err := json.Unmarshal(d, r); err != nil {
 		return "", nil, err
 	}
 	if r.ExpiresAt != nil && !r.ExpiresAt.After(s.now()) {
 		return "", nil, errors.New("server: key expired")
 	}
+	s.keyCache.Store(kid, r)
 	return r.Alg, r.Private, nil
 }
 

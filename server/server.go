@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -39,6 +40,7 @@ type Server struct {
 	policy    egress.Policy    // destination URL rules
 	client    *fasthttp.Client // to destinations, dialing through egress.Dialer
 	decrypter *jwe.Decrypter   // BT-ENCRYPTED, private keys cached by hash
+	keyCache  sync.Map         // kid → *keyRecord, filled on first use
 	metrics   *metrics
 	wasm      *transforms.Engine // WebAssembly transforms
 
