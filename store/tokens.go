@@ -31,10 +31,8 @@ func ttlEntry(k, v []byte, until *time.Time) *badger.Entry {
 // writeToken stages t's records in txn: the sealed token, its fingerprint index entry and its
 // short-lived fields.
 func (s *badgerStore) writeToken(txn *badger.Txn, t *Token) error {
-	b, err := json.Marshal(t)
-	if err != nil {
-		return err
-	}
+	b := encodeToken(nil, t)
+	defer clear(b)
 	k := tokenKey(t.ID)
 	if err := txn.SetEntry(ttlEntry(k, s.seal.Seal(nil, b, k), t.ExpiresAt)); err != nil {
 		return err
@@ -103,17 +101,16 @@ func (s *badgerStore) openToken(id string, e *cacheEntry) (*Token, error) {
 	if err != nil {
 		return nil, ErrCorrupt
 	}
-	var t Token
-	err = json.Unmarshal(pt, &t)
-	clear(pt)
+	t, err := decodeToken(pt) // t.Data is a view into pt: pt now belongs to t
 	if err != nil {
+		clear(pt)
 		return nil, ErrCorrupt
 	}
 	if t.ExpiresAt != nil && !t.ExpiresAt.After(time.Now()) {
 		return nil, ErrNotFound // Badger's TTL has second granularity; be exact here
 	}
 	if e.ephem == nil || !e.ephemTill.After(time.Now()) {
-		return &t, nil
+		return t, nil
 	}
 	t.EphemeralUntil = e.ephemTill
 	ek := ephemKey(id)
@@ -135,7 +132,7 @@ func (s *badgerStore) openToken(id string, e *cacheEntry) (*Token, error) {
 			t.Data, _ = json.Marshal(data)
 		}
 	}
-	return &t, nil
+	return t, nil
 }
 
 func (s *badgerStore) CreateToken(ctx context.Context, t *Token, dedupe bool, ev Event) (*Token, bool, error) {

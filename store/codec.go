@@ -1,0 +1,159 @@
+package store
+
+import (
+	"encoding/binary"
+	"errors"
+	"time"
+)
+
+// The token record inside its envelope is a compact binary encoding, not JSON: every proxied
+// request opens one per token, and json.Unmarshal (with its validation of Data) was most of the
+// cost of a cached read. Layout, after a version byte: id, type, data, mask, fingerprint,
+// fingerprint expression, created by (each uvarint length + bytes), created at, modified at,
+// expires at (a presence byte, then varint Unix seconds and uvarint nanoseconds), containers and metadata (uvarint count, then
+// strings / key-value pairs).
+
+const tokenCodecVersion = 2
+
+var errCodec = errors.New("store: malformed token record")
+
+func appendBytes(b, v []byte) []byte {
+	b = binary.AppendUvarint(b, uint64(len(v)))
+	return append(b, v...)
+}
+
+func appendString(b []byte, v string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(v)))
+	return append(b, v...)
+}
+
+func appendTime(b []byte, t *time.Time) []byte {
+	if t == nil || t.IsZero() {
+		return append(b, 0)
+	}
+	b = append(b, 1)
+	b = binary.AppendVarint(b, t.Unix())
+	return binary.AppendUvarint(b, uint64(t.Nanosecond()))
+}
+
+// encodeToken appends t's record to b.
+func encodeToken(b []byte, t *Token) []byte {
+	b = append(b, tokenCodecVersion)
+	for _, s := range []string{t.ID, t.Type} {
+		b = appendString(b, s)
+	}
+	b = appendBytes(b, t.Data)
+	b = appendBytes(b, t.Mask)
+	for _, s := range []string{t.Fingerprint, t.FingerprintExpression, t.CreatedBy} {
+		b = appendString(b, s)
+	}
+	b = appendTime(b, &t.CreatedAt)
+	b = appendTime(b, t.ModifiedAt)
+	b = appendTime(b, t.ExpiresAt)
+	b = binary.AppendUvarint(b, uint64(len(t.Containers)))
+	for _, c := range t.Containers {
+		b = appendString(b, c)
+	}
+	b = binary.AppendUvarint(b, uint64(len(t.Metadata)))
+	for k, v := range t.Metadata {
+		b = appendString(appendString(b, k), v)
+	}
+	return b
+}
+
+type decoder struct {
+	b   []byte
+	err bool
+}
+
+func (d *decoder) uvarint() uint64 {
+	v, n := binary.Uvarint(d.b)
+	if n <= 0 {
+		d.err = true
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+// bytes returns a view of the next field (not a copy).
+func (d *decoder) bytes() []byte {
+	n := d.uvarint()
+	if d.err || n > uint64(len(d.b)) {
+		d.err = true
+		return nil
+	}
+	v := d.b[:n:n]
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *decoder) string() string { return string(d.bytes()) }
+
+func (d *decoder) time() *time.Time {
+	if len(d.b) == 0 {
+		d.err = true
+		return nil
+	}
+	present := d.b[0]
+	d.b = d.b[1:]
+	if present == 0 {
+		return nil
+	}
+	sec, n := binary.Varint(d.b)
+	if n <= 0 {
+		d.err = true
+		return nil
+	}
+	d.b = d.b[n:]
+	nsec := d.uvarint()
+	if nsec >= 1e9 {
+		d.err = true
+		return nil
+	}
+	t := time.Unix(sec, int64(nsec)).UTC()
+	return &t
+}
+
+// decodeToken decodes a record. The returned token's Data and Mask are views into rec: the
+// caller gives rec to the token (and must not wipe it while the token is used).
+func decodeToken(rec []byte) (*Token, error) {
+	if len(rec) == 0 || rec[0] != tokenCodecVersion {
+		return nil, errCodec
+	}
+	d := &decoder{b: rec[1:]}
+	t := &Token{ID: d.string(), Type: d.string(), Data: d.bytes()}
+	if m := d.bytes(); len(m) > 0 {
+		t.Mask = m
+	}
+	t.Fingerprint, t.FingerprintExpression, t.CreatedBy = d.string(), d.string(), d.string()
+	if c := d.time(); c != nil {
+		t.CreatedAt = *c
+	}
+	t.ModifiedAt, t.ExpiresAt = d.time(), d.time()
+	n := d.uvarint()
+	if n > uint64(len(d.b)) {
+		return nil, errCodec
+	}
+	if n > 0 {
+		t.Containers = make([]string, n)
+		for i := range t.Containers {
+			t.Containers[i] = d.string()
+		}
+	}
+	n = d.uvarint()
+	if n > uint64(len(d.b)) {
+		return nil, errCodec
+	}
+	if n > 0 {
+		t.Metadata = make(map[string]string, n)
+		for i := uint64(0); i < n && !d.err; i++ {
+			k := d.string()
+			t.Metadata[k] = d.string()
+		}
+	}
+	if d.err || len(d.b) != 0 {
+		return nil, errCodec
+	}
+	return t, nil
+}
