@@ -243,16 +243,8 @@ func newEventKey(t time.Time) []byte {
 	return append(k, r[:]...)
 }
 
-// eventID is the public id of the event stored under k; eventKeyOf is its inverse.
+// eventID is the public id of the event stored under k.
 func eventID(k []byte) string { return hex.EncodeToString(k[len(prefixEvent):]) }
-
-func eventKeyOf(id string) ([]byte, error) {
-	b, err := hex.DecodeString(id)
-	if err != nil || len(b) != 16 {
-		return nil, errBadEventID
-	}
-	return append([]byte(prefixEvent), b...), nil
-}
 
 func putEvents(txn *badger.Txn, evs ...Event) error {
 	for i := range evs {

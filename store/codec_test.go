@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"encoding/json"
 	"reflect"
 	"testing"
 	"time"
@@ -44,4 +45,14 @@ func FuzzDecodeToken(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestEventJSONMatchesEncodingJSON: the hand-written audit JSON decodes to the same event.
+func TestEventJSONMatchesEncodingJSON(t *testing.T) {
+	ev := Event{ID: "00ff", EntityType: "token", EntityID: "id-\"quoted\"\\\x01\u2028", Operation: "detokenize",
+		Actor: "app", ProxyID: "p", CreatedAt: time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC)}
+	var got Event
+	if err := json.Unmarshal(appendEventJSON(nil, &ev), &got); err != nil || got != ev {
+		t.Fatalf("%v: %+v", err, got)
+	}
 }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -25,9 +26,10 @@ import (
 // into Badger in batches in the background (and before every query). A Badger transaction per
 // proxied request cost ~150 µs of CPU; an append costs a few.
 //
-// Each record is: 4-byte big-endian length, then the sealed JSON array of the events. Event ids
-// (and so their Badger keys) are fixed when appended, so moving a file into Badger twice after a
-// crash writes the same keys again: replay is idempotent.
+// Each record is: 4-byte big-endian length, then, sealed, the events as (Badger key, uvarint
+// length, JSON) triples — ingest writes them as they are. Event ids (and so their Badger keys)
+// are fixed when appended, so moving a file into Badger twice after a crash writes the same keys
+// again: replay is idempotent.
 type journal struct {
 	dir  string
 	seal *seal.Sealer
@@ -45,7 +47,7 @@ type journal struct {
 
 const (
 	journalRotateBytes = 1 << 20
-	journalInterval    = 250 * time.Millisecond
+	journalInterval    = time.Second
 )
 
 var journalAAD = []byte("sluice audit journal v1")
@@ -94,16 +96,23 @@ func (j *journal) files() ([]int, error) {
 
 // append writes evs as one record. The error is the caller's to fail on.
 func (j *journal) append(evs []Event) error {
+	plain := make([]byte, 0, 256*len(evs))
 	for i := range evs {
 		ev := &evs[i]
 		if ev.CreatedAt.IsZero() {
 			ev.CreatedAt = time.Now().UTC()
 		}
-		ev.ID = eventID(newEventKey(ev.CreatedAt))
-	}
-	plain, err := json.Marshal(evs)
-	if err != nil {
-		return err
+		k := newEventKey(ev.CreatedAt)
+		ev.ID = eventID(k)
+		plain = append(plain, k...)
+		lenAt := len(plain)
+		plain = append(plain, 0, 0) // two-byte length, filled below
+		plain = appendEventJSON(plain, ev)
+		n := len(plain) - lenAt - 2
+		if n > 0xffff {
+			return errors.New("store: audit event too large")
+		}
+		binary.BigEndian.PutUint16(plain[lenAt:], uint16(n))
 	}
 	rec := make([]byte, 4, 4+len(plain)+seal.Overhead)
 	rec = j.seal.Seal(rec, plain, journalAAD)
@@ -185,19 +194,20 @@ func (j *journal) ingestFile(path string) error {
 		if err != nil {
 			return fmt.Errorf("store: audit journal %s: %w", filepath.Base(path), ErrCorrupt)
 		}
-		var evs []Event
-		if err := json.Unmarshal(plain, &evs); err != nil {
-			return fmt.Errorf("store: audit journal %s: %w", filepath.Base(path), ErrCorrupt)
-		}
-		for i := range evs {
-			b, _ := json.Marshal(&evs[i])
-			k, err := eventKeyOf(evs[i].ID)
-			if err != nil {
+		for len(plain) > 0 {
+			const klen = len(prefixEvent) + 16
+			if len(plain) < klen+2 {
+				return fmt.Errorf("store: audit journal %s: %w", filepath.Base(path), ErrCorrupt)
+			}
+			k, n := plain[:klen], int(binary.BigEndian.Uint16(plain[klen:]))
+			plain = plain[klen+2:]
+			if n > len(plain) || !json.Valid(plain[:n]) {
+				return fmt.Errorf("store: audit journal %s: %w", filepath.Base(path), ErrCorrupt)
+			}
+			if err := wb.Set(bytes.Clone(k), bytes.Clone(plain[:n])); err != nil {
 				return err
 			}
-			if err := wb.Set(k, b); err != nil {
-				return err
-			}
+			plain = plain[n:]
 		}
 	}
 	if err := wb.Flush(); err != nil {
@@ -215,4 +225,40 @@ func (j *journal) close() error {
 	return j.ingest()
 }
 
-var errBadEventID = errors.New("store: bad event id")
+// appendEventJSON appends ev as the JSON that encoding/json would write, without reflection.
+func appendEventJSON(b []byte, ev *Event) []byte {
+	b = append(b, `{"id":`...)
+	b = strconv.AppendQuote(b, ev.ID)
+	for _, f := range [...]struct{ name, v string }{{"entity_type", ev.EntityType}, {"entity_id", ev.EntityID},
+		{"operation", ev.Operation}, {"actor", ev.Actor}} {
+		b = append(b, ',', '"')
+		b = append(b, f.name...)
+		b = append(b, '"', ':')
+		b = appendJSONString(b, f.v)
+	}
+	if ev.ProxyID != "" {
+		b = append(b, `,"proxy_id":`...)
+		b = appendJSONString(b, ev.ProxyID)
+	}
+	b = append(b, `,"created_at":"`...)
+	b = ev.CreatedAt.AppendFormat(b, time.RFC3339Nano)
+	return append(b, '"', '}')
+}
+
+// appendJSONString quotes s as a JSON string (ids and names: escape what JSON requires).
+func appendJSONString(b []byte, s string) []byte {
+	b = append(b, '"')
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '"' || c == '\\':
+			b = append(b, '\\', c)
+		case c < 0x20:
+			b = append(b, `\u00`...)
+			b = append(b, "0123456789abcdef"[c>>4], "0123456789abcdef"[c&15])
+		default:
+			b = append(b, c)
+		}
+	}
+	return append(b, '"')
+}
