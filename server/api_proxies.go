@@ -33,6 +33,8 @@ type proxyConfig struct {
 	CreatedBy     string     `json:"created_by,omitempty"`
 	CreatedAt     time.Time  `json:"created_at"`
 	ModifiedAt    *time.Time `json:"modified_at,omitempty"`
+
+	basePath string // DestinationURL's path without trailing slashes, checked once on save/load
 }
 
 // transform is one entry of request_transforms / response_transforms.
@@ -144,6 +146,7 @@ func (s *Server) loadProxies() error {
 				list[i].compile()
 			}
 		}
+		s.prepareProxy(&p)
 		s.proxies.put(&p)
 	}
 	return nil
@@ -304,8 +307,16 @@ func (s *Server) saveProxy(c *call, p *proxyConfig, create bool, op string) erro
 	if err := s.store.Put(c.ctx, store.Proxies, p.ID, doc, create, s.event(c, "proxy", p.ID, op)); err != nil {
 		return err
 	}
+	s.prepareProxy(p)
 	s.proxies.put(p)
 	return nil
+}
+
+// prepareProxy computes what invocation needs from the stored configuration.
+func (s *Server) prepareProxy(p *proxyConfig) {
+	if u, err := s.policy.CheckURL(p.DestinationURL); err == nil {
+		p.basePath = strings.TrimRight(u.EscapedPath(), "/")
+	}
 }
 
 func (s *Server) createProxy(c *call) error {

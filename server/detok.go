@@ -21,7 +21,8 @@ import (
 type detokEnv struct {
 	ids       []string
 	toks      []*store.Token
-	objs      [][]byte
+	objs      [][]byte // whole token objects, built only for ids named by {{ token: id }}
+	wantObj   []bool
 	config    map[string]string
 	encrypted []byte
 }
@@ -42,7 +43,7 @@ func (e *detokEnv) Token(id []byte) (data, object []byte, ok bool) {
 	if i < 0 || e.toks[i] == nil {
 		return nil, nil, false
 	}
-	if e.objs[i] == nil {
+	if e.objs[i] == nil && i < len(e.wantObj) && e.wantObj[i] {
 		e.objs[i] = tokenObject(e.toks[i])
 	}
 	return e.toks[i].Data, e.objs[i], true
@@ -92,13 +93,18 @@ func (x *exchange) collect(src []byte, ctx expr.Context) error {
 	_, err := r.Scan(src, ctx, func(r expr.Ref) error {
 		switch r.Kind {
 		case expr.RefToken, expr.RefTokenObject:
-			if x.env.index(r.ID) >= 0 {
-				return nil
+			i := x.env.index(r.ID)
+			if i < 0 {
+				if len(x.env.ids) >= x.limit {
+					return invalid("tokens", "more than "+strconv.Itoa(x.limit)+" distinct tokens in one request")
+				}
+				x.env.ids = append(x.env.ids, string(r.ID))
+				x.env.wantObj = append(x.env.wantObj, false)
+				i = len(x.env.ids) - 1
 			}
-			if len(x.env.ids) >= x.limit {
-				return invalid("tokens", "more than "+strconv.Itoa(x.limit)+" distinct tokens in one request")
+			if r.Kind == expr.RefTokenObject {
+				x.env.wantObj[i] = true
 			}
-			x.env.ids = append(x.env.ids, string(r.ID))
 		case expr.RefConfig:
 			if _, ok := x.env.config[string(r.ID)]; !ok {
 				return invalid("expression", "unknown configuration value "+quoteSafe(string(r.ID))+" in "+quoteSafe(string(r.Expr)))
@@ -264,7 +270,8 @@ func (l *lazyEnv) Token(id []byte) (data, object []byte, ok bool) {
 		}
 		x.env.ids = append(x.env.ids, t.ID)
 		x.env.toks = append(x.env.toks, t)
-		x.env.objs = append(x.env.objs, nil)
+		x.env.objs = append(x.env.objs, tokenObject(t)) // streaming: no scan ahead, so build it
+		x.env.wantObj = append(x.env.wantObj, true)
 		x.c.tokens++
 		return x.env.Token(id)
 	}

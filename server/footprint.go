@@ -104,9 +104,7 @@ func (s *Server) vaultProxyInvoke(c *call, id string) error {
 	}
 	x := s.newExchange(c)
 	x.px, x.footprint, x.limit, c.proxyID = px, true, s.cfg.Limits.ProxyTokens, px.ID
-	if u, err := s.policy.CheckURL(px.DestinationURL); err == nil {
-		x.basePath = strings.TrimRight(u.EscapedPath(), "/")
-	}
+	x.basePath = px.basePath
 	x.env.config = px.Configuration
 	who, err := s.authenticate(c.ctx)
 	if err != nil {

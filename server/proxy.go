@@ -142,11 +142,18 @@ func (s *Server) destination(x *exchange, base string) (string, error) {
 	path, query, _ := bytes.Cut(uri, []byte("?"))
 	rest := bytes.TrimPrefix(path, []byte("/proxy"))
 	dest := joinURL(base, string(rest), stripQueryParam(string(query), "bt-proxy-key"))
+	x.restPath = string(rest)
+	if x.px != nil {
+		// The base was checked when the proxy was saved; the rest only adds path and query
+		// (it starts with "/"), so scheme and host stay the checked ones. The dialer checks
+		// the address regardless.
+		x.basePath = x.px.basePath
+		return dest, nil
+	}
 	u, err := s.policy.CheckURL(dest)
 	if err != nil {
 		return "", invalid("BT-PROXY-URL", "the destination is not allowed: "+egressDetail(err))
 	}
-	x.restPath = string(rest)
 	x.basePath = strings.TrimSuffix(u.EscapedPath(), x.restPath)
 	return dest, nil
 }

@@ -204,12 +204,15 @@ func (c *call) require(want perm, name string) error {
 // readBody reads the whole request body up to limit bytes; over it is a 413 before anything is
 // parsed.
 func (c *call) readBody(limit int64) ([]byte, error) {
-	if cl := c.ctx.Request.Header.ContentLength(); cl > 0 && int64(cl) > limit {
+	cl := c.ctx.Request.Header.ContentLength()
+	if cl > 0 && int64(cl) > limit {
 		return nil, errTooLarge
 	}
 	r := c.ctx.RequestBodyStream()
-	if r == nil {
-		b := c.ctx.PostBody()
+	if r == nil || cl >= 0 {
+		// A known length within the limit: fasthttp reads it into the request's own pooled
+		// buffer (no allocation); the slice is valid until the handler returns.
+		b := c.ctx.Request.Body()
 		if int64(len(b)) > limit {
 			return nil, errTooLarge
 		}
