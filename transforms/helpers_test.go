@@ -1,16 +1,15 @@
 package transforms
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
 	"sync"
 	"testing"
+
+	"github.com/sluice-edge/sluice/internal/testwasm"
 )
 
 var exampleDir string // temp dir for built examples, removed by TestMain
@@ -36,44 +35,11 @@ func testdata(t testing.TB, name string) []byte {
 	return b
 }
 
-type built struct {
-	once sync.Once
-	wasm []byte
-	err  error
-}
-
-var examples sync.Map // name → *built
-
 // buildExample builds examples/<name> with GOOS=wasip1 GOARCH=wasm
-// -buildmode=c-shared once per test binary.
+// -buildmode=c-shared once per test binary (internal/testwasm).
 func buildExample(t testing.TB, name string) []byte {
 	t.Helper()
-	v, _ := examples.LoadOrStore(name, new(built))
-	b := v.(*built)
-	b.once.Do(func() {
-		out := filepath.Join(exampleDir, name+".wasm")
-		cmd := exec.Command(goTool(), "build", "-buildmode=c-shared", "-trimpath", "-o", out, "../examples/"+name)
-		cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		if err := cmd.Run(); err != nil {
-			b.err = fmt.Errorf("building %s: %v\n%s", name, err, stderr.String())
-			return
-		}
-		b.wasm, b.err = os.ReadFile(out)
-	})
-	if b.err != nil {
-		t.Fatal(b.err)
-	}
-	return b.wasm
-}
-
-func goTool() string {
-	p := filepath.Join(runtime.GOROOT(), "bin", "go")
-	if _, err := os.Stat(p); err == nil {
-		return p
-	}
-	return "go"
+	return testwasm.Example(t, name)
 }
 
 // newEngine returns an Engine closed at the end of the test. Engines of
