@@ -391,9 +391,14 @@ func (s *Server) updateProxy(c *call) error {
 	if err := s.decodeJSON(c, &req); err != nil {
 		return err
 	}
-	// PUT replaces: start from a fresh proxy that keeps identity, key and creation.
+	return s.replaceProxy(c, old, &req)
+}
+
+// replaceProxy saves old rebuilt from req: a fresh proxy that keeps identity, key, creation and
+// application (PUT gives every field; PATCH gives the old fields merged with the patch).
+func (s *Server) replaceProxy(c *call, old *proxyConfig, req *proxyRequest) error {
 	p := &proxyConfig{ID: old.ID, Key: old.Key, RequireAuth: true, CreatedBy: old.CreatedBy, CreatedAt: old.CreatedAt, ApplicationID: old.ApplicationID}
-	if err := s.applyProxyRequest(c, p, &req); err != nil {
+	if err := s.applyProxyRequest(c, p, req); err != nil {
 		return err
 	}
 	now := s.now().UTC()
@@ -432,16 +437,7 @@ func (s *Server) patchProxy(c *call) error {
 	if err := decodeStrict(merged, &req); err != nil {
 		return err
 	}
-	p := &proxyConfig{ID: old.ID, Key: old.Key, CreatedBy: old.CreatedBy, CreatedAt: old.CreatedAt, ApplicationID: old.ApplicationID}
-	if err := s.applyProxyRequest(c, p, &req); err != nil {
-		return err
-	}
-	now := s.now().UTC()
-	p.ModifiedAt = &now
-	if err := s.saveProxy(c, p, false, "update"); err != nil {
-		return err
-	}
-	return writeJSON(c.ctx, http.StatusOK, proxyView(p))
+	return s.replaceProxy(c, old, &req)
 }
 
 func (s *Server) deleteProxy(c *call) error {
