@@ -3,7 +3,7 @@ GO        ?= go
 STATICCHECK_VERSION := v0.8.2
 DATA_DIR  ?= ./data
 
-.PHONY: run build test test-race bench fuzz lint format examples check version
+.PHONY: run build test test-race bench bench-e2e bench-gate fuzz lint format examples check version
 
 ## run: the edge with a dev vault in ./data and a dev admin key (printed on first start)
 run:
@@ -24,6 +24,17 @@ test-race:
 ## bench: stage benchmarks with allocations
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+E2EFLAGS ?=
+
+## bench-e2e: req/s, p50/p99 and CPU µs/request of Sluice vs a fasthttp passthrough (and nginx
+## if installed), loopback, c=1 and c=32, 3 interleaved rounds; ~5-7 min
+bench-e2e:
+	$(GO) run ./bench/cmd/e2e -go $(GO) $(E2EFLAGS)
+
+## bench-gate: bench-e2e, failing when Sluice misses a CPU budget (not part of CI)
+bench-gate:
+	$(GO) run ./bench/cmd/e2e -go $(GO) -gate $(E2EFLAGS)
 
 ## fuzz: every fuzz target for a short, bounded time each
 FUZZTIME ?= 10s

@@ -1,0 +1,193 @@
+// Command e2e is Sluice's end-to-end benchmark and CPU gate (make bench-e2e, make bench-gate).
+//
+// It builds Sluice and the passthrough baseline (bench/cmd/passthrough), runs a fasthttp
+// destination, starts both proxies (and nginx, if installed) as processes on loopback, and drives
+// each with the same requests from a closed-loop load generator, interleaved, for several rounds
+// at each concurrency. It prints requests/s, p50/p99 latency and each proxy's CPU time per
+// request (utime+stime from /proc/<pid>/stat over requests) for: no tokens; 5 tokens in a 1 KB
+// JSON body; 5 tokens + a WebAssembly request transform; one BT-ENCRYPTED token.
+//
+// With -gate it exits 1 when Sluice's CPU per request misses a budget against the passthrough
+// measured in the same run (0 tokens ≤ 1.1×, 5 tokens ≤ 1.3×, 5 tokens + wasm ≤ 1.5×,
+// BT-ENCRYPTED ≤ passthrough + 60 µs), and 2 when the harness itself fails. Run it from the
+// module root; Linux only (it reads /proc).
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/sluice-edge/sluice/bench/internal/harness"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("e2e", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var (
+		gate     = fs.Bool("gate", false, "exit 1 when a CPU budget is missed")
+		strict   = fs.Bool("strict", false, "with -gate, a scenario that is n/a (e.g. wasm not available) also fails")
+		duration = fs.Duration("duration", 4*time.Second, "measured time per run")
+		warmup   = fs.Duration("warmup", time.Second, "unmeasured warm-up before each run")
+		settle   = fs.Duration("settle", 3*time.Second, "at most this long waiting for a proxy to go idle before and after each run (its CPU until idle counts)")
+		rounds   = fs.Int("rounds", 3, "rounds (each measures every scenario, target and concurrency once)")
+		conc     = fs.String("c", "1,32", "concurrency levels (connections), comma-separated")
+		only     = fs.String("only", "", "comma-separated scenario keys (tokens=0,tokens=5,tokens=5+wasm,encrypted); default all")
+		wasm     = fs.String("wasm", "transforms/testdata/tiny.wasm", "module for the wasm scenario, relative to the module root")
+		nginx    = fs.String("nginx", "auto", `nginx binary for the reference ("auto": from PATH if installed; "" or "off": none)`)
+		timeout  = fs.Duration("timeout", 9*time.Minute, "hard limit for the whole run")
+		keep     = fs.Bool("keep", false, "keep the temporary directory (binaries, logs, vault)")
+		out      = fs.String("o", "", "also write the Markdown report to this file")
+		jsonOut  = fs.String("json", "", "write every sample as JSON to this file")
+		goCmd    = fs.String("go", "go", "go command used to build Sluice and the passthrough")
+	)
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	fail := func(err error) int {
+		fmt.Fprintln(stderr, "e2e:", err)
+		return 2
+	}
+	if runtime.GOOS != "linux" {
+		return fail(errors.New("needs Linux (/proc/<pid>/stat)"))
+	}
+	concs, err := harness.ParseConcurrency(*conc)
+	if err != nil {
+		return fail(err)
+	}
+	if *rounds < 1 || *duration <= 0 {
+		return fail(errors.New("-rounds must be ≥ 1 and -duration > 0"))
+	}
+	repo, err := moduleRoot()
+	if err != nil {
+		return fail(err)
+	}
+	o := harness.Options{Repo: repo, Go: *goCmd, Duration: *duration, Warmup: *warmup, Settle: *settle, Rounds: *rounds,
+		Concurrency: concs, KeepDir: *keep, Log: stderr}
+	if o.Wasm = *wasm; o.Wasm != "" && !filepath.IsAbs(o.Wasm) {
+		o.Wasm = filepath.Join(repo, o.Wasm)
+	}
+	if *only != "" {
+		o.Only = strings.Split(*only, ",")
+	}
+	switch *nginx {
+	case "", "off":
+	case "auto":
+		o.NginxBin, _ = exec.LookPath("nginx")
+	default:
+		o.NginxBin = *nginx
+	}
+	if o.NginxBin == "" {
+		fmt.Fprintln(stderr, "e2e: nginx not used (not installed, or -nginx off)")
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
+	rep, err := harness.Run(ctx, o)
+	if *keep && rep != nil {
+		fmt.Fprintln(stderr, "e2e: kept", rep.Dir)
+	}
+	if err != nil {
+		return fail(err)
+	}
+
+	var md strings.Builder
+	writeReport(&md, rep)
+	verdicts := harness.Evaluate(rep.Scenarios, rep.Samples, rep.Concurrency)
+	md.WriteString("\nBudgets (CPU µs per request, Sluice against the passthrough of the same run, medians):\n\n")
+	for _, v := range verdicts {
+		md.WriteString("- " + v.String() + "\n")
+	}
+	fmt.Fprint(stdout, md.String())
+	if *out != "" {
+		if err := os.WriteFile(*out, []byte(md.String()), 0o644); err != nil {
+			return fail(err)
+		}
+	}
+	if *jsonOut != "" {
+		b, _ := json.MarshalIndent(rep.Samples, "", "  ")
+		if err := os.WriteFile(*jsonOut, b, 0o644); err != nil {
+			return fail(err)
+		}
+	}
+	if !*gate {
+		return 0
+	}
+	missed := 0
+	for _, v := range verdicts {
+		if (v.NA == "" && !v.OK) || (v.NA != "" && *strict) {
+			missed++
+		}
+	}
+	if missed > 0 {
+		fmt.Fprintf(stderr, "e2e: gate: %d budget(s) missed\n", missed)
+		return 1
+	}
+	fmt.Fprintln(stderr, "e2e: gate: every budget met")
+	return 0
+}
+
+func writeReport(w io.Writer, rep *harness.Report) {
+	cpu := "unknown CPU"
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+				cpu = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	fmt.Fprintf(w, "Sluice end to end, %s, %d CPUs (%s), %s\n\n", rep.Started.UTC().Format(time.RFC3339), runtime.NumCPU(), cpu, runtime.Version())
+	harness.WriteTable(w, rep.Scenarios, rep.Samples, rep.Concurrency, rep.Targets)
+	for _, s := range rep.Scenarios {
+		if s.NA != "" {
+			fmt.Fprintf(w, "\n%s: n/a — %s\n", s.Key, s.NA)
+		}
+	}
+	fmt.Fprintf(w, "\nMedians of %d interleaved rounds; took %s.\n", roundsOf(rep), rep.Took.Round(time.Second))
+}
+
+func roundsOf(rep *harness.Report) int {
+	n := 0
+	for _, s := range rep.Samples {
+		n = max(n, s.Round)
+	}
+	return n
+}
+
+// moduleRoot is the nearest directory at or above the working directory whose go.mod declares
+// the Sluice module.
+func moduleRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		b, err := os.ReadFile(filepath.Join(dir, "go.mod"))
+		if err == nil && strings.HasPrefix(strings.TrimSpace(string(b)), "module github.com/sluice-edge/sluice\n") {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("run from inside the Sluice module (no go.mod of github.com/sluice-edge/sluice above the working directory)")
+		}
+		dir = parent
+	}
+}

@@ -1,0 +1,51 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestRunRefusesBadFlags: every flag error exits 2 before anything is built or started.
+func TestRunRefusesBadFlags(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"unknown flag", []string{"-nope"}, "flag provided but not defined"},
+		{"zero concurrency", []string{"-c", "0"}, "concurrency"},
+		{"bad concurrency list", []string{"-c", "1,x"}, "concurrency"},
+		{"no rounds", []string{"-rounds", "0"}, "-rounds"},
+		{"no duration", []string{"-duration", "0s"}, "-duration"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			if code := run(tt.args, &stdout, &stderr); code != 2 {
+				t.Fatalf("exit %d", code)
+			}
+			if !strings.Contains(stderr.String(), tt.want) || stdout.Len() != 0 {
+				t.Fatalf("stderr %q stdout %q", stderr.String(), stdout.String())
+			}
+		})
+	}
+}
+
+func TestModuleRoot(t *testing.T) {
+	root, err := moduleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "bench", "cmd", "e2e", "main.go")); err != nil {
+		t.Fatalf("module root %s: %v", root, err)
+	}
+	wd, _ := os.Getwd()
+	defer os.Chdir(wd)
+	os.Chdir(t.TempDir())
+	if _, err := moduleRoot(); err == nil {
+		t.Fatal("found a module root outside the module")
+	}
+}

@@ -1,0 +1,20 @@
+// Package bench measures Sluice: a Go benchmark for every stage of a proxied request and, in
+// cmd/e2e, the end-to-end latency harness and CPU gate against a plain fasthttp passthrough proxy
+// (cmd/passthrough). It has no API; everything is in its tests and commands.
+//
+//	go test -run '^$' -bench . -benchmem ./bench/      stage and in-process proxy benchmarks
+//	go run ./bench/cmd/e2e                             end-to-end table over loopback
+//	go run ./bench/cmd/e2e -gate                       the same, exit 1 when a budget is missed
+//
+// The stages, in request order:
+//
+//	BenchmarkExpr…         expression scan and render of a 1 KB JSON body with 5 tokens
+//	BenchmarkVault…        vault reads (sealed-record cache vs Badger) and audit writes
+//	BenchmarkDetok…        the two together: GetTokens + render, from the cache and from the vault
+//	BenchmarkJWE…          BT-ENCRYPTED decryption per key algorithm
+//	BenchmarkWasm…         one request-transform call, tiny hand-written guest and standard Go guest
+//	BenchmarkProxy…        the whole edge in process, over fasthttputil.InmemoryListener
+//	BenchmarkPassthrough…  the baseline: a raw fasthttp proxy on the same requests
+//
+// See BENCHMARKS.draft.md for numbers and how they were taken.
+package bench
