@@ -44,17 +44,25 @@ type Server struct {
 	metrics   *metrics
 	wasm      *transforms.Engine // WebAssembly transforms
 
+	logBuf      *bufferedLog   // the default log's buffer, flushed on Close
 	principals  principalCache // API key hash → principal
 	anonLimiter *limiter       // anonymous pre-configured proxy calls, per proxy and client IP
 	appLimiter  *limiter       // per application
 }
 
 // New opens the vault and prepares the handlers. The caller must Close the Server.
-func New(cfg Config) (*Server, error) {
+func New(cfg Config) (s *Server, err error) {
+	var logBuf *bufferedLog
 	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: cfg.slogLevel()}))
+		logBuf = newBufferedLog(os.Stderr)
+		cfg.Logger = slog.New(slog.NewJSONHandler(logBuf, &slog.HandlerOptions{Level: cfg.slogLevel()}))
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, now: time.Now}
+	s = &Server{cfg: cfg, log: cfg.Logger, now: time.Now, logBuf: logBuf}
+	defer func() {
+		if err != nil && logBuf != nil {
+			logBuf.Close()
+		}
+	}()
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
@@ -132,6 +140,9 @@ func (s *Server) ctx() context.Context { return context.Background() }
 // Close closes the vault.
 func (s *Server) Close() error {
 	s.ready.Store(false)
+	if s.logBuf != nil {
+		defer s.logBuf.Close()
+	}
 	if s.wasm != nil {
 		s.wasm.Close(context.Background())
 	}
