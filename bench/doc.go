@@ -16,5 +16,5 @@
 //	BenchmarkProxy…        the whole edge in process, over fasthttputil.InmemoryListener
 //	BenchmarkPassthrough…  the baseline: a raw fasthttp proxy on the same requests
 //
-// See BENCHMARKS.draft.md for numbers and how they were taken.
+// See BENCHMARKS.md at the repository root for numbers and how they were taken.
 package bench
