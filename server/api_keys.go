@@ -115,6 +115,7 @@ func (s *Server) deleteKey(c *call) error {
 		return err
 	}
 	err := s.store.Delete(c.ctx, store.Keys, c.id, s.event(c, "key", c.id, "delete"))
+	s.keyGen.Add(1)
 	s.keyCache.Delete(c.id)
 	s.decrypter.Purge()
 	if err != nil {
@@ -135,6 +136,7 @@ func (s *Server) lookupKey(kid string) (string, []byte, error) {
 		}
 		return r.Alg, r.Private, nil
 	}
+	gen := s.keyGen.Load()
 	d, err := s.store.Get(s.ctx(), store.Keys, kid)
 	if err != nil {
 		return "", nil, err
@@ -147,7 +149,9 @@ func (s *Server) lookupKey(kid string) (string, []byte, error) {
 	if r.ExpiresAt != nil && !r.ExpiresAt.After(s.now()) {
 		return "", nil, errors.New("server: key expired")
 	}
-	s.keyCache.Store(kid, r)
+	if s.keyGen.Load() == gen { // no delete since the read began: never re-cache a deleted key
+		s.keyCache.Store(kid, r)
+	}
 	return r.Alg, r.Private, nil
 }
 

@@ -188,11 +188,17 @@ func (s *Server) validateTransform(c *call, t *transform, field string) error {
 			return invalid(field, `mask needs "matcher": "regex"`)
 		}
 		re, err := regexp.Compile(t.Expression)
-		if err != nil || re.NumSubexp() < 1 {
-			return invalid(field, "mask expression must be a valid regex with a group")
+		if err != nil || re.NumSubexp() < 1 || len(t.Expression) > 1024 {
+			return invalid(field, "mask expression must be a valid regex with a group (at most 1 KiB)")
+		}
+		if re.MatchString("") {
+			return invalid(field, "mask expression must not match the empty string")
 		}
 		if t.Replacement == "" {
 			t.Replacement = "*"
+		}
+		if len(t.Replacement) > 16 {
+			return invalid(field, "mask replacement is at most 16 bytes")
 		}
 		t.re = re
 	case "append_json":
@@ -293,7 +299,18 @@ func (s *Server) applyProxyRequest(c *call, p *proxyConfig, req *proxyRequest) e
 	if req.DisableDetokenization != nil {
 		p.DisableDetokenization = *req.DisableDetokenization
 	}
-	if req.ApplicationID != nil {
+	// A proxy acts as the application that last configured it. Only the bootstrap admin may name
+	// another application (which must exist): anyone else could lend a proxy rights they lack.
+	p.ApplicationID = c.who.appID
+	if req.ApplicationID != nil && *req.ApplicationID != c.who.appID {
+		if c.who.appID != adminActor {
+			return invalid("application_id", "only the admin key may set application_id")
+		}
+		if *req.ApplicationID != adminActor {
+			if _, err := s.store.GetApplication(c.ctx, *req.ApplicationID); err != nil {
+				return invalid("application_id", "names no application")
+			}
+		}
 		p.ApplicationID = *req.ApplicationID
 	}
 	return nil
@@ -330,9 +347,6 @@ func (s *Server) createProxy(c *call) error {
 	p := &proxyConfig{ID: newUUID(), Key: newAPIKey(), RequireAuth: true, CreatedBy: c.who.appID, CreatedAt: s.now().UTC()}
 	if err := s.applyProxyRequest(c, p, &req); err != nil {
 		return err
-	}
-	if p.ApplicationID == "" {
-		p.ApplicationID = c.who.appID
 	}
 	if err := s.saveProxy(c, p, true, "create"); err != nil {
 		return err

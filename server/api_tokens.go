@@ -224,6 +224,9 @@ func (s *Server) createToken(c *call) error {
 	if err := s.applyFields(t, &req); err != nil {
 		return err
 	}
+	if !c.who.canUse(t.Containers) {
+		return problem(http.StatusForbidden, "the application may not create tokens in these containers")
+	}
 	data := req.Data
 	switch {
 	case req.Encrypted != nil && data != nil:
@@ -260,7 +263,7 @@ func (s *Server) getToken(c *call) error {
 	if !reveal && !c.who.can(permTokenRead) {
 		return forbidden("token:read")
 	}
-	t, err := s.store.GetToken(c.ctx, c.id)
+	t, err := s.usableToken(c, c.id)
 	if err != nil {
 		return err
 	}
@@ -290,9 +293,17 @@ func (s *Server) patchToken(c *call) error {
 	if req.ID != nil || req.Type != nil {
 		return invalid("type", "id and type cannot be changed")
 	}
-	t, err := s.store.GetToken(c.ctx, c.id)
+	// A new mask or fingerprint expression over existing data can show or probe that data: it
+	// takes the right to see it.
+	if (req.Mask != nil || req.FingerprintExpression != nil) && !c.who.can(permTokenReveal) {
+		return forbidden("token:reveal")
+	}
+	t, err := s.usableToken(c, c.id)
 	if err != nil {
 		return err
+	}
+	if req.Containers != nil && !c.who.canUse(req.Containers) {
+		return problem(http.StatusForbidden, "the application may not move tokens into these containers")
 	}
 	if err := s.applyFields(t, &req); err != nil {
 		return err
@@ -327,11 +338,27 @@ func (s *Server) deleteToken(c *call) error {
 	if err := c.require(permTokenDelete, "token:delete"); err != nil {
 		return err
 	}
+	if _, err := s.usableToken(c, c.id); err != nil {
+		return err
+	}
 	if err := s.store.DeleteToken(c.ctx, c.id, s.event(c, "token", c.id, "delete")); err != nil {
 		return err
 	}
 	c.ctx.SetStatusCode(http.StatusNoContent)
 	return nil
+}
+
+// usableToken fetches a token the caller may use: one in a container outside the
+// application's containers is "not found" to it.
+func (s *Server) usableToken(c *call, id string) (*store.Token, error) {
+	t, err := s.store.GetToken(c.ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if !c.who.canUse(t.Containers) {
+		return nil, errNotFound
+	}
+	return t, nil
 }
 
 // mergePatch applies an RFC 7396 JSON merge patch to doc.

@@ -162,6 +162,7 @@ func (s *Server) detokenizeRequest(x *exchange, req *fasthttp.Request, body []by
 	if err := renderHeaders(r, &req.Header, &x.env); err != nil {
 		return nil, err
 	}
+	r.SetLimits(x.exprLimits) // renderHeaders narrowed them
 	if !mayExpress(body, bctx) {
 		return body, nil
 	}
@@ -174,6 +175,7 @@ func (s *Server) detokenizeRequest(x *exchange, req *fasthttp.Request, body []by
 
 // renderHeaders resolves expressions in header values; CR, LF or NUL in a result is refused.
 func renderHeaders(r *expr.Renderer, h *fasthttp.RequestHeader, env expr.Env) error {
+	r.SetLimits(expr.Limits{MaxExpansion: maxHeaderValue})
 	type kv struct{ k, v []byte }
 	var todo []kv
 	for k, v := range h.All() {
@@ -223,6 +225,9 @@ func (s *Server) fetchAndAudit(x *exchange) error {
 	x.c.tokens += len(evs)
 	return nil
 }
+
+// maxHeaderValue bounds what the expressions of one header value may expand to.
+const maxHeaderValue = 8 << 10
 
 var errAuditFailed = problem(http.StatusInternalServerError, "the audit record could not be written; nothing was forwarded")
 

@@ -68,6 +68,9 @@ func (s *Server) vaultProxyJIT(c *call) error {
 	if err := s.fpAuthenticate(c, permProxyInvoke, "proxy:invoke"); err != nil {
 		return err
 	}
+	if !s.cfg.ephemeralProxy() {
+		return problem(http.StatusForbidden, "ephemeral proxying (jit) is switched off; use a pre-configured proxy")
+	}
 	h := &c.ctx.Request.Header
 	target := string(h.Peek(fpTargetURL))
 	if target == "" {
@@ -110,16 +113,9 @@ func (s *Server) vaultProxyInvoke(c *call, id string) error {
 	if err != nil {
 		return err
 	}
-	switch {
-	case who != nil:
-	case !px.RequireAuth:
-		if err := s.checkAnonymous(c, px); err != nil {
-			return err
-		}
-		if who, err = s.proxyPrincipal(px); err != nil {
-			return err
-		}
-	default:
+	// The id of a proxy is not a secret (it appears in logs), so unlike /proxy with the proxy's
+	// key, calling a proxy by id always needs an API key, even with require_auth false.
+	if who == nil {
 		return problem(http.StatusUnauthorized, "a valid X-Footprint-Secret-Key header is required")
 	}
 	c.who = who
@@ -149,8 +145,9 @@ func (s *Server) vaultProxyReflect(c *call) error {
 	}
 	x := s.newExchange(c)
 	x.limit, x.auditOp = s.cfg.Limits.ReflectTokens, "reveal"
+	x.exprLimits.MaxExpansion = reflectBodyLimit // the answer stays within 5 MB of expansions
 	ct := c.ctx.Request.Header.ContentType()
-	bctx := bodyContext(ct)
+	bctx := bodyContext(ct, body)
 	if err := x.collect(body, bctx); err != nil {
 		return exprProblem(err)
 	}

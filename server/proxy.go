@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -66,7 +67,8 @@ func (s *Server) invokeProxy(c *call) error {
 
 // newExchange starts the state of one proxied request.
 func (s *Server) newExchange(c *call) *exchange {
-	return &exchange{c: c, exprLimits: expr.Limits{MaxExprs: s.cfg.Limits.ExpressionsPerBody, MaxExpansion: s.cfg.Limits.ProxyBodyBytes}}
+	// Buffered rendering expands expressions into memory: at most bufferLimit bytes of them.
+	return &exchange{c: c, exprLimits: expr.Limits{MaxExprs: s.cfg.Limits.ExpressionsPerBody, MaxExpansion: bufferLimit}}
 }
 
 // resolveProxy finds the pre-configured proxy (BT-PROXY-KEY header or bt-proxy-key query
@@ -331,13 +333,15 @@ func (s *Server) prepareBody(x *exchange, req *fasthttp.Request, detok bool) (*b
 	if int64(cl) > limit {
 		return nil, errTooLarge
 	}
-	bctx := bodyContext(ctx.Request.Header.ContentType())
+	ct := ctx.Request.Header.ContentType()
 	needWhole := x.px != nil && len(x.px.RequestTransforms) > 0
 	if needWhole || (cl >= 0 && cl <= bufferLimit) {
-		body, err := x.c.readBody(limit)
+		// Transforms need the whole body in memory: at most bufferLimit of it.
+		body, err := x.c.readBody(min(limit, bufferLimit))
 		if err != nil {
 			return nil, err
 		}
+		bctx := bodyContext(ct, body)
 		out, err := s.detokenizeRequest(x, req, body, bctx, detok)
 		if err != nil {
 			return nil, err
@@ -350,6 +354,7 @@ func (s *Server) prepareBody(x *exchange, req *fasthttp.Request, detok bool) (*b
 		req.SetBody(out)
 		return nil, nil
 	}
+	bctx := bodyContext(ct, nil)
 	// Streaming: headers and query are detokenized first (they are small and whole).
 	if _, err := s.detokenizeRequest(x, req, nil, bctx, detok); err != nil {
 		return nil, err
@@ -417,13 +422,29 @@ func (e *errReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// bodyContext picks how expressions in a body are found and escaped from its Content-Type.
-func bodyContext(ct []byte) expr.Context {
+// bodyContext picks how expressions in a body are found and escaped, from its media type
+// (case-insensitive, parameters ignored): JSON for application/json, */json and *+json; form for
+// application/x-www-form-urlencoded. Anything else that is nevertheless a JSON document (sniffed
+// from body, when the caller has it) is treated as JSON too: a value must never break out of a
+// JSON string because a client mislabelled its body.
+func bodyContext(ct, body []byte) expr.Context {
+	mt := mediaType(ct)
 	switch {
-	case bytes.Contains(ct, []byte("json")):
-		return expr.JSON
-	case bytes.HasPrefix(ct, []byte("application/x-www-form-urlencoded")):
+	case mt == "application/x-www-form-urlencoded":
 		return expr.Form
+	case strings.HasSuffix(mt, "/json") || strings.HasSuffix(mt, "+json"):
+		return expr.JSON
+	}
+	if b := bytes.TrimSpace(body); len(b) > 0 && (b[0] == '{' || b[0] == '[') && json.Valid(b) {
+		return expr.JSON
 	}
 	return expr.Text
+}
+
+// mediaType is the lower-cased type/subtype of a Content-Type value.
+func mediaType(ct []byte) string {
+	if i := bytes.IndexByte(ct, ';'); i >= 0 {
+		ct = ct[:i]
+	}
+	return strings.ToLower(string(bytes.TrimSpace(ct)))
 }

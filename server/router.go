@@ -232,7 +232,7 @@ func (c *call) readBody(limit int64) ([]byte, error) {
 // type is a 400 naming the field. Unknown fields are ignored, as Basis Theory's API does.
 func (s *Server) decodeJSON(c *call, v any) error {
 	ct := c.ctx.Request.Header.ContentType()
-	if len(ct) > 0 && !bytes.Contains(ct, []byte("json")) {
+	if mt := mediaType(ct); len(ct) > 0 && !strings.HasSuffix(mt, "/json") && !strings.HasSuffix(mt, "+json") {
 		return problem(http.StatusUnsupportedMediaType, "the request body must be JSON")
 	}
 	b, err := c.readBody(s.cfg.Limits.APIBodyBytes)

@@ -41,6 +41,7 @@ type Server struct {
 	client    *fasthttp.Client // to destinations, dialing through egress.Dialer
 	decrypter *jwe.Decrypter   // BT-ENCRYPTED, private keys cached by hash
 	keyCache  sync.Map         // kid → *keyRecord, filled on first use
+	keyGen    atomic.Uint64    // bumped by every key deletion
 	metrics   *metrics
 	wasm      *transforms.Engine // WebAssembly transforms
 

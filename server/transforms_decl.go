@@ -68,7 +68,11 @@ func (s *Server) runTransform(x *exchange, t *transform, m *message, req *fastht
 	case "wasm":
 		return s.runWasmTransform(x, t, m, req, resp)
 	case "mask":
-		m.body = maskBody(t, m.body)
+		out, ok := maskBody(t, m.body)
+		if !ok {
+			return transformFailed(m, "more than 10000 matches for the mask")
+		}
+		m.body = out
 	case "tokenize":
 		return s.tokenizeAt(x, t, m)
 	case "append_json":
@@ -117,14 +121,21 @@ func (s *Server) renderValue(x *exchange, value string, ctx expr.Context) ([]byt
 	return out, nil
 }
 
+// maxMaskMatches bounds the work of one mask transform on one body.
+const maxMaskMatches = 10000
+
 // maskBody replaces every character of every capture group of every match with the replacement.
-func maskBody(t *transform, body []byte) []byte {
+// Over maxMaskMatches it gives up (ok false) rather than leave matches unmasked.
+func maskBody(t *transform, body []byte) ([]byte, bool) {
 	if t.re == nil {
-		return body
+		return body, true
 	}
-	matches := t.re.FindAllSubmatchIndex(body, -1)
+	matches := t.re.FindAllSubmatchIndex(body, maxMaskMatches+1)
+	if len(matches) > maxMaskMatches {
+		return nil, false
+	}
 	if matches == nil {
-		return body
+		return body, true
 	}
 	out := make([]byte, 0, len(body))
 	last := 0
@@ -140,7 +151,7 @@ func maskBody(t *transform, body []byte) []byte {
 			last = b
 		}
 	}
-	return append(out, body[last:]...)
+	return append(out, body[last:]...), true
 }
 
 // tokenizeAt vaults the JSON value at the transform's location as a new token (with the

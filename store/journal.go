@@ -130,6 +130,9 @@ func (j *journal) append(evs []Event) error {
 	n, err := j.f.Write(rec)
 	j.size += int64(n)
 	if err != nil {
+		// Nothing may follow a torn record in its file: later appends start a new one.
+		j.f.Close()
+		j.f = nil
 		return fmt.Errorf("store: audit journal: %w", err)
 	}
 	return nil
@@ -159,12 +162,16 @@ func (j *journal) ingest() error {
 		j.f.Close()
 		j.f = nil
 	}
+	upTo := j.seq // files after this one are being written to: never ingest (and delete) those
 	j.mu.Unlock()
 	seqs, err := j.files()
 	if err != nil {
 		return err
 	}
 	for _, seq := range seqs {
+		if seq > upTo {
+			break
+		}
 		if err := j.ingestFile(j.path(seq)); err != nil {
 			return err
 		}

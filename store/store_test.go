@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"sync"
 	"testing"
 	"time"
 
@@ -420,4 +421,53 @@ func TestJournalTornRecordAndReplay(t *testing.T) {
 		t.Fatalf("replay duplicated events: %d", len(evs))
 	}
 	st.Close()
+}
+
+// TestJournalConcurrentIngestLosesNothing: appends racing frequent ingests (as GET /logs causes)
+// all end up in the vault.
+func TestJournalConcurrentIngestLosesNothing(t *testing.T) {
+	s := openAt(t, t.TempDir(), testKey(1))
+	defer s.Close()
+	const writers, each = 8, 300
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-done:
+				return
+			default:
+				s.(*badgerStore).journal.ingest()
+			}
+		}
+	}()
+	var wg sync.WaitGroup
+	for w := 0; w < writers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < each; i++ {
+				if err := s.Audit(ctx, Event{EntityType: "token", EntityID: "x", Operation: "detokenize"}); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(done)
+	n, cursor := 0, ""
+	for {
+		evs, next, err := s.Events(ctx, EventQuery{Operation: "detokenize", Size: 100, Start: cursor})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n += len(evs)
+		if next == "" {
+			break
+		}
+		cursor = next
+	}
+	if n != writers*each {
+		t.Fatalf("%d of %d audited events reached the vault", n, writers*each)
+	}
 }
