@@ -140,9 +140,14 @@ func (s *Server) proxyPrincipal(px *proxyConfig) (*principal, error) {
 // destination joins base with the path after /proxy and the query (minus bt-proxy-key), and
 // checks it against the destination policy.
 func (s *Server) destination(x *exchange, base string) (string, error) {
-	uri := x.c.ctx.Request.RequestURI() // raw: keeps the caller's encoding
+	// fasthttp gives the request URI rebuilt from the normalized path (dot segments resolved,
+	// re-quoted) plus the raw query.
+	uri := x.c.ctx.Request.RequestURI()
 	path, query, _ := bytes.Cut(uri, []byte("?"))
 	rest := bytes.TrimPrefix(path, []byte("/proxy"))
+	if len(rest) > 0 && rest[0] != '/' {
+		return "", problem(http.StatusNotFound, "no such resource") // only /proxy and /proxy/… exist
+	}
 	dest := joinURL(base, string(rest), stripQueryParam(string(query), "bt-proxy-key"))
 	x.restPath = string(rest)
 	if x.px != nil {
