@@ -300,36 +300,46 @@ func (s *badgerStore) Events(ctx context.Context, q EventQuery) ([]Event, string
 	err := s.db.View(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Reverse: true, Prefix: []byte(prefixEvent), PrefetchValues: true, PrefetchSize: 32})
 		defer it.Close()
+		var group []Event
 		for it.Seek(seek); it.Valid(); it.Next() {
-			k := it.Item().Key()
-			if q.Start != "" && bytes.Equal(k, seek) {
-				continue // the cursor names the last event of the previous page
-			}
-			var ev Event
-			if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &ev) }); err != nil {
+			// An entry holds one event (written with its mutation) or, from the audit journal,
+			// the events of one request as a JSON array in key order.
+			group = group[:0]
+			err := it.Item().Value(func(v []byte) error {
+				if len(v) > 0 && v[0] == '[' {
+					return json.Unmarshal(v, &group)
+				}
+				var ev Event
+				err := json.Unmarshal(v, &ev)
+				group = append(group, ev)
+				return err
+			})
+			if err != nil {
 				return err
 			}
-			if !q.matches(&ev) {
-				if !q.Since.IsZero() && ev.CreatedAt.Before(q.Since) {
-					break // newest first: everything further is older still
+			for i := len(group) - 1; i >= 0; i-- { // newest first
+				ev := group[i]
+				if q.Start != "" && ev.ID >= q.Start {
+					continue // at or after the cursor: the previous page had it
 				}
-				continue
+				if !q.matches(&ev) {
+					if !q.Since.IsZero() && ev.CreatedAt.Before(q.Since) {
+						return nil // newest first: everything further is older still
+					}
+					continue
+				}
+				if len(out) == q.Size {
+					next = out[len(out)-1].ID
+					return nil
+				}
+				out = append(out, ev)
 			}
-			if len(out) == q.Size {
-				next = hex.EncodeToString(out[len(out)-1].keySuffix())
-				break
-			}
-			out = append(out, ev)
 		}
 		return nil
 	})
 	return out, next, err
 }
 
-func (e *Event) keySuffix() []byte {
-	b, _ := hex.DecodeString(e.ID)
-	return b
-}
 
 func (q *EventQuery) matches(e *Event) bool {
 	return (q.EntityType == "" || q.EntityType == e.EntityType) &&

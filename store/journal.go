@@ -96,13 +96,21 @@ func (j *journal) files() ([]int, error) {
 
 // append writes evs as one record. The error is the caller's to fail on.
 func (j *journal) append(evs []Event) error {
+	if len(evs) > 0xffff {
+		return errors.New("store: too many audit events in one record")
+	}
 	plain := make([]byte, 0, 256*len(evs))
+	var base []byte // the events of one record share a key but for its last two bytes
 	for i := range evs {
 		ev := &evs[i]
 		if ev.CreatedAt.IsZero() {
 			ev.CreatedAt = time.Now().UTC()
 		}
-		k := newEventKey(ev.CreatedAt)
+		if base == nil {
+			base = newEventKey(ev.CreatedAt)
+		}
+		k := base
+		binary.BigEndian.PutUint16(k[len(k)-2:], uint16(i))
 		ev.ID = eventID(k)
 		plain = append(plain, k...)
 		lenAt := len(plain)
@@ -201,6 +209,10 @@ func (j *journal) ingestFile(path string) error {
 		if err != nil {
 			return fmt.Errorf("store: audit journal %s: %w", filepath.Base(path), ErrCorrupt)
 		}
+		// One Badger entry per record (one request): under the first event's key, the event,
+		// or the events as a JSON array in key order.
+		var key, val []byte
+		count := 0
 		for len(plain) > 0 {
 			const klen = len(prefixEvent) + 16
 			if len(plain) < klen+2 {
@@ -211,10 +223,23 @@ func (j *journal) ingestFile(path string) error {
 			if n > len(plain) || !json.Valid(plain[:n]) {
 				return fmt.Errorf("store: audit journal %s: %w", filepath.Base(path), ErrCorrupt)
 			}
-			if err := wb.Set(bytes.Clone(k), bytes.Clone(plain[:n])); err != nil {
+			if key == nil {
+				key = bytes.Clone(k)
+			}
+			val = append(append(val, ','), plain[:n]...)
+			count++
+			plain = plain[n:]
+		}
+		if count == 1 {
+			val = val[1:]
+		} else if count > 1 {
+			val[0] = '['
+			val = append(val, ']')
+		}
+		if count > 0 {
+			if err := wb.Set(key, val); err != nil {
 				return err
 			}
-			plain = plain[n:]
 		}
 	}
 	if err := wb.Flush(); err != nil {

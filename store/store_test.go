@@ -471,3 +471,60 @@ func TestJournalConcurrentIngestLosesNothing(t *testing.T) {
 		t.Fatalf("%d of %d audited events reached the vault", n, writers*each)
 	}
 }
+
+// TestEventsPagesThroughGroupedRecords: the events of one audited request are one Badger entry;
+// pages may end inside it, and every event is listed once, newest first.
+func TestEventsPagesThroughGroupedRecords(t *testing.T) {
+	s := openAt(t, t.TempDir(), testKey(1))
+	defer s.Close()
+	want := 0
+	for r := 0; r < 7; r++ {
+		evs := make([]Event, 5)
+		for i := range evs {
+			evs[i] = Event{EntityType: "token", EntityID: fmt.Sprintf("r%d-e%d", r, i), Operation: "detokenize", Actor: "a"}
+		}
+		if err := s.Audit(ctx, evs...); err != nil {
+			t.Fatal(err)
+		}
+		want += len(evs)
+		// A mutation's event between the records, in its own entry.
+		if _, _, err := s.CreateToken(ctx, card(fmt.Sprint("g", r), "4242424242424242"), false, Event{EntityType: "token", EntityID: fmt.Sprint("g", r), Operation: "create"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, size := range []int{1, 3, 5, 7, 100} {
+		var all []Event
+		cursor := ""
+		for {
+			page, next, err := s.Events(ctx, EventQuery{Size: size, Start: cursor})
+			if err != nil {
+				t.Fatal(err)
+			}
+			all = append(all, page...)
+			if next == "" {
+				break
+			}
+			cursor = next
+		}
+		if len(all) != want+7 {
+			t.Fatalf("size %d: %d events, want %d", size, len(all), want+7)
+		}
+		seen := map[string]bool{}
+		for i, ev := range all {
+			if seen[ev.ID] {
+				t.Fatalf("size %d: event %s twice", size, ev.ID)
+			}
+			seen[ev.ID] = true
+			if i > 0 && all[i-1].ID <= ev.ID {
+				t.Fatalf("size %d: not newest first at %d", size, i)
+			}
+		}
+		if all[0].EntityID != "g6" || all[1].EntityID != "r6-e4" {
+			t.Fatalf("size %d: order %s, %s", size, all[0].EntityID, all[1].EntityID)
+		}
+	}
+	evs, _, _ := s.Events(ctx, EventQuery{EntityID: "r3-e2"})
+	if len(evs) != 1 {
+		t.Fatalf("filter inside a group: %d", len(evs))
+	}
+}
