@@ -340,7 +340,6 @@ func (s *badgerStore) Events(ctx context.Context, q EventQuery) ([]Event, string
 	return out, next, err
 }
 
-
 func (q *EventQuery) matches(e *Event) bool {
 	return (q.EntityType == "" || q.EntityType == e.EntityType) &&
 		(q.EntityID == "" || q.EntityID == e.EntityID) &&
