@@ -218,6 +218,10 @@ func (s *Server) fetchAndAudit(x *exchange) error {
 	if err := s.store.Audit(x.c.ctx, evs...); err != nil {
 		return errAuditFailed
 	}
+	if x.env.toks == nil {
+		x.env.toks = make([]*store.Token, 0, len(x.env.ids))
+		x.env.objs = make([][]byte, 0, len(x.env.ids))
+	}
 	for _, id := range x.env.ids[from:] {
 		x.env.toks = append(x.env.toks, toks[id])
 		x.env.objs = append(x.env.objs, nil)

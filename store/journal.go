@@ -99,7 +99,7 @@ func (j *journal) append(evs []Event) error {
 	if len(evs) > 0xffff {
 		return errors.New("store: too many audit events in one record")
 	}
-	plain := make([]byte, 0, 256*len(evs))
+	plain := make([]byte, 0, 384*len(evs))
 	var base []byte // the events of one record share a key but for its last two bytes
 	for i := range evs {
 		ev := &evs[i]
@@ -211,7 +211,8 @@ func (j *journal) ingestFile(path string) error {
 		}
 		// One Badger entry per record (one request): under the first event's key, the event,
 		// or the events as a JSON array in key order.
-		var key, val []byte
+		var key []byte
+		val := make([]byte, 0, len(plain)+2)
 		count := 0
 		for len(plain) > 0 {
 			const klen = len(prefixEvent) + 16
