@@ -10,7 +10,7 @@
 //
 //	BenchmarkExpr…         expression scan and render of a 1 KB JSON body with 5 tokens
 //	BenchmarkVault…        vault reads (sealed-record cache vs Badger) and audit writes
-//	BenchmarkDetok…        the two together: GetTokens + render, from the cache and from the vault
+//	BenchmarkDetok…        the two together: ResolveTokens + render, from the cache and from the vault
 //	BenchmarkJWE…          BT-ENCRYPTED decryption per key algorithm
 //	BenchmarkWasm…         one request-transform call, tiny hand-written guest and standard Go guest
 //	BenchmarkProxy…        the whole edge in process, over fasthttputil.InmemoryListener

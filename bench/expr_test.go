@@ -13,14 +13,14 @@ import (
 // tokenEnv is an expr.Env over tokens fetched for one request, like the server's: a linear
 // search over the few ids a request references.
 type tokenEnv struct {
-	ids  []string
-	toks []*store.Token
+	ids []string
+	res store.Resolved
 }
 
 func (e *tokenEnv) Token(id []byte) ([]byte, []byte, bool) {
 	for i, x := range e.ids {
-		if x == string(id) && e.toks[i] != nil {
-			return e.toks[i].Data, nil, true
+		if x == string(id) && i < len(e.res.Tokens) && e.res.Tokens[i].Found {
+			return e.res.Tokens[i].Data, nil, true
 		}
 	}
 	return nil, nil, false
@@ -29,7 +29,8 @@ func (e *tokenEnv) Config([]byte) ([]byte, bool) { return nil, false }
 func (e *tokenEnv) Encrypted() ([]byte, bool)    { return nil, false }
 
 // detok is the detokenization of one request body, done the way the server does it: scan for
-// the distinct ids, fetch them in one vault read, render into dst. It returns the rendered body.
+// the distinct ids, resolve them (sealed cache, else one vault read), render into dst. It
+// returns the rendered body.
 type detok struct {
 	st  store.Store
 	env tokenEnv
@@ -38,7 +39,8 @@ type detok struct {
 }
 
 func (d *detok) run(body []byte) ([]byte, error) {
-	d.env.ids, d.env.toks = d.env.ids[:0], d.env.toks[:0]
+	d.env.ids = d.env.ids[:0]
+	d.env.res.Reset()
 	_, err := d.r.Scan(body, expr.JSON, func(ref expr.Ref) error {
 		for _, id := range d.env.ids {
 			if id == string(ref.ID) {
@@ -51,12 +53,8 @@ func (d *detok) run(body []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	m, err := d.st.GetTokens(context.Background(), d.env.ids)
-	if err != nil {
+	if err := d.st.ResolveTokens(context.Background(), d.env.ids, &d.env.res); err != nil {
 		return nil, err
-	}
-	for _, id := range d.env.ids {
-		d.env.toks = append(d.env.toks, m[id])
 	}
 	d.dst, err = d.r.Render(d.dst[:0], body, expr.JSON, &d.env)
 	return d.dst, err
@@ -94,7 +92,7 @@ func BenchmarkExprRender1KB5Tokens(b *testing.B) {
 	body := body5(b, ids)
 	env := &tokenEnv{ids: ids}
 	for _, pan := range []string{`"4242424242424242"`, `"5555555555554444"`, `"4000056655665556"`, `"2223003122003222"`, `"6011111111111117"`} {
-		env.toks = append(env.toks, &store.Token{Data: []byte(pan)})
+		env.res.Tokens = append(env.res.Tokens, store.ResolvedToken{Found: true, Data: []byte(pan)})
 	}
 	r := expr.Acquire()
 	defer expr.Release(r)

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -20,11 +21,29 @@ import (
 // request ends.
 type detokEnv struct {
 	ids       []string
-	toks      []*store.Token
-	objs      [][]byte // whole token objects, built only for ids named by {{ token: id }}
+	res       *store.Resolved // res.Tokens[i] is ids[i] once fetched; pooled
+	objs      [][]byte        // whole token objects, built only for ids named by {{ token: id }}
 	wantObj   []bool
 	config    map[string]string
 	encrypted []byte
+}
+
+var resolvedPool = sync.Pool{New: func() any { return new(store.Resolved) }}
+
+// release wipes the plaintext the env holds and returns its buffers to the pool.
+func (e *detokEnv) release() {
+	if e.res != nil {
+		e.res.Reset()
+		resolvedPool.Put(e.res)
+		e.res = nil
+	}
+}
+
+func (e *detokEnv) fetched() int {
+	if e.res == nil {
+		return 0
+	}
+	return len(e.res.Tokens)
 }
 
 var _ expr.Env = (*detokEnv)(nil)
@@ -40,13 +59,14 @@ func (e *detokEnv) index(id []byte) int {
 
 func (e *detokEnv) Token(id []byte) (data, object []byte, ok bool) {
 	i := e.index(id)
-	if i < 0 || e.toks[i] == nil {
+	if i < 0 || i >= e.fetched() || !e.res.Tokens[i].Found {
 		return nil, nil, false
 	}
-	if e.objs[i] == nil && i < len(e.wantObj) && e.wantObj[i] {
-		e.objs[i] = tokenObject(e.toks[i])
+	t := &e.res.Tokens[i]
+	if e.objs[i] == nil && e.wantObj[i] && t.Full != nil {
+		e.objs[i] = tokenObject(t.Full)
 	}
-	return e.toks[i].Data, e.objs[i], true
+	return t.Data, e.objs[i], true
 }
 
 func (e *detokEnv) Config(name []byte) ([]byte, bool) {
@@ -196,34 +216,43 @@ func renderHeaders(r *expr.Renderer, h *fasthttp.RequestHeader, env expr.Env) er
 // fetchAndAudit loads every collected token in one read, checks the caller may use each, and
 // writes one audit record per token. Nothing is rendered unless all of that succeeded.
 func (s *Server) fetchAndAudit(x *exchange) error {
-	from := len(x.env.toks) // ids before this were fetched by an earlier call
+	from := x.env.fetched() // ids before this were fetched by an earlier call
 	if from == len(x.env.ids) {
 		return nil
 	}
-	toks, err := s.store.GetTokens(x.c.ctx, x.env.ids[from:])
-	if err != nil {
+	if x.env.res == nil {
+		x.env.res = resolvedPool.Get().(*store.Resolved)
+	}
+	if err := s.store.ResolveTokens(x.c.ctx, x.env.ids[from:], x.env.res); err != nil {
 		return err
 	}
-	evs := make([]store.Event, 0, len(x.env.ids)-from)
+	for i := from; i < len(x.env.ids); i++ {
+		t := &x.env.res.Tokens[i]
+		if !t.Found {
+			return invalid("tokens", "unknown token "+quoteSafe(t.ID))
+		}
+		if !x.c.who.canUseResolved(t) {
+			return problem(http.StatusForbidden, "the application may not use token "+quoteSafe(t.ID))
+		}
+		if x.env.wantObj[i] && t.Full == nil { // {{ token: id }} needs the whole token: rare
+			full, err := s.store.GetToken(x.c.ctx, t.ID)
+			if err != nil {
+				return err
+			}
+			t.Full = full
+		}
+	}
+	if cap(x.events) < len(x.env.ids)-from {
+		x.events = make([]store.Event, 0, len(x.env.ids))
+	}
+	evs := x.events[:0]
 	for _, id := range x.env.ids[from:] {
-		t := toks[id]
-		if t == nil {
-			return invalid("tokens", "unknown token "+quoteSafe(id))
-		}
-		if !x.c.who.canUse(t.Containers) {
-			return problem(http.StatusForbidden, "the application may not use token "+quoteSafe(id))
-		}
 		evs = append(evs, s.detokEvent(x, id))
 	}
 	if err := s.store.Audit(x.c.ctx, evs...); err != nil {
 		return errAuditFailed
 	}
-	if x.env.toks == nil {
-		x.env.toks = make([]*store.Token, 0, len(x.env.ids))
-		x.env.objs = make([][]byte, 0, len(x.env.ids))
-	}
-	for _, id := range x.env.ids[from:] {
-		x.env.toks = append(x.env.toks, toks[id])
+	for len(x.env.objs) < len(x.env.ids) {
 		x.env.objs = append(x.env.objs, nil)
 	}
 	x.c.tokens += len(evs)
@@ -264,6 +293,8 @@ func (l *lazyEnv) Token(id []byte) (data, object []byte, ok bool) {
 		l.err = invalid("tokens", "more than "+strconv.Itoa(x.limit)+" distinct tokens in one request")
 		return nil, nil, false
 	}
+	// Streaming cannot scan ahead, so each token is fetched (in full: a {{ token: … }} may come)
+	// when first seen.
 	t, err := l.s.store.GetToken(x.c.ctx, string(id))
 	switch {
 	case errors.Is(err, store.ErrNotFound):
@@ -277,9 +308,12 @@ func (l *lazyEnv) Token(id []byte) (data, object []byte, ok bool) {
 			l.err = errAuditFailed
 			return nil, nil, false
 		}
+		if x.env.res == nil {
+			x.env.res = resolvedPool.Get().(*store.Resolved)
+		}
 		x.env.ids = append(x.env.ids, t.ID)
-		x.env.toks = append(x.env.toks, t)
-		x.env.objs = append(x.env.objs, tokenObject(t)) // streaming: no scan ahead, so build it
+		x.env.res.Tokens = append(x.env.res.Tokens, store.ResolvedToken{ID: t.ID, Found: true, Type: []byte(t.Type), Data: t.Data, Full: t})
+		x.env.objs = append(x.env.objs, nil)
 		x.env.wantObj = append(x.env.wantObj, true)
 		x.c.tokens++
 		return x.env.Token(id)
@@ -323,6 +357,23 @@ func exprDetail(err error) string {
 
 // canUse reports whether the principal may use a token in containers: applications without
 // container rules may use every container.
+func (p *principal) canUseResolved(t *store.ResolvedToken) bool {
+	if len(p.containers) == 0 {
+		return true
+	}
+	ok := false
+	t.Containers(func(c []byte) bool {
+		for _, have := range p.containers {
+			if bytes.HasPrefix(c, []byte(have)) {
+				ok = true
+				return false
+			}
+		}
+		return true
+	})
+	return ok
+}
+
 func (p *principal) canUse(containers []string) bool {
 	if len(p.containers) == 0 {
 		return true

@@ -106,6 +106,7 @@ func (s *Server) vaultProxyInvoke(c *call, id string) error {
 		return problem(http.StatusNotFound, "no proxy has this id")
 	}
 	x := s.newExchange(c)
+	defer x.env.release()
 	x.px, x.footprint, x.limit, c.proxyID = px, true, s.cfg.Limits.ProxyTokens, px.ID
 	x.basePath = px.basePath
 	x.env.config = px.Configuration
@@ -144,6 +145,7 @@ func (s *Server) vaultProxyReflect(c *call) error {
 		return err
 	}
 	x := s.newExchange(c)
+	defer x.env.release()
 	x.limit, x.auditOp = s.cfg.Limits.ReflectTokens, "reveal"
 	x.exprLimits.MaxExpansion = reflectBodyLimit // the answer stays within 5 MB of expansions
 	ct := c.ctx.Request.Header.ContentType()

@@ -176,6 +176,10 @@ func (m *meteredStore) GetTokens(ctx context.Context, ids []string) (map[string]
 	m.count("token_read", len(ids))
 	return m.Store.GetTokens(ctx, ids)
 }
+func (m *meteredStore) ResolveTokens(ctx context.Context, ids []string, r *store.Resolved) error {
+	m.count("token_read", len(ids))
+	return m.Store.ResolveTokens(ctx, ids, r)
+}
 func (m *meteredStore) UpdateToken(ctx context.Context, t *store.Token, ev store.Event) error {
 	m.count("token_update", 1)
 	return m.Store.UpdateToken(ctx, t, ev)

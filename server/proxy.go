@@ -14,6 +14,7 @@ import (
 
 	"github.com/sluice-edge/sluice/internal/egress"
 	"github.com/sluice-edge/sluice/internal/expr"
+	"github.com/sluice-edge/sluice/store"
 )
 
 // bufferLimit is the largest request body the proxy reads whole before forwarding. Bigger bodies
@@ -34,6 +35,7 @@ type exchange struct {
 
 	wantsEncrypted bool   // an expression names the BT-ENCRYPTED payload
 	auditOp        string // the audit operation of each token use: "detokenize" unless set
+	events         []store.Event
 	exprLimits     expr.Limits
 
 	// Footprint's vault proxy (footprint.go) sets these.
@@ -54,6 +56,7 @@ func (s *Server) invokeProxy(c *call) error {
 		return problem(http.StatusMethodNotAllowed, "the proxy accepts POST, GET, PUT, PATCH and DELETE")
 	}
 	x := s.newExchange(c)
+	defer x.env.release()
 	base, err := s.resolveProxy(x)
 	if err != nil {
 		return err

@@ -36,6 +36,9 @@ type Store interface {
 	GetToken(ctx context.Context, id string) (*Token, error)
 	// GetTokens fetches many tokens in one read transaction; missing ids are absent from the map.
 	GetTokens(ctx context.Context, ids []string) (map[string]*Token, error)
+	// ResolveTokens opens tokens into r's reusable buffers: the proxy's hot path. Cached tokens
+	// cost no allocation.
+	ResolveTokens(ctx context.Context, ids []string, r *Resolved) error
 	// UpdateToken replaces a live token (same id); ErrNotFound if it is gone.
 	UpdateToken(ctx context.Context, t *Token, ev Event) error
 	// DeleteToken removes a token; ErrNotFound if it does not exist.

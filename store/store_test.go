@@ -528,3 +528,73 @@ func TestEventsPagesThroughGroupedRecords(t *testing.T) {
 		t.Fatalf("filter inside a group: %d", len(evs))
 	}
 }
+
+// TestResolveCachedTokensAlloc: resolving tokens that are in the sealed cache allocates nothing.
+func TestResolveCachedTokensAlloc(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts differ under -race")
+	}
+	s := openAt(t, t.TempDir(), testKey(1))
+	defer s.Close()
+	ids := []string{"a", "b", "c", "d", "e"}
+	for _, id := range ids {
+		tok := card(id, "4242424242424242")
+		until := time.Now().Add(time.Hour)
+		tok.ExpiresAt = &until
+		s.CreateToken(ctx, tok, false, Event{})
+	}
+	r := new(Resolved)
+	if err := s.ResolveTokens(ctx, ids, r); err != nil { // fills the cache
+		t.Fatal(err)
+	}
+	run := func() {
+		r.Reset()
+		if err := s.ResolveTokens(ctx, ids, r); err != nil || len(r.Tokens) != 5 || !r.Tokens[4].Found {
+			t.Fatal("resolve failed")
+		}
+	}
+	run()
+	if n := testing.AllocsPerRun(200, run); n != 0 {
+		t.Fatalf("resolving 5 cached tokens allocates %.1f times", n)
+	}
+	if !bytes.Contains(r.Tokens[0].Data, []byte("4242424242424242")) || string(r.Tokens[0].Type) != "card" {
+		t.Fatalf("resolved %q %q", r.Tokens[0].Type, r.Tokens[0].Data)
+	}
+	n := 0
+	r.Tokens[0].Containers(func(c []byte) bool { n++; return string(c) == "/pci/high/" })
+	if n != 1 {
+		t.Fatal("containers")
+	}
+	// Unknown and expired ids are not found; a cvc-bearing token is decoded in full.
+	c := card("cvc", "4242424242424242")
+	c.Ephemeral = map[string]json.RawMessage{"cvc": json.RawMessage(`"123"`)}
+	c.EphemeralUntil = time.Now().Add(time.Hour)
+	s.CreateToken(ctx, c, false, Event{})
+	r.Reset()
+	s.ResolveTokens(ctx, []string{"nope", "cvc", "cvc"}, r)
+	if r.Tokens[0].Found || !r.Tokens[1].Found || !r.Tokens[2].Found || !bytes.Contains(r.Tokens[2].Data, []byte(`"cvc":"123"`)) {
+		t.Fatalf("resolve: %+v", r.Tokens)
+	}
+	r.Reset()
+	if len(r.buf) != 0 {
+		t.Fatal("reset kept plaintext")
+	}
+}
+
+func BenchmarkResolveTokensCached(b *testing.B) {
+	s := openAt(b, b.TempDir(), testKey(1))
+	defer s.Close()
+	ids := []string{"a", "b", "c", "d", "e"}
+	for _, id := range ids {
+		s.CreateToken(ctx, card(id, "4242424242424242"), false, Event{})
+	}
+	r := new(Resolved)
+	s.ResolveTokens(ctx, ids, r)
+	b.ReportAllocs()
+	for b.Loop() {
+		r.Reset()
+		if err := s.ResolveTokens(ctx, ids, r); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
