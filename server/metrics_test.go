@@ -1,6 +1,7 @@
 package server
 
 import (
+	"encoding/base64"
 	"io"
 	"net/http"
 	"strings"
@@ -49,4 +50,20 @@ func TestMetricsAfterProxyingAndNoSecrets(t *testing.T) {
 	assertNoSecrets(t, e.logs.String(), pan, app, e.adminKey)
 	// /metrics is not on the public listener.
 	e.do("GET", "/metrics", e.adminKey, nil).expectProblem(t, 404, false)
+}
+
+func TestBTAlgLabel(t *testing.T) {
+	jwe := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"ECDH-ES","enc":"A256GCM","kid":"k"}`)) + "..iv.ct.tag"
+	one := base64.StdEncoding.EncodeToString([]byte(`{"type":"card","encrypted":"` + jwe + `"}`))
+	many := base64.RawURLEncoding.EncodeToString([]byte(`{"a":{"type":"card","encrypted":"` + jwe + `"}}`))
+	for _, h := range []string{one, many} {
+		if got := btAlg([]byte(h)); got != "ECDH-ES" {
+			t.Fatalf("btAlg(%q) = %q", h, got)
+		}
+	}
+	for _, h := range []string{"", "!!!", base64.StdEncoding.EncodeToString([]byte(`{"encrypted":"x"}`))} {
+		if got := btAlg([]byte(h)); got != "other" {
+			t.Fatalf("btAlg(%q) = %q", h, got)
+		}
+	}
 }
