@@ -45,8 +45,8 @@ func (s *Server) vaultProxy(c *call) error {
 	return errNotFound
 }
 
-// fpAuthenticate requires a key (X-Footprint-Secret-Key or BT-API-KEY) holding want.
-func (s *Server) fpAuthenticate(c *call, want perm, name string) error {
+// fpKey requires a valid key (X-Footprint-Secret-Key or BT-API-KEY) within its rate limit.
+func (s *Server) fpKey(c *call) error {
 	who, err := s.authenticate(c.ctx)
 	if err != nil {
 		return err
@@ -55,9 +55,15 @@ func (s *Server) fpAuthenticate(c *call, want perm, name string) error {
 		return problem(http.StatusUnauthorized, "a valid X-Footprint-Secret-Key header is required")
 	}
 	c.who = who
-	if err := s.checkApplication(c); err != nil {
+	return s.checkApplication(c)
+}
+
+// fpAuthenticate requires a key holding want.
+func (s *Server) fpAuthenticate(c *call, want perm, name string) error {
+	if err := s.fpKey(c); err != nil {
 		return err
 	}
+	who := c.who
 	if who.can(want) || (want == permProxyInvoke && who.can(permTokenUse)) {
 		return nil
 	}
@@ -110,20 +116,12 @@ func (s *Server) vaultProxyInvoke(c *call, id string) error {
 	x.px, x.footprint, x.limit, c.proxyID = px, true, s.cfg.Limits.ProxyTokens, px.ID
 	x.basePath = px.basePath
 	x.env.config = px.Configuration
-	who, err := s.authenticate(c.ctx)
-	if err != nil {
-		return err
-	}
 	// The id of a proxy is not a secret (it appears in logs), so unlike /proxy with the proxy's
 	// key, calling a proxy by id always needs an API key, even with require_auth false.
-	if who == nil {
-		return problem(http.StatusUnauthorized, "a valid X-Footprint-Secret-Key header is required")
-	}
-	c.who = who
-	if err := s.checkApplication(c); err != nil {
+	if err := s.fpKey(c); err != nil {
 		return err
 	}
-	if !who.can(permProxyInvoke) && !who.can(permTokenUse) {
+	if !c.who.can(permProxyInvoke) && !c.who.can(permTokenUse) {
 		return forbidden("proxy:invoke")
 	}
 	rules, err := ingressRules(&c.ctx.Request.Header)
