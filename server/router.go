@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"strings"
 	"time"
@@ -124,18 +125,30 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	}
 	dur := time.Since(start)
 	s.metrics.observe(c, ctx.Response.StatusCode(), dur)
-	s.log.Info("request",
-		"request_id", reqID,
-		"method", string(ctx.Method()),
-		"route", c.route,
-		"status", ctx.Response.StatusCode(),
-		"duration_ms", float64(dur.Microseconds())/1000,
-		"application_id", appID,
-		"destination_ms", float64(c.destDuration.Microseconds())/1000,
-		"transforms_ms", float64(c.transformDuration.Microseconds())/1000,
-		"proxy_id", c.proxyID,
-		"tokens", c.tokens,
+	// The canonical request line: route pattern (never the path), no header values, no bodies.
+	// LogAttrs: typed attributes, no boxing per field.
+	s.log.LogAttrs(ctx, slog.LevelInfo, "request",
+		slog.String("request_id", reqID),
+		slog.String("method", methodName(ctx.Method())),
+		slog.String("route", c.route),
+		slog.Int("status", ctx.Response.StatusCode()),
+		slog.Float64("duration_ms", float64(dur.Microseconds())/1000),
+		slog.String("application_id", appID),
+		slog.Float64("destination_ms", float64(c.destDuration.Microseconds())/1000),
+		slog.Float64("transforms_ms", float64(c.transformDuration.Microseconds())/1000),
+		slog.String("proxy_id", c.proxyID),
+		slog.Int("tokens", c.tokens),
 	)
+}
+
+// methodName returns the method as a constant string for the usual methods (no allocation).
+func methodName(m []byte) string {
+	for _, k := range [...]string{"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"} {
+		if string(m) == k {
+			return k
+		}
+	}
+	return string(m)
 }
 
 func (s *Server) dispatch(c *call) error {
