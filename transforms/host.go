@@ -196,14 +196,7 @@ func hostConfig(ctx context.Context, _ api.Module, stack []uint64) {
 		setI32(stack, abi.ErrNotFound)
 		return
 	}
-	if len(v) > math.MaxInt32 {
-		setI32(stack, abi.ErrTooLarge)
-		return
-	}
-	if len(v) <= len(dst) {
-		copy(dst, v)
-	}
-	setI32(stack, int32(len(v)))
+	returnSized(stack, dst, v)
 }
 
 func hostTokenize(ctx context.Context, _ api.Module, stack []uint64) {
@@ -230,14 +223,7 @@ func hostTokenize(ctx context.Context, _ api.Module, stack []uint64) {
 		return
 	}
 	ex.result = append(ex.result[:0], id...)
-	if len(id) > math.MaxInt32 {
-		setI32(stack, abi.ErrTooLarge)
-		return
-	}
-	if len(id) <= len(dst) {
-		copy(dst, id)
-	}
-	setI32(stack, int32(len(id)))
+	returnSized(stack, dst, id)
 }
 
 func hostEnd(ctx context.Context, _ api.Module, stack []uint64) {
@@ -417,4 +403,17 @@ func encodeHeaders(b []byte, hs []Header) {
 		b = abi.PutBytes(b, h.Name)
 		b = abi.PutBytes(b, h.Value)
 	}
+}
+
+// returnSized answers a read-shaped host call: v is copied into dst only if it fits, and the
+// call returns len(v) either way, so the guest can retry with a buffer of the right size.
+func returnSized(stack []uint64, dst []byte, v string) {
+	if len(v) > math.MaxInt32 {
+		setI32(stack, abi.ErrTooLarge)
+		return
+	}
+	if len(v) <= len(dst) {
+		copy(dst, v)
+	}
+	setI32(stack, int32(len(v)))
 }
