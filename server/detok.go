@@ -107,10 +107,7 @@ func (x *exchange) collect(src []byte, ctx expr.Context) error {
 	if !mayExpress(src, ctx) {
 		return nil
 	}
-	r := expr.Acquire()
-	defer expr.Release(r)
-	r.SetLimits(x.exprLimits)
-	_, err := r.Scan(src, ctx, func(r expr.Ref) error {
+	_, err := x.renderer().Scan(src, ctx, func(r expr.Ref) error {
 		switch r.Kind {
 		case expr.RefToken, expr.RefTokenObject:
 			i := x.env.index(r.ID)
@@ -161,17 +158,10 @@ func (s *Server) detokenizeRequest(x *exchange, req *fasthttp.Request, body []by
 	if err := x.collect(body, bctx); err != nil {
 		return nil, exprProblem(err)
 	}
-	if x.wantsEncrypted {
-		if err := s.decryptHeader(x); err != nil {
-			return nil, err
-		}
-	}
-	if err := s.fetchAndAudit(x); err != nil {
+	if err := s.resolveCollected(x); err != nil {
 		return nil, err
 	}
-	r := expr.Acquire()
-	defer expr.Release(r)
-	r.SetLimits(x.exprLimits)
+	r := x.renderer()
 	if mayExpress(query, expr.Query) {
 		out, err := r.Render(nil, query, expr.Query, &x.env)
 		if err != nil {
@@ -191,6 +181,17 @@ func (s *Server) detokenizeRequest(x *exchange, req *fasthttp.Request, body []by
 		return nil, exprProblem(err)
 	}
 	return out, nil
+}
+
+// resolveCollected makes everything the collected expressions name available to render: the
+// BT-ENCRYPTED payload if one is named, and the tokens (fetched, checked, audited).
+func (s *Server) resolveCollected(x *exchange) error {
+	if x.wantsEncrypted && x.env.encrypted == nil {
+		if err := s.decryptHeader(x); err != nil {
+			return err
+		}
+	}
+	return s.fetchAndAudit(x)
 }
 
 // renderHeaders resolves expressions in header values; CR, LF or NUL in a result is refused.

@@ -6,8 +6,6 @@ import (
 	"strings"
 
 	"github.com/valyala/fasthttp"
-
-	"github.com/sluice-edge/sluice/internal/expr"
 )
 
 // Footprint's vault proxy (SPEC §9): /vault_proxy/jit, /vault_proxy/reflect and
@@ -112,7 +110,7 @@ func (s *Server) vaultProxyInvoke(c *call, id string) error {
 		return problem(http.StatusNotFound, "no proxy has this id")
 	}
 	x := s.newExchange(c)
-	defer x.env.release()
+	defer x.release()
 	x.px, x.footprint, x.limit, c.proxyID = px, true, s.cfg.Limits.ProxyTokens, px.ID
 	x.basePath = px.basePath
 	x.env.config = px.Configuration
@@ -143,7 +141,7 @@ func (s *Server) vaultProxyReflect(c *call) error {
 		return err
 	}
 	x := s.newExchange(c)
-	defer x.env.release()
+	defer x.release()
 	x.limit, x.auditOp = s.cfg.Limits.ReflectTokens, "reveal"
 	x.exprLimits.MaxExpansion = reflectBodyLimit // the answer stays within 5 MB of expansions
 	ct := c.ctx.Request.Header.ContentType()
@@ -151,18 +149,10 @@ func (s *Server) vaultProxyReflect(c *call) error {
 	if err := x.collect(body, bctx); err != nil {
 		return exprProblem(err)
 	}
-	if x.wantsEncrypted {
-		if err := s.decryptHeader(x); err != nil {
-			return err
-		}
-	}
-	if err := s.fetchAndAudit(x); err != nil {
+	if err := s.resolveCollected(x); err != nil {
 		return err
 	}
-	r := expr.Acquire()
-	defer expr.Release(r)
-	r.SetLimits(x.exprLimits)
-	out, err := r.Render(nil, body, bctx, &x.env)
+	out, err := x.renderer().Render(nil, body, bctx, &x.env)
 	if err != nil {
 		return exprProblem(err)
 	}

@@ -37,6 +37,7 @@ type exchange struct {
 	auditOp        string // the audit operation of each token use: "detokenize" unless set
 	events         []store.Event
 	exprLimits     expr.Limits
+	r              *expr.Renderer // see renderer()
 
 	// Footprint's vault proxy (footprint.go) sets these.
 	footprint bool        // x-fp-* header rules; destination 5xx → 502
@@ -56,7 +57,7 @@ func (s *Server) invokeProxy(c *call) error {
 		return problem(http.StatusMethodNotAllowed, "the proxy accepts POST, GET, PUT, PATCH and DELETE")
 	}
 	x := s.newExchange(c)
-	defer x.env.release()
+	defer x.release()
 	base, err := s.resolveProxy(x)
 	if err != nil {
 		return err
@@ -72,6 +73,25 @@ func (s *Server) invokeProxy(c *call) error {
 func (s *Server) newExchange(c *call) *exchange {
 	// Buffered rendering expands expressions into memory: at most bufferLimit bytes of them.
 	return &exchange{c: c, exprLimits: expr.Limits{MaxExprs: s.cfg.Limits.ExpressionsPerBody, MaxExpansion: bufferLimit}}
+}
+
+// renderer is the exchange's expression renderer, acquired on first use with the exchange's
+// limits; release gives it back.
+func (x *exchange) renderer() *expr.Renderer {
+	if x.r == nil {
+		x.r = expr.Acquire()
+		x.r.SetLimits(x.exprLimits)
+	}
+	return x.r
+}
+
+// release wipes and returns what the exchange borrowed: the renderer and the resolved tokens.
+func (x *exchange) release() {
+	if x.r != nil {
+		expr.Release(x.r)
+		x.r = nil
+	}
+	x.env.release()
 }
 
 // resolveProxy finds the pre-configured proxy (BT-PROXY-KEY header or bt-proxy-key query

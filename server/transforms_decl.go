@@ -109,12 +109,10 @@ func (s *Server) renderValue(x *exchange, value string, ctx expr.Context) ([]byt
 	if err := x.collect(src, ctx); err != nil {
 		return nil, exprProblem(err)
 	}
-	if err := s.fetchAndAudit(x); err != nil {
+	if err := s.resolveCollected(x); err != nil {
 		return nil, err
 	}
-	r := expr.Acquire()
-	defer expr.Release(r)
-	out, err := r.Render(nil, src, ctx, &x.env)
+	out, err := x.renderer().Render(nil, src, ctx, &x.env)
 	if err != nil {
 		return nil, exprProblem(err)
 	}
