@@ -160,9 +160,16 @@ func (t *transform) compile() {
 
 // validateTransform checks one transform; field names the list it is in.
 func (s *Server) validateTransform(c *call, t *transform, field string) error {
-	switch t.Type {
-	case "wasm":
+	if t.Type == "wasm" {
 		return s.validateWasmTransform(c, t, field)
+	}
+	return validateDeclarative(t, field)
+}
+
+// validateDeclarative checks a transform that needs nothing of the server: tokenize, mask,
+// append_json, append_header.
+func validateDeclarative(t *transform, field string) error {
+	switch t.Type {
 	case "tokenize":
 		if t.Options == nil || t.Options.Token == nil {
 			return invalid(field, "tokenize needs options.location and options.token")

@@ -180,7 +180,7 @@ func ingressRules(h *fasthttp.RequestHeader) ([]transform, error) {
 			if !ok {
 				return nil, invalid(fpIngressRule, "a rule is <token type>=<$.json.path>")
 			}
-			if err := (&Server{}).validateTransform(nil, &t, fpIngressRule); err != nil {
+			if err := validateDeclarative(&t, fpIngressRule); err != nil {
 				return nil, err
 			}
 			out = append(out, t)

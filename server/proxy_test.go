@@ -431,7 +431,7 @@ func FuzzMaskBody(f *testing.F) {
 	f.Add("héllo wörld", `(\pL+)`)
 	f.Fuzz(func(t *testing.T, body, re string) {
 		tr := &transform{Type: "mask", Matcher: "regex", Expression: re, Replacement: "*"}
-		if (&Server{}).validateTransform(nil, tr, "f") != nil {
+		if validateDeclarative(tr, "f") != nil {
 			return
 		}
 		out, ok := maskBody(tr, []byte(body))
