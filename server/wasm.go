@@ -235,11 +235,11 @@ func (s *Server) runWasmTransform(x *exchange, t *transform, m *message, req *fa
 	s.metrics.transformTime.Observe(time.Since(start).Seconds())
 	switch {
 	case err != nil:
-		s.metrics.transformCalls.WithLabelValues("error").Inc()
+		s.metrics.transformError.Inc()
 		s.log.Warn("transform failed", "module_id", t.ModuleID, "request_id", string(x.c.ctx.Response.Header.Peek("X-Request-Id")))
 		return problem(http.StatusInternalServerError, "the transform failed (trap, time or memory limit)")
 	case out.Ended:
-		s.metrics.transformCalls.WithLabelValues("ended").Inc()
+		s.metrics.transformEnded.Inc()
 		g := &guestError{outcome: out}
 		g.outcome.Messages = append([]string(nil), out.Messages...)
 		g.outcome.Body = bytes.Clone(out.Body)
@@ -249,7 +249,7 @@ func (s *Server) runWasmTransform(x *exchange, t *transform, m *message, req *fa
 		}
 		return g
 	}
-	s.metrics.transformCalls.WithLabelValues("ok").Inc()
+	s.metrics.transformOK.Inc()
 	changed := ex.Changed()
 	if changed.Has(transforms.PartBody) {
 		m.body = bytes.Clone(ex.Body)
