@@ -103,7 +103,7 @@ func Open(opt Options) (Store, error) {
 		cache:     newSealedCache(cacheSize(opt.TokenCacheSize)),
 	}
 	if !opt.InMemory {
-		if bs.journal, err = openJournal(filepath.Join(opt.Dir, "audit"), s, db); err != nil {
+		if bs.journal, err = openJournal(filepath.Join(opt.Dir, "audit"), s); err != nil {
 			db.Close()
 			return nil, err
 		}
@@ -276,11 +276,6 @@ func (s *badgerStore) Audit(ctx context.Context, evs ...Event) error {
 }
 
 func (s *badgerStore) Events(ctx context.Context, q EventQuery) ([]Event, string, error) {
-	if s.journal != nil {
-		if err := s.journal.ingest(); err != nil { // read your own writes
-			return nil, "", err
-		}
-	}
 	if q.Size <= 0 {
 		q.Size = 20
 	}
@@ -295,49 +290,98 @@ func (s *badgerStore) Events(ctx context.Context, q EventQuery) ([]Event, string
 		}
 		seek = append([]byte(prefixEvent), c...)
 	}
+	// Two sources, each newest first, merged: events Badger holds (written with their mutation,
+	// or moved there by an older version of the journal) and the journal's.
+	var jit *journalIter
+	if s.journal != nil {
+		var err error
+		if jit, err = s.journal.iter(q.Start); err != nil {
+			return nil, "", err
+		}
+	}
 	var out []Event
 	next := ""
 	err := s.db.View(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Reverse: true, Prefix: []byte(prefixEvent), PrefetchValues: true, PrefetchSize: 32})
 		defer it.Close()
-		var group []Event
-		for it.Seek(seek); it.Valid(); it.Next() {
-			// An entry holds one event (written with its mutation) or, from the audit journal,
-			// the events of one request as a JSON array in key order.
-			group = group[:0]
-			err := it.Item().Value(func(v []byte) error {
-				if len(v) > 0 && v[0] == '[' {
-					return json.Unmarshal(v, &group)
-				}
-				var ev Event
-				err := json.Unmarshal(v, &ev)
-				group = append(group, ev)
-				return err
-			})
-			if err != nil {
+		it.Seek(seek)
+		db := badgerEvents{it: it, start: q.Start}
+		var a, b Event
+		var okA, okB bool
+		var err error
+		if a, okA, err = db.next(); err != nil {
+			return err
+		}
+		if jit != nil {
+			if b, okB, err = jit.next(); err != nil {
 				return err
 			}
-			for i := len(group) - 1; i >= 0; i-- { // newest first
-				ev := group[i]
-				if q.Start != "" && ev.ID >= q.Start {
-					continue // at or after the cursor: the previous page had it
+		}
+		for okA || okB {
+			var ev Event
+			if okA && (!okB || a.ID > b.ID) {
+				ev = a
+				if a, okA, err = db.next(); err != nil {
+					return err
 				}
-				if !q.matches(&ev) {
-					if !q.Since.IsZero() && ev.CreatedAt.Before(q.Since) {
-						return nil // newest first: everything further is older still
-					}
-					continue
+			} else {
+				ev = b
+				if b, okB, err = jit.next(); err != nil {
+					return err
 				}
-				if len(out) == q.Size {
-					next = out[len(out)-1].ID
-					return nil
-				}
-				out = append(out, ev)
 			}
+			if !q.matches(&ev) {
+				if !q.Since.IsZero() && ev.CreatedAt.Before(q.Since) {
+					return nil // newest first: everything further is older still
+				}
+				continue
+			}
+			if len(out) == q.Size {
+				next = out[len(out)-1].ID
+				return nil
+			}
+			out = append(out, ev)
 		}
 		return nil
 	})
 	return out, next, err
+}
+
+// badgerEvents reads the events Badger holds, newest first, below a cursor.
+type badgerEvents struct {
+	it    *badger.Iterator
+	start string
+	group []Event // the rest of the current entry, in key order; consumed from the end
+}
+
+func (b *badgerEvents) next() (Event, bool, error) {
+	for {
+		for len(b.group) > 0 {
+			ev := b.group[len(b.group)-1]
+			b.group = b.group[:len(b.group)-1]
+			if b.start == "" || ev.ID < b.start {
+				return ev, true, nil
+			}
+		}
+		if !b.it.Valid() {
+			return Event{}, false, nil
+		}
+		// An entry holds one event (written with its mutation) or, moved there from an older
+		// version of the audit journal, the events of one request as a JSON array in key order.
+		err := b.it.Item().Value(func(v []byte) error {
+			if len(v) > 0 && v[0] == '[' {
+				return json.Unmarshal(v, &b.group)
+			}
+			var ev Event
+			err := json.Unmarshal(v, &ev)
+			b.group = append(b.group[:0], ev)
+			return err
+		})
+		b.it.Next()
+		if err != nil {
+			return Event{}, false, err
+		}
+	}
 }
 
 func (q *EventQuery) matches(e *Event) bool {

@@ -2,7 +2,6 @@ package store
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -16,58 +15,81 @@ import (
 	"sync"
 	"time"
 
-	"github.com/dgraph-io/badger/v4"
-
 	"github.com/sluice-edge/sluice/store/internal/seal"
 )
 
-// journal is the fast path of Audit: events are sealed and appended to a file with one write(2)
-// — on disk before the caller proceeds, as far as a crash of the process is concerned — and moved
-// into Badger in batches in the background (and before every query). A Badger transaction per
-// proxied request cost ~150 µs of CPU; an append costs a few.
+// journal is where Audit writes: sealed records appended to segment files, one write(2) per
+// audited request — on disk before the caller proceeds, as far as a crash of the process is
+// concerned. The segments are the audit log itself: Events reads them newest first beside the
+// events Badger holds (those written with their mutation). Moving every record into Badger cost
+// more CPU than the request that caused it (WAL, memtable, encryption, compaction); see
+// RATIONALE.md, "Audit log".
 //
-// Each record is: 4-byte big-endian length, then, sealed, the events as (Badger key, uvarint
-// length, JSON) triples — ingest writes them as they are. Event ids (and so their Badger keys)
-// are fixed when appended, so moving a file into Badger twice after a crash writes the same keys
-// again: replay is idempotent.
+// Each record is: 4-byte big-endian length, then, sealed, the events as (key, 2-byte length,
+// JSON) triples. Keys are handed out under the journal's lock and strictly increase in file
+// order, so a segment's records are in event-id order and the segments' ranges do not overlap:
+// reading newest first is reading backwards.
 type journal struct {
 	dir  string
 	seal *seal.Sealer
-	db   *badger.DB
 
-	mu   sync.Mutex // guards f, seq, size
-	f    *os.File
-	seq  int
-	size int64
+	mu        sync.Mutex // guards everything below
+	f         *os.File   // the newest segment, open for appending; nil until the next append
+	segs      []*segment // oldest first; the last is f's when f is open
+	seq       int        // number of the newest segment
+	lastNanos int64      // of the newest key handed out
 
-	ingestMu sync.Mutex // one ingest at a time
-	stop     chan struct{}
-	done     chan struct{}
+	rotateBytes int64 // a segment is closed once it is this big
+	markBytes   int64 // distance between marks (tests shrink both)
+}
+
+// segment is one journal file and its sparse index: where a record starts, every 64 KiB or
+// so, and the key of that record's first event. A segment found on disk is indexed when a query
+// first reaches it; the one being written is indexed as it grows.
+type segment struct {
+	seq     int
+	indexed bool
+	size    int64 // bytes of complete records
+	marks   []mark
+}
+
+type mark struct {
+	off int64
+	key string // the record's first event id
 }
 
 const (
-	journalRotateBytes = 1 << 20
-	journalInterval    = time.Second
+	journalRotateBytes = 64 << 20
+	journalMarkBytes   = 64 << 10
+	eventKeyLen        = len(prefixEvent) + 16
 )
 
 var journalAAD = []byte("sluice audit journal v1")
 
-func openJournal(dir string, sl *seal.Sealer, db *badger.DB) (*journal, error) {
+func openJournal(dir string, sl *seal.Sealer) (*journal, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
-	j := &journal{dir: dir, seal: sl, db: db, stop: make(chan struct{}), done: make(chan struct{})}
-	files, err := j.files()
+	j := &journal{dir: dir, seal: sl, rotateBytes: journalRotateBytes, markBytes: journalMarkBytes}
+	seqs, err := j.files()
 	if err != nil {
 		return nil, err
 	}
-	if len(files) > 0 {
-		j.seq = files[len(files)-1]
+	for _, seq := range seqs {
+		j.segs = append(j.segs, &segment{seq: seq})
+		j.seq = seq
 	}
-	if err := j.ingest(); err != nil { // replay what a crash left behind
-		return nil, err
+	// New appends go to a new segment: a file that ends in a record torn by a crash is never
+	// appended to. Keys stay increasing across a restart, even if the clock moved back; a
+	// segment that fails to read leaves that to the clock, and queries report it.
+	if len(j.segs) > 0 {
+		last := *j.segs[len(j.segs)-1]
+		if j.index(&last) == nil && len(last.marks) > 0 {
+			last.indexed = true
+			*j.segs[len(j.segs)-1] = last
+			j.lastNanos = keyNanos(j.lastKey(&last))
+		}
 	}
-	go j.loop()
 	return j, nil
 }
 
@@ -94,25 +116,37 @@ func (j *journal) files() ([]int, error) {
 	return seqs, nil
 }
 
-// append writes evs as one record. The error is the caller's to fail on.
+// append writes evs as one record, giving each its id. The error is the caller's to fail on.
 func (j *journal) append(evs []Event) error {
+	if len(evs) == 0 {
+		return nil
+	}
 	if len(evs) > 0xffff {
 		return errors.New("store: too many audit events in one record")
 	}
+	now := time.Now().UTC()
 	plain := make([]byte, 0, 384*len(evs))
-	var base []byte // the events of one record share a key but for its last two bytes
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	// The record's events share a key but for its last two bytes; it is later than every key
+	// before it.
+	nanos := now.UnixNano()
+	if !evs[0].CreatedAt.IsZero() {
+		nanos = evs[0].CreatedAt.UnixNano()
+	}
+	if nanos <= j.lastNanos {
+		nanos = j.lastNanos + 1
+	}
+	j.lastNanos = nanos
+	base := newEventKey(time.Unix(0, nanos))
 	for i := range evs {
 		ev := &evs[i]
 		if ev.CreatedAt.IsZero() {
-			ev.CreatedAt = time.Now().UTC()
+			ev.CreatedAt = now
 		}
-		if base == nil {
-			base = newEventKey(ev.CreatedAt)
-		}
-		k := base
-		binary.BigEndian.PutUint16(k[len(k)-2:], uint16(i))
-		ev.ID = eventID(k)
-		plain = append(plain, k...)
+		binary.BigEndian.PutUint16(base[len(base)-2:], uint16(i))
+		ev.ID = eventID(base)
+		plain = append(plain, base...)
 		lenAt := len(plain)
 		plain = append(plain, 0, 0) // two-byte length, filled below
 		plain = appendEventJSON(plain, ev)
@@ -125,137 +159,224 @@ func (j *journal) append(evs []Event) error {
 	rec := make([]byte, 4, 4+len(plain)+seal.Overhead)
 	rec = j.seal.Seal(rec, plain, journalAAD)
 	binary.BigEndian.PutUint32(rec, uint32(len(rec)-4))
-	j.mu.Lock()
-	defer j.mu.Unlock()
+
 	if j.f == nil {
 		j.seq++
 		f, err := os.OpenFile(j.path(j.seq), os.O_CREATE|os.O_WRONLY|os.O_APPEND|os.O_EXCL, 0o600)
 		if err != nil {
 			return fmt.Errorf("store: audit journal: %w", err)
 		}
-		j.f, j.size = f, 0
+		j.f = f
+		j.segs = append(j.segs, &segment{seq: j.seq, indexed: true})
 	}
-	n, err := j.f.Write(rec)
-	j.size += int64(n)
-	if err != nil {
+	seg := j.segs[len(j.segs)-1]
+	if _, err := j.f.Write(rec); err != nil {
 		// Nothing may follow a torn record in its file: later appends start a new one.
 		j.f.Close()
 		j.f = nil
 		return fmt.Errorf("store: audit journal: %w", err)
 	}
-	return nil
-}
-
-func (j *journal) loop() {
-	defer close(j.done)
-	t := time.NewTicker(journalInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-j.stop:
-			return
-		case <-t.C:
-			j.ingest() // errors leave the file in place for the next round
-		}
+	if len(seg.marks) == 0 || seg.size-seg.marks[len(seg.marks)-1].off >= j.markBytes {
+		seg.marks = append(seg.marks, mark{off: seg.size, key: evs[0].ID})
 	}
-}
-
-// ingest closes the current file (new appends start a new one) and moves every closed file into
-// Badger, deleting each once its events are committed.
-func (j *journal) ingest() error {
-	j.ingestMu.Lock()
-	defer j.ingestMu.Unlock()
-	j.mu.Lock()
-	if j.f != nil {
+	seg.size += int64(len(rec))
+	if seg.size >= j.rotateBytes {
 		j.f.Close()
 		j.f = nil
 	}
-	upTo := j.seq // files after this one are being written to: never ingest (and delete) those
-	j.mu.Unlock()
-	seqs, err := j.files()
-	if err != nil {
-		return err
-	}
-	for _, seq := range seqs {
-		if seq > upTo {
-			break
-		}
-		if err := j.ingestFile(j.path(seq)); err != nil {
-			return err
-		}
-	}
 	return nil
 }
 
-func (j *journal) ingestFile(path string) error {
-	f, err := os.Open(path)
+// keyNanos is the time part of an event id.
+func keyNanos(id string) int64 {
+	if len(id) < 16 {
+		return 0
+	}
+	n, _ := strconv.ParseUint(id[:16], 16, 64)
+	return int64(n)
+}
+
+// lastKey is the id of the last event in seg (an indexed segment with at least one mark).
+func (j *journal) lastKey(seg *segment) string {
+	m := seg.marks[len(seg.marks)-1]
+	evs, _ := j.readChunk(seg, m.off, seg.size)
+	if len(evs) == 0 {
+		return m.key
+	}
+	return evs[len(evs)-1].ID
+}
+
+// index reads seg's record boundaries (not their contents, but for one record per mark) into
+// seg's marks and size; a torn record at the end is not counted. seg is a closed segment (no
+// append can reach it) and a copy nobody else reads yet.
+func (j *journal) index(seg *segment) error {
+	f, err := os.Open(j.path(seg.seq))
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	r := bufio.NewReader(f)
-	wb := j.db.NewWriteBatch()
-	defer wb.Cancel()
+	r := bufio.NewReaderSize(f, 256<<10)
+	var off int64
+	var marks []mark
 	var hdr [4]byte
 	for {
 		if _, err := io.ReadFull(r, hdr[:]); err != nil {
 			break // end of file, or a record cut short by a crash mid-write: its caller never proceeded
 		}
-		rec := make([]byte, binary.BigEndian.Uint32(hdr[:]))
-		if _, err := io.ReadFull(r, rec); err != nil {
+		n := int(binary.BigEndian.Uint32(hdr[:]))
+		if len(marks) == 0 || off-marks[len(marks)-1].off >= j.markBytes {
+			rec := make([]byte, n)
+			if _, err := io.ReadFull(r, rec); err != nil {
+				break
+			}
+			evs, err := j.decode(rec, nil)
+			if err != nil {
+				return fmt.Errorf("store: audit journal %s: %w", filepath.Base(j.path(seg.seq)), err)
+			}
+			if len(evs) > 0 {
+				marks = append(marks, mark{off: off, key: evs[0].ID})
+			}
+		} else if _, err := r.Discard(n); err != nil {
 			break
 		}
-		plain, err := j.seal.Open(nil, rec, journalAAD)
-		if err != nil {
-			return fmt.Errorf("store: audit journal %s: %w", filepath.Base(path), ErrCorrupt)
+		off += 4 + int64(n)
+	}
+	seg.marks, seg.size = marks, off
+	return nil
+}
+
+// decode opens one sealed record and appends its events to dst in key order.
+func (j *journal) decode(rec []byte, dst []Event) ([]Event, error) {
+	plain, err := j.seal.Open(nil, rec, journalAAD)
+	if err != nil {
+		return dst, ErrCorrupt
+	}
+	for len(plain) > 0 {
+		if len(plain) < eventKeyLen+2 {
+			return dst, ErrCorrupt
 		}
-		// One Badger entry per record (one request): under the first event's key, the event,
-		// or the events as a JSON array in key order.
-		var key []byte
-		val := make([]byte, 0, len(plain)+2)
-		count := 0
-		for len(plain) > 0 {
-			const klen = len(prefixEvent) + 16
-			if len(plain) < klen+2 {
-				return fmt.Errorf("store: audit journal %s: %w", filepath.Base(path), ErrCorrupt)
-			}
-			k, n := plain[:klen], int(binary.BigEndian.Uint16(plain[klen:]))
-			plain = plain[klen+2:]
-			if n > len(plain) || !json.Valid(plain[:n]) {
-				return fmt.Errorf("store: audit journal %s: %w", filepath.Base(path), ErrCorrupt)
-			}
-			if key == nil {
-				key = bytes.Clone(k)
-			}
-			val = append(append(val, ','), plain[:n]...)
-			count++
-			plain = plain[n:]
+		n := int(binary.BigEndian.Uint16(plain[eventKeyLen:]))
+		plain = plain[eventKeyLen+2:]
+		if n > len(plain) {
+			return dst, ErrCorrupt
 		}
-		if count == 1 {
-			val = val[1:]
-		} else if count > 1 {
-			val[0] = '['
-			val = append(val, ']')
+		var ev Event
+		if err := json.Unmarshal(plain[:n], &ev); err != nil {
+			return dst, ErrCorrupt
 		}
-		if count > 0 {
-			if err := wb.Set(key, val); err != nil {
-				return err
+		dst = append(dst, ev)
+		plain = plain[n:]
+	}
+	return dst, nil
+}
+
+// readChunk decodes the records in [from, to) of seg, in key order.
+func (j *journal) readChunk(seg *segment, from, to int64) ([]Event, error) {
+	f, err := os.Open(j.path(seg.seq))
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	buf := make([]byte, to-from)
+	if _, err := f.ReadAt(buf, from); err != nil {
+		return nil, err
+	}
+	var evs []Event
+	for len(buf) > 0 {
+		if len(buf) < 4 || int(binary.BigEndian.Uint32(buf)) > len(buf)-4 {
+			return nil, fmt.Errorf("store: audit journal %s: %w", filepath.Base(j.path(seg.seq)), ErrCorrupt)
+		}
+		n := int(binary.BigEndian.Uint32(buf))
+		if evs, err = j.decode(buf[4:4+n], evs); err != nil {
+			return nil, fmt.Errorf("store: audit journal %s: %w", filepath.Base(j.path(seg.seq)), err)
+		}
+		buf = buf[4+n:]
+	}
+	return evs, nil
+}
+
+// journalIter walks the journal's events newest first, from just before a cursor.
+type journalIter struct {
+	j     *journal
+	segs  []segment // a snapshot: sizes and marks as they were when the query began
+	si    int       // segment being read
+	ci    int       // next chunk (mark index) of it to read, going down
+	buf   []Event   // the current chunk, in key order; consumed from the end
+	start string    // only ids below this one ("" = all)
+}
+
+func (j *journal) iter(start string) (*journalIter, error) {
+	j.mu.Lock()
+	segs := make([]segment, 0, len(j.segs))
+	for _, s := range j.segs {
+		segs = append(segs, *s)
+	}
+	j.mu.Unlock()
+	// Segments from before this process started are indexed on first use, outside the lock
+	// (appends go on meanwhile; they only touch the newest segment, indexed from the start).
+	for i := range segs {
+		if s := &segs[i]; !s.indexed {
+			if err := j.index(s); err != nil {
+				return nil, err
 			}
+			s.indexed = true
+			j.mu.Lock()
+			*j.segs[i] = *s
+			j.mu.Unlock()
 		}
 	}
-	if err := wb.Flush(); err != nil {
-		return err
+	it := &journalIter{j: j, segs: segs, si: len(segs) - 1, start: start}
+	if it.si >= 0 {
+		it.ci = len(segs[it.si].marks) - 1
 	}
-	if err := j.db.Sync(); err != nil {
-		return err
+	return it, nil
+}
+
+// next returns the next event, newest first; ok is false at the end.
+func (it *journalIter) next() (ev Event, ok bool, err error) {
+	for {
+		for len(it.buf) > 0 {
+			ev = it.buf[len(it.buf)-1]
+			it.buf = it.buf[:len(it.buf)-1]
+			if it.start == "" || ev.ID < it.start {
+				return ev, true, nil
+			}
+		}
+		if it.si < 0 {
+			return Event{}, false, nil
+		}
+		seg := &it.segs[it.si]
+		if it.ci < 0 {
+			it.si--
+			if it.si >= 0 {
+				it.ci = len(it.segs[it.si].marks) - 1
+			}
+			continue
+		}
+		m := seg.marks[it.ci]
+		end := seg.size
+		if it.ci+1 < len(seg.marks) {
+			end = seg.marks[it.ci+1].off
+		}
+		it.ci--
+		if it.start != "" && m.key >= it.start {
+			continue // the whole chunk is at or after the cursor
+		}
+		if it.buf, err = it.j.readChunk(seg, m.off, end); err != nil {
+			return Event{}, false, err
+		}
 	}
-	return os.Remove(path)
 }
 
 func (j *journal) close() error {
-	close(j.stop)
-	<-j.done
-	return j.ingest()
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.f == nil {
+		return nil
+	}
+	err := j.f.Close()
+	j.f = nil
+	return err
 }
 
 // appendEventJSON appends ev as the JSON that encoding/json would write, without reflection.
