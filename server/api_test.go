@@ -90,7 +90,7 @@ func TestTokensEndToEnd(t *testing.T) {
 	if strings.Join(ops, ",") != "reveal,read,create" {
 		t.Fatalf("audit operations %v", ops)
 	}
-	assertNoSecrets(t, e.logs.String(), pan, writer, revealer, e.adminKey)
+	assertNoSecrets(t, e.logText(), pan, writer, revealer, e.adminKey)
 }
 
 // assertNoSecrets fails if text contains any of secrets.

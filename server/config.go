@@ -45,7 +45,8 @@ type Config struct {
 
 	// Set by ParseConfig or the caller, not by the file.
 	MasterKey []byte       `yaml:"-"`
-	Logger    *slog.Logger `yaml:"-"`
+	Logger    *slog.Logger `yaml:"-"` // nil: JSON lines to LogOutput
+	LogOutput io.Writer    `yaml:"-"` // nil: standard error
 	// Stdout receives the one-time dev banner (generated keys). Never the structured log.
 	Stdout io.Writer `yaml:"-"`
 	// DestinationDial replaces the SSRF-safe egress dialer. Benchmarks set it to reach an

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"strings"
@@ -52,7 +51,7 @@ func startEdge(t *testing.T, mod ...func(*Config)) *edge {
 	cfg.MasterKey = bytes.Repeat([]byte{0x42}, 32)
 	cfg.AdminKey = testAdminKey
 	logs := &syncBuffer{}
-	cfg.Logger = slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	cfg.LogOutput, cfg.LogLevel = logs, "debug" // the production log path: buffered, request lines hand-encoded
 	for _, m := range mod {
 		m(&cfg)
 	}
@@ -82,6 +81,12 @@ func startEdge(t *testing.T, mod ...func(*Config)) *edge {
 	}
 	t.Cleanup(e.stop)
 	return e
+}
+
+// logText is everything the edge has logged so far.
+func (e *edge) logText() string {
+	e.srv.logBuf.Flush()
+	return e.logs.String()
 }
 
 // resp is a decoded answer.

@@ -58,7 +58,7 @@ func TestVaultProxyJIT(t *testing.T) {
 	if r.header.Get("x-footprint-proxy-upstream-status-code") != "503" {
 		t.Fatalf("upstream status header: %v", r.header)
 	}
-	assertNoSecrets(t, e.logs.String(), pan, key)
+	assertNoSecrets(t, e.logText(), pan, key)
 }
 
 func TestVaultProxyByID(t *testing.T) {

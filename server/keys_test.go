@@ -130,5 +130,5 @@ func TestKeysAndEncryptedTokens(t *testing.T) {
 	if len(dest.requests()) != n {
 		t.Fatal("a request with an undecryptable payload was forwarded")
 	}
-	assertNoSecrets(t, e.logs.String(), pan, "123-45-6789")
+	assertNoSecrets(t, e.logText(), pan, "123-45-6789")
 }

@@ -47,7 +47,7 @@ func TestMetricsAfterProxyingAndNoSecrets(t *testing.T) {
 			t.Fatalf("/metrics contains a secret or token id (%d bytes)", len(secret))
 		}
 	}
-	assertNoSecrets(t, e.logs.String(), pan, app, e.adminKey)
+	assertNoSecrets(t, e.logText(), pan, app, e.adminKey)
 	// /metrics is not on the public listener.
 	e.do("GET", "/metrics", e.adminKey, nil).expectProblem(t, 404, false)
 }

@@ -61,7 +61,12 @@ func TestProxyEphemeralDetokenizesBodyHeaderQuery(t *testing.T) {
 	if len(evs) != 1 {
 		t.Fatalf("%d detokenize events", len(evs))
 	}
-	assertNoSecrets(t, e.logs.String(), pan, invoker, e.adminKey)
+	logs := e.logText()
+	if !strings.Contains(logs, `"msg":"request","request_id":`) || !strings.Contains(logs, `"route":"/proxy","status":200`) ||
+		!strings.Contains(logs, `"tokens":1}`) {
+		t.Fatalf("no request line for the proxied request in:\n%s", logs)
+	}
+	assertNoSecrets(t, logs, pan, invoker, e.adminKey)
 }
 
 func TestProxyStatusesAndFailures(t *testing.T) {

@@ -55,7 +55,11 @@ type Server struct {
 func New(cfg Config) (s *Server, err error) {
 	var logBuf *bufferedLog
 	if cfg.Logger == nil {
-		logBuf = newBufferedLog(os.Stderr)
+		out := cfg.LogOutput
+		if out == nil {
+			out = os.Stderr
+		}
+		logBuf = newBufferedLog(out)
 		cfg.Logger = slog.New(slog.NewJSONHandler(logBuf, &slog.HandlerOptions{Level: cfg.slogLevel()}))
 	}
 	s = &Server{cfg: cfg, log: cfg.Logger, now: time.Now, logBuf: logBuf}

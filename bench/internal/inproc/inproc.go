@@ -7,7 +7,6 @@ import (
 	"context"
 	"crypto/rand"
 	"io"
-	"log/slog"
 	"net"
 	"time"
 
@@ -66,7 +65,7 @@ func StartSluice(dataDir string, destDial fasthttp.DialFunc) (*Service, error) {
 	cfg.AdminKey = AdminKey
 	cfg.AllowPrivateDestinations, cfg.AllowHTTPDestinations = true, true
 	cfg.DestinationDial = destDial
-	cfg.Logger = slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	cfg.LogOutput = io.Discard
 	s, err := server.New(cfg)
 	if err != nil {
 		return nil, err
