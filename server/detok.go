@@ -249,6 +249,7 @@ func (s *Server) fetchAndAudit(x *exchange) error {
 	evs := x.events[:0]
 	for _, id := range x.env.ids[from:] {
 		evs = append(evs, s.detokEvent(x, id))
+		evs[len(evs)-1].CreatedAt = evs[0].CreatedAt // one use, one time: the journal formats it once
 	}
 	if err := s.store.Audit(x.c.ctx, evs...); err != nil {
 		return errAuditFailed

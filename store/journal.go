@@ -3,6 +3,7 @@ package store
 import (
 	"bufio"
 	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -39,6 +40,13 @@ type journal struct {
 	seq       int        // number of the newest segment
 	lastNanos int64      // of the newest key handed out
 
+	filling  *batch     // records waiting for the next write
+	writing  bool       // a write is in flight (outside mu)
+	written  sync.Cond  // broadcast when a write ends
+	freeBufs []batchBufs
+	plain    []byte // scratch for one record's plaintext
+	stamp    []byte // scratch for a formatted created_at
+
 	rotateBytes int64 // a segment is closed once it is this big
 	markBytes   int64 // distance between marks (tests shrink both)
 }
@@ -71,6 +79,7 @@ func openJournal(dir string, sl *seal.Sealer) (*journal, error) {
 		return nil, err
 	}
 	j := &journal{dir: dir, seal: sl, rotateBytes: journalRotateBytes, markBytes: journalMarkBytes}
+	j.written.L = &j.mu
 	seqs, err := j.files()
 	if err != nil {
 		return nil, err
@@ -116,7 +125,10 @@ func (j *journal) files() ([]int, error) {
 	return seqs, nil
 }
 
-// append writes evs as one record, giving each its id. The error is the caller's to fail on.
+// append writes evs as one record (ids are given here; evs' own are ignored) and returns once the record is written
+// (the error is the caller's to fail on). Appends that arrive while a write is in flight are
+// written together by the first of them once it finishes — one write(2) for many requests under
+// load, and no waiting at all for a lone caller.
 func (j *journal) append(evs []Event) error {
 	if len(evs) == 0 {
 		return nil
@@ -125,9 +137,88 @@ func (j *journal) append(evs []Event) error {
 		return errors.New("store: too many audit events in one record")
 	}
 	now := time.Now().UTC()
-	plain := make([]byte, 0, 384*len(evs))
 	j.mu.Lock()
-	defer j.mu.Unlock()
+	b := j.filling
+	if b == nil {
+		b = j.newBatch()
+		j.filling = b
+	}
+	if err := j.encode(b, evs, now); err != nil {
+		j.mu.Unlock()
+		return err
+	}
+	for j.writing && !b.done {
+		j.written.Wait()
+	}
+	if b.done {
+		err := b.err
+		j.mu.Unlock()
+		return err
+	}
+	// Nothing in flight and this batch not written yet: write it (with whatever joined it).
+	j.writing, j.filling = true, nil
+	f, seg, err := j.segment()
+	j.mu.Unlock()
+	if err == nil {
+		_, err = f.Write(b.buf)
+	}
+	j.mu.Lock()
+	if err != nil {
+		// Nothing may follow a torn record in its file: later appends start a new one.
+		f.Close()
+		j.f = nil
+		err = fmt.Errorf("store: audit journal: %w", err)
+	} else {
+		for _, r := range b.recs {
+			if len(seg.marks) == 0 || seg.size+r.off-seg.marks[len(seg.marks)-1].off >= j.markBytes {
+				seg.marks = append(seg.marks, mark{off: seg.size + r.off, key: r.key})
+			}
+		}
+		seg.size += int64(len(b.buf))
+		if seg.size >= j.rotateBytes {
+			f.Close()
+			j.f = nil
+		}
+	}
+	b.err, b.done, j.writing = err, true, false
+	j.freeBufs = append(j.freeBufs, batchBufs{b.buf[:0], b.recs[:0]})
+	b.buf, b.recs = nil, nil
+	j.written.Broadcast()
+	j.mu.Unlock()
+	return err
+}
+
+// batch is the records of the appends waiting for one write. Waiters hold it until they have
+// read err; its buffers go back to j.freeBufs as soon as it is written.
+type batch struct {
+	buf  []byte
+	recs []recordAt
+	done bool
+	err  error
+}
+
+type recordAt struct {
+	off int64  // in buf
+	key string // its first event id
+}
+
+type batchBufs struct {
+	buf  []byte
+	recs []recordAt
+}
+
+func (j *journal) newBatch() *batch {
+	b := new(batch)
+	if n := len(j.freeBufs); n > 0 {
+		b.buf, b.recs = j.freeBufs[n-1].buf, j.freeBufs[n-1].recs
+		j.freeBufs = j.freeBufs[:n-1]
+	}
+	return b
+}
+
+// encode appends evs as one sealed record to b. Called with j.mu held: ids are handed out in
+// the order records reach the file.
+func (j *journal) encode(b *batch, evs []Event, now time.Time) error {
 	// The record's events share a key but for its last two bytes; it is later than every key
 	// before it.
 	nanos := now.UnixNano()
@@ -137,54 +228,58 @@ func (j *journal) append(evs []Event) error {
 	if nanos <= j.lastNanos {
 		nanos = j.lastNanos + 1
 	}
-	j.lastNanos = nanos
 	base := newEventKey(time.Unix(0, nanos))
+	plain := j.plain[:0]
+	var stamp []byte // created_at, formatted once while events share it
+	var stampOf time.Time
 	for i := range evs {
 		ev := &evs[i]
 		if ev.CreatedAt.IsZero() {
 			ev.CreatedAt = now
 		}
+		if stamp == nil || !ev.CreatedAt.Equal(stampOf) {
+			stampOf = ev.CreatedAt
+			stamp = ev.CreatedAt.AppendFormat(j.stamp[:0], time.RFC3339Nano)
+			j.stamp = stamp
+		}
 		binary.BigEndian.PutUint16(base[len(base)-2:], uint16(i))
-		ev.ID = eventID(base)
+		var id [32]byte
+		hex.Encode(id[:], base[len(prefixEvent):])
 		plain = append(plain, base...)
 		lenAt := len(plain)
 		plain = append(plain, 0, 0) // two-byte length, filled below
-		plain = appendEventJSON(plain, ev)
+		plain = appendEventJSON(plain, ev, id[:], stamp)
 		n := len(plain) - lenAt - 2
 		if n > 0xffff {
 			return errors.New("store: audit event too large")
 		}
 		binary.BigEndian.PutUint16(plain[lenAt:], uint16(n))
 	}
-	rec := make([]byte, 4, 4+len(plain)+seal.Overhead)
-	rec = j.seal.Seal(rec, plain, journalAAD)
-	binary.BigEndian.PutUint32(rec, uint32(len(rec)-4))
+	j.plain = plain
+	j.lastNanos = nanos
+	at := len(b.buf)
+	b.buf = append(b.buf, 0, 0, 0, 0)
+	b.buf = j.seal.Seal(b.buf, plain, journalAAD)
+	binary.BigEndian.PutUint32(b.buf[at:], uint32(len(b.buf)-at-4))
+	clear(plain) // no plaintext copy outlives the call
+	binary.BigEndian.PutUint16(base[len(base)-2:], 0)
+	b.recs = append(b.recs, recordAt{off: int64(at), key: eventID(base)})
+	return nil
+}
 
+// segment returns the file to write to and its segment, starting a new one when needed.
+// Called with j.mu held by the writer.
+func (j *journal) segment() (*os.File, *segment, error) {
 	if j.f == nil {
-		j.seq++
-		f, err := os.OpenFile(j.path(j.seq), os.O_CREATE|os.O_WRONLY|os.O_APPEND|os.O_EXCL, 0o600)
+		f, err := os.OpenFile(j.path(j.seq+1), os.O_CREATE|os.O_WRONLY|os.O_APPEND|os.O_EXCL, 0o600)
 		if err != nil {
-			return fmt.Errorf("store: audit journal: %w", err)
+			return nil, nil, fmt.Errorf("store: audit journal: %w", err)
 		}
+		j.seq++
 		j.f = f
 		j.segs = append(j.segs, &segment{seq: j.seq, indexed: true})
 	}
-	seg := j.segs[len(j.segs)-1]
-	if _, err := j.f.Write(rec); err != nil {
-		// Nothing may follow a torn record in its file: later appends start a new one.
-		j.f.Close()
-		j.f = nil
-		return fmt.Errorf("store: audit journal: %w", err)
-	}
-	if len(seg.marks) == 0 || seg.size-seg.marks[len(seg.marks)-1].off >= j.markBytes {
-		seg.marks = append(seg.marks, mark{off: seg.size, key: evs[0].ID})
-	}
-	seg.size += int64(len(rec))
-	if seg.size >= j.rotateBytes {
-		j.f.Close()
-		j.f = nil
-	}
-	return nil
+	return j.f, j.segs[len(j.segs)-1], nil
 }
 
 // keyNanos is the time part of an event id.
@@ -371,6 +466,9 @@ func (it *journalIter) next() (ev Event, ok bool, err error) {
 func (j *journal) close() error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
+	for j.writing {
+		j.written.Wait()
+	}
 	if j.f == nil {
 		return nil
 	}
@@ -380,9 +478,11 @@ func (j *journal) close() error {
 }
 
 // appendEventJSON appends ev as the JSON that encoding/json would write, without reflection.
-func appendEventJSON(b []byte, ev *Event) []byte {
-	b = append(b, `{"id":`...)
-	b = strconv.AppendQuote(b, ev.ID)
+// id is the event's id and stamp its CreatedAt already formatted (RFC 3339 with nanoseconds).
+func appendEventJSON(b []byte, ev *Event, id, stamp []byte) []byte {
+	b = append(b, `{"id":"`...)
+	b = append(b, id...)
+	b = append(b, '"')
 	for _, f := range [...]struct{ name, v string }{{"entity_type", ev.EntityType}, {"entity_id", ev.EntityID},
 		{"operation", ev.Operation}, {"actor", ev.Actor}} {
 		b = append(b, ',', '"')
@@ -395,7 +495,7 @@ func appendEventJSON(b []byte, ev *Event) []byte {
 		b = appendJSONString(b, ev.ProxyID)
 	}
 	b = append(b, `,"created_at":"`...)
-	b = ev.CreatedAt.AppendFormat(b, time.RFC3339Nano)
+	b = append(b, stamp...)
 	return append(b, '"', '}')
 }
 

@@ -507,6 +507,28 @@ func TestJournalSegmentsAndMarks(t *testing.T) {
 	}
 }
 
+// TestJournalWriteFailure: a failed write fails the appends it carried, and nothing else; the
+// next append starts a new segment and succeeds.
+func TestJournalWriteFailure(t *testing.T) {
+	s := openAt(t, t.TempDir(), testKey(1))
+	defer s.Close()
+	if err := s.Audit(ctx, Event{EntityType: "token", EntityID: "before", Operation: "detokenize"}); err != nil {
+		t.Fatal(err)
+	}
+	j := s.(*badgerStore).journal
+	j.f.Close() // the next write fails
+	if err := s.Audit(ctx, Event{EntityType: "token", EntityID: "lost", Operation: "detokenize"}); err == nil {
+		t.Fatal("an append whose write failed reported success")
+	}
+	if err := s.Audit(ctx, Event{EntityType: "token", EntityID: "after", Operation: "detokenize"}); err != nil {
+		t.Fatal(err)
+	}
+	evs, _, err := s.Events(ctx, EventQuery{Operation: "detokenize"})
+	if err != nil || len(evs) != 2 || evs[0].EntityID != "after" || evs[1].EntityID != "before" {
+		t.Fatalf("%v %+v", err, evs)
+	}
+}
+
 // TestJournalConcurrentAppendsLoseNothing: appends from many goroutines racing queries all end
 // up in the log once, newest first.
 func TestJournalConcurrentAppendsLoseNothing(t *testing.T) {
