@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	mrand "math/rand/v2"
 	"path/filepath"
 	"strings"
 	"time"
@@ -235,12 +236,16 @@ func mapErr(err error) error {
 // ---- audit ----
 
 func newEventKey(t time.Time) []byte {
-	k := make([]byte, 0, len(prefixEvent)+16)
+	return appendEventKey(make([]byte, 0, eventKeyLen), t)
+}
+
+// appendEventKey appends the key of an event at t: the time, then random bits so that events of
+// the same nanosecond (from the journal and from mutations) never collide. They need not be
+// secret: math/rand/v2's generator, seeded from crypto/rand, costs nanoseconds.
+func appendEventKey(k []byte, t time.Time) []byte {
 	k = append(k, prefixEvent...)
 	k = binary.BigEndian.AppendUint64(k, uint64(t.UnixNano()))
-	var r [8]byte
-	rand.Read(r[:])
-	return append(k, r[:]...)
+	return binary.BigEndian.AppendUint64(k, mrand.Uint64())
 }
 
 // eventID is the public id of the event stored under k.

@@ -40,12 +40,13 @@ type journal struct {
 	seq       int        // number of the newest segment
 	lastNanos int64      // of the newest key handed out
 
-	filling  *batch     // records waiting for the next write
-	writing  bool       // a write is in flight (outside mu)
-	written  sync.Cond  // broadcast when a write ends
+	filling  *batch    // records waiting for the next write
+	writing  bool      // a write is in flight (outside mu)
+	written  sync.Cond // broadcast when a write ends
 	freeBufs []batchBufs
 	plain    []byte // scratch for one record's plaintext
 	stamp    []byte // scratch for a formatted created_at
+	key      [eventKeyLen]byte
 
 	rotateBytes int64 // a segment is closed once it is this big
 	markBytes   int64 // distance between marks (tests shrink both)
@@ -228,7 +229,7 @@ func (j *journal) encode(b *batch, evs []Event, now time.Time) error {
 	if nanos <= j.lastNanos {
 		nanos = j.lastNanos + 1
 	}
-	base := newEventKey(time.Unix(0, nanos))
+	base := appendEventKey(j.key[:0], time.Unix(0, nanos))
 	plain := j.plain[:0]
 	var stamp []byte // created_at, formatted once while events share it
 	var stampOf time.Time
