@@ -32,7 +32,8 @@ const (
 // The result is a new buffer owned by the caller; it holds plaintext, so clear
 // it once used. Intermediate plaintexts are zeroed before return.
 func ParseBTEncrypted(header []byte, lookup KeyLookup) ([]byte, error) {
-	return parseBTEncrypted(header, lookup, nil)
+	out, _, err := parseBTEncrypted(header, lookup, nil)
+	return out, err
 }
 
 // btEntry is one token of a BT-ENCRYPTED value; spans index the decoded JSON.
@@ -41,18 +42,19 @@ type btEntry struct {
 	data            []byte
 }
 
-func parseBTEncrypted(v []byte, lookup KeyLookup, cache *keyCache) ([]byte, error) {
+func parseBTEncrypted(v []byte, lookup KeyLookup, cache *keyCache) (out []byte, alg string, err error) {
+	alg = AlgOther
 	v = trimSpace(v)
 	if len(v) == 0 || len(v) > MaxBTEncryptedSize || lookup == nil {
-		return nil, ErrDecrypt
+		return nil, alg, ErrDecrypt
 	}
 	raw, ok := decodeAnyBase64(v)
 	if !ok || !json.Valid(raw) {
-		return nil, ErrDecrypt
+		return nil, alg, ErrDecrypt
 	}
 	entries, single, ok := btEntries(raw)
 	if !ok {
-		return nil, ErrDecrypt
+		return nil, alg, ErrDecrypt
 	}
 
 	wipe := func() {
@@ -63,10 +65,13 @@ func parseBTEncrypted(v []byte, lookup KeyLookup, cache *keyCache) ([]byte, erro
 	size := 2 // {}
 	for i := range entries {
 		e := &entries[i]
-		data, err := decrypt(raw[e.jwe.start:e.jwe.end], lookup, cache)
+		data, a, err := decrypt(raw[e.jwe.start:e.jwe.end], lookup, cache)
+		if i == 0 {
+			alg = a
+		}
 		if err != nil {
 			wipe()
-			return nil, ErrDecrypt
+			return nil, alg, ErrDecrypt
 		}
 		e.data = data
 		size += len(`"type":,"data":`) + (e.typ.end - e.typ.start) + len(data)
@@ -75,7 +80,7 @@ func parseBTEncrypted(v []byte, lookup KeyLookup, cache *keyCache) ([]byte, erro
 		}
 	}
 
-	out := make([]byte, 0, size) // final size: appends below never reallocate
+	out = make([]byte, 0, size) // final size: appends below never reallocate
 	out = append(out, '{')
 	for i, e := range entries {
 		if i > 0 {
@@ -96,7 +101,7 @@ func parseBTEncrypted(v []byte, lookup KeyLookup, cache *keyCache) ([]byte, erro
 	}
 	out = append(out, '}')
 	wipe()
-	return out, nil
+	return out, alg, nil
 }
 
 // btEntries reads the decoded, valid JSON of a BT-ENCRYPTED value. The single

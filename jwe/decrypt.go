@@ -41,7 +41,8 @@ var b64url = base64.RawURLEncoding.Strict()
 // Decrypt parses the private key on every call. A Decrypter with a key cache
 // avoids that, which halves the cost of the X25519 path.
 func Decrypt(compact []byte, lookup KeyLookup) ([]byte, error) {
-	return decrypt(compact, lookup, nil)
+	out, _, err := decrypt(compact, lookup, nil)
+	return out, err
 }
 
 // Decrypter decrypts JWEs with keys from one KeyLookup and keeps up to a fixed
@@ -66,12 +67,27 @@ func NewDecrypter(lookup KeyLookup, maxCachedKeys int) *Decrypter {
 
 // Decrypt is like the package-level Decrypt, using d's lookup and cache.
 func (d *Decrypter) Decrypt(compact []byte) ([]byte, error) {
+	out, _, err := decrypt(compact, d.lookup, d.cache)
+	return out, err
+}
+
+// DecryptAlg is Decrypt that also names the JWE's key-management algorithm, for metrics: one
+// of AlgECDHES, AlgECDHESA256KW and AlgRSAOAEP256 once the protected header parsed and passed
+// the allow-list, else "other" — whether or not decryption then succeeded.
+func (d *Decrypter) DecryptAlg(compact []byte) ([]byte, string, error) {
 	return decrypt(compact, d.lookup, d.cache)
 }
 
 // ParseBTEncrypted is like the package-level ParseBTEncrypted, using d's
 // lookup and cache.
 func (d *Decrypter) ParseBTEncrypted(header []byte) ([]byte, error) {
+	out, _, err := parseBTEncrypted(header, d.lookup, d.cache)
+	return out, err
+}
+
+// ParseBTEncryptedAlg is ParseBTEncrypted that also names the algorithm of the first JWE it
+// reached, as DecryptAlg does.
+func (d *Decrypter) ParseBTEncryptedAlg(header []byte) ([]byte, string, error) {
 	return parseBTEncrypted(header, d.lookup, d.cache)
 }
 
@@ -171,40 +187,44 @@ func splitCompact(b []byte) (parts [5][]byte, ok bool) {
 	return parts, true
 }
 
-func decrypt(compact []byte, lookup KeyLookup, cache *keyCache) ([]byte, error) {
+// AlgOther is the algorithm DecryptAlg reports for a JWE it could not read that far.
+const AlgOther = "other"
+
+func decrypt(compact []byte, lookup KeyLookup, cache *keyCache) (out []byte, alg string, err error) {
+	alg = AlgOther
 	// Size first, before a single byte is parsed.
 	if len(compact) == 0 || len(compact) > MaxJWESize || lookup == nil {
-		return nil, ErrDecrypt
+		return nil, alg, ErrDecrypt
 	}
 	parts, ok := splitCompact(compact)
 	if !ok || len(parts[partHeader]) > maxHeaderEncoded ||
 		len(parts[partIV]) != ivEncodedLen || len(parts[partTag]) != tagEncodedLen {
-		return nil, ErrDecrypt
+		return nil, alg, ErrDecrypt
 	}
 	var hbuf [maxHeaderDecoded]byte
 	n, err := b64url.Decode(hbuf[:], parts[partHeader])
 	if err != nil {
-		return nil, ErrDecrypt
+		return nil, alg, ErrDecrypt
 	}
 	h, ok := parseHeader(hbuf[:n])
 	if !ok {
-		return nil, ErrDecrypt
+		return nil, alg, ErrDecrypt
 	}
 	keyLen, ok := allowedAlgEnc(h.alg, h.enc)
 	if !ok {
-		return nil, ErrDecrypt
+		return nil, alg, ErrDecrypt
 	}
+	alg = algName(h.alg)
 
-	alg, der, err := lookup(string(h.kid))
+	keyAlg, der, err := lookup(string(h.kid))
 	if err != nil {
-		return nil, ErrDecrypt
+		return nil, alg, ErrDecrypt
 	}
 	key, ok := cache.key(der)
-	if !ok || !keyAlgMatches(alg, key.kind(), h.alg) {
-		return nil, ErrDecrypt
+	if !ok || !keyAlgMatches(keyAlg, key.kind(), h.alg) {
+		return nil, alg, ErrDecrypt
 	}
 
-	var out []byte
 	switch key.kind() {
 	case kindX25519:
 		out, ok = decryptX25519(key.x25519, &h, &parts, keyLen)
@@ -214,13 +234,23 @@ func decrypt(compact []byte, lookup KeyLookup, cache *keyCache) ([]byte, error) 
 		out, ok = decryptRSA(key.rsa, compact, &h, &parts)
 	}
 	if !ok {
-		return nil, ErrDecrypt
+		return nil, alg, ErrDecrypt
 	}
 	if !json.Valid(out) {
 		clear(out)
-		return nil, ErrDecrypt
+		return nil, alg, ErrDecrypt
 	}
-	return out, nil
+	return out, alg, nil
+}
+
+// algName is the constant spelling of an allowed alg (no allocation).
+func algName(alg []byte) string {
+	for _, a := range [...]string{AlgECDHES, AlgECDHESA256KW, AlgRSAOAEP256} {
+		if string(alg) == a {
+			return a
+		}
+	}
+	return AlgOther
 }
 
 // decryptX25519 is the Basis Theory path: direct ECDH-ES on X25519, Concat

@@ -2,7 +2,9 @@ package jwe
 
 import (
 	"bytes"
+	"encoding/base64"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 
@@ -195,4 +197,38 @@ func TestDecrypterConcurrent(t *testing.T) {
 func rawX25519(tb testing.TB, kp *KeyPair) []byte {
 	tb.Helper()
 	return x25519PublicFromPEM(tb, kp.PublicKeyPEM)
+}
+
+// TestAlgLabel: DecryptAlg and ParseBTEncryptedAlg name the algorithm once the protected header
+// passed the allow-list, success or not, and "other" before that.
+func TestAlgLabel(t *testing.T) {
+	k := testKeys(t)
+	d := NewDecrypter(allKeysLookup(t).lookup, 8)
+	pub := x25519PublicFromPEM(t, k.x25519.PublicKeyPEM)
+	good := testEncryptX25519(t, pub, k.x25519.KID, x25519Opts{enc: "A256GCM"}, []byte(`{"number":"4242424242424242"}`))
+	hdr := func(h string) string {
+		return base64.RawURLEncoding.EncodeToString([]byte(h)) + ".." + strings.Repeat("A", 16) + ".AA." + strings.Repeat("A", 22)
+	}
+	for _, c := range []struct {
+		compact, alg string
+		ok           bool
+	}{
+		{good, AlgECDHES, true},
+		{hdr(`{"alg":"RSA-OAEP-256","enc":"A256GCM","kid":"nope"}`), AlgRSAOAEP256, false},
+		{hdr(`{"alg":"ECDH-ES+A256KW","enc":"A128GCM","kid":"nope"}`), AlgECDHESA256KW, false},
+		{hdr(`{"alg":"RSA1_5","enc":"A256GCM","kid":"nope"}`), AlgOther, false},
+		{"garbage", AlgOther, false},
+	} {
+		_, alg, err := d.DecryptAlg([]byte(c.compact))
+		if alg != c.alg || (err == nil) != c.ok {
+			t.Fatalf("%.40s: alg %q err %v, want %q ok=%v", c.compact, alg, err, c.alg, c.ok)
+		}
+		one := base64.StdEncoding.EncodeToString([]byte(`{"type":"card","encrypted":"` + c.compact + `"}`))
+		many := base64.RawURLEncoding.EncodeToString([]byte(`{"a":{"type":"card","encrypted":"` + c.compact + `"},"b":{"type":"card","encrypted":"` + good + `"}}`))
+		for _, h := range []string{one, many} {
+			if _, alg, err := d.ParseBTEncryptedAlg([]byte(h)); alg != c.alg || (err == nil) != c.ok {
+				t.Fatalf("BT-ENCRYPTED with %.40s: alg %q err %v, want %q", c.compact, alg, err, c.alg)
+			}
+		}
+	}
 }

@@ -85,10 +85,11 @@ func FuzzDecrypt(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, in []byte) {
 		saved := bytes.Clone(in)
-		out, err := st.d.Decrypt(in)
+		out, alg, err := st.d.DecryptAlg(in)
 		if !bytes.Equal(in, saved) {
 			t.Fatal("Decrypt modified its input")
 		}
+		assertAlgLabel(t, alg)
 		if err != nil {
 			assertOpaque(t, err)
 			if out != nil {
@@ -126,7 +127,8 @@ func FuzzParseBTEncrypted(f *testing.F) {
 	f.Add([]byte("e-3+0"))    // mixed alphabets
 	f.Add([]byte(" \t e30 ")) // spaces
 	f.Fuzz(func(t *testing.T, in []byte) {
-		out, err := ParseBTEncrypted(in, st.lookup)
+		out, alg, err := st.d.ParseBTEncryptedAlg(in)
+		assertAlgLabel(t, alg)
 		if err != nil {
 			assertOpaque(t, err)
 			if out != nil {
@@ -139,6 +141,16 @@ func FuzzParseBTEncrypted(f *testing.F) {
 			t.Fatalf("result is not a JSON object: %v: %q", err, out)
 		}
 	})
+}
+
+// assertAlgLabel: the metric label is always one of a fixed set, whatever the input.
+func assertAlgLabel(t *testing.T, alg string) {
+	t.Helper()
+	switch alg {
+	case AlgECDHES, AlgECDHESA256KW, AlgRSAOAEP256, AlgOther:
+	default:
+		t.Fatalf("alg label %q is not from the allow-list", alg)
+	}
 }
 
 // FuzzParseHeader drives the header parser with raw JSON and checks it against

@@ -161,8 +161,8 @@ var errDecrypt = invalid("encrypted", "the encrypted payload could not be decryp
 // decryptTokenData decrypts the "encrypted" field of POST /tokens: a compact JWE whose plaintext
 // is the token's data.
 func (s *Server) decryptTokenData(c *call, compact string) (json.RawMessage, error) {
-	pt, err := s.decrypter.Decrypt([]byte(compact))
-	s.metrics.decrypted(jweAlg([]byte(compact)), err)
+	pt, alg, err := s.decrypter.DecryptAlg([]byte(compact))
+	s.metrics.decrypted(alg, err)
 	if err != nil {
 		return nil, errDecrypt
 	}
@@ -176,8 +176,8 @@ func (s *Server) decryptHeader(x *exchange) error {
 	if len(h) == 0 {
 		return invalid("BT-ENCRYPTED", "an expression uses encrypted but the request has no BT-ENCRYPTED header")
 	}
-	pt, err := s.decrypter.ParseBTEncrypted(h)
-	s.metrics.decrypted(btAlg(h), err)
+	pt, alg, err := s.decrypter.ParseBTEncryptedAlg(h)
+	s.metrics.decrypted(alg, err)
 	if err != nil {
 		return problem(http.StatusBadRequest, "BT-ENCRYPTED could not be decrypted")
 	}

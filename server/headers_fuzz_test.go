@@ -1,7 +1,6 @@
 package server
 
 import (
-	"encoding/base64"
 	"encoding/json"
 	"testing"
 
@@ -35,19 +34,6 @@ func FuzzIngressRules(f *testing.F) {
 	})
 }
 
-func FuzzBTAlgLabel(f *testing.F) {
-	jwe := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"ECDH-ES","enc":"A256GCM"}`)) + "..a.b.c"
-	f.Add([]byte(base64.StdEncoding.EncodeToString([]byte(`{"type":"card","encrypted":"` + jwe + `"}`))))
-	f.Add([]byte("...."))
-	f.Add([]byte{})
-	f.Fuzz(func(t *testing.T, h []byte) {
-		switch got := btAlg(h); got {
-		case "ECDH-ES", "ECDH-ES+A256KW", "RSA-OAEP-256", "other":
-		default:
-			t.Fatalf("label %q is not from the allow-list", got)
-		}
-	})
-}
 
 func FuzzBodyContext(f *testing.F) {
 	f.Add([]byte("Application/JSON; charset=utf-8"), []byte(`{"a":1}`))

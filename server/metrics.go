@@ -1,9 +1,7 @@
 package server
 
 import (
-	"bytes"
 	"context"
-	"encoding/base64"
 	"net/http"
 	"strconv"
 	"sync"
@@ -12,7 +10,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"github.com/tidwall/gjson"
 
 	"github.com/sluice-edge/sluice/store"
 )
@@ -94,55 +91,6 @@ func (m *metrics) observe(c *call, status int, d time.Duration) {
 	if c.tokens > 0 {
 		m.detokenized.Add(float64(c.tokens))
 	}
-}
-
-// jweAlgs is the allow-list of algorithm label values.
-var jweAlgs = map[string]bool{"ECDH-ES": true, "ECDH-ES+A256KW": true, "RSA-OAEP-256": true}
-
-// jweAlg reads the alg of a compact JWE's protected header for the metric label.
-func jweAlg(compact []byte) string {
-	head := compact
-	for i, b := range compact {
-		if b == '.' {
-			head = compact[:i]
-			break
-		}
-	}
-	if len(head) > 4096 {
-		return "other"
-	}
-	dec, err := base64.RawURLEncoding.DecodeString(string(head))
-	if err != nil {
-		return "other"
-	}
-	if a := gjson.GetBytes(dec, "alg").String(); jweAlgs[a] {
-		return a
-	}
-	return "other"
-}
-
-// btAlg is the alg label of a BT-ENCRYPTED header: that of its first JWE. It decodes only the
-// start of the header (the first JWE's protected header is near the front), so the label costs
-// little next to the decryption.
-func btAlg(h []byte) string {
-	prefix := h
-	if len(prefix) > 1024 {
-		prefix = prefix[:1024]
-	}
-	prefix = prefix[:len(prefix)/4*4]
-	// Either alphabet: a decoder stops at the first character of the other one, so keep the
-	// longer decoding.
-	var doc, alt [768]byte
-	n, _ := base64.StdEncoding.Decode(doc[:], prefix)
-	if m, _ := base64.URLEncoding.Decode(alt[:], prefix); m > n {
-		doc, n = alt, m
-	}
-	const marker = `"encrypted":"`
-	i := bytes.Index(doc[:n], []byte(marker))
-	if i < 0 {
-		return "other"
-	}
-	return jweAlg(doc[i+len(marker) : n])
 }
 
 func (m *metrics) decrypted(alg string, err error) {

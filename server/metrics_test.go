@@ -1,7 +1,6 @@
 package server
 
 import (
-	"encoding/base64"
 	"io"
 	"net/http"
 	"strings"
@@ -52,18 +51,3 @@ func TestMetricsAfterProxyingAndNoSecrets(t *testing.T) {
 	e.do("GET", "/metrics", e.adminKey, nil).expectProblem(t, 404, false)
 }
 
-func TestBTAlgLabel(t *testing.T) {
-	jwe := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"ECDH-ES","enc":"A256GCM","kid":"k"}`)) + "..iv.ct.tag"
-	one := base64.StdEncoding.EncodeToString([]byte(`{"type":"card","encrypted":"` + jwe + `"}`))
-	many := base64.RawURLEncoding.EncodeToString([]byte(`{"a":{"type":"card","encrypted":"` + jwe + `"}}`))
-	for _, h := range []string{one, many} {
-		if got := btAlg([]byte(h)); got != "ECDH-ES" {
-			t.Fatalf("btAlg(%q) = %q", h, got)
-		}
-	}
-	for _, h := range []string{"", "!!!", base64.StdEncoding.EncodeToString([]byte(`{"encrypted":"x"}`))} {
-		if got := btAlg([]byte(h)); got != "other" {
-			t.Fatalf("btAlg(%q) = %q", h, got)
-		}
-	}
-}
