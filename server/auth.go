@@ -88,6 +88,9 @@ const adminActor = "admin"
 
 // authenticate maps the request's API key to a principal, or nil when there is none or it is
 // unknown. The bootstrap admin key is compared in constant time against its hash.
+// adminPrincipal is who the admin key acts as. Shared: principals are never modified.
+var adminPrincipal = &principal{appID: adminActor, perms: permAll}
+
 func (s *Server) authenticate(ctx *fasthttp.RequestCtx) (*principal, error) {
 	key := ctx.Request.Header.Peek("BT-API-KEY")
 	if len(key) == 0 {
@@ -96,13 +99,10 @@ func (s *Server) authenticate(ctx *fasthttp.RequestCtx) (*principal, error) {
 	if len(key) == 0 || len(key) > 256 {
 		return nil, nil
 	}
-	if s.adminKeyHash != nil {
-		h := sha256.Sum256(key)
-		if subtle.ConstantTimeCompare(h[:], s.adminKeyHash) == 1 {
-			return &principal{appID: adminActor, perms: permAll}, nil
-		}
-	}
 	h := sha256.Sum256(key)
+	if s.adminKeyHash != nil && subtle.ConstantTimeCompare(h[:], s.adminKeyHash) == 1 {
+		return adminPrincipal, nil
+	}
 	if p := s.principals.get(h); p != nil {
 		return p, nil
 	}

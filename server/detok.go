@@ -176,9 +176,12 @@ func (s *Server) detokenizeRequest(x *exchange, req *fasthttp.Request, body []by
 	if !mayExpress(body, bctx) {
 		return body, nil
 	}
-	out, err := r.Render(make([]byte, 0, len(body)+len(body)/4), body, bctx, &x.env)
+	out, err := r.Render(x.scratch[:0], body, bctx, &x.env)
 	if err != nil {
 		return nil, exprProblem(err)
+	}
+	if cap(out) <= 64<<10 {
+		x.scratch = out // kept for the next request, unless it grew big
 	}
 	return out, nil
 }

@@ -85,6 +85,7 @@ func (s *Server) vaultProxyJIT(c *call) error {
 		return invalid(fpTargetURL, "the destination is not allowed: "+egressDetail(err))
 	}
 	x := s.newExchange(c)
+	defer x.release()
 	x.basePath = u.EscapedPath()
 	x.footprint, x.limit, x.method = true, s.cfg.Limits.EphemeralTokens, "POST"
 	if m := strings.ToUpper(strings.TrimSpace(string(h.Peek(fpMethod)))); m != "" {

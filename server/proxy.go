@@ -36,6 +36,7 @@ type exchange struct {
 	wantsEncrypted bool   // an expression names the BT-ENCRYPTED payload
 	auditOp        string // the audit operation of each token use: "detokenize" unless set
 	events         []store.Event
+	scratch        []byte // the rendered body, until it is copied into the destination request
 	exprLimits     expr.Limits
 	r              *expr.Renderer // see renderer()
 
@@ -69,10 +70,27 @@ func (s *Server) invokeProxy(c *call) error {
 	return s.forward(x, dest)
 }
 
-// newExchange starts the state of one proxied request.
+// newExchange starts the state of one proxied request (the call's own, reused).
 func (s *Server) newExchange(c *call) *exchange {
+	x := &c.x
+	x.c = c
 	// Buffered rendering expands expressions into memory: at most bufferLimit bytes of them.
-	return &exchange{c: c, exprLimits: expr.Limits{MaxExprs: s.cfg.Limits.ExpressionsPerBody, MaxExpansion: bufferLimit}}
+	x.exprLimits = expr.Limits{MaxExprs: s.cfg.Limits.ExpressionsPerBody, MaxExpansion: bufferLimit}
+	return x
+}
+
+// reset empties x for the next request, keeping the capacity of its slices (cleared: no token
+// id or event outlives its request). release must have run.
+func (x *exchange) reset() {
+	clear(x.env.ids)
+	clear(x.env.objs)
+	clear(x.events)
+	clear(x.scratch)
+	*x = exchange{
+		env:     detokEnv{ids: x.env.ids[:0], wantObj: x.env.wantObj[:0], objs: x.env.objs[:0]},
+		events:  x.events[:0],
+		scratch: x.scratch[:0],
+	}
 }
 
 // renderer is the exchange's expression renderer, acquired on first use with the exchange's
@@ -150,7 +168,7 @@ func (s *Server) resolveProxy(x *exchange) (string, error) {
 // proxyPrincipal is who an anonymous call to px acts as: the proxy's application.
 func (s *Server) proxyPrincipal(px *proxyConfig) (*principal, error) {
 	if px.ApplicationID == adminActor {
-		return &principal{appID: adminActor, perms: permAll}, nil
+		return adminPrincipal, nil
 	}
 	app, err := s.store.GetApplication(s.ctx(), px.ApplicationID)
 	if err != nil {
@@ -474,5 +492,11 @@ func mediaType(ct []byte) string {
 	if i := bytes.IndexByte(ct, ';'); i >= 0 {
 		ct = ct[:i]
 	}
-	return strings.ToLower(string(bytes.TrimSpace(ct)))
+	ct = bytes.TrimSpace(ct)
+	for _, known := range [...]string{"application/json", "application/x-www-form-urlencoded"} {
+		if bytes.EqualFold(ct, []byte(known)) {
+			return known // the usual ones without an allocation
+		}
+	}
+	return strings.ToLower(string(ct))
 }

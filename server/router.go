@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -24,6 +25,23 @@ type call struct {
 	transformDuration time.Duration // time spent in request and response transforms
 	tokens            int           // tokens detokenized
 	proxyID           string        // the pre-configured proxy used, if any
+
+	// Reused from request to request (calls are pooled): the generated request id and the
+	// state of a proxied request, whose slices keep their capacity.
+	idBuf [24]byte
+	x     exchange
+}
+
+var callPool = sync.Pool{New: func() any { return new(call) }}
+
+// releaseCall returns c to the pool. Nothing may hold c, its exchange or their buffers after
+// the handler returns (response bodies that stream do not reference them).
+func releaseCall(c *call) {
+	c.x.release() // idempotent: wipes the plaintext a proxied request held
+	x := c.x
+	x.reset()
+	*c = call{x: x}
+	callPool.Put(c)
 }
 
 type handlerFunc func(s *Server, c *call) error
@@ -97,13 +115,13 @@ func matchPattern(pattern, path string) (string, bool) {
 // error-to-status mapping and the canonical log line.
 func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	start := time.Now()
-	var idBuf [24]byte
-	reqID := requestID(ctx, &idBuf)
+	c := callPool.Get().(*call)
+	defer releaseCall(c)
+	c.ctx, c.route = ctx, "unmatched"
+	reqID := requestID(ctx, &c.idBuf)
 	ctx.Response.Header.SetBytesV("X-Request-Id", reqID)
-	c := &call{ctx: ctx, route: "unmatched"}
 	err := s.dispatch(c)
-	var guest *guestError
-	if errors.As(err, &guest) {
+	if guest := asGuestError(err); guest != nil {
 		writeGuestError(ctx, guest)
 		err = nil
 	}
@@ -125,6 +143,18 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	}
 	s.metrics.observe(c, l.status, l.duration)
 	s.logRequest(ctx, &l)
+}
+
+// asGuestError is the guest transform's error in err's chain, if there is one.
+func asGuestError(err error) *guestError {
+	if err == nil {
+		return nil
+	}
+	var g *guestError
+	if errors.As(err, &g) {
+		return g
+	}
+	return nil
 }
 
 // methodName returns the method as a constant string for the usual methods (no allocation).
