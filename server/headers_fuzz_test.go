@@ -34,7 +34,6 @@ func FuzzIngressRules(f *testing.F) {
 	})
 }
 
-
 func FuzzBodyContext(f *testing.F) {
 	f.Add([]byte("Application/JSON; charset=utf-8"), []byte(`{"a":1}`))
 	f.Add([]byte("text/plain"), []byte(`[1]`))

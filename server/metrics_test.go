@@ -50,4 +50,3 @@ func TestMetricsAfterProxyingAndNoSecrets(t *testing.T) {
 	// /metrics is not on the public listener.
 	e.do("GET", "/metrics", e.adminKey, nil).expectProblem(t, 404, false)
 }
-
