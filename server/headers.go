@@ -62,32 +62,36 @@ func namedIn(list, name []byte) bool {
 	return false
 }
 
-// copyResponseHeaders copies the destination's headers to the caller's response, minus
-// hop-by-hop ones (fasthttp writes its own framing).
-func copyResponseHeaders(dst *fasthttp.ResponseHeader, src *fasthttp.ResponseHeader) {
-	conn := src.Peek("Connection")
-	for k, v := range src.All() {
-		if namedIn(conn, k) {
+// stripResponseHeaders removes from the destination's answer the headers that belong to its
+// connection, the ones its Connection header names, and a BT-PROXY-DESTINATION-STATUS of its
+// own. Content-Length and Transfer-Encoding stay: fasthttp frames the body by them.
+func stripResponseHeaders(h *fasthttp.ResponseHeader) {
+	var connBuf, nameBuf [128]byte
+	conn := append(connBuf[:0], h.Peek("Connection")...) // a copy: Connection itself goes too
+	for {
+		k := droppableResponseHeader(h, conn, nameBuf[:0])
+		if k == nil {
+			return
+		}
+		h.DelBytes(k) // one at a time: deleting shifts what All yields
+	}
+}
+
+// droppableResponseHeader appends to dst the name of the first header of h that must go, or
+// returns nil.
+func droppableResponseHeader(h *fasthttp.ResponseHeader, conn, dst []byte) []byte {
+	for k := range h.All() {
+		if bytes.EqualFold(k, []byte("Content-Length")) || bytes.EqualFold(k, []byte("Transfer-Encoding")) {
 			continue
 		}
-		skip := false
-		for _, h := range hopByHop {
-			if bytes.EqualFold(k, h) {
-				skip = true
-				break
+		if bytes.EqualFold(k, []byte(headerDestinationStatus)) || namedIn(conn, k) {
+			return append(dst, k...)
+		}
+		for _, hop := range hopByHop {
+			if bytes.EqualFold(k, hop) {
+				return append(dst, k...)
 			}
 		}
-		if skip || bytes.EqualFold(k, []byte(headerDestinationStatus)) {
-			continue
-		}
-		if bytes.EqualFold(k, []byte("Content-Type")) {
-			dst.SetContentTypeBytes(v)
-			continue
-		}
-		if bytes.EqualFold(k, []byte("Server")) {
-			dst.SetServerBytes(v)
-			continue
-		}
-		dst.AddBytesKV(k, v)
 	}
+	return nil
 }

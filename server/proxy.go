@@ -267,19 +267,20 @@ func (s *Server) forward(x *exchange, dest string) error {
 		timeout = time.Duration(x.px.Timeout * float64(time.Second))
 	}
 	req.SetTimeout(timeout)
-	resp := fasthttp.AcquireResponse()
+	// The destination answers straight into the caller's response (no copy of its headers or
+	// body); respond then removes what must not reach the caller.
 	start := time.Now()
-	err = s.client.Do(req, resp)
+	err = s.client.Do(req, &ctx.Response)
 	x.c.destDuration = time.Since(start)
 	streamed.done()
 	if err != nil {
-		fasthttp.ReleaseResponse(resp)
+		ctx.Response.Reset()
 		if streamed != nil && streamed.err != nil {
 			return streamed.err // the body stream failed: its error explains why
 		}
 		return destinationError(err)
 	}
-	return s.respond(x, resp)
+	return s.respond(x)
 }
 
 // destinationError maps a failed exchange with the destination to a status.
@@ -293,60 +294,34 @@ func destinationError(err error) error {
 	return problem(http.StatusBadGateway, "the destination could not be reached")
 }
 
-// respond writes the destination's answer: status, headers and body as they came, plus
-// BT-PROXY-DESTINATION-STATUS. Response transforms run on 2xx only; otherwise the body streams.
-func (s *Server) respond(x *exchange, resp *fasthttp.Response) error {
-	ctx := x.c.ctx
+// respond finishes the destination's answer, already in the caller's response: status, headers
+// and body as they came, minus hop-by-hop headers, plus BT-PROXY-DESTINATION-STATUS. Response
+// transforms run on 2xx only; otherwise the body streams through. On an error the response is
+// reset: nothing of the destination's answer goes out with it.
+func (s *Server) respond(x *exchange) error {
+	resp := &x.c.ctx.Response
 	status := resp.StatusCode()
 	if x.footprint && status >= 500 {
-		fasthttp.ReleaseResponse(resp)
-		ctx.Response.Header.Set("x-footprint-proxy-upstream-status-code", strconv.Itoa(status))
+		resp.Reset()
+		resp.Header.Set("x-footprint-proxy-upstream-status-code", strconv.Itoa(status))
 		return problem(http.StatusBadGateway, "the destination answered "+strconv.Itoa(status))
 	}
-	transforms := (x.px != nil && len(x.px.ResponseTransforms) > 0 || len(x.ingress) > 0) && status >= 200 && status < 300
-	if transforms {
+	if (x.px != nil && len(x.px.ResponseTransforms) > 0 || len(x.ingress) > 0) && status >= 200 && status < 300 {
 		body, err := readResponseBody(resp, s.cfg.Limits.ProxyBodyBytes)
-		resp.CloseBodyStream()
+		var out []byte
+		if err == nil {
+			out, err = s.runResponseTransforms(x, resp, body)
+		}
 		if err != nil {
-			fasthttp.ReleaseResponse(resp)
+			resp.Reset() // nothing of the destination's answer goes out with an error
 			return err
 		}
-		out, err := s.runResponseTransforms(x, resp, body)
-		if err != nil {
-			fasthttp.ReleaseResponse(resp)
-			return err
-		}
-		copyResponseHeaders(&ctx.Response.Header, &resp.Header)
-		ctx.SetStatusCode(resp.StatusCode()) // a transform may have set it
-		fasthttp.ReleaseResponse(resp)
-		ctx.Response.Header.Set(headerDestinationStatus, strconv.Itoa(status))
-		ctx.Response.SetBody(out)
-		return nil
+		resp.SetBody(out)
 	}
-	copyResponseHeaders(&ctx.Response.Header, &resp.Header)
-	ctx.SetStatusCode(status)
-	ctx.Response.Header.Set(headerDestinationStatus, strconv.Itoa(status))
-	if resp.IsBodyStream() {
-		ctx.Response.SetBodyStream(&responseStream{resp: resp}, resp.Header.ContentLength())
-		return nil
-	}
-	ctx.Response.SetBody(resp.Body())
-	fasthttp.ReleaseResponse(resp)
+	stripResponseHeaders(&resp.Header)
+	var b [3]byte
+	resp.Header.SetBytesV(headerDestinationStatus, strconv.AppendInt(b[:0], int64(status), 10))
 	return nil
-}
-
-// responseStream hands the destination's body to the caller and releases the destination
-// response once fasthttp has written it (fasthttp calls Close).
-type responseStream struct {
-	resp *fasthttp.Response
-}
-
-func (r *responseStream) Read(p []byte) (int, error) { return r.resp.BodyStream().Read(p) }
-
-func (r *responseStream) Close() error {
-	err := r.resp.CloseBodyStream()
-	fasthttp.ReleaseResponse(r.resp)
-	return err
 }
 
 // readResponseBody returns the destination's whole body, refusing more than limit bytes with a
@@ -359,6 +334,7 @@ func readResponseBody(resp *fasthttp.Response, limit int64) ([]byte, error) {
 		return resp.Body(), nil
 	}
 	b, err := io.ReadAll(io.LimitReader(resp.BodyStream(), limit+1))
+	resp.CloseBodyStream()
 	if err != nil {
 		return nil, problem(http.StatusBadGateway, "reading the destination's body failed")
 	}

@@ -61,8 +61,12 @@ func TestProxyEphemeralDetokenizesBodyHeaderQuery(t *testing.T) {
 	if len(evs) != 1 {
 		t.Fatalf("%d detokenize events", len(evs))
 	}
+	reqID := r.header.Get("X-Request-Id")
+	if len(reqID) != 24 {
+		t.Fatalf("X-Request-Id %q on the proxied answer", reqID)
+	}
 	logs := e.logText()
-	if !strings.Contains(logs, `"msg":"request","request_id":`) || !strings.Contains(logs, `"route":"/proxy","status":200`) ||
+	if !strings.Contains(logs, `"msg":"request","request_id":"`+reqID+`"`) || !strings.Contains(logs, `"route":"/proxy","status":200`) ||
 		!strings.Contains(logs, `"tokens":1}`) {
 		t.Fatalf("no request line for the proxied request in:\n%s", logs)
 	}

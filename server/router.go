@@ -119,7 +119,6 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	defer releaseCall(c)
 	c.ctx, c.route = ctx, "unmatched"
 	reqID := requestID(ctx, &c.idBuf)
-	ctx.Response.Header.SetBytesV("X-Request-Id", reqID)
 	err := s.dispatch(c)
 	if guest := asGuestError(err); guest != nil {
 		writeGuestError(ctx, guest)
@@ -135,6 +134,8 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 			drainBody(ctx)
 		}
 	}
+	// Set last: a proxied answer replaces the whole response.
+	ctx.Response.Header.SetBytesV("X-Request-Id", reqID)
 	l := requestLine{requestID: reqID, method: methodName(ctx.Method()), route: c.route,
 		status: ctx.Response.StatusCode(), duration: time.Since(start), destination: c.destDuration,
 		transforms: c.transformDuration, proxyID: c.proxyID, tokens: c.tokens}
