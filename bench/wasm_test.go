@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/sluice-edge/sluice/bench/internal/fixture"
 	"github.com/sluice-edge/sluice/transforms"
@@ -106,11 +107,15 @@ func benchWasm(b *testing.B, wasm []byte, header string) {
 	defer transforms.ReleaseExchange(ex)
 	b.ReportAllocs()
 	b.SetBytes(int64(len(w.body)))
+	cpu0 := processCPU()
 	for b.Loop() {
 		if v, err := w.call(ex, header); err != nil || string(v) != "1" {
 			b.Fatalf("%q %v", v, err)
 		}
 	}
+	// Process CPU, not only this goroutine's time: wazero starts a goroutine per call to watch
+	// for the deadline, and waking a thread for it costs CPU elsewhere.
+	b.ReportMetric(float64(processCPU()-cpu0)/float64(time.Microsecond)/float64(b.N), "cpu-µs/op")
 }
 
 // BenchmarkWasmTiny: one request-transform call of the tiny hand-written guest, pool warm.
