@@ -172,7 +172,10 @@ func (s *Server) decryptTokenData(c *call, compact string) (json.RawMessage, err
 // decryptHeader decrypts the request's BT-ENCRYPTED header for {{ encrypted | … }}. The payload
 // lives in the exchange until the request ends.
 func (s *Server) decryptHeader(x *exchange) error {
-	h := x.c.ctx.Request.Header.Peek("BT-ENCRYPTED")
+	h := x.btEncrypted
+	if len(h) == 0 {
+		h = x.c.ctx.Request.Header.Peek("BT-ENCRYPTED")
+	}
 	if len(h) == 0 {
 		return invalid("BT-ENCRYPTED", "an expression uses encrypted but the request has no BT-ENCRYPTED header")
 	}

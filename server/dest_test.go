@@ -148,6 +148,16 @@ func (d *destination) serve(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte(ans))
 	case r.URL.Path == "/count":
 		w.Write(body)
+	case r.URL.Path == "/headers": // connection headers first, then a name that repeats
+		h := w.Header()
+		h.Add("Keep-Alive", "timeout=5")
+		h.Add("Connection", "X-Hop")
+		h.Add("X-Hop", "1")
+		h.Add("Link", "<a>")
+		h.Add("Link", "<b>")
+		h.Add("Link", "<c>")
+		h.Add(headerDestinationStatus, "999")
+		w.Write([]byte("ok"))
 	default:
 		w.Header().Set("Content-Type", r.Header.Get("Content-Type"))
 		w.Header().Set("X-Echo", "1")

@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"errors"
 
 	"github.com/valyala/fasthttp"
 )
@@ -62,36 +63,155 @@ func namedIn(list, name []byte) bool {
 	return false
 }
 
-// stripResponseHeaders removes from the destination's answer the headers that belong to its
-// connection, the ones its Connection header names, and a BT-PROXY-DESTINATION-STATUS of its
-// own. Content-Length and Transfer-Encoding stay: fasthttp frames the body by them.
-func stripResponseHeaders(h *fasthttp.ResponseHeader) {
-	var connBuf, nameBuf [128]byte
-	conn := append(connBuf[:0], h.Peek("Connection")...) // a copy: Connection itself goes too
-	for {
-		k := droppableResponseHeader(h, conn, nameBuf[:0])
-		if k == nil {
-			return
-		}
-		h.DelBytes(k) // one at a time: deleting shifts what All yields
-	}
+// namePlan looks at a header's names once before anything is deleted: is there anything to
+// drop, and do kept names repeat? fasthttp's Del moves the last header into the deleted one's
+// place, which can swap two values of one name, so deleting in place is only for headers whose
+// kept names are distinct (by a hash of the lower-cased name: a collision only takes the slower,
+// copying path; more headers than the array holds count as repeating).
+type namePlan struct {
+	hashes            [32]uint64
+	kept, all         int
+	dropping, repeats bool
 }
 
-// droppableResponseHeader appends to dst the name of the first header of h that must go, or
-// returns nil.
-func droppableResponseHeader(h *fasthttp.ResponseHeader, conn, dst []byte) []byte {
+func (p *namePlan) add(name []byte, drop bool) {
+	p.all++
+	if drop {
+		p.dropping = true
+		return
+	}
+	if p.kept == len(p.hashes) {
+		p.repeats = true
+		return
+	}
+	x := uint64(14695981039346656037) // FNV-1a
+	for _, c := range name {
+		x = (x ^ uint64(c|0x20)) * 1099511628211
+	}
+	for _, y := range p.hashes[:p.kept] {
+		p.repeats = p.repeats || x == y
+	}
+	p.hashes[p.kept] = x
+	p.kept++
+}
+
+var errHeaderStuck = errors.New("a header that must not be forwarded could not be removed")
+
+// stripRequestHeaders edits the caller's headers in place into the destination's (the result
+// of copyRequestHeaders). ok is false, and nothing changed, when kept names repeat: copy them
+// instead. An error means the request must not be sent.
+func stripRequestHeaders(h *fasthttp.RequestHeader) (ok bool, err error) {
+	var connBuf, keepAliveBuf, connectionBuf, nameBuf [128]byte
+	conn := append(connBuf[:0], h.Peek("Connection")...) // copies: the headers go below
+	drop := func(k []byte) bool { return skipForward(k) || namedIn(conn, k) }
+	var p namePlan
 	for k := range h.All() {
-		if bytes.EqualFold(k, []byte("Content-Length")) || bytes.EqualFold(k, []byte("Transfer-Encoding")) {
-			continue
-		}
-		if bytes.EqualFold(k, []byte(headerDestinationStatus)) || namedIn(conn, k) {
-			return append(dst, k...)
-		}
-		for _, hop := range hopByHop {
-			if bytes.EqualFold(k, hop) {
-				return append(dst, k...)
+		p.add(k, drop(k))
+	}
+	if p.repeats {
+		return false, nil
+	}
+	if !p.dropping {
+		return true, nil
+	}
+	keepAlive := append(keepAliveBuf[:0], h.Peek("BT-PROXY-KEEP-ALIVE")...)
+	connection := append(connectionBuf[:0], h.Peek("BT-PROXY-CONNECTION")...)
+	for range p.all + 1 {
+		k := []byte(nil)
+		for name := range h.All() {
+			if drop(name) {
+				k = append(nameBuf[:0], name...)
+				break
 			}
 		}
+		if k == nil {
+			break
+		}
+		h.DelBytes(k) // one name at a time: deleting shifts what All yields
 	}
-	return nil
+	for name := range h.All() {
+		if drop(name) {
+			return true, errHeaderStuck
+		}
+	}
+	if len(keepAlive) > 0 {
+		h.SetBytesV("Keep-Alive", keepAlive)
+	}
+	if len(connection) > 0 {
+		h.SetBytesV("Connection", connection)
+	}
+	return true, nil
+}
+
+// stripResponseHeaders removes from the destination's answer the headers that belong to its
+// connection, the ones its Connection header names, and a BT-PROXY-DESTINATION-STATUS of its
+// own — in place, or by copying when kept names repeat. Content-Length and Transfer-Encoding
+// stay: fasthttp frames the body by them.
+func stripResponseHeaders(h *fasthttp.ResponseHeader) error {
+	var connBuf, nameBuf [128]byte
+	conn := append(connBuf[:0], h.Peek("Connection")...)
+	drop := func(k []byte) bool { return dropResponseHeader(k, conn) }
+	var p namePlan
+	for k := range h.All() {
+		p.add(k, drop(k))
+	}
+	if !p.dropping {
+		return nil
+	}
+	if p.repeats {
+		// The stable way: copy what stays into a fresh header, then back.
+		tmp := fasthttp.AcquireResponse()
+		defer fasthttp.ReleaseResponse(tmp)
+		copyResponseHeaders(&tmp.Header, h)
+		tmp.Header.SetStatusCode(h.StatusCode())
+		tmp.Header.SetContentLength(h.ContentLength())
+		tmp.Header.CopyTo(h)
+		return nil
+	}
+	for range p.all + 1 {
+		k := []byte(nil)
+		for name := range h.All() {
+			if drop(name) {
+				k = append(nameBuf[:0], name...)
+				break
+			}
+		}
+		if k == nil {
+			return nil
+		}
+		h.DelBytes(k) // one name at a time: deleting shifts what All yields
+	}
+	return errHeaderStuck
+}
+
+func dropResponseHeader(k, conn []byte) bool {
+	if bytes.EqualFold(k, []byte("Content-Length")) || bytes.EqualFold(k, []byte("Transfer-Encoding")) {
+		return false
+	}
+	if bytes.EqualFold(k, []byte(headerDestinationStatus)) || namedIn(conn, k) {
+		return true
+	}
+	for _, hop := range hopByHop {
+		if bytes.EqualFold(k, hop) {
+			return true
+		}
+	}
+	return false
+}
+
+// copyResponseHeaders copies the destination's headers to dst, minus what dropResponseHeader
+// drops.
+func copyResponseHeaders(dst *fasthttp.ResponseHeader, src *fasthttp.ResponseHeader) {
+	conn := src.Peek("Connection")
+	for k, v := range src.All() {
+		switch {
+		case dropResponseHeader(k, conn) || bytes.EqualFold(k, []byte("Content-Length")):
+		case bytes.EqualFold(k, []byte("Content-Type")):
+			dst.SetContentTypeBytes(v)
+		case bytes.EqualFold(k, []byte("Server")):
+			dst.SetServerBytes(v)
+		default:
+			dst.AddBytesKV(k, v)
+		}
+	}
 }

@@ -37,6 +37,7 @@ type exchange struct {
 	auditOp        string // the audit operation of each token use: "detokenize" unless set
 	events         []store.Event
 	scratch        []byte // the rendered body, until it is copied into the destination request
+	btEncrypted    []byte // the caller's BT-ENCRYPTED, kept when its headers are edited in place
 	exprLimits     expr.Limits
 	r              *expr.Renderer // see renderer()
 
@@ -87,9 +88,10 @@ func (x *exchange) reset() {
 	clear(x.events)
 	clear(x.scratch)
 	*x = exchange{
-		env:     detokEnv{ids: x.env.ids[:0], wantObj: x.env.wantObj[:0], objs: x.env.objs[:0]},
-		events:  x.events[:0],
-		scratch: x.scratch[:0],
+		env:         detokEnv{ids: x.env.ids[:0], wantObj: x.env.wantObj[:0], objs: x.env.objs[:0]},
+		events:      x.events[:0],
+		scratch:     x.scratch[:0],
+		btEncrypted: x.btEncrypted[:0],
 	}
 }
 
@@ -244,21 +246,70 @@ func stripQueryParam(query, name string) string {
 // forward builds the destination request, sends it and writes the answer.
 func (s *Server) forward(x *exchange, dest string) error {
 	ctx := x.c.ctx
-	req := fasthttp.AcquireRequest()
-	defer fasthttp.ReleaseRequest(req)
+	limit := s.cfg.Limits.ProxyBodyBytes
+	cl := ctx.Request.Header.ContentLength()
+	if int64(cl) > limit {
+		return errTooLarge
+	}
+	// Bodies up to bufferLimit (and any body a request transform needs) are read whole before
+	// anything is sent; bigger ones stream.
+	var body []byte
+	whole := x.px != nil && len(x.px.RequestTransforms) > 0 || (cl >= 0 && cl <= bufferLimit)
+	if whole {
+		var err error
+		if body, err = x.c.readBody(min(limit, bufferLimit)); err != nil {
+			return err
+		}
+	}
+	// A whole body lets the caller's request become the destination's, edited in place (no copy
+	// of headers or body). A streamed body is read from the caller's request while the
+	// destination's is sent, and Footprint forwards only named headers: those build a new one.
+	var req *fasthttp.Request
+	if whole && !x.footprint {
+		req = &ctx.Request
+		if v := req.Header.Peek("BT-ENCRYPTED"); len(v) > 0 {
+			x.btEncrypted = append(x.btEncrypted[:0], v...) // kept: every BT-* header goes below
+		}
+		callerClose := req.Header.ConnectionClose()
+		inPlace, err := stripRequestHeaders(&req.Header)
+		if err != nil {
+			return err
+		}
+		if inPlace {
+			defer func() { // the caller's own connection stays as the caller asked
+				if callerClose {
+					req.Header.SetConnectionClose()
+				} else {
+					req.Header.ResetConnectionClose()
+				}
+			}()
+		} else {
+			req = nil // repeated header names: copy them (in place could reorder their values)
+		}
+	}
+	if req == nil {
+		req = fasthttp.AcquireRequest()
+		defer fasthttp.ReleaseRequest(req)
+		req.Header.SetMethodBytes(ctx.Method())
+		if x.footprint {
+			copyFootprintHeaders(&req.Header, &ctx.Request.Header)
+		} else {
+			copyRequestHeaders(&req.Header, &ctx.Request.Header)
+		}
+	}
 	req.SetRequestURI(dest)
 	req.URI().DisablePathNormalizing = true
-	req.Header.SetMethodBytes(ctx.Method())
 	if x.method != "" {
 		req.Header.SetMethod(x.method)
 	}
-	if x.footprint {
-		copyFootprintHeaders(&req.Header, &ctx.Request.Header)
-	} else if err := copyRequestHeaders(&req.Header, &ctx.Request.Header); err != nil {
-		return err
-	}
 	detok := x.px == nil || !x.px.DisableDetokenization
-	streamed, err := s.prepareBody(x, req, detok)
+	var streamed *bodyStream
+	var err error
+	if whole {
+		err = s.prepareWholeBody(x, req, body, detok)
+	} else {
+		streamed, err = s.prepareStreamedBody(x, req, cl, detok)
+	}
 	if err != nil {
 		return err
 	}
@@ -318,7 +369,10 @@ func (s *Server) respond(x *exchange) error {
 		}
 		resp.SetBody(out)
 	}
-	stripResponseHeaders(&resp.Header)
+	if err := stripResponseHeaders(&resp.Header); err != nil {
+		resp.Reset()
+		return err
+	}
 	var b [3]byte
 	resp.Header.SetBytesV(headerDestinationStatus, strconv.AppendInt(b[:0], int64(status), 10))
 	return nil
@@ -344,38 +398,38 @@ func readResponseBody(resp *fasthttp.Response, limit int64) ([]byte, error) {
 	return b, nil
 }
 
-// prepareBody sets the destination request's body. Bodies up to bufferLimit (and any body a
-// request transform needs) are read whole, detokenized with every token fetched in one vault read
-// before anything is sent. Bigger bodies stream, detokenized on the fly. streamed is non-nil when
-// the body streams; its err explains a failure that surfaced as a failed send.
-func (s *Server) prepareBody(x *exchange, req *fasthttp.Request, detok bool) (*bodyStream, error) {
+// prepareWholeBody detokenizes the destination request (query, headers, body — every token
+// fetched in one vault read, checked and audited before anything is sent), runs the request
+// transforms and sets the body.
+func (s *Server) prepareWholeBody(x *exchange, req *fasthttp.Request, body []byte, detok bool) error {
+	ct := x.c.ctx.Request.Header.ContentType()
+	out, err := s.detokenizeRequest(x, req, body, bodyContext(ct, body), detok)
+	if err != nil {
+		return err
+	}
+	if x.px != nil && len(x.px.RequestTransforms) > 0 {
+		if out, err = s.runRequestTransforms(x, req, out); err != nil {
+			return err
+		}
+	}
+	if !sameBytes(out, req.Body()) {
+		req.SetBody(out)
+	}
+	return nil
+}
+
+// sameBytes reports whether a and b are the same memory (not merely equal contents).
+func sameBytes(a, b []byte) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
+}
+
+// prepareStreamedBody sets a body of cl bytes (-1: unknown) that streams from the caller to the
+// destination, detokenized on the fly: tokens are fetched, checked and audited as they appear.
+// streamed is non-nil; its err explains a failure that surfaces as a failed send.
+func (s *Server) prepareStreamedBody(x *exchange, req *fasthttp.Request, cl int, detok bool) (*bodyStream, error) {
 	ctx := x.c.ctx
 	limit := s.cfg.Limits.ProxyBodyBytes
-	cl := ctx.Request.Header.ContentLength()
-	if int64(cl) > limit {
-		return nil, errTooLarge
-	}
 	ct := ctx.Request.Header.ContentType()
-	needWhole := x.px != nil && len(x.px.RequestTransforms) > 0
-	if needWhole || (cl >= 0 && cl <= bufferLimit) {
-		// Transforms need the whole body in memory: at most bufferLimit of it.
-		body, err := x.c.readBody(min(limit, bufferLimit))
-		if err != nil {
-			return nil, err
-		}
-		bctx := bodyContext(ct, body)
-		out, err := s.detokenizeRequest(x, req, body, bctx, detok)
-		if err != nil {
-			return nil, err
-		}
-		if needWhole {
-			if out, err = s.runRequestTransforms(x, req, out); err != nil {
-				return nil, err
-			}
-		}
-		req.SetBody(out)
-		return nil, nil
-	}
 	bctx := bodyContext(ct, nil)
 	// Streaming: headers and query are detokenized first (they are small and whole).
 	if _, err := s.detokenizeRequest(x, req, nil, bctx, detok); err != nil {

@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"net/url"
 	"strings"
 	"testing"
@@ -71,6 +73,45 @@ func TestProxyEphemeralDetokenizesBodyHeaderQuery(t *testing.T) {
 		t.Fatalf("no request line for the proxied request in:\n%s", logs)
 	}
 	assertNoSecrets(t, logs, pan, invoker, e.adminKey)
+}
+
+// TestProxyHeaderOrderBothWays: repeated header names keep their order to the destination and
+// back, and connection headers never cross, whichever way (in place or copied) the edge took.
+func TestProxyHeaderOrderBothWays(t *testing.T) {
+	dest := startDestination(t)
+	e := proxyEdge(t, dest)
+	for _, dup := range []bool{false, true} {
+		req, _ := http.NewRequest("POST", e.base+"/proxy/headers", strings.NewReader(`{"a":1}`))
+		req.Header.Set("BT-API-KEY", e.adminKey)
+		req.Header.Set("BT-PROXY-URL", dest.url)
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Add("Connection", "X-Hop-In")
+		req.Header.Add("X-Hop-In", "1")
+		req.Header.Add("X-Dup", "1")
+		if dup {
+			req.Header.Add("X-Dup", "2")
+			req.Header.Add("X-Dup", "3")
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || fmt.Sprint(resp.Header["Link"]) != "[<a> <b> <c>]" || resp.Header.Get("Keep-Alive") != "" ||
+			resp.Header.Get("X-Hop") != "" || resp.Header.Get(headerDestinationStatus) != "200" {
+			t.Fatalf("answer %d %v", resp.StatusCode, resp.Header)
+		}
+		got := dest.last(t)
+		want := "[1]"
+		if dup {
+			want = "[1 2 3]"
+		}
+		if fmt.Sprint(got.header["X-Dup"]) != want || got.header.Get("X-Hop-In") != "" || got.header.Get("Bt-Api-Key") != "" ||
+			got.header.Get("Bt-Proxy-Url") != "" || string(got.body) != `{"a":1}` {
+			t.Fatalf("destination got %v %s", got.header, got.body)
+		}
+	}
 }
 
 func TestProxyStatusesAndFailures(t *testing.T) {
