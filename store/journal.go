@@ -40,9 +40,11 @@ type journal struct {
 	seq       int        // number of the newest segment
 	lastNanos int64      // of the newest key handed out
 
-	filling  *batch    // records waiting for the next write
-	writing  bool      // a write is in flight (outside mu)
-	written  sync.Cond // broadcast when a write ends
+	mapped   *mappedFile // the newest segment when it is memory-mapped (see journal_map_linux.go)
+	noMap    bool        // the file system cannot allocate ahead: write(2) only
+	filling  *batch      // records waiting for the next write
+	writing  bool        // a write is in flight (outside mu)
+	written  sync.Cond   // broadcast when a write ends
 	freeBufs []batchBufs
 	plain    []byte // scratch for one record's plaintext
 	stamp    []byte // scratch for a formatted created_at
@@ -98,6 +100,10 @@ func openJournal(dir string, sl *seal.Sealer) (*journal, error) {
 			last.indexed = true
 			*j.segs[len(j.segs)-1] = last
 			j.lastNanos = keyNanos(j.lastKey(&last))
+			// A mapped segment a crash left at its allocated size: give back what it never used.
+			if fi, err := os.Stat(j.path(last.seq)); err == nil && fi.Size() > last.size {
+				os.Truncate(j.path(last.seq), last.size)
+			}
 		}
 	}
 	return j, nil
@@ -148,6 +154,14 @@ func (j *journal) append(evs []Event) error {
 		j.mu.Unlock()
 		return err
 	}
+	if !j.noMap && !j.writing {
+		// Memory-mapped: the record is copied under the lock, no write in flight to wait for.
+		done, err := j.appendMapped(b)
+		if done {
+			j.mu.Unlock()
+			return err
+		}
+	}
 	for j.writing && !b.done {
 		j.written.Wait()
 	}
@@ -170,11 +184,7 @@ func (j *journal) append(evs []Event) error {
 		j.f = nil
 		err = fmt.Errorf("store: audit journal: %w", err)
 	} else {
-		for _, r := range b.recs {
-			if len(seg.marks) == 0 || seg.size+r.off-seg.marks[len(seg.marks)-1].off >= j.markBytes {
-				seg.marks = append(seg.marks, mark{off: seg.size + r.off, key: r.key})
-			}
-		}
+		j.addMarks(seg, b.recs)
 		seg.size += int64(len(b.buf))
 		if seg.size >= j.rotateBytes {
 			f.Close()
@@ -187,6 +197,61 @@ func (j *journal) append(evs []Event) error {
 	j.written.Broadcast()
 	j.mu.Unlock()
 	return err
+}
+
+// appendMapped copies the batch (this caller's record alone: nothing else is waiting) into the
+// mapped segment, starting one when needed. done is false when the file system cannot map
+// segments; the caller then writes. Called with j.mu held.
+func (j *journal) appendMapped(b *batch) (done bool, err error) {
+	if j.mapped != nil && j.segs[len(j.segs)-1].size+int64(len(b.buf)) > int64(len(j.mapped.mem)) {
+		j.finishMapped()
+	}
+	if j.mapped == nil {
+		if j.f != nil { // a write(2) segment is open: leave it, so that one file has one writer
+			j.f.Close()
+			j.f = nil
+		}
+		m, ok, err := mapSegment(j.path(j.seq+1), max(j.rotateBytes, int64(len(b.buf))))
+		if !ok {
+			j.noMap = true
+			return false, nil
+		}
+		if err != nil {
+			b.buf, b.recs = b.buf[:0], b.recs[:0]
+			return true, fmt.Errorf("store: audit journal: %w", err)
+		}
+		j.seq++
+		j.mapped = m
+		j.segs = append(j.segs, &segment{seq: j.seq, indexed: true})
+	}
+	seg := j.segs[len(j.segs)-1]
+	// The length goes in last: a crash mid-copy leaves a zero length, where readers stop.
+	at := seg.size
+	copy(j.mapped.mem[at+4:], b.buf[4:])
+	copy(j.mapped.mem[at:at+4], b.buf[:4])
+	j.addMarks(seg, b.recs)
+	seg.size += int64(len(b.buf))
+	b.buf, b.recs = b.buf[:0], b.recs[:0]
+	return true, nil
+}
+
+// finishMapped closes the mapped segment, cut to the bytes used.
+func (j *journal) finishMapped() error {
+	if j.mapped == nil {
+		return nil
+	}
+	err := j.mapped.finish(j.segs[len(j.segs)-1].size)
+	j.mapped = nil
+	return err
+}
+
+// addMarks indexes the records of a batch just stored at the end of seg.
+func (j *journal) addMarks(seg *segment, recs []recordAt) {
+	for _, r := range recs {
+		if len(seg.marks) == 0 || seg.size+r.off-seg.marks[len(seg.marks)-1].off >= j.markBytes {
+			seg.marks = append(seg.marks, mark{off: seg.size + r.off, key: r.key})
+		}
+	}
 }
 
 // batch is the records of the appends waiting for one write. Waiters hold it until they have
@@ -271,6 +336,9 @@ func (j *journal) encode(b *batch, evs []Event, now time.Time) error {
 // segment returns the file to write to and its segment, starting a new one when needed.
 // Called with j.mu held by the writer.
 func (j *journal) segment() (*os.File, *segment, error) {
+	if j.mapped != nil { // leave a mapped segment (the file system stopped mapping): one writer per file
+		j.finishMapped()
+	}
 	if j.f == nil {
 		f, err := os.OpenFile(j.path(j.seq+1), os.O_CREATE|os.O_WRONLY|os.O_APPEND|os.O_EXCL, 0o600)
 		if err != nil {
@@ -320,6 +388,9 @@ func (j *journal) index(seg *segment) error {
 			break // end of file, or a record cut short by a crash mid-write: its caller never proceeded
 		}
 		n := int(binary.BigEndian.Uint32(hdr[:]))
+		if n == 0 {
+			break // the unused, zeroed end of a mapped segment left by a crash
+		}
 		if len(marks) == 0 || off-marks[len(marks)-1].off >= j.markBytes {
 			rec := make([]byte, n)
 			if _, err := io.ReadFull(r, rec); err != nil {
@@ -470,11 +541,13 @@ func (j *journal) close() error {
 	for j.writing {
 		j.written.Wait()
 	}
-	if j.f == nil {
-		return nil
+	err := j.finishMapped()
+	if j.f != nil {
+		if cerr := j.f.Close(); err == nil {
+			err = cerr
+		}
+		j.f = nil
 	}
-	err := j.f.Close()
-	j.f = nil
 	return err
 }
 

@@ -381,37 +381,69 @@ func BenchmarkGetTokensVault(b *testing.B) {
 	}
 }
 
+// journalModes runs f with the journal memory-mapping its segments (the default on Linux) and
+// with write(2), as on a file system that cannot allocate ahead.
+func journalModes(t *testing.T, f func(t *testing.T, writeOnly bool)) {
+	for _, writeOnly := range []bool{false, true} {
+		name := "mapped"
+		if writeOnly {
+			name = "write"
+		}
+		t.Run(name, func(t *testing.T) { f(t, writeOnly) })
+	}
+}
+
 // TestJournalTornRecordAndRestart: a record cut short by a crash mid-write is skipped and the
 // ones before it kept; after a restart appends go to a new segment, with later ids.
 func TestJournalTornRecordAndRestart(t *testing.T) {
-	dir := t.TempDir()
-	st := openAt(t, dir, testKey(1))
-	for i := 0; i < 3; i++ {
-		if err := st.Audit(ctx, Event{EntityType: "token", EntityID: fmt.Sprint("j", i), Operation: "detokenize"}); err != nil {
+	journalModes(t, func(t *testing.T, writeOnly bool) {
+		dir := t.TempDir()
+		st := openAt(t, dir, testKey(1))
+		j := st.(*badgerStore).journal
+		j.noMap = writeOnly
+		for i := 0; i < 3; i++ {
+			if err := st.Audit(ctx, Event{EntityType: "token", EntityID: fmt.Sprint("j", i), Operation: "detokenize"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if writeOnly {
+			j.f.Write([]byte{0, 0, 1, 0, 'x'}) // a torn record: the crash hit mid-write
+		} else {
+			if j.mapped == nil {
+				t.Fatal("the journal did not map its segment")
+			}
+			// The crash hit mid-copy: the body is there, its length (copied last) is not; and
+			// the segment was never cut to size.
+			end := j.segs[len(j.segs)-1].size
+			copy(j.mapped.mem[end+4:], "partial record body")
+			j.mapped = nil
+		}
+		st.Close()
+
+		st = openAt(t, dir, testKey(1))
+		defer st.Close()
+		st.(*badgerStore).journal.noMap = writeOnly
+		if err := st.Audit(ctx, Event{EntityType: "token", EntityID: "after", Operation: "detokenize"}); err != nil {
 			t.Fatal(err)
 		}
-	}
-	j := st.(*badgerStore).journal
-	j.f.Write([]byte{0, 0, 1, 0, 'x'}) // a torn record: the crash hit mid-write
-	st.Close()
-
-	st = openAt(t, dir, testKey(1))
-	defer st.Close()
-	if err := st.Audit(ctx, Event{EntityType: "token", EntityID: "after", Operation: "detokenize"}); err != nil {
-		t.Fatal(err)
-	}
-	evs, _, err := st.Events(ctx, EventQuery{Operation: "detokenize"})
-	if err != nil || len(evs) != 4 {
-		t.Fatalf("%d events after restart: %v", len(evs), err)
-	}
-	for i, want := range []string{"after", "j2", "j1", "j0"} {
-		if evs[i].EntityID != want {
-			t.Fatalf("event %d is %s, want %s", i, evs[i].EntityID, want)
+		evs, _, err := st.Events(ctx, EventQuery{Operation: "detokenize"})
+		if err != nil || len(evs) != 4 {
+			t.Fatalf("%d events after restart: %v", len(evs), err)
 		}
-	}
-	if files, _ := st.(*badgerStore).journal.files(); len(files) != 2 {
-		t.Fatalf("%d segments, want the old one and a new one", len(files))
-	}
+		for i, want := range []string{"after", "j2", "j1", "j0"} {
+			if evs[i].EntityID != want {
+				t.Fatalf("event %d is %s, want %s", i, evs[i].EntityID, want)
+			}
+		}
+		j = st.(*badgerStore).journal
+		files, _ := j.files()
+		if len(files) != 2 {
+			t.Fatalf("%d segments, want the old one and a new one", len(files))
+		}
+		if fi, _ := os.Stat(j.path(files[0])); fi.Size() != j.segs[0].size {
+			t.Fatalf("the crashed segment is %d bytes, its records %d", fi.Size(), j.segs[0].size)
+		}
+	})
 }
 
 // TestJournalFlippedByteIsAnError: a changed byte in a segment fails the query (ErrCorrupt);
@@ -438,11 +470,15 @@ func TestJournalFlippedByteIsAnError(t *testing.T) {
 // every event once, newest first, across segments, chunks and a restart (segments indexed
 // lazily), merged with the events Badger holds.
 func TestJournalSegmentsAndMarks(t *testing.T) {
+	journalModes(t, testJournalSegmentsAndMarks)
+}
+
+func testJournalSegmentsAndMarks(t *testing.T, writeOnly bool) {
 	dir := t.TempDir()
 	var want []string // entity ids, oldest first
 	write := func(st Store, round int) {
 		j := st.(*badgerStore).journal
-		j.rotateBytes, j.markBytes = 4<<10, 700
+		j.rotateBytes, j.markBytes, j.noMap = 4<<10, 700, writeOnly
 		for r := 0; r < 40; r++ {
 			evs := make([]Event, 1+r%4)
 			for i := range evs {
@@ -512,10 +548,14 @@ func TestJournalSegmentsAndMarks(t *testing.T) {
 func TestJournalWriteFailure(t *testing.T) {
 	s := openAt(t, t.TempDir(), testKey(1))
 	defer s.Close()
+	s.(*badgerStore).journal.noMap = true // a mapped segment has no write to fail
 	if err := s.Audit(ctx, Event{EntityType: "token", EntityID: "before", Operation: "detokenize"}); err != nil {
 		t.Fatal(err)
 	}
 	j := s.(*badgerStore).journal
+	if j.f == nil {
+		t.Fatal("no write(2) segment open")
+	}
 	j.f.Close() // the next write fails
 	if err := s.Audit(ctx, Event{EntityType: "token", EntityID: "lost", Operation: "detokenize"}); err == nil {
 		t.Fatal("an append whose write failed reported success")
@@ -532,9 +572,14 @@ func TestJournalWriteFailure(t *testing.T) {
 // TestJournalConcurrentAppendsLoseNothing: appends from many goroutines racing queries all end
 // up in the log once, newest first.
 func TestJournalConcurrentAppendsLoseNothing(t *testing.T) {
+	journalModes(t, testJournalConcurrentAppends)
+}
+
+func testJournalConcurrentAppends(t *testing.T, writeOnly bool) {
 	s := openAt(t, t.TempDir(), testKey(1))
 	defer s.Close()
-	s.(*badgerStore).journal.rotateBytes, s.(*badgerStore).journal.markBytes = 64<<10, 4<<10
+	j := s.(*badgerStore).journal
+	j.rotateBytes, j.markBytes, j.noMap = 64<<10, 4<<10, writeOnly
 	const writers, each = 8, 300
 	done := make(chan struct{})
 	go func() {
