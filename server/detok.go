@@ -250,9 +250,14 @@ func (s *Server) fetchAndAudit(x *exchange) error {
 		x.events = make([]store.Event, 0, len(x.env.ids))
 	}
 	evs := x.events[:0]
-	for _, id := range x.env.ids[from:] {
-		evs = append(evs, s.detokEvent(x, id))
-		evs[len(evs)-1].CreatedAt = evs[0].CreatedAt // one use, one time: the journal formats it once
+	for i, id := range x.env.ids[from:] {
+		if i == 0 {
+			evs = append(evs, s.detokEvent(x, id))
+			continue
+		}
+		ev := evs[0] // one use, one time (one clock read; the journal formats it once)
+		ev.EntityID = id
+		evs = append(evs, ev)
 	}
 	if err := s.store.Audit(x.c.ctx, evs...); err != nil {
 		return errAuditFailed

@@ -16,6 +16,7 @@ import (
 // header values, no bodies.
 type requestLine struct {
 	requestID   []byte
+	start       time.Time
 	method      string
 	route       string
 	status      int
@@ -40,7 +41,7 @@ func (s *Server) logRequest(ctx context.Context, l *requestLine) {
 		return
 	}
 	bp := lineBufs.Get().(*[]byte)
-	b := appendRequestLine((*bp)[:0], time.Now(), l)
+	b := appendRequestLine((*bp)[:0], l.start.Add(l.duration), l)
 	s.logBuf.Write(b)
 	*bp = b
 	lineBufs.Put(bp)

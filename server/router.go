@@ -136,7 +136,7 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	}
 	// Set last: a proxied answer replaces the whole response.
 	ctx.Response.Header.SetBytesV("X-Request-Id", reqID)
-	l := requestLine{requestID: reqID, method: methodName(ctx.Method()), route: c.route,
+	l := requestLine{requestID: reqID, start: start, method: methodName(ctx.Method()), route: c.route,
 		status: ctx.Response.StatusCode(), duration: time.Since(start), destination: c.destDuration,
 		transforms: c.transformDuration, proxyID: c.proxyID, tokens: c.tokens}
 	if c.who != nil {

@@ -143,7 +143,13 @@ func (j *journal) append(evs []Event) error {
 	if len(evs) > 0xffff {
 		return errors.New("store: too many audit events in one record")
 	}
-	now := time.Now().UTC()
+	var now time.Time // for events without a time (callers normally set it)
+	for i := range evs {
+		if evs[i].CreatedAt.IsZero() {
+			now = time.Now().UTC()
+			break
+		}
+	}
 	j.mu.Lock()
 	b := j.filling
 	if b == nil {
