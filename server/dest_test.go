@@ -36,6 +36,7 @@ type received struct {
 	method, path, query string
 	header              http.Header
 	body                []byte
+	proto               string
 }
 
 func (d *destination) requests() []received {
@@ -122,7 +123,7 @@ func (d *destination) serve(w http.ResponseWriter, r *http.Request) {
 		body, _ = io.ReadAll(r.Body)
 	}
 	d.mu.Lock()
-	d.got = append(d.got, received{r.Method, r.URL.Path, r.URL.RawQuery, r.Header.Clone(), body})
+	d.got = append(d.got, received{r.Method, r.URL.Path, r.URL.RawQuery, r.Header.Clone(), body, r.Proto})
 	d.mu.Unlock()
 	switch {
 	case strings.HasPrefix(r.URL.Path, "/status/"):

@@ -37,6 +37,8 @@ func (e *detokEnv) release() {
 		resolvedPool.Put(e.res)
 		e.res = nil
 	}
+	clear(e.encrypted) // the decrypted BT-ENCRYPTED payload
+	e.encrypted = nil
 }
 
 func (e *detokEnv) fetched() int {
@@ -181,7 +183,9 @@ func (s *Server) detokenizeRequest(x *exchange, req *fasthttp.Request, body []by
 		return nil, exprProblem(err)
 	}
 	if cap(out) <= 64<<10 {
-		x.scratch = out // kept for the next request, unless it grew big
+		x.scratch = out // kept for the next request (wiped when this one ends), unless it grew big
+	} else {
+		clear(x.scratch[:cap(x.scratch)]) // outgrown: Render wrote part of it first
 	}
 	return out, nil
 }

@@ -155,16 +155,18 @@ func stripResponseHeaders(h *fasthttp.ResponseHeader) error {
 	for k := range h.All() {
 		p.add(k, drop(k))
 	}
-	if !p.dropping {
+	http11 := bytes.Equal(h.Protocol(), []byte("HTTP/1.1"))
+	if !p.dropping && http11 {
 		return nil
 	}
-	if p.repeats {
-		// The stable way: copy what stays into a fresh header, then back.
+	if p.repeats || !http11 {
+		// The stable way, which also answers an HTTP/1.1 caller in HTTP/1.1 whatever the
+		// destination spoke: copy what stays into a fresh header, then back.
 		tmp := fasthttp.AcquireResponse()
 		defer fasthttp.ReleaseResponse(tmp)
 		copyResponseHeaders(&tmp.Header, h)
 		tmp.Header.SetStatusCode(h.StatusCode())
-		tmp.Header.SetContentLength(h.ContentLength())
+		tmp.Header.SetContentLength(max(h.ContentLength(), -1)) // unknown length: chunked
 		tmp.Header.CopyTo(h)
 		return nil
 	}

@@ -56,7 +56,7 @@ func FuzzRequestID(f *testing.F) {
 	f.Fuzz(func(t *testing.T, v []byte) {
 		var ctx fasthttp.RequestCtx
 		ctx.Request.Header.SetBytesV("X-Request-Id", v)
-		var buf [24]byte
+		var buf [128]byte
 		id := requestID(&ctx, &buf)
 		if len(id) == 0 || len(id) > 128 {
 			t.Fatalf("request id %q", id)

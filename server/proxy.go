@@ -86,7 +86,8 @@ func (x *exchange) reset() {
 	clear(x.env.ids)
 	clear(x.env.objs)
 	clear(x.events)
-	clear(x.scratch)
+	clear(x.scratch[:cap(x.scratch)]) // plaintext, to its capacity: a failed render wrote there too
+	clear(x.btEncrypted)
 	*x = exchange{
 		env:         detokEnv{ids: x.env.ids[:0], wantObj: x.env.wantObj[:0], objs: x.env.objs[:0]},
 		events:      x.events[:0],
@@ -270,19 +271,23 @@ func (s *Server) forward(x *exchange, dest string) error {
 		if v := req.Header.Peek("BT-ENCRYPTED"); len(v) > 0 {
 			x.btEncrypted = append(x.btEncrypted[:0], v...) // kept: every BT-* header goes below
 		}
-		callerClose := req.Header.ConnectionClose()
+		// The caller's own connection and protocol stay as the caller asked: restored when the
+		// destination has answered (fasthttp decides keep-alive from them afterwards).
+		callerClose, callerProto := req.Header.ConnectionClose(), string(req.Header.Protocol())
+		defer func() {
+			if callerClose {
+				req.Header.SetConnectionClose()
+			} else {
+				req.Header.ResetConnectionClose()
+			}
+			req.Header.SetProtocol(callerProto)
+		}()
 		inPlace, err := stripRequestHeaders(&req.Header)
 		if err != nil {
 			return err
 		}
 		if inPlace {
-			defer func() { // the caller's own connection stays as the caller asked
-				if callerClose {
-					req.Header.SetConnectionClose()
-				} else {
-					req.Header.ResetConnectionClose()
-				}
-			}()
+			req.Header.SetProtocol("HTTP/1.1") // whatever the caller spoke
 		} else {
 			req = nil // repeated header names: copy them (in place could reorder their values)
 		}

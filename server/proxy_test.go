@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -110,6 +111,108 @@ func TestProxyHeaderOrderBothWays(t *testing.T) {
 		if fmt.Sprint(got.header["X-Dup"]) != want || got.header.Get("X-Hop-In") != "" || got.header.Get("Bt-Api-Key") != "" ||
 			got.header.Get("Bt-Proxy-Url") != "" || string(got.body) != `{"a":1}` {
 			t.Fatalf("destination got %v %s", got.header, got.body)
+		}
+	}
+}
+
+// TestProxyRequestIDIsACopy: the caller's X-Request-Id is kept as a copy. The proxy edits the
+// caller's headers in place and fasthttp reuses a deleted header's storage for the next value it
+// sets — here the Connection header from a detokenized BT-PROXY-CONNECTION; a view would have
+// sent the card number back in X-Request-Id and into the request log.
+func TestProxyRequestIDIsACopy(t *testing.T) {
+	dest := startDestination(t)
+	e := proxyEdge(t, dest)
+	id := e.token(e.adminKey, cardBody(pan))
+	callerID := "caller-request-id-" + strings.Repeat("0123456789", 10) // long enough that a freed value buffer fits the next value
+	// Raw, to fix the header order: X-Request-Id is the last header deleted.
+	conn, err := net.Dial("tcp", strings.TrimPrefix(e.base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "POST /proxy/echo HTTP/1.1\r\nHost: x\r\nConnection: X-Request-Id\r\nX-Request-Id: %s\r\n"+
+		"BT-PROXY-KEEP-ALIVE: timeout=5\r\nX-A: 1\r\nBT-API-KEY: %s\r\nBT-PROXY-CONNECTION: {{ %s | json: '$.number' }}\r\n"+
+		"BT-PROXY-URL: %s\r\nContent-Type: application/json\r\nContent-Length: 7\r\n\r\n{\"a\":1}", callerID, e.adminKey, id, dest.url)
+	r, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.ReadAll(r.Body)
+	if r.StatusCode != 200 {
+		t.Fatalf("status %d", r.StatusCode)
+	}
+	if got := r.Header.Get("X-Request-Id"); got != callerID {
+		t.Fatalf("X-Request-Id %q, want %q", got, callerID)
+	}
+	for k, vs := range r.Header {
+		for _, v := range vs {
+			if strings.Contains(v, pan) {
+				t.Fatalf("plaintext in the answer's %s header", k)
+			}
+		}
+	}
+	if got := dest.last(t); got.header.Get("Keep-Alive") != "timeout=5" {
+		t.Fatalf("destination Keep-Alive %q", got.header.Get("Keep-Alive"))
+	}
+	logs := e.logText()
+	if !strings.Contains(logs, `"request_id":"`+callerID+`"`) {
+		t.Fatal("no request line with the caller's id")
+	}
+	assertNoSecrets(t, logs, pan)
+}
+
+// TestProxyHTTP10: a caller speaking HTTP/1.0 gets an answer it can frame (no chunked
+// encoding) and its request reaches the destination in HTTP/1.1; a destination answering in HTTP/1.0 reaches an HTTP/1.1 caller
+// in HTTP/1.1 with a body it can read (whichever way the edge took, in place or copied).
+func TestProxyHTTP10(t *testing.T) {
+	dest := startDestination(t)
+	e := proxyEdge(t, dest)
+	conn, err := net.Dial("tcp", strings.TrimPrefix(e.base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "POST /proxy/echo HTTP/1.0\r\nHost: x\r\nBT-API-KEY: %s\r\nBT-PROXY-URL: %s\r\nContent-Type: application/json\r\nContent-Length: 7\r\n\r\n{\"a\":1}",
+		e.adminKey, dest.url)
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 || len(resp.TransferEncoding) > 0 || string(body) != `{"a":1}` {
+		t.Fatalf("HTTP/1.0 caller got %s %d %v %q", resp.Proto, resp.StatusCode, resp.TransferEncoding, body)
+	}
+	if got := dest.last(t); got.proto != "HTTP/1.1" {
+		t.Fatalf("destination got %s", got.proto)
+	}
+
+	// A destination that answers in HTTP/1.0, without a length (the body ends at close).
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				br := bufio.NewReader(c)
+				req, err := http.ReadRequest(br)
+				if err != nil {
+					return
+				}
+				io.Copy(io.Discard, req.Body)
+				fmt.Fprint(c, "HTTP/1.0 200 OK\r\nKeep-Alive: timeout=5\r\nX-Old: 1\r\n\r\nold server body")
+			}()
+		}
+	}()
+	e2 := startEdge(t, func(c *Config) { c.AllowPrivateDestinations, c.AllowHTTPDestinations = true, true })
+	for range 2 { // the caller's connection stays usable
+		r := e2.do("POST", "/proxy/x", e2.adminKey, `{"a":1}`, "BT-PROXY-URL", "http://"+ln.Addr().String())
+		r.expect(t, 200)
+		if string(r.body) != "old server body" || r.header.Get("X-Old") != "1" || r.header.Get("Keep-Alive") != "" {
+			t.Fatalf("answer %q %v", r.body, r.header)
 		}
 	}
 }

@@ -26,9 +26,10 @@ type call struct {
 	tokens            int           // tokens detokenized
 	proxyID           string        // the pre-configured proxy used, if any
 
-	// Reused from request to request (calls are pooled): the generated request id and the
-	// state of a proxied request, whose slices keep their capacity.
-	idBuf [24]byte
+	// Reused from request to request (calls are pooled): the request id and the state of a
+	// proxied request, whose slices keep their capacity.
+	reqID []byte    // in idBuf
+	idBuf [128]byte // a copy: the caller's header storage is edited (and reused) in place
 	x     exchange
 }
 
@@ -119,6 +120,7 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	defer releaseCall(c)
 	c.ctx, c.route = ctx, "unmatched"
 	reqID := requestID(ctx, &c.idBuf)
+	c.reqID = reqID
 	err := s.dispatch(c)
 	if guest := asGuestError(err); guest != nil {
 		writeGuestError(ctx, guest)
@@ -204,10 +206,11 @@ func (s *Server) dispatch(c *call) error {
 	return rt.h(s, c)
 }
 
-// requestID accepts a caller's X-Request-Id if it is short and printable, else makes one in buf.
-// The result is valid until the request ends.
-func requestID(ctx *fasthttp.RequestCtx, buf *[24]byte) []byte {
-	if v := ctx.Request.Header.Peek("X-Request-Id"); len(v) > 0 && len(v) <= 128 {
+// requestID accepts a caller's X-Request-Id if it is short and printable, else makes one; either
+// way the id is in buf. (A view into the request's headers would not do: the proxy edits them in
+// place, and fasthttp reuses a deleted header's storage for the next value it sets.)
+func requestID(ctx *fasthttp.RequestCtx, buf *[128]byte) []byte {
+	if v := ctx.Request.Header.Peek("X-Request-Id"); len(v) > 0 && len(v) <= len(buf) {
 		ok := true
 		for _, b := range v {
 			if b <= 0x20 || b >= 0x7f {
@@ -216,11 +219,11 @@ func requestID(ctx *fasthttp.RequestCtx, buf *[24]byte) []byte {
 			}
 		}
 		if ok {
-			return v
+			return buf[:copy(buf[:], v)]
 		}
 	}
-	newRequestID(buf)
-	return buf[:]
+	newRequestID((*[24]byte)(buf[:24]))
+	return buf[:24]
 }
 
 // require fails with 403 unless the caller holds every permission in want.

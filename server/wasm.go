@@ -236,7 +236,7 @@ func (s *Server) runWasmTransform(x *exchange, t *transform, m *message, req *fa
 	switch {
 	case err != nil:
 		s.metrics.transformError.Inc()
-		s.log.Warn("transform failed", "module_id", t.ModuleID, "request_id", string(x.c.ctx.Response.Header.Peek("X-Request-Id")))
+		s.log.Warn("transform failed", "module_id", t.ModuleID, "request_id", string(x.c.reqID))
 		return problem(http.StatusInternalServerError, "the transform failed (trap, time or memory limit)")
 	case out.Ended:
 		s.metrics.transformEnded.Inc()

@@ -311,33 +311,45 @@ func (s *badgerStore) Events(ctx context.Context, q EventQuery) ([]Event, string
 		defer it.Close()
 		it.Seek(seek)
 		db := badgerEvents{it: it, start: q.Start}
+		// Each source is read one event ahead, only when the merge needs it: a page that is
+		// full before a source fails (a corrupt journal segment further back) is still
+		// returned, with a cursor; the next page reports the failure.
 		var a, b Event
-		var okA, okB bool
-		var err error
-		if a, okA, err = db.next(); err != nil {
-			return err
-		}
-		if jit != nil {
-			if b, okB, err = jit.next(); err != nil {
+		var okA, okB, haveA, haveB bool
+		for {
+			var err error
+			if !haveA {
+				a, okA, err = db.next()
+				haveA = err == nil
+			}
+			if err == nil && jit != nil && !haveB {
+				b, okB, err = jit.next()
+				haveB = err == nil
+			}
+			if err != nil {
+				if len(out) == q.Size {
+					next = out[len(out)-1].ID
+					return nil
+				}
 				return err
 			}
-		}
-		for okA || okB {
+			if !okA && !okB {
+				return nil
+			}
 			var ev Event
-			if okA && (!okB || a.ID > b.ID) {
-				ev = a
-				if a, okA, err = db.next(); err != nil {
-					return err
+			if okA && (!okB || a.ID >= b.ID) {
+				ev, haveA = a, false
+				if okB && a.ID == b.ID { // in both (an older version's ingest): once
+					haveB = false
 				}
 			} else {
-				ev = b
-				if b, okB, err = jit.next(); err != nil {
-					return err
-				}
+				ev, haveB = b, false
 			}
 			if !q.matches(&ev) {
-				if !q.Since.IsZero() && ev.CreatedAt.Before(q.Since) {
-					return nil // newest first: everything further is older still
+				// Newest first by id, whose time part is never before the event's created_at:
+				// once it is before Since, everything further is older still.
+				if !q.Since.IsZero() && keyNanos(ev.ID) < q.Since.UnixNano() {
+					return nil
 				}
 				continue
 			}
@@ -347,7 +359,6 @@ func (s *badgerStore) Events(ctx context.Context, q EventQuery) ([]Event, string
 			}
 			out = append(out, ev)
 		}
-		return nil
 	})
 	return out, next, err
 }

@@ -46,6 +46,7 @@ type journal struct {
 	writing  bool        // a write is in flight (outside mu)
 	written  sync.Cond   // broadcast when a write ends
 	freeBufs []batchBufs
+	closed   bool
 	plain    []byte // scratch for one record's plaintext
 	stamp    []byte // scratch for a formatted created_at
 	key      [eventKeyLen]byte
@@ -92,19 +93,30 @@ func openJournal(dir string, sl *seal.Sealer) (*journal, error) {
 		j.seq = seq
 	}
 	// New appends go to a new segment: a file that ends in a record torn by a crash is never
-	// appended to. Keys stay increasing across a restart, even if the clock moved back; a
-	// segment that fails to read leaves that to the clock, and queries report it.
-	if len(j.segs) > 0 {
+	// appended to. Keys stay increasing across a restart, even if the clock moved back: the
+	// newest record on disk sets the floor. Trailing segments a crash left without a complete
+	// record (a mapped segment still all zeros) are removed; the newest one with records is cut
+	// back to them. A segment that fails to read stops the walk: queries report it.
+	for len(j.segs) > 0 {
 		last := *j.segs[len(j.segs)-1]
-		if j.index(&last) == nil && len(last.marks) > 0 {
-			last.indexed = true
-			*j.segs[len(j.segs)-1] = last
-			j.lastNanos = keyNanos(j.lastKey(&last))
-			// A mapped segment a crash left at its allocated size: give back what it never used.
-			if fi, err := os.Stat(j.path(last.seq)); err == nil && fi.Size() > last.size {
-				os.Truncate(j.path(last.seq), last.size)
-			}
+		if j.index(&last) != nil {
+			break
 		}
+		path := j.path(last.seq)
+		if len(last.marks) == 0 {
+			if last.size == 0 && os.Remove(path) == nil {
+				j.segs = j.segs[:len(j.segs)-1]
+				continue
+			}
+			break
+		}
+		last.indexed = true
+		*j.segs[len(j.segs)-1] = last
+		j.lastNanos = keyNanos(j.lastKey(&last))
+		if fi, err := os.Stat(path); err == nil && fi.Size() > last.size {
+			os.Truncate(path, last.size)
+		}
+		break
 	}
 	return j, nil
 }
@@ -151,6 +163,10 @@ func (j *journal) append(evs []Event) error {
 		}
 	}
 	j.mu.Lock()
+	if j.closed {
+		j.mu.Unlock()
+		return errors.New("store: audit journal closed")
+	}
 	b := j.filling
 	if b == nil {
 		b = j.newBatch()
@@ -300,6 +316,7 @@ func (j *journal) encode(b *batch, evs []Event, now time.Time) error {
 	if nanos <= j.lastNanos {
 		nanos = j.lastNanos + 1
 	}
+	keyTime := time.Unix(0, nanos).UTC() // events say the time their id says (queries stop on it)
 	base := appendEventKey(j.key[:0], time.Unix(0, nanos))
 	plain := j.plain[:0]
 	var stamp []byte // created_at, formatted once while events share it
@@ -308,6 +325,9 @@ func (j *journal) encode(b *batch, evs []Event, now time.Time) error {
 		ev := &evs[i]
 		if ev.CreatedAt.IsZero() {
 			ev.CreatedAt = now
+		}
+		if ev.CreatedAt.Before(keyTime) {
+			ev.CreatedAt = keyTime
 		}
 		if stamp == nil || !ev.CreatedAt.Equal(stampOf) {
 			stampOf = ev.CreatedAt
@@ -485,24 +505,30 @@ func (j *journal) iter(start string) (*journalIter, error) {
 		segs = append(segs, *s)
 	}
 	j.mu.Unlock()
-	// Segments from before this process started are indexed on first use, outside the lock
-	// (appends go on meanwhile; they only touch the newest segment, indexed from the start).
-	for i := range segs {
-		if s := &segs[i]; !s.indexed {
-			if err := j.index(s); err != nil {
-				return nil, err
-			}
-			s.indexed = true
-			j.mu.Lock()
-			*j.segs[i] = *s
-			j.mu.Unlock()
-		}
-	}
-	it := &journalIter{j: j, segs: segs, si: len(segs) - 1, start: start}
-	if it.si >= 0 {
-		it.ci = len(segs[it.si].marks) - 1
-	}
+	it := &journalIter{j: j, segs: segs, si: len(segs), start: start}
 	return it, nil
+}
+
+// enter moves the iterator to segment si, indexing it first if it is from before this process
+// started (outside the journal's lock: appends only touch the newest segment, indexed from its
+// start). Only queries that reach a segment read it.
+func (it *journalIter) enter(si int) error {
+	it.si = si
+	if si < 0 {
+		return nil
+	}
+	s := &it.segs[si]
+	if !s.indexed {
+		if err := it.j.index(s); err != nil {
+			return err
+		}
+		s.indexed = true
+		it.j.mu.Lock()
+		*it.j.segs[si] = *s
+		it.j.mu.Unlock()
+	}
+	it.ci = len(s.marks) - 1
+	return nil
 }
 
 // next returns the next event, newest first; ok is false at the end.
@@ -515,17 +541,17 @@ func (it *journalIter) next() (ev Event, ok bool, err error) {
 				return ev, true, nil
 			}
 		}
-		if it.si < 0 {
-			return Event{}, false, nil
-		}
-		seg := &it.segs[it.si]
-		if it.ci < 0 {
-			it.si--
-			if it.si >= 0 {
-				it.ci = len(it.segs[it.si].marks) - 1
+		if it.si == len(it.segs) || it.ci < 0 { // not started, or this segment is done
+			if it.si <= 0 {
+				it.si = -1
+				return Event{}, false, nil
+			}
+			if err := it.enter(it.si - 1); err != nil {
+				return Event{}, false, err
 			}
 			continue
 		}
+		seg := &it.segs[it.si]
 		m := seg.marks[it.ci]
 		end := seg.size
 		if it.ci+1 < len(seg.marks) {
@@ -538,6 +564,9 @@ func (it *journalIter) next() (ev Event, ok bool, err error) {
 		if it.buf, err = it.j.readChunk(seg, m.off, end); err != nil {
 			return Event{}, false, err
 		}
+		// In id order already, but for segments written before ids were handed out under the
+		// journal's lock.
+		sort.Slice(it.buf, func(a, b int) bool { return it.buf[a].ID < it.buf[b].ID })
 	}
 }
 
@@ -547,6 +576,7 @@ func (j *journal) close() error {
 	for j.writing {
 		j.written.Wait()
 	}
+	j.closed = true
 	err := j.finishMapped()
 	if j.f != nil {
 		if cerr := j.f.Close(); err == nil {
