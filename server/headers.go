@@ -116,6 +116,9 @@ func stripRequestHeaders(h *fasthttp.RequestHeader) (ok bool, err error) {
 	}
 	keepAlive := append(keepAliveBuf[:0], h.Peek("BT-PROXY-KEEP-ALIVE")...)
 	connection := append(connectionBuf[:0], h.Peek("BT-PROXY-CONNECTION")...)
+	// This loop and stripResponseHeaders' are the same on purpose: over an interface (or a
+	// type parameter) fasthttp's All iterator makes the loop body escape — ~40 allocations a
+	// request; on the concrete types it makes none.
 	for range p.all + 1 {
 		k := []byte(nil)
 		for name := range h.All() {
