@@ -34,7 +34,7 @@ func skipForward(name []byte) bool {
 // skipForward drops and minus headers the caller's Connection header names, and maps
 // BT-PROXY-KEEP-ALIVE / BT-PROXY-CONNECTION to Keep-Alive / Connection. Values are copied
 // as they are; expressions in them are resolved later (detokenizeHeaders).
-func copyRequestHeaders(dst, src *fasthttp.RequestHeader) error {
+func copyRequestHeaders(dst, src *fasthttp.RequestHeader) {
 	conn := src.Peek("Connection")
 	for k, v := range src.All() {
 		if skipForward(k) || namedIn(conn, k) {
@@ -48,7 +48,6 @@ func copyRequestHeaders(dst, src *fasthttp.RequestHeader) error {
 	if v := src.Peek("BT-PROXY-CONNECTION"); len(v) > 0 {
 		dst.SetBytesV("Connection", v)
 	}
-	return nil
 }
 
 // namedIn reports whether the comma-separated Connection value list names name.
@@ -63,25 +62,35 @@ func namedIn(list, name []byte) bool {
 	return false
 }
 
-// namePlan looks at a header's names once before anything is deleted: is there anything to
-// drop, and do kept names repeat? fasthttp's Del moves the last header into the deleted one's
-// place, which can swap two values of one name, so deleting in place is only for headers whose
-// kept names are distinct (by a hash of the lower-cased name: a collision only takes the slower,
-// copying path; more headers than the array holds count as repeating).
+// namePlan reads a header's names once, before anything is deleted: the names to drop (copied:
+// deleting shifts what fasthttp's All yields), and whether kept names repeat. fasthttp's Del
+// moves the last header into the deleted one's place, which can swap two values of one name, so
+// deleting in place is only for headers whose kept names are distinct (by a hash of the
+// lower-cased name: a collision only takes the slower, copying path). More headers than the
+// arrays hold also take the copying path.
 type namePlan struct {
-	hashes            [32]uint64
-	kept, all         int
-	dropping, repeats bool
+	hashes [32]uint64
+	kept   int
+	drops  [16]struct{ off, n int } // in names
+	ndrop  int
+	names  [512]byte
+	used   int
+	spill  bool // too many kept or dropped names to plan: copy
 }
 
 func (p *namePlan) add(name []byte, drop bool) {
-	p.all++
 	if drop {
-		p.dropping = true
+		if p.ndrop == len(p.drops) || p.used+len(name) > len(p.names) {
+			p.spill = true
+			return
+		}
+		p.drops[p.ndrop] = struct{ off, n int }{p.used, len(name)}
+		p.used += copy(p.names[p.used:], name)
+		p.ndrop++
 		return
 	}
 	if p.kept == len(p.hashes) {
-		p.repeats = true
+		p.spill = true
 		return
 	}
 	x := uint64(14695981039346656037) // FNV-1a
@@ -89,10 +98,16 @@ func (p *namePlan) add(name []byte, drop bool) {
 		x = (x ^ uint64(c|0x20)) * 1099511628211
 	}
 	for _, y := range p.hashes[:p.kept] {
-		p.repeats = p.repeats || x == y
+		p.spill = p.spill || x == y
 	}
 	p.hashes[p.kept] = x
 	p.kept++
+}
+
+// name is the i-th name to drop.
+func (p *namePlan) name(i int) []byte {
+	d := p.drops[i]
+	return p.names[d.off : d.off+d.n]
 }
 
 var errHeaderStuck = errors.New("a header that must not be forwarded could not be removed")
@@ -101,38 +116,25 @@ var errHeaderStuck = errors.New("a header that must not be forwarded could not b
 // of copyRequestHeaders). ok is false, and nothing changed, when kept names repeat: copy them
 // instead. An error means the request must not be sent.
 func stripRequestHeaders(h *fasthttp.RequestHeader) (ok bool, err error) {
-	var connBuf, keepAliveBuf, connectionBuf, nameBuf [128]byte
+	var connBuf, keepAliveBuf, connectionBuf [128]byte
 	conn := append(connBuf[:0], h.Peek("Connection")...) // copies: the headers go below
 	drop := func(k []byte) bool { return skipForward(k) || namedIn(conn, k) }
 	var p namePlan
 	for k := range h.All() {
 		p.add(k, drop(k))
 	}
-	if p.repeats {
+	if p.spill {
 		return false, nil
 	}
-	if !p.dropping {
+	if p.ndrop == 0 {
 		return true, nil
 	}
 	keepAlive := append(keepAliveBuf[:0], h.Peek("BT-PROXY-KEEP-ALIVE")...)
 	connection := append(connectionBuf[:0], h.Peek("BT-PROXY-CONNECTION")...)
-	// This loop and stripResponseHeaders' are the same on purpose: over an interface (or a
-	// type parameter) fasthttp's All iterator makes the loop body escape — ~40 allocations a
-	// request; on the concrete types it makes none.
-	for range p.all + 1 {
-		k := []byte(nil)
-		for name := range h.All() {
-			if drop(name) {
-				k = append(nameBuf[:0], name...)
-				break
-			}
-		}
-		if k == nil {
-			break
-		}
-		h.DelBytes(k) // one name at a time: deleting shifts what All yields
+	for i := range p.ndrop {
+		h.DelBytes(p.name(i))
 	}
-	for name := range h.All() {
+	for name := range h.All() { // fail closed: nothing that must go may stay
 		if drop(name) {
 			return true, errHeaderStuck
 		}
@@ -151,7 +153,7 @@ func stripRequestHeaders(h *fasthttp.RequestHeader) (ok bool, err error) {
 // own — in place, or by copying when kept names repeat. Content-Length and Transfer-Encoding
 // stay: fasthttp frames the body by them.
 func stripResponseHeaders(h *fasthttp.ResponseHeader) error {
-	var connBuf, nameBuf [128]byte
+	var connBuf [128]byte
 	conn := append(connBuf[:0], h.Peek("Connection")...)
 	drop := func(k []byte) bool { return dropResponseHeader(k, conn) }
 	var p namePlan
@@ -159,10 +161,10 @@ func stripResponseHeaders(h *fasthttp.ResponseHeader) error {
 		p.add(k, drop(k))
 	}
 	http11 := bytes.Equal(h.Protocol(), []byte("HTTP/1.1"))
-	if !p.dropping && http11 {
+	if p.ndrop == 0 && !p.spill && http11 {
 		return nil
 	}
-	if p.repeats || !http11 {
+	if p.spill || !http11 {
 		// The stable way, which also answers an HTTP/1.1 caller in HTTP/1.1 whatever the
 		// destination spoke: copy what stays into a fresh header, then back.
 		tmp := fasthttp.AcquireResponse()
@@ -173,20 +175,15 @@ func stripResponseHeaders(h *fasthttp.ResponseHeader) error {
 		tmp.Header.CopyTo(h)
 		return nil
 	}
-	for range p.all + 1 {
-		k := []byte(nil)
-		for name := range h.All() {
-			if drop(name) {
-				k = append(nameBuf[:0], name...)
-				break
-			}
-		}
-		if k == nil {
-			return nil
-		}
-		h.DelBytes(k) // one name at a time: deleting shifts what All yields
+	for i := range p.ndrop {
+		h.DelBytes(p.name(i))
 	}
-	return errHeaderStuck
+	for name := range h.All() { // fail closed
+		if drop(name) {
+			return errHeaderStuck
+		}
+	}
+	return nil
 }
 
 func dropResponseHeader(k, conn []byte) bool {
