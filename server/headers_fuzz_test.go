@@ -1,7 +1,11 @@
 package server
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/json"
+	"sort"
+	"strings"
 	"testing"
 
 	"github.com/valyala/fasthttp"
@@ -10,7 +14,8 @@ import (
 )
 
 // Fuzz tests of the small parsers of caller headers: Footprint ingress rules, the BT-ENCRYPTED
-// alg label, the Content-Type → escaping context choice and the request id.
+// alg label (now jwe), the Content-Type → escaping context choice, the request id, and the
+// in-place editing of request and response headers.
 
 func FuzzIngressRules(f *testing.F) {
 	for _, s := range []string{"card_number=$.card.number", "card_number=$.a, social_security_number=$.b[0]",
@@ -70,3 +75,56 @@ func FuzzRequestID(f *testing.F) {
 }
 
 func validJSON(b []byte) bool { return json.Valid(b) }
+
+// FuzzStripHeaders: whatever header block a caller or a destination sends, editing it in place
+// never leaves a header that must not cross, and for requests gives what copying gives.
+func FuzzStripHeaders(f *testing.F) {
+	f.Add("BT-API-KEY: k\r\nConnection: X-Hop, keep-alive\r\nX-Hop: 1\r\nX-A: 1\r\nX-A: 2\r\nBT-PROXY-KEEP-ALIVE: t=5\r\n")
+	f.Add("Bt-Proxy-Url: u\r\nbt-api-key: k\r\nTE: trailers\r\nUpgrade: h2c\r\nX-Footprint-Secret-Key: s\r\nCookie: a=b\r\n")
+	f.Add("Keep-Alive: timeout=5\r\nLink: <a>\r\nLink: <b>\r\nBT-PROXY-DESTINATION-STATUS: 999\r\nTrailer: X-T\r\n")
+	f.Fuzz(func(t *testing.T, block string) {
+		var req fasthttp.Request
+		raw := "POST /proxy HTTP/1.1\r\nHost: x\r\n" + block + "\r\nContent-Length: 0\r\n\r\n"
+		if req.Read(bufio.NewReader(strings.NewReader(raw))) == nil {
+			var copied fasthttp.RequestHeader
+			copyRequestHeaders(&copied, &req.Header)
+			ok, err := stripRequestHeaders(&req.Header)
+			if ok && err == nil {
+				for k := range req.Header.All() {
+					if skipForward(k) && !bytes.EqualFold(k, []byte("Keep-Alive")) && !bytes.EqualFold(k, []byte("Connection")) &&
+						!bytes.EqualFold(k, []byte("Host")) && !bytes.EqualFold(k, []byte("Content-Length")) {
+						t.Fatalf("%s left in place", k)
+					}
+				}
+				if a, b := headerSet(&req.Header), headerSet(&copied); a != b {
+					t.Fatalf("in place %q, copied %q", a, b)
+				}
+			}
+		}
+		var resp fasthttp.Response
+		rawResp := "HTTP/1.1 200 OK\r\n" + block + "\r\nContent-Length: 0\r\n\r\n"
+		if resp.Read(bufio.NewReader(strings.NewReader(rawResp))) == nil {
+			conn := bytes.Clone(resp.Header.Peek("Connection"))
+			if err := stripResponseHeaders(&resp.Header); err == nil {
+				for k := range resp.Header.All() {
+					if dropResponseHeader(k, conn) {
+						t.Fatalf("response header %s left", k)
+					}
+				}
+			}
+		}
+	})
+}
+
+// headerSet is a request header's names and values, sorted, minus what sending sets itself.
+func headerSet(h *fasthttp.RequestHeader) string {
+	var kv []string
+	for k, v := range h.All() {
+		if bytes.EqualFold(k, []byte("Host")) || bytes.EqualFold(k, []byte("Content-Length")) {
+			continue
+		}
+		kv = append(kv, string(k)+": "+string(v))
+	}
+	sort.Strings(kv)
+	return strings.Join(kv, "\n")
+}
