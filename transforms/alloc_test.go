@@ -5,26 +5,31 @@ import (
 	"testing"
 
 	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+
+	"github.com/sluice-edge/sluice/transforms/internal/interrupt"
 )
 
 // wazeroCallAllocs measures the allocations wazero itself makes for one call
-// of a no-op export when, like the Engine, it must be able to interrupt the
-// guest (WithCloseOnContextDone: a watcher goroutine and channel per call).
-// It is the floor the Engine's pooled call is compared against.
+// of a no-op export instrumented like the Engine's modules. It is the floor
+// the Engine's pooled call is compared against.
 func wazeroCallAllocs(t *testing.T) float64 {
 	ctx := context.Background()
-	rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfig().WithCloseOnContextDone(true))
+	rt := wazero.NewRuntime(ctx)
 	defer rt.Close(ctx)
-	mod, err := rt.Instantiate(ctx, testdata(t, "nop"))
+	bin, err := interrupt.Instrument(testdata(t, "nop"))
 	if err != nil {
 		t.Fatal(err)
 	}
+	mod, err := rt.Instantiate(ctx, bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mod.ExportedGlobal(interrupt.StopGlobal).(api.MutableGlobal).Set(0)
 	fn := mod.ExportedFunction("sluice_on_request")
 	stack := make([]uint64, 1)
-	cctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	return testing.AllocsPerRun(1000, func() {
-		if err := fn.CallWithStack(cctx, stack); err != nil {
+		if err := fn.CallWithStack(ctx, stack); err != nil {
 			t.Fatal(err)
 		}
 	})

@@ -17,6 +17,7 @@ import (
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 
 	"github.com/sluice-edge/sluice/transforms/internal/abi"
+	"github.com/sluice-edge/sluice/transforms/internal/interrupt"
 )
 
 // Errors. Every error the package returns wraps one of these; test with
@@ -151,8 +152,9 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 	rc := wazero.NewRuntimeConfig().
 		WithCoreFeatures(api.CoreFeaturesV2).
 		WithMemoryLimitPages(cfg.MemoryLimitPages).
-		WithMemoryCapacityFromMax(true).
-		WithCloseOnContextDone(true)
+		WithMemoryCapacityFromMax(true)
+	// No WithCloseOnContextDone: guests are stopped by the checks
+	// interrupt.Instrument compiles in (see instance.expire).
 	e := &Engine{
 		cfg:        cfg,
 		modules:    make(map[string]*module),
@@ -245,7 +247,14 @@ func (e *Engine) Compile(ctx context.Context, wasm []byte) (Info, error) {
 	if m != nil {
 		return m.info, nil
 	}
-	compiled, err := e.rt.CompileModule(ctx, wasm)
+	instrumented, err := interrupt.Instrument(wasm)
+	if errors.Is(err, interrupt.ErrNoMemory) {
+		return Info{}, invalid("module does not export %q", abi.ExportMemory)
+	}
+	if err != nil {
+		return Info{}, invalid("module does not compile: %v", err)
+	}
+	compiled, err := e.rt.CompileModule(ctx, instrumented)
 	if err != nil {
 		if ctx.Err() != nil {
 			return Info{}, fmt.Errorf("transforms: compile: %w", ctx.Err())

@@ -49,6 +49,49 @@ func TestInfiniteLoopIsStoppedByCallTimeout(t *testing.T) {
 	assertEngineWorks(t, e)
 }
 
+// A call tree of 2^60 calls has no loop: a check at loop headers alone
+// (wazero's WithCloseOnContextDone) never stops it; the function-entry check
+// does.
+func TestCallTreeWithoutLoopIsStoppedByCallTimeout(t *testing.T) {
+	e := newEngine(t, Config{CallTimeout: 50 * time.Millisecond})
+	id := compile(t, e, testdata(t, "fanout"))
+	for i := 0; i < 3; i++ {
+		_, err := e.OnRequest(context.Background(), id, &Exchange{})
+		if !errors.Is(err, ErrTransformFailed) || !strings.Contains(err.Error(), "timed out") {
+			t.Fatalf("run %d: err = %v, want a timeout", i, err)
+		}
+	}
+	assertEngineWorks(t, e)
+}
+
+// Guest code is not preemptible by Go; the periodic yield is what lets the
+// timers run and a garbage collection stop the world while more runaway
+// guests than CPUs run: without it this test never ends (checked by
+// removing the yield). How long the collection waits depends on the
+// scheduler's time slices: 24 ms alone, up to seconds in a loaded package
+// run — as with wazero's own per-iteration check, measured the same way.
+func TestRunawayGuestsOnEveryCPUDoNotBlockTheRuntime(t *testing.T) {
+	guests := runtime.GOMAXPROCS(0) + 1
+	e := newEngine(t, Config{CallTimeout: time.Second, MaxInstances: guests})
+	id := compile(t, e, testdata(t, "loop"))
+	var wg sync.WaitGroup
+	for i := 0; i < guests; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := e.OnRequest(context.Background(), id, &Exchange{}); err == nil {
+				t.Error("loop succeeded")
+			}
+		}()
+	}
+	time.Sleep(50 * time.Millisecond) // the guests are running
+	gcStart := time.Now()
+	runtime.GC() // needs every goroutine at a safe point
+	t.Logf("collection took %v", time.Since(gcStart))
+	wg.Wait()
+	assertEngineWorks(t, e)
+}
+
 func TestCallerDeadlineShorterThanCallTimeout(t *testing.T) {
 	e := newEngine(t, Config{CallTimeout: 10 * time.Second})
 	id := compile(t, e, testdata(t, "loop"))

@@ -17,6 +17,7 @@ import (
 	"github.com/tetratelabs/wazero/sys"
 
 	"github.com/sluice-edge/sluice/transforms/internal/abi"
+	"github.com/sluice-edge/sluice/transforms/internal/interrupt"
 )
 
 type phase uint8
@@ -77,7 +78,8 @@ type instance struct {
 	fns    [2]api.Function
 	stack  [1]uint64
 
-	// Deadline machinery, reused across calls: timer fires close(done).
+	// Deadline machinery, reused across calls: the timer runs expire.
+	stop     api.MutableGlobal
 	timer    *time.Timer
 	done     chan struct{}
 	fired    atomic.Bool
@@ -97,25 +99,26 @@ func (m *module) instantiate(ctx context.Context) (*instance, error) {
 	inst.timer = time.AfterFunc(math.MaxInt64, inst.expire)
 	inst.timer.Stop()
 	cfg := e.modCfg.WithStdout(logWriter{inst}).WithStderr(logWriter{inst})
-	ctx, cancel := context.WithTimeout(ctx, e.startLimit)
-	defer cancel()
 	ctx = experimental.WithMemoryAllocator(ctx, &inst.linear)
 	mod, err := e.rt.InstantiateModule(ctx, m.compiled, cfg)
 	if err != nil {
 		inst.linear.release() // wazero closed the module: no code runs
-		// A start section that overran was closed by wazero's own watcher,
-		// which leaves the module linked in the runtime (see expire); only
-		// a module's wasm start section can take this path.
 		return nil, describeFailure(err)
 	}
 	inst.mod = mod
 	inst.mem = mod.Memory()
-	// _initialize runs here rather than as a wazero start function so that
-	// its time limit is enforced by the instance's own timer (see expire).
-	if init := mod.ExportedFunction(abi.ExportInitialize); init != nil {
+	inst.stop = mod.ExportedGlobal(interrupt.StopGlobal).(api.MutableGlobal)
+	inst.stop.Set(0) // set by Instrument so that nothing ran before this
+	// The module's start function (exported by Instrument in place of its
+	// start section) and _initialize run under the instance's own timer.
+	for _, name := range [...]string{interrupt.StartFunc, abi.ExportInitialize} {
+		init := mod.ExportedFunction(name)
+		if init == nil {
+			continue
+		}
 		inst.timer.Reset(e.startLimit)
 		err := init.CallWithStack(inst, nil)
-		if !inst.timer.Stop() && err == nil {
+		if !inst.timer.Stop() {
 			err = errors.New("call timed out")
 		}
 		if err != nil {
@@ -156,16 +159,14 @@ func (m *module) instantiateReserved(ctx context.Context) (*instance, error) {
 	return inst, err
 }
 
-// expire runs on the timer's goroutine when a call overstays: closing the
-// module makes the running guest code stop at its next check (wazero's
-// WithCloseOnContextDone) and the call fail with ExitCodeDeadlineExceeded.
-// Closing it here rather than letting wazero's own watcher do it matters:
-// a module closed by the watcher is never unlinked from the runtime's store
-// (wazero v1.12.0), so every timed-out call would leak an instance.
-// done is closed after, for host functions waiting on the context.
+// expire runs on the timer's goroutine when a call overstays: setting the
+// stop flag makes the guest trap at its next function entry or loop header
+// (the checks interrupt.Instrument compiled in), and the call fails; the
+// caller sees the timer had fired and discards the instance. done is closed
+// for host functions waiting on the context.
 func (i *instance) expire() {
 	i.fired.Store(true)
-	_ = i.mod.CloseWithExitCode(context.Background(), sys.ExitCodeDeadlineExceeded)
+	i.stop.Set(1)
 	close(i.done)
 }
 
@@ -335,6 +336,8 @@ func (e *Engine) run(ctx context.Context, id string, ex *Exchange, p phase) (Out
 	inst.parent, inst.ex = nil, nil
 
 	switch {
+	case !inTime:
+		err = fmt.Errorf("%w: call timed out", ErrTransformFailed)
 	case callErr != nil:
 		err = fmt.Errorf("%w: %v", ErrTransformFailed, describeFailure(callErr))
 	case ret == abi.Continue && ended:

@@ -1,0 +1,258 @@
+package interrupt
+
+// reader decodes the binary format. The first error sticks: later reads
+// return zero values, so callers check err once after a run of reads.
+type reader struct {
+	b   []byte
+	i   int
+	err error
+}
+
+func (r *reader) byte() byte {
+	if r.err != nil {
+		return 0
+	}
+	if r.i >= len(r.b) {
+		r.err = fail("unexpected end")
+		return 0
+	}
+	c := r.b[r.i]
+	r.i++
+	return c
+}
+
+// leb reads a LEB128 number of at most max bytes and returns its low 64
+// bits (the value only matters for unsigned indices and lengths).
+func (r *reader) leb(max int) uint64 {
+	var v uint64
+	for n := 0; n < max; n++ {
+		c := r.byte()
+		if r.err != nil {
+			return 0
+		}
+		if n < 10 {
+			v |= uint64(c&0x7f) << (7 * n)
+		}
+		if c&0x80 == 0 {
+			return v
+		}
+	}
+	r.err = fail("integer too long")
+	return 0
+}
+
+func (r *reader) u32() uint32 {
+	v := r.leb(5)
+	if v > 0xffffffff {
+		r.err = fail("integer overflows 32 bits")
+		return 0
+	}
+	return uint32(v)
+}
+
+// bytes reads a length-prefixed byte vector.
+func (r *reader) bytes() []byte {
+	n := r.u32()
+	if r.err != nil {
+		return nil
+	}
+	if uint64(n) > uint64(len(r.b)-r.i) {
+		r.err = fail("length %d past the end", n)
+		return nil
+	}
+	b := r.b[r.i : r.i+int(n)]
+	r.i += int(n)
+	return b
+}
+
+func (r *reader) skip(n int) {
+	if r.err == nil && n > len(r.b)-r.i {
+		r.err = fail("unexpected end")
+	}
+	if r.err == nil {
+		r.i += n
+	}
+}
+
+func (r *reader) limits() {
+	flags := r.byte()
+	if flags > 1 {
+		r.err = fail("unsupported limits flags %#x", flags)
+	}
+	r.u32()
+	if flags == 1 {
+		r.u32()
+	}
+}
+
+func (r *reader) memarg() {
+	if align := r.u32(); align >= 0x40 { // bit 6: a memory index follows (multi-memory)
+		r.err = fail("unsupported memory argument")
+	}
+	r.u32() // offset
+}
+
+// blockType reads the type of block, loop and if: empty (0x40), one value
+// type, or a type index as a signed 33-bit number.
+func (r *reader) blockType() {
+	c := r.byte()
+	switch {
+	case r.err != nil, c == 0x40, valType(c):
+	case c&0xc0 == 0x40: // a negative single byte that names no type
+		r.err = fail("unknown block type %#x", c)
+	default: // a type index
+		r.i--
+		r.leb(5)
+	}
+}
+
+func valType(c byte) bool {
+	switch c {
+	case 0x7f, 0x7e, 0x7d, 0x7c, 0x7b, 0x70, 0x6f: // i32 i64 f32 f64 v128 funcref externref
+		return true
+	}
+	return false
+}
+
+// instr decodes one instruction, checks that it does not touch a global
+// with index added or above (the ones the rewrite adds), and returns its
+// opcode (the first byte).
+func (r *reader) instr(added uint32) (byte, error) {
+	op := r.byte()
+	switch {
+	case op <= 0x01, op == 0x05, op == opEnd, op == 0x0f, op == 0x1a, op == 0x1b,
+		op >= 0x45 && op <= 0xc4, op == 0xd1:
+		// no immediate
+	case op >= 0x02 && op <= 0x04: // block loop if
+		r.blockType()
+	case op == 0x0c, op == 0x0d, op == 0x10, op == 0x20, op == 0x21, op == 0x22,
+		op == 0x25, op == 0x26, op == 0xd2:
+		// br br_if call local.* table.get table.set ref.func: one index
+		r.u32()
+	case op == 0x0e: // br_table
+		for n := r.u32(); n > 0 && r.err == nil; n-- {
+			r.u32()
+		}
+		r.u32()
+	case op == 0x11: // call_indirect: type, table
+		r.u32()
+		r.u32()
+	case op == 0x1c: // select with types
+		for n := r.u32(); n > 0 && r.err == nil; n-- {
+			if !valType(r.byte()) && r.err == nil {
+				r.err = fail("unknown value type")
+			}
+		}
+	case op == opGlobalGet, op == opGlobalSet:
+		if idx := r.u32(); idx >= added && r.err == nil {
+			r.err = fail("global %d does not exist", idx)
+		}
+	case op >= 0x28 && op <= 0x3e: // loads and stores
+		r.memarg()
+	case op == 0x3f, op == 0x40: // memory.size memory.grow
+		r.memIndex()
+	case op == 0x41: // i32.const
+		r.leb(5)
+	case op == 0x42: // i64.const
+		r.leb(10)
+	case op == 0x43: // f32.const
+		r.skip(4)
+	case op == 0x44: // f64.const
+		r.skip(8)
+	case op == 0xd0: // ref.null
+		if t := r.byte(); t != 0x70 && t != 0x6f && r.err == nil {
+			r.err = fail("unknown reference type %#x", t)
+		}
+	case op == 0xfc:
+		r.miscInstr()
+	case op == 0xfd:
+		r.simdInstr()
+	default:
+		if r.err == nil {
+			r.err = fail("unsupported instruction %#x", op)
+		}
+	}
+	return op, r.err
+}
+
+// memIndex reads a memory index, which must be 0 (one memory).
+func (r *reader) memIndex() {
+	if m := r.byte(); m != 0 && r.err == nil {
+		r.err = fail("unsupported memory index %d", m)
+	}
+}
+
+// miscInstr decodes the 0xfc prefix: saturating conversions, bulk memory
+// and table instructions.
+func (r *reader) miscInstr() {
+	switch sub := r.u32(); {
+	case r.err != nil:
+	case sub <= 7: // trunc_sat
+	case sub == 8: // memory.init data, memory
+		r.u32()
+		r.memIndex()
+	case sub == 9, sub == 13, sub >= 15 && sub <= 17: // data.drop elem.drop table.grow/size/fill
+		r.u32()
+	case sub == 10: // memory.copy
+		r.memIndex()
+		r.memIndex()
+	case sub == 11: // memory.fill
+		r.memIndex()
+	case sub == 12, sub == 14: // table.init elem, table; table.copy table, table
+		r.u32()
+		r.u32()
+	default:
+		r.err = fail("unsupported instruction 0xfc %d", sub)
+	}
+}
+
+// simdInstr decodes the 0xfd prefix (fixed-width SIMD, no relaxed SIMD).
+func (r *reader) simdInstr() {
+	switch sub := r.u32(); {
+	case r.err != nil:
+	case sub <= 11, sub == 92, sub == 93: // loads, splat loads, store, load zero
+		r.memarg()
+	case sub == 12, sub == 13: // v128.const, i8x16.shuffle
+		r.skip(16)
+	case sub >= 21 && sub <= 34: // extract and replace lane
+		r.skip(1)
+	case sub >= 84 && sub <= 91: // load and store lane
+		r.memarg()
+		r.skip(1)
+	case sub <= 255: // the rest take no immediate
+	default:
+		r.err = fail("unsupported instruction 0xfd %d", sub)
+	}
+}
+
+// appendU32 appends v as unsigned LEB128.
+func appendU32(b []byte, v uint32) []byte {
+	for v >= 0x80 {
+		b = append(b, byte(v)|0x80)
+		v >>= 7
+	}
+	return append(b, byte(v))
+}
+
+// appendS32 appends v as signed LEB128.
+func appendS32(b []byte, v int32) []byte {
+	for {
+		c := byte(v & 0x7f)
+		v >>= 7
+		if v == 0 && c&0x40 == 0 || v == -1 && c&0x40 != 0 {
+			return append(b, c)
+		}
+		b = append(b, c|0x80)
+	}
+}
+
+func appendName(b []byte, s string) []byte {
+	b = appendU32(b, uint32(len(s)))
+	return append(b, s...)
+}
+
+func appendSection(b []byte, id byte, body []byte) []byte {
+	b = append(b, id)
+	b = appendU32(b, uint32(len(body)))
+	return append(b, body...)
+}

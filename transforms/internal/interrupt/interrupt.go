@@ -1,0 +1,368 @@
+// Package interrupt rewrites a WebAssembly module so that the host can stop
+// its code from another goroutine, at a cost of a few inlined instructions
+// per function entry and loop iteration.
+//
+// Every function entry and loop header counts down a budget (a global the
+// rewrite adds). When it runs out, the guest yields to Go — it executes
+// memory.grow 0, which wazero implements by returning to Go code, where the
+// scheduler can preempt the goroutine and a stop-the-world can proceed —
+// then traps if the stop flag (a second added global, exported as
+// StopGlobal) is non-zero, and otherwise refills the budget. The host sets
+// the flag from a timer.
+//
+// Why not wazero's WithCloseOnContextDone: it checks only loop headers, so a
+// guest with no loop and a call tree of depth 60 runs for ever; it returns
+// to Go on every loop iteration; and it starts a watcher goroutine on every
+// call, which wakes an OS thread twice per call on an idle machine — the
+// cost of a whole proxied request.
+//
+// The flag starts set and the budget empty, so no guest code runs before
+// the host clears the flag. A wasm start function would run inside
+// instantiation, before the host can: the start section is removed and its
+// function exported as StartFunc, for the host to call under its timer.
+//
+// The decoder knows the instructions of WebAssembly 2.0 (wazero's
+// CoreFeaturesV2: MVP, sign extension, saturating conversions, multi-value,
+// bulk memory, reference types, SIMD) and refuses anything else. It decodes
+// every instruction — a wrong immediate length would put a check inside
+// another instruction's bytes — and each body must end exactly at its
+// final end. wazero validates the rewritten module as usual.
+package interrupt
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Names the rewrite exports. A module exporting either itself is refused.
+const (
+	StopGlobal = "sluice:stop"  // mutable i32: non-zero stops the guest at its next yield
+	StartFunc  = "sluice:start" // the module's start function, when it had one
+)
+
+// YieldEvery is the number of checks (function entries and loop
+// iterations) between two yields to Go: at least ~16 µs of guest work, a
+// negligible share for the yield's ~0.1 µs.
+const YieldEvery = 1 << 14
+
+var (
+	// ErrMalformed wraps the errors for modules this package cannot
+	// rewrite (malformed, or using an instruction outside WebAssembly 2.0).
+	ErrMalformed = errors.New("interrupt: cannot instrument module")
+	// ErrNoMemory: the module has no memory, which the yield needs.
+	ErrNoMemory = errors.New("interrupt: module has no memory")
+)
+
+const (
+	secCustom   = 0
+	secImport   = 2
+	secMemory   = 5
+	secGlobal   = 6
+	secExport   = 7
+	secStart    = 8
+	secCode     = 10
+	kindFunc    = 0
+	kindGlobal  = 3
+	opLoop      = 0x03
+	opEnd       = 0x0b
+	opGlobalGet = 0x23
+	opGlobalSet = 0x24
+)
+
+// order ranks the known non-custom sections in the order the binary format
+// requires (the data count section, 12, sits between element and code).
+var order = map[byte]int{1: 1, 2: 2, 3: 3, 4: 4, 5: 5, 6: 6, 7: 7, 8: 8, 9: 9, 12: 10, 10: 11, 11: 12}
+
+type section struct {
+	id   byte
+	body []byte
+}
+
+// Instrument returns a rewritten copy of the module in bin. bin is not
+// modified.
+func Instrument(bin []byte) ([]byte, error) {
+	if len(bin) < 8 || string(bin[:4]) != "\x00asm" || string(bin[4:8]) != "\x01\x00\x00\x00" {
+		return nil, fail("not a WebAssembly 1 binary")
+	}
+	// First pass: split the sections; count the globals (imported and
+	// defined), so the added one's index is known before the code is
+	// read; find the start function.
+	var secs []section
+	var nGlobals uint32
+	hasMemory := false
+	start := int64(-1)
+	last := 0
+	for r := (reader{b: bin, i: 8}); r.i < len(r.b); {
+		id := r.byte()
+		body := r.bytes()
+		if r.err != nil {
+			return nil, r.err
+		}
+		if id != secCustom {
+			rank, ok := order[id]
+			if !ok || rank <= last {
+				return nil, fail("unknown or out-of-order section %d", id)
+			}
+			last = rank
+		}
+		secs = append(secs, section{id, body})
+		switch id {
+		case secImport:
+			globals, memories, err := countImports(body)
+			if err != nil {
+				return nil, err
+			}
+			nGlobals += globals
+			hasMemory = hasMemory || memories > 0
+		case secMemory:
+			g := reader{b: body}
+			hasMemory = hasMemory || g.u32() > 0
+		case secGlobal:
+			g := reader{b: body}
+			nGlobals += g.u32()
+			if g.err != nil {
+				return nil, g.err
+			}
+		case secStart:
+			g := reader{b: body}
+			start = int64(g.u32())
+			if g.err != nil || g.i != len(g.b) {
+				return nil, fail("bad start section")
+			}
+		}
+	}
+	if !hasMemory {
+		return nil, ErrNoMemory
+	}
+	budget := nGlobals // index of the first added global; the stop flag follows
+
+	// Second pass: copy, adding the global and the exports (in sections of
+	// their own when the module has none), instrumenting the code and
+	// dropping the start section.
+	out := make([]byte, 0, len(bin)+len(bin)/8+64)
+	out = append(out, bin[:8]...)
+	var global, export []byte // nil until written
+	for _, s := range secs {
+		if rank := order[s.id]; s.id != secCustom {
+			if global == nil && rank > order[secGlobal] {
+				global = addGlobal(nil)
+				out = appendSection(out, secGlobal, global)
+			}
+			if export == nil && rank > order[secExport] {
+				export = addExports(nil, budget+1, start)
+				out = appendSection(out, secExport, export)
+			}
+		}
+		switch s.id {
+		case secGlobal:
+			global = addGlobal(s.body)
+			out = appendSection(out, secGlobal, global)
+		case secExport:
+			if err := checkExports(s.body, budget); err != nil {
+				return nil, err
+			}
+			export = addExports(s.body, budget+1, start)
+			out = appendSection(out, secExport, export)
+		case secStart:
+			// dropped: exported as StartFunc instead
+		case secCode:
+			body, err := instrumentCode(s.body, budget)
+			if err != nil {
+				return nil, err
+			}
+			out = appendSection(out, secCode, body)
+		default:
+			out = appendSection(out, s.id, s.body)
+		}
+	}
+	if global == nil {
+		out = appendSection(out, secGlobal, addGlobal(nil))
+	}
+	if export == nil {
+		out = appendSection(out, secExport, addExports(nil, budget+1, start))
+	}
+	return out, nil
+}
+
+// countImports reads an import section.
+func countImports(body []byte) (globals, memories uint32, err error) {
+	r := reader{b: body}
+	for n := r.u32(); n > 0 && r.err == nil; n-- {
+		r.bytes() // module
+		r.bytes() // name
+		switch kind := r.byte(); kind {
+		case kindFunc:
+			r.u32()
+		case 1: // table: reference type, limits
+			r.byte()
+			r.limits()
+		case 2: // memory
+			r.limits()
+			memories++
+		case kindGlobal:
+			r.byte() // value type
+			r.byte() // mutability
+			globals++
+		default:
+			if r.err == nil {
+				r.err = fail("unknown import kind %d", kind)
+			}
+		}
+	}
+	if r.err == nil && r.i != len(r.b) {
+		r.err = fail("import section has trailing bytes")
+	}
+	return globals, memories, r.err
+}
+
+// addGlobal appends the budget, (mut i32) starting at 0, and the stop flag,
+// (mut i32) starting at 1, to a global section's body (nil for none).
+func addGlobal(body []byte) []byte {
+	r := reader{b: body}
+	n := uint32(0)
+	if body != nil {
+		n = r.u32() // read without error by the first pass
+	}
+	out := appendU32(nil, n+2)
+	out = append(out, body[r.i:]...)
+	return append(out, 0x7f, 0x01, 0x41, 0x00, opEnd, 0x7f, 0x01, 0x41, 0x01, opEnd)
+}
+
+// checkExports refuses a module that exports one of this package's names or
+// an index the added globals will have (invalid before the rewrite, valid
+// after it).
+func checkExports(body []byte, added uint32) error {
+	r := reader{b: body}
+	for n := r.u32(); n > 0 && r.err == nil; n-- {
+		name := string(r.bytes())
+		kind := r.byte()
+		idx := r.u32()
+		if name == StopGlobal || name == StartFunc {
+			return fail("module exports the reserved name %q", name)
+		}
+		if kind == kindGlobal && idx >= added {
+			return fail("export %q names global %d, which does not exist", name, idx)
+		}
+	}
+	if r.err == nil && r.i != len(r.b) {
+		r.err = fail("export section has trailing bytes")
+	}
+	return r.err
+}
+
+// addExports appends StopGlobal and, when start >= 0, StartFunc to an
+// export section's body (nil for none).
+func addExports(body []byte, stop uint32, start int64) []byte {
+	r := reader{b: body}
+	n := uint32(0)
+	if body != nil {
+		n = r.u32()
+	}
+	added := uint32(1)
+	if start >= 0 {
+		added++
+	}
+	out := appendU32(nil, n+added)
+	out = append(out, body[r.i:]...)
+	out = appendName(out, StopGlobal)
+	out = append(out, kindGlobal)
+	out = appendU32(out, stop)
+	if start >= 0 {
+		out = appendName(out, StartFunc)
+		out = append(out, kindFunc)
+		out = appendU32(out, uint32(start))
+	}
+	return out
+}
+
+// appendCheck appends the code inserted at every function entry and loop
+// header, with $budget at index budget and $stop after it:
+//
+//	(global.set $budget (i32.sub (global.get $budget) (i32.const 1)))
+//	(if (i32.lt_s (global.get $budget) (i32.const 0)) (then
+//	  (drop (memory.grow (i32.const 0)))   ;; yield to Go
+//	  (if (global.get $stop) (then unreachable))
+//	  (global.set $budget (i32.const YieldEvery))))
+func appendCheck(out []byte, budget uint32) []byte {
+	out = append(out, opGlobalGet)
+	out = appendU32(out, budget)
+	out = append(out, 0x41, 0x01, 0x6b, opGlobalSet) // i32.const 1, i32.sub
+	out = appendU32(out, budget)
+	out = append(out, opGlobalGet)
+	out = appendU32(out, budget)
+	out = append(out, 0x41, 0x00, 0x48, 0x04, 0x40) // i32.const 0, i32.lt_s, if
+	out = append(out, 0x41, 0x00, 0x40, 0x00, 0x1a) // i32.const 0, memory.grow, drop
+	out = append(out, opGlobalGet)
+	out = appendU32(out, budget+1)
+	out = append(out, 0x04, 0x40, 0x00, opEnd, 0x41) // if unreachable end, i32.const
+	out = appendS32(out, YieldEvery)
+	out = append(out, opGlobalSet)
+	out = appendU32(out, budget)
+	return append(out, opEnd)
+}
+
+// instrumentCode rewrites a code section's body.
+func instrumentCode(body []byte, budget uint32) ([]byte, error) {
+	r := reader{b: body}
+	n := r.u32()
+	out := appendU32(make([]byte, 0, len(body)+len(body)/8), n)
+	var fn []byte
+	for ; n > 0 && r.err == nil; n-- {
+		code := r.bytes()
+		if r.err != nil {
+			break
+		}
+		var err error
+		if fn, err = instrumentFunc(fn[:0], code, budget); err != nil {
+			return nil, err
+		}
+		out = appendU32(out, uint32(len(fn)))
+		out = append(out, fn...)
+	}
+	if r.err == nil && r.i != len(r.b) {
+		r.err = fail("code section has trailing bytes")
+	}
+	return out, r.err
+}
+
+// instrumentFunc appends the rewritten function body code to out.
+func instrumentFunc(out, code []byte, budget uint32) ([]byte, error) {
+	r := reader{b: code}
+	for n := r.u32(); n > 0 && r.err == nil; n-- { // local declarations
+		r.u32()
+		r.byte()
+	}
+	if r.err != nil {
+		return nil, r.err
+	}
+	out = append(out, code[:r.i]...)
+	out = appendCheck(out, budget)
+	depth := 1
+	for r.i < len(r.b) {
+		from := r.i
+		op, err := r.instr(budget)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, code[from:r.i]...)
+		switch op {
+		case 0x02, 0x04: // block, if
+			depth++
+		case opLoop:
+			depth++
+			out = appendCheck(out, budget)
+		case opEnd:
+			if depth--; depth == 0 {
+				if r.i != len(r.b) {
+					return nil, fail("function body continues after its end")
+				}
+				return out, nil
+			}
+		}
+	}
+	return nil, fail("function body has no end")
+}
+
+func fail(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrMalformed, fmt.Sprintf(format, args...))
+}

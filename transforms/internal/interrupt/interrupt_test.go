@@ -1,0 +1,248 @@
+package interrupt
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+)
+
+// Hand-assembled modules, so the tests need no wat2wasm.
+
+func sec(id byte, body ...byte) []byte { return appendSection(nil, id, body) }
+
+func module(secs ...[]byte) []byte {
+	b := []byte("\x00asm\x01\x00\x00\x00")
+	for _, s := range secs {
+		b = append(b, s...)
+	}
+	return b
+}
+
+var (
+	typeI32ToI32 = sec(1, 1, 0x60, 1, 0x7f, 1, 0x7f) // type 0: (i32) -> i32
+	oneMemory    = sec(5, 1, 0, 1)                   // (memory 1)
+	exportF0     = sec(7, 1, 1, 'f', kindFunc, 0)    // (export "f" (func 0))
+	funcsOfType0 = func(n int) []byte {              // n functions of type 0
+		b := []byte{byte(n)}
+		for range n {
+			b = append(b, 0)
+		}
+		return sec(3, b...)
+	}
+)
+
+func code(bodies ...[]byte) []byte {
+	b := appendU32(nil, uint32(len(bodies)))
+	for _, body := range bodies {
+		body = append([]byte{0}, body...) // no locals
+		b = appendU32(b, uint32(len(body)))
+		b = append(b, body...)
+	}
+	return sec(10, b...)
+}
+
+// countdown is f(n) = n == 0 ? 0 : 1 + f(n-1)... computed with a loop:
+// (local.get 0) counted down to 0 while a sum counts up.
+//
+//	(block (loop
+//	  (br_if 1 (i32.eqz (local.get 0)))
+//	  (local.set 0 (i32.sub (local.get 0) (i32.const 1)))
+//	  (br 0)))
+//	(i32.const 7)
+var loopBody = []byte{
+	0x02, 0x40, 0x03, 0x40,
+	0x20, 0, 0x45, 0x0d, 1,
+	0x20, 0, 0x41, 1, 0x6b, 0x21, 0,
+	0x0c, 0, 0x0b, 0x0b,
+	0x41, 7, 0x0b,
+}
+
+// fanout is f(n) = n == 0 ? 1 : f(n-1) + f(n-1): 2^n calls and no loop.
+var fanoutBody = []byte{
+	0x20, 0, 0x45, 0x04, 0x7f, 0x41, 1,
+	0x05, 0x20, 0, 0x41, 1, 0x6b, 0x10, 0, 0x20, 0, 0x41, 1, 0x6b, 0x10, 0, 0x6a,
+	0x0b, 0x0b,
+}
+
+func newRuntime(t testing.TB) wazero.Runtime {
+	ctx := context.Background()
+	rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfig().WithCoreFeatures(api.CoreFeaturesV2))
+	t.Cleanup(func() { _ = rt.Close(ctx) })
+	return rt
+}
+
+// load instruments bin and instantiates it (no guest code runs).
+func load(t *testing.T, bin []byte) api.Module {
+	t.Helper()
+	out, err := Instrument(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mod, err := newRuntime(t).Instantiate(context.Background(), out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return mod
+}
+
+// instantiate loads bin and clears the stop flag.
+func instantiate(t *testing.T, bin []byte) (api.Module, api.MutableGlobal) {
+	t.Helper()
+	mod := load(t, bin)
+	stop := mod.ExportedGlobal(StopGlobal).(api.MutableGlobal)
+	if stop.Get() != 1 {
+		t.Fatalf("stop flag starts at %d, want 1", stop.Get())
+	}
+	stop.Set(0)
+	return mod, stop
+}
+
+func TestInstrumentedCodeComputesTheSame(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		body    []byte
+		arg, ok uint64
+	}{
+		{"loop of 1M iterations", loopBody, 1 << 20, 7},
+		{"call tree of 2^16 calls", fanoutBody, 16, 1 << 16},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			mod, _ := instantiate(t, module(typeI32ToI32, funcsOfType0(1), oneMemory, exportF0, code(tt.body)))
+			res, err := mod.ExportedFunction("f").Call(context.Background(), tt.arg)
+			if err != nil || res[0] != tt.ok {
+				t.Fatalf("f(%d) = %v, %v; want %d", tt.arg, res, err, tt.ok)
+			}
+		})
+	}
+}
+
+func TestStopFlagStopsLoopsAndCallTrees(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		body []byte
+		arg  uint64
+	}{
+		{"endless loop", loopBody, 0xffffffff},
+		{"call tree of 2^60 calls", fanoutBody, 60},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			mod, stop := instantiate(t, module(typeI32ToI32, funcsOfType0(1), oneMemory, exportF0, code(tt.body)))
+			timer := time.AfterFunc(20*time.Millisecond, func() { stop.Set(1) })
+			defer timer.Stop()
+			_, err := mod.ExportedFunction("f").Call(context.Background(), tt.arg)
+			if err == nil || !strings.Contains(err.Error(), "unreachable") {
+				t.Fatalf("err = %v, want the stop trap", err)
+			}
+		})
+	}
+}
+
+func TestNothingRunsBeforeTheFlagIsCleared(t *testing.T) {
+	mod := load(t, module(typeI32ToI32, funcsOfType0(1), oneMemory, exportF0, code(loopBody)))
+	if _, err := mod.ExportedFunction("f").Call(context.Background(), 0); err == nil {
+		t.Fatal("ran with the flag set")
+	}
+}
+
+func TestStartSectionBecomesAnExport(t *testing.T) {
+	// type 0 () -> (); func 0 loops for ever; (start 0)
+	bin := module(sec(1, 1, 0x60, 0, 0), sec(3, 1, 0), oneMemory, sec(8, 0),
+		code([]byte{0x03, 0x40, 0x0c, 0, 0x0b, 0x0b}))
+	mod := load(t, bin) // instantiation runs nothing: it would never return otherwise
+	start := mod.ExportedFunction(StartFunc)
+	if start == nil {
+		t.Fatal("start function not exported")
+	}
+	stop := mod.ExportedGlobal(StopGlobal).(api.MutableGlobal)
+	stop.Set(0)
+	timer := time.AfterFunc(20*time.Millisecond, func() { stop.Set(1) })
+	defer timer.Stop()
+	if _, err := start.Call(context.Background()); err == nil {
+		t.Fatal("endless start function returned")
+	}
+}
+
+func TestRefusals(t *testing.T) {
+	valid := module(typeI32ToI32, funcsOfType0(1), oneMemory, exportF0, code(loopBody))
+	for _, tt := range []struct {
+		name string
+		bin  []byte
+		want error
+	}{
+		{"empty", nil, ErrMalformed},
+		{"not wasm", []byte("\x7fELF and more"), ErrMalformed},
+		{"truncated", valid[:len(valid)-3], ErrMalformed},
+		{"no memory", module(typeI32ToI32, funcsOfType0(1), exportF0, code(loopBody)), ErrNoMemory},
+		{"reserved export name", module(typeI32ToI32, funcsOfType0(1), oneMemory,
+			sec(7, 1, byte(len(StopGlobal)), 's', 'l', 'u', 'i', 'c', 'e', ':', 's', 't', 'o', 'p', kindFunc, 0),
+			code(loopBody)), ErrMalformed},
+		{"exports the added global", module(typeI32ToI32, funcsOfType0(1), oneMemory,
+			sec(7, 1, 1, 'g', kindGlobal, 0), code(loopBody)), ErrMalformed},
+		{"sets the added global", module(typeI32ToI32, funcsOfType0(1), oneMemory, exportF0,
+			code([]byte{0x41, 0, 0x24, 1, 0x41, 0, 0x0b})), ErrMalformed},
+		{"reads the added global", module(typeI32ToI32, funcsOfType0(1), oneMemory, exportF0,
+			code([]byte{0x23, 0, 0x0b})), ErrMalformed},
+		{"tail call (not WebAssembly 2.0)", module(typeI32ToI32, funcsOfType0(1), oneMemory, exportF0,
+			code([]byte{0x20, 0, 0x12, 0, 0x0b})), ErrMalformed},
+		{"bytes after the body's end", module(typeI32ToI32, funcsOfType0(1), oneMemory, exportF0,
+			code([]byte{0x41, 0, 0x0b, 0x01})), ErrMalformed},
+		{"sections out of order", module(typeI32ToI32, oneMemory, funcsOfType0(1), exportF0, code(loopBody)), ErrMalformed},
+		{"overlong integer", module(typeI32ToI32, funcsOfType0(1), oneMemory, exportF0,
+			code([]byte{0x41, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00, 0x0b})), ErrMalformed},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := Instrument(tt.bin); !errors.Is(err, tt.want) {
+				t.Fatalf("err = %v, want %v", err, tt.want)
+			}
+		})
+	}
+}
+
+// fixtures are every module in the repository: the hostile test modules,
+// the example transforms and the Go guest of the benchmarks.
+func fixtures(t testing.TB) map[string][]byte {
+	out := map[string][]byte{}
+	for _, pattern := range []string{"../../testdata/*.wasm", "../../../examples/build/*.wasm", "../../../bench/testdata/*/*.wasm"} {
+		names, _ := filepath.Glob(pattern)
+		for _, name := range names {
+			b, err := os.ReadFile(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out[name] = b
+		}
+	}
+	if len(out) < 20 {
+		t.Fatalf("found only %d fixture modules", len(out))
+	}
+	return out
+}
+
+// Every module wazero compiles still compiles once instrumented, and every
+// function body and loop carries the check.
+func TestEveryFixtureStillCompiles(t *testing.T) {
+	rt := newRuntime(t)
+	ctx := context.Background()
+	for name, bin := range fixtures(t) {
+		if _, err := rt.CompileModule(ctx, bin); err != nil {
+			continue // a fixture that is meant not to compile
+		}
+		out, err := Instrument(bin)
+		if errors.Is(err, ErrNoMemory) {
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if _, err := rt.CompileModule(ctx, out); err != nil {
+			t.Fatalf("%s: instrumented module does not compile: %v", name, err)
+		}
+	}
+}
