@@ -163,21 +163,22 @@ func (s *Server) detokenizeRequest(x *exchange, req *fasthttp.Request, body []by
 	if err := s.resolveCollected(x); err != nil {
 		return nil, err
 	}
-	r := x.renderer()
+	// The renderer is acquired only when something may hold an expression.
 	if mayExpress(query, expr.Query) {
-		out, err := r.Render(nil, query, expr.Query, &x.env)
+		out, err := x.renderer().Render(nil, query, expr.Query, &x.env)
 		if err != nil {
 			return nil, exprProblem(err)
 		}
 		req.URI().SetQueryStringBytes(out)
 	}
-	if err := renderHeaders(r, &req.Header, &x.env); err != nil {
+	if err := renderHeaders(x, &req.Header); err != nil {
 		return nil, err
 	}
-	r.SetLimits(x.exprLimits) // renderHeaders narrowed them
 	if !mayExpress(body, bctx) {
 		return body, nil
 	}
+	r := x.renderer()
+	r.SetLimits(x.exprLimits) // renderHeaders may have narrowed them
 	out, err := r.Render(x.scratch[:0], body, bctx, &x.env)
 	if err != nil {
 		return nil, exprProblem(err)
@@ -202,8 +203,7 @@ func (s *Server) resolveCollected(x *exchange) error {
 }
 
 // renderHeaders resolves expressions in header values; CR, LF or NUL in a result is refused.
-func renderHeaders(r *expr.Renderer, h *fasthttp.RequestHeader, env expr.Env) error {
-	r.SetLimits(expr.Limits{MaxExpansion: maxHeaderValue})
+func renderHeaders(x *exchange, h *fasthttp.RequestHeader) error {
 	type kv struct{ k, v []byte }
 	var todo []kv
 	for k, v := range h.All() {
@@ -211,8 +211,13 @@ func renderHeaders(r *expr.Renderer, h *fasthttp.RequestHeader, env expr.Env) er
 			todo = append(todo, kv{bytes.Clone(k), bytes.Clone(v)})
 		}
 	}
+	if len(todo) == 0 {
+		return nil
+	}
+	r := x.renderer()
+	r.SetLimits(expr.Limits{MaxExpansion: maxHeaderValue})
 	for _, e := range todo {
-		out, err := r.Render(nil, e.v, expr.Header, env)
+		out, err := r.Render(nil, e.v, expr.Header, &x.env)
 		if err != nil {
 			return exprProblem(err)
 		}

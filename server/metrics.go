@@ -32,7 +32,13 @@ type metrics struct {
 	vaultOps       *prometheus.CounterVec
 
 	mu      sync.Mutex
-	byRoute map[routeStatus]prometheus.Counter // resolved series: no label hashing per request
+	byRoute map[routeStatus]routeSeries // resolved series: no label hashing per request
+}
+
+// routeSeries are the series one (route, status) pair records into.
+type routeSeries struct {
+	requests prometheus.Counter
+	duration prometheus.Observer
 }
 
 type routeStatus struct {
@@ -41,7 +47,7 @@ type routeStatus struct {
 }
 
 func newMetrics() *metrics {
-	m := &metrics{reg: prometheus.NewRegistry(), byRoute: map[routeStatus]prometheus.Counter{}}
+	m := &metrics{reg: prometheus.NewRegistry(), byRoute: map[routeStatus]routeSeries{}}
 	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sluice_requests_total",
 		Help: "Requests answered, by route pattern and status."}, []string{"route", "status"})
 	m.duration = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "sluice_request_duration_seconds",
@@ -77,14 +83,14 @@ func (m *metrics) handler() http.Handler {
 func (m *metrics) observe(c *call, status int, d time.Duration) {
 	k := routeStatus{c.route, status}
 	m.mu.Lock()
-	ctr := m.byRoute[k]
-	if ctr == nil {
-		ctr = m.requests.WithLabelValues(c.route, strconv.Itoa(status))
-		m.byRoute[k] = ctr
+	rs, ok := m.byRoute[k]
+	if !ok {
+		rs = routeSeries{m.requests.WithLabelValues(c.route, strconv.Itoa(status)), m.duration.WithLabelValues(c.route)}
+		m.byRoute[k] = rs
 	}
 	m.mu.Unlock()
-	ctr.Inc()
-	m.duration.WithLabelValues(c.route).Observe(d.Seconds())
+	rs.requests.Inc()
+	rs.duration.Observe(d.Seconds())
 	if c.destDuration > 0 {
 		m.destination.Observe(c.destDuration.Seconds())
 	}
