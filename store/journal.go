@@ -249,6 +249,7 @@ func (j *journal) appendMapped(b *batch) (done bool, err error) {
 	seg := j.segs[len(j.segs)-1]
 	// The length goes in last: a crash mid-copy leaves a zero length, where readers stop.
 	at := seg.size
+	j.mapped.prefault(int(at) + len(b.buf))
 	copy(j.mapped.mem[at+4:], b.buf[4:])
 	copy(j.mapped.mem[at:at+4], b.buf[:4])
 	j.addMarks(seg, b.recs)

@@ -11,9 +11,31 @@ import (
 // allocated up front (fallocate): writing to a mapped hole on a full disk would kill the
 // process with SIGBUS.
 type mappedFile struct {
-	f   *os.File
-	mem []byte
+	f         *os.File
+	mem       []byte
+	populated int // bytes of mem made writable ahead of the appends (see prefault)
 }
+
+// prefaultStep is how much of a segment prefault readies at a time.
+const prefaultStep = 256 << 10
+
+// prefault readies the pages the next appends will write, once per prefaultStep: touching a
+// fresh page of a shared file mapping faults (several µs each on this VM, one every ~3
+// requests with 5 audited tokens); MADV_POPULATE_WRITE readies 64 pages in one system call.
+// Where the kernel lacks it (before Linux 5.14) the pages fault on first write, as before.
+func (m *mappedFile) prefault(upTo int) {
+	if upTo+prefaultStep/2 <= m.populated || m.populated >= len(m.mem) {
+		return
+	}
+	end := min(m.populated+prefaultStep, len(m.mem))
+	if syscall.Madvise(m.mem[m.populated:end], madvPopulateWrite) != nil {
+		end = len(m.mem) // unsupported: stop trying for this segment
+	}
+	m.populated = end
+}
+
+// madvPopulateWrite is MADV_POPULATE_WRITE (Linux 5.14), which package syscall does not name.
+const madvPopulateWrite = 23
 
 // mapSegment creates path with size bytes allocated and maps it. ok is false when the file
 // system cannot allocate ahead (the journal then writes with write(2)).

@@ -8,3 +8,5 @@ type mappedFile struct{ mem []byte }
 func mapSegment(string, int64) (*mappedFile, bool, error) { return nil, false, nil }
 
 func (*mappedFile) finish(int64) error { return nil }
+
+func (*mappedFile) prefault(int) {}
