@@ -92,18 +92,58 @@ func (r *reader) memarg() {
 	r.u32() // offset
 }
 
-// blockType reads the type of block, loop and if: empty (0x40), one value
-// type, or a type index as a signed 33-bit number.
+// blockType reads the type of block, loop and if: a signed 33-bit number
+// (as wazero reads it, whatever its length) that is empty (-64), one of the
+// value types, or a type index. Other negative values (typed references,
+// exnref) are refused: their heap type would follow, and wazero would read
+// as a type what this decoder would read as instructions.
 func (r *reader) blockType() {
-	c := r.byte()
+	v := r.s33()
 	switch {
-	case r.err != nil, c == 0x40, valType(c):
-	case c&0xc0 == 0x40: // a negative single byte that names no type
-		r.err = fail("unknown block type %#x", c)
-	default: // a type index
-		r.i--
-		r.leb(5)
+	case r.err != nil, v >= 0:
+	case v == -64, v >= -5 && v <= -1, v == -16, v == -17: // empty, i32 i64 f32 f64 v128, funcref externref
+	default:
+		r.err = fail("unsupported block type %d", v)
 	}
+}
+
+// s33 reads a signed LEB128 number of at most 5 bytes.
+func (r *reader) s33() int64 {
+	var v int64
+	shift := 0
+	for n := 0; n < 5; n++ {
+		c := r.byte()
+		if r.err != nil {
+			return 0
+		}
+		v |= int64(c&0x7f) << shift
+		shift += 7
+		if c&0x80 == 0 {
+			if c&0x40 != 0 {
+				v |= -1 << shift // sign-extend
+			}
+			return v
+		}
+	}
+	r.err = fail("integer too long")
+	return 0
+}
+
+// valType reads a value type of one byte; typed references (0x63, 0x64 and
+// their heap type) are refused.
+func (r *reader) valType() {
+	if c := r.byte(); !valType(c) && r.err == nil {
+		r.err = fail("unsupported value type %#x", c)
+	}
+}
+
+// valTypes reads a vector of value types and returns its length.
+func (r *reader) valTypes() uint32 {
+	n := r.u32()
+	for i := n; i > 0 && r.err == nil; i-- {
+		r.valType()
+	}
+	return n
 }
 
 func valType(c byte) bool {
@@ -116,9 +156,10 @@ func valType(c byte) bool {
 
 // instr decodes one instruction, checks that it does not touch a global
 // with index added or above (the ones the rewrite adds), and returns its
-// opcode (the first byte).
-func (r *reader) instr(added uint32) (byte, error) {
-	op := r.byte()
+// opcode (the first byte) and whether it is a bulk memory or table
+// operation whose cost grows with its length operand (see costlyBulk).
+func (r *reader) instr(added uint32) (op byte, bulk bool, err error) {
+	op = r.byte()
 	switch {
 	case op <= 0x01, op == 0x05, op == opEnd, op == 0x0f, op == 0x1a, op == 0x1b,
 		op >= 0x45 && op <= 0xc4, op == 0xd1:
@@ -138,11 +179,7 @@ func (r *reader) instr(added uint32) (byte, error) {
 		r.u32()
 		r.u32()
 	case op == 0x1c: // select with types
-		for n := r.u32(); n > 0 && r.err == nil; n-- {
-			if !valType(r.byte()) && r.err == nil {
-				r.err = fail("unknown value type")
-			}
-		}
+		r.valTypes()
 	case op == opGlobalGet, op == opGlobalSet:
 		if idx := r.u32(); idx >= added && r.err == nil {
 			r.err = fail("global %d does not exist", idx)
@@ -164,7 +201,7 @@ func (r *reader) instr(added uint32) (byte, error) {
 			r.err = fail("unknown reference type %#x", t)
 		}
 	case op == 0xfc:
-		r.miscInstr()
+		bulk = costlyBulk(r.miscInstr())
 	case op == 0xfd:
 		r.simdInstr()
 	default:
@@ -172,7 +209,18 @@ func (r *reader) instr(added uint32) (byte, error) {
 			r.err = fail("unsupported instruction %#x", op)
 		}
 	}
-	return op, r.err
+	return op, bulk, r.err
+}
+
+// costlyBulk reports whether the 0xfc instruction sub takes a length as its
+// last operand and costs time in proportion to it: memory.init, memory.copy,
+// memory.fill, table.init, table.copy, table.grow, table.fill.
+func costlyBulk(sub uint32) bool {
+	switch sub {
+	case 8, 10, 11, 12, 14, 15, 17:
+		return true
+	}
+	return false
 }
 
 // memIndex reads a memory index, which must be 0 (one memory).
@@ -184,8 +232,8 @@ func (r *reader) memIndex() {
 
 // miscInstr decodes the 0xfc prefix: saturating conversions, bulk memory
 // and table instructions.
-func (r *reader) miscInstr() {
-	switch sub := r.u32(); {
+func (r *reader) miscInstr() (sub uint32) {
+	switch sub = r.u32(); {
 	case r.err != nil:
 	case sub <= 7: // trunc_sat
 	case sub == 8: // memory.init data, memory
@@ -204,11 +252,24 @@ func (r *reader) miscInstr() {
 	default:
 		r.err = fail("unsupported instruction 0xfc %d", sub)
 	}
+	return sub
 }
 
 // simdInstr decodes the 0xfd prefix (fixed-width SIMD, no relaxed SIMD).
+// wazero reads the opcode as one byte, not as the LEB128 number the format
+// specifies: an opcode of 128 or more is then 0x80|low bits followed by
+// 0x01, which wazero runs as a nop. Only that encoding is accepted, so both
+// decoders see the same instruction boundaries (a padded encoding such as
+// fd 8c 00 is one instruction to wazero and v128.const to a LEB reader).
 func (r *reader) simdInstr() {
-	switch sub := r.u32(); {
+	sub := r.byte()
+	if sub >= 0x80 {
+		if r.byte() != 0x01 && r.err == nil {
+			r.err = fail("unsupported encoding of instruction 0xfd %#x", sub)
+		}
+		return // the opcodes from 128 on take no immediate
+	}
+	switch {
 	case r.err != nil:
 	case sub <= 11, sub == 92, sub == 93: // loads, splat loads, store, load zero
 		r.memarg()
@@ -219,9 +280,6 @@ func (r *reader) simdInstr() {
 	case sub >= 84 && sub <= 91: // load and store lane
 		r.memarg()
 		r.skip(1)
-	case sub <= 255: // the rest take no immediate
-	default:
-		r.err = fail("unsupported instruction 0xfd %d", sub)
 	}
 }
 

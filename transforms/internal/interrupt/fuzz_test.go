@@ -17,6 +17,11 @@ func FuzzInstrument(f *testing.F) {
 	}
 	f.Add(module(typeI32ToI32, funcsOfType0(1), oneMemory, exportF0, code(loopBody)))
 	f.Add(module(typeI32ToI32, funcsOfType0(1), oneMemory, exportF0, code(fanoutBody)))
+	// Encodings where a decoder could disagree with wazero's: SIMD opcodes
+	// (one byte to wazero), block types, bulk operations.
+	f.Add(module(typeI32ToI32, funcsOfType0(1), oneMemory, exportF0, code([]byte{
+		0xfd, 0x0c, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 0xfd, 0x61, 0x1a,
+		0x02, 0xff, 0x7f, 0x41, 0, 0x41, 0, 0x41, 8, 0xfc, 0x0b, 0, 0x41, 1, 0x0b, 0x0b})))
 	ctx := context.Background()
 	f.Fuzz(func(t *testing.T, bin []byte) {
 		// A runtime per input: one shared by every input grows without

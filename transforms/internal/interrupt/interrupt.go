@@ -8,7 +8,8 @@
 // scheduler can preempt the goroutine and a stop-the-world can proceed —
 // then traps if the stop flag (a second added global, exported as
 // StopGlobal) is non-zero, and otherwise refills the budget. The host sets
-// the flag from a timer.
+// the flag from a timer. A bulk memory or table operation, whose time grows
+// with its length, is charged one unit per KiB of that length first.
 //
 // Why not wazero's WithCloseOnContextDone: it checks only loop headers, so a
 // guest with no loop and a call tree of depth 60 runs for ever; it returns
@@ -23,7 +24,9 @@
 //
 // The decoder knows the instructions of WebAssembly 2.0 (wazero's
 // CoreFeaturesV2: MVP, sign extension, saturating conversions, multi-value,
-// bulk memory, reference types, SIMD) and refuses anything else. It decodes
+// bulk memory, reference types, SIMD) as wazero reads them, and refuses
+// anything else — including encodings wazero reads differently from the
+// format's grammar (padded SIMD opcodes, typed-reference types). It decodes
 // every instruction — a wrong immediate length would put a check inside
 // another instruction's bytes — and each body must end exactly at its
 // final end. wazero validates the rewritten module as usual.
@@ -55,7 +58,9 @@ var (
 
 const (
 	secCustom   = 0
+	secType     = 1
 	secImport   = 2
+	secFunction = 3
 	secMemory   = 5
 	secGlobal   = 6
 	secExport   = 7
@@ -89,6 +94,8 @@ func Instrument(bin []byte) ([]byte, error) {
 	// read; find the start function.
 	var secs []section
 	var nGlobals uint32
+	var typeParams []uint32 // parameter count of each function type
+	var funcTypes []uint32  // type index of each defined function
 	hasMemory := false
 	start := int64(-1)
 	last := 0
@@ -106,6 +113,16 @@ func Instrument(bin []byte) ([]byte, error) {
 			last = rank
 		}
 		secs = append(secs, section{id, body})
+		var err error
+		switch id {
+		case secType:
+			typeParams, err = readTypes(body)
+		case secFunction:
+			funcTypes, err = readFuncs(body)
+		}
+		if err != nil {
+			return nil, err
+		}
 		switch id {
 		case secImport:
 			globals, memories, err := countImports(body)
@@ -134,7 +151,14 @@ func Instrument(bin []byte) ([]byte, error) {
 	if !hasMemory {
 		return nil, ErrNoMemory
 	}
-	budget := nGlobals // index of the first added global; the stop flag follows
+	budget := nGlobals                       // index of the first added global; the stop flag follows
+	params := make([]uint32, len(funcTypes)) // of each defined function, for its locals' indices
+	for i, t := range funcTypes {
+		if int(t) >= len(typeParams) {
+			return nil, fail("function %d has unknown type %d", i, t)
+		}
+		params[i] = typeParams[t]
+	}
 
 	// Second pass: copy, adding the global and the exports (in sections of
 	// their own when the module has none), instrumenting the code and
@@ -166,7 +190,7 @@ func Instrument(bin []byte) ([]byte, error) {
 		case secStart:
 			// dropped: exported as StartFunc instead
 		case secCode:
-			body, err := instrumentCode(s.body, budget)
+			body, err := instrumentCode(s.body, budget, params)
 			if err != nil {
 				return nil, err
 			}
@@ -181,7 +205,45 @@ func Instrument(bin []byte) ([]byte, error) {
 	if export == nil {
 		out = appendSection(out, secExport, addExports(nil, budget+1, start))
 	}
+	// A check is ~40 bytes, a loop 3: a module of empty loops would grow
+	// tenfold for wazero to compile. Real code grows by a few percent.
+	if len(out) > 2*len(bin)+64<<10 {
+		return nil, fail("too many functions and loops for the module's size")
+	}
 	return out, nil
+}
+
+// readTypes reads a type section: the parameter count of each function type.
+func readTypes(body []byte) ([]uint32, error) {
+	r := reader{b: body}
+	n := r.u32()
+	var params []uint32
+	for ; n > 0 && r.err == nil; n-- {
+		if form := r.byte(); form != 0x60 && r.err == nil {
+			r.err = fail("unsupported type form %#x", form)
+		}
+		np := r.valTypes()
+		r.valTypes() // results
+		params = append(params, np)
+	}
+	if r.err == nil && r.i != len(r.b) {
+		r.err = fail("type section has trailing bytes")
+	}
+	return params, r.err
+}
+
+// readFuncs reads a function section: the type index of each function.
+func readFuncs(body []byte) ([]uint32, error) {
+	r := reader{b: body}
+	n := r.u32()
+	var types []uint32
+	for ; n > 0 && r.err == nil; n-- {
+		types = append(types, r.u32())
+	}
+	if r.err == nil && r.i != len(r.b) {
+		r.err = fail("function section has trailing bytes")
+	}
+	return types, r.err
 }
 
 // countImports reads an import section.
@@ -194,13 +256,15 @@ func countImports(body []byte) (globals, memories uint32, err error) {
 		case kindFunc:
 			r.u32()
 		case 1: // table: reference type, limits
-			r.byte()
+			if t := r.byte(); t != 0x70 && t != 0x6f && r.err == nil {
+				r.err = fail("unsupported table type %#x", t)
+			}
 			r.limits()
 		case 2: // memory
 			r.limits()
 			memories++
 		case kindGlobal:
-			r.byte() // value type
+			r.valType()
 			r.byte() // mutability
 			globals++
 		default:
@@ -301,19 +365,23 @@ func appendCheck(out []byte, budget uint32) []byte {
 	return append(out, opEnd)
 }
 
-// instrumentCode rewrites a code section's body.
-func instrumentCode(body []byte, budget uint32) ([]byte, error) {
+// instrumentCode rewrites a code section's body; params holds the parameter
+// count of each function.
+func instrumentCode(body []byte, budget uint32, params []uint32) ([]byte, error) {
 	r := reader{b: body}
 	n := r.u32()
+	if r.err == nil && int(n) != len(params) {
+		return nil, fail("%d function bodies for %d functions", n, len(params))
+	}
 	out := appendU32(make([]byte, 0, len(body)+len(body)/8), n)
 	var fn []byte
-	for ; n > 0 && r.err == nil; n-- {
+	for i := 0; i < int(n) && r.err == nil; i++ {
 		code := r.bytes()
 		if r.err != nil {
 			break
 		}
 		var err error
-		if fn, err = instrumentFunc(fn[:0], code, budget); err != nil {
+		if fn, err = instrumentFunc(fn[:0], code, budget, params[i]); err != nil {
 			return nil, err
 		}
 		out = appendU32(out, uint32(len(fn)))
@@ -325,24 +393,37 @@ func instrumentCode(body []byte, budget uint32) ([]byte, error) {
 	return out, r.err
 }
 
-// instrumentFunc appends the rewritten function body code to out.
-func instrumentFunc(out, code []byte, budget uint32) ([]byte, error) {
+// instrumentFunc appends the rewritten function body code to out. It adds
+// one i32 local, $n, after the function's own, for the bulk-operation check.
+func instrumentFunc(out, code []byte, budget, params uint32) ([]byte, error) {
 	r := reader{b: code}
-	for n := r.u32(); n > 0 && r.err == nil; n-- { // local declarations
-		r.u32()
-		r.byte()
+	groups := r.u32()
+	declStart := r.i // the count may be written longer than needed: copy from after it
+	locals := uint64(params)
+	for n := groups; n > 0 && r.err == nil; n-- {
+		locals += uint64(r.u32())
+		r.valType()
 	}
 	if r.err != nil {
 		return nil, r.err
 	}
-	out = append(out, code[:r.i]...)
+	if locals >= 1<<20 {
+		return nil, fail("too many locals")
+	}
+	local := uint32(locals) // index of $n
+	out = appendU32(out, groups+1)
+	out = append(out, code[declStart:r.i]...)
+	out = append(out, 1, 0x7f) // one i32
 	out = appendCheck(out, budget)
 	depth := 1
 	for r.i < len(r.b) {
 		from := r.i
-		op, err := r.instr(budget)
+		op, bulk, err := r.instr(budget)
 		if err != nil {
 			return nil, err
+		}
+		if bulk {
+			out = appendBulkCharge(out, budget, local)
 		}
 		out = append(out, code[from:r.i]...)
 		switch op {
@@ -361,6 +442,27 @@ func instrumentFunc(out, code []byte, budget uint32) ([]byte, error) {
 		}
 	}
 	return nil, fail("function body has no end")
+}
+
+// appendBulkCharge appends the code inserted before a bulk memory or table
+// operation, whose length operand is on top of the stack: it charges the
+// budget one unit per KiB of it, then checks as at a loop header. Without
+// it a loop of 32 MiB memory.fills counted one unit per iteration and ran
+// for half a minute past its timeout.
+//
+//	(local.tee $n)
+//	(global.set $budget (i32.sub (global.get $budget) (i32.shr_u (local.get $n) (i32.const 10))))
+//	check
+func appendBulkCharge(out []byte, budget, local uint32) []byte {
+	out = append(out, 0x22) // local.tee
+	out = appendU32(out, local)
+	out = append(out, opGlobalGet)
+	out = appendU32(out, budget)
+	out = append(out, 0x20) // local.get
+	out = appendU32(out, local)
+	out = append(out, 0x41, 10, 0x76, 0x6b, opGlobalSet) // i32.const 10, i32.shr_u, i32.sub
+	out = appendU32(out, budget)
+	return appendCheck(out, budget)
 }
 
 func fail(format string, args ...any) error {

@@ -169,6 +169,80 @@ func TestStartSectionBecomesAnExport(t *testing.T) {
 	}
 }
 
+// A loop of 32 MiB memory.fills checked only once per iteration would run
+// 16384 of them (seconds each way) between two looks at the flag; the charge
+// per KiB makes every such fill a yield and a look.
+func TestBulkOperationsAreCharged(t *testing.T) {
+	bin := module(typeI32ToI32, funcsOfType0(1),
+		sec(5, 1, 0, 0x80, 0x04),          // (memory 512): 32 MiB
+		sec(6, 1, 0x7f, 1, 0x41, 0, 0x0b), // (global $iterations (mut i32) (i32.const 0))
+		sec(7, 2, 1, 'f', kindFunc, 0, 1, 'n', kindGlobal, 0),
+		code([]byte{
+			0x03, 0x40, // loop
+			0x23, 0, 0x41, 1, 0x6a, 0x24, 0, // $iterations++
+			0x41, 0, 0x41, 0, 0x41, 0x80, 0x80, 0x80, 0x10, 0xfc, 0x0b, 0, // memory.fill 0, 0, 32 MiB
+			0x0c, 0, 0x0b, // br 0, end
+			0x41, 0, 0x0b,
+		}))
+	mod, stop := instantiate(t, bin)
+	timer := time.AfterFunc(20*time.Millisecond, func() { stop.Set(1) })
+	defer timer.Stop()
+	if _, err := mod.ExportedFunction("f").Call(context.Background(), 0); err == nil {
+		t.Fatal("endless fills returned")
+	}
+	if n := mod.ExportedGlobal("n").Get(); n > 1000 {
+		t.Fatalf("%d fills ran before the flag was seen", n)
+	}
+}
+
+// Encodings wazero reads differently from the format's grammar must be
+// refused, or the two decoders would disagree on where instructions start.
+func TestDecoderAgreesWithWazero(t *testing.T) {
+	body := func(b ...byte) []byte {
+		return module(typeI32ToI32, funcsOfType0(1), oneMemory, exportF0, code(b))
+	}
+	rt := newRuntime(t)
+	for _, tt := range []struct {
+		name string
+		bin  []byte
+		ok   bool
+	}{
+		// wazero reads a SIMD opcode as one byte: fd 8c 00 is i16x8.shr_s
+		// then unreachable to it, v128.const (12, padded) to a LEB reader.
+		{"padded SIMD opcode", body(0xfd, 0x8c, 0x00, 0x41, 0, 0x0b), false},
+		{"two-byte SIMD opcode", body(0xfd, 0x0c, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
+			0xfd, 0x0c, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
+			0xfd, 0xb1, 0x01, 0x1a, 0x41, 0, 0x0b), true}, // two v128.const; i32x4.sub (177); drop
+		// A typed-reference block type is followed by a heap type, which a
+		// decoder reading a type index would take for instructions.
+		{"(ref null T) block type", body(0x02, 0xe3, 0x7f, 0x00, 0x0b, 0x41, 0, 0x0b), false},
+		{"i32 block type written in two bytes", body(0x02, 0xff, 0x7f, 0x41, 1, 0x0b, 0x0b), true},
+		{"typed-reference local", module(typeI32ToI32, funcsOfType0(1), oneMemory, exportF0,
+			sec(10, 1, 7, 1, 1, 0x63, 0x70, 0x41, 0, 0x0b)), false},
+		{"local count written in two bytes", module(typeI32ToI32, funcsOfType0(1), oneMemory, exportF0,
+			sec(10, 1, 7, 0x81, 0x00, 1, 0x7f, 0x20, 1, 0x0b)), true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			out, err := Instrument(tt.bin)
+			if !tt.ok {
+				if err == nil {
+					t.Fatal("accepted")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := rt.CompileModule(context.Background(), tt.bin); err != nil {
+				t.Fatalf("the fixture itself does not compile: %v", err)
+			}
+			if _, err := rt.CompileModule(context.Background(), out); err != nil {
+				t.Fatalf("instrumented module does not compile: %v", err)
+			}
+		})
+	}
+}
+
 func TestRefusals(t *testing.T) {
 	valid := module(typeI32ToI32, funcsOfType0(1), oneMemory, exportF0, code(loopBody))
 	for _, tt := range []struct {
