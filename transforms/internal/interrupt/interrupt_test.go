@@ -11,6 +11,8 @@ import (
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
+
+	"github.com/sluice-edge/sluice/internal/testwasm"
 )
 
 // Hand-assembled modules, so the tests need no wat2wasm.
@@ -279,22 +281,24 @@ func TestRefusals(t *testing.T) {
 	}
 }
 
-// fixtures are every module in the repository: the hostile test modules,
-// the example transforms and the Go guest of the benchmarks.
+// fixtures are the hostile test modules (committed .wasm files) and two of
+// the example transforms, standard Go guests built by the test's own Go
+// toolchain (internal/testwasm; examples/build is not committed).
 func fixtures(t testing.TB) map[string][]byte {
 	out := map[string][]byte{}
-	for _, pattern := range []string{"../../testdata/*.wasm", "../../../examples/build/*.wasm", "../../../bench/testdata/*/*.wasm"} {
-		names, _ := filepath.Glob(pattern)
-		for _, name := range names {
-			b, err := os.ReadFile(name)
-			if err != nil {
-				t.Fatal(err)
-			}
-			out[name] = b
+	names, _ := filepath.Glob("../../testdata/*.wasm")
+	for _, name := range names {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
 		}
+		out[name] = b
 	}
 	if len(out) < 20 {
-		t.Fatalf("found only %d fixture modules", len(out))
+		t.Fatalf("found only %d test modules", len(out))
+	}
+	for _, name := range []string{"hmac-sign", "vault-response"} {
+		out["example "+name] = testwasm.Example(t, name)
 	}
 	return out
 }
