@@ -90,6 +90,7 @@ func TestCompileRejectsInvalidModules(t *testing.T) {
 		{"no memory export", testdata(t, "nomemory"), `does not export "memory"`},
 		{"entry point with wrong type", testdata(t, "badentry"), "wrong signature, want () -> i32"},
 		{"_initialize never returns", testdata(t, "initloop"), "does not instantiate: call timed out"},
+		{"start function with a parameter", testdata(t, "badstart"), "start function has the wrong signature"},
 		{"not wasm", []byte("\x7fELF not a module"), "does not compile"},
 		{"empty", nil, "does not compile"},
 		{"truncated", testdata(t, "tiny")[:40], "does not compile"},

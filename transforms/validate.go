@@ -7,6 +7,7 @@ import (
 	"github.com/tetratelabs/wazero/api"
 
 	"github.com/sluice-edge/sluice/transforms/internal/abi"
+	"github.com/sluice-edge/sluice/transforms/internal/interrupt"
 )
 
 // wasiAllowed lists the wasi_snapshot_preview1 functions a module may
@@ -81,6 +82,10 @@ func (e *Engine) validate(c wazero.CompiledModule) error {
 	}
 	if f, ok := exports[abi.ExportInitialize]; ok && (len(f.ParamTypes()) != 0 || len(f.ResultTypes()) != 0) {
 		return invalid("module exports %q with the wrong signature, want () -> ()", abi.ExportInitialize)
+	}
+	// The start section, exported by interrupt.Instrument: wazero no longer checks its type.
+	if f, ok := exports[interrupt.StartFunc]; ok && (len(f.ParamTypes()) != 0 || len(f.ResultTypes()) != 0) {
+		return invalid("module's start function has the wrong signature, want () -> ()")
 	}
 	return nil
 }

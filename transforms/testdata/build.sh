@@ -3,4 +3,8 @@
 # wat2wasm: apt-get install -y wabt). Tests use the committed .wasm files.
 set -eu
 cd "$(dirname "$0")"
-for f in *.wat; do wat2wasm "$f" -o "${f%.wat}.wasm"; done
+# badstart.wat is invalid on purpose (a start function with a parameter).
+for f in *.wat; do
+	case $f in badstart.wat) flags=--no-check ;; *) flags= ;; esac
+	wat2wasm $flags "$f" -o "${f%.wat}.wasm"
+done
