@@ -100,6 +100,8 @@ func (m *module) instantiate(ctx context.Context) (*instance, error) {
 	inst.timer.Stop()
 	cfg := e.modCfg.WithStdout(logWriter{inst}).WithStderr(logWriter{inst})
 	ctx = experimental.WithMemoryAllocator(ctx, &inst.linear)
+	// No guest code runs in here (Instrument removed the start section),
+	// so instantiation needs no time limit of its own.
 	mod, err := e.rt.InstantiateModule(ctx, m.compiled, cfg)
 	if err != nil {
 		inst.linear.release() // wazero closed the module: no code runs
@@ -160,8 +162,9 @@ func (m *module) instantiateReserved(ctx context.Context) (*instance, error) {
 }
 
 // expire runs on the timer's goroutine when a call overstays: setting the
-// stop flag makes the guest trap at its next function entry or loop header
-// (the checks interrupt.Instrument compiled in), and the call fails; the
+// stop flag makes the guest trap at its next yield (the checks
+// interrupt.Instrument compiled in yield every 16 384 function entries,
+// loop iterations or KiB of bulk operations), and the call fails; the
 // caller sees the timer had fired and discards the instance. done is closed
 // for host functions waiting on the context.
 func (i *instance) expire() {
@@ -336,7 +339,7 @@ func (e *Engine) run(ctx context.Context, id string, ex *Exchange, p phase) (Out
 	inst.parent, inst.ex = nil, nil
 
 	switch {
-	case !inTime:
+	case !inTime: // even if the guest returned as the timer fired: the flag may be set
 		err = fmt.Errorf("%w: call timed out", ErrTransformFailed)
 	case callErr != nil:
 		err = fmt.Errorf("%w: %v", ErrTransformFailed, describeFailure(callErr))
