@@ -122,7 +122,7 @@ func (s *Server) initProxying() error {
 	}
 	d := &egress.Dialer{Policy: s.policy, Timeout: s.cfg.Timeouts.Destination}
 	s.client = &fasthttp.Client{
-		DialTimeout:                   d.DialTimeout,
+		DialTimeout:                   coarseDialTimeout(d.DialTimeout),
 		TLSConfig:                     tlsConf,
 		NoDefaultUserAgentHeader:      true,
 		DisablePathNormalizing:        true,
@@ -134,7 +134,7 @@ func (s *Server) initProxying() error {
 		MaxIdemponentCallAttempts:     1,
 	}
 	if s.cfg.DestinationDial != nil {
-		s.client.DialTimeout, s.client.Dial = nil, s.cfg.DestinationDial
+		s.client.DialTimeout, s.client.Dial = nil, coarseDial(s.cfg.DestinationDial)
 	}
 	return s.loadProxies()
 }
@@ -179,7 +179,7 @@ func (s *Server) Serve(ctx context.Context, public, admin net.Listener) error {
 	fs := s.httpServer()
 	as := &http.Server{Handler: s.adminHandler(), ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 2)
-	go func() { errc <- fs.Serve(public) }()
+	go func() { errc <- fs.Serve(coarseListener{public}) }()
 	go func() {
 		if err := as.Serve(admin); !errors.Is(err, http.ErrServerClosed) {
 			errc <- err
