@@ -26,6 +26,7 @@ type requestLine struct {
 	transforms  time.Duration
 	proxyID     string
 	tokens      int
+	conn        uint64 // the connection's id: picks the log shard, not logged
 }
 
 // logRequest writes l at info level. When the Server owns its log output (the usual case) the
@@ -42,7 +43,7 @@ func (s *Server) logRequest(ctx context.Context, l *requestLine) {
 	}
 	bp := lineBufs.Get().(*[]byte)
 	b := appendRequestLine((*bp)[:0], l.start.Add(l.duration), l)
-	s.logBuf.Write(b)
+	s.logBuf.writeLine(l.conn, b)
 	*bp = b
 	lineBufs.Put(bp)
 }

@@ -140,7 +140,7 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	ctx.Response.Header.SetBytesV("X-Request-Id", reqID)
 	l := requestLine{requestID: reqID, start: start, method: methodName(ctx.Method()), route: c.route,
 		status: ctx.Response.StatusCode(), duration: time.Since(start), destination: c.destDuration,
-		transforms: c.transformDuration, proxyID: c.proxyID, tokens: c.tokens}
+		transforms: c.transformDuration, proxyID: c.proxyID, tokens: c.tokens, conn: ctx.ConnID()}
 	if c.who != nil {
 		l.application = c.who.appID
 	}

@@ -1,0 +1,59 @@
+package server
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// Lines written concurrently to the sharded buffer all come out once and whole; the lines of
+// one connection, and the slog lines, keep their order; a line bigger than a shard passes.
+func TestBufferedLogKeepsEveryLine(t *testing.T) {
+	var out syncBuffer
+	b := newBufferedLog(&out)
+	const conns, perConn = 16, 500
+	var wg sync.WaitGroup
+	for c := 0; c < conns; c++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < perConn; i++ {
+				b.writeLine(uint64(c), fmt.Appendf(nil, "conn=%d seq=%d %s\n", c, i, strings.Repeat("x", i%300)))
+			}
+		}()
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for i := 0; i < perConn; i++ {
+			fmt.Fprintf(b, "conn=slog seq=%d\n", i)
+		}
+	}()
+	big := "conn=big seq=0 " + strings.Repeat("y", 3*shardBytes) + "\n"
+	b.writeLine(3, []byte(big))
+	wg.Wait()
+	b.Close()
+
+	next := map[string]int{}
+	for _, line := range bytes.Split(bytes.TrimSuffix([]byte(out.String()), []byte("\n")), []byte("\n")) {
+		var conn string
+		var seq int
+		if _, err := fmt.Sscanf(string(line), "conn=%s seq=%d", &conn, &seq); err != nil {
+			t.Fatalf("mangled line %.80q", line)
+		}
+		if seq != next[conn] {
+			t.Fatalf("conn %s: line %d after %d", conn, seq, next[conn]-1)
+		}
+		next[conn]++
+	}
+	for c := 0; c < conns; c++ {
+		if n := next[fmt.Sprint(c)]; n != perConn {
+			t.Fatalf("conn %d: %d lines, want %d", c, n, perConn)
+		}
+	}
+	if next["slog"] != perConn || next["big"] != 1 {
+		t.Fatalf("slog %d lines, big %d", next["slog"], next["big"])
+	}
+}
