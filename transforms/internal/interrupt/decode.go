@@ -30,9 +30,7 @@ func (r *reader) leb(max int) uint64 {
 		if r.err != nil {
 			return 0
 		}
-		if n < 10 {
-			v |= uint64(c&0x7f) << (7 * n)
-		}
+		v |= uint64(c&0x7f) << (7 * n) // max is at most 10: the shift stays below 64
 		if c&0x80 == 0 {
 			return v
 		}
@@ -63,6 +61,13 @@ func (r *reader) bytes() []byte {
 	b := r.b[r.i : r.i+int(n)]
 	r.i += int(n)
 	return b
+}
+
+// end fails unless the whole of what r reads (named what) was read.
+func (r *reader) end(what string) {
+	if r.err == nil && r.i != len(r.b) {
+		r.err = fail("%s has trailing bytes", what)
+	}
 }
 
 func (r *reader) skip(n int) {
@@ -109,24 +114,15 @@ func (r *reader) blockType() {
 
 // s33 reads a signed LEB128 number of at most 5 bytes.
 func (r *reader) s33() int64 {
-	var v int64
-	shift := 0
-	for n := 0; n < 5; n++ {
-		c := r.byte()
-		if r.err != nil {
-			return 0
-		}
-		v |= int64(c&0x7f) << shift
-		shift += 7
-		if c&0x80 == 0 {
-			if c&0x40 != 0 {
-				v |= -1 << shift // sign-extend
-			}
-			return v
-		}
+	from := r.i
+	v := int64(r.leb(5))
+	if r.err != nil {
+		return 0
 	}
-	r.err = fail("integer too long")
-	return 0
+	if r.b[r.i-1]&0x40 != 0 { // the sign bit of the last byte
+		v |= -1 << (7 * (r.i - from))
+	}
+	return v
 }
 
 // valType reads a value type of one byte; typed references (0x63, 0x64 and

@@ -90,8 +90,8 @@ func Instrument(bin []byte) ([]byte, error) {
 		return nil, fail("not a WebAssembly 1 binary")
 	}
 	// First pass: split the sections; count the globals (imported and
-	// defined), so the added one's index is known before the code is
-	// read; find the start function.
+	// defined), so the added ones' indices are known before the code is
+	// read; read the functions' parameter counts; find the start function.
 	var secs []section
 	var nGlobals uint32
 	var typeParams []uint32 // parameter count of each function type
@@ -119,16 +119,9 @@ func Instrument(bin []byte) ([]byte, error) {
 			typeParams, err = readTypes(body)
 		case secFunction:
 			funcTypes, err = readFuncs(body)
-		}
-		if err != nil {
-			return nil, err
-		}
-		switch id {
 		case secImport:
-			globals, memories, err := countImports(body)
-			if err != nil {
-				return nil, err
-			}
+			var globals, memories uint32
+			globals, memories, err = countImports(body)
 			nGlobals += globals
 			hasMemory = hasMemory || memories > 0
 		case secMemory:
@@ -147,6 +140,9 @@ func Instrument(bin []byte) ([]byte, error) {
 				return nil, fail("bad start section")
 			}
 		}
+		if err != nil {
+			return nil, err
+		}
 	}
 	if !hasMemory {
 		return nil, ErrNoMemory
@@ -160,7 +156,7 @@ func Instrument(bin []byte) ([]byte, error) {
 		params[i] = typeParams[t]
 	}
 
-	// Second pass: copy, adding the global and the exports (in sections of
+	// Second pass: copy, adding the globals and the exports (in sections of
 	// their own when the module has none), instrumenting the code and
 	// dropping the start section.
 	out := make([]byte, 0, len(bin)+len(bin)/8+64)
@@ -226,9 +222,7 @@ func readTypes(body []byte) ([]uint32, error) {
 		r.valTypes() // results
 		params = append(params, np)
 	}
-	if r.err == nil && r.i != len(r.b) {
-		r.err = fail("type section has trailing bytes")
-	}
+	r.end("type section")
 	return params, r.err
 }
 
@@ -240,9 +234,7 @@ func readFuncs(body []byte) ([]uint32, error) {
 	for ; n > 0 && r.err == nil; n-- {
 		types = append(types, r.u32())
 	}
-	if r.err == nil && r.i != len(r.b) {
-		r.err = fail("function section has trailing bytes")
-	}
+	r.end("function section")
 	return types, r.err
 }
 
@@ -273,23 +265,28 @@ func countImports(body []byte) (globals, memories uint32, err error) {
 			}
 		}
 	}
-	if r.err == nil && r.i != len(r.b) {
-		r.err = fail("import section has trailing bytes")
-	}
+	r.end("import section")
 	return globals, memories, r.err
 }
 
 // addGlobal appends the budget, (mut i32) starting at 0, and the stop flag,
 // (mut i32) starting at 1, to a global section's body (nil for none).
 func addGlobal(body []byte) []byte {
+	out := recount(body, 2)
+	return append(out, 0x7f, 0x01, 0x41, 0x00, opEnd, 0x7f, 0x01, 0x41, 0x01, opEnd)
+}
+
+// recount copies a vector section's body (nil for none) with its count
+// raised by added, for the caller to append that many entries. The count
+// was read without error before (first pass, checkExports).
+func recount(body []byte, added uint32) []byte {
 	r := reader{b: body}
 	n := uint32(0)
 	if body != nil {
-		n = r.u32() // read without error by the first pass
+		n = r.u32()
 	}
-	out := appendU32(nil, n+2)
-	out = append(out, body[r.i:]...)
-	return append(out, 0x7f, 0x01, 0x41, 0x00, opEnd, 0x7f, 0x01, 0x41, 0x01, opEnd)
+	out := appendU32(make([]byte, 0, len(body)+64), n+added)
+	return append(out, body[r.i:]...)
 }
 
 // checkExports refuses a module that exports one of this package's names or
@@ -308,26 +305,18 @@ func checkExports(body []byte, added uint32) error {
 			return fail("export %q names global %d, which does not exist", name, idx)
 		}
 	}
-	if r.err == nil && r.i != len(r.b) {
-		r.err = fail("export section has trailing bytes")
-	}
+	r.end("export section")
 	return r.err
 }
 
 // addExports appends StopGlobal and, when start >= 0, StartFunc to an
 // export section's body (nil for none).
 func addExports(body []byte, stop uint32, start int64) []byte {
-	r := reader{b: body}
-	n := uint32(0)
-	if body != nil {
-		n = r.u32()
-	}
 	added := uint32(1)
 	if start >= 0 {
 		added++
 	}
-	out := appendU32(nil, n+added)
-	out = append(out, body[r.i:]...)
+	out := recount(body, added)
 	out = appendName(out, StopGlobal)
 	out = append(out, kindGlobal)
 	out = appendU32(out, stop)
@@ -387,9 +376,7 @@ func instrumentCode(body []byte, budget uint32, params []uint32) ([]byte, error)
 		out = appendU32(out, uint32(len(fn)))
 		out = append(out, fn...)
 	}
-	if r.err == nil && r.i != len(r.b) {
-		r.err = fail("code section has trailing bytes")
-	}
+	r.end("code section")
 	return out, r.err
 }
 
