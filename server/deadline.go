@@ -60,35 +60,25 @@ func unixNano(t time.Time) int64 {
 	return t.UnixNano()
 }
 
-// coarseListener hands out coarseConns.
-type coarseListener struct{ net.Listener }
-
-func (l coarseListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
+// coarse wraps what a dial or an accept returned.
+func coarse(c net.Conn, err error) (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
 	return &coarseConn{Conn: c}, nil
 }
 
+// coarseListener hands out coarseConns.
+type coarseListener struct{ net.Listener }
+
+func (l coarseListener) Accept() (net.Conn, error) { return coarse(l.Listener.Accept()) }
+
 // coarseDial wraps the connections dial makes.
 func coarseDial(dial func(string) (net.Conn, error)) func(string) (net.Conn, error) {
-	return func(addr string) (net.Conn, error) {
-		c, err := dial(addr)
-		if err != nil {
-			return nil, err
-		}
-		return &coarseConn{Conn: c}, nil
-	}
+	return func(addr string) (net.Conn, error) { return coarse(dial(addr)) }
 }
 
 // coarseDialTimeout is coarseDial for fasthttp's DialFuncWithTimeout.
 func coarseDialTimeout(dial func(string, time.Duration) (net.Conn, error)) func(string, time.Duration) (net.Conn, error) {
-	return func(addr string, timeout time.Duration) (net.Conn, error) {
-		c, err := dial(addr, timeout)
-		if err != nil {
-			return nil, err
-		}
-		return &coarseConn{Conn: c}, nil
-	}
+	return func(addr string, timeout time.Duration) (net.Conn, error) { return coarse(dial(addr, timeout)) }
 }

@@ -149,7 +149,12 @@ func (s *Server) detokenizeRequest(x *exchange, req *fasthttp.Request, body []by
 		return nil, exprProblem(err)
 	}
 	var headerErr error
+	headerExprs := false // whether renderHeaders has anything to do
 	for _, v := range req.Header.All() {
+		if !mayExpress(v, expr.Header) {
+			continue
+		}
+		headerExprs = true
 		if err := x.collect(v, expr.Header); err != nil && headerErr == nil {
 			headerErr = err
 		}
@@ -171,8 +176,10 @@ func (s *Server) detokenizeRequest(x *exchange, req *fasthttp.Request, body []by
 		}
 		req.URI().SetQueryStringBytes(out)
 	}
-	if err := renderHeaders(x, &req.Header); err != nil {
-		return nil, err
+	if headerExprs {
+		if err := renderHeaders(x, &req.Header); err != nil {
+			return nil, err
+		}
 	}
 	if !mayExpress(body, bctx) {
 		return body, nil
@@ -210,9 +217,6 @@ func renderHeaders(x *exchange, h *fasthttp.RequestHeader) error {
 		if mayExpress(v, expr.Header) {
 			todo = append(todo, kv{bytes.Clone(k), bytes.Clone(v)})
 		}
-	}
-	if len(todo) == 0 {
-		return nil
 	}
 	r := x.renderer()
 	r.SetLimits(expr.Limits{MaxExpansion: maxHeaderValue})
