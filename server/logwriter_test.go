@@ -3,8 +3,10 @@ package server
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 )
 
@@ -56,4 +58,19 @@ func TestBufferedLogKeepsEveryLine(t *testing.T) {
 	if next["slog"] != perConn || next["big"] != 1 {
 		t.Fatalf("slog %d lines, big %d", next["slog"], next["big"])
 	}
+}
+
+// BenchmarkBufferedLogLines: request lines from every CPU at once, as at c=32.
+func BenchmarkBufferedLogLines(b *testing.B) {
+	bl := newBufferedLog(io.Discard)
+	defer bl.Close()
+	line := []byte(`{"time":"2026-11-24T12:00:00.000000000Z","level":"INFO","msg":"request","request_id":"0123456789abcdef01234567","method":"POST","route":"/proxy","status":200,"duration_ms":0.21}` + "\n")
+	var conns atomic.Uint64
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		conn := conns.Add(1)
+		for pb.Next() {
+			bl.writeLine(conn, line)
+		}
+	})
 }
