@@ -109,17 +109,25 @@ func (x *exchange) collect(src []byte, ctx expr.Context) error {
 	if !mayExpress(src, ctx) {
 		return nil
 	}
+	// New ids are gathered back to back in x.idBuf and become strings together when the scan
+	// ends: one allocation for all of them, and strings that share nothing with the reused buffer.
+	x.idBuf, x.idEnds = x.idBuf[:0], x.idEnds[:0]
+	defer x.addCollectedIDs()
 	_, err := x.renderer().Scan(src, ctx, func(r expr.Ref) error {
 		switch r.Kind {
 		case expr.RefToken, expr.RefTokenObject:
 			i := x.env.index(r.ID)
 			if i < 0 {
-				if len(x.env.ids) >= x.limit {
+				i = x.collectedIndex(r.ID)
+			}
+			if i < 0 {
+				if len(x.env.ids)+len(x.idEnds) >= x.limit {
 					return invalid("tokens", "more than "+strconv.Itoa(x.limit)+" distinct tokens in one request")
 				}
-				x.env.ids = append(x.env.ids, string(r.ID))
+				x.idBuf = append(x.idBuf, r.ID...)
+				x.idEnds = append(x.idEnds, len(x.idBuf))
 				x.env.wantObj = append(x.env.wantObj, false)
-				i = len(x.env.ids) - 1
+				i = len(x.env.ids) + len(x.idEnds) - 1
 			}
 			if r.Kind == expr.RefTokenObject {
 				x.env.wantObj[i] = true
@@ -134,6 +142,33 @@ func (x *exchange) collect(src []byte, ctx expr.Context) error {
 		return nil
 	})
 	return err
+}
+
+// collectedIndex is the position in x.env.ids that id will take, if the scan under way has
+// collected it already; -1 if not.
+func (x *exchange) collectedIndex(id []byte) int {
+	start := 0
+	for j, end := range x.idEnds {
+		if bytes.Equal(x.idBuf[start:end], id) {
+			return len(x.env.ids) + j
+		}
+		start = end
+	}
+	return -1
+}
+
+// addCollectedIDs appends the ids collect gathered to x.env.ids.
+func (x *exchange) addCollectedIDs() {
+	if len(x.idEnds) == 0 {
+		return
+	}
+	all := string(x.idBuf)
+	start := 0
+	for _, end := range x.idEnds {
+		x.env.ids = append(x.env.ids, all[start:end])
+		start = end
+	}
+	x.idBuf, x.idEnds = x.idBuf[:0], x.idEnds[:0]
 }
 
 // detokenizeRequest resolves the expressions of the destination request's query, headers and

@@ -101,7 +101,8 @@ func (s *Server) vaultProxyJIT(c *call) error {
 		return err
 	}
 	x.ingress = rules
-	return s.forward(x, target)
+	x.url = append(x.url[:0], target...)
+	return s.forward(x, x.url)
 }
 
 // vaultProxyInvoke runs the pre-configured proxy id with the request's body.
@@ -128,7 +129,8 @@ func (s *Server) vaultProxyInvoke(c *call, id string) error {
 		return err
 	}
 	x.ingress = rules
-	return s.forward(x, joinURL(px.DestinationURL, "", ""))
+	x.url = appendURL(x.url[:0], px.DestinationURL, nil, nil)
+	return s.forward(x, x.url)
 }
 
 // vaultProxyReflect resolves the body's expressions and returns it to the caller: a reveal of

@@ -31,8 +31,36 @@ type metrics struct {
 	jwe            *prometheus.CounterVec
 	vaultOps       *prometheus.CounterVec
 
-	mu      sync.Mutex
-	byRoute map[routeStatus]routeSeries // resolved series: no label hashing per request
+	byRoute series[routeStatus, routeSeries] // resolved series: no label hashing per request
+	byAlg   series[algResult, prometheus.Counter]
+}
+
+// series keeps the series of a vector resolved per label set, so that a request does not hash
+// labels (what WithLabelValues does on every call). Label sets are few: routes, statuses and
+// algorithm names are bounded.
+type series[K comparable, V any] struct {
+	mu sync.Mutex
+	m  map[K]V
+}
+
+// get is the series for k, resolved by resolve on first use.
+func (s *series[K, V]) get(k K, resolve func() V) V {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v, ok := s.m[k]
+	if !ok {
+		if s.m == nil {
+			s.m = map[K]V{}
+		}
+		v = resolve()
+		s.m[k] = v
+	}
+	return v
+}
+
+type algResult struct {
+	alg string
+	ok  bool
 }
 
 // routeSeries are the series one (route, status) pair records into.
@@ -47,7 +75,7 @@ type routeStatus struct {
 }
 
 func newMetrics() *metrics {
-	m := &metrics{reg: prometheus.NewRegistry(), byRoute: map[routeStatus]routeSeries{}}
+	m := &metrics{reg: prometheus.NewRegistry()}
 	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sluice_requests_total",
 		Help: "Requests answered, by route pattern and status."}, []string{"route", "status"})
 	m.duration = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "sluice_request_duration_seconds",
@@ -81,14 +109,9 @@ func (m *metrics) handler() http.Handler {
 
 // observe records one answered request.
 func (m *metrics) observe(c *call, status int, d time.Duration) {
-	k := routeStatus{c.route, status}
-	m.mu.Lock()
-	rs, ok := m.byRoute[k]
-	if !ok {
-		rs = routeSeries{m.requests.WithLabelValues(c.route, strconv.Itoa(status)), m.duration.WithLabelValues(c.route)}
-		m.byRoute[k] = rs
-	}
-	m.mu.Unlock()
+	rs := m.byRoute.get(routeStatus{c.route, status}, func() routeSeries {
+		return routeSeries{m.requests.WithLabelValues(c.route, strconv.Itoa(status)), m.duration.WithLabelValues(c.route)}
+	})
 	rs.requests.Inc()
 	rs.duration.Observe(d.Seconds())
 	if c.destDuration > 0 {
@@ -100,11 +123,13 @@ func (m *metrics) observe(c *call, status int, d time.Duration) {
 }
 
 func (m *metrics) decrypted(alg string, err error) {
-	result := "ok"
-	if err != nil {
-		result = "error"
-	}
-	m.jwe.WithLabelValues(alg, result).Inc()
+	m.byAlg.get(algResult{alg, err == nil}, func() prometheus.Counter {
+		result := "ok"
+		if err != nil {
+			result = "error"
+		}
+		return m.jwe.WithLabelValues(alg, result)
+	}).Inc()
 }
 
 // meteredStore counts vault operations by kind.

@@ -37,6 +37,8 @@ type exchange struct {
 	auditOp        string // the audit operation of each token use: "detokenize" unless set
 	events         []store.Event
 	scratch        []byte // the rendered body, until it is copied into the destination request
+	idBuf          []byte // token ids collect found, back to back (see collect)
+	idEnds         []int  // where each id in idBuf ends
 	btEncrypted    []byte // the caller's BT-ENCRYPTED, kept when its headers are edited in place
 	exprLimits     expr.Limits
 	r              *expr.Renderer // see renderer()
@@ -44,7 +46,8 @@ type exchange struct {
 	// Footprint's vault proxy (footprint.go) sets these.
 	footprint bool        // x-fp-* header rules; destination 5xx → 502
 	basePath  string      // the destination base URL's path, without trailing slashes
-	restPath  string      // the path after /proxy: what a transform sees and may replace
+	restPath  []byte      // the path after /proxy: what a transform sees and may replace
+	url       []byte      // the destination URL (destination, or the Footprint route)
 	method    string      // overrides the caller's method
 	ingress   []transform // tokenize rules run on a 2xx answer
 }
@@ -93,6 +96,10 @@ func (x *exchange) reset() {
 		events:      x.events[:0],
 		scratch:     x.scratch[:0],
 		btEncrypted: x.btEncrypted[:0],
+		restPath:    x.restPath[:0], // URLs hold no plaintext: expressions are rendered later, in req
+		idBuf:       x.idBuf[:0],
+		idEnds:      x.idEnds[:0],
+		url:         x.url[:0],
 	}
 }
 
@@ -181,71 +188,85 @@ func (s *Server) proxyPrincipal(px *proxyConfig) (*principal, error) {
 	return &principal{appID: app.ID, perms: p, containers: app.Containers}, nil
 }
 
-// destination joins base with the path after /proxy and the query (minus bt-proxy-key), and
-// checks it against the destination policy.
-func (s *Server) destination(x *exchange, base string) (string, error) {
+// destination joins base with the path after /proxy and the query (minus bt-proxy-key) into
+// x.url, and checks it against the destination policy.
+func (s *Server) destination(x *exchange, base string) ([]byte, error) {
 	// fasthttp gives the request URI rebuilt from the normalized path (dot segments resolved,
 	// re-quoted) plus the raw query.
 	uri := x.c.ctx.Request.RequestURI()
 	path, query, _ := bytes.Cut(uri, []byte("?"))
 	rest := bytes.TrimPrefix(path, []byte("/proxy"))
 	if len(rest) > 0 && rest[0] != '/' {
-		return "", problem(http.StatusNotFound, "no such resource") // only /proxy and /proxy/… exist
+		return nil, problem(http.StatusNotFound, "no such resource") // only /proxy and /proxy/… exist
 	}
-	dest := joinURL(base, string(rest), stripQueryParam(string(query), "bt-proxy-key"))
-	x.restPath = string(rest)
+	// Copies, not views: the caller's request becomes the destination's and its URI is replaced.
+	x.url = appendURL(x.url[:0], base, rest, query)
+	x.restPath = append(x.restPath[:0], rest...)
 	if x.px != nil {
 		// The base was checked when the proxy was saved; the rest only adds path and query
 		// (it starts with "/"), so scheme and host stay the checked ones. The dialer checks
 		// the address regardless.
 		x.basePath = x.px.basePath
-		return dest, nil
+		return x.url, nil
 	}
-	u, err := s.policy.CheckURL(dest)
+	u, err := s.policy.CheckURL(string(x.url))
 	if err != nil {
-		return "", invalid("BT-PROXY-URL", "the destination is not allowed: "+egressDetail(err))
+		return nil, invalid("BT-PROXY-URL", "the destination is not allowed: "+egressDetail(err))
 	}
-	x.basePath = strings.TrimSuffix(u.EscapedPath(), x.restPath)
-	return dest, nil
+	x.basePath = strings.TrimSuffix(u.EscapedPath(), string(x.restPath))
+	return x.url, nil
 }
 
-// joinURL is base with trailing slashes removed + rest + the query. A query already in base is
-// kept, and the request's query is appended to it.
-func joinURL(base, rest, query string) string {
+// appendURL appends base with trailing slashes removed + rest + the query minus its
+// bt-proxy-key pairs to dst. A query already in base is kept, and the request's is appended to it.
+func appendURL(dst []byte, base string, rest, query []byte) []byte {
 	base, baseQuery, _ := strings.Cut(base, "?")
-	u := strings.TrimRight(base, "/") + rest
-	switch {
-	case baseQuery != "" && query != "":
-		return u + "?" + baseQuery + "&" + query
-	case baseQuery != "":
-		return u + "?" + baseQuery
-	case query != "":
-		return u + "?" + query
+	dst = append(dst, strings.TrimRight(base, "/")...)
+	dst = append(dst, rest...)
+	q := len(dst)
+	dst = append(dst, '?')
+	dst = append(dst, baseQuery...)
+	dst = appendQueryWithout(dst, q+1, query, "bt-proxy-key")
+	if len(dst) == q+1 {
+		dst = dst[:q] // no query at all
 	}
-	return u
+	return dst
 }
 
-// stripQueryParam removes every name=value pair of a raw query whose name is name.
-func stripQueryParam(query, name string) string {
-	if !strings.Contains(query, name) {
-		return query
+// appendQueryWithout appends the name=value pairs of a raw query to the query that starts at
+// dst[start:], leaving out every pair whose name is name (any case) and, when there is one, empty
+// pairs.
+func appendQueryWithout(dst []byte, start int, query []byte, name string) []byte {
+	if !hasQueryParam(query, name) {
+		if len(query) > 0 && len(dst) > start {
+			dst = append(dst, '&')
+		}
+		return append(dst, query...) // the usual case: as the caller sent it
 	}
-	var b strings.Builder
-	for _, kv := range strings.Split(query, "&") {
-		k, _, _ := strings.Cut(kv, "=")
-		if strings.EqualFold(k, name) || kv == "" {
+	for kv := range bytes.SplitSeq(query, []byte("&")) {
+		if k, _, _ := bytes.Cut(kv, []byte("=")); len(kv) == 0 || bytes.EqualFold(k, []byte(name)) {
 			continue
 		}
-		if b.Len() > 0 {
-			b.WriteByte('&')
+		if len(dst) > start {
+			dst = append(dst, '&')
 		}
-		b.WriteString(kv)
+		dst = append(dst, kv...)
 	}
-	return b.String()
+	return dst
+}
+
+// hasQueryParam reports whether a raw query has a pair named name (any case).
+func hasQueryParam(query []byte, name string) bool {
+	for kv := range bytes.SplitSeq(query, []byte("&")) {
+		if k, _, _ := bytes.Cut(kv, []byte("=")); bytes.EqualFold(k, []byte(name)) {
+			return true
+		}
+	}
+	return false
 }
 
 // forward builds the destination request, sends it and writes the answer.
-func (s *Server) forward(x *exchange, dest string) error {
+func (s *Server) forward(x *exchange, dest []byte) error {
 	ctx := x.c.ctx
 	limit := s.cfg.Limits.ProxyBodyBytes
 	cl := ctx.Request.Header.ContentLength()
@@ -302,7 +323,7 @@ func (s *Server) forward(x *exchange, dest string) error {
 			copyRequestHeaders(&req.Header, &ctx.Request.Header)
 		}
 	}
-	req.SetRequestURI(dest)
+	req.SetRequestURIBytes(dest)
 	req.URI().DisablePathNormalizing = true
 	if x.method != "" {
 		req.Header.SetMethod(x.method)

@@ -218,7 +218,7 @@ func (s *Server) runWasmTransform(x *exchange, t *transform, m *message, req *fa
 	var run func(context.Context, string, *transforms.Exchange) (transforms.Outcome, error)
 	if req != nil {
 		// The guest sees the path after /proxy (ABI.md); the destination's base path is ours.
-		ex.Method, ex.Path, ex.Query = req.Header.Method(), []byte(x.restPath), req.URI().QueryString()
+		ex.Method, ex.Path, ex.Query = req.Header.Method(), x.restPath, req.URI().QueryString()
 		for k, v := range req.Header.All() {
 			ex.Headers = append(ex.Headers, transforms.Header{Name: k, Value: v})
 		}
