@@ -27,7 +27,10 @@ import (
 // RATIONALE.md, "Audit log".
 //
 // Each record is: 4-byte big-endian length, then, sealed, the events as (key, 2-byte length,
-// JSON) triples. Keys are handed out under the journal's lock and strictly increase in file
+// JSON) triples. An event that differs from the record's first only in its entity id (the tokens
+// of one proxied request) is stored short, as (key, 0, 2-byte length, entity id): one request's
+// five detokenizations take ~500 bytes instead of ~1.3 KB. Records without short events are the
+// format of before, so old segments read the same. Keys are handed out under the journal's lock and strictly increase in file
 // order, so a segment's records are in event-id order and the segments' ranges do not overlap:
 // reading newest first is reading backwards.
 type journal struct {
@@ -272,7 +275,7 @@ func (j *journal) finishMapped() error {
 func (j *journal) addMarks(seg *segment, recs []recordAt) {
 	for _, r := range recs {
 		if len(seg.marks) == 0 || seg.size+r.off-seg.marks[len(seg.marks)-1].off >= j.markBytes {
-			seg.marks = append(seg.marks, mark{off: seg.size + r.off, key: r.key})
+			seg.marks = append(seg.marks, mark{off: seg.size + r.off, key: eventID(r.key[:])})
 		}
 	}
 }
@@ -287,8 +290,8 @@ type batch struct {
 }
 
 type recordAt struct {
-	off int64  // in buf
-	key string // its first event id
+	off int64             // in buf
+	key [eventKeyLen]byte // its first event's key (made an id only for a mark: no allocation)
 }
 
 type batchBufs struct {
@@ -336,9 +339,15 @@ func (j *journal) encode(b *batch, evs []Event, now time.Time) error {
 			j.stamp = stamp
 		}
 		binary.BigEndian.PutUint16(base[len(base)-2:], uint16(i))
+		plain = append(plain, base...)
+		if i > 0 && sameButEntity(ev, &evs[0]) && len(ev.EntityID) <= 0xffff {
+			plain = append(plain, 0, 0) // short: as the first event, with this entity id
+			plain = binary.BigEndian.AppendUint16(plain, uint16(len(ev.EntityID)))
+			plain = append(plain, ev.EntityID...)
+			continue
+		}
 		var id [32]byte
 		hex.Encode(id[:], base[len(prefixEvent):])
-		plain = append(plain, base...)
 		lenAt := len(plain)
 		plain = append(plain, 0, 0) // two-byte length, filled below
 		plain = appendEventJSON(plain, ev, id[:], stamp)
@@ -356,7 +365,7 @@ func (j *journal) encode(b *batch, evs []Event, now time.Time) error {
 	binary.BigEndian.PutUint32(b.buf[at:], uint32(len(b.buf)-at-4))
 	clear(plain) // no plaintext copy outlives the call
 	binary.BigEndian.PutUint16(base[len(base)-2:], 0)
-	b.recs = append(b.recs, recordAt{off: int64(at), key: eventID(base)})
+	b.recs = append(b.recs, recordAt{off: int64(at), key: [eventKeyLen]byte(base)})
 	return nil
 }
 
@@ -445,12 +454,29 @@ func (j *journal) decode(rec []byte, dst []Event) ([]Event, error) {
 	if err != nil {
 		return dst, ErrCorrupt
 	}
+	first := len(dst) // the record's first event, which short ones repeat
 	for len(plain) > 0 {
 		if len(plain) < eventKeyLen+2 {
 			return dst, ErrCorrupt
 		}
+		key := plain[:eventKeyLen]
 		n := int(binary.BigEndian.Uint16(plain[eventKeyLen:]))
 		plain = plain[eventKeyLen+2:]
+		if n == 0 { // short: entity id only
+			if first == len(dst) || len(plain) < 2 {
+				return dst, ErrCorrupt
+			}
+			n = int(binary.BigEndian.Uint16(plain))
+			plain = plain[2:]
+			if n > len(plain) {
+				return dst, ErrCorrupt
+			}
+			ev := dst[first]
+			ev.ID, ev.EntityID = eventID(key), string(plain[:n])
+			dst = append(dst, ev)
+			plain = plain[n:]
+			continue
+		}
 		if n > len(plain) {
 			return dst, ErrCorrupt
 		}
@@ -462,6 +488,12 @@ func (j *journal) decode(rec []byte, dst []Event) ([]Event, error) {
 		plain = plain[n:]
 	}
 	return dst, nil
+}
+
+// sameButEntity reports whether a and b are the same event but for their ids and entity ids.
+func sameButEntity(a, b *Event) bool {
+	return a.EntityType == b.EntityType && a.Operation == b.Operation && a.Actor == b.Actor &&
+		a.ProxyID == b.ProxyID && a.CreatedAt.Equal(b.CreatedAt)
 }
 
 // readChunk decodes the records in [from, to) of seg, in key order.

@@ -4,13 +4,18 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -803,5 +808,102 @@ func BenchmarkResolveTokensCached(b *testing.B) {
 		if err := s.ResolveTokens(ctx, ids, r); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestJournalShortEvents: the events of one record that differ only in their entity id are
+// stored short and read back exactly as written, beside events that differ in more; a record
+// in the older all-JSON layout reads the same; malformed short entries are corrupt, not a panic.
+func TestJournalShortEvents(t *testing.T) {
+	s := openAt(t, t.TempDir(), testKey(1))
+	defer s.Close()
+	j := s.(*badgerStore).journal
+	at := time.Date(2026, 11, 24, 10, 0, 0, 123456789, time.UTC)
+	evs := []Event{
+		{EntityType: "token", EntityID: "a", Operation: "detokenize", Actor: "app", ProxyID: "px", CreatedAt: at},
+		{EntityType: "token", EntityID: "b", Operation: "detokenize", Actor: "app", ProxyID: "px", CreatedAt: at},
+		{EntityType: "token", EntityID: "c", Operation: "reveal", Actor: "app", ProxyID: "px", CreatedAt: at},
+		{EntityType: "token", EntityID: "d", Operation: "detokenize", Actor: "app", CreatedAt: at},
+		{EntityType: "token", EntityID: strings.Repeat("e", 300), Operation: "detokenize", Actor: "app", ProxyID: "px", CreatedAt: at},
+	}
+	b := j.newBatch()
+	if err := j.encode(b, slices.Clone(evs), time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := j.decode(b.buf[4:], nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(evs) {
+		t.Fatalf("%d events read back, %d written", len(got), len(evs))
+	}
+	short := 0
+	for i, ev := range got {
+		if want := evs[i]; ev.EntityID != want.EntityID || !sameButEntity(&ev, &want) {
+			t.Errorf("event %d: read %+v, wrote %+v", i, ev, want)
+		}
+		if i > 0 && ev.ID <= got[i-1].ID {
+			t.Errorf("event %d: id %s not after %s", i, ev.ID, got[i-1].ID)
+		}
+		if i > 0 && sameButEntity(&evs[i], &evs[0]) {
+			short++
+		}
+	}
+	if short != 2 {
+		t.Fatalf("test expects 2 short events, has %d", short)
+	}
+
+	// The all-JSON layout of before (every event in full) still reads the same.
+	plain := []byte(nil)
+	for i, ev := range got {
+		k, _ := hex.DecodeString(ev.ID)
+		plain = append(append(plain, prefixEvent...), k...)
+		lenAt := len(plain)
+		plain = append(plain, 0, 0)
+		plain = appendEventJSON(plain, &evs[i], []byte(ev.ID), []byte(at.Format(time.RFC3339Nano)))
+		binary.BigEndian.PutUint16(plain[lenAt:], uint16(len(plain)-lenAt-2))
+	}
+	old, err := j.decode(j.seal.Seal(nil, plain, journalAAD), nil)
+	if err != nil || !reflect.DeepEqual(old, got) {
+		t.Fatalf("old layout: %v\n%+v\n%+v", err, old, got)
+	}
+
+	// A short entry first in a record, or cut short, is corrupt.
+	key := append([]byte(prefixEvent), make([]byte, 16)...)
+	for _, bad := range [][]byte{
+		append(slices.Clone(key), 0, 0, 0, 1, 'x'),                                 // no full event before it
+		append(slices.Clone(plain), append(slices.Clone(key), 0, 0, 0)...),         // length cut
+		append(slices.Clone(plain), append(slices.Clone(key), 0, 0, 0, 9, 'x')...), // id cut
+	} {
+		if _, err := j.decode(j.seal.Seal(nil, bad, journalAAD), nil); err != ErrCorrupt {
+			t.Errorf("%x: %v, want ErrCorrupt", bad, err)
+		}
+	}
+}
+
+// TestAuditAllocs: auditing a proxied request's five detokenizations into a mapped journal
+// segment allocates nothing (the proxy's hot path).
+func TestAuditAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts differ under -race")
+	}
+	s := openAt(t, t.TempDir(), testKey(1))
+	defer s.Close()
+	evs := make([]Event, 5)
+	for i := range evs {
+		evs[i] = Event{EntityType: "token", EntityID: fmt.Sprint("tok-", i), Operation: "detokenize", Actor: "app", CreatedAt: time.Now()}
+	}
+	if err := s.Audit(ctx, evs...); err != nil {
+		t.Fatal(err)
+	}
+	if s.(*badgerStore).journal.noMap {
+		t.Skip("the file system cannot map journal segments: every record is a write(2)")
+	}
+	if n := testing.AllocsPerRun(200, func() {
+		if err := s.Audit(ctx, evs...); err != nil {
+			t.Fatal(err)
+		}
+	}); n != 0 {
+		t.Errorf("%v allocations per Audit of 5 events", n)
 	}
 }
