@@ -8,12 +8,35 @@ import (
 )
 
 // hopByHop are the headers that belong to one connection, never forwarded (RFC 9110 §7.6.1),
-// plus the ones fasthttp computes itself and the caller's credentials.
-var hopByHop = [][]byte{
-	[]byte("Connection"), []byte("Keep-Alive"), []byte("Proxy-Connection"), []byte("Proxy-Authenticate"),
-	[]byte("Proxy-Authorization"), []byte("Te"), []byte("Trailer"), []byte("Transfer-Encoding"),
-	[]byte("Upgrade"), []byte("Host"), []byte("Content-Length"),
-	[]byte("X-Footprint-Secret-Key"),
+// plus the ones fasthttp computes itself and the caller's credentials; by length, so that a name
+// is compared (case-insensitively) only with those of its own length.
+var hopByHop = byLength("Connection", "Keep-Alive", "Proxy-Connection", "Proxy-Authenticate",
+	"Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade", "Host", "Content-Length",
+	"X-Footprint-Secret-Key")
+
+// byLength groups names by their length.
+func byLength(names ...string) [][][]byte {
+	var t [][][]byte
+	for _, n := range names {
+		for len(t) <= len(n) {
+			t = append(t, nil)
+		}
+		t[len(n)] = append(t[len(n)], []byte(n))
+	}
+	return t
+}
+
+// isHopByHop reports whether name is one of hopByHop, in any case.
+func isHopByHop(name []byte) bool {
+	if len(name) >= len(hopByHop) {
+		return false
+	}
+	for _, h := range hopByHop[len(name)] {
+		if bytes.EqualFold(name, h) {
+			return true
+		}
+	}
+	return false
 }
 
 // skipForward reports whether a request header must not reach the destination: every BT-*
@@ -22,12 +45,7 @@ func skipForward(name []byte) bool {
 	if len(name) >= 3 && (name[0]|0x20) == 'b' && (name[1]|0x20) == 't' && name[2] == '-' {
 		return true
 	}
-	for _, h := range hopByHop {
-		if bytes.EqualFold(name, h) {
-			return true
-		}
-	}
-	return false
+	return isHopByHop(name)
 }
 
 // copyRequestHeaders copies the caller's headers to the destination request, minus what
@@ -190,15 +208,7 @@ func dropResponseHeader(k, conn []byte) bool {
 	if bytes.EqualFold(k, []byte("Content-Length")) || bytes.EqualFold(k, []byte("Transfer-Encoding")) {
 		return false
 	}
-	if bytes.EqualFold(k, []byte(headerDestinationStatus)) || namedIn(conn, k) {
-		return true
-	}
-	for _, hop := range hopByHop {
-		if bytes.EqualFold(k, hop) {
-			return true
-		}
-	}
-	return false
+	return bytes.EqualFold(k, []byte(headerDestinationStatus)) || isHopByHop(k) || namedIn(conn, k)
 }
 
 // copyResponseHeaders copies the destination's headers to dst, minus what dropResponseHeader
