@@ -56,7 +56,7 @@ func (d *detok) run(body []byte) ([]byte, error) {
 	if err := d.st.ResolveTokens(context.Background(), d.env.ids, &d.env.res); err != nil {
 		return nil, err
 	}
-	d.dst, err = d.r.Render(d.dst[:0], body, expr.JSON, &d.env)
+	d.dst, err = d.r.RenderScanned(d.dst[:0], body, expr.JSON, &d.env)
 	return d.dst, err
 }
 

@@ -220,8 +220,8 @@ func (s *Server) detokenizeRequest(x *exchange, req *fasthttp.Request, body []by
 		return body, nil
 	}
 	r := x.renderer()
-	r.SetLimits(x.exprLimits) // renderHeaders may have narrowed them
-	out, err := r.Render(x.scratch[:0], body, bctx, &x.env)
+	r.SetLimits(x.exprLimits)                                      // renderHeaders may have narrowed them
+	out, err := r.RenderScanned(x.scratch[:0], body, bctx, &x.env) // collect scanned it last
 	if err != nil {
 		return nil, exprProblem(err)
 	}

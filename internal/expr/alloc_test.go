@@ -41,6 +41,47 @@ func TestRenderAlloc(t *testing.T) {
 	}
 }
 
+// TestRenderScannedAlloc: Scan then RenderScanned — the proxy's path — does not allocate, and
+// RenderScanned gives what Render gives; another slice with the same bytes is rendered by scanning.
+func TestRenderScannedAlloc(t *testing.T) {
+	skipAllocUnderRace(t)
+	body := body1KB()
+	env := fixtureEnv()
+	r := Acquire()
+	defer Release(r)
+	want, err := r.Render(nil, body, JSON, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst := make([]byte, 0, 4096)
+	if _, err := r.Scan(body, JSON, nil); err != nil {
+		t.Fatal(err)
+	}
+	out, err := r.RenderScanned(dst, body, JSON, env)
+	if err != nil || !bytes.Equal(out, want) || r.Count() != 5 {
+		t.Fatalf("RenderScanned: %v, %d expressions\n%s\n%s", err, r.Count(), out, want)
+	}
+	allocs := testing.AllocsPerRun(200, func() {
+		r.Scan(body, JSON, nil)
+		out, err = r.RenderScanned(dst[:0], body, JSON, env)
+	})
+	if err != nil || allocs != 0 {
+		t.Fatalf("Scan + RenderScanned: %v allocs/op, err %v", allocs, err)
+	}
+	// Another slice (equal bytes) or another context: not what was scanned, so it is scanned.
+	if out, err := r.RenderScanned(nil, bytes.Clone(body), JSON, env); err != nil || !bytes.Equal(out, want) {
+		t.Fatalf("copy: %v", err)
+	}
+	if _, err := r.Scan(body, JSON, nil); err != nil {
+		t.Fatal(err)
+	}
+	textOut, _ := r.Render(nil, body, Text, env)
+	r.Scan(body, JSON, nil)
+	if out, _ := r.RenderScanned(nil, body, Text, env); !bytes.Equal(out, textOut) {
+		t.Fatal("RenderScanned in another context than the scan's")
+	}
+}
+
 // TestScanAlloc: Scan (package function, pooled Renderer) does not allocate.
 func TestScanAlloc(t *testing.T) {
 	skipAllocUnderRace(t)

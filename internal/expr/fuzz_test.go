@@ -51,7 +51,8 @@ func FuzzScan(f *testing.F) {
 		}
 		r := Acquire()
 		defer Release(r)
-		_, rerr := r.Render(nil, src, ctx, newAnyEnv("v"))
+		env := newAnyEnv("v\"}")
+		want, rerr := r.Render(nil, src, ctx, env)
 		for _, validation := range []error{ErrSyntax, ErrUnterminated, ErrTooLong, ErrUnknownFilter, ErrTooMany} {
 			if errors.Is(rerr, validation) {
 				t.Fatalf("Scan accepted %q but Render says %v", src, rerr)
@@ -59,6 +60,15 @@ func FuzzScan(f *testing.F) {
 		}
 		if rerr == nil && r.Count() != n {
 			t.Fatalf("Scan counted %d, Render %d", n, r.Count())
+		}
+		// Rendering at the positions a Scan found is rendering.
+		if _, err := r.Scan(src, ctx, nil); err != nil {
+			t.Fatal(err)
+		}
+		got, gerr := r.RenderScanned(nil, src, ctx, env)
+		sameResult(t, "render scanned", src, want, rerr, got, gerr)
+		if gerr == nil && r.Count() != n {
+			t.Fatalf("Scan counted %d, RenderScanned %d", n, r.Count())
 		}
 	})
 }

@@ -17,6 +17,8 @@ const (
 	streamChunk = 32 << 10
 	// keepBuf is the largest scratch buffer kept when a Renderer is released.
 	keepBuf = 1 << 20
+	// keepHits is the most expression positions a released Renderer keeps room for.
+	keepHits = 4096
 	// minFeed is how much more input Stream waits for, after a pass that
 	// stopped inside an expression, before scanning the carry-over again: a
 	// client trickling bytes cannot make it rescan up to MaxExprLen bytes
@@ -62,6 +64,13 @@ type Renderer struct {
 	sum  [64]byte
 
 	sr streamReader
+
+	// What the last whole Scan found, for RenderScanned: its input (pointer, length, context)
+	// and every expression's position in it.
+	scannedSrc *byte
+	scannedLen int
+	scannedCtx Context
+	hits       []hit
 }
 
 var pool = sync.Pool{New: func() any {
@@ -98,6 +107,11 @@ func Release(r *Renderer) {
 	r.ex = expr{}
 	r.p = parser{}
 	r.set = Limits{}
+	r.scannedSrc = nil
+	if cap(r.hits) > keepHits {
+		r.hits = nil
+	}
+	r.hits = r.hits[:0]
 	pool.Put(r)
 }
 
@@ -130,13 +144,17 @@ func (r *Renderer) begin(ctx Context) {
 // rendered: the caller collects the distinct token ids, enforces its limits,
 // fetches the tokens in one read, checks permissions and writes audit
 // records. fn may be nil. An error from fn stops the scan and is returned
-// as is. Scan returns the number of expressions seen. It does not allocate.
+// as is. Scan returns the number of expressions seen. A warmed-up Renderer does not allocate.
 //
 // Ref slices are views into src (see Ref). ctx must be the context src will
 // be rendered in: it decides how expressions are found and decoded.
 func (r *Renderer) Scan(src []byte, ctx Context, fn func(Ref) error) (int, error) {
 	r.begin(ctx)
+	r.scannedSrc, r.hits = nil, r.hits[:0]
 	_, _, err := r.process(nil, src, true, nil, fn)
+	if err == nil {
+		r.scannedSrc, r.scannedLen, r.scannedCtx = unsafe.SliceData(src), len(src), ctx
+	}
 	return r.count, err
 }
 
@@ -157,12 +175,31 @@ func Scan(src []byte, ctx Context, fn func(Ref) error) (int, error) {
 // On error the result is dst truncated to its original length, and the
 // partial output written beyond it has been zeroed.
 func (r *Renderer) Render(dst, src []byte, ctx Context, env Env) ([]byte, error) {
+	return r.render0(dst, src, ctx, env, false)
+}
+
+// RenderScanned is Render of the src the last Scan read without error, which must be unchanged
+// since: instead of scanning src again it renders the expressions at the positions Scan found.
+// Given any other input (another slice, length or context) it is Render.
+func (r *Renderer) RenderScanned(dst, src []byte, ctx Context, env Env) ([]byte, error) {
+	scanned := r.scannedSrc != nil && r.scannedSrc == unsafe.SliceData(src) && r.scannedLen == len(src) && r.scannedCtx == ctx
+	return r.render0(dst, src, ctx, env, scanned)
+}
+
+func (r *Renderer) render0(dst, src []byte, ctx Context, env Env, scanned bool) ([]byte, error) {
 	if env == nil {
 		env = emptyEnv{}
 	}
+	hits := r.hits
 	r.begin(ctx)
 	n0 := len(dst)
-	out, _, err := r.process(dst, src, true, env, nil)
+	var out []byte
+	var err error
+	if scanned {
+		out, err = r.replay(dst, src, hits, env)
+	} else {
+		out, _, err = r.process(dst, src, true, env, nil)
+	}
 	if err != nil {
 		clear(out[n0:]) // partial output may hold plaintext
 		return dst[:n0], err
@@ -336,6 +373,9 @@ func (r *Renderer) process(dst, src []byte, eof bool, env Env, fn func(Ref) erro
 		if r.count >= r.lim.MaxExprs {
 			return dst, pos, newError(ErrTooMany, "more than "+strconv.Itoa(r.lim.MaxExprs)+" expressions", raw, off, nil, false)
 		}
+		if env == nil { // Scan: RenderScanned replays these
+			r.hits = append(r.hits, h.shift(pos))
+		}
 		idx := r.count
 		r.count++
 		text, ok := r.decode(src[pos+h.in0:pos+h.in1], h)
@@ -364,6 +404,36 @@ func (r *Renderer) process(dst, src []byte, eof bool, env Env, fn func(Ref) erro
 		}
 		pos += h.end
 	}
+}
+
+// replay renders src with the expressions at the positions a Scan of it found: process without
+// the scanning. The Scan validated every expression, so parsing them again cannot fail.
+func (r *Renderer) replay(dst, src []byte, hits []hit, env Env) ([]byte, error) {
+	pos := 0
+	for _, h := range hits {
+		dst = append(dst, src[pos:h.lit]...)
+		raw := src[h.e0:h.e1]
+		if r.count >= r.lim.MaxExprs {
+			return dst, newError(ErrTooMany, "more than "+strconv.Itoa(r.lim.MaxExprs)+" expressions", raw, int64(h.e0), nil, false)
+		}
+		r.count++
+		text, ok := r.decode(src[h.in0:h.in1], h)
+		if inside(r.text[:], text) {
+			r.textHW = max(r.textHW, len(text))
+		}
+		r.p = parser{s: text, buf: r.argBuf[:0]}
+		pe := r.p.parse(&r.ex)
+		r.argHW = max(r.argHW, len(r.p.buf))
+		if !ok || pe != nil {
+			return dst, newError(ErrSyntax, "expression changed since it was scanned", raw, int64(h.e0), nil, false)
+		}
+		var err error
+		if dst, err = r.render(dst, h, env, raw, int64(h.e0)); err != nil {
+			return dst, err
+		}
+		pos = h.end
+	}
+	return append(dst, src[pos:]...), nil
 }
 
 // decode returns the expression text with the escaping of its context

@@ -70,6 +70,18 @@ type hit struct {
 	isKey      bool // JSON: the value lands in object-key position
 }
 
+// shift is h with its offsets moved by n (relative to an input n bytes longer at the front).
+func (h hit) shift(n int) hit {
+	h.lit += n
+	h.start += n
+	h.end += n
+	h.e0 += n
+	h.e1 += n
+	h.in0 += n
+	h.in1 += n
+	return h
+}
+
 // scanErr is a scanning failure; e0 is the offset of the offending expression.
 type scanErr struct {
 	err    error
