@@ -220,8 +220,9 @@ func (s *Server) detokenizeRequest(x *exchange, req *fasthttp.Request, body []by
 		return body, nil
 	}
 	r := x.renderer()
-	r.SetLimits(x.exprLimits)                                      // renderHeaders may have narrowed them
-	out, err := r.RenderScanned(x.scratch[:0], body, bctx, &x.env) // collect scanned it last
+	r.SetLimits(x.exprLimits) // renderHeaders may have narrowed them
+	// collect scanned the body last: render at the positions it found.
+	out, err := r.RenderScanned(x.scratch[:0], body, bctx, &x.env)
 	if err != nil {
 		return nil, exprProblem(err)
 	}
