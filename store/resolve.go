@@ -62,6 +62,7 @@ func (r *Resolved) Reset() {
 // with live short-lived fields (a card's cvc) are decoded in full, into Full.
 func (s *badgerStore) ResolveTokens(ctx context.Context, ids []string, r *Resolved) error {
 	var miss []string
+	now := time.Now() // one clock read for all the tokens (~60 ns each here)
 	for _, id := range ids {
 		e := s.cache.get(id)
 		if e == nil {
@@ -72,7 +73,7 @@ func (s *badgerStore) ResolveTokens(ctx context.Context, ids []string, r *Resolv
 			r.Tokens = append(r.Tokens, ResolvedToken{ID: id})
 			continue
 		}
-		if err := s.resolveEntry(id, e, r); err != nil {
+		if err := s.resolveEntry(id, e, r, now); err != nil {
 			return err
 		}
 	}
@@ -95,9 +96,8 @@ func (s *badgerStore) ResolveTokens(ctx context.Context, ids []string, r *Resolv
 	return nil
 }
 
-// resolveEntry opens one cached entry into r.
-func (s *badgerStore) resolveEntry(id string, e *cacheEntry, r *Resolved) error {
-	now := time.Now()
+// resolveEntry opens one cached entry into r, as of now.
+func (s *badgerStore) resolveEntry(id string, e *cacheEntry, r *Resolved, now time.Time) error {
 	if e.ephem != nil && e.ephemTill.After(now) {
 		t, err := s.openToken(id, e) // merges the short-lived fields: allocates, rare
 		if err != nil && err != ErrNotFound {
