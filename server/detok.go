@@ -168,6 +168,7 @@ func (x *exchange) addCollectedIDs() {
 		x.env.ids = append(x.env.ids, all[start:end])
 		start = end
 	}
+	clear(x.idBuf) // no token id stays in the pooled exchange
 	x.idBuf, x.idEnds = x.idBuf[:0], x.idEnds[:0]
 }
 

@@ -91,12 +91,14 @@ func (x *exchange) reset() {
 	clear(x.events)
 	clear(x.scratch[:cap(x.scratch)]) // plaintext, to its capacity: a failed render wrote there too
 	clear(x.btEncrypted)
+	clear(x.url) // the caller's path and query, which may name token ids
+	clear(x.restPath)
 	*x = exchange{
 		env:         detokEnv{ids: x.env.ids[:0], wantObj: x.env.wantObj[:0], objs: x.env.objs[:0]},
 		events:      x.events[:0],
 		scratch:     x.scratch[:0],
 		btEncrypted: x.btEncrypted[:0],
-		restPath:    x.restPath[:0], // URLs hold no plaintext: expressions are rendered later, in req
+		restPath:    x.restPath[:0],
 		idBuf:       x.idBuf[:0],
 		idEnds:      x.idEnds[:0],
 		url:         x.url[:0],

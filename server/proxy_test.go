@@ -14,6 +14,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/sluice-edge/sluice/internal/expr"
 	"github.com/sluice-edge/sluice/store"
 )
 
@@ -622,4 +623,25 @@ func FuzzMaskBody(f *testing.F) {
 			t.Fatalf("mask changed the length: %q → %q", body, out)
 		}
 	})
+}
+
+// TestExchangeForgetsTokenIDs: the token ids a request names (collected from its expressions,
+// and in its path and query) do not stay in the pooled exchange once it is reset.
+func TestExchangeForgetsTokenIDs(t *testing.T) {
+	x := &exchange{limit: 10, exprLimits: expr.Limits{MaxExprs: 100, MaxExpansion: 1 << 20}}
+	if err := x.collect([]byte(`{{ token: tok_secret_1 | json: '$.a' }} {{ tok_secret_2 }} {{ tok_secret_1 }}`), expr.Text); err != nil {
+		t.Fatal(err)
+	}
+	if len(x.env.ids) != 2 || x.env.ids[0] != "tok_secret_1" || x.env.ids[1] != "tok_secret_2" || !x.env.wantObj[0] || x.env.wantObj[1] {
+		t.Fatalf("collected %q %v", x.env.ids, x.env.wantObj)
+	}
+	x.url = appendURL(x.url[:0], "https://d.example", []byte("/p/tok_secret_3"), []byte("q={{tok_secret_4}}"))
+	x.restPath = append(x.restPath[:0], "/p/tok_secret_3"...)
+	x.release()
+	x.reset()
+	for name, b := range map[string][]byte{"idBuf": x.idBuf, "url": x.url, "restPath": x.restPath} {
+		if strings.Contains(string(b[:cap(b)]), "tok_secret") {
+			t.Errorf("%s keeps a token id: %q", name, b[:cap(b)])
+		}
+	}
 }

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/sluice-edge/sluice/store/internal/seal"
 )
@@ -340,7 +341,9 @@ func (j *journal) encode(b *batch, evs []Event, now time.Time) error {
 		}
 		binary.BigEndian.PutUint16(base[len(base)-2:], uint16(i))
 		plain = append(plain, base...)
-		if i > 0 && sameButEntity(ev, &evs[0]) && len(ev.EntityID) <= 0xffff {
+		// Short only for valid UTF-8: a full event's JSON turns invalid bytes into U+FFFD, and
+		// both forms must read back alike.
+		if i > 0 && sameButEntity(ev, &evs[0]) && len(ev.EntityID) <= 0xffff && utf8.ValidString(ev.EntityID) {
 			plain = append(plain, 0, 0) // short: as the first event, with this entity id
 			plain = binary.BigEndian.AppendUint16(plain, uint16(len(ev.EntityID)))
 			plain = append(plain, ev.EntityID...)

@@ -868,6 +868,17 @@ func TestJournalShortEvents(t *testing.T) {
 		t.Fatalf("old layout: %v\n%+v\n%+v", err, old, got)
 	}
 
+	// An entity id that is not valid UTF-8 is stored in full: both forms read back alike.
+	bad := []Event{evs[0], evs[1]}
+	bad[0].EntityID, bad[1].EntityID = "a\xff", "b\xff"
+	b = j.newBatch()
+	if err := j.encode(b, slices.Clone(bad), time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := j.decode(b.buf[4:], nil); err != nil || got[0].EntityID != "a\ufffd" || got[1].EntityID != "b\ufffd" {
+		t.Fatalf("invalid UTF-8: %v %q", err, got)
+	}
+
 	// A short entry first in a record, or cut short, is corrupt.
 	key := append([]byte(prefixEvent), make([]byte, 16)...)
 	for _, bad := range [][]byte{

@@ -178,9 +178,10 @@ func (r *Renderer) Render(dst, src []byte, ctx Context, env Env) ([]byte, error)
 	return r.render0(dst, src, ctx, env, false)
 }
 
-// RenderScanned is Render of the src the last Scan read without error, which must be unchanged
-// since: instead of scanning src again it renders the expressions at the positions Scan found.
-// Given any other input (another slice, length or context) it is Render.
+// RenderScanned is Render of the src the last Scan read without error: instead of scanning src
+// again it renders the expressions at the positions Scan found. src's bytes must not have changed
+// since (the same slice edited in place would be rendered with the old positions and JSON states;
+// offsets stay in range). Given any other input (another slice, length or context) it is Render.
 func (r *Renderer) RenderScanned(dst, src []byte, ctx Context, env Env) ([]byte, error) {
 	scanned := r.scannedSrc != nil && r.scannedSrc == unsafe.SliceData(src) && r.scannedLen == len(src) && r.scannedCtx == ctx
 	return r.render0(dst, src, ctx, env, scanned)
@@ -190,13 +191,12 @@ func (r *Renderer) render0(dst, src []byte, ctx Context, env Env, scanned bool) 
 	if env == nil {
 		env = emptyEnv{}
 	}
-	hits := r.hits
 	r.begin(ctx)
 	n0 := len(dst)
 	var out []byte
 	var err error
 	if scanned {
-		out, err = r.replay(dst, src, hits, env)
+		out, err = r.replay(dst, src, r.hits, env)
 	} else {
 		out, _, err = r.process(dst, src, true, env, nil)
 	}
