@@ -36,10 +36,13 @@ type exchange struct {
 	wantsEncrypted bool   // an expression names the BT-ENCRYPTED payload
 	auditOp        string // the audit operation of each token use: "detokenize" unless set
 	events         []store.Event
-	scratch        []byte // the rendered body, until it is copied into the destination request
-	idBuf          []byte // token ids collect found, back to back (see collect)
-	idEnds         []int  // where each id in idBuf ends
-	btEncrypted    []byte // the caller's BT-ENCRYPTED, kept when its headers are edited in place
+	scratch        []byte        // the rendered body, until it is copied into the destination request
+	idBuf          []byte        // token ids collect found, back to back (see collect)
+	msg            message       // what transforms work on (transforms_decl.go)
+	guest          guestServices // what a wasm guest may call (wasm.go)
+	keep           []byte        // method and URI across replaceRequestHeaders
+	idEnds         []int         // where each id in idBuf ends
+	btEncrypted    []byte        // the caller's BT-ENCRYPTED, kept when its headers are edited in place
 	exprLimits     expr.Limits
 	r              *expr.Renderer // see renderer()
 
@@ -93,6 +96,7 @@ func (x *exchange) reset() {
 	clear(x.btEncrypted)
 	clear(x.url) // the caller's path and query, which may name token ids
 	clear(x.restPath)
+	clear(x.keep) // a detokenized query
 	*x = exchange{
 		env:         detokEnv{ids: x.env.ids[:0], wantObj: x.env.wantObj[:0], objs: x.env.objs[:0]},
 		events:      x.events[:0],
@@ -100,6 +104,7 @@ func (x *exchange) reset() {
 		btEncrypted: x.btEncrypted[:0],
 		restPath:    x.restPath[:0],
 		idBuf:       x.idBuf[:0],
+		keep:        x.keep[:0],
 		idEnds:      x.idEnds[:0],
 		url:         x.url[:0],
 	}

@@ -20,14 +20,25 @@ import (
 
 // message is the part of a request or response a transform may change.
 type message struct {
-	body      []byte
-	setHeader func(name, value []byte)
-	response  bool
+	body     []byte
+	req      *fasthttp.Request  // request phase
+	resp     *fasthttp.Response // response phase
+	response bool
+}
+
+// setHeader sets a header of the message.
+func (m *message) setHeader(name, value []byte) {
+	if m.response {
+		m.resp.Header.SetBytesKV(name, value)
+	} else {
+		m.req.Header.SetBytesKV(name, value)
+	}
 }
 
 // runRequestTransforms runs the proxy's request transforms in order on the detokenized body.
 func (s *Server) runRequestTransforms(x *exchange, req *fasthttp.Request, body []byte) ([]byte, error) {
-	m := &message{body: body, setHeader: func(k, v []byte) { req.Header.SetBytesKV(k, v) }}
+	m := &x.msg // in the pooled exchange: no allocation
+	*m = message{body: body, req: req}
 	for i := range x.px.RequestTransforms {
 		if err := s.runTransform(x, &x.px.RequestTransforms[i], m, req, nil); err != nil {
 			return nil, err
@@ -38,7 +49,8 @@ func (s *Server) runRequestTransforms(x *exchange, req *fasthttp.Request, body [
 
 // runResponseTransforms runs the proxy's response transforms in order (2xx answers only).
 func (s *Server) runResponseTransforms(x *exchange, resp *fasthttp.Response, body []byte) ([]byte, error) {
-	m := &message{body: body, setHeader: func(k, v []byte) { resp.Header.SetBytesKV(k, v) }, response: true}
+	m := &x.msg
+	*m = message{body: body, resp: resp, response: true}
 	var list []transform
 	if x.px != nil {
 		list = x.px.ResponseTransforms

@@ -211,7 +211,8 @@ func (g *guestError) Error() string { return "server: the transform ended the ex
 func (s *Server) runWasmTransform(x *exchange, t *transform, m *message, req *fasthttp.Request, resp *fasthttp.Response) error {
 	ex := transforms.AcquireExchange()
 	defer transforms.ReleaseExchange(ex)
-	ex.Body, ex.Services = m.body, &guestServices{s: s, x: x}
+	x.guest = guestServices{s: s, x: x}
+	ex.Body, ex.Services = m.body, &x.guest
 	if x.px != nil {
 		ex.Config = x.px.Configuration
 	}
@@ -220,13 +221,13 @@ func (s *Server) runWasmTransform(x *exchange, t *transform, m *message, req *fa
 		// The guest sees the path after /proxy (ABI.md); the destination's base path is ours.
 		ex.Method, ex.Path, ex.Query = req.Header.Method(), x.restPath, req.URI().QueryString()
 		for k, v := range req.Header.All() {
-			ex.Headers = append(ex.Headers, transforms.Header{Name: k, Value: v})
+			ex.AddHeader(k, v)
 		}
 		run = s.wasm.OnRequest
 	} else {
 		ex.Status = resp.StatusCode()
 		for k, v := range resp.Header.All() {
-			ex.Headers = append(ex.Headers, transforms.Header{Name: k, Value: v})
+			ex.AddHeader(k, v)
 		}
 		run = s.wasm.OnResponse
 	}
@@ -262,7 +263,7 @@ func (s *Server) runWasmTransform(x *exchange, t *transform, m *message, req *fa
 			req.URI().SetQueryStringBytes(ex.Query)
 		}
 		if changed.Has(transforms.PartHeaders) {
-			replaceRequestHeaders(&req.Header, ex.Headers)
+			replaceRequestHeaders(x, &req.Header, ex.Headers)
 		}
 		return nil
 	}
@@ -275,9 +276,10 @@ func (s *Server) runWasmTransform(x *exchange, t *transform, m *message, req *fa
 	return nil
 }
 
-func replaceRequestHeaders(h *fasthttp.RequestHeader, hs []transforms.Header) {
-	method := bytes.Clone(h.Method())
-	uri := bytes.Clone(h.RequestURI())
+func replaceRequestHeaders(x *exchange, h *fasthttp.RequestHeader, hs []transforms.Header) {
+	// Method and URI survive the Reset in the exchange's scratch (no allocation once warm).
+	x.keep = append(append(x.keep[:0], h.Method()...), h.RequestURI()...)
+	method, uri := x.keep[:len(h.Method())], x.keep[len(h.Method()):]
 	h.Reset()
 	h.SetMethodBytes(method)
 	h.SetRequestURIBytes(uri)

@@ -3,6 +3,8 @@ package transforms
 import (
 	"context"
 	"sync"
+
+	"github.com/sluice-edge/sluice/transforms/internal/abi"
 )
 
 // Header is one header field. Name and Value are views: see Exchange for who
@@ -75,8 +77,9 @@ type Exchange struct {
 	pathBuf, queryBuf, bodyBuf []byte
 	hdrArena                   []byte
 	hdrs                       []Header
-	result                     []byte // last tokenize id or error message
-	scratch                    []byte // copies of guest data handed to Services
+	inHdrs                     []Header // what AddHeader appended
+	result                     []byte   // last tokenize id or error message
+	scratch                    []byte   // copies of guest data handed to Services
 	logUsed                    int
 
 	// Outcome recorded by sluice.end.
@@ -94,6 +97,14 @@ var exchangePool = sync.Pool{New: func() any { return new(Exchange) }}
 // ReleaseExchange when the call's results are no longer used.
 func AcquireExchange() *Exchange { return exchangePool.Get().(*Exchange) }
 
+// AddHeader appends a header to Headers, in an array the Exchange keeps from call to call (no
+// allocation once warm). Name and value stay the caller's bytes. Fill Headers either this way or
+// by assigning it, not both.
+func (ex *Exchange) AddHeader(name, value []byte) {
+	ex.inHdrs = append(ex.inHdrs, Header{Name: name, Value: value})
+	ex.Headers = ex.inHdrs
+}
+
 // ReleaseExchange resets ex and returns it to the pool. ex and every slice
 // obtained from it (replaced parts, Outcome fields) must not be used after.
 func ReleaseExchange(ex *Exchange) {
@@ -109,6 +120,9 @@ func ReleaseExchange(ex *Exchange) {
 	}
 	if cap(ex.hdrArena) > maxPooledBuffer {
 		ex.hdrArena, ex.hdrs = nil, nil
+	}
+	if cap(ex.inHdrs) > abi.MaxHeaders {
+		ex.inHdrs = nil
 	}
 	exchangePool.Put(ex)
 }
@@ -127,6 +141,8 @@ func (ex *Exchange) Reset() {
 	ex.result = ex.result[:0]
 	clear(ex.hdrs)
 	ex.hdrs = ex.hdrs[:0]
+	clear(ex.inHdrs) // views of the caller's bytes: not kept past the call
+	ex.inHdrs = ex.inHdrs[:0]
 	ex.resetCall()
 }
 
