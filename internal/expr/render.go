@@ -368,28 +368,13 @@ func (r *Renderer) process(dst, src []byte, eof bool, env Env, fn func(Ref) erro
 		if !found {
 			return dst, pos + h.lit, nil
 		}
-		raw := src[pos+h.e0 : pos+h.e1]
 		off := r.base + int64(pos+h.e0)
-		if r.count >= r.lim.MaxExprs {
-			return dst, pos, newError(ErrTooMany, "more than "+strconv.Itoa(r.lim.MaxExprs)+" expressions", raw, off, nil, false)
+		raw, idx, err := r.parseAt(src[pos:], h, off)
+		if err != nil {
+			return dst, pos, err
 		}
 		if env == nil { // Scan: RenderScanned replays these
 			r.hits = append(r.hits, h.shift(pos))
-		}
-		idx := r.count
-		r.count++
-		text, ok := r.decode(src[pos+h.in0:pos+h.in1], h)
-		if !ok {
-			return dst, pos, newError(ErrSyntax, "invalid escape sequence", raw, off, nil, false)
-		}
-		if inside(r.text[:], text) {
-			r.textHW = max(r.textHW, len(text))
-		}
-		r.p = parser{s: text, buf: r.argBuf[:0]}
-		pe := r.p.parse(&r.ex)
-		r.argHW = max(r.argHW, len(r.p.buf))
-		if pe != nil {
-			return dst, pos, newError(pe.err, pe.detail, raw, off, nil, false)
 		}
 		if fn != nil {
 			if err := r.report(fn, raw, off, idx); err != nil {
@@ -397,7 +382,6 @@ func (r *Renderer) process(dst, src []byte, eof bool, env Env, fn func(Ref) erro
 			}
 		}
 		if env != nil {
-			var err error
 			if dst, err = r.render(dst, h, env, raw, off); err != nil {
 				return dst, pos, err
 			}
@@ -406,28 +390,42 @@ func (r *Renderer) process(dst, src []byte, eof bool, env Env, fn func(Ref) erro
 	}
 }
 
+// parseAt counts, decodes and parses the expression h found in src (h's offsets index src; off
+// is where it starts in the whole input) into r.ex. It returns the expression as written and its
+// index.
+func (r *Renderer) parseAt(src []byte, h hit, off int64) (raw []byte, idx int, err error) {
+	raw = src[h.e0:h.e1]
+	if r.count >= r.lim.MaxExprs {
+		return raw, 0, newError(ErrTooMany, "more than "+strconv.Itoa(r.lim.MaxExprs)+" expressions", raw, off, nil, false)
+	}
+	idx = r.count
+	r.count++
+	text, ok := r.decode(src[h.in0:h.in1], h)
+	if !ok {
+		return raw, idx, newError(ErrSyntax, "invalid escape sequence", raw, off, nil, false)
+	}
+	if inside(r.text[:], text) {
+		r.textHW = max(r.textHW, len(text))
+	}
+	r.p = parser{s: text, buf: r.argBuf[:0]}
+	pe := r.p.parse(&r.ex)
+	r.argHW = max(r.argHW, len(r.p.buf))
+	if pe != nil {
+		return raw, idx, newError(pe.err, pe.detail, raw, off, nil, false)
+	}
+	return raw, idx, nil
+}
+
 // replay renders src with the expressions at the positions a Scan of it found: process without
-// the scanning. The Scan validated every expression, so parsing them again cannot fail.
+// the scanning.
 func (r *Renderer) replay(dst, src []byte, hits []hit, env Env) ([]byte, error) {
 	pos := 0
 	for _, h := range hits {
 		dst = append(dst, src[pos:h.lit]...)
-		raw := src[h.e0:h.e1]
-		if r.count >= r.lim.MaxExprs {
-			return dst, newError(ErrTooMany, "more than "+strconv.Itoa(r.lim.MaxExprs)+" expressions", raw, int64(h.e0), nil, false)
+		raw, _, err := r.parseAt(src, h, int64(h.e0))
+		if err != nil {
+			return dst, err
 		}
-		r.count++
-		text, ok := r.decode(src[h.in0:h.in1], h)
-		if inside(r.text[:], text) {
-			r.textHW = max(r.textHW, len(text))
-		}
-		r.p = parser{s: text, buf: r.argBuf[:0]}
-		pe := r.p.parse(&r.ex)
-		r.argHW = max(r.argHW, len(r.p.buf))
-		if !ok || pe != nil {
-			return dst, newError(ErrSyntax, "expression changed since it was scanned", raw, int64(h.e0), nil, false)
-		}
-		var err error
 		if dst, err = r.render(dst, h, env, raw, int64(h.e0)); err != nil {
 			return dst, err
 		}
