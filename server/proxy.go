@@ -38,19 +38,19 @@ type exchange struct {
 	events         []store.Event
 	scratch        []byte        // the rendered body, until it is copied into the destination request
 	idBuf          []byte        // token ids collect found, back to back (see collect)
+	idEnds         []int         // where each id in idBuf ends
+	url            []byte        // the destination URL (destination, or the Footprint route)
+	restPath       []byte        // the path after /proxy: what a transform sees and may replace
+	basePath       string        // the destination base URL's path, without trailing slashes
 	msg            message       // what transforms work on (transforms_decl.go)
 	guest          guestServices // what a wasm guest may call (wasm.go)
 	keep           []byte        // method and URI across replaceRequestHeaders
-	idEnds         []int         // where each id in idBuf ends
 	btEncrypted    []byte        // the caller's BT-ENCRYPTED, kept when its headers are edited in place
 	exprLimits     expr.Limits
 	r              *expr.Renderer // see renderer()
 
 	// Footprint's vault proxy (footprint.go) sets these.
 	footprint bool        // x-fp-* header rules; destination 5xx → 502
-	basePath  string      // the destination base URL's path, without trailing slashes
-	restPath  []byte      // the path after /proxy: what a transform sees and may replace
-	url       []byte      // the destination URL (destination, or the Footprint route)
 	method    string      // overrides the caller's method
 	ingress   []transform // tokenize rules run on a 2xx answer
 }

@@ -31,9 +31,9 @@ import (
 // JSON) triples. An event that differs from the record's first only in its entity id (the tokens
 // of one proxied request) is stored short, as (key, 0, 2-byte length, entity id): one request's
 // five detokenizations take ~500 bytes instead of ~1.3 KB. Records without short events are the
-// format of before, so old segments read the same. Keys are handed out under the journal's lock and strictly increase in file
-// order, so a segment's records are in event-id order and the segments' ranges do not overlap:
-// reading newest first is reading backwards.
+// format of before, so old segments read the same. Keys are handed out under the journal's lock
+// and strictly increase in file order, so a segment's records are in event-id order and the
+// segments' ranges do not overlap: reading newest first is reading backwards.
 type journal struct {
 	dir  string
 	seal *seal.Sealer
