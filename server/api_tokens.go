@@ -243,7 +243,11 @@ func (s *Server) createToken(c *call) error {
 	if err := s.setData(t, data, time.Time{}); err != nil {
 		return err
 	}
-	dedupe := req.DeduplicateToken != nil && *req.DeduplicateToken
+	asked := req.DeduplicateToken != nil && *req.DeduplicateToken
+	// The vault deduplicates only within the new token's own containers, which the caller may use
+	// (checked above); a caller that may not read tokens gets a new one, exactly as if there were
+	// no duplicate.
+	dedupe := asked && c.who.mayRead()
 	stored, existed, err := s.store.CreateToken(c.ctx, t, dedupe, s.event(c, "token", t.ID, "create"))
 	if err != nil {
 		return err
@@ -252,7 +256,7 @@ func (s *Server) createToken(c *call) error {
 	if err != nil {
 		return err
 	}
-	if dedupe {
+	if asked {
 		v.Extras = &tokenExtras{Deduplicated: existed}
 	}
 	return writeJSON(c.ctx, http.StatusCreated, v)
@@ -260,7 +264,7 @@ func (s *Server) createToken(c *call) error {
 
 func (s *Server) getToken(c *call) error {
 	reveal := c.who.can(permTokenReveal)
-	if !reveal && !c.who.can(permTokenRead) {
+	if !c.who.mayRead() {
 		return forbidden("token:read")
 	}
 	t, err := s.usableToken(c, c.id)
