@@ -73,3 +73,65 @@ func TestDedupeRespectsContainers(t *testing.T) {
 		t.Fatalf("a reader of /pci/ did not find the vaulted token: %v", m)
 	}
 }
+
+// TestApplicationCannotGrantMoreThanItHolds: a key with application:* limited to /general/ tries
+// to create, widen, take over or delete applications holding more than it does.
+func TestApplicationCannotGrantMoreThanItHolds(t *testing.T) {
+	e := startEdge(t)
+	manager := e.appWith("management", []string{"/general/"}, "application:create", "application:read",
+		"application:update", "application:delete", "token:read", "token:create")
+	app := func(containers []string, perms ...string) map[string]any {
+		m := map[string]any{"name": "x", "type": "private", "permissions": perms}
+		if containers != nil {
+			m["containers"] = containers
+		}
+		return m
+	}
+	for _, tc := range []struct {
+		name string
+		body map[string]any
+	}{
+		{"permission it lacks", app([]string{"/general/"}, "token:read", "token:reveal")},
+		{"container outside its own", app([]string{"/pci/"}, "token:read")},
+		{"a container sharing its name's start", app([]string{"/generalx/"}, "token:read")},
+		{"every container", app(nil, "token:read")},
+		{"one container of two outside", app([]string{"/general/a/", "/pci/high/"}, "token:read")},
+	} {
+		t.Run("create with "+tc.name, func(t *testing.T) {
+			e.do("POST", "/applications", manager, tc.body).expectProblem(t, 403, false)
+		})
+	}
+	// Within its own grant it may create, narrower or equal.
+	sub := e.do("POST", "/applications", manager, app([]string{"/general/a/"}, "token:read")).expect(t, 201).json(t)
+	subID := sub["id"].(string)
+	for _, tc := range []struct {
+		name string
+		body map[string]any
+	}{
+		{"a permission it lacks", map[string]any{"permissions": []string{"token:read", "token:reveal"}}},
+		{"a container outside its own", map[string]any{"containers": []string{"/pci/"}}},
+		{"every container", map[string]any{"containers": []string{}}},
+	} {
+		t.Run("update to "+tc.name, func(t *testing.T) {
+			e.do("PUT", "/applications/"+subID, manager, tc.body).expectProblem(t, 403, false)
+		})
+	}
+	got := e.do("GET", "/applications/"+subID, e.adminKey, nil).expect(t, 200).json(t)
+	if len(got["permissions"].([]any)) != 1 || len(got["containers"].([]any)) != 1 || got["containers"].([]any)[0] != "/general/a/" {
+		t.Fatalf("a refused update changed the application: %v", got)
+	}
+	e.do("PUT", "/applications/"+subID, manager, map[string]any{"name": "renamed", "containers": []string{"/general/b/"}}).expect(t, 200)
+
+	// An application holding more than the manager cannot be changed (taken over) or deleted by it.
+	strong := e.do("POST", "/applications", e.adminKey, app([]string{"/general/"}, "token:read", "token:reveal")).expect(t, 201).json(t)
+	strongID := strong["id"].(string)
+	e.do("PUT", "/applications/"+strongID, manager, map[string]any{"name": "mine now"}).expectProblem(t, 403, false)
+	e.do("PUT", "/applications/"+strongID, manager, map[string]any{"permissions": []string{"token:read"}}).expectProblem(t, 403, false)
+	e.do("DELETE", "/applications/"+strongID, manager, nil).expectProblem(t, 403, false)
+	if got := e.do("GET", "/applications/"+strongID, e.adminKey, nil).expect(t, 200).json(t); got["name"] != "x" {
+		t.Fatalf("a refused update changed the application: %v", got)
+	}
+	e.do("DELETE", "/applications/"+subID, manager, nil).expect(t, 204)
+	// The admin key holds all.
+	e.do("POST", "/applications", e.adminKey, app(nil, "token:reveal", "application:create")).expect(t, 201)
+}

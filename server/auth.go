@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"slices"
 	"strings"
 	"sync"
 
@@ -59,6 +60,7 @@ func (p perm) String() string {
 			names = append(names, n)
 		}
 	}
+	slices.Sort(names)
 	return strings.Join(names, " ")
 }
 
