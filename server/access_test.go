@@ -1,6 +1,8 @@
 package server
 
 import (
+	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 )
@@ -134,4 +136,139 @@ func TestApplicationCannotGrantMoreThanItHolds(t *testing.T) {
 	e.do("DELETE", "/applications/"+subID, manager, nil).expect(t, 204)
 	// The admin key holds all.
 	e.do("POST", "/applications", e.adminKey, app(nil, "token:reveal", "application:create")).expect(t, 201)
+}
+
+// TestNoExistenceOracle: a key limited to /general/ names a token vaulted in /pci/high/ and an
+// id that was never vaulted, on every route that takes a token id. The two answers are the same:
+// status, headers and body (with the id normalised). Nothing reaches the destination.
+func TestNoExistenceOracle(t *testing.T) {
+	dest := startDestination(t)
+	e := proxyEdge(t, dest)
+	hidden := e.token(e.adminKey, cardBody(pan)) // /pci/high/
+	unknown := newUUID()                         // the same shape, never vaulted
+	key := e.appWith("private", []string{"/general/"}, "token:read", "token:reveal", "token:update",
+		"token:delete", "token:create", "proxy:invoke", "proxy:create")
+	px := e.do("POST", "/proxies", key, map[string]any{"name": "open", "destination_url": dest.url,
+		"require_auth": false}).expect(t, 201).json(t)
+	pxID, pxKey := px["id"].(string), px["key"].(string)
+	body := func(id string) string { return `{"n":"{{ ` + id + ` }}"}` }
+	// Over the whole-body limit the body streams and each token is fetched when it is reached
+	// (here at the end, so that the edge has read the whole body when it answers).
+	streamed := func(id string) string { return strings.Repeat(" ", bufferLimit) + body(id) }
+
+	for _, tc := range []struct {
+		name string
+		send func(e *edge, id string) *resp
+	}{
+		{"GET /tokens/{id}", func(e *edge, id string) *resp { return e.do("GET", "/tokens/"+id, key, nil) }},
+		{"PATCH /tokens/{id}", func(e *edge, id string) *resp {
+			return e.do("PATCH", "/tokens/"+id, key, map[string]any{"metadata": map[string]string{"a": "b"}})
+		}},
+		{"PATCH /tokens/{id} moving it", func(e *edge, id string) *resp {
+			return e.do("PATCH", "/tokens/"+id, key, map[string]any{"containers": []string{"/general/"}})
+		}},
+		{"DELETE /tokens/{id}", func(e *edge, id string) *resp { return e.do("DELETE", "/tokens/"+id, key, nil) }},
+		{"/proxy body", func(e *edge, id string) *resp {
+			return e.do("POST", "/proxy", key, body(id), "BT-PROXY-URL", dest.url)
+		}},
+		{"/proxy streamed body", func(e *edge, id string) *resp {
+			return e.do("POST", "/proxy", key, streamed(id), "BT-PROXY-URL", dest.url)
+		}},
+		{"/proxy header", func(e *edge, id string) *resp {
+			return e.do("POST", "/proxy", key, "{}", "BT-PROXY-URL", dest.url, "X-Card", "{{ "+id+" }}")
+		}},
+		{"/proxy query", func(e *edge, id string) *resp {
+			return e.do("POST", "/proxy?c=%7B%7B%20"+id+"%20%7D%7D", key, "{}", "BT-PROXY-URL", dest.url)
+		}},
+		{"/proxy token object", func(e *edge, id string) *resp {
+			return e.do("POST", "/proxy", key, `{"n":"{{ token: `+id+` | json: '$.data.number' }}"}`, "BT-PROXY-URL", dest.url)
+		}},
+		{"/proxy pre-configured, anonymous", func(e *edge, id string) *resp {
+			return e.do("POST", "/proxy", "", body(id), "BT-PROXY-KEY", pxKey)
+		}},
+		{"/vault_proxy/{id}", func(e *edge, id string) *resp { return e.do("POST", "/vault_proxy/"+pxID, key, body(id)) }},
+		{"/vault_proxy/jit", func(e *edge, id string) *resp {
+			return e.do("POST", "/vault_proxy/jit", key, body(id), "x-fp-proxy-target-url", dest.url)
+		}},
+		{"/vault_proxy/jit streamed body", func(e *edge, id string) *resp {
+			return e.do("POST", "/vault_proxy/jit", key, streamed(id), "x-fp-proxy-target-url", dest.url)
+		}},
+		{"/vault_proxy/reflect", func(e *edge, id string) *resp { return e.do("POST", "/vault_proxy/reflect", key, body(id)) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			se := *e
+			se.t = t
+			h, u := tc.send(&se, hidden), tc.send(&se, unknown)
+			if h.status < 400 {
+				t.Fatalf("the token outside the key's containers was used: %d %s", h.status, h.body)
+			}
+			if h.status != u.status {
+				t.Fatalf("status %d for the hidden token, %d for an unknown one", h.status, u.status)
+			}
+			hb := strings.ReplaceAll(string(h.body), hidden, "ID")
+			ub := strings.ReplaceAll(string(u.body), unknown, "ID")
+			if hb != ub {
+				t.Fatalf("bodies differ:\nhidden:  %s\nunknown: %s", hb, ub)
+			}
+			if hh, uh := headersBut(h.header), headersBut(u.header); hh != uh {
+				t.Fatalf("headers differ:\nhidden:  %s\nunknown: %s", hh, uh)
+			}
+		})
+	}
+	for _, r := range dest.requests() {
+		if strings.Contains(string(r.body), pan) || strings.Contains(r.query, pan) || strings.Contains(fmt.Sprint(r.header), pan) {
+			t.Fatal("the hidden token's plaintext reached the destination")
+		}
+	}
+	if got := e.do("GET", "/tokens/"+hidden, e.adminKey, nil).expect(t, 200).json(t); len(got["metadata"].(map[string]any)) != 0 {
+		t.Fatalf("the hidden token was changed: %v", got)
+	}
+}
+
+// headersBut renders h without the headers that differ from request to request.
+func headersBut(h http.Header) string {
+	h = h.Clone()
+	h.Del("Date")
+	h.Del("X-Request-Id")
+	return fmt.Sprint(h)
+}
+
+// TestRejectTokenizeTransformOutsideContainers: a key limited to /general/ cannot vault a token
+// in /pci/high/ through a proxy's tokenize transform or a Footprint ingress rule.
+func TestRejectTokenizeTransformOutsideContainers(t *testing.T) {
+	dest := startDestination(t)
+	e := proxyEdge(t, dest)
+	key := e.appWith("private", []string{"/general/"}, "token:create", "proxy:invoke")
+	tokenize := func(location string, containers ...string) any {
+		tpl := map[string]any{"type": "card_number"}
+		if containers != nil {
+			tpl["containers"] = containers
+		}
+		return map[string]any{"type": "tokenize", "options": map[string]any{"location": location, "token": tpl}}
+	}
+	reqSide := e.do("POST", "/proxies", e.adminKey, map[string]any{"name": "req", "destination_url": dest.url,
+		"request_transforms": []any{tokenize("$.n")}}).expect(t, 201).json(t)["key"].(string)
+	respSide := e.do("POST", "/proxies", e.adminKey, map[string]any{"name": "resp", "destination_url": dest.url,
+		"response_transforms": []any{tokenize("$.n", "/pci/high/")}}).expect(t, 201).json(t)["key"].(string)
+	created := func() int {
+		return len(e.do("GET", "/logs?entity_type=token&operation=create&size=100", e.adminKey, nil).expect(t, 200).json(t)["data"].([]any))
+	}
+	before := created()
+	e.do("POST", "/proxy", key, `{"n":"`+pan+`"}`, "BT-PROXY-KEY", reqSide).expectProblem(t, 403, true)
+	if len(dest.requests()) != 0 {
+		t.Fatal("forwarded after a refused tokenize")
+	}
+	answer := `{"n":"` + pan + `"}`
+	for name, r := range map[string]*resp{
+		"response transform": e.do("POST", "/proxy/json", key, "{}", "BT-PROXY-KEY", respSide, "X-Answer", answer),
+		"ingress rule": e.do("POST", "/vault_proxy/jit", key, "{}", "x-fp-proxy-target-url", dest.url+"/json",
+			"x-fp-proxy-fwd-X-Answer", answer, "x-fp-proxy-ingress-rule", "card_number=$.n", "x-fp-proxy-ingress-content-type", "json"),
+	} {
+		if r.expectProblem(t, 403, true); strings.Contains(string(r.body), pan) {
+			t.Fatalf("%s: the PAN reached the caller: %s", name, r.body)
+		}
+	}
+	if n := created(); n != before {
+		t.Fatalf("%d tokens created outside the key's containers", n-before)
+	}
 }

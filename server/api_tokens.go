@@ -225,7 +225,7 @@ func (s *Server) createToken(c *call) error {
 		return err
 	}
 	if !c.who.canUse(t.Containers) {
-		return problem(http.StatusForbidden, "the application may not create tokens in these containers")
+		return errCreateOutsideContainers
 	}
 	data := req.Data
 	switch {
@@ -351,6 +351,10 @@ func (s *Server) deleteToken(c *call) error {
 	c.ctx.SetStatusCode(http.StatusNoContent)
 	return nil
 }
+
+// errCreateOutsideContainers refuses a token (from the API or a transform) in containers the
+// caller may not use: a fact about the caller, whether or not such tokens exist.
+var errCreateOutsideContainers = problem(http.StatusForbidden, "the application may not create tokens in these containers")
 
 // usableToken fetches a token the caller may use: one in a container outside the
 // application's containers is "not found" to it.

@@ -184,6 +184,9 @@ func (s *Server) tokenizeAt(x *exchange, t *transform, m *message) error {
 	if len(tok.Containers) == 0 {
 		tok.Containers = tokens.DefaultContainers(tpl.Type)
 	}
+	if !x.c.who.canUse(tok.Containers) {
+		return errCreateOutsideContainers
+	}
 	if tpl.ExpiresAt != "" {
 		at, _ := time.Parse(time.RFC3339, tpl.ExpiresAt)
 		tok.ExpiresAt = &at
