@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/sluice-edge/sluice/internal/testwasm"
 )
 
 // Attacks on the access rules (SPEC §3): a caller learns nothing about tokens it may not read,
@@ -267,6 +269,13 @@ func TestRejectTokenizeTransformOutsideContainers(t *testing.T) {
 		if r.expectProblem(t, 403, true); strings.Contains(string(r.body), pan) {
 			t.Fatalf("%s: the PAN reached the caller: %s", name, r.body)
 		}
+	}
+	// A guest's tokenize (vault-response vaults $.account.number as a /bank/high/ token).
+	guest := e.wasmProxy(dest, e.upload(e.adminKey, testwasm.Example(t, "vault-response")), true, nil)
+	const account = "000123456789"
+	r := e.do("POST", "/proxy/json", key, "{}", "BT-PROXY-KEY", guest, "X-Answer", `{"account":{"number":"`+account+`"}}`)
+	if r.status < 400 || strings.Contains(string(r.body), account) {
+		t.Fatalf("guest tokenize outside the key's containers: %d %s", r.status, r.body)
 	}
 	if n := created(); n != before {
 		t.Fatalf("%d tokens created outside the key's containers", n-before)
