@@ -31,7 +31,8 @@ var (
 type Store interface {
 	// CreateToken stores t. ErrConflict if t.ID exists. If dedupe is true and a live token with the
 	// same type, fingerprint and containers exists, that token is returned with existed=true and
-	// nothing is written. Of several such tokens, the first created is the one deduplication finds.
+	// nothing is written. Of several such tokens, deduplication keeps finding the one it found
+	// first, until that one is deleted, expires or moves.
 	CreateToken(ctx context.Context, t *Token, dedupe bool, ev Event) (stored *Token, existed bool, err error)
 	// GetToken returns a live token or ErrNotFound (expired tokens are not found).
 	GetToken(ctx context.Context, id string) (*Token, error)
