@@ -436,6 +436,9 @@ func (r *Renderer) applyJSON(c *call, v value, out []byte) (value, []byte, *ferr
 func (r *Renderer) fromJSON(doc, path, out []byte) (value, []byte, *ferr) {
 	raw := trimSpace(doc)
 	if path != nil {
+		if len(raw) == 0 || (raw[0] != '{' && raw[0] != '[') {
+			return value{}, out, nil // a scalar has no members (gjson would look inside a string)
+		}
 		res := gjson.Get(bstr(doc), bstr(path))
 		if !res.Exists() {
 			return value{}, out, nil
