@@ -200,7 +200,7 @@ func TestConfigArgumentsResolvedWhateverTheValue(t *testing.T) {
 // control character is refused by Scan (it could only ever end in a refusal
 // that depends on the value).
 func TestHeaderRefusesControlLiterals(t *testing.T) {
-	for _, c := range []string{"\x0b", "\x0c", "\x7f", "\x00", "\x1b"} {
+	for _, c := range []string{"\x0b", "\x0c", "\x7f", "\x00", "\x1b", "\u0085", "\u009f"} {
 		src := "{{ t | replace: '4', 'a" + c + "' }}"
 		if _, err := Scan([]byte(src), Header, nil); !errors.Is(err, ErrArgs) {
 			t.Fatalf("%q: got %v, want ErrArgs", c, err)
@@ -209,7 +209,7 @@ func TestHeaderRefusesControlLiterals(t *testing.T) {
 			t.Fatalf("%q in a body: %v", c, err)
 		}
 	}
-	if _, err := Scan([]byte("{{ t | append: 'a\tb' }}"), Header, nil); err != nil {
+	if _, err := Scan([]byte("{{ t | append: 'a\tb\u00a0é' }}"), Header, nil); err != nil {
 		t.Fatalf("tab refused: %v", err)
 	}
 }

@@ -684,11 +684,11 @@ func appendGJSONPath(dst []byte, s []byte) (out []byte, root bool, detail string
 	return dst, false, ""
 }
 
-// hasControl reports whether b holds an ASCII control character other than
-// HTAB, or DEL.
+// hasControl reports whether b holds a control character other than HTAB:
+// C0, DEL or C1 (U+0080–U+009F, encoded C2 80–C2 9F).
 func hasControl(b []byte) bool {
-	for _, c := range b {
-		if (c < 0x20 && c != '\t') || c == 0x7f {
+	for i, c := range b {
+		if (c < 0x20 && c != '\t') || c == 0x7f || (c == 0xc2 && i+1 < len(b) && b[i+1] >= 0x80 && b[i+1] <= 0x9f) {
 			return true
 		}
 	}
