@@ -33,8 +33,8 @@ const (
 // is over the value limit.
 var errOverBound = &perr{err: ErrTooLarge, detail: "the filters could build a value over " + strconv.Itoa(maxValueLen) + " bytes"}
 
-// argLen returns the length of a text argument; for config.NAME, cfg's
-// length of that value (false if unknown).
+// argLenFunc returns the length of an argument's text: for config.NAME the
+// length of that configuration value, or false if there is none.
 type argLenFunc func(a *arg) (int64, bool)
 
 // staticArgLen is argLen at parse time: configuration values at their largest.
