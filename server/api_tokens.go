@@ -184,6 +184,12 @@ func (s *Server) setData(t *store.Token, data json.RawMessage, keepEphemeralUnti
 		return err
 	}
 	t.Fingerprint = fp
+	// A mask is checked over the data it will show: its size bound depends on the data's size.
+	if len(t.Mask) > 0 && !bytes.Equal(t.Mask, []byte("null")) {
+		if _, err := renderMask(t); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
