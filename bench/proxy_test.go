@@ -41,7 +41,7 @@ func proxies(tb testing.TB) *proxyEnv {
 		e.passthrough = inproc.StartPassthrough(e.dest.Dial)
 		wasm, _ := os.ReadFile(tinyWasm)
 		c := scenario.NewClient("sluice.bench", inproc.AdminKey, e.sluice.Dial)
-		e.scenarios, shared.err = scenario.Setup(c, inproc.DestURL, wasm)
+		e.scenarios, shared.err = scenario.Setup(c, inproc.DestURL, scenario.Modules{Tiny: wasm})
 		shared.env = e
 	})
 	if shared.err != nil {
