@@ -41,8 +41,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("gate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var (
-		window  = fs.Int64("window", 400, "requests per counted window (BT-ENCRYPTED: a tenth)")
-		windows = fs.Int("windows", 3, "windows per target and scenario (the median counts)")
+		window  = fs.Int64("window", 500, "requests per counted window (BT-ENCRYPTED: a tenth)")
+		windows = fs.Int("windows", 5, "windows per target and scenario (the median counts)")
+		only    = fs.String("only", "", "comma-separated scenario keys to count (exploring; budgets of the others are then missed)")
 		warmup  = fs.Int64("warmup", 200, "requests before the first window")
 		budget  = fs.String("budget", "", "override budgets, e.g. tokens=0=1.2,tokens=5=2.5,tokens=5+wasm=8000,encrypted=40000,repeat=0.03")
 		nginx   = fs.String("nginx", "auto", `nginx binary for the reference ("auto": from PATH if installed; "off": none)`)
@@ -77,6 +78,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	o := harness.InstrOptions{Repo: repo, Go: *goCmd, Window: *window, Windows: *windows, Warmup: *warmup,
 		KeepDir: *keep, Log: stderr}
+	if *only != "" {
+		o.Only = strings.Split(*only, ",")
+	}
 	if o.Wasm = *wasm; o.Wasm != "" && !filepath.IsAbs(o.Wasm) {
 		o.Wasm = filepath.Join(repo, o.Wasm)
 	}

@@ -24,13 +24,14 @@ import (
 
 // InstrOptions configure RunInstr.
 type InstrOptions struct {
-	Repo     string // module root
-	Go       string // go command
-	Window   int64  // requests per counted window
-	Windows  int    // windows per (target, scenario); the median counts
-	Warmup   int64  // requests before the first window
-	Wasm     string // tiny module for the wasm scenario ("" = n/a)
-	NginxBin string // nginx binary; "" = none
+	Repo     string   // module root
+	Go       string   // go command
+	Window   int64    // requests per counted window
+	Windows  int      // windows per (target, scenario); the median counts
+	Warmup   int64    // requests before the first window
+	Wasm     string   // tiny module for the wasm scenario ("" = n/a)
+	NginxBin string   // nginx binary; "" = none
+	Only     []string // scenario keys to count; empty = all (the gate then cannot pass)
 	KeepDir  bool
 	Log      io.Writer
 }
@@ -154,7 +155,19 @@ func RunInstr(ctx context.Context, o InstrOptions) (*instr.Results, string, erro
 	if err != nil {
 		return nil, dir, err
 	}
-	for _, s := range ss {
+	if len(o.Only) > 0 {
+		var keep []scenario.Scenario
+		for _, k := range o.Only {
+			s := scenario.ByKey(ss, k)
+			if s == nil {
+				return nil, dir, fmt.Errorf("harness: no scenario %q", k)
+			}
+			keep = append(keep, *s)
+		}
+		ss = keep
+	}
+	for i := range ss {
+		s := &ss[i]
 		if s.Key == scenario.GoGuest && goGuestNA != "" {
 			s.NA = goGuestNA
 		}
@@ -163,13 +176,14 @@ func RunInstr(ctx context.Context, o InstrOptions) (*instr.Results, string, erro
 			logf(o.Log, "scenario %s: n/a: %s", s.Key, s.NA)
 			continue
 		}
-		if err := check(&s, addrs, res.Targets); err != nil {
+		if err := check(s, addrs, res.Targets); err != nil {
 			return nil, dir, err
 		}
 	}
 
 	for _, t := range res.Targets {
 		p := targets[t]
+		p.keep = o.KeepDir
 		if err := p.callgrind(ctx, "--instr=on"); err != nil {
 			return nil, dir, err
 		}
@@ -288,7 +302,9 @@ func (p *proc) dump(ctx context.Context) (uint64, error) {
 	for {
 		n, err := callgrindTotal(path)
 		if err == nil {
-			os.Remove(path)
+			if !p.keep {
+				os.Remove(path)
+			}
 			return n, nil
 		}
 		if time.Now().After(deadline) {
