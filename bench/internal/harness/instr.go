@@ -195,7 +195,13 @@ func RunInstr(ctx context.Context, o InstrOptions) (*instr.Results, string, erro
 			if s.NA != "" {
 				continue
 			}
-			c, err := countScenario(ctx, p, addrs[t], &s, o, res.Idle[t])
+			ot := o
+			if t == Passthrough {
+				// The denominator of every ratio, and the noisiest target (an idle thread
+				// spins for work a varying while): three times the windows, cheaply.
+				ot.Windows = 3 * max(o.Windows, 1)
+			}
+			c, err := countScenario(ctx, p, addrs[t], &s, ot, res.Idle[t])
 			if err != nil {
 				return nil, dir, err
 			}
