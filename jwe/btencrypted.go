@@ -1,9 +1,6 @@
 package jwe
 
-import (
-	"encoding/base64"
-	"encoding/json"
-)
+import "encoding/base64"
 
 // Limits on a BT-ENCRYPTED header value.
 const (
@@ -49,7 +46,7 @@ func parseBTEncrypted(v []byte, lookup KeyLookup, cache *keyCache) (out []byte, 
 		return nil, alg, ErrDecrypt
 	}
 	raw, ok := decodeAnyBase64(v)
-	if !ok || !json.Valid(raw) {
+	if !ok || !validBTJSON(raw) {
 		return nil, alg, ErrDecrypt
 	}
 	entries, single, ok := btEntries(raw)
