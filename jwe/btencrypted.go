@@ -46,7 +46,7 @@ func parseBTEncrypted(v []byte, lookup KeyLookup, cache *keyCache) (out []byte, 
 		return nil, alg, ErrDecrypt
 	}
 	raw, ok := decodeAnyBase64(v)
-	if !ok || !validBTJSON(raw) {
+	if !ok || !validShallowJSON(raw) {
 		return nil, alg, ErrDecrypt
 	}
 	entries, single, ok := btEntries(raw)

@@ -1,11 +1,12 @@
 package jwe
 
-// validBTJSON reports whether b is a JSON object whose member values are strings, or objects
-// whose member values are strings: the only shapes a BT-ENCRYPTED value can take (btEntries
-// refuses every other). It accepts a subset of what json.Valid accepts
-// (FuzzValidBTJSONIsJSONValidForBTShapes), in one pass at a few instructions a byte;
-// json.Valid's state machine costs several times that on the long JWE strings inside.
-func validBTJSON(b []byte) bool {
+// validShallowJSON reports whether b is a JSON object whose member values are strings, or
+// objects whose member values are strings: the only shapes a BT-ENCRYPTED value can take
+// (btEntries refuses every other), and the usual shape of a protected header. It accepts a
+// subset of what json.Valid accepts (FuzzValidShallowJSONIsJSONValid), in one pass at a few
+// instructions a byte; json.Valid's state machine costs several times that on the long JWE
+// strings inside.
+func validShallowJSON(b []byte) bool {
 	i, ok := validObject(b, skipWS(b, 0), 2)
 	return ok && skipWS(b, i) == len(b)
 }

@@ -6,9 +6,9 @@ import (
 	"testing"
 )
 
-// btShaped reports, through encoding/json, whether b is an object of strings or of objects of
-// strings: the shapes validBTJSON must accept exactly when json.Valid does.
-func btShaped(b []byte) bool {
+// shallowShaped reports, through encoding/json, whether b is an object of strings or of objects of
+// strings: the shapes validShallowJSON must accept exactly when json.Valid does.
+func shallowShaped(b []byte) bool {
 	var top map[string]json.RawMessage
 	if json.Unmarshal(b, &top) != nil || top == nil {
 		return false
@@ -30,7 +30,7 @@ func btShaped(b []byte) bool {
 	return true
 }
 
-var btJSONSeeds = []string{
+var shallowJSONSeeds = []string{
 	`{}`, ` { } `, `{"type":"card","encrypted":"a.b.c.d.e"}`, `{"a":{"type":"t","encrypted":"x"},"b":{}}`,
 	`{"a":"\u00e9\n\"\\\/\b\f\r\t"}`, `{"a":"\u12"}`, `{"a":"\x"}`, `{"a":"` + "\x01" + `"}`, `{"a":"b",}`,
 	`{,"a":"b"}`, `{"a":"b" "c":"d"}`, `{"a":"b"`, `{"a" "b"}`, `{"a":1}`, `{"a":{"a":{}}}`, `{"a":["x"]}`,
@@ -38,33 +38,33 @@ var btJSONSeeds = []string{
 	strings.Repeat(`{"a":`, 50), `{"a":"` + strings.Repeat("x", 5000) + `"}`, `{"a":{"b":"c",}}`, `{"a":{"b":1}}`,
 }
 
-// TestValidBTJSONAgreesWithJSONValid: on the seeds, validBTJSON accepts exactly the valid JSON
+// TestValidShallowJSONAgreesWithJSONValid: on the seeds, validShallowJSON accepts exactly the valid JSON
 // of the BT-ENCRYPTED shapes — nothing json.Valid refuses (the object walker relies on it).
-func TestValidBTJSONAgreesWithJSONValid(t *testing.T) {
-	for _, s := range btJSONSeeds {
+func TestValidShallowJSONAgreesWithJSONValid(t *testing.T) {
+	for _, s := range shallowJSONSeeds {
 		t.Run(s[:min(len(s), 30)], func(t *testing.T) {
-			want := json.Valid([]byte(s)) && btShaped([]byte(s))
-			if got := validBTJSON([]byte(s)); got != want {
-				t.Fatalf("validBTJSON(%q) = %v, want %v", s, got, want)
+			want := json.Valid([]byte(s)) && shallowShaped([]byte(s))
+			if got := validShallowJSON([]byte(s)); got != want {
+				t.Fatalf("validShallowJSON(%q) = %v, want %v", s, got, want)
 			}
 		})
 	}
 }
 
-// FuzzValidBTJSONIsJSONValidForBTShapes: the same property on any input — a BT-ENCRYPTED value
+// FuzzValidShallowJSONIsJSONValid: the same property on any input — a BT-ENCRYPTED value
 // that json.Valid would refuse must never reach the walker, and one of the accepted shapes must
 // never be refused.
-func FuzzValidBTJSONIsJSONValidForBTShapes(f *testing.F) {
-	for _, s := range btJSONSeeds {
+func FuzzValidShallowJSONIsJSONValid(f *testing.F) {
+	for _, s := range shallowJSONSeeds {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		got := validBTJSON(b)
+		got := validShallowJSON(b)
 		if got && !json.Valid(b) {
 			t.Fatalf("accepted invalid JSON %q", b)
 		}
-		if want := json.Valid(b) && btShaped(b); got != want {
-			t.Fatalf("validBTJSON(%q) = %v, want %v", b, got, want)
+		if want := json.Valid(b) && shallowShaped(b); got != want {
+			t.Fatalf("validShallowJSON(%q) = %v, want %v", b, got, want)
 		}
 	})
 }
