@@ -198,12 +198,19 @@ func appendLogString(b []byte, s string) []byte {
 // plainLogString reports whether s needs no escaping: printable ASCII without '"' or '\\'.
 func plainLogString(s string) bool {
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= utf8.RuneSelf || c == '"' || c == '\\' {
+		if !plainLogByte[s[i]] {
 			return false
 		}
 	}
 	return true
 }
+
+var plainLogByte = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
 
 // Request ids the edge makes are a random per-process prefix and a counter: unique without a
 // call into the random source per request. (They are not secrets; a caller's own X-Request-Id
