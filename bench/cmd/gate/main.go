@@ -52,6 +52,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		keep    = fs.Bool("keep", false, "keep the temporary directory (binaries, logs, callgrind files)")
 		out     = fs.String("o", "", "also write the Markdown report to this file")
 		goCmd   = fs.String("go", "go", "go command used for the builds")
+		from    = fs.String("from", "", "judge the results saved by an earlier run (e.g. "+ResultsFile+") instead of measuring")
 	)
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -95,18 +96,26 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "gate: nginx not used (not installed, or -nginx off)")
 	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-	ctx, cancel := context.WithTimeout(ctx, *timeout)
-	defer cancel()
-	res, dir, err := harness.RunInstr(ctx, o)
-	if *keep && dir != "" {
-		fmt.Fprintln(stderr, "gate: kept", dir)
+	var res *instr.Results
+	if *from != "" {
+		if res, err = instr.Load(*from); err != nil {
+			return fail(err)
+		}
+	} else {
+		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+		defer stop()
+		ctx, cancel := context.WithTimeout(ctx, *timeout)
+		defer cancel()
+		var dir string
+		res, dir, err = harness.RunInstr(ctx, o)
+		if *keep && dir != "" {
+			fmt.Fprintln(stderr, "gate: kept", dir)
+		}
+		if err != nil {
+			return fail(err)
+		}
+		res.Commit = commit(repo)
 	}
-	if err != nil {
-		return fail(err)
-	}
-	res.Commit = commit(repo)
 
 	var md strings.Builder
 	fmt.Fprintf(&md, "Sluice instructions per request (callgrind), %s, %s, %s, commit %s, took %s\n\n",
@@ -123,10 +132,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return fail(err)
 		}
 	}
-	if err := os.MkdirAll(filepath.Join(repo, filepath.Dir(ResultsFile)), 0o755); err == nil {
-		if err := instr.Save(filepath.Join(repo, ResultsFile), res); err != nil {
-			fmt.Fprintln(stderr, "gate: results not saved:", err)
-		}
+	if *from == "" { // a run judged again is not saved again
+		saveResults(repo, res, stderr)
 	}
 	if n := instr.Missed(vs); n > 0 {
 		fmt.Fprintf(stderr, "gate: %d budget(s) missed\n", n)
@@ -134,6 +141,18 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintln(stderr, "gate: every budget met")
 	return 0
+}
+
+// saveResults leaves res in ResultsFile for the in-process benchmarks (gate-instr/op).
+func saveResults(repo string, res *instr.Results, stderr io.Writer) {
+	path := filepath.Join(repo, ResultsFile)
+	err := os.MkdirAll(filepath.Dir(path), 0o755)
+	if err == nil {
+		err = instr.Save(path, res)
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "gate: results not saved:", err)
+	}
 }
 
 // commit is the module's git commit, with "+dirty" when the work tree has changes; "" outside git.
