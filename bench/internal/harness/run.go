@@ -165,7 +165,13 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	}
 
 	// Measure: rounds × concurrency × scenario × target, rotating the target order per round.
-	total := o.Rounds * len(o.Concurrency) * len(ss) * len(rep.Targets)
+	measured := 0
+	for _, s := range ss {
+		if s.NA == "" {
+			measured++
+		}
+	}
+	total := o.Rounds * len(o.Concurrency) * measured * len(rep.Targets)
 	n := 0
 	for round := 1; round <= o.Rounds; round++ {
 		for _, c := range o.Concurrency {
