@@ -45,7 +45,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		only     = fs.String("only", "", "comma-separated scenario keys (tokens=0,tokens=5,tokens=5+wasm,encrypted); default all")
 		wasm     = fs.String("wasm", "transforms/testdata/tiny.wasm", "module for the wasm scenario, relative to the module root")
 		nginx    = fs.String("nginx", "auto", `nginx binary for the reference ("auto": from PATH if installed; "" or "off": none)`)
-		timeout  = fs.Duration("timeout", 9*time.Minute, "hard limit for the whole run")
+		timeout  = fs.Duration("timeout", 15*time.Minute, "hard limit for the whole run")
 		keep     = fs.Bool("keep", false, "keep the temporary directory (binaries, logs, vault)")
 		out      = fs.String("o", "", "also write the Markdown report to this file")
 		jsonOut  = fs.String("json", "", "write every sample as JSON to this file")
