@@ -28,13 +28,16 @@ bench:
 E2EFLAGS ?=
 
 ## bench-e2e: req/s, p50/p99 and CPU µs/request of Sluice vs a fasthttp passthrough (and nginx
-## if installed), loopback, c=1 and c=32, 3 interleaved rounds; ~5-7 min
+## if installed), loopback, c=1 and c=32, 3 interleaved rounds; ~5-7 min; reported, not gated
 bench-e2e:
 	$(GO) run ./bench/cmd/e2e -go $(GO) $(E2EFLAGS)
 
-## bench-gate: bench-e2e, failing when Sluice misses a CPU budget (not part of CI)
+GATEFLAGS ?=
+
+## bench-gate: instructions per request of Sluice vs the passthrough (and nginx if installed)
+## under callgrind, every scenario in one run; fails when a budget is missed; ~2-3 min; needs valgrind
 bench-gate:
-	$(GO) run ./bench/cmd/e2e -go $(GO) -gate $(E2EFLAGS)
+	$(GO) run ./bench/cmd/gate -go $(GO) $(GATEFLAGS)
 
 ## fuzz: every fuzz target for a short, bounded time each
 FUZZTIME ?= 10s

@@ -1,10 +1,12 @@
-// Package bench measures Sluice: a Go benchmark for every stage of a proxied request and, in
-// cmd/e2e, the end-to-end latency harness and CPU gate against a plain fasthttp passthrough proxy
-// (cmd/passthrough). It has no API; everything is in its tests and commands.
+// Package bench measures Sluice: a Go benchmark for every stage of a proxied request; in
+// cmd/gate, the instruction gate (callgrind counts instructions per request against a plain
+// fasthttp passthrough proxy, cmd/passthrough); in cmd/e2e, the end-to-end wall-clock harness.
+// It has no API; everything is in its tests and commands.
 //
 //	go test -run '^$' -bench . -benchmem ./bench/      stage and in-process proxy benchmarks
-//	go run ./bench/cmd/e2e                             end-to-end table over loopback
-//	go run ./bench/cmd/e2e -gate                       the same, exit 1 when a budget is missed
+//	                                                   (gate-instr/op: the last gate's count)
+//	go run ./bench/cmd/gate                            instructions per request; exit 1 when a budget is missed
+//	go run ./bench/cmd/e2e                             end-to-end table over loopback (reported, not gated)
 //
 // The stages, in request order:
 //

@@ -10,6 +10,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/sluice-edge/sluice/bench/internal/inproc"
+	"github.com/sluice-edge/sluice/bench/internal/instr"
 	"github.com/sluice-edge/sluice/bench/internal/scenario"
 )
 
@@ -41,7 +42,7 @@ func proxies(tb testing.TB) *proxyEnv {
 		e.passthrough = inproc.StartPassthrough(e.dest.Dial)
 		wasm, _ := os.ReadFile(tinyWasm)
 		c := scenario.NewClient("sluice.bench", inproc.AdminKey, e.sluice.Dial)
-		e.scenarios, shared.err = scenario.Setup(c, inproc.DestURL, wasm)
+		e.scenarios, shared.err = scenario.Setup(c, inproc.DestURL, scenario.Modules{Tiny: wasm})
 		shared.env = e
 	})
 	if shared.err != nil {
@@ -101,8 +102,9 @@ func (s *sender) send() (int, error) {
 
 // benchProxy sends every scenario's requests through the proxy reached with dial, one at a time.
 // ns/op, cpu-µs/op and allocs/op cover the whole chain in this process: client, proxy and
-// destination; the passthrough benchmark has the same client and destination.
-func benchProxy(b *testing.B, dial func(*proxyEnv) fasthttp.DialFunc) {
+// destination; the passthrough benchmark has the same client and destination. gate-instr/op is
+// the proxy's own instructions per request from the last make bench-gate, when there is one.
+func benchProxy(b *testing.B, target string, dial func(*proxyEnv) fasthttp.DialFunc) {
 	e := proxies(b)
 	for i := range e.scenarios {
 		s := &e.scenarios[i]
@@ -125,6 +127,9 @@ func benchProxy(b *testing.B, dial func(*proxyEnv) fasthttp.DialFunc) {
 			// CPU of the whole process per request: unlike ns/op it includes work done on other
 			// cores (background journal ingestion, GC), so it compares with the e2e harness.
 			b.ReportMetric(float64(processCPU()-cpu0)/float64(time.Microsecond)/float64(b.N), "cpu-µs/op")
+			if n, ok := gateInstr(target, s.Key); ok {
+				b.ReportMetric(n, "gate-instr/op")
+			}
 		})
 	}
 }
@@ -142,13 +147,13 @@ func processCPU() time.Duration {
 // read, audit write with fsync), transforms, BT-ENCRYPTED decryption, forwarding — against the
 // benchmark destination over fasthttputil.InmemoryListener.
 func BenchmarkProxy(b *testing.B) {
-	benchProxy(b, func(e *proxyEnv) fasthttp.DialFunc { return e.sluice.Dial })
+	benchProxy(b, instr.Sluice, func(e *proxyEnv) fasthttp.DialFunc { return e.sluice.Dial })
 }
 
 // BenchmarkPassthrough: the baseline, a raw fasthttp reverse proxy on the same requests to the
 // same destination. BenchmarkProxy minus this is what Sluice adds.
 func BenchmarkPassthrough(b *testing.B) {
-	benchProxy(b, func(e *proxyEnv) fasthttp.DialFunc { return e.passthrough.Dial })
+	benchProxy(b, instr.Passthrough, func(e *proxyEnv) fasthttp.DialFunc { return e.passthrough.Dial })
 }
 
 // TestProxyBenchmarkRequests: every request the proxy benchmarks send gets a 200 through both

@@ -1,9 +1,6 @@
 package jwe
 
-import (
-	"encoding/base64"
-	"encoding/json"
-)
+import "encoding/base64"
 
 // Limits on a BT-ENCRYPTED header value.
 const (
@@ -49,7 +46,7 @@ func parseBTEncrypted(v []byte, lookup KeyLookup, cache *keyCache) (out []byte, 
 		return nil, alg, ErrDecrypt
 	}
 	raw, ok := decodeAnyBase64(v)
-	if !ok || !json.Valid(raw) {
+	if !ok || !validShallowJSON(raw) {
 		return nil, alg, ErrDecrypt
 	}
 	entries, single, ok := btEntries(raw)
@@ -104,23 +101,18 @@ func parseBTEncrypted(v []byte, lookup KeyLookup, cache *keyCache) (out []byte, 
 	return out, alg, nil
 }
 
-// btEntries reads the decoded, valid JSON of a BT-ENCRYPTED value. The single
-// form is recognized by a top-level "encrypted" member whose value is a string;
-// in the map form every value is an object.
+// btEntries reads the decoded JSON of a BT-ENCRYPTED value (validShallowJSON:
+// every member value a string or an object). The single form is recognized by
+// its first member's value being a string — in the map form every value is an
+// object; either form refuses the other's members, so a value mixing the two is
+// refused whichever its first member (TestParseBTEncryptedRejectsMixedForms).
 func btEntries(raw []byte) (entries []btEntry, single, ok bool) {
 	it, ok := newObjIter(raw)
 	if !ok {
 		return nil, false, false
 	}
-	for {
-		k, v, more := it.next()
-		if !more {
-			break
-		}
-		if string(raw[k.start:k.end]) == "encrypted" && raw[v.start] == '"' {
-			single = true
-			break
-		}
+	if _, v, more := it.next(); more && raw[v.start] == '"' {
+		single = true
 	}
 	if single {
 		typ, jwe, ok := btToken(raw, span{0, len(raw)})

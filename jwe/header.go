@@ -30,7 +30,7 @@ type header struct {
 // returned header holds views into b.
 func parseHeader(b []byte) (header, bool) {
 	var h header
-	if !json.Valid(b) {
+	if !validShallowJSON(b) && !json.Valid(b) { // the usual shape first, cheaply
 		return h, false
 	}
 	it, ok := newObjIter(b)

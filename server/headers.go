@@ -14,6 +14,17 @@ var hopByHop = byLength("Connection", "Keep-Alive", "Proxy-Connection", "Proxy-A
 	"Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade", "Host", "Content-Length",
 	"X-Footprint-Secret-Key")
 
+// Header names in fasthttp's canonical form (as it stores the names it parses), for
+// PeekCanonical and SetCanonical: looking a name up by a string makes fasthttp copy and
+// re-canonicalize it first, ~300 instructions a call.
+var (
+	nameConnection        = []byte("Connection")
+	nameKeepAlive         = []byte("Keep-Alive")
+	nameBTProxyKeepAlive  = []byte("Bt-Proxy-Keep-Alive")
+	nameBTProxyConnection = []byte("Bt-Proxy-Connection")
+	nameRequestID         = []byte("X-Request-Id")
+)
+
 // byLength groups names by their length.
 func byLength(names ...string) [][][]byte {
 	var t [][][]byte
@@ -135,7 +146,7 @@ var errHeaderStuck = errors.New("a header that must not be forwarded could not b
 // instead. An error means the request must not be sent.
 func stripRequestHeaders(h *fasthttp.RequestHeader) (ok bool, err error) {
 	var connBuf, keepAliveBuf, connectionBuf [128]byte
-	conn := append(connBuf[:0], h.Peek("Connection")...) // copies: the headers go below
+	conn := append(connBuf[:0], h.PeekCanonical(nameConnection)...) // copies: the headers go below
 	drop := func(k []byte) bool { return skipForward(k) || namedIn(conn, k) }
 	var p namePlan
 	for k := range h.All() {
@@ -147,10 +158,16 @@ func stripRequestHeaders(h *fasthttp.RequestHeader) (ok bool, err error) {
 	if p.ndrop == 0 {
 		return true, nil
 	}
-	keepAlive := append(keepAliveBuf[:0], h.Peek("BT-PROXY-KEEP-ALIVE")...)
-	connection := append(connectionBuf[:0], h.Peek("BT-PROXY-CONNECTION")...)
+	keepAlive := append(keepAliveBuf[:0], h.PeekCanonical(nameBTProxyKeepAlive)...)
+	connection := append(connectionBuf[:0], h.PeekCanonical(nameBTProxyConnection)...)
+	// The names are deleted exactly as the header stores them (they were read from it),
+	// without fasthttp re-canonicalizing each one first.
+	wasRaw := h.DisableNormalizing()
 	for i := range p.ndrop {
 		h.DelBytes(p.name(i))
+	}
+	if !wasRaw {
+		h.EnableNormalizing()
 	}
 	for name := range h.All() { // fail closed: nothing that must go may stay
 		if drop(name) {
@@ -158,10 +175,10 @@ func stripRequestHeaders(h *fasthttp.RequestHeader) (ok bool, err error) {
 		}
 	}
 	if len(keepAlive) > 0 {
-		h.SetBytesV("Keep-Alive", keepAlive)
+		h.SetCanonical(nameKeepAlive, keepAlive)
 	}
 	if len(connection) > 0 {
-		h.SetBytesV("Connection", connection)
+		h.SetCanonical(nameConnection, connection)
 	}
 	return true, nil
 }
@@ -172,7 +189,7 @@ func stripRequestHeaders(h *fasthttp.RequestHeader) (ok bool, err error) {
 // stay: fasthttp frames the body by them.
 func stripResponseHeaders(h *fasthttp.ResponseHeader) error {
 	var connBuf [128]byte
-	conn := append(connBuf[:0], h.Peek("Connection")...)
+	conn := append(connBuf[:0], h.PeekCanonical(nameConnection)...)
 	drop := func(k []byte) bool { return dropResponseHeader(k, conn) }
 	var p namePlan
 	for k := range h.All() {
@@ -193,8 +210,12 @@ func stripResponseHeaders(h *fasthttp.ResponseHeader) error {
 		tmp.Header.CopyTo(h)
 		return nil
 	}
+	wasRaw := h.DisableNormalizing() // as in stripRequestHeaders
 	for i := range p.ndrop {
 		h.DelBytes(p.name(i))
+	}
+	if !wasRaw {
+		h.EnableNormalizing()
 	}
 	for name := range h.All() { // fail closed
 		if drop(name) {

@@ -137,7 +137,7 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 		}
 	}
 	// Set last: a proxied answer replaces the whole response.
-	ctx.Response.Header.SetBytesV("X-Request-Id", reqID)
+	ctx.Response.Header.SetCanonical(nameRequestID, reqID)
 	l := requestLine{requestID: reqID, start: start, method: methodName(ctx.Method()), route: c.route,
 		status: ctx.Response.StatusCode(), duration: time.Since(start), destination: c.destDuration,
 		transforms: c.transformDuration, proxyID: c.proxyID, tokens: c.tokens, conn: ctx.ConnID()}
@@ -210,7 +210,7 @@ func (s *Server) dispatch(c *call) error {
 // way the id is in buf. (A view into the request's headers would not do: the proxy edits them in
 // place, and fasthttp reuses a deleted header's storage for the next value it sets.)
 func requestID(ctx *fasthttp.RequestCtx, buf *[128]byte) []byte {
-	if v := ctx.Request.Header.Peek("X-Request-Id"); len(v) > 0 && len(v) <= len(buf) {
+	if v := ctx.Request.Header.PeekCanonical(nameRequestID); len(v) > 0 && len(v) <= len(buf) {
 		ok := true
 		for _, b := range v {
 			if b <= 0x20 || b >= 0x7f {

@@ -1,4 +1,5 @@
-// Command e2e is Sluice's end-to-end benchmark and CPU gate (make bench-e2e, make bench-gate).
+// Command e2e is Sluice's end-to-end wall-clock benchmark (make bench-e2e). It reports; the
+// gate that fails on a budget counts instructions instead (bench/cmd/gate, make bench-gate).
 //
 // It builds Sluice and the passthrough baseline (bench/cmd/passthrough), runs a fasthttp
 // destination, starts both proxies (and nginx, if installed) as processes on loopback, and drives
@@ -6,11 +7,7 @@
 // at each concurrency. It prints requests/s, p50/p99 latency and each proxy's CPU time per
 // request (utime+stime from /proc/<pid>/stat over requests) for: no tokens; 5 tokens in a 1 KB
 // JSON body; 5 tokens + a WebAssembly request transform; one BT-ENCRYPTED token.
-//
-// With -gate it exits 1 when Sluice's CPU per request misses a budget against the passthrough
-// measured in the same run (0 tokens ≤ 1.1×, 5 tokens ≤ 1.3×, 5 tokens + wasm ≤ 1.5×,
-// BT-ENCRYPTED ≤ passthrough + 60 µs), and 2 when the harness itself fails. Run it from the
-// module root; Linux only (it reads /proc).
+// It exits 2 when the harness itself fails. Linux only (it reads /proc).
 package main
 
 import (
@@ -40,8 +37,6 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("e2e", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var (
-		gate     = fs.Bool("gate", false, "exit 1 when a CPU budget is missed")
-		strict   = fs.Bool("strict", false, "with -gate, a scenario that is n/a (e.g. wasm not available) also fails")
 		duration = fs.Duration("duration", 4*time.Second, "measured time per run")
 		warmup   = fs.Duration("warmup", time.Second, "unmeasured warm-up before each run")
 		settle   = fs.Duration("settle", 3*time.Second, "at most this long waiting for a proxy to go idle before and after each run (its CPU until idle counts)")
@@ -50,7 +45,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		only     = fs.String("only", "", "comma-separated scenario keys (tokens=0,tokens=5,tokens=5+wasm,encrypted); default all")
 		wasm     = fs.String("wasm", "transforms/testdata/tiny.wasm", "module for the wasm scenario, relative to the module root")
 		nginx    = fs.String("nginx", "auto", `nginx binary for the reference ("auto": from PATH if installed; "" or "off": none)`)
-		timeout  = fs.Duration("timeout", 9*time.Minute, "hard limit for the whole run")
+		timeout  = fs.Duration("timeout", 15*time.Minute, "hard limit for the whole run")
 		keep     = fs.Bool("keep", false, "keep the temporary directory (binaries, logs, vault)")
 		out      = fs.String("o", "", "also write the Markdown report to this file")
 		jsonOut  = fs.String("json", "", "write every sample as JSON to this file")
@@ -110,11 +105,6 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 	var md strings.Builder
 	writeReport(&md, rep)
-	verdicts := harness.Evaluate(rep.Scenarios, rep.Samples, rep.Concurrency)
-	md.WriteString("\nBudgets (CPU µs per request, Sluice against the passthrough of the same run, medians):\n\n")
-	for _, v := range verdicts {
-		md.WriteString("- " + v.String() + "\n")
-	}
 	fmt.Fprint(stdout, md.String())
 	if *out != "" {
 		if err := os.WriteFile(*out, []byte(md.String()), 0o644); err != nil {
@@ -127,20 +117,6 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return fail(err)
 		}
 	}
-	if !*gate {
-		return 0
-	}
-	missed := 0
-	for _, v := range verdicts {
-		if (v.NA == "" && !v.OK) || (v.NA != "" && *strict) {
-			missed++
-		}
-	}
-	if missed > 0 {
-		fmt.Fprintf(stderr, "e2e: gate: %d budget(s) missed\n", missed)
-		return 1
-	}
-	fmt.Fprintln(stderr, "e2e: gate: every budget met")
 	return 0
 }
 

@@ -1,14 +1,13 @@
 // Package harness is the end-to-end benchmark of Sluice (cmd/e2e): it runs Sluice, the
 // passthrough baseline and optionally nginx as separate processes on loopback, drives each with
 // the same requests, interleaved, measures throughput, latency and the proxy's CPU time per
-// request from /proc, and checks the CPU budgets.
+// request from /proc (RunInstr: instructions per request under callgrind, the gate's measure).
 package harness
 
 import (
 	"fmt"
 	"io"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/sluice-edge/sluice/bench/internal/scenario"
@@ -93,70 +92,15 @@ func median[T ~int64 | ~float64](v []T) T {
 	return (c[n/2-1] + c[n/2]) / 2
 }
 
-// Verdict is the budget check of one scenario at one concurrency.
-type Verdict struct {
-	Scenario    string
-	Concurrency int
-	Budget      scenario.Budget
-	Sluice      float64 // µs/request, median
-	Base        float64 // passthrough µs/request, median
-	OK          bool
-	NA          string // not measured, and why
-}
-
-// Ratio is Sluice's CPU per request over the passthrough's.
-func (v Verdict) Ratio() float64 {
-	if v.Base == 0 {
-		return 0
-	}
-	return v.Sluice / v.Base
-}
-
-func (v Verdict) String() string {
-	if v.NA != "" {
-		return fmt.Sprintf("%s c=%d: n/a (%s)", v.Scenario, v.Concurrency, v.NA)
-	}
-	word := "ok"
-	if !v.OK {
-		word = "MISSED"
-	}
-	return fmt.Sprintf("%s c=%d: %s — sluice %.1f µs/req vs passthrough %.1f µs/req (%.2f×, %+.1f µs), budget %s",
-		v.Scenario, v.Concurrency, word, v.Sluice, v.Base, v.Ratio(), v.Sluice-v.Base, v.Budget)
-}
-
-// Evaluate checks every scenario's budget at every concurrency. A scenario without samples (n/a,
-// or errors in every run) gets NA set; a run with errors fails its verdict.
-func Evaluate(ss []scenario.Scenario, all []Sample, concs []int) []Verdict {
-	var out []Verdict
-	for _, s := range ss {
-		for _, c := range concs {
-			v := Verdict{Scenario: s.Key, Concurrency: c, Budget: s.Budget}
-			sl, ok1 := Summarize(all, s.Key, Sluice, c)
-			pt, ok2 := Summarize(all, s.Key, Passthrough, c)
-			switch {
-			case s.NA != "":
-				v.NA = s.NA
-			case !ok1 || !ok2:
-				v.NA = "not measured"
-			default:
-				v.Sluice, v.Base = sl.CPU, pt.CPU
-				v.OK = sl.Errors == 0 && pt.Errors == 0 && s.Budget.Allows(sl.CPU, pt.CPU)
-			}
-			out = append(out, v)
-		}
-	}
-	return out
-}
-
 // WriteTable writes the results as a Markdown table: per scenario and concurrency, each target's
 // median requests/s, p50, p99 and CPU µs per request, and Sluice's CPU against the passthrough.
 func WriteTable(w io.Writer, ss []scenario.Scenario, all []Sample, concs []int, targets []string) {
-	fmt.Fprintln(w, "| scenario | c | target | req/s | p50 | p99 | CPU µs/req (min–max) | vs passthrough | budget |")
-	fmt.Fprintln(w, "|---|---:|---|---:|---:|---:|---:|---:|---|")
+	fmt.Fprintln(w, "| scenario | c | target | req/s | p50 | p99 | CPU µs/req (min–max) | vs passthrough |")
+	fmt.Fprintln(w, "|---|---:|---|---:|---:|---:|---:|---:|")
 	for _, s := range ss {
 		for _, c := range concs {
 			if s.NA != "" {
-				fmt.Fprintf(w, "| %s | %d | sluice | n/a | | | | | %s |\n", s.Name, c, s.Budget)
+				fmt.Fprintf(w, "| %s | %d | sluice | n/a | | | | |\n", s.Name, c)
 				continue
 			}
 			base, hasBase := Summarize(all, s.Key, Passthrough, c)
@@ -165,19 +109,16 @@ func WriteTable(w io.Writer, ss []scenario.Scenario, all []Sample, concs []int, 
 				if !ok {
 					continue
 				}
-				vs, budget := "", ""
+				vs := ""
 				if t != Passthrough && hasBase && base.CPU > 0 {
 					vs = fmt.Sprintf("%.2f× (%+.1f µs)", m.CPU/base.CPU, m.CPU-base.CPU)
-				}
-				if t == Sluice {
-					budget = s.Budget.String()
 				}
 				errs := ""
 				if m.Errors > 0 {
 					errs = fmt.Sprintf(" (%d errors)", m.Errors)
 				}
-				fmt.Fprintf(w, "| %s | %d | %s | %.0f%s | %s | %s | %.1f (%.1f–%.1f) | %s | %s |\n",
-					s.Name, c, t, m.RPS, errs, fmtDur(m.P50), fmtDur(m.P99), m.CPU, m.CPUMin, m.CPUMax, vs, budget)
+				fmt.Fprintf(w, "| %s | %d | %s | %.0f%s | %s | %s | %.1f (%.1f–%.1f) | %s |\n",
+					s.Name, c, t, m.RPS, errs, fmtDur(m.P50), fmtDur(m.P99), m.CPU, m.CPUMin, m.CPUMax, vs)
 			}
 		}
 	}
@@ -191,14 +132,4 @@ func fmtDur(d time.Duration) string {
 		return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond))
 	}
 	return fmt.Sprintf("%.0f µs", float64(d)/float64(time.Microsecond))
-}
-
-// FormatVerdicts lists the verdicts, one per line.
-func FormatVerdicts(vs []Verdict) string {
-	var b strings.Builder
-	for _, v := range vs {
-		b.WriteString(v.String())
-		b.WriteByte('\n')
-	}
-	return b.String()
 }

@@ -131,14 +131,14 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	}
 
 	// Scenarios.
-	var wasm []byte
+	var mods scenario.Modules
 	if o.Wasm != "" {
-		if wasm, err = os.ReadFile(o.Wasm); err != nil {
+		if mods.Tiny, err = os.ReadFile(o.Wasm); err != nil {
 			return nil, err
 		}
 	}
 	client := scenario.NewClient(sluiceAddr, adminKey, nil)
-	ss, err := scenario.Setup(client, "http://"+destAddr, wasm)
+	ss, err := scenario.Setup(client, "http://"+destAddr, mods)
 	if err != nil {
 		return nil, err
 	}
@@ -165,7 +165,13 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	}
 
 	// Measure: rounds × concurrency × scenario × target, rotating the target order per round.
-	total := o.Rounds * len(o.Concurrency) * len(ss) * len(rep.Targets)
+	measured := 0
+	for _, s := range ss {
+		if s.NA == "" {
+			measured++
+		}
+	}
+	total := o.Rounds * len(o.Concurrency) * measured * len(rep.Targets)
 	n := 0
 	for round := 1; round <= o.Rounds; round++ {
 		for _, c := range o.Concurrency {
@@ -217,6 +223,12 @@ func goBuild(ctx context.Context, goCmd, repo, out, pkg string) error {
 
 // startSluice starts the sluice binary with a fresh vault and random keys, and waits for /readyz.
 func startSluice(ctx context.Context, dir, bin string, targets map[string]*proc, addrs map[string]string) (adminKey, addr string, err error) {
+	return startSluiceWith(ctx, dir, os.Environ(), bin, nil, targets, addrs, time.Minute)
+}
+
+// startSluiceWith runs Sluice as "bin pre... serve ..." (pre: e.g. valgrind's arguments ending
+// with the sluice binary) with env and the keys added, and waits up to wait for /readyz.
+func startSluiceWith(ctx context.Context, dir string, env []string, bin string, pre []string, targets map[string]*proc, addrs map[string]string, wait time.Duration) (adminKey, addr string, err error) {
 	master := make([]byte, 32)
 	rand.Read(master)
 	admin := make([]byte, 24)
@@ -229,15 +241,17 @@ func startSluice(ctx context.Context, dir, bin string, targets map[string]*proc,
 	if err != nil {
 		return "", "", err
 	}
-	env := append(os.Environ(), "SLUICE_MASTER_KEY="+base64.StdEncoding.EncodeToString(master), "SLUICE_ADMIN_KEY="+adminKey)
-	p, err := startProc(Sluice, filepath.Join(dir, "sluice.log"), env, bin, "serve",
+	env = append(env[:len(env):len(env)], "SLUICE_MASTER_KEY="+base64.StdEncoding.EncodeToString(master), "SLUICE_ADMIN_KEY="+adminKey)
+	args := append(pre[:len(pre):len(pre)], "serve",
 		"--listen", addr, "--admin-listen", adminAddr, "--data-dir", filepath.Join(dir, "vault"),
 		"--allow-private-destinations", "--allow-http-destinations")
+	p, err := startProc(Sluice, filepath.Join(dir, "sluice.log"), env, bin, args...)
 	if err != nil {
 		return "", "", err
 	}
+	p.cgOut = filepath.Join(dir, Sluice+".callgrind")
 	targets[Sluice], addrs[Sluice] = p, addr
-	return adminKey, addr, p.waitHTTP(ctx, "http://"+adminAddr+"/readyz", 60*time.Second)
+	return adminKey, addr, p.waitHTTP(ctx, "http://"+adminAddr+"/readyz", wait)
 }
 
 // startNginx runs nginx as a reverse proxy to dest with upstream keep-alive, one worker per CPU,

@@ -11,6 +11,7 @@ import (
 	"net"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -127,8 +128,20 @@ func New(cfg Config) (*Generator, error) {
 // Run sends requests for d (or until ctx ends) and returns what it measured. Requests in flight at
 // the end complete and are counted; Elapsed runs until the last of them.
 func (g *Generator) Run(ctx context.Context, d time.Duration) Result {
+	deadline := time.Now().Add(d)
+	return g.run(ctx, func(end time.Time) bool { return end.Before(deadline) })
+}
+
+// RunCount sends exactly n requests (fewer only if ctx ends), shared among the workers, and
+// returns what it measured. The instruction gate uses it: a fixed window of requests.
+func (g *Generator) RunCount(ctx context.Context, n int64) Result {
+	var sent atomic.Int64
+	return g.run(ctx, func(time.Time) bool { return sent.Add(1) <= n })
+}
+
+// run starts every worker; a worker sends its next request while more(end of the last one).
+func (g *Generator) run(ctx context.Context, more func(time.Time) bool) Result {
 	start := time.Now()
-	deadline := start.Add(d)
 	var wg sync.WaitGroup
 	ends := make([]time.Time, len(g.workers))
 	for i, w := range g.workers {
@@ -137,11 +150,8 @@ func (g *Generator) Run(ctx context.Context, d time.Duration) Result {
 		go func() {
 			defer wg.Done()
 			end := start
-			for ctx.Err() == nil {
+			for ctx.Err() == nil && more(end) {
 				end = w.once()
-				if !end.Before(deadline) {
-					break
-				}
 			}
 			ends[i] = end
 		}()

@@ -1,6 +1,6 @@
 // Package scenario defines the proxy workloads every Sluice benchmark measures — no tokens,
-// five tokens, five tokens and a WebAssembly transform, one BT-ENCRYPTED token — with their CPU
-// budgets against the passthrough baseline, and provisions them through Sluice's API.
+// five tokens, five tokens and a WebAssembly transform (a tiny hand-written guest, a standard Go
+// guest), one BT-ENCRYPTED token — and provisions them through Sluice's API.
 package scenario
 
 import (
@@ -25,40 +25,17 @@ const (
 	Tokens0   = "tokens=0"
 	Tokens5   = "tokens=5"
 	Wasm      = "tokens=5+wasm"
+	GoGuest   = "tokens=5+goguest"
 	Encrypted = "encrypted"
 )
 
 // encryptedRing is how many distinct BT-ENCRYPTED values the encrypted scenario cycles through.
 const encryptedRing = 16
 
-// Budget is the most CPU per request Sluice may spend in a scenario, relative to the passthrough
-// proxy measured in the same run: at most Ratio times its CPU, or (if PlusMicros is set) at most
-// PlusMicros µs more.
-type Budget struct {
-	Ratio      float64
-	PlusMicros float64
-}
-
-// Allows reports whether sluice µs/request is within the budget of base µs/request.
-func (b Budget) Allows(sluice, base float64) bool {
-	if b.PlusMicros > 0 {
-		return sluice <= base+b.PlusMicros
-	}
-	return sluice <= base*b.Ratio
-}
-
-func (b Budget) String() string {
-	if b.PlusMicros > 0 {
-		return fmt.Sprintf("≤ +%g µs", b.PlusMicros)
-	}
-	return fmt.Sprintf("≤ %g×", b.Ratio)
-}
-
 // Scenario is one workload. Requests go unchanged to Sluice and to the baseline proxies.
 type Scenario struct {
-	Key      string // short name for benchmark and flag use, e.g. "tokens=5"
-	Name     string // for tables, e.g. "5 tokens, 1 KB JSON"
-	Budget   Budget
+	Key      string            // short name for benchmark and flag use, e.g. "tokens=5"
+	Name     string            // for tables, e.g. "5 tokens, 1 KB JSON"
 	Requests []loadgen.Request // nil when NA
 	NA       string            // why the scenario is not available in this build, or ""
 	want     []expect          // what the destination must see through Sluice (echo check)
@@ -70,19 +47,18 @@ type expect struct {
 	label string
 }
 
-// Budgets of issue 7.
-var (
-	budgetTokens0   = Budget{Ratio: 1.1}
-	budgetTokens5   = Budget{Ratio: 1.3}
-	budgetWasm      = Budget{Ratio: 1.5}
-	budgetEncrypted = Budget{PlusMicros: 60}
-)
+// Modules are the WebAssembly request transforms of the wasm scenarios; a nil one makes its
+// scenario n/a.
+type Modules struct {
+	Tiny    []byte // transforms/testdata/tiny.wasm: adds x-tiny: 1
+	GoGuest []byte // bench/testdata/goguest built for wasip1: adds X-Go-Guest: 1
+}
 
 // Setup provisions the scenarios in a fresh Sluice reached through c: five card_number tokens,
-// an X25519 key, a proxy to destBase (e.g. "http://127.0.0.1:9000") and, if Sluice accepts the
-// module, a proxy running wasm as a request transform. It returns the four scenarios in the
-// order of the keys above; one that Sluice cannot run yet has NA set. wasm is only read.
-func Setup(c *Client, destBase string, wasm []byte) ([]Scenario, error) {
+// an X25519 key, a proxy to destBase (e.g. "http://127.0.0.1:9000") and, for each module Sluice
+// accepts, a proxy running it as a request transform. It returns the five scenarios in the
+// order of the keys above; one that Sluice cannot run has NA set. The modules are only read.
+func Setup(c *Client, destBase string, m Modules) ([]Scenario, error) {
 	ids := make([]string, len(fixture.PANs))
 	for i, pan := range fixture.PANs {
 		id, err := c.CreateToken("card_number", pan)
@@ -109,22 +85,30 @@ func Setup(c *Client, destBase string, wasm []byte) ([]Scenario, error) {
 		pans[i] = expect{[]byte(`"` + p + `"`), fmt.Sprintf("card number %d as a JSON string", i+1)}
 	}
 	out := []Scenario{
-		{Key: Tokens0, Name: "0 tokens, 1 KB JSON", Budget: budgetTokens0,
+		{Key: Tokens0, Name: "0 tokens, 1 KB JSON",
 			Requests: []loadgen.Request{post(plainKey, c.adminKey, body0)}, want: []expect{{body0, "the body, unchanged"}}},
-		{Key: Tokens5, Name: "5 tokens, 1 KB JSON", Budget: budgetTokens5,
+		{Key: Tokens5, Name: "5 tokens, 1 KB JSON",
 			Requests: []loadgen.Request{post(plainKey, c.adminKey, body5)}, want: pans},
 	}
 
-	w := Scenario{Key: Wasm, Name: "5 tokens + wasm request transform", Budget: budgetWasm}
-	if wasmKey, why := wasmProxy(c, destBase, wasm); why != "" {
-		w.NA = why
-	} else {
-		w.Requests = []loadgen.Request{post(wasmKey, c.adminKey, body5)}
-		w.want = append(append([]expect{}, pans...), expect{[]byte("x-tiny: 1"), "the header the transform adds (x-tiny: 1)"})
+	for _, t := range []struct {
+		key, name, header string
+		wasm              []byte
+	}{
+		{Wasm, "5 tokens + tiny wasm request transform", "x-tiny: 1", m.Tiny},
+		{GoGuest, "5 tokens + Go-SDK guest request transform", "x-go-guest: 1", m.GoGuest},
+	} {
+		w := Scenario{Key: t.key, Name: t.name}
+		if wasmKey, why := wasmProxy(c, t.key, destBase, t.wasm); why != "" {
+			w.NA = why
+		} else {
+			w.Requests = []loadgen.Request{post(wasmKey, c.adminKey, body5)}
+			w.want = append(append([]expect{}, pans...), expect{[]byte(t.header), "the header the transform adds (" + t.header + ")"})
+		}
+		out = append(out, w)
 	}
-	out = append(out, w)
 
-	e := Scenario{Key: Encrypted, Name: "1 BT-ENCRYPTED token (X25519)", Budget: budgetEncrypted,
+	e := Scenario{Key: Encrypted, Name: "1 BT-ENCRYPTED token (X25519)",
 		want: pans[:1]}
 	kid, pem, err := c.CreateKey()
 	if err != nil {
@@ -147,7 +131,7 @@ func Setup(c *Client, destBase string, wasm []byte) ([]Scenario, error) {
 }
 
 // wasmProxy uploads wasm and creates a proxy that runs it; on refusal it returns why.
-func wasmProxy(c *Client, destBase string, wasm []byte) (key, why string) {
+func wasmProxy(c *Client, name, destBase string, wasm []byte) (key, why string) {
 	if len(wasm) == 0 {
 		return "", "no wasm module given"
 	}
@@ -155,7 +139,7 @@ func wasmProxy(c *Client, destBase string, wasm []byte) (key, why string) {
 	if err != nil {
 		return "", "Sluice refused the module: " + err.Error()
 	}
-	key, err = c.CreateProxy(map[string]any{"name": "bench-wasm", "destination_url": destBase,
+	key, err = c.CreateProxy(map[string]any{"name": "bench-" + strings.NewReplacer("=", "-", "+", "-").Replace(name), "destination_url": destBase,
 		"request_transforms": []map[string]any{{"type": "wasm", "module_id": id}}})
 	if err != nil {
 		return "", "Sluice refused a proxy with a wasm transform: " + err.Error()

@@ -27,19 +27,19 @@ func TestSetupThroughSluice(t *testing.T) {
 
 	wasm, _ := os.ReadFile(filepath.Join("..", "..", "..", "transforms", "testdata", "tiny.wasm"))
 	c := NewClient("sluice.bench", inproc.AdminKey, sl.Dial)
-	ss, err := Setup(c, inproc.DestURL, wasm)
+	ss, err := Setup(c, inproc.DestURL, Modules{Tiny: wasm})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(ss) != 4 || ss[0].Key != Tokens0 || ss[1].Key != Tokens5 || ss[2].Key != Wasm || ss[3].Key != Encrypted {
+	if len(ss) != 5 || ss[0].Key != Tokens0 || ss[1].Key != Tokens5 || ss[2].Key != Wasm || ss[3].Key != GoGuest || ss[4].Key != Encrypted {
 		t.Fatalf("scenarios %v", ss)
 	}
 	base := NewClient("passthrough.bench", "", pt.Dial)
 	for _, s := range ss {
 		t.Run(s.Key, func(t *testing.T) {
 			if s.NA != "" {
-				if s.Key != Wasm || s.Requests != nil {
-					t.Fatalf("only the wasm scenario may be n/a: %s", s.NA)
+				if (s.Key != Wasm && s.Key != GoGuest) || s.Requests != nil {
+					t.Fatalf("only the wasm scenarios may be n/a: %s", s.NA)
 				}
 				t.Skipf("n/a: %s", s.NA)
 			}
@@ -81,12 +81,14 @@ func TestSetupWithoutWasmIsNA(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sl.Close()
-	ss, err := Setup(NewClient("sluice.bench", inproc.AdminKey, sl.Dial), inproc.DestURL, nil)
+	ss, err := Setup(NewClient("sluice.bench", inproc.AdminKey, sl.Dial), inproc.DestURL, Modules{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if w := ByKey(ss, Wasm); w == nil || w.NA == "" || w.Requests != nil {
-		t.Fatalf("wasm scenario without a module: %+v", w)
+	for _, k := range []string{Wasm, GoGuest} {
+		if w := ByKey(ss, k); w == nil || w.NA == "" || w.Requests != nil {
+			t.Fatalf("wasm scenario without a module: %+v", w)
+		}
 	}
 }
 
@@ -98,7 +100,7 @@ func TestSetupWithWrongAdminKeyFails(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sl.Close()
-	_, err = Setup(NewClient("sluice.bench", "wrong", sl.Dial), inproc.DestURL, nil)
+	_, err = Setup(NewClient("sluice.bench", "wrong", sl.Dial), inproc.DestURL, Modules{})
 	var ae *APIError
 	if !errors.As(err, &ae) || ae.Status != 401 || strings.Contains(err.Error(), "wrong") {
 		t.Fatalf("err %v", err)
@@ -126,32 +128,6 @@ func TestCheckNamesNoSecret(t *testing.T) {
 			}
 			if err != nil && (!errors.Is(err, ErrCheck) || strings.Contains(err.Error(), "5555") || strings.Contains(err.Error(), "4242")) {
 				t.Fatalf("err %v", err)
-			}
-		})
-	}
-}
-
-func TestBudget(t *testing.T) {
-	tests := []struct {
-		name         string
-		b            Budget
-		sluice, base float64
-		want         bool
-		str          string
-	}{
-		{"ratio within", Budget{Ratio: 1.3}, 129, 100, true, "≤ 1.3×"},
-		{"ratio at edge", Budget{Ratio: 1.1}, 110, 100, true, "≤ 1.1×"},
-		{"ratio over", Budget{Ratio: 1.1}, 111, 100, false, "≤ 1.1×"},
-		{"plus within", Budget{PlusMicros: 60}, 150, 100, true, "≤ +60 µs"},
-		{"plus over", Budget{PlusMicros: 60}, 160.5, 100, false, "≤ +60 µs"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := tt.b.Allows(tt.sluice, tt.base); got != tt.want {
-				t.Fatalf("Allows = %v", got)
-			}
-			if tt.b.String() != tt.str {
-				t.Fatalf("String = %q", tt.b.String())
 			}
 		})
 	}

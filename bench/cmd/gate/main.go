@@ -1,0 +1,189 @@
+// Command gate is Sluice's benchmark gate (make bench-gate): it counts the instructions per
+// request of Sluice and of the passthrough baseline (and nginx, if installed) on every
+// scenario with callgrind, in one run, prints the table and exits 1 when a budget is missed
+// (2 when the harness itself fails). Instruction counts, unlike CPU time, do not move with the
+// neighbours' load on a shared machine, so the gate can hold in CI. Linux only; needs valgrind.
+//
+// Budgets (issue 16; instr.Default): 0 tokens ≤ 1.5× the passthrough, 5 tokens ≤ 2.8×, the
+// tiny wasm transform ≤ +8 k instructions over 5 tokens, the Go-SDK guest ≤ +30 k, a
+// BT-ENCRYPTED request ≤ one X25519 + the 0-token request + 40 k; and the 5-token scenario,
+// measured twice, within 3 %. -budget overrides them (e.g. to see the gate fail).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/sluice-edge/sluice/bench/internal/harness"
+	"github.com/sluice-edge/sluice/bench/internal/instr"
+)
+
+// ResultsFile is where the gate leaves its last results, relative to the module root; the
+// in-process benchmarks of package bench report them as instr/op.
+const ResultsFile = "bench/out/gate.json"
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("gate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var (
+		window  = fs.Int64("window", 500, "requests per counted window (BT-ENCRYPTED: a tenth)")
+		windows = fs.Int("windows", 5, "windows per target and scenario (the median counts)")
+		only    = fs.String("only", "", "comma-separated scenario keys to count (exploring; budgets of the others are then missed)")
+		warmup  = fs.Int64("warmup", 200, "requests before the first window")
+		budget  = fs.String("budget", "", "override budgets, e.g. tokens=0=1.2,tokens=5=2.5,tokens=5+wasm=8000,encrypted=40000,repeat=0.03")
+		nginx   = fs.String("nginx", "auto", `nginx binary for the reference ("auto": from PATH if installed; "off": none)`)
+		wasm    = fs.String("wasm", "transforms/testdata/tiny.wasm", "tiny module for the wasm scenario, relative to the module root")
+		timeout = fs.Duration("timeout", 9*time.Minute, "hard limit for the whole run")
+		keep    = fs.Bool("keep", false, "keep the temporary directory (binaries, logs, callgrind files)")
+		out     = fs.String("o", "", "also write the Markdown report to this file")
+		goCmd   = fs.String("go", "go", "go command used for the builds")
+		from    = fs.String("from", "", "judge the results saved by an earlier run (e.g. "+ResultsFile+") instead of measuring")
+	)
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	fail := func(err error) int {
+		fmt.Fprintln(stderr, "gate:", err)
+		return 2
+	}
+	b := instr.Default
+	if *budget != "" {
+		if err := b.Set(*budget); err != nil {
+			return fail(err)
+		}
+	}
+	if *window < 10 || *windows < 1 || *warmup < 0 {
+		return fail(errors.New("-window must be ≥ 10, -windows ≥ 1, -warmup ≥ 0"))
+	}
+	if runtime.GOOS != "linux" {
+		return fail(errors.New("needs Linux"))
+	}
+	repo, err := moduleRoot()
+	if err != nil {
+		return fail(err)
+	}
+	o := harness.InstrOptions{Repo: repo, Go: *goCmd, Window: *window, Windows: *windows, Warmup: *warmup,
+		KeepDir: *keep, Log: stderr}
+	if *only != "" {
+		o.Only = strings.Split(*only, ",")
+	}
+	if o.Wasm = *wasm; o.Wasm != "" && !filepath.IsAbs(o.Wasm) {
+		o.Wasm = filepath.Join(repo, o.Wasm)
+	}
+	switch *nginx {
+	case "", "off":
+	case "auto":
+		o.NginxBin, _ = exec.LookPath("nginx")
+	default:
+		o.NginxBin = *nginx
+	}
+	if o.NginxBin == "" {
+		fmt.Fprintln(stderr, "gate: nginx not used (not installed, or -nginx off)")
+	}
+
+	var res *instr.Results
+	if *from != "" {
+		if res, err = instr.Load(*from); err != nil {
+			return fail(err)
+		}
+	} else {
+		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+		defer stop()
+		ctx, cancel := context.WithTimeout(ctx, *timeout)
+		defer cancel()
+		var dir string
+		res, dir, err = harness.RunInstr(ctx, o)
+		if *keep && dir != "" {
+			fmt.Fprintln(stderr, "gate: kept", dir)
+		}
+		if err != nil {
+			return fail(err)
+		}
+		res.Commit = commit(repo)
+	}
+
+	var md strings.Builder
+	fmt.Fprintf(&md, "Sluice instructions per request (callgrind), %s, %s, %s, commit %s, took %s\n\n",
+		res.Started.Format(time.RFC3339), res.Machine, res.Go, res.Commit, res.Took.Round(time.Second))
+	instr.WriteTable(&md, res)
+	vs := instr.Evaluate(res, b)
+	md.WriteString("\nBudgets:\n\n")
+	for _, v := range vs {
+		md.WriteString("- " + v.String() + "\n")
+	}
+	fmt.Fprint(stdout, md.String())
+	if *out != "" {
+		if err := os.WriteFile(*out, []byte(md.String()), 0o644); err != nil {
+			return fail(err)
+		}
+	}
+	if *from == "" { // a run judged again is not saved again
+		saveResults(repo, res, stderr)
+	}
+	if n := instr.Missed(vs); n > 0 {
+		fmt.Fprintf(stderr, "gate: %d budget(s) missed\n", n)
+		return 1
+	}
+	fmt.Fprintln(stderr, "gate: every budget met")
+	return 0
+}
+
+// saveResults leaves res in ResultsFile for the in-process benchmarks (gate-instr/op).
+func saveResults(repo string, res *instr.Results, stderr io.Writer) {
+	path := filepath.Join(repo, ResultsFile)
+	err := os.MkdirAll(filepath.Dir(path), 0o755)
+	if err == nil {
+		err = instr.Save(path, res)
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "gate: results not saved:", err)
+	}
+}
+
+// commit is the module's git commit, with "+dirty" when the work tree has changes; "" outside git.
+func commit(repo string) string {
+	b, err := exec.Command("git", "-C", repo, "rev-parse", "--short=12", "HEAD").Output()
+	if err != nil {
+		return ""
+	}
+	c := strings.TrimSpace(string(b))
+	if st, err := exec.Command("git", "-C", repo, "status", "--porcelain", "--untracked-files=no").Output(); err == nil && len(st) > 0 {
+		c += "+dirty"
+	}
+	return c
+}
+
+// moduleRoot is the nearest directory at or above the working directory whose go.mod declares
+// the Sluice module.
+func moduleRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		b, err := os.ReadFile(filepath.Join(dir, "go.mod"))
+		if err == nil && strings.HasPrefix(strings.TrimSpace(string(b)), "module github.com/sluice-edge/sluice\n") {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("run from inside the Sluice module")
+		}
+		dir = parent
+	}
+}

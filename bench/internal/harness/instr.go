@@ -1,0 +1,404 @@
+package harness
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sluice-edge/sluice/bench/internal/dest"
+	"github.com/sluice-edge/sluice/bench/internal/instr"
+	"github.com/sluice-edge/sluice/bench/internal/loadgen"
+	"github.com/sluice-edge/sluice/bench/internal/scenario"
+)
+
+// InstrOptions configure RunInstr.
+type InstrOptions struct {
+	Repo     string   // module root
+	Go       string   // go command
+	Window   int64    // requests per counted window
+	Windows  int      // windows per (target, scenario); the median counts
+	Warmup   int64    // requests before the first window
+	Wasm     string   // tiny module for the wasm scenario ("" = n/a)
+	NginxBin string   // nginx binary; "" = none
+	Only     []string // scenario keys to count; empty = all (the gate then cannot pass)
+	KeepDir  bool
+	Log      io.Writer
+}
+
+// goRuntimeUnderValgrind: valgrind 3.19 delivers the preemption signal badly and does not
+// implement RDTSCP.
+const goRuntimeUnderValgrind = "GODEBUG=asyncpreemptoff=1,cpu.rdtscp=off"
+
+// x25519Ops is how many key agreements the X25519-alone measurement divides by.
+const x25519Ops = 20
+
+// encryptedWindowDivisor: a BT-ENCRYPTED request costs ~20 times a plain one, so its windows
+// are that much shorter (the count per request stays exact; only the run time changes).
+const encryptedWindowDivisor = 10
+
+// RunInstr counts the instructions per request of the passthrough, Sluice (and nginx) on
+// every scenario, each process under callgrind with instrumentation switched on after start
+// up: per (target, scenario) a warm-up, then Windows windows of Window requests at
+// concurrency 1, each between two callgrind dumps, minus the target's idle instructions for
+// the window's length; the median window counts. Sluice's 5-token scenario is measured again
+// at the end (Results.Repeat), and one X25519 agreement alone in a separate process.
+func RunInstr(ctx context.Context, o InstrOptions) (*instr.Results, string, error) {
+	if o.Log == nil {
+		o.Log = io.Discard
+	}
+	res := &instr.Results{Started: time.Now().UTC(), Go: runtime.Version(), Machine: machine(), Idle: map[string]float64{}}
+	defer func() { res.Took = time.Since(res.Started) }()
+	for _, tool := range []string{"valgrind", "callgrind_control"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			return nil, "", fmt.Errorf("harness: %s not installed (apt-get install valgrind)", tool)
+		}
+	}
+	dir, err := os.MkdirTemp("", "sluice-gate-")
+	if err != nil {
+		return nil, "", err
+	}
+	if !o.KeepDir {
+		defer os.RemoveAll(dir)
+	}
+
+	logf(o.Log, "building sluice, the passthrough, the X25519 probe and the Go guest in %s", dir)
+	bins := map[string]string{}
+	for name, pkg := range map[string]string{"sluice": ".", "passthrough": "./bench/cmd/passthrough", "x25519": "./bench/cmd/x25519"} {
+		bins[name] = filepath.Join(dir, name)
+		if err := goBuild(ctx, o.Go, o.Repo, bins[name], pkg); err != nil {
+			return nil, dir, err
+		}
+	}
+	var mods scenario.Modules
+	if o.Wasm != "" {
+		if mods.Tiny, err = os.ReadFile(o.Wasm); err != nil {
+			return nil, dir, err
+		}
+	}
+	goGuestNA := ""
+	if mods.GoGuest, err = buildGoGuest(ctx, o.Go, o.Repo, dir); err != nil {
+		goGuestNA = err.Error()
+		logf(o.Log, "Go guest: %v", err)
+	}
+
+	if res.X25519, err = countX25519(ctx, dir, bins["x25519"]); err != nil {
+		return nil, dir, err
+	}
+	logf(o.Log, "X25519 alone: %s instructions", instr.K(res.X25519))
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, dir, err
+	}
+	ds := dest.Server()
+	go ds.Serve(ln)
+	defer ds.Shutdown()
+	destAddr := ln.Addr().String()
+
+	targets := map[string]*proc{}
+	addrs := map[string]string{}
+	defer func() {
+		for _, p := range targets {
+			p.stop(10 * time.Second)
+		}
+	}()
+	grind := func(name string, args ...string) []string {
+		return append([]string{"--tool=callgrind", "--instr-atstart=no",
+			"--callgrind-out-file=" + filepath.Join(dir, name+".callgrind")}, args...)
+	}
+	env := append(os.Environ(), goRuntimeUnderValgrind)
+
+	addr, err := freeAddr()
+	if err != nil {
+		return nil, dir, err
+	}
+	p, err := startProc(Passthrough, filepath.Join(dir, "passthrough.log"), env, "valgrind",
+		grind(Passthrough, bins["passthrough"], "-listen", addr, "-upstream", destAddr, "-lifetime", "30m")...)
+	if err != nil {
+		return nil, dir, err
+	}
+	p.cgOut = filepath.Join(dir, Passthrough+".callgrind")
+	targets[Passthrough], addrs[Passthrough] = p, addr
+	if err := p.waitHTTP(ctx, "http://"+addr+"/", 2*time.Minute); err != nil {
+		return nil, dir, err
+	}
+
+	adminKey, sluiceAddr, err := startSluiceWith(ctx, dir, env, "valgrind", grind(Sluice, bins["sluice"]), targets, addrs, 3*time.Minute)
+	if err != nil {
+		return nil, dir, err
+	}
+	res.Targets = []string{Passthrough, Sluice}
+	if o.NginxBin != "" {
+		if err := startNginxGrind(ctx, dir, env, o.NginxBin, grind(Nginx), destAddr, targets, addrs); err != nil {
+			logf(o.Log, "nginx reference skipped: %v", err)
+			if p := targets[Nginx]; p != nil {
+				p.stop(5 * time.Second)
+				delete(targets, Nginx)
+			}
+		} else {
+			res.Targets = append(res.Targets, Nginx)
+		}
+	}
+
+	ss, err := scenario.Setup(scenario.NewClient(sluiceAddr, adminKey, nil), "http://"+destAddr, mods)
+	if err != nil {
+		return nil, dir, err
+	}
+	if len(o.Only) > 0 {
+		var keep []scenario.Scenario
+		for _, k := range o.Only {
+			s := scenario.ByKey(ss, k)
+			if s == nil {
+				return nil, dir, fmt.Errorf("harness: no scenario %q", k)
+			}
+			keep = append(keep, *s)
+		}
+		ss = keep
+	}
+	for i := range ss {
+		s := &ss[i]
+		if s.Key == scenario.GoGuest && goGuestNA != "" {
+			s.NA = goGuestNA
+		}
+		res.Scenarios = append(res.Scenarios, instr.Scenario{Key: s.Key, Name: s.Name, NA: s.NA})
+		if s.NA != "" {
+			logf(o.Log, "scenario %s: n/a: %s", s.Key, s.NA)
+			continue
+		}
+		if err := check(s, addrs, res.Targets); err != nil {
+			return nil, dir, err
+		}
+	}
+
+	for _, t := range res.Targets {
+		p := targets[t]
+		p.keep = o.KeepDir
+		if err := p.callgrind(ctx, "--instr=on"); err != nil {
+			return nil, dir, err
+		}
+		if res.Idle[t], err = p.idleRate(ctx, 2*time.Second); err != nil {
+			return nil, dir, err
+		}
+		logf(o.Log, "%s idle: %s instructions/s", t, instr.K(res.Idle[t]))
+		for _, s := range ss {
+			if s.NA != "" {
+				continue
+			}
+			ot := o
+			if t == Passthrough {
+				// The denominator of every ratio, and the noisiest target (an idle thread
+				// spins for work a varying while): three times the windows, cheaply.
+				ot.Windows = 3 * max(o.Windows, 1)
+			}
+			c, err := countScenario(ctx, p, addrs[t], &s, ot, res.Idle[t])
+			if err != nil {
+				return nil, dir, err
+			}
+			c.Target = t
+			res.Counts = append(res.Counts, c)
+			logf(o.Log, "%-11s %-16s %9s instructions/request (windows %s)", t, s.Key, instr.K(c.PerRequest), fmtWindows(c.Windows))
+		}
+	}
+	if s := scenario.ByKey(ss, scenario.Tokens5); s != nil && s.NA == "" {
+		first, _ := res.Get(Sluice, s.Key)
+		again, err := countScenario(ctx, targets[Sluice], addrs[Sluice], s, o, res.Idle[Sluice])
+		if err != nil {
+			return nil, dir, err
+		}
+		res.Repeat = &instr.Repeat{Scenario: s.Key, First: first, Second: again.PerRequest}
+		logf(o.Log, "sluice      %-16s %9s instructions/request again", s.Key, instr.K(again.PerRequest))
+	}
+	return res, dir, nil
+}
+
+func fmtWindows(w []float64) string {
+	var parts []string
+	for _, x := range w {
+		parts = append(parts, instr.K(x))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// countScenario sends the warm-up, then counts Windows windows of requests on one connection.
+func countScenario(ctx context.Context, p *proc, addr string, s *scenario.Scenario, o InstrOptions, idle float64) (instr.Count, error) {
+	n := o.Window
+	if s.Key == scenario.Encrypted {
+		n = max(1, n/encryptedWindowDivisor)
+	}
+	c := instr.Count{Scenario: s.Key, Requests: n}
+	g, err := loadgen.New(loadgen.Config{Addr: addr, Concurrency: 1, Requests: s.Requests, Timeout: time.Minute})
+	if err != nil {
+		return c, err
+	}
+	defer g.Close()
+	if r := g.RunCount(ctx, max(o.Warmup, 1)); r.Errors > 0 {
+		return c, fmt.Errorf("harness: %s on %s: warm-up: %d errors (first: %s)", s.Key, p.name, r.Errors, r.FirstError)
+	}
+	if _, err := p.dump(ctx); err != nil { // zero: the window starts here
+		return c, err
+	}
+	for range max(o.Windows, 1) {
+		r := g.RunCount(ctx, n)
+		if r.Errors > 0 || r.Requests != n {
+			return c, fmt.Errorf("harness: %s on %s: %d of %d requests, %d errors (first: %s)", s.Key, p.name, r.Requests, n, r.Errors, r.FirstError)
+		}
+		t0 := time.Now()
+		ir, err := p.dump(ctx)
+		if err != nil {
+			return c, err
+		}
+		// The window ran from the previous dump to this one: the requests plus the dump's own
+		// round trip (about as long as this one's).
+		busy := r.Elapsed + time.Since(t0)
+		c.Windows = append(c.Windows, (float64(ir)-idle*busy.Seconds())/float64(n))
+	}
+	c.PerRequest = instr.Median(c.Windows)
+	return c, nil
+}
+
+// idleRate is the process's instructions per second with nothing to do, over d.
+func (p *proc) idleRate(ctx context.Context, d time.Duration) (float64, error) {
+	if _, err := p.dump(ctx); err != nil {
+		return 0, err
+	}
+	t0 := time.Now()
+	select {
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	case <-time.After(d):
+	}
+	ir, err := p.dump(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return float64(ir) / time.Since(t0).Seconds(), nil
+}
+
+// callgrind sends one callgrind_control command to the process.
+func (p *proc) callgrind(ctx context.Context, arg string) error {
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "callgrind_control", arg, strconv.Itoa(p.pid())).CombinedOutput()
+	if err != nil || !bytes.Contains(out, []byte("OK")) {
+		return fmt.Errorf("harness: callgrind_control %s %s: %v: %s", arg, p.name, err, out)
+	}
+	return nil
+}
+
+// dump makes callgrind write its counters (and zero them) and returns the instructions
+// counted since the previous dump, all threads.
+func (p *proc) dump(ctx context.Context) (uint64, error) {
+	if err := p.callgrind(ctx, "--dump"); err != nil {
+		return 0, err
+	}
+	p.dumps++
+	path := fmt.Sprintf("%s.%d", p.cgOut, p.dumps)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		n, err := callgrindTotal(path)
+		if err == nil {
+			if !p.keep {
+				os.Remove(path)
+			}
+			return n, nil
+		}
+		if time.Now().After(deadline) {
+			return 0, fmt.Errorf("harness: %s: %w", p.name, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// callgrindTotal reads the "totals:" line of a callgrind output file (written last).
+func callgrindTotal(path string) (uint64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "totals:"); ok {
+			return strconv.ParseUint(strings.Fields(v)[0], 10, 64)
+		}
+	}
+	return 0, errors.New("no totals in " + path + " (yet)")
+}
+
+// countX25519 runs the X25519 probe under callgrind, counting only its key agreements.
+func countX25519(ctx context.Context, dir, bin string) (float64, error) {
+	out := filepath.Join(dir, "x25519.callgrind")
+	cmd := exec.CommandContext(ctx, "valgrind", "--tool=callgrind", "--toggle-collect=main.agree",
+		"--callgrind-out-file="+out, bin, "-n", strconv.Itoa(x25519Ops))
+	cmd.Env = append(os.Environ(), goRuntimeUnderValgrind)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return 0, fmt.Errorf("harness: x25519 probe: %w: %s", err, b)
+	}
+	n, err := callgrindTotal(out)
+	if err != nil {
+		return 0, err
+	}
+	return float64(n) / x25519Ops, nil
+}
+
+// buildGoGuest compiles bench/testdata/goguest for wasip1, as a transform module.
+func buildGoGuest(ctx context.Context, goCmd, repo, dir string) ([]byte, error) {
+	out := filepath.Join(dir, "goguest.wasm")
+	cmd := exec.CommandContext(ctx, goCmd, "build", "-buildmode=c-shared", "-trimpath", "-o", out, "./bench/testdata/goguest")
+	cmd.Dir = repo
+	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("building the Go guest: %w: %s", err, b)
+	}
+	return os.ReadFile(out)
+}
+
+// startNginxGrind runs nginx as one process (no master, one worker) under callgrind.
+func startNginxGrind(ctx context.Context, dir string, env []string, bin string, grind []string, destAddr string, targets map[string]*proc, addrs map[string]string) error {
+	addr, err := freeAddr()
+	if err != nil {
+		return err
+	}
+	prefix := filepath.Join(dir, "nginx")
+	if err := os.MkdirAll(filepath.Join(prefix, "tmp"), 0o755); err != nil {
+		return err
+	}
+	conf := filepath.Join(prefix, "nginx.conf")
+	c := strings.Replace(nginxConf(prefix, addr, destAddr), "master_process on;\nworker_processes auto;", "master_process off;\nworker_processes 1;", 1)
+	if err := os.WriteFile(conf, []byte(c), 0o644); err != nil {
+		return err
+	}
+	p, err := startProc(Nginx, filepath.Join(dir, "nginx.log"), env, "valgrind", append(grind, bin, "-e", "stderr", "-p", prefix, "-c", conf)...)
+	if err != nil {
+		return err
+	}
+	targets[Nginx], addrs[Nginx] = p, addr
+	p.cgOut = filepath.Join(dir, Nginx+".callgrind")
+	return p.waitHTTP(ctx, "http://"+addr+"/", 2*time.Minute)
+}
+
+// machine describes the CPU: "2 × AMD EPYC …".
+func machine() string {
+	cpu := "unknown CPU"
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+				cpu = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	return fmt.Sprintf("%d × %s", runtime.NumCPU(), cpu)
+}
