@@ -143,7 +143,12 @@
 //     strings only valid JSON is inserted (strings quoted, objects validated).
 //   - Form: form-encoded (unreserved characters kept, space → '+').
 //   - Query: percent-encoded (space → %20).
-//   - Header: inserted as is; CR, LF or NUL → ErrHeaderInjection.
+//   - Header: inserted as is; a control character other than HTAB (CR, LF,
+//     NUL, VT, FF, DEL, NEL, …) or invalid UTF-8 → ErrHeaderInjection.
+//   - Body: JSON strings are lexed (quotes, backslash escapes) across chunks;
+//     inside one the value is JSON-string-escaped, elsewhere inserted as is.
+//     Expressions are opaque to the lexer. This is every body not labelled
+//     JSON or form: the label cannot let a value out of a JSON string.
 //   - Text: inserted as is. Objects/arrays are their JSON text, null is empty.
 //
 // # Memory, limits and plaintext

@@ -439,7 +439,7 @@ func (r *Renderer) replay(dst, src []byte, hits []hit, env Env) ([]byte, error) 
 // Form and Query.
 func (r *Renderer) decode(inner []byte, h hit) ([]byte, bool) {
 	switch r.st.ctx {
-	case JSON:
+	case JSON, Body:
 		if h.inStr && bytes.IndexByte(inner, '\\') >= 0 {
 			return appendUnescapeJSON(r.text[:0], inner)
 		}
@@ -627,10 +627,14 @@ func (r *Renderer) emit(dst []byte, v value, h hit) ([]byte, *ferr) {
 	case Query:
 		return appendPercent(dst, t, false), nil
 	case Header:
-		if bytes.IndexByte(t, '\r') >= 0 || bytes.IndexByte(t, '\n') >= 0 || bytes.IndexByte(t, 0) >= 0 {
+		if !headerSafe(t) {
 			return dst, &ferr{err: ErrHeaderInjection, detail: "refused"}
 		}
 		return append(dst, t...), nil
+	case Body:
+		if h.inStr {
+			return appendJSONEscaped(dst, t), nil
+		}
 	}
 	return append(dst, t...), nil
 }
