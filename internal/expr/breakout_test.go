@@ -103,3 +103,28 @@ func TestRejectHeaderControlCharacters(t *testing.T) {
 		}
 	}
 }
+
+// TestBodyRenderAlloc: the proxy's whole-body path (Scan, then RenderScanned) in a Body does
+// not allocate, as in JSON.
+func TestBodyRenderAlloc(t *testing.T) {
+	skipAllocUnderRace(t)
+	body := body1KB()
+	env := fixtureEnv()
+	r := Acquire()
+	defer Release(r)
+	dst := make([]byte, 0, 4096)
+	if _, err := r.Scan(body, Body, nil); err != nil {
+		t.Fatal(err)
+	}
+	out, err := r.RenderScanned(dst, body, Body, env)
+	if err != nil || !json.Valid(out) || r.Count() != 5 {
+		t.Fatalf("%v, %d expressions: %s", err, r.Count(), out)
+	}
+	allocs := testing.AllocsPerRun(200, func() {
+		r.Scan(body, Body, nil)
+		out, err = r.RenderScanned(dst[:0], body, Body, env)
+	})
+	if err != nil || allocs != 0 {
+		t.Fatalf("Scan + RenderScanned: %v allocs/op, err %v", allocs, err)
+	}
+}
