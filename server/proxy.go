@@ -366,16 +366,17 @@ func (s *Server) forward(x *exchange, dest []byte) error {
 func (x *exchange) readRequestBody(limit int64) (body []byte, whole bool, err error) {
 	ctx := x.c.ctx
 	cl := ctx.Request.Header.ContentLength()
-	src := ctx.RequestBodyStream()
-	if x.px != nil && len(x.px.RequestTransforms) > 0 || (cl >= 0 && cl <= bufferLimit) || src == nil {
+	stream := ctx.RequestBodyStream()
+	switch {
+	case x.px != nil && len(x.px.RequestTransforms) > 0, cl >= 0 && cl <= bufferLimit,
+		stream == nil: // no stream: the body is in memory already
 		body, err = x.c.readBody(min(limit, bufferLimit))
 		return body, err == nil, err
-	}
-	if cl >= 0 {
-		return nil, false, nil
+	case cl >= 0:
+		return nil, false, nil // known to be bigger
 	}
 	// Chunked: one byte past bufferLimit tells whether the body fits.
-	body, err = io.ReadAll(io.LimitReader(src, min(limit, bufferLimit)+1))
+	body, err = io.ReadAll(io.LimitReader(stream, min(limit, bufferLimit)+1))
 	switch {
 	case err != nil:
 		return nil, false, problem(http.StatusBadRequest, "could not read the request body")

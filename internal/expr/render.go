@@ -628,7 +628,7 @@ func (r *Renderer) emit(dst []byte, v value, h hit) ([]byte, *ferr) {
 		return appendPercent(dst, t, false), nil
 	case Header:
 		if !headerSafe(t) {
-			return dst, &ferr{err: ErrHeaderInjection, detail: "only UTF-8 text and HTAB may go in a header"}
+			return dst, &ferr{err: ErrHeaderInjection, detail: "only UTF-8 text and HTAB are allowed"}
 		}
 		return append(dst, t...), nil
 	case Body:
