@@ -174,3 +174,18 @@ func TestRejectJSONBreakoutNDJSON(t *testing.T) {
 		})
 	}
 }
+
+// TestRejectJSONBreakoutInHeader: a header whose value is JSON (Dropbox-API-Arg style) keeps a
+// value inside its string; the destination gets JSON with the template's keys.
+func TestRejectJSONBreakoutInHeader(t *testing.T) {
+	e, dest, evil, _ := breakoutEdge(t)
+	e.sendBody(dest, "application/json", []byte(`{}`), false, "X-Arg", `{"name":"{{ `+evil+` }}","mode":"add"}`).expect(t, 200)
+	got := dest.last(t).header.Get("X-Arg")
+	if keys := jsonKeys(t, []byte(got)); !reflect.DeepEqual(keys, [][]string{{"mode", "name"}}) {
+		t.Fatalf("X-Arg has keys %v: %s", keys, got)
+	}
+	var m map[string]any
+	if json.Unmarshal([]byte(got), &m); m["name"] != injection {
+		t.Fatalf("name %q", m["name"])
+	}
+}

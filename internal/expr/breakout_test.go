@@ -46,6 +46,27 @@ func TestRejectJSONBreakoutInBody(t *testing.T) {
 	}
 }
 
+// TestRejectJSONBreakoutInHeader: in a header value a value inside double quotes — a JSON
+// header (Dropbox-API-Arg style) or an HTTP quoted-string — stays inside them; elsewhere it is
+// inserted as is.
+func TestRejectJSONBreakoutInHeader(t *testing.T) {
+	esc := `Robert\",\"role\":\"admin\",\"x\":\"`
+	cases := []struct{ name, src, want string }{
+		{"json value", `{"path":"{{ t }}","mode":"add"}`, `{"path":"` + esc + `","mode":"add"}`},
+		{"quoted-string", `Digest username="{{ t }}", realm="r"`, `Digest username="` + esc + `", realm="r"`},
+		{"token", `Bearer {{ t }}`, `Bearer ` + breakout},
+	}
+	env := newAnyEnv(breakout)
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := render(t, tc.src, Header, env)
+			if err != nil || got != tc.want {
+				t.Fatalf("got %s, %v\nwant %s", got, err, tc.want)
+			}
+		})
+	}
+}
+
 // TestBodyRendersJSONStringsSafely is a property test: a JSON document whose expressions sit in
 // strings renders, in a Body, to JSON with the same shape for any value, in random chunkings.
 func TestBodyRendersJSONStringsSafely(t *testing.T) {

@@ -46,7 +46,9 @@ const (
 	Form
 	// Header is an HTTP header value: a value containing a control character
 	// other than HTAB (CR, LF, NUL, VT, FF, DEL, NEL, …) or invalid UTF-8 is
-	// refused with ErrHeaderInjection; nothing else is changed.
+	// refused with ErrHeaderInjection. Double-quoted strings are lexed as in
+	// Body (a JSON header value, an HTTP quoted-string), and a value inside
+	// one is JSON-string-escaped; elsewhere it is inserted as is.
 	Header
 	// Query is a raw URL query string: values are percent-encoded; expressions
 	// may be percent-encoded as in Form.

@@ -98,7 +98,7 @@ func (s *scanState) next(src []byte, eof bool) (h hit, found bool, se *scanErr) 
 		return s.nextJSON(src, eof)
 	case Form, Query:
 		return s.nextEncoded(src, eof)
-	case Body:
+	case Body, Header:
 		return s.nextBody(src, eof)
 	default:
 		return s.nextPlain(src, eof)
@@ -127,7 +127,7 @@ func (s *scanState) nextPlain(src []byte, eof bool) (hit, bool, *scanErr) {
 	}
 }
 
-// nextBody handles Body: only JSON's lexical state is tracked (double quotes end or start a string
+// nextBody handles Body and Header: only JSON's lexical state is tracked (double quotes end or start a string
 // unless escaped by a backslash inside one), enough to know whether an expression sits inside a
 // JSON string. The expression itself is opaque: its text never changes the state.
 func (s *scanState) nextBody(src []byte, eof bool) (hit, bool, *scanErr) {
@@ -347,7 +347,7 @@ func (s *scanState) finish(src []byte, eof bool, e0, in0 int, inStr, openQ, isKe
 				esc = true
 				continue
 			}
-			if c == '"' && s.ctx == JSON { // in a Body the expression is opaque
+			if c == '"' && s.ctx == JSON { // in a Body or Header the expression is opaque
 				return hit{}, false, &scanErr{err: ErrUnterminated, detail: "the JSON string ends before \"}}\"", e0: e0, e1: j}
 			}
 		}
