@@ -246,7 +246,8 @@ func (s *Server) resolveCollected(x *exchange) error {
 	return s.fetchAndAudit(x)
 }
 
-// renderHeaders resolves expressions in header values; CR, LF or NUL in a result is refused.
+// renderHeaders resolves expressions in header values; a control character (but HTAB) in a
+// result is refused.
 func renderHeaders(x *exchange, h *fasthttp.RequestHeader) error {
 	type kv struct{ k, v []byte }
 	var todo []kv
@@ -396,7 +397,7 @@ func exprProblem(err error) error {
 	case errors.Is(err, expr.ErrTooLarge):
 		return problem(http.StatusRequestEntityTooLarge, "the detokenized request is larger than allowed")
 	case errors.Is(err, expr.ErrHeaderInjection):
-		return invalid("headers", "a detokenized header value contains CR, LF or NUL")
+		return invalid("headers", exprDetail(err)) // names the expression, never its value
 	case errors.Is(err, expr.ErrUnknownToken):
 		return unknownToken(e.ID)
 	}

@@ -2,7 +2,6 @@ package server
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -280,15 +279,9 @@ func (s *Server) forward(x *exchange, dest []byte) error {
 	if int64(cl) > limit {
 		return errTooLarge
 	}
-	// Bodies up to bufferLimit (and any body a request transform needs) are read whole before
-	// anything is sent; bigger ones stream.
-	var body []byte
-	whole := x.px != nil && len(x.px.RequestTransforms) > 0 || (cl >= 0 && cl <= bufferLimit)
-	if whole {
-		var err error
-		if body, err = x.c.readBody(min(limit, bufferLimit)); err != nil {
-			return err
-		}
+	body, whole, err := x.readRequestBody(limit)
+	if err != nil {
+		return err
 	}
 	// A whole body lets the caller's request become the destination's, edited in place (no copy
 	// of headers or body). A streamed body is read from the caller's request while the
@@ -337,11 +330,10 @@ func (s *Server) forward(x *exchange, dest []byte) error {
 	}
 	detok := x.px == nil || !x.px.DisableDetokenization
 	var streamed *bodyStream
-	var err error
 	if whole {
 		err = s.prepareWholeBody(x, req, body, detok)
 	} else {
-		streamed, err = s.prepareStreamedBody(x, req, cl, detok)
+		streamed, err = s.prepareStreamedBody(x, req, cl, body, detok)
 	}
 	if err != nil {
 		return err
@@ -365,6 +357,33 @@ func (s *Server) forward(x *exchange, dest []byte) error {
 		return destinationError(err)
 	}
 	return s.respond(x)
+}
+
+// readRequestBody reads the caller's body whole when it is at most bufferLimit bytes, however it
+// is framed (Content-Length or chunked), and when a request transform needs it (over bufferLimit:
+// 413). A bigger body streams: whole is false, and body is what was read of it to find that out
+// (nothing when Content-Length said so); it streams first.
+func (x *exchange) readRequestBody(limit int64) (body []byte, whole bool, err error) {
+	ctx := x.c.ctx
+	cl := ctx.Request.Header.ContentLength()
+	stream := ctx.RequestBodyStream()
+	switch {
+	case x.px != nil && len(x.px.RequestTransforms) > 0, cl >= 0 && cl <= bufferLimit,
+		stream == nil: // no stream: the body is in memory already
+		body, err = x.c.readBody(min(limit, bufferLimit))
+		return body, err == nil, err
+	case cl >= 0:
+		return nil, false, nil // known to be bigger
+	}
+	// Chunked: one byte past bufferLimit tells whether the body fits.
+	body, err = io.ReadAll(io.LimitReader(stream, min(limit, bufferLimit)+1))
+	switch {
+	case err != nil:
+		return nil, false, problem(http.StatusBadRequest, "could not read the request body")
+	case int64(len(body)) > limit:
+		return nil, false, errTooLarge
+	}
+	return body, len(body) <= bufferLimit, nil
 }
 
 // destinationError maps a failed exchange with the destination to a status.
@@ -436,7 +455,7 @@ func readResponseBody(resp *fasthttp.Response, limit int64) ([]byte, error) {
 // transforms and sets the body.
 func (s *Server) prepareWholeBody(x *exchange, req *fasthttp.Request, body []byte, detok bool) error {
 	ct := x.c.ctx.Request.Header.ContentType()
-	out, err := s.detokenizeRequest(x, req, body, bodyContext(ct, body), detok)
+	out, err := s.detokenizeRequest(x, req, body, bodyContext(ct), detok)
 	if err != nil {
 		return err
 	}
@@ -458,23 +477,29 @@ func sameBytes(a, b []byte) bool {
 
 // prepareStreamedBody sets a body of cl bytes (-1: unknown) that streams from the caller to the
 // destination, detokenized on the fly: tokens are fetched, checked and audited as they appear.
-// streamed is non-nil; its err explains a failure that surfaces as a failed send.
-func (s *Server) prepareStreamedBody(x *exchange, req *fasthttp.Request, cl int, detok bool) (*bodyStream, error) {
+// head is what was read of the body already: it goes first. streamed is non-nil; its err
+// explains a failure that surfaces as a failed send.
+func (s *Server) prepareStreamedBody(x *exchange, req *fasthttp.Request, cl int, head []byte, detok bool) (*bodyStream, error) {
 	ctx := x.c.ctx
 	limit := s.cfg.Limits.ProxyBodyBytes
 	ct := ctx.Request.Header.ContentType()
-	bctx := bodyContext(ct, nil)
+	bctx := bodyContext(ct)
 	// Streaming: headers and query are detokenized first (they are small and whole).
 	if _, err := s.detokenizeRequest(x, req, nil, bctx, detok); err != nil {
 		return nil, err
 	}
-	bs := &bodyStream{src: ctx.RequestBodyStream(), left: limit}
+	src := ctx.RequestBodyStream()
+	if len(head) > 0 {
+		src = io.MultiReader(bytes.NewReader(head), src)
+	}
+	bs := &bodyStream{src: src, left: limit}
 	var r io.Reader = bs
 	size := cl
 	if detok {
 		lazy := &lazyEnv{s: s, x: x}
 		bs.renderer = expr.Acquire()
-		bs.renderer.SetLimits(expr.Limits{MaxExprs: max(x.exprLimits.MaxExprs, int(limit/64)), MaxExpansion: limit})
+		// The same expression limit as a whole body: a stream is no licence for more.
+		bs.renderer.SetLimits(expr.Limits{MaxExprs: x.exprLimits.MaxExprs, MaxExpansion: limit})
 		r = bs.renderer.Reader(bs, bctx, lazy)
 		bs.lazy = lazy
 		size = -1
@@ -532,22 +557,21 @@ func (e *errReader) Read(p []byte) (int, error) {
 }
 
 // bodyContext picks how expressions in a body are found and escaped, from its media type
-// (case-insensitive, parameters ignored): JSON for application/json, */json and *+json; form for
-// application/x-www-form-urlencoded. Anything else that is nevertheless a JSON document (sniffed
-// from body, when the caller has it) is treated as JSON too: a value must never break out of a
-// JSON string because a client mislabelled its body.
-func bodyContext(ct, body []byte) expr.Context {
+// (case-insensitive, parameters ignored): form for application/x-www-form-urlencoded, JSON for
+// every JSON type (a subtype naming json: */json, *+json, x-ndjson, jsonl, json-seq), and Body
+// for anything else, labelled or not. In a Body the bytes around each expression decide: a value
+// inside a JSON string is JSON-string-escaped, so no label — nor its absence — lets a value out
+// of its string, whole or streamed.
+func bodyContext(ct []byte) expr.Context {
 	mt := mediaType(ct)
+	_, sub, _ := strings.Cut(mt, "/")
 	switch {
 	case mt == "application/x-www-form-urlencoded":
 		return expr.Form
-	case strings.HasSuffix(mt, "/json") || strings.HasSuffix(mt, "+json"):
+	case strings.Contains(sub, "json"):
 		return expr.JSON
 	}
-	if b := bytes.TrimSpace(body); len(b) > 0 && (b[0] == '{' || b[0] == '[') && json.Valid(b) {
-		return expr.JSON
-	}
-	return expr.Text
+	return expr.Body
 }
 
 // mediaType is the lower-cased type/subtype of a Content-Type value.

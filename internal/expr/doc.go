@@ -169,9 +169,17 @@
 //     strings only valid JSON is inserted (strings quoted, objects validated).
 //   - Form: form-encoded (unreserved characters kept, space → '+').
 //   - Query: percent-encoded (space → %20).
-//   - Header: inserted as is; CR, LF or NUL → ErrHeaderInjection. Scan
-//     refuses literal filter arguments with a control character other than
-//     HTAB in a header: they could only make that refusal depend on the value.
+//   - Header: a control character other than HTAB (CR, LF, NUL, VT, FF,
+//     DEL, NEL, …) or invalid UTF-8 → ErrHeaderInjection. Scan refuses
+//     literal filter arguments with a control character other than HTAB in
+//     a header: they could only make that refusal depend on the value.
+//     Otherwise as Body: JSON-string-escaped inside double quotes (a JSON
+//     header value, an HTTP quoted-string, whose \" and \\ escapes are
+//     JSON's), as is elsewhere.
+//   - Body: JSON strings are lexed (quotes, backslash escapes) across chunks;
+//     inside one the value is JSON-string-escaped, elsewhere inserted as is.
+//     Expressions are opaque to the lexer. This is every body not labelled
+//     JSON or form: the label cannot let a value out of a JSON string.
 //   - Text: inserted as is. Objects/arrays are their JSON text, null is empty.
 //
 // # Memory, limits and plaintext

@@ -226,6 +226,28 @@ func appendJSONEscaped(out, s []byte) []byte {
 	return append(out, s[start:]...)
 }
 
+// headerSafe reports whether s may be a header value: UTF-8 without control characters
+// (C0, DEL, C1 such as NEL) other than horizontal tab. Parsers split lines on more than CR and
+// LF (VT, FF, NEL), and one that reads bytes as Latin-1 sees C1 controls in invalid UTF-8.
+func headerSafe(s []byte) bool {
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if (c < 0x20 && c != '\t') || c == 0x7f {
+				return false
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRune(s[i:])
+		if (r == utf8.RuneError && size == 1) || r <= 0x9f {
+			return false
+		}
+		i += size
+	}
+	return true
+}
+
 // appendCompactJSON appends raw (a JSON document) with insignificant
 // whitespace removed; false if raw is not valid JSON.
 func appendCompactJSON(out, raw []byte) ([]byte, bool) {

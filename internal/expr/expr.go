@@ -44,12 +44,21 @@ const (
 	// form-encoded; expressions may be written with percent-encoded delimiters
 	// (%7B%7B … %7D%7D) and percent-encoded text.
 	Form
-	// Header is an HTTP header value: a value containing CR, LF or NUL is
-	// refused with ErrHeaderInjection; nothing else is changed.
+	// Header is an HTTP header value: a value containing a control character
+	// other than HTAB (CR, LF, NUL, VT, FF, DEL, NEL, …) or invalid UTF-8 is
+	// refused with ErrHeaderInjection. Double-quoted strings are lexed as in
+	// Body (a JSON header value, an HTTP quoted-string), and a value inside
+	// one is JSON-string-escaped; elsewhere it is inserted as is.
 	Header
 	// Query is a raw URL query string: values are percent-encoded; expressions
 	// may be percent-encoded as in Form.
 	Query
+	// Body is a body that is neither labelled JSON nor form-encoded (text,
+	// unlabelled, mislabelled JSON): the bytes are lexed as JSON lexes strings
+	// (double quotes, backslash escapes) across chunks, and a value inside a
+	// double-quoted string is JSON-string-escaped, so it cannot end the string
+	// whatever the label said. Elsewhere a value is inserted as is, as in Text.
+	Body
 )
 
 // String returns the context's name.
@@ -65,6 +74,8 @@ func (c Context) String() string {
 		return "header"
 	case Query:
 		return "query"
+	case Body:
+		return "body"
 	}
 	return "context(" + strconv.Itoa(int(c)) + ")"
 }
@@ -198,9 +209,10 @@ var (
 	// ErrTooLarge: an expression could build a value over the limit (Scan),
 	// or the expansion charged for the documents' sizes is over the limit.
 	ErrTooLarge = errors.New("expr: rendered value too large")
-	// ErrHeaderInjection: a value rendered into a header contains CR, LF
-	// or NUL (the one error that depends on a value).
-	ErrHeaderInjection = errors.New("expr: header value contains CR, LF or NUL")
+	// ErrHeaderInjection: a value rendered into a header contains a control
+	// character other than HTAB, or invalid UTF-8 (the one error that depends
+	// on a value).
+	ErrHeaderInjection = errors.New("expr: header value contains a control character")
 )
 
 // Error describes a failed expression. It names the expression as written

@@ -440,7 +440,7 @@ func (r *Renderer) replay(dst, src []byte, hits []hit, env Env) ([]byte, error) 
 // Form and Query.
 func (r *Renderer) decode(inner []byte, h hit) ([]byte, bool) {
 	switch r.st.ctx {
-	case JSON:
+	case JSON, Body, Header:
 		if h.inStr && bytes.IndexByte(inner, '\\') >= 0 {
 			return appendUnescapeJSON(r.text[:0], inner)
 		}
@@ -626,10 +626,16 @@ func (r *Renderer) emit(dst []byte, v value, h hit) ([]byte, *ferr) {
 	case Query:
 		return appendPercent(dst, t, false), nil
 	case Header:
-		if bytes.IndexByte(t, '\r') >= 0 || bytes.IndexByte(t, '\n') >= 0 || bytes.IndexByte(t, 0) >= 0 {
-			return dst, &ferr{err: ErrHeaderInjection, detail: "refused"}
+		if !headerSafe(t) {
+			return dst, &ferr{err: ErrHeaderInjection, detail: "only UTF-8 text and HTAB are allowed"}
 		}
-		return append(dst, t...), nil
+		if h.inStr { // in double quotes: a JSON header value, an HTTP quoted-string
+			return appendJSONEscaped(dst, t), nil
+		}
+	case Body:
+		if h.inStr {
+			return appendJSONEscaped(dst, t), nil
+		}
 	}
 	return append(dst, t...), nil
 }

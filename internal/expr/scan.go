@@ -98,6 +98,8 @@ func (s *scanState) next(src []byte, eof bool) (h hit, found bool, se *scanErr) 
 		return s.nextJSON(src, eof)
 	case Form, Query:
 		return s.nextEncoded(src, eof)
+	case Body, Header:
+		return s.nextBody(src, eof)
 	default:
 		return s.nextPlain(src, eof)
 	}
@@ -123,6 +125,41 @@ func (s *scanState) nextPlain(src []byte, eof bool) (hit, bool, *scanErr) {
 		}
 		return s.finish(src, eof, i, i+2, false, false, false)
 	}
+}
+
+// nextBody handles Body and Header: only JSON's lexical state is tracked (double quotes end or start a string
+// unless escaped by a backslash inside one), enough to know whether an expression sits inside a
+// JSON string. The expression itself is opaque: its text never changes the state.
+func (s *scanState) nextBody(src []byte, eof bool) (hit, bool, *scanErr) {
+	for i := 0; i < len(src); i++ {
+		if s.esc {
+			s.esc = false
+			continue
+		}
+		for i < len(src) && !strSpecial[src[i]] {
+			i++
+		}
+		if i == len(src) {
+			break
+		}
+		switch src[i] {
+		case '\\':
+			s.esc = s.inStr
+		case '"':
+			s.inStr = !s.inStr
+		case '{':
+			if i+1 >= len(src) {
+				if eof {
+					continue
+				}
+				return hit{lit: i}, false, nil
+			}
+			if src[i+1] == '{' {
+				return s.finish(src, eof, i, i+2, s.inStr, false, false)
+			}
+		}
+	}
+	return hit{lit: len(src)}, false, nil
 }
 
 // nextEncoded handles Form and Query: delimiters are "{{"/"}}" or their
@@ -189,8 +226,8 @@ func marker(b []byte, brace, hex byte) (int, bool) {
 	return pos, false
 }
 
-// strSpecial marks the bytes that matter inside a JSON string; endSpecial
-// those that matter while looking for the end of an expression.
+// strSpecial marks the bytes that matter inside a JSON string (and anywhere in a Body);
+// endSpecial those that matter while looking for the end of an expression.
 var (
 	strSpecial = [256]bool{'"': true, '\\': true, '{': true}
 	endSpecial = [256]bool{'"': true, '\\': true, '}': true, '%': true}
@@ -310,7 +347,7 @@ func (s *scanState) finish(src []byte, eof bool, e0, in0 int, inStr, openQ, isKe
 				esc = true
 				continue
 			}
-			if c == '"' {
+			if c == '"' && s.ctx == JSON { // in a Body or Header the expression is opaque
 				return hit{}, false, &scanErr{err: ErrUnterminated, detail: "the JSON string ends before \"}}\"", e0: e0, e1: j}
 			}
 		}

@@ -128,7 +128,7 @@ func TestStreamEqualsRender(t *testing.T) {
 	}
 	for i := range iters {
 		src := randomBody(rng, 1+rng.IntN(60))
-		ctx := Context(i % 5)
+		ctx := Context(i % int(Body+1))
 		want, werr := func() ([]byte, error) {
 			r := Acquire()
 			defer Release(r)
@@ -154,6 +154,7 @@ func TestStreamChunkBoundaries(t *testing.T) {
 		{JSON, `["{{ name.nick }}", "\"{{ num }}\"", "{{ name | json: \"$.first\" }}"]`},
 		{Form, `a=%7B%7B+num+%7C+last4+%7D%7D&b={{ hello }}&c=%7b%7Bs1234%7D%7d`},
 		{Text, `x{{num}}y{{ card.cvc }}z{`},
+		{Body, `{"q":"\"{{ name.quote }}\\","n":{{ num }},"s":"{{ name | json: \"$.first\" }}"} "x{{ name.list }}"`},
 	}
 	for _, b := range bodies {
 		want, err := render(t, b.body, b.ctx, env)
