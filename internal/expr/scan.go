@@ -136,9 +136,7 @@ func (s *scanState) nextBody(src []byte, eof bool) (hit, bool, *scanErr) {
 			s.esc = false
 			continue
 		}
-		for i < len(src) && !strSpecial[src[i]] {
-			i++
-		}
+		i += indexStrSpecial(src[i:])
 		if i == len(src) {
 			break
 		}
@@ -240,9 +238,7 @@ func (s *scanState) nextJSON(src []byte, eof bool) (hit, bool, *scanErr) {
 				s.esc = false
 				continue
 			}
-			for i < len(src) && !strSpecial[src[i]] {
-				i++
-			}
+			i += indexStrSpecial(src[i:])
 			if i == len(src) {
 				break
 			}
