@@ -374,6 +374,7 @@ func (r *Renderer) process(dst, src []byte, eof bool, env Env, fn func(Ref) erro
 			return dst, pos, err
 		}
 		if env == nil { // Scan: RenderScanned replays these
+			r.noteBare(&h, src[pos:])
 			r.hits = append(r.hits, h.shift(pos))
 		}
 		if fn != nil {
@@ -395,11 +396,9 @@ func (r *Renderer) process(dst, src []byte, eof bool, env Env, fn func(Ref) erro
 // index.
 func (r *Renderer) parseAt(src []byte, h hit, off int64) (raw []byte, idx int, err error) {
 	raw = src[h.e0:h.e1]
-	if r.count >= r.lim.MaxExprs {
-		return raw, 0, newError(ErrTooMany, "more than "+strconv.Itoa(r.lim.MaxExprs)+" expressions", raw, off, nil, false)
+	if idx, err = r.countExpr(raw, off); err != nil {
+		return raw, idx, err
 	}
-	idx = r.count
-	r.count++
 	text, ok := r.decode(src[h.in0:h.in1], h)
 	if !ok {
 		return raw, idx, newError(ErrSyntax, "invalid escape sequence", raw, off, nil, false)
@@ -417,13 +416,56 @@ func (r *Renderer) parseAt(src []byte, h hit, off int64) (raw []byte, idx int, e
 	return raw, idx, nil
 }
 
+// countExpr counts one more expression against Limits.MaxExprs and returns its index.
+func (r *Renderer) countExpr(raw []byte, off int64) (int, error) {
+	if r.count >= r.lim.MaxExprs {
+		return 0, newError(ErrTooMany, "more than "+strconv.Itoa(r.lim.MaxExprs)+" expressions", raw, off, nil, false)
+	}
+	r.count++
+	return r.count - 1, nil
+}
+
+// noteBare marks h (offsets relative to src) as bare when the expression just parsed into r.ex
+// has neither path nor filters and its id, if any, is a view of src.
+func (r *Renderer) noteBare(h *hit, src []byte) {
+	ex := &r.ex
+	if ex.nf != 0 || ex.path != nil {
+		return
+	}
+	if len(ex.id) > 0 {
+		if !inside(src, ex.id) {
+			return
+		}
+		h.id0 = int(uintptr(unsafe.Pointer(unsafe.SliceData(ex.id))) - uintptr(unsafe.Pointer(unsafe.SliceData(src))))
+		h.id1 = h.id0 + len(ex.id)
+	}
+	h.bare, h.kind = true, ex.kind
+}
+
+// unparse rebuilds in r.ex the bare expression h of src that Scan parsed.
+func (r *Renderer) unparse(src []byte, h hit) {
+	r.ex.kind, r.ex.path, r.ex.nf, r.ex.id = h.kind, nil, 0, nil
+	if h.id1 > h.id0 {
+		r.ex.id = src[h.id0:h.id1:h.id1]
+	}
+}
+
 // replay renders src with the expressions at the positions a Scan of it found: process without
 // the scanning.
 func (r *Renderer) replay(dst, src []byte, hits []hit, env Env) ([]byte, error) {
 	pos := 0
 	for _, h := range hits {
 		dst = append(dst, src[pos:h.lit]...)
-		raw, _, err := r.parseAt(src, h, int64(h.e0))
+		var raw []byte
+		var err error
+		if h.bare {
+			raw = src[h.e0:h.e1]
+			if _, err = r.countExpr(raw, int64(h.e0)); err == nil {
+				r.unparse(src, h)
+			}
+		} else {
+			raw, _, err = r.parseAt(src, h, int64(h.e0))
+		}
 		if err != nil {
 			return dst, err
 		}

@@ -68,6 +68,12 @@ type hit struct {
 	openQ      bool // JSON: the span starts with the string's opening quote
 	closeQ     bool // JSON: the span ends with the string's closing quote
 	isKey      bool // JSON: the value lands in object-key position
+
+	// Set by Scan for a bare expression (a source without path or filters, its id written as is
+	// in src at id0:id1): replay rebuilds it from these instead of parsing it again.
+	bare     bool
+	kind     RefKind
+	id0, id1 int
 }
 
 // shift is h with its offsets moved by n (relative to an input n bytes longer at the front).
@@ -79,6 +85,8 @@ func (h hit) shift(n int) hit {
 	h.e1 += n
 	h.in0 += n
 	h.in1 += n
+	h.id0 += n
+	h.id1 += n
 	return h
 }
 
