@@ -2,7 +2,6 @@ package server
 
 import (
 	"crypto/rand"
-	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
 	"slices"
@@ -105,8 +104,8 @@ func (s *Server) authenticate(ctx *fasthttp.RequestCtx) (*principal, error) {
 	if len(key) == 0 || len(key) > 256 {
 		return nil, nil
 	}
-	h := sha256.Sum256(key)
-	if s.adminKeyHash != nil && subtle.ConstantTimeCompare(h[:], s.adminKeyHash) == 1 {
+	h := s.keyTags.tag(key)
+	if s.adminKeyTag != nil && subtle.ConstantTimeCompare(h[:], s.adminKeyTag[:]) == 1 {
 		return adminPrincipal, nil
 	}
 	if p := s.principals.get(h); p != nil {
@@ -123,18 +122,18 @@ func (s *Server) authenticate(ctx *fasthttp.RequestCtx) (*principal, error) {
 	return p, nil
 }
 
-// principalCache maps SHA-256(API key) to the application's principal, so authentication costs
-// no vault read. Any change to any application empties it; a lookup that raced with a change is
+// principalCache maps the tag of an API key (keyTagger) to the application's principal, so
+// authentication costs no vault read. Any change to any application empties it; a lookup that raced with a change is
 // not cached. The raw key is never kept.
 type principalCache struct {
 	mu  sync.RWMutex
-	m   map[[32]byte]*principal
+	m   map[tag]*principal
 	gen uint64
 }
 
 const maxCachedPrincipals = 10000
 
-func (c *principalCache) get(h [32]byte) *principal {
+func (c *principalCache) get(h tag) *principal {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	return c.m[h]
@@ -146,14 +145,14 @@ func (c *principalCache) generation() uint64 {
 	return c.gen
 }
 
-func (c *principalCache) put(h [32]byte, p *principal, gen uint64) {
+func (c *principalCache) put(h tag, p *principal, gen uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.gen != gen {
 		return
 	}
 	if c.m == nil || len(c.m) >= maxCachedPrincipals {
-		c.m = map[[32]byte]*principal{}
+		c.m = map[tag]*principal{}
 	}
 	c.m[h] = p
 }

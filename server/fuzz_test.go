@@ -2,7 +2,6 @@ package server
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -22,8 +21,9 @@ func memServer(t testing.TB) *Server {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	h := sha256.Sum256([]byte(testAdminKey))
-	s := &Server{cfg: Defaults(), log: slog.New(slog.NewJSONHandler(io.Discard, nil)), adminKeyHash: h[:], now: time.Now}
+	kt := newKeyTagger()
+	h := kt.tag([]byte(testAdminKey))
+	s := &Server{cfg: Defaults(), log: slog.New(slog.NewJSONHandler(io.Discard, nil)), keyTags: kt, adminKeyTag: &h, now: time.Now}
 	if err := s.attach(st); err != nil {
 		t.Fatal(err)
 	}

@@ -5,7 +5,6 @@ package server
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -29,12 +28,13 @@ var Version = "dev"
 
 // Server holds what every request needs. Build it with New; it is safe for concurrent use.
 type Server struct {
-	cfg          Config
-	store        store.Store
-	log          *slog.Logger
-	adminKeyHash []byte
-	ready        atomic.Bool
-	now          func() time.Time
+	cfg         Config
+	store       store.Store
+	log         *slog.Logger
+	adminKeyTag *tag       // of the bootstrap admin key, if any
+	keyTags     *keyTagger // API key → principal cache key, per process
+	ready       atomic.Bool
+	now         func() time.Time
 
 	proxies   *proxyRegistry
 	policy    egress.Policy    // destination URL rules
@@ -62,7 +62,7 @@ func New(cfg Config) (s *Server, err error) {
 		logBuf = newBufferedLog(out)
 		cfg.Logger = slog.New(slog.NewJSONHandler(logBuf, &slog.HandlerOptions{Level: cfg.slogLevel()}))
 	}
-	s = &Server{cfg: cfg, log: cfg.Logger, now: time.Now, logBuf: logBuf}
+	s = &Server{cfg: cfg, log: cfg.Logger, now: time.Now, logBuf: logBuf, keyTags: newKeyTagger()}
 	defer func() {
 		if err != nil && logBuf != nil {
 			logBuf.Close()
@@ -90,8 +90,8 @@ func New(cfg Config) (s *Server, err error) {
 		}
 	}
 	if adminKey != "" {
-		h := sha256.Sum256([]byte(adminKey))
-		s.adminKeyHash = h[:]
+		h := s.keyTags.tag([]byte(adminKey))
+		s.adminKeyTag = &h
 	}
 	s.ready.Store(true)
 	return s, nil
