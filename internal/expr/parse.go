@@ -74,9 +74,15 @@ type parser struct {
 	header bool   // the expression is in a header value
 }
 
-func isIDChar(c byte) bool {
-	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-'
-}
+func isIDChar(c byte) bool { return idChar[c] }
+
+// idChar marks the bytes of token ids and names: ASCII letters, digits, '_' and '-'.
+var idChar = func() (t [256]bool) {
+	for c := range t {
+		t[c] = 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-'
+	}
+	return t
+}()
 
 func isSpace(c byte) bool {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r'

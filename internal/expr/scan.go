@@ -331,8 +331,12 @@ func (s *scanState) finish(src []byte, eof bool, e0, in0 int, inStr, openQ, isKe
 	for j := j0; j < len(src); j++ {
 		if !esc {
 			end := min(len(src), limit)
-			for j < end && !endSpecial[src[j]] {
-				j++
+			if encoded {
+				for j < end && !endSpecial[src[j]] {
+					j++
+				}
+			} else {
+				j += indexEndSpecial(src[j:end])
 			}
 			if j == len(src) {
 				break

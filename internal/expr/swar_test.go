@@ -2,38 +2,51 @@ package expr
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 )
 
-// byteLoopIndex is the reference indexStrSpecial must agree with.
-func byteLoopIndex(b []byte) int {
+// byteLoopIndex is the reference indexAny3 must agree with.
+func byteLoopIndex(b []byte, set string) int {
 	for i, c := range b {
-		if strSpecial[c] {
+		if strings.IndexByte(set, c) >= 0 {
 			return i
 		}
 	}
 	return len(b)
 }
 
-func TestIndexStrSpecialEveryPositionAndNeighbour(t *testing.T) {
-	// Every special byte at every offset of a 0..19-byte run, after bytes one below and one
-	// above each special (the borrow and carry cases of the word trick), and 0x00/0xFF.
-	fillers := []byte{0x00, 0xff, '"' - 1, '"' + 1, '\\' - 1, '\\' + 1, '{' - 1, '{' + 1, 'x', 0x80, 0x7f}
-	for _, f := range fillers {
-		for n := 0; n < 20; n++ {
-			b := bytes.Repeat([]byte{f}, n)
-			if got := indexStrSpecial(b); got != n {
-				t.Fatalf("filler %#x × %d: got %d, want %d", f, n, got, n)
+func TestIndexSpecialEveryPositionAndNeighbour(t *testing.T) {
+	// Every byte of the set at every offset of a 0..19-byte run, after bytes one below and one
+	// above each (the borrow and carry cases of the word trick), 0x00, 0x7F, 0x80 and 0xFF;
+	// a later match must not win.
+	for _, c := range []struct {
+		name string
+		fn   func([]byte) int
+		set  string
+	}{{"str", indexStrSpecial, "\"\\{"}, {"end", indexEndSpecial, "\"\\}"}} {
+		fillers := []byte{0x00, 0xff, 0x80, 0x7f, 'x'}
+		for _, s := range []byte(c.set) {
+			fillers = append(fillers, s-1, s+1)
+		}
+		for _, f := range fillers {
+			if strings.IndexByte(c.set, f) >= 0 {
+				continue
 			}
-			for pos := 0; pos < n; pos++ {
-				for _, c := range []byte{'"', '\\', '{'} {
-					b := bytes.Repeat([]byte{f}, n)
-					b[pos] = c
-					if n > pos+1 {
-						b[n-1] = '"' // a later match must not win
-					}
-					if got := indexStrSpecial(b); got != pos {
-						t.Fatalf("filler %#x, %q at %d of %d: got %d", f, c, pos, n, got)
+			for n := 0; n < 20; n++ {
+				if got := c.fn(bytes.Repeat([]byte{f}, n)); got != n {
+					t.Fatalf("%s: filler %#x × %d: got %d, want %d", c.name, f, n, got, n)
+				}
+				for pos := 0; pos < n; pos++ {
+					for _, s := range []byte(c.set) {
+						b := bytes.Repeat([]byte{f}, n)
+						b[pos] = s
+						if n > pos+1 {
+							b[n-1] = c.set[0]
+						}
+						if got := c.fn(b); got != pos {
+							t.Fatalf("%s: filler %#x, %q at %d of %d: got %d", c.name, f, s, pos, n, got)
+						}
 					}
 				}
 			}
@@ -41,14 +54,18 @@ func TestIndexStrSpecialEveryPositionAndNeighbour(t *testing.T) {
 	}
 }
 
-func FuzzIndexStrSpecial(f *testing.F) {
+func FuzzIndexSpecial(f *testing.F) {
 	f.Add([]byte(`{"description":"xxxxxxxxxxxxxxxxxxxxxxxx{{ tok }}"}`))
 	f.Add([]byte("\x00\x00\x00\x00\x00\x00\x00\x00\x00\\"))
 	f.Add([]byte("!!!!!!!!!!!#\"zzz"))
+	f.Add([]byte("|||||||||||~}zzz"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		for off := 0; off < len(b) && off < 9; off++ {
-			if got, want := indexStrSpecial(b[off:]), byteLoopIndex(b[off:]); got != want {
+			if got, want := indexStrSpecial(b[off:]), byteLoopIndex(b[off:], "\"\\{"); got != want {
 				t.Fatalf("indexStrSpecial(%q) = %d, want %d", b[off:], got, want)
+			}
+			if got, want := indexEndSpecial(b[off:]), byteLoopIndex(b[off:], "\"\\}"); got != want {
+				t.Fatalf("indexEndSpecial(%q) = %d, want %d", b[off:], got, want)
 			}
 		}
 	})
