@@ -97,9 +97,9 @@ const adminActor = "admin"
 var adminPrincipal = &principal{appID: adminActor, perms: permAll}
 
 func (s *Server) authenticate(ctx *fasthttp.RequestCtx) (*principal, error) {
-	key := ctx.Request.Header.Peek("BT-API-KEY")
+	key := ctx.Request.Header.PeekCanonical(nameBTAPIKey)
 	if len(key) == 0 {
-		key = ctx.Request.Header.Peek("X-Footprint-Secret-Key")
+		key = ctx.Request.Header.PeekCanonical(nameFootprintKey)
 	}
 	if len(key) == 0 || len(key) > 256 {
 		return nil, nil

@@ -23,6 +23,12 @@ var (
 	nameBTProxyKeepAlive  = []byte("Bt-Proxy-Keep-Alive")
 	nameBTProxyConnection = []byte("Bt-Proxy-Connection")
 	nameRequestID         = []byte("X-Request-Id")
+	nameBTAPIKey          = []byte("Bt-Api-Key")
+	nameFootprintKey      = []byte("X-Footprint-Secret-Key")
+	nameBTProxyKey        = []byte("Bt-Proxy-Key")
+	nameBTProxyURL        = []byte("Bt-Proxy-Url")
+	nameBTEncrypted       = []byte("Bt-Encrypted")
+	nameDestinationStatus = []byte("Bt-Proxy-Destination-Status")
 )
 
 // byLength groups names by their length.

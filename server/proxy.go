@@ -133,7 +133,7 @@ func (x *exchange) release() {
 // the destination base URL.
 func (s *Server) resolveProxy(x *exchange) (string, error) {
 	ctx := x.c.ctx
-	key := ctx.Request.Header.Peek("BT-PROXY-KEY")
+	key := ctx.Request.Header.PeekCanonical(nameBTProxyKey)
 	if len(key) == 0 {
 		key = ctx.QueryArgs().Peek("bt-proxy-key")
 	}
@@ -146,7 +146,7 @@ func (s *Server) resolveProxy(x *exchange) (string, error) {
 		base, x.limit, x.c.proxyID = x.px.DestinationURL, s.cfg.Limits.ProxyTokens, x.px.ID
 		x.env.config = x.px.Configuration
 	} else {
-		u := ctx.Request.Header.Peek("BT-PROXY-URL")
+		u := ctx.Request.Header.PeekCanonical(nameBTProxyURL)
 		if len(u) == 0 {
 			return "", invalid("BT-PROXY-URL", "BT-PROXY-URL or BT-PROXY-KEY is required")
 		}
@@ -289,7 +289,7 @@ func (s *Server) forward(x *exchange, dest []byte) error {
 	var req *fasthttp.Request
 	if whole && !x.footprint {
 		req = &ctx.Request
-		if v := req.Header.Peek("BT-ENCRYPTED"); len(v) > 0 {
+		if v := req.Header.PeekCanonical(nameBTEncrypted); len(v) > 0 {
 			x.btEncrypted = append(x.btEncrypted[:0], v...) // kept: every BT-* header goes below
 		}
 		// The caller's own connection and protocol stay as the caller asked: restored when the
@@ -426,7 +426,7 @@ func (s *Server) respond(x *exchange) error {
 		return err
 	}
 	var b [3]byte
-	resp.Header.SetBytesV(headerDestinationStatus, strconv.AppendInt(b[:0], int64(status), 10))
+	resp.Header.SetCanonical(nameDestinationStatus, strconv.AppendInt(b[:0], int64(status), 10))
 	return nil
 }
 

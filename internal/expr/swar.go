@@ -12,29 +12,34 @@ const (
 	highs = 0x8080808080808080
 )
 
-// bytesEqual has the high bit of every byte of x that equals c set. Bits above the lowest
-// match may be set spuriously (by the borrow out of a matching byte), never below it, so the
-// lowest set bit is exact.
-func bytesEqual(x uint64, c byte) uint64 {
-	y := x ^ (ones * uint64(c))
-	return (y - ones) &^ y & highs
-}
-
 // indexAny3 returns the index of the first a, b or c in s, or len(s).
+//
+// Per word x and byte pattern p (c in every byte), y = x^p has a zero byte where x has c, and
+// (y-ones) &^ y & highs has the high bit of that byte set. Bits above the lowest match may be
+// set spuriously (by the borrow out of a zero byte), never below it, so the lowest set bit is
+// exact.
 func indexAny3(s []byte, a, b, c byte) int {
-	i := 0
-	for ; len(s)-i >= 8; i += 8 {
-		x := binary.LittleEndian.Uint64(s[i:])
-		if m := bytesEqual(x, a) | bytesEqual(x, b) | bytesEqual(x, c); m != 0 {
-			return i + bits.TrailingZeros64(m)/8
-		}
+	pa, pb, pc := ones*uint64(a), ones*uint64(b), ones*uint64(c)
+	match := func(x uint64) uint64 {
+		ya, yb, yc := x^pa, x^pb, x^pc
+		return ((ya-ones)&^ya | (yb-ones)&^yb | (yc-ones)&^yc) & highs
 	}
-	for ; i < len(s); i++ {
-		if d := s[i]; d == a || d == b || d == c {
-			break
+	t := s
+	for len(t) >= 8 {
+		if m := match(binary.LittleEndian.Uint64(t)); m != 0 {
+			return len(s) - len(t) + bits.TrailingZeros64(m)/8
 		}
+		t = t[8:]
 	}
-	return i
+	if len(t) == 0 {
+		return len(s)
+	}
+	var w [8]byte // the tail, zero-padded: a match in the padding lands at len(s) or beyond
+	copy(w[:], t)
+	if m := match(binary.LittleEndian.Uint64(w[:])); m != 0 {
+		return min(len(s)-len(t)+bits.TrailingZeros64(m)/8, len(s))
+	}
+	return len(s)
 }
 
 // indexStrSpecial returns the index of the first '"', '\\' or '{' in s (what matters inside a
