@@ -116,11 +116,13 @@ func (p *parser) peek() byte {
 }
 
 func (p *parser) word() []byte {
-	start := p.i
-	for p.i < len(p.s) && isIDChar(p.s[p.i]) {
-		p.i++
+	s, i := p.s, p.i
+	for i < len(s) && idChar[s[i]] {
+		i++
 	}
-	return p.s[start:p.i]
+	w := s[p.i:i]
+	p.i = i
+	return w
 }
 
 // room returns p.buf with space for n more bytes, or false.
