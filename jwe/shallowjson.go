@@ -63,6 +63,10 @@ func validString(b []byte, i int) (int, bool) {
 		return i, false
 	}
 	for j := i + 1; j < len(b); j++ {
+		j += indexStringSpecial(b[j:])
+		if j == len(b) {
+			break
+		}
 		switch c := b[j]; {
 		case c == '"':
 			return j + 1, true
