@@ -62,16 +62,17 @@ type journal struct {
 
 	// Group commit. Records are counted as they reach a file; a sync covers every record counted
 	// when it starts.
-	syncEvery time.Duration // longest wait for fsync after append returns; 0: before it returns
-	appended  uint64        // records in files
-	synced    uint64        // records on stable storage
-	syncing   bool          // a sync is in flight (outside mu)
-	syncEnd   sync.Cond     // broadcast when a sync ends
-	syncErr   error         // the last sync's failure: appends fail until a sync succeeds
-	armed     bool          // the syncer has been woken for the records since the last sync
-	retired   []*os.File    // segments left with records not yet synced; the syncer closes them
-	dirDirty  bool          // a segment was created or removed since the directory was synced
-	kick      chan struct{} // wakes the syncer
+	syncEvery time.Duration        // longest wait for fsync after append returns; 0: before it returns
+	fsync     func(*os.File) error // fdatasync (tests count and hold it)
+	appended  uint64               // records in files
+	synced    uint64               // records on stable storage
+	syncing   bool                 // a sync is in flight (outside mu)
+	syncEnd   sync.Cond            // broadcast when a sync ends
+	syncErr   error                // the last sync's failure: appends fail until a sync succeeds
+	armed     bool                 // the syncer has been woken for the records since the last sync
+	retired   []*os.File           // segments left with records not yet synced; the syncer closes them
+	dirDirty  bool                 // a segment was created or removed since the directory was synced
+	kick      chan struct{}        // wakes the syncer
 	stopSync  chan struct{}
 	syncDone  chan struct{}
 }
@@ -105,7 +106,7 @@ func openJournal(dir string, sl *seal.Sealer, syncEvery time.Duration) (*journal
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
-	j := &journal{dir: dir, seal: sl, rotateBytes: journalRotateBytes, markBytes: journalMarkBytes, syncEvery: syncEvery}
+	j := &journal{dir: dir, seal: sl, rotateBytes: journalRotateBytes, markBytes: journalMarkBytes, syncEvery: syncEvery, fsync: fdatasync}
 	j.written.L = &j.mu
 	j.syncEnd.L = &j.mu
 	seqs, err := j.files()
@@ -196,10 +197,18 @@ func (j *journal) append(evs []Event) error {
 		return errors.New("store: audit journal closed")
 	}
 	if j.syncErr != nil {
+		// Records before this one may not be durable: fail until a sync succeeds (now, without
+		// an interval; else the syncer's next try).
 		err := j.syncErr
-		j.wake()
-		j.mu.Unlock()
-		return fmt.Errorf("store: audit journal: sync: %w", err)
+		if j.syncEvery == 0 {
+			err = j.syncTo(j.appended)
+		} else {
+			j.wake()
+		}
+		if err != nil {
+			j.mu.Unlock()
+			return fmt.Errorf("store: audit journal: a sync failed: %w", err)
+		}
 	}
 	b := j.filling
 	if b == nil {

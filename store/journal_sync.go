@@ -71,13 +71,13 @@ func (j *journal) syncTo(upTo uint64) error {
 		cur := j.current()
 		j.retired, j.dirDirty, j.armed, j.syncing = nil, false, false, true
 		j.mu.Unlock()
-		err := syncFiles(j.dir, cur, files, dirty)
+		err := syncFiles(j.dir, cur, files, dirty, j.fsync)
 		j.mu.Lock()
 		j.syncing = false
 		j.syncEnd.Broadcast()
 		if err != nil {
-			// Nothing is known durable: the files stay queued and the next sync tries again.
-			j.retired = append(files, j.retired...)
+			// The records of this window may not be durable: appends fail until a sync of the
+			// current segment succeeds (a retired file is not tried twice: its error was this one).
 			j.dirDirty = j.dirDirty || dirty
 			j.syncErr = err
 			return journalError(err)
@@ -103,10 +103,10 @@ func (j *journal) retire(f *os.File) {
 	}
 }
 
-// syncFiles fdatasyncs the current segment and the retired ones (closing those), then the
-// directory when segments were created or removed: a new file is durable only once its
+// syncFiles fdatasyncs the current segment and the retired ones (closing those, synced or
+// not), then the directory when segments were created or removed: a new file is durable only once its
 // directory entry is.
-func syncFiles(dir string, cur *os.File, retired []*os.File, dirty bool) error {
+func syncFiles(dir string, cur *os.File, retired []*os.File, dirty bool, fdatasync func(*os.File) error) error {
 	var first error
 	keep := func(err error) {
 		if first == nil {
@@ -127,10 +127,8 @@ func syncFiles(dir string, cur *os.File, retired []*os.File, dirty bool) error {
 			d.Close()
 		}
 	}
-	if first == nil { // a failed sync keeps them for the next one
-		for _, f := range retired {
-			f.Close()
-		}
+	for _, f := range retired {
+		f.Close()
 	}
 	return first
 }
