@@ -179,7 +179,9 @@ func TestDiskBelowReserveRefusesWritesAndAudit(t *testing.T) {
 		{"delete", func() error { return s.DeleteToken(ctx, "kept", Event{}) }},
 		{"document", func() error { return s.Put(ctx, Proxies, "p", []byte(`{}`), true, Event{}) }},
 		{"application", func() error { return s.CreateApplication(ctx, &Application{ID: "a", KeyHash: []byte{1}}, Event{}) }},
-		{"audit", func() error { return s.Audit(ctx, Event{EntityType: "token", EntityID: "kept", Operation: "detokenize"}) }},
+		{"audit", func() error {
+			return s.Audit(ctx, Event{EntityType: "token", EntityID: "kept", Operation: "detokenize"})
+		}},
 	}
 	for _, w := range writes {
 		t.Run(w.name, func(t *testing.T) {
