@@ -17,6 +17,7 @@ import (
 	mrand "math/rand/v2"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -27,12 +28,13 @@ import (
 // Record keys. One byte of prefix per family keeps scans cheap and the layout readable.
 const (
 	keyRoot        = "m/root"
-	prefixToken    = "t/" // sealed token record
-	prefixEphem    = "e/" // sealed short-lived token fields (cvc), own TTL
-	prefixFinger   = "f/" // type \x00 fingerprint -> token id
-	prefixApp      = "a/" // application record (holds a key hash, no secret)
-	prefixAppKey   = "k/" // hex(key hash) -> application id
-	prefixEvent    = "l/" // big-endian nanos + random -> audit event
+	prefixToken    = "t/"      // sealed token record
+	prefixEphem    = "e/"      // sealed short-lived token fields (cvc), own TTL
+	prefixFinger   = "f/"      // type \x00 fingerprint -> token id
+	prefixApp      = "a/"      // application record (holds a key hash, no secret)
+	prefixAppKey   = "k/"      // hex(key hash) -> application id
+	prefixEvent    = "l/"      // big-endian nanos + random -> audit event
+	keyFlushMarker = "z/flush" // written and dropped to make Badger flush its memtables
 	maxTxnAttempts = 8
 )
 
@@ -148,6 +150,7 @@ type badgerStore struct {
 	journal   *journal   // nil in memory: Audit writes to Badger directly
 	disk      *diskGuard // nil in memory or when the guard is off
 	maint     *maintainer
+	dead      atomic.Int64 // bytes of token records deleted since the last compaction by collect
 }
 
 var _ Store = (*badgerStore)(nil)
@@ -332,14 +335,28 @@ func (s *badgerStore) update(fn func(txn *badger.Txn) error) error {
 // write is update without the fsync: the commit is in Badger's write-ahead log (a memory-mapped
 // file), which survives a crash of the process but not of the machine.
 func (s *badgerStore) write(fn func(txn *badger.Txn) error) error {
+	blockedUntil := time.Time{}
 	for attempt := 0; ; attempt++ {
 		err := s.db.Update(fn)
 		if errors.Is(err, badger.ErrConflict) && attempt < maxTxnAttempts {
 			continue
 		}
+		// Writes are held while collect flushes the memtables (a fraction of a second).
+		if errors.Is(err, badger.ErrBlockedWrites) {
+			if blockedUntil.IsZero() {
+				blockedUntil = time.Now().Add(maxBlockedWait)
+			}
+			if time.Now().Before(blockedUntil) {
+				time.Sleep(time.Millisecond)
+				continue
+			}
+		}
 		return mapErr(err)
 	}
 }
+
+// maxBlockedWait bounds how long a write waits for writes to be let through again.
+const maxBlockedWait = 10 * time.Second
 
 func mapErr(err error) error {
 	switch {

@@ -47,14 +47,17 @@ func (m *maintainer) close() {
 	}
 }
 
-// gcRounds bounds the value-log files one collect rewrites.
-const gcRounds = 16
+// gcRounds bounds the value-log files one collect rewrites (Badger stops earlier when no file
+// is half dead).
+const gcRounds = 1 << 10
 
-// collect gives space back: journal segments past the audit retention are removed (0 keeps
-// them), and value-log files of which half or more is dead (deleted, expired or overwritten
-// tokens) are rewritten. Deleted and expired records in the LSM tree are dropped by Badger's
-// compactions. Below the disk reserve the value log is left alone: a rewrite writes before it
-// frees.
+// collect gives space back. Journal segments past the audit retention are removed (0 keeps
+// them). When the tokens deleted since the last time make up a quarter of the vault, the LSM
+// tree is compacted into one level, which drops them (Badger's own compactions drop a deleted
+// record only when a level overflows, or, for a table at least an hour old with 10 MB of dead
+// records); expired tokens are left to those. Then value-log files of which half or more is
+// dead are rewritten. Below the disk reserve only retention runs: compaction and rewrites
+// write before they free.
 func (s *badgerStore) collect(retention time.Duration) error {
 	var err error
 	if retention > 0 && s.journal != nil {
@@ -62,6 +65,13 @@ func (s *badgerStore) collect(retention time.Duration) error {
 	}
 	if s.disk != nil && s.disk.sample() != nil {
 		return err
+	}
+	lsm, vlog := s.db.Size()
+	if dead := s.dead.Load(); dead > 0 && dead >= (lsm+vlog)/4 {
+		if ferr := s.compact(); ferr != nil {
+			return errors.Join(err, ferr)
+		}
+		s.dead.Add(-dead)
 	}
 	for range gcRounds {
 		gerr := s.db.RunValueLogGC(0.5)
@@ -73,4 +83,18 @@ func (s *badgerStore) collect(retention time.Duration) error {
 		}
 	}
 	return err
+}
+
+// compact flushes the memtables (so that compaction sees the latest deletes) and compacts the
+// LSM tree into one level, dropping deleted records and telling the value log which of its
+// entries are dead. Badger has no call to flush; dropping a prefix flushes first (holding writes
+// meanwhile: write retries), so a marker key is written and dropped.
+func (s *badgerStore) compact() error {
+	if err := s.write(func(txn *badger.Txn) error { return txn.Set([]byte(keyFlushMarker), nil) }); err != nil {
+		return err
+	}
+	if err := s.db.DropPrefix([]byte(keyFlushMarker)); err != nil {
+		return err
+	}
+	return s.db.Flatten(1)
 }
