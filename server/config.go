@@ -41,6 +41,8 @@ type Config struct {
 	Timeouts   Timeouts   `yaml:"timeouts"`
 	RateLimits RateLimits `yaml:"rate_limits"`
 	Transforms Transforms `yaml:"transforms"`
+	Storage    Storage    `yaml:"storage"`
+	Audit      Audit      `yaml:"audit"`
 	LogLevel   string     `yaml:"log_level"`
 
 	// Set by ParseConfig or the caller, not by the file.
@@ -75,6 +77,50 @@ type Transforms struct {
 	PoolSize    int           `yaml:"pool_size"`    // warm instances per module
 }
 
+// Storage sizes the Badger vault and guards its disk (see RATIONALE.md, "A full disk" and
+// "Badger's memory").
+type Storage struct {
+	// ReserveBytes of free space on the data directory's file system: below it writes and
+	// detokenizations get 503 and /readyz says why. Negative turns the guard off.
+	ReserveBytes        int64         `yaml:"reserve_bytes"`
+	MemTableBytes       int64         `yaml:"memtable_bytes"`
+	MemTables           int           `yaml:"memtables"`
+	BlockCacheBytes     int64         `yaml:"block_cache_bytes"`
+	IndexCacheBytes     int64         `yaml:"index_cache_bytes"`
+	Compactors          int           `yaml:"compactors"`
+	ValueThresholdBytes int64         `yaml:"value_threshold_bytes"`
+	ValueLogFileBytes   int64         `yaml:"value_log_file_bytes"`
+	GCInterval          time.Duration `yaml:"gc_interval"` // value-log GC and audit retention
+}
+
+// Audit configures the audit journal (SPEC §10).
+type Audit struct {
+	// SyncInterval bounds how long a record waits for fsync after the plaintext left
+	// (group commit); 0 syncs before the plaintext leaves.
+	SyncInterval time.Duration `yaml:"sync_interval"`
+	// Retention drops journal segments whose records are all older; 0 keeps them forever.
+	Retention time.Duration `yaml:"retention"`
+}
+
+// storeOptions is the vault's part of the configuration.
+func (c *Config) storeOptions() store.Options {
+	st := c.Storage
+	sync := c.Audit.SyncInterval
+	if sync == 0 {
+		sync = -1 // the store's "before Audit returns"
+	}
+	return store.Options{
+		Dir: c.DataDir, MasterKey: c.MasterKey, Logger: c.Logger, TokenCacheSize: c.Limits.TokenCacheEntries,
+		Sizes: store.Sizes{MemTableBytes: st.MemTableBytes, MemTables: st.MemTables, BlockCacheBytes: st.BlockCacheBytes,
+			IndexCacheBytes: st.IndexCacheBytes, Compactors: st.Compactors, ValueThreshold: st.ValueThresholdBytes,
+			ValueLogFileBytes: st.ValueLogFileBytes},
+		DiskReserve:       st.ReserveBytes,
+		AuditSyncInterval: sync,
+		AuditRetention:    c.Audit.Retention,
+		GCInterval:        st.GCInterval,
+	}
+}
+
 // Timeouts of the edge, in Go duration syntax in the file ("25s").
 type Timeouts struct {
 	Destination time.Duration `yaml:"destination"`
@@ -103,8 +149,17 @@ func Defaults() Config {
 		Timeouts:   Timeouts{Destination: 25 * time.Second, Shutdown: 15 * time.Second, Idle: 60 * time.Second, Read: 60 * time.Second},
 		RateLimits: RateLimits{AnonymousRequests: 50, AnonymousWindow: 10 * time.Second, ApplicationWindow: time.Second},
 		Transforms: Transforms{MemoryBytes: 32 << 20, CallTimeout: time.Second, PoolSize: 2},
+		Storage:    defaultStorage(),
+		Audit:      Audit{SyncInterval: store.DefaultAuditSyncInterval},
 		LogLevel:   "info",
 	}
+}
+
+func defaultStorage() Storage {
+	z := store.DefaultSizes()
+	return Storage{ReserveBytes: store.DefaultDiskReserve, MemTableBytes: z.MemTableBytes, MemTables: z.MemTables,
+		BlockCacheBytes: z.BlockCacheBytes, IndexCacheBytes: z.IndexCacheBytes, Compactors: z.Compactors,
+		ValueThresholdBytes: z.ValueThreshold, ValueLogFileBytes: z.ValueLogFileBytes, GCInterval: store.DefaultGCInterval}
 }
 
 // ParseConfig builds the Config of `sluice serve` from args and the environment: defaults, then

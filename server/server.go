@@ -71,7 +71,7 @@ func New(cfg Config) (s *Server, err error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
-	st, err := store.Open(store.Options{Dir: cfg.DataDir, MasterKey: cfg.MasterKey, Logger: cfg.Logger, TokenCacheSize: cfg.Limits.TokenCacheEntries})
+	st, err := store.Open(cfg.storeOptions())
 	if err != nil {
 		if errors.Is(err, store.ErrWrongKey) {
 			return nil, fmt.Errorf("the master key does not open the data directory %s (wrong key?); nothing was changed", cfg.DataDir)
@@ -246,8 +246,8 @@ func (s *Server) adminHandler() http.Handler {
 		w.Write([]byte("ok\n"))
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		if !s.ready.Load() {
-			http.Error(w, "not ready", http.StatusServiceUnavailable)
+		if reason := s.notReady(); reason != "" {
+			http.Error(w, "not ready: "+reason, http.StatusServiceUnavailable)
 			return
 		}
 		w.Write([]byte("ready\n"))
