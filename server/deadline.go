@@ -2,6 +2,8 @@ package server
 
 import (
 	"net"
+	"net/netip"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -20,6 +22,23 @@ const deadlineSlack = 100 * time.Millisecond
 type coarseConn struct {
 	net.Conn
 	read, write atomic.Int64 // the deadlines last set on Conn, UnixNano; 0: none
+
+	set    *connSet      // where the connection is listed while its owner uses it
+	owner  *edgeListener // the listener whose slot the connection holds; nil for dialled ones
+	ip     netip.Addr    // the client address the slot counts against
+	closed atomic.Bool
+}
+
+// Close closes the connection, takes it off its set and gives its slot back (once). Its owner
+// (fasthttp's server or client) calls it when done with the connection, even one already cut.
+func (c *coarseConn) Close() error {
+	if c.closed.CompareAndSwap(false, true) {
+		c.set.remove(c)
+		if c.owner != nil {
+			c.owner.release(c.ip)
+		}
+	}
+	return c.Conn.Close()
 }
 
 func (c *coarseConn) SetReadDeadline(t time.Time) error {
@@ -60,25 +79,64 @@ func unixNano(t time.Time) int64 {
 	return t.UnixNano()
 }
 
-// coarse wraps what a dial or an accept returned.
-func coarse(c net.Conn, err error) (net.Conn, error) {
+// wrap makes what a dial returned a coarseConn listed in s.
+func (s *connSet) wrap(c net.Conn, err error) (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &coarseConn{Conn: c}, nil
+	cc := &coarseConn{Conn: c, set: s}
+	s.add(cc)
+	return cc, nil
 }
 
-// coarseListener hands out coarseConns.
-type coarseListener struct{ net.Listener }
-
-func (l coarseListener) Accept() (net.Conn, error) { return coarse(l.Listener.Accept()) }
-
-// coarseDial wraps the connections dial makes.
-func coarseDial(dial func(string) (net.Conn, error)) func(string) (net.Conn, error) {
-	return func(addr string) (net.Conn, error) { return coarse(dial(addr)) }
+// coarseDial wraps the connections dial makes, listed in set.
+func coarseDial(set *connSet, dial func(string) (net.Conn, error)) func(string) (net.Conn, error) {
+	return func(addr string) (net.Conn, error) { return set.wrap(dial(addr)) }
 }
 
 // coarseDialTimeout is coarseDial for fasthttp's DialFuncWithTimeout.
-func coarseDialTimeout(dial func(string, time.Duration) (net.Conn, error)) func(string, time.Duration) (net.Conn, error) {
-	return func(addr string, timeout time.Duration) (net.Conn, error) { return coarse(dial(addr, timeout)) }
+func coarseDialTimeout(set *connSet, dial func(string, time.Duration) (net.Conn, error)) func(string, time.Duration) (net.Conn, error) {
+	return func(addr string, timeout time.Duration) (net.Conn, error) { return set.wrap(dial(addr, timeout)) }
+}
+
+// connSet lists open connections so that a shutdown past its deadline can cut them.
+type connSet struct {
+	mu sync.Mutex
+	m  map[*coarseConn]struct{}
+}
+
+func (s *connSet) add(c *coarseConn) {
+	s.mu.Lock()
+	if s.m == nil {
+		s.m = map[*coarseConn]struct{}{}
+	}
+	s.m[c] = struct{}{}
+	s.mu.Unlock()
+}
+
+func (s *connSet) remove(c *coarseConn) {
+	if s == nil {
+		return
+	}
+	s.mu.Lock()
+	delete(s.m, c)
+	s.mu.Unlock()
+}
+
+// len is how many connections are listed: cut ones stay until their owner closes them.
+func (s *connSet) len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.m)
+}
+
+// cut closes the sockets of every listed connection, so that whatever reads or writes them
+// fails at once, and returns how many there were.
+func (s *connSet) cut() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for c := range s.m {
+		c.Conn.Close()
+	}
+	return len(s.m)
 }
