@@ -1,6 +1,7 @@
 package server
 
 import (
+	"io"
 	"net"
 	"net/netip"
 	"sync"
@@ -23,6 +24,8 @@ type coarseConn struct {
 	net.Conn
 	read, write atomic.Int64 // the deadlines last set on Conn, UnixNano; 0: none
 
+	idle   atomic.Int64  // dialled: while its body streams, a read may wait this long (ns); 0: off
+	local  net.Addr      // dialled: LocalAddr, a *connAddr
 	set    *connSet      // where the connection is listed while its owner uses it
 	owner  *edgeListener // the listener whose slot the connection holds; nil for dialled ones
 	ip     netip.Addr    // the client address the slot counts against
@@ -41,7 +44,14 @@ func (c *coarseConn) Close() error {
 	return c.Conn.Close()
 }
 
+// SetReadDeadline is fasthttp's client starting a new exchange on the connection (or its
+// server reading a request): the body idle timeout of the last one, if any, ends.
 func (c *coarseConn) SetReadDeadline(t time.Time) error {
+	c.idle.Store(0)
+	return c.setReadDeadline(t)
+}
+
+func (c *coarseConn) setReadDeadline(t time.Time) error {
 	if skipDeadline(&c.read, t) {
 		return nil
 	}
@@ -56,9 +66,52 @@ func (c *coarseConn) SetWriteDeadline(t time.Time) error {
 }
 
 func (c *coarseConn) SetDeadline(t time.Time) error {
+	c.idle.Store(0)
 	c.read.Store(unixNano(t))
 	c.write.Store(unixNano(t))
 	return c.Conn.SetDeadline(t)
+}
+
+// bodyIdle switches the connection from the destination timeout (a deadline fasthttp set for
+// the whole exchange) to an idle timeout: from now on until the next exchange, each read may
+// wait up to d, however long the body takes in all.
+func (c *coarseConn) bodyIdle(d time.Duration) {
+	c.idle.Store(int64(d))
+	c.setReadDeadline(time.Now().Add(d))
+}
+
+func (c *coarseConn) Read(p []byte) (int, error) {
+	if d := c.idle.Load(); d > 0 {
+		c.setReadDeadline(time.Now().Add(time.Duration(d)))
+	}
+	return c.Conn.Read(p)
+}
+
+// ReadFrom sends what r yields as it comes, each read in its own write. fasthttp's server
+// copies a streamed response body through its buffered writer's ReadFrom, which hands the copy
+// to the connection once its buffer is empty: a body that breaks off then leaves the caller
+// with everything that came before it, not with nothing.
+func (c *coarseConn) ReadFrom(r io.Reader) (int64, error) {
+	if rf, ok := c.Conn.(io.ReaderFrom); ok {
+		return rf.ReadFrom(r)
+	}
+	return io.Copy(struct{ io.Writer }{c.Conn}, r)
+}
+
+// LocalAddr is the connection's local address; a dialled one's carries the connection itself.
+func (c *coarseConn) LocalAddr() net.Addr {
+	if c.local != nil {
+		return c.local
+	}
+	return c.Conn.LocalAddr()
+}
+
+// connAddr is a dialled connection's local address with a way back to the connection:
+// fasthttp's client tells a response only the addresses of the connection it came on
+// (Response.LocalAddr), and passBody needs the connection to give its body an idle timeout.
+type connAddr struct {
+	net.Addr
+	c *coarseConn
 }
 
 // skipDeadline reports whether setting t can be skipped: t is the deadline in effect (none
@@ -85,6 +138,7 @@ func (s *connSet) wrap(c net.Conn, err error) (net.Conn, error) {
 		return nil, err
 	}
 	cc := &coarseConn{Conn: c, set: s}
+	cc.local = &connAddr{Addr: c.LocalAddr(), c: cc}
 	s.add(cc)
 	return cc, nil
 }

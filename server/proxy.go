@@ -351,59 +351,69 @@ func (s *Server) forward(x *exchange, dest []byte) error {
 		timeout = time.Duration(x.px.Timeout * float64(time.Second))
 	}
 	req.SetTimeout(timeout)
-	// The destination answers straight into the caller's response (no copy of its headers or
-	// body); respond then removes what must not reach the caller.
+	// The destination answers into a response of its own; respond moves it into the caller's.
+	dresp := fasthttp.AcquireResponse()
 	start := time.Now()
-	err = s.client.Do(req, &ctx.Response)
+	err = s.client.Do(req, dresp)
 	x.c.destDuration = time.Since(start)
 	streamed.done()
 	if err != nil {
-		ctx.Response.Reset()
+		fasthttp.ReleaseResponse(dresp)
 		if streamed != nil && streamed.err != nil {
 			return streamed.err // the body stream failed: its error explains why
 		}
-		return destinationError(err)
+		return x.c.destinationError(err)
 	}
-	return s.respond(x)
+	return s.respond(x, dresp)
 }
 
-// destinationError maps a failed exchange with the destination to a status.
-func destinationError(err error) error {
+// destinationError maps a failed exchange with the destination to a status, and records its
+// class for the log line.
+func (c *call) destinationError(err error) error {
 	switch {
 	case errors.Is(err, egress.ErrBlockedDestination):
 		return invalid("BT-PROXY-URL", "the destination resolves to a blocked address: "+egressDetail(err))
-	case errors.Is(err, fasthttp.ErrTimeout), errors.Is(err, fasthttp.ErrDialTimeout):
+	case isTimeout(err):
+		c.errClass = errDestinationTimeout
 		return problem(http.StatusRequestTimeout, "the destination did not answer in time")
 	}
+	c.errClass = errDestinationUnreachable
 	return problem(http.StatusBadGateway, "the destination could not be reached")
 }
 
-// respond finishes the destination's answer, already in the caller's response: status, headers
-// and body as they came, minus hop-by-hop headers, plus BT-PROXY-DESTINATION-STATUS. Response
-// transforms run on 2xx only; otherwise the body streams through. On an error the response is
-// reset: nothing of the destination's answer goes out with it.
-func (s *Server) respond(x *exchange) error {
+// respond moves the destination's answer (dresp, released here or handed on) into the caller's
+// response: status, headers and body as they came, minus hop-by-hop headers, plus
+// BT-PROXY-DESTINATION-STATUS. Response transforms run on 2xx only; otherwise the body passes
+// through (passBody). On an error nothing of the destination's answer goes out.
+func (s *Server) respond(x *exchange, dresp *fasthttp.Response) error {
 	resp := &x.c.ctx.Response
-	status := resp.StatusCode()
-	if x.footprint && status >= 500 {
-		resp.Reset()
+	status := dresp.StatusCode()
+	switch {
+	case status < 200:
+		// An informational answer (101 Switching Protocols above all) is not the answer to a
+		// proxied request, and the edge does not relay protocol switches.
+		fasthttp.ReleaseResponse(dresp)
+		x.c.errClass = errDestinationStatus
+		return problem(http.StatusBadGateway, "the destination answered "+strconv.Itoa(status))
+	case x.footprint && status >= 500:
+		fasthttp.ReleaseResponse(dresp)
 		resp.Header.Set("x-footprint-proxy-upstream-status-code", strconv.Itoa(status))
 		return problem(http.StatusBadGateway, "the destination answered "+strconv.Itoa(status))
 	}
+	var err error
 	if (x.px != nil && len(x.px.ResponseTransforms) > 0 || len(x.ingress) > 0) && status >= 200 && status < 300 {
-		body, err := readResponseBody(resp, s.cfg.Limits.ProxyBodyBytes)
-		var out []byte
-		if err == nil {
-			out, err = s.runResponseTransforms(x, resp, body)
-		}
-		if err != nil {
-			resp.Reset() // nothing of the destination's answer goes out with an error
-			return err
-		}
-		resp.SetBody(out)
+		err = s.transformResponse(x, dresp, resp)
+	} else if dresp.IsBodyStream() {
+		err = s.passBody(x, dresp, resp)
+	} else {
+		dresp.CopyTo(resp)
+		fasthttp.ReleaseResponse(dresp)
 	}
-	if err := stripResponseHeaders(&resp.Header); err != nil {
-		resp.Reset()
+	if err == nil {
+		err = stripResponseHeaders(&resp.Header)
+	}
+	if err != nil {
+		resp.Reset() // nothing of the destination's answer goes out with an error
 		return err
 	}
 	var b [3]byte
@@ -411,8 +421,31 @@ func (s *Server) respond(x *exchange) error {
 	return nil
 }
 
+// transformResponse reads the destination's whole body (its pauses bounded by the body idle
+// timeout) and runs the response transforms over it into resp. dresp is released.
+func (s *Server) transformResponse(x *exchange, dresp, resp *fasthttp.Response) error {
+	defer fasthttp.ReleaseResponse(dresp)
+	if c := destConn(dresp); c != nil && dresp.IsBodyStream() {
+		c.bodyIdle(s.cfg.Timeouts.DestinationBodyIdle)
+	}
+	body, err := readResponseBody(dresp, s.cfg.Limits.ProxyBodyBytes)
+	if err != nil {
+		if p := (*Problem)(nil); errors.As(err, &p) && p.Status == http.StatusRequestEntityTooLarge {
+			return err
+		}
+		return x.c.bodyFailed(err)
+	}
+	dresp.Header.CopyTo(&resp.Header)
+	out, err := s.runResponseTransforms(x, resp, body)
+	if err != nil {
+		return err
+	}
+	resp.SetBody(out)
+	return nil
+}
+
 // readResponseBody returns the destination's whole body, refusing more than limit bytes with a
-// 413. (resp.Body() would read a stream without a limit.)
+// 413. (resp.Body() would read a stream without a limit.) A read error is returned as is.
 func readResponseBody(resp *fasthttp.Response, limit int64) ([]byte, error) {
 	if !resp.IsBodyStream() {
 		if int64(len(resp.Body())) > limit {
@@ -423,7 +456,7 @@ func readResponseBody(resp *fasthttp.Response, limit int64) ([]byte, error) {
 	b, err := io.ReadAll(io.LimitReader(resp.BodyStream(), limit+1))
 	resp.CloseBodyStream()
 	if err != nil {
-		return nil, problem(http.StatusBadGateway, "reading the destination's body failed")
+		return nil, err
 	}
 	if int64(len(b)) > limit {
 		return nil, errTooLarge
