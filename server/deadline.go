@@ -58,9 +58,18 @@ func (c *coarseConn) setReadDeadline(t time.Time) error {
 	return c.Conn.SetReadDeadline(t)
 }
 
+// SetWriteDeadline is, on a dialled connection, fasthttp's client about to write a request.
+// If the connection sat idle in the pool (the deadline moves on by deadlineSlack or more) and
+// the destination has closed it meanwhile — a keep-alive timeout on its side — errStaleConn
+// says so before a byte of the request is written, and the client retries on a new connection
+// (retryDestination). A busy connection is checked at most every deadlineSlack.
 func (c *coarseConn) SetWriteDeadline(t time.Time) error {
+	prev := c.write.Load()
 	if skipDeadline(&c.write, t) {
 		return nil
+	}
+	if c.local != nil && prev != 0 && peerClosed(c.Conn) {
+		return errStaleConn
 	}
 	return c.Conn.SetWriteDeadline(t)
 }

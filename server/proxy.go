@@ -206,13 +206,19 @@ func (s *Server) destination(x *exchange, base string) ([]byte, error) {
 	if len(rest) > 0 && rest[0] != '/' {
 		return nil, problem(http.StatusNotFound, "no such resource") // only /proxy and /proxy/… exist
 	}
+	if err := checkRestPath(rest); err != nil {
+		return nil, err
+	}
 	// Copies, not views: the caller's request becomes the destination's and its URI is replaced.
 	x.url = appendURL(x.url[:0], base, rest, query)
 	x.restPath = append(x.restPath[:0], rest...)
 	if x.px != nil {
-		// The base was checked when the proxy was saved; the rest only adds path and query
-		// (it starts with "/"), so scheme and host stay the checked ones. The dialer checks
-		// the address regardless.
+		// The base was checked when the proxy was loaded or saved, under this process's policy;
+		// the rest only adds path and query (it starts with "/"), so scheme and host stay the
+		// checked ones. The dialer checks the address regardless.
+		if x.px.destErr != nil {
+			return nil, x.px.destErr
+		}
 		x.basePath = x.px.basePath
 		return x.url, nil
 	}
@@ -362,17 +368,25 @@ func (s *Server) forward(x *exchange, dest []byte) error {
 		if streamed != nil && streamed.err != nil {
 			return streamed.err // the body stream failed: its error explains why
 		}
-		return x.c.destinationError(err)
+		return x.destinationError(err)
 	}
 	return s.respond(x, dresp)
 }
 
 // destinationError maps a failed exchange with the destination to a status, and records its
-// class for the log line.
-func (c *call) destinationError(err error) error {
+// class for the log line. A blocked address is blamed on what named the destination.
+func (x *exchange) destinationError(err error) error {
+	c := x.c
 	switch {
 	case errors.Is(err, egress.ErrBlockedDestination):
-		return invalid("BT-PROXY-URL", "the destination resolves to a blocked address: "+egressDetail(err))
+		field := "BT-PROXY-URL"
+		switch {
+		case x.px != nil:
+			field = "destination_url"
+		case x.footprint:
+			field = fpTargetURL
+		}
+		return invalid(field, "the destination resolves to a blocked address: "+egressDetail(err))
 	case isTimeout(err):
 		c.errClass = errDestinationTimeout
 		return problem(http.StatusRequestTimeout, "the destination did not answer in time")
@@ -538,6 +552,10 @@ func (b *bodyStream) Read(p []byte) (int, error) {
 		return 0, io.EOF
 	}
 	n, err := b.src.Read(p)
+	if err != nil && err != io.EOF {
+		b.err = errUnreadableBody // the caller's framing or connection broke: its error, not ours
+		return n, b.err
+	}
 	b.left -= int64(n)
 	if b.left < 0 {
 		b.err = errTooLarge

@@ -132,7 +132,8 @@ func (s *Server) initProxying() error {
 		MaxIdleConnDuration:           60 * time.Second,
 		MaxConnsPerHost:               4096,
 		ReadBufferSize:                s.cfg.Limits.HeaderBytes,
-		MaxIdemponentCallAttempts:     1,
+		MaxIdemponentCallAttempts:     2, // one retry, when retryDestination allows it
+		RetryIfErr:                    retryDestination,
 	}
 	if s.cfg.DestinationDial != nil {
 		s.client.DialTimeout, s.client.Dial = nil, coarseDial(&s.destConns, s.cfg.DestinationDial)
