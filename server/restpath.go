@@ -30,31 +30,27 @@ func checkRestPath(rest []byte) error {
 }
 
 // escapesBase reports whether one raw path segment is a dot segment or holds a separator, in
-// any of the spellings checkRestPath names.
+// any of the spellings checkRestPath names. It reads the segment percent-decoded once, and
+// looks in that for a second encoding of a dot, slash, backslash or semicolon.
 func escapesBase(seg []byte) bool {
-	dots, other := 0, false
+	dots, other, params := 0, false, false
+	var p1, p2 byte // the two decoded bytes before c
 	for i := 0; i < len(seg); i++ {
 		c := seg[i]
-		if c == '%' {
-			d, ok := unhex2(seg[i+1:])
-			if !ok {
-				other = true
-				continue
-			}
-			i += 2
-			if d == '%' { // %25: a second encoding of what follows
-				if e, ok := unhex2(seg[i+1:]); ok && (e == '.' || e == '/' || e == '\\') {
-					return true
-				}
-			}
-			c = d
+		if d, ok := unhex2(seg[i+1:]); c == '%' && ok {
+			c, i = d, i+2
 		}
-		switch c {
-		case '/', '\\':
+		if d, ok := unhex2([]byte{p1, c}); p2 == '%' && ok && (d == '.' || d == '/' || d == '\\' || d == ';') {
 			return true
-		case ';':
-			return !other && (dots == 1 || dots == 2)
-		case '.':
+		}
+		p2, p1 = p1, c
+		switch {
+		case c == '/' || c == '\\':
+			return true
+		case params: // after ';': parameters, which servers that honour them drop
+		case c == ';':
+			params = true
+		case c == '.':
 			dots++
 		default:
 			other = true
