@@ -260,3 +260,24 @@ func TestRecheckStoredDestinationAfterFlagsRemoved(t *testing.T) {
 		t.Fatalf("%d requests reached a destination the policy now refuses", n)
 	}
 }
+
+// TestFootprintUpstreamStatusOnEveryAnswer: x-footprint-proxy-upstream-status-code is on a
+// passed-through answer too, not only on a 5xx turned into 502 (SPEC §9).
+func TestFootprintUpstreamStatusOnEveryAnswer(t *testing.T) {
+	dest := startDestination(t)
+	e := proxyEdge(t, dest)
+	for _, code := range []string{"200", "404"} {
+		r := e.do("POST", "/vault_proxy/jit", e.adminKey, `{"a":1}`, "x-fp-proxy-target-url", dest.url+"/status/"+code)
+		if r.status != atoi(code) || r.header.Get("x-footprint-proxy-upstream-status-code") != code {
+			t.Fatalf("%s: %d %v", code, r.status, r.header)
+		}
+	}
+}
+
+func atoi(s string) int {
+	n := 0
+	for _, c := range s {
+		n = n*10 + int(c-'0')
+	}
+	return n
+}

@@ -431,7 +431,11 @@ func (s *Server) respond(x *exchange, dresp *fasthttp.Response) error {
 		return err
 	}
 	var b [3]byte
-	resp.Header.SetBytesV(headerDestinationStatus, strconv.AppendInt(b[:0], int64(status), 10))
+	st := strconv.AppendInt(b[:0], int64(status), 10)
+	resp.Header.SetBytesV(headerDestinationStatus, st)
+	if x.footprint {
+		resp.Header.SetBytesV("x-footprint-proxy-upstream-status-code", st) // SPEC §9: on every answer
+	}
 	return nil
 }
 
