@@ -94,6 +94,10 @@ func (s *Server) createApplication(c *call) error {
 	if err := validateContainers(req.Containers); err != nil {
 		return err
 	}
+	granted, _ := parsePerms(perms) // validated above
+	if err := c.who.mayGrant(granted, req.Containers); err != nil {
+		return err
+	}
 	key := newAPIKey()
 	a := &store.Application{ID: newUUID(), Name: *req.Name, Type: *req.Type, Permissions: perms, Containers: req.Containers,
 		KeyHash: s.store.HashKey(key), CreatedAt: s.now().UTC()}
@@ -146,6 +150,9 @@ func (s *Server) updateApplication(c *call) error {
 	if err != nil {
 		return err
 	}
+	if err := c.who.mayManage(a); err != nil { // as it is
+		return err
+	}
 	if req.Type != nil && *req.Type != a.Type {
 		return invalid("type", "cannot be changed")
 	}
@@ -164,6 +171,9 @@ func (s *Server) updateApplication(c *call) error {
 	if err := validateApplication(a.Name, a.Type, a.Permissions); err != nil {
 		return err
 	}
+	if err := c.who.mayManage(a); err != nil { // as it would be
+		return err
+	}
 	a.ModifiedAt = s.now().UTC()
 	err = s.store.UpdateApplication(c.ctx, a, s.event(c, "application", a.ID, "update"))
 	s.principals.invalidate()
@@ -177,13 +187,63 @@ func (s *Server) deleteApplication(c *call) error {
 	if err := c.require(permApplicationDelete, "application:delete"); err != nil {
 		return err
 	}
-	err := s.store.DeleteApplication(c.ctx, c.id, s.event(c, "application", c.id, "delete"))
+	a, err := s.store.GetApplication(c.ctx, c.id)
+	if err != nil {
+		return err
+	}
+	if err := c.who.mayManage(a); err != nil {
+		return err
+	}
+	err = s.store.DeleteApplication(c.ctx, c.id, s.event(c, "application", c.id, "delete"))
 	s.principals.invalidate()
 	if err != nil {
 		return err
 	}
 	c.ctx.SetStatusCode(http.StatusNoContent)
 	return nil
+}
+
+// mayGrant refuses an application that would hold more than the caller: a permission the caller
+// lacks, or containers outside the caller's own (no containers means all of them). A key grants
+// only what it holds; the admin key holds all.
+func (p *principal) mayGrant(perms perm, containers []string) error {
+	if extra := perms &^ p.perms; extra != 0 {
+		return problem(http.StatusForbidden, "the application may not grant permissions it does not hold: "+extra.String())
+	}
+	if !p.coversAll(containers) {
+		return problem(http.StatusForbidden, "the application may not grant containers outside its own")
+	}
+	return nil
+}
+
+// mayManage refuses changing, deleting or minting a key for an application that holds more than
+// the caller could grant: managing it would hand the caller its rights.
+func (p *principal) mayManage(a *store.Application) error {
+	if p.perms == permAll && len(p.containers) == 0 {
+		return nil // holds all, even names this version does not know
+	}
+	perms, prob := parsePerms(a.Permissions)
+	if prob != nil || p.mayGrant(perms, a.Containers) != nil {
+		return problem(http.StatusForbidden, "the application may not manage an application that holds more than it does")
+	}
+	return nil
+}
+
+// coversAll reports whether every one of containers lies within the principal's containers.
+// An empty list means every container, which only an unrestricted principal covers.
+func (p *principal) coversAll(containers []string) bool {
+	if len(p.containers) == 0 {
+		return true
+	}
+	if len(containers) == 0 {
+		return false
+	}
+	for _, c := range containers {
+		if !slices.ContainsFunc(p.containers, func(have string) bool { return strings.HasPrefix(c, have) }) {
+			return false
+		}
+	}
+	return true
 }
 
 func dedupeStrings(in []string) []string {

@@ -51,7 +51,8 @@ type transform struct {
 	Replacement string            `json:"replacement,omitempty"`
 	Options     *transformOptions `json:"options,omitempty"`
 
-	re *regexp.Regexp // compiled mask expression
+	re      *regexp.Regexp // compiled mask expression
+	reInsts int            // its program size (maskAffordable)
 }
 
 type transformOptions struct {
@@ -158,7 +159,7 @@ func (s *Server) loadProxies() error {
 
 func (t *transform) compile() {
 	if t.Type == "mask" {
-		t.re, _ = regexp.Compile(t.Expression)
+		t.re, t.reInsts, _ = compileMask(t.Expression)
 	}
 }
 
@@ -198,7 +199,10 @@ func validateDeclarative(t *transform, field string) error {
 		if t.Matcher != "regex" {
 			return invalid(field, `mask needs "matcher": "regex"`)
 		}
-		re, err := regexp.Compile(t.Expression)
+		re, insts, err := compileMask(t.Expression)
+		if err == errMaskTooComplex {
+			return invalid(field, "mask expression is too complex (at most 256 regex instructions)")
+		}
 		if err != nil || re.NumSubexp() < 1 || len(t.Expression) > 1024 {
 			return invalid(field, "mask expression must be a valid regex with a group (at most 1 KiB)")
 		}
@@ -211,7 +215,7 @@ func validateDeclarative(t *transform, field string) error {
 		if len(t.Replacement) > 16 {
 			return invalid(field, "mask replacement is at most 16 bytes")
 		}
-		t.re = re
+		t.re, t.reInsts = re, insts
 	case "append_json":
 		if t.Options == nil || t.Options.Value == "" {
 			return invalid(field, "append_json needs options.value and options.location")

@@ -184,6 +184,12 @@ func (s *Server) setData(t *store.Token, data json.RawMessage, keepEphemeralUnti
 		return err
 	}
 	t.Fingerprint = fp
+	// A mask is checked over the data it will show: its size bound depends on the data's size.
+	if len(t.Mask) > 0 && !bytes.Equal(t.Mask, []byte("null")) {
+		if _, err := renderMask(t); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -225,7 +231,7 @@ func (s *Server) createToken(c *call) error {
 		return err
 	}
 	if !c.who.canUse(t.Containers) {
-		return problem(http.StatusForbidden, "the application may not create tokens in these containers")
+		return errCreateOutsideContainers
 	}
 	data := req.Data
 	switch {
@@ -243,7 +249,11 @@ func (s *Server) createToken(c *call) error {
 	if err := s.setData(t, data, time.Time{}); err != nil {
 		return err
 	}
-	dedupe := req.DeduplicateToken != nil && *req.DeduplicateToken
+	asked := req.DeduplicateToken != nil && *req.DeduplicateToken
+	// The vault deduplicates only within the new token's own containers, which the caller may use
+	// (checked above); a caller that may not read tokens gets a new one, exactly as if there were
+	// no duplicate.
+	dedupe := asked && c.who.mayRead()
 	stored, existed, err := s.store.CreateToken(c.ctx, t, dedupe, s.event(c, "token", t.ID, "create"))
 	if err != nil {
 		return err
@@ -252,7 +262,7 @@ func (s *Server) createToken(c *call) error {
 	if err != nil {
 		return err
 	}
-	if dedupe {
+	if asked {
 		v.Extras = &tokenExtras{Deduplicated: existed}
 	}
 	return writeJSON(c.ctx, http.StatusCreated, v)
@@ -260,7 +270,7 @@ func (s *Server) createToken(c *call) error {
 
 func (s *Server) getToken(c *call) error {
 	reveal := c.who.can(permTokenReveal)
-	if !reveal && !c.who.can(permTokenRead) {
+	if !c.who.mayRead() {
 		return forbidden("token:read")
 	}
 	t, err := s.usableToken(c, c.id)
@@ -347,6 +357,10 @@ func (s *Server) deleteToken(c *call) error {
 	c.ctx.SetStatusCode(http.StatusNoContent)
 	return nil
 }
+
+// errCreateOutsideContainers refuses a token (from the API or a transform) in containers the
+// caller may not use: a fact about the caller, whether or not such tokens exist.
+var errCreateOutsideContainers = problem(http.StatusForbidden, "the application may not create tokens in these containers")
 
 // usableToken fetches a token the caller may use: one in a container outside the
 // application's containers is "not found" to it.

@@ -26,11 +26,11 @@ func TestRejectBorrowedApplicationID(t *testing.T) {
 	if len(evs) != 1 || evs[0].(map[string]any)["actor"] != creatorID {
 		t.Fatalf("anonymous detokenization not attributed to the proxy's application: %v", evs)
 	}
-	// A creator restricted to /general/ lends no more than that.
+	// A creator restricted to /general/ lends no more than that: the token is unknown to it.
 	limited := e.do("POST", "/applications", e.adminKey, map[string]any{"name": "l", "type": "private",
 		"permissions": []string{"proxy:create", "proxy:invoke"}, "containers": []string{"/general/"}}).expect(t, 201).json(t)
 	lp := e.do("POST", "/proxies", limited["key"].(string), map[string]any{"name": "y", "destination_url": dest.url, "require_auth": false}).expect(t, 201).json(t)
-	e.do("POST", "/proxy", "", `{"n":"{{ `+pci+` }}"}`, "BT-PROXY-KEY", lp["key"].(string)).expectProblem(t, 403, true)
+	e.do("POST", "/proxy", "", `{"n":"{{ `+pci+` }}"}`, "BT-PROXY-KEY", lp["key"].(string)).expectProblem(t, 400, true)
 }
 
 func TestRejectVaultProxyByIDWithoutKey(t *testing.T) {

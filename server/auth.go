@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"slices"
 	"strings"
 	"sync"
 
@@ -59,6 +60,7 @@ func (p perm) String() string {
 			names = append(names, n)
 		}
 	}
+	slices.Sort(names)
 	return strings.Join(names, " ")
 }
 
@@ -82,6 +84,10 @@ type principal struct {
 }
 
 func (p *principal) can(want perm) bool { return p != nil && p.perms&want == want }
+
+// mayRead reports whether the principal may read tokens (masked with token:read, plaintext with
+// token:reveal) in the containers it may use.
+func (p *principal) mayRead() bool { return p.can(permTokenRead) || p.can(permTokenReveal) }
 
 // adminActor is the audit actor of the bootstrap admin key.
 const adminActor = "admin"

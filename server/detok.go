@@ -282,11 +282,8 @@ func (s *Server) fetchAndAudit(x *exchange) error {
 	}
 	for i := from; i < len(x.env.ids); i++ {
 		t := &x.env.res.Tokens[i]
-		if !t.Found {
-			return invalid("tokens", "unknown token "+quoteSafe(t.ID))
-		}
-		if !x.c.who.canUseResolved(t) {
-			return problem(http.StatusForbidden, "the application may not use token "+quoteSafe(t.ID))
+		if !t.Found || !x.c.who.canUseResolved(t) {
+			return unknownToken(t.ID)
 		}
 		if x.env.wantObj[i] && t.Full == nil { // {{ token: id }} needs the whole token: rare
 			full, err := s.store.GetToken(x.c.ctx, t.ID)
@@ -358,11 +355,11 @@ func (l *lazyEnv) Token(id []byte) (data, object []byte, ok bool) {
 	t, err := l.s.store.GetToken(x.c.ctx, string(id))
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		l.err = invalid("tokens", "unknown token "+quoteSafe(string(id)))
+		l.err = unknownToken(string(id))
 	case err != nil:
 		l.err = err
 	case !x.c.who.canUse(t.Containers):
-		l.err = problem(http.StatusForbidden, "the application may not use token "+quoteSafe(string(id)))
+		l.err = unknownToken(string(id))
 	default:
 		if aerr := l.s.store.Audit(x.c.ctx, l.s.detokEvent(x, t.ID)); aerr != nil {
 			l.err = errAuditFailed
@@ -401,7 +398,7 @@ func exprProblem(err error) error {
 	case errors.Is(err, expr.ErrHeaderInjection):
 		return invalid("headers", "a detokenized header value contains CR, LF or NUL")
 	case errors.Is(err, expr.ErrUnknownToken):
-		return invalid("tokens", "unknown token "+quoteSafe(e.ID))
+		return unknownToken(e.ID)
 	}
 	return invalid("expression", exprDetail(err))
 }
@@ -415,8 +412,13 @@ func exprDetail(err error) string {
 	return "invalid expression"
 }
 
-// canUse reports whether the principal may use a token in containers: applications without
-// container rules may use every container.
+// unknownToken is the one answer for a token that does not exist and for one in containers the
+// caller may not use: the two are indistinguishable, so no caller learns that a token exists
+// outside its containers.
+func unknownToken(id string) *Problem { return invalid("tokens", "unknown token "+quoteSafe(id)) }
+
+// canUseResolved reports whether the principal may use a token in containers: applications
+// without container rules may use every container.
 func (p *principal) canUseResolved(t *store.ResolvedToken) bool {
 	if len(p.containers) == 0 {
 		return true

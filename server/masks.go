@@ -14,6 +14,11 @@ import (
 // JSON document whose strings hold expressions (for object data). They may name nothing but
 // "data": a mask must never reach another token.
 
+// maskExpansion bounds what a mask or fingerprint expression may render over data of n bytes
+// (counted before escaping, from sizes alone): a view of the data, never an amplifier of it.
+// A mask over it is refused when the token is created or updated.
+func maskExpansion(n int) int64 { return 16*int64(n) + 64<<10 }
+
 // selfEnv resolves "data" to one token's data and nothing else.
 type selfEnv struct{ data []byte }
 
@@ -72,6 +77,7 @@ func renderMask(t *store.Token) (json.RawMessage, error) {
 	}
 	r := expr.Acquire()
 	defer expr.Release(r)
+	r.SetLimits(expr.Limits{MaxExpansion: maskExpansion(len(t.Data))})
 	out, err := r.Render(nil, src, ctx, selfEnv{t.Data})
 	if err != nil {
 		return nil, invalid("mask", exprDetail(err))
@@ -96,6 +102,7 @@ func validateFingerprintExpression(e string) error {
 func renderFingerprint(t *store.Token) ([]byte, error) {
 	r := expr.Acquire()
 	defer expr.Release(r)
+	r.SetLimits(expr.Limits{MaxExpansion: maskExpansion(len(t.Data))})
 	out, err := r.Render(nil, []byte(t.FingerprintExpression), expr.Text, selfEnv{t.Data})
 	if err != nil {
 		return nil, invalid("fingerprint_expression", exprDetail(err))

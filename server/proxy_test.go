@@ -412,7 +412,7 @@ func TestProxyContainerPermission(t *testing.T) {
 	id := e.token(e.adminKey, cardBody(pan)) // /pci/high/
 	m := e.do("POST", "/applications", e.adminKey, map[string]any{"name": "pii only", "type": "private",
 		"permissions": []string{"proxy:invoke"}, "containers": []string{"/pii/"}}).expect(t, 201).json(t)
-	e.do("POST", "/proxy", m["key"].(string), `{"a":"{{ `+id+` }}"}`, "BT-PROXY-URL", dest.url).expectProblem(t, 403, true)
+	e.do("POST", "/proxy", m["key"].(string), `{"a":"{{ `+id+` }}"}`, "BT-PROXY-URL", dest.url).expectProblem(t, 400, true) // as if unknown
 	if len(dest.requests()) != 0 {
 		t.Fatal("forwarded a token the key may not use")
 	}

@@ -82,7 +82,7 @@ func (s *Server) runTransform(x *exchange, t *transform, m *message, req *fastht
 	case "mask":
 		out, ok := maskBody(t, m.body)
 		if !ok {
-			return transformFailed(m, "more than 10000 matches for the mask")
+			return transformFailed(m, "the body is too large for the mask expression or has more than 10000 matches")
 		}
 		m.body = out
 	case "tokenize":
@@ -135,10 +135,14 @@ func (s *Server) renderValue(x *exchange, value string, ctx expr.Context) ([]byt
 const maxMaskMatches = 10000
 
 // maskBody replaces every character of every capture group of every match with the replacement.
-// Over maxMaskMatches it gives up (ok false) rather than leave matches unmasked.
+// Over maxMaskMatches, or on a body too large for the expression's cost (maskAffordable), it gives
+// up (ok false) rather than leave matches unmasked.
 func maskBody(t *transform, body []byte) ([]byte, bool) {
 	if t.re == nil {
 		return body, true
+	}
+	if !maskAffordable(t.reInsts, len(body)) {
+		return nil, false
 	}
 	matches := t.re.FindAllSubmatchIndex(body, maxMaskMatches+1)
 	if len(matches) > maxMaskMatches {
@@ -183,6 +187,9 @@ func (s *Server) tokenizeAt(x *exchange, t *transform, m *message) error {
 	tok.Containers = tpl.Containers
 	if len(tok.Containers) == 0 {
 		tok.Containers = tokens.DefaultContainers(tpl.Type)
+	}
+	if !x.c.who.canUse(tok.Containers) {
+		return errCreateOutsideContainers
 	}
 	if tpl.ExpiresAt != "" {
 		at, _ := time.Parse(time.RFC3339, tpl.ExpiresAt)

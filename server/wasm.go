@@ -340,6 +340,9 @@ func (g *guestServices) Tokenize(ctx context.Context, tokenType string, data []b
 	}
 	tok := &store.Token{ID: newUUID(), Type: tokenType, CreatedBy: x.c.who.appID, CreatedAt: s.now().UTC()}
 	tok.Containers = tokens.DefaultContainers(tokenType)
+	if !x.c.who.canUse(tok.Containers) {
+		return "", errors.New("the application may not create tokens in this type's containers")
+	}
 	if err := s.setData(tok, bytes.Clone(data), time.Time{}); err != nil {
 		return "", errors.New("the data is not a valid " + tokenType)
 	}

@@ -29,7 +29,7 @@ const (
 	keyRoot        = "m/root"
 	prefixToken    = "t/" // sealed token record
 	prefixEphem    = "e/" // sealed short-lived token fields (cvc), own TTL
-	prefixFinger   = "f/" // type \x00 fingerprint -> token id
+	prefixFinger   = "f/" // type \x00 fingerprint \x00 SHA-256(containers) -> token id
 	prefixApp      = "a/" // application record (holds a key hash, no secret)
 	prefixAppKey   = "k/" // hex(key hash) -> application id
 	prefixEvent    = "l/" // big-endian nanos + random -> audit event

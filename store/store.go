@@ -30,7 +30,9 @@ var (
 // Writes acknowledged by a nil error are durable (synced to disk).
 type Store interface {
 	// CreateToken stores t. ErrConflict if t.ID exists. If dedupe is true and a live token with the
-	// same type and fingerprint exists, that token is returned with existed=true and nothing is written.
+	// same type, fingerprint and containers exists, that token is returned with existed=true and
+	// nothing is written. Of several such tokens, deduplication keeps finding the one it found
+	// first, until that one is deleted, expires or moves.
 	CreateToken(ctx context.Context, t *Token, dedupe bool, ev Event) (stored *Token, existed bool, err error)
 	// GetToken returns a live token or ErrNotFound (expired tokens are not found).
 	GetToken(ctx context.Context, id string) (*Token, error)

@@ -1,9 +1,12 @@
 package store
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -11,9 +14,22 @@ import (
 
 func tokenKey(id string) []byte { return []byte(prefixToken + id) }
 func ephemKey(id string) []byte { return []byte(prefixEphem + id) }
-func fingerKey(typ, fp string) []byte {
-	return []byte(prefixFinger + typ + "\x00" + fp)
+
+// fingerKey is a token's dedupe index entry: one per type, fingerprint and set of containers, so
+// deduplication finds only a token in exactly the containers the new one asks for (the order and
+// repeats of containers do not matter).
+func fingerKey(typ, fp string, containers []string) []byte {
+	cs := slices.Clone(containers)
+	slices.Sort(cs)
+	h := sha256.New()
+	for _, c := range slices.Compact(cs) {
+		h.Write([]byte(c))
+		h.Write([]byte{0})
+	}
+	return h.Sum([]byte(prefixFinger + typ + "\x00" + fp + "\x00"))
 }
+
+func indexKey(t *Token) []byte { return fingerKey(t.Type, t.Fingerprint, t.Containers) }
 
 // ttlEntry makes an entry that Badger drops at until (zero: never).
 func ttlEntry(k, v []byte, until *time.Time) *badger.Entry {
@@ -28,8 +44,8 @@ func ttlEntry(k, v []byte, until *time.Time) *badger.Entry {
 	return e
 }
 
-// writeToken stages t's records in txn: the sealed token, its fingerprint index entry and its
-// short-lived fields.
+// writeToken stages t's records in txn: the sealed token, its claim on the fingerprint index and
+// its short-lived fields.
 func (s *badgerStore) writeToken(txn *badger.Txn, t *Token) error {
 	b := encodeToken(nil, t)
 	defer clear(b)
@@ -37,10 +53,8 @@ func (s *badgerStore) writeToken(txn *badger.Txn, t *Token) error {
 	if err := txn.SetEntry(ttlEntry(k, s.seal.Seal(nil, b, k), t.ExpiresAt)); err != nil {
 		return err
 	}
-	if t.Fingerprint != "" {
-		if err := txn.SetEntry(ttlEntry(fingerKey(t.Type, t.Fingerprint), []byte(t.ID), t.ExpiresAt)); err != nil {
-			return err
-		}
+	if err := claimIndex(txn, t); err != nil {
+		return err
 	}
 	ek := ephemKey(t.ID)
 	if len(t.Ephemeral) == 0 {
@@ -55,6 +69,54 @@ func (s *badgerStore) writeToken(txn *badger.Txn, t *Token) error {
 		until = *t.ExpiresAt
 	}
 	return txn.SetEntry(ttlEntry(ek, s.seal.Seal(nil, eb, ek), &until))
+}
+
+// claimIndex points t's dedupe index entry at t unless another live token holds it: the first
+// token keeps the entry until it is deleted, expires or moves, so a later duplicate (made by a
+// caller that may not read the first) never takes over what deduplication returns.
+func claimIndex(txn *badger.Txn, t *Token) error {
+	if t.Fingerprint == "" {
+		return nil
+	}
+	k := indexKey(t)
+	owner, err := indexOwner(txn, k)
+	if err != nil {
+		return err
+	}
+	if owner != "" && owner != t.ID {
+		if _, err := txn.Get(tokenKey(owner)); err == nil {
+			return nil
+		} else if !errors.Is(err, badger.ErrKeyNotFound) {
+			return err
+		}
+	}
+	return txn.SetEntry(ttlEntry(k, []byte(t.ID), t.ExpiresAt))
+}
+
+// releaseIndex drops old's dedupe index entry if old holds it.
+func releaseIndex(txn *badger.Txn, old *Token) error {
+	if old.Fingerprint == "" {
+		return nil
+	}
+	k := indexKey(old)
+	owner, err := indexOwner(txn, k)
+	if err != nil || owner != old.ID {
+		return err
+	}
+	return txn.Delete(k)
+}
+
+// indexOwner is the id of the token holding index entry k ("" when none does).
+func indexOwner(txn *badger.Txn, k []byte) (string, error) {
+	item, err := txn.Get(k)
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	id, err := item.ValueCopy(nil)
+	return string(id), err
 }
 
 // readToken loads a live token inside txn, merging its short-lived fields back into Data.
@@ -140,13 +202,12 @@ func (s *badgerStore) CreateToken(ctx context.Context, t *Token, dedupe bool, ev
 	err := s.update(func(txn *badger.Txn) error {
 		existing = nil
 		if dedupe && t.Fingerprint != "" {
-			item, err := txn.Get(fingerKey(t.Type, t.Fingerprint))
-			if err == nil {
-				id, err := item.ValueCopy(nil)
-				if err != nil {
-					return err
-				}
-				old, err := s.readToken(txn, string(id))
+			id, err := indexOwner(txn, indexKey(t))
+			if err != nil {
+				return err
+			}
+			if id != "" {
+				old, err := s.readToken(txn, id)
 				if err == nil {
 					existing = old
 					return nil
@@ -154,8 +215,6 @@ func (s *badgerStore) CreateToken(ctx context.Context, t *Token, dedupe bool, ev
 				if !errors.Is(err, ErrNotFound) {
 					return err
 				}
-			} else if !errors.Is(err, badger.ErrKeyNotFound) {
-				return err
 			}
 		}
 		if _, err := txn.Get(tokenKey(t.ID)); err == nil {
@@ -243,8 +302,8 @@ func (s *badgerStore) UpdateToken(ctx context.Context, t *Token, ev Event) error
 		if err != nil {
 			return err
 		}
-		if old.Fingerprint != "" && (old.Fingerprint != t.Fingerprint || old.Type != t.Type) {
-			if err := txn.Delete(fingerKey(old.Type, old.Fingerprint)); err != nil {
+		if !bytes.Equal(indexKey(old), indexKey(t)) {
+			if err := releaseIndex(txn, old); err != nil {
 				return err
 			}
 		}
@@ -262,15 +321,8 @@ func (s *badgerStore) DeleteToken(ctx context.Context, id string, ev Event) erro
 		if err != nil {
 			return err
 		}
-		if old.Fingerprint != "" {
-			item, err := txn.Get(fingerKey(old.Type, old.Fingerprint))
-			if err == nil {
-				if owner, _ := item.ValueCopy(nil); string(owner) == id {
-					if err := txn.Delete(fingerKey(old.Type, old.Fingerprint)); err != nil {
-						return err
-					}
-				}
-			}
+		if err := releaseIndex(txn, old); err != nil {
+			return err
 		}
 		for _, k := range [][]byte{tokenKey(id), ephemKey(id)} {
 			if err := txn.Delete(k); err != nil {

@@ -57,11 +57,16 @@
 // A value is a JSON-typed thing: string, number, boolean, null, object/array
 // (kept as JSON text) or binary (hmac output). A JSON path that selects
 // nothing gives null. Characters are Unicode code points. "Text" below means
-// a string, or a number or boolean as written; filters that need text refuse
-// objects and arrays (ErrValue). Null passes through every filter unchanged,
-// except default (→ its argument), append/prepend (null is ""), and hmac,
-// hmac_sha256, to_base64, to_base16 (ErrValue, as Basis Theory errors on a
-// null byte array).
+// a string, or a number or boolean as written.
+//
+// Filters never fail because of a value (Liquid's leniency): what a filter
+// cannot convert becomes null — text filters given an object or array,
+// to_number on "abc", date_format on a value that does not match, and so
+// on. A failure that depended on the value would answer the caller
+// differently for different plaintexts, and a caller who may only use a
+// token (or a proxy's configuration) could read it one guess at a time.
+// Null passes through every filter unchanged, except default (→ its
+// argument) and append/prepend (null is "").
 //
 //	json: '$.a.b[0]'            JSONPath on the value (BT: on the data, or on
 //	                            the token object after token:). Supported:
@@ -85,30 +90,31 @@
 //	                            of n characters or fewer is returned as is (BT).
 //	card_bin: 'sep'             first 6 digits when the number has < 16
 //	                            digits, else 8; characters in sep are skipped;
-//	                            anything else non-digit → ErrValue.
+//	                            anything else non-digit → null.
 //	card_exp: 'MM/YY'           on a card object (or a token object with the
 //	                            card in data): YYYY, YY and MM are replaced by
 //	                            the expiration year/month, other characters
-//	                            are copied.
+//	                            are copied; null without a valid date.
 //	card_mask: bin, last4, 'm', 'p'  mask the card number with m (default X),
 //	                            revealing the BIN (6/8 as card_bin, counted
 //	                            without p characters) and/or the last 4;
 //	                            characters in p are kept; if nothing would be
 //	                            masked, everything is (BT).
 //	to_boolean                  true/false in any case, numbers (0 = false),
-//	                            booleans; else ErrValue.
+//	                            booleans; else null.
 //	to_number                   a string holding a JSON number is kept
 //	                            digit-for-digit (no float rounding of card
 //	                            numbers); other numeric forms (+1, 007, .5)
-//	                            are normalised; else ErrValue.
-//	to_string                   numbers/booleans → strings; objects → ErrValue.
+//	                            are normalised; else null.
+//	to_string                   numbers/booleans → strings; objects → null.
 //	hmac: 'alg', 'key'          HMAC over the text; alg sha-1, sha-256 (the
 //	                            default when only the key is given) or
 //	                            sha-512; the key may be config.NAME. Its
 //	                            output is binary and must be followed by
 //	                            to_base64 or to_base16 (checked by Scan).
 //	hmac_sha256('<hex key>')    Footprint: HMAC-SHA-256 with a hex key (or a
-//	                            config.NAME holding hex), output lower-case hex.
+//	                            config.NAME holding hex; null if it is not),
+//	                            output lower-case hex.
 //	to_base64                   standard base64 with padding.
 //	to_base16                   upper-case hex (BT's documented output).
 //	upcase, to_uppercase        Unicode upper case.
@@ -117,12 +123,32 @@
 //	                            characters become '?'.
 //	slice: offset, length       Liquid: characters; negative offset counts
 //	                            from the end; length defaults to 1.
-//	replace: 'a', 'b'           replace every a by b (a must not be empty).
+//	replace: 'a', 'b'           replace every a by b (a literal a must not be
+//	                            empty; an empty configured one finds nothing).
 //	remove: 'a'                 remove every a.
 //	append: 's', prepend: 's'   concatenate.
 //	default: v                  v when the value is null, "" or false.
 //	date_format('%Y-%m-%d', '%m/%d/%Y')  parse with the first strftime
-//	                            format, print with the second (strftime.go).
+//	                            format, print with the second (strftime.go);
+//	                            null when the value does not parse.
+//
+// Every configuration value an expression names is resolved before its
+// filters run, so an unknown one is an error whatever the value.
+//
+// # Sizes
+//
+// Every size limit is decided from the expression and the sizes of the
+// documents it reads, never from what the filters make of their contents
+// (bound.go). Each filter has a worst-case output size given its input size
+// and its arguments (to_base16 doubles, pad_left adds its width, replace
+// multiplies by the ratio of its strings, slice and last4 cut down to a few
+// characters). Scan refuses (ErrTooLarge) an expression whose chain could
+// build a value over 16 MiB from the largest source (MaxSourceLen for token
+// documents and the encrypted payload, MaxConfigLen for configuration
+// values), so `pad_left: 4096, 'x'` followed by to_base16 twelve times never
+// starts. Before a chain runs, its bound for the actual source size is
+// charged against Limits.MaxExpansion, as is the source size once per
+// document read (the source, json, card_exp).
 //
 // # Escaping
 //
@@ -143,7 +169,9 @@
 //     strings only valid JSON is inserted (strings quoted, objects validated).
 //   - Form: form-encoded (unreserved characters kept, space → '+').
 //   - Query: percent-encoded (space → %20).
-//   - Header: inserted as is; CR, LF or NUL → ErrHeaderInjection.
+//   - Header: inserted as is; CR, LF or NUL → ErrHeaderInjection. Scan
+//     refuses literal filter arguments with a control character other than
+//     HTAB in a header: they could only make that refusal depend on the value.
 //   - Text: inserted as is. Objects/arrays are their JSON text, null is empty.
 //
 // # Memory, limits and plaintext
@@ -155,9 +183,11 @@
 // any body size; after a pass that stops inside an expression they wait for
 // more input before rescanning, so a client trickling bytes cannot make them
 // rescan the carry-over per byte. Limits (MaxExprs, MaxExpansion) bound the
-// number of expressions, the bytes they render to and the bytes of token
-// documents they read; the defaults suit request-sized bodies, streamed
-// bodies with many expressions need larger ones.
+// number of expressions, the bytes they may render to (their static bounds,
+// before escaping, which adds at most 6× in JSON and 3× in Form and Query)
+// and the bytes of token documents they read; the defaults suit
+// request-sized bodies, streamed bodies with many expressions need larger
+// ones.
 //
 // Plaintext token data lives in the Renderer's scratch buffers only while a
 // call runs; Release zeroes them (and the decoded expression and argument
@@ -168,7 +198,9 @@
 //
 // Errors are *Error values wrapping a sentinel (errors.Is). They name the
 // expression as written, its offset and the id involved, never a resolved
-// value; hmac arguments are redacted from the quoted expression since they
+// value, and whether one occurs depends only on the expressions, the ids
+// (unknown tokens or configuration values), the sizes of the documents read
+// and, in a header, a control character in the value itself; hmac arguments are redacted from the quoted expression since they
 // may be keys, and for unterminated expressions only the first 32 bytes are
 // quoted since the rest is body data.
 package expr

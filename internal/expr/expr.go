@@ -146,11 +146,14 @@ type Limits struct {
 	// (DefaultMaxExprs). More → ErrTooMany.
 	MaxExprs int
 	// MaxExpansion is the most bytes all expressions of one input may render
-	// to, escaping included, and separately the most bytes of Env documents
-	// they may read (each expression counts the size of the documents it
-	// reads) (DefaultMaxExpansion). More → ErrTooLarge. It stops a small
-	// body that repeats a large token from exploding the output or burning
-	// CPU. Raise it for large streamed bodies with many expressions.
+	// to, and separately the most bytes of Env documents they may read
+	// (DefaultMaxExpansion). More → ErrTooLarge. Both are counted from sizes
+	// before each expression is evaluated: its worst-case output for the
+	// size of its source (before escaping), and its source's size once per
+	// document read. It stops a small body that repeats a large token from
+	// exploding the output or burning CPU, without ever depending on what
+	// the token holds. Raise it for large streamed bodies with many
+	// expressions.
 	MaxExpansion int64
 }
 
@@ -188,14 +191,15 @@ var (
 	ErrUnknownConfig = errors.New("expr: unknown configuration value")
 	// ErrNoEncrypted: {{ encrypted }} without a BT-ENCRYPTED payload.
 	ErrNoEncrypted = errors.New("expr: no encrypted payload")
-	// ErrValue: a filter cannot be applied to the value it got (e.g.
-	// to_number on "abc"), or token data is not valid JSON. The value itself
-	// is never part of the error.
+	// ErrValue: an Env document is not valid JSON, or a value cannot be
+	// emitted (binary). Filters never fail on a value they cannot convert:
+	// it becomes null. The value itself is never part of the error.
 	ErrValue = errors.New("expr: filter cannot be applied to value")
-	// ErrTooLarge: a value or the total expansion is over its limit.
+	// ErrTooLarge: an expression could build a value over the limit (Scan),
+	// or the expansion charged for the documents' sizes is over the limit.
 	ErrTooLarge = errors.New("expr: rendered value too large")
 	// ErrHeaderInjection: a value rendered into a header contains CR, LF
-	// or NUL.
+	// or NUL (the one error that depends on a value).
 	ErrHeaderInjection = errors.New("expr: header value contains CR, LF or NUL")
 )
 

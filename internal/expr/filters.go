@@ -133,7 +133,9 @@ type value struct {
 	cast bool   // produced by to_number/to_boolean: keeps its JSON type
 }
 
-// ferr is a filter failure: a sentinel and a value-free detail.
+// ferr is an evaluation failure: a sentinel and a value-free detail. Only
+// ids (unknown configuration values) and sizes of whole documents cause one,
+// never what a filter finds in a value.
 type ferr struct {
 	err    error
 	detail string
@@ -144,18 +146,19 @@ func valueErr(detail string) *ferr { return &ferr{err: ErrValue, detail: detail}
 
 var errTooLarge = &ferr{err: ErrTooLarge, detail: "value over the size limit"}
 
-// text returns the textual form of v for string filters: strings as they are,
-// numbers and booleans as written. Objects, arrays and bytes are refused.
-func text(v value, name string) ([]byte, *ferr) {
+// null is what a filter makes of a value it cannot convert (Liquid's
+// leniency): failing instead would let a caller learn the value from whether
+// the request fails.
+var null = value{}
+
+// textOf returns the textual form of v for string filters: strings as they
+// are, numbers and booleans as written; false for objects, arrays and bytes.
+func textOf(v value) ([]byte, bool) {
 	switch v.k {
 	case kString, kNumber, kBool:
-		return v.b, nil
-	case kRaw:
-		return nil, valueErr(name + ": value is an object or array")
-	case kBytes:
-		return nil, valueErr(name + ": value is binary; encode it with to_base64 or to_base16")
+		return v.b, true
 	}
-	return nil, nil
+	return nil, false
 }
 
 func str(b []byte) value { return value{k: kString, b: b} }
@@ -170,8 +173,6 @@ func (r *Renderer) apply(c *call, v value, out []byte, env Env) (value, []byte, 
 		case fDefault:
 		case fAppend, fPrepend:
 			v = str(nil)
-		case fHMAC, fHMACSHA256, fToBase64, fToBase16:
-			return v, out, valueErr(sp.name + ": value is null")
 		default:
 			return v, out, nil
 		}
@@ -184,19 +185,16 @@ func (r *Renderer) apply(c *call, v value, out []byte, env Env) (value, []byte, 
 		case kRaw:
 			o, ok := appendCompactJSON(out, v.b)
 			if !ok {
-				return v, out, valueErr("json_stringify: invalid JSON")
+				return v, out, valueErr("token data is not valid JSON")
 			}
 			return str(o), o, nil
 		case kBytes:
-			return v, out, valueErr("json_stringify: value is binary")
+			return null, out, nil
 		}
 		return str(v.b), out, nil
 	case fToString:
-		switch v.k {
-		case kRaw:
-			return v, out, valueErr("to_string: value is an object or array")
-		case kBytes:
-			return v, out, valueErr("to_string: value is binary")
+		if v.k == kRaw || v.k == kBytes {
+			return null, out, nil
 		}
 		return str(v.b), out, nil
 	case fToNumber:
@@ -209,11 +207,11 @@ func (r *Renderer) apply(c *call, v value, out []byte, env Env) (value, []byte, 
 		}
 		return v, out, nil
 	case fCardExp:
-		r.read += int64(len(v.b))
-		return cardExp(v, a[0].s, out)
+		v = cardExp(v, a[0].s, out)
+		return v, v.b, nil
 	case fToBase64:
 		if v.k == kRaw && !gjson.ValidBytes(v.b) {
-			return v, out, valueErr("to_base64: invalid JSON")
+			return v, out, valueErr("token data is not valid JSON")
 		}
 		o := base64.StdEncoding.AppendEncode(out, v.b)
 		return str(o), o, nil
@@ -226,16 +224,16 @@ func (r *Renderer) apply(c *call, v value, out []byte, env Env) (value, []byte, 
 			return v, out, fe
 		}
 		if v.k == kBytes {
-			return v, out, valueErr("hmac: value is binary")
+			return null, out, nil
 		}
 		var o []byte
 		o, r.hbuf = appendHMAC(out, r.hbuf, c.alg, key, v.b)
 		return value{k: kBytes, b: o}, o, nil
 	}
 
-	s, fe := text(v, sp.name)
-	if fe != nil {
-		return v, out, fe
+	s, ok := textOf(v)
+	if !ok {
+		return null, out, nil
 	}
 	switch sp.op {
 	case fLast4:
@@ -293,7 +291,11 @@ func (r *Renderer) apply(c *call, v value, out []byte, env Env) (value, []byte, 
 		if c.nargs > 0 {
 			sep = a[0].s
 		}
-		return cardBin(s, sep, out)
+		o := cardBin(s, sep, out)
+		if o == nil {
+			return null, out, nil
+		}
+		return str(o), o, nil
 	case fCardMask:
 		bin, last4 := false, false
 		mask, preserve := []byte("X"), []byte(nil)
@@ -331,17 +333,14 @@ func (r *Renderer) apply(c *call, v value, out []byte, env Env) (value, []byte, 
 		if fe != nil {
 			return v, out, fe
 		}
-		if len(old) == 0 {
-			return v, out, &ferr{err: ErrArgs, detail: sp.name + " needs a non-empty search string"}
+		if len(old) == 0 { // an empty configured search string finds nothing
+			return str(s), out, nil
 		}
 		var repl []byte
 		if sp.op == fReplace {
 			if repl, fe = r.argText(&a[1], env); fe != nil {
 				return v, out, fe
 			}
-		}
-		if n := bytes.Count(s, old); n > 0 && len(s)+n*(len(repl)-len(old)) > maxValueLen {
-			return v, out, errTooLarge
 		}
 		o := appendReplace(out, s, old, repl)
 		return str(o), o, nil
@@ -359,7 +358,7 @@ func (r *Renderer) apply(c *call, v value, out []byte, env Env) (value, []byte, 
 	case fDateFormat:
 		tm, ok := parseStrftime(a[0].s, s)
 		if !ok {
-			return v, out, valueErr("date_format: value does not match the input format")
+			return null, out, nil
 		}
 		o := appendStrftime(out, a[1].s, tm)
 		return str(o), o, nil
@@ -373,7 +372,7 @@ func (r *Renderer) apply(c *call, v value, out []byte, env Env) (value, []byte, 
 			// tail so it does not overlap the output.
 			k, ok := decodeHex(r.kbuf[:0], key)
 			if !ok {
-				return v, out, &ferr{err: ErrArgs, detail: "hmac_sha256: configured key is not hex", id: c.key.s}
+				return null, out, nil
 			}
 			r.kbuf = k
 			key = k
@@ -383,7 +382,7 @@ func (r *Renderer) apply(c *call, v value, out []byte, env Env) (value, []byte, 
 		o := appendHexLower(out, sum)
 		return str(o), o, nil
 	}
-	return v, out, valueErr(sp.name + ": not applicable")
+	return null, out, nil
 }
 
 // argValue returns a filter argument as a value (for default).
@@ -421,7 +420,7 @@ func (r *Renderer) applyJSON(c *call, v value, out []byte) (value, []byte, *ferr
 	case kString:
 		doc = v.raw
 	case kBytes:
-		return v, out, valueErr("json: value is binary")
+		return null, out, nil
 	}
 	if c.root {
 		return v, out, nil
@@ -435,9 +434,11 @@ func (r *Renderer) applyJSON(c *call, v value, out []byte) (value, []byte, *ferr
 // fromJSON selects path (gjson syntax; nil = the whole document) in doc and
 // classifies the result. Strings are decoded into out.
 func (r *Renderer) fromJSON(doc, path, out []byte) (value, []byte, *ferr) {
-	r.read += int64(len(doc))
 	raw := trimSpace(doc)
 	if path != nil {
+		if len(raw) == 0 || (raw[0] != '{' && raw[0] != '[') {
+			return value{}, out, nil // a scalar has no members (gjson would look inside a string)
+		}
 		res := gjson.Get(bstr(doc), bstr(path))
 		if !res.Exists() {
 			return value{}, out, nil
@@ -486,12 +487,12 @@ func toNumber(v value, out []byte) (value, []byte, *ferr) {
 		}
 		f, err := strconv.ParseFloat(bstr(s), 64)
 		if err != nil || len(s) == 0 || !isNumeric(s) {
-			return v, out, valueErr("to_number: value is not a number")
+			return null, out, nil
 		}
 		o := strconv.AppendFloat(out, f, 'g', -1, 64)
 		return value{k: kNumber, b: o, cast: true}, o, nil
 	}
-	return v, out, valueErr("to_number: value is not a number")
+	return null, out, nil
 }
 
 // isNumeric refuses what ParseFloat accepts but a number is not (Inf, NaN,
@@ -527,7 +528,7 @@ func toBoolean(v value, out []byte) (value, []byte, *ferr) {
 			return value{k: kBool, b: litFalse, cast: true}, out, nil
 		}
 	}
-	return v, out, valueErr("to_boolean: value is not a boolean")
+	return null, out, nil
 }
 
 // firstRunes returns the first n characters of s.
@@ -661,9 +662,10 @@ func cardMask(out, s []byte, bin, last4 bool, mask, preserve []byte) []byte {
 	return out
 }
 
-// cardBin returns the card's BIN: the first 6 digits when the number has
-// fewer than 16 digits, 8 otherwise. Characters in sep are skipped.
-func cardBin(s, sep, out []byte) (value, []byte, *ferr) {
+// cardBin appends the card's BIN to out: the first 6 digits when the number
+// has fewer than 16 digits, 8 otherwise. Characters in sep are skipped. It
+// returns nil when s is not a card number.
+func cardBin(s, sep, out []byte) []byte {
 	n := 0
 	for i := 0; i < len(s); {
 		r, size := utf8.DecodeRune(s[i:])
@@ -673,7 +675,7 @@ func cardBin(s, sep, out []byte) (value, []byte, *ferr) {
 			n++
 		case len(sep) > 0 && containsRune(sep, r):
 		default:
-			return value{}, out, valueErr("card_bin: value is not a card number")
+			return nil
 		}
 	}
 	binLen := 6
@@ -681,7 +683,7 @@ func cardBin(s, sep, out []byte) (value, []byte, *ferr) {
 		binLen = 8
 	}
 	if n < binLen {
-		return value{}, out, valueErr("card_bin: value is not a card number")
+		return nil
 	}
 	for i := 0; i < len(s) && binLen > 0; i++ {
 		if '0' <= s[i] && s[i] <= '9' {
@@ -689,16 +691,17 @@ func cardBin(s, sep, out []byte) (value, []byte, *ferr) {
 			binLen--
 		}
 	}
-	return str(out), out, nil
+	return out
 }
 
 // cardExp formats a card's expiration date. The value is a card object
 // (expiration_month, expiration_year) or a token object with one in data.
 // Tokens in format: YYYY (4-digit year), YY (2-digit year), MM (2-digit
 // month); everything else is copied.
-func cardExp(v value, format, out []byte) (value, []byte, *ferr) {
+// It returns null when v has no valid expiration date.
+func cardExp(v value, format, out []byte) value {
 	if v.k != kRaw {
-		return v, out, valueErr("card_exp: value is not a card object")
+		return null
 	}
 	doc := bstr(v.b)
 	m := gjson.Get(doc, "expiration_month")
@@ -710,7 +713,7 @@ func cardExp(v value, format, out []byte) (value, []byte, *ferr) {
 	month, ok1 := jsonInt(m)
 	year, ok2 := jsonInt(y)
 	if !ok1 || !ok2 || month < 1 || month > 12 || year < 0 || year > 9999 {
-		return v, out, valueErr("card_exp: value has no valid expiration_month and expiration_year")
+		return null
 	}
 	if year < 100 {
 		year += 2000
@@ -731,7 +734,7 @@ func cardExp(v value, format, out []byte) (value, []byte, *ferr) {
 			i++
 		}
 	}
-	return str(out), out, nil
+	return str(out)
 }
 
 // jsonInt reads an integer that is a JSON number or a numeric string.

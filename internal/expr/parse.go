@@ -68,9 +68,10 @@ type perr struct {
 }
 
 type parser struct {
-	s   []byte
-	i   int
-	buf []byte // argument buffer; never grown beyond its capacity
+	s      []byte
+	i      int
+	buf    []byte // argument buffer; never grown beyond its capacity
+	header bool   // the expression is in a header value
 }
 
 func isIDChar(c byte) bool {
@@ -195,7 +196,7 @@ func (p *parser) parse(ex *expr) *perr {
 			}
 		}
 	}
-	return nil
+	return ex.checkBound()
 }
 
 func (p *parser) filter(ex *expr) *perr {
@@ -452,6 +453,12 @@ func (p *parser) check(c *call) *perr {
 	}
 	for k := 0; k < c.nargs; k++ {
 		a := &c.args[k]
+		if p.header && a.kind == argStr && hasControl(a.s) {
+			// A header refuses a value with a control character: a literal
+			// one put in by a filter would make that refusal depend on the
+			// value the filter ran on.
+			return badArgs(sp.name + " argument " + strconv.Itoa(k+1) + " has a control character, which a header cannot hold")
+		}
 		if a.kind == argConfig && !types[k].configOK() {
 			return badArgs(sp.name + " argument " + strconv.Itoa(k+1) + " cannot be a configuration value")
 		}
@@ -675,4 +682,15 @@ func appendGJSONPath(dst []byte, s []byte) (out []byte, root bool, detail string
 		}
 	}
 	return dst, false, ""
+}
+
+// hasControl reports whether b holds a control character other than HTAB:
+// C0, DEL or C1 (U+0080–U+009F, encoded C2 80–C2 9F).
+func hasControl(b []byte) bool {
+	for i, c := range b {
+		if (c < 0x20 && c != '\t') || c == 0x7f || (c == 0xc2 && i+1 < len(b) && b[i+1] >= 0x80 && b[i+1] <= 0x9f) {
+			return true
+		}
+	}
+	return false
 }

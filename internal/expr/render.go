@@ -408,6 +408,7 @@ func (r *Renderer) parseAt(src []byte, h hit, off int64) (raw []byte, idx int, e
 		r.textHW = max(r.textHW, len(text))
 	}
 	r.p = parser{s: text, buf: r.argBuf[:0]}
+	r.p.header = r.st.ctx == Header
 	pe := r.p.parse(&r.ex)
 	r.argHW = max(r.argHW, len(r.p.buf))
 	if pe != nil {
@@ -524,9 +525,6 @@ func overlaps(a, b []byte) bool {
 // render evaluates the parsed expression and appends it to dst.
 func (r *Renderer) render(dst []byte, h hit, env Env, raw []byte, off int64) ([]byte, error) {
 	v, fe := r.eval(env)
-	if fe == nil && r.read > r.lim.MaxExpansion {
-		fe = &ferr{err: ErrTooLarge, detail: "expressions read more than " + strconv.FormatInt(r.lim.MaxExpansion, 10) + " bytes of token data"}
-	}
 	if fe != nil {
 		return dst, newError(fe.err, fe.detail, raw, off, fe.id, false)
 	}
@@ -535,10 +533,6 @@ func (r *Renderer) render(dst []byte, h hit, env Env, raw []byte, off int64) ([]
 	if fe != nil {
 		clear(dst[n0:])
 		return dst[:n0], newError(fe.err, fe.detail, raw, off, nil, false)
-	}
-	r.expansion += int64(len(dst) - n0)
-	if r.expansion > r.lim.MaxExpansion {
-		return dst[:n0], newError(ErrTooLarge, "expressions expand to more than "+strconv.FormatInt(r.lim.MaxExpansion, 10)+" bytes", raw, off, nil, false)
 	}
 	return dst, nil
 }
@@ -558,19 +552,24 @@ func (r *Renderer) eval(env Env) (value, *ferr) {
 		if !ok || doc == nil {
 			return v, &ferr{err: ErrUnknownToken, detail: "unknown token", id: ex.id}
 		}
-		v, r.bufs[0], fe = r.fromJSON(doc, ex.path, r.bufs[0][:0])
+		if fe = r.charge(env, doc); fe == nil {
+			v, r.bufs[0], fe = r.fromJSON(doc, ex.path, r.bufs[0][:0])
+		}
 	case RefConfig:
 		c, ok := env.Config(ex.id)
 		if !ok {
 			return v, &ferr{err: ErrUnknownConfig, detail: "unknown configuration value", id: ex.id}
 		}
+		fe = r.charge(env, c)
 		v = str(c)
 	case RefEncrypted:
 		doc, ok := env.Encrypted()
 		if !ok {
 			return v, &ferr{err: ErrNoEncrypted, detail: "the request has no BT-ENCRYPTED payload"}
 		}
-		v, r.bufs[0], fe = r.fromJSON(doc, ex.path, r.bufs[0][:0])
+		if fe = r.charge(env, doc); fe == nil {
+			v, r.bufs[0], fe = r.fromJSON(doc, ex.path, r.bufs[0][:0])
+		}
 	}
 	if fe != nil {
 		return v, fe
