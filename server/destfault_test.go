@@ -226,3 +226,44 @@ func TestDestinationSlowSteadyBodyNotCapped(t *testing.T) {
 		t.Fatalf("log line: %v", l)
 	}
 }
+
+// TestCallerGoneMidBodyLogged: the caller goes away while a long body streams; the destination's
+// connection is dropped and the log line says the caller closed, with what was sent by then.
+func TestCallerGoneMidBodyLogged(t *testing.T) {
+	stop := make(chan struct{})
+	defer close(stop)
+	dest := faultyDestination(t, func(c *net.TCPConn) {
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 10000000\r\n\r\n")
+		piece := bytes.Repeat([]byte("a"), 4096)
+		for range 2000 {
+			select {
+			case <-stop:
+				return
+			case <-time.After(5 * time.Millisecond):
+			}
+			if _, err := c.Write(piece); err != nil {
+				return // the edge dropped the connection
+			}
+		}
+	})
+	e := faultEdge(t)
+	id := "fault-" + t.Name()
+	conn, err := net.Dial("tcp", strings.TrimPrefix(e.base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(conn, "POST /proxy HTTP/1.1\r\nHost: x\r\nBT-API-KEY: %s\r\nBT-PROXY-URL: %s\r\nX-Request-Id: %s\r\nContent-Length: 1\r\n\r\nx", e.adminKey, dest, id)
+	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("%v %v", res, err)
+	}
+	if _, err := io.ReadFull(res.Body, make([]byte, 4096)); err != nil {
+		t.Fatal(err)
+	}
+	conn.(*net.TCPConn).SetLinger(0)
+	conn.Close()
+	l := e.requestLog()
+	if l["status"] != 200.0 || l["error"] != "caller_closed" || l["bytes"].(float64) < 4096 {
+		t.Fatalf("log line: %v", l)
+	}
+}
