@@ -1,3 +1,5 @@
+//go:build unix
+
 package main
 
 import (
@@ -9,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -22,6 +25,10 @@ func startFDLimited(t *testing.T, yaml string) *proc {
 	t.Helper()
 	if _, err := os.Stat("/bin/sh"); err != nil {
 		t.Skip("needs /bin/sh to lower the open-file limit")
+	}
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil || lim.Max < 256 {
+		t.Skipf("needs a hard open-file limit of at least %s", fdLimit)
 	}
 	cfg := filepath.Join(t.TempDir(), "sluice.yaml")
 	os.WriteFile(cfg, []byte(yaml), 0o600)
