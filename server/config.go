@@ -68,6 +68,11 @@ type Limits struct {
 	ExpressionsPerBody int   `yaml:"expressions_per_body"`
 	// TokenCacheEntries bounds the cache of sealed token records (negative: off).
 	TokenCacheEntries int `yaml:"token_cache_entries"`
+	// MaxConnections caps the public listener's open connections (0: derived from the
+	// process's open-file limit, see connectionCap); MaxConnectionsPerIP caps them per client
+	// address (0: no cap).
+	MaxConnections      int `yaml:"max_connections"`
+	MaxConnectionsPerIP int `yaml:"max_connections_per_ip"`
 }
 
 // Transforms bound each WebAssembly transform instance.
@@ -123,10 +128,13 @@ func (c *Config) storeOptions() store.Options {
 
 // Timeouts of the edge, in Go duration syntax in the file ("25s").
 type Timeouts struct {
-	Destination time.Duration `yaml:"destination"`
-	Shutdown    time.Duration `yaml:"shutdown"`
-	Idle        time.Duration `yaml:"idle"`
-	Read        time.Duration `yaml:"read"`
+	Destination time.Duration `yaml:"destination"` // until the destination's response headers
+	// DestinationBodyIdle is how long the destination's body may pause between reads once its
+	// headers have come; the body as a whole has no time limit.
+	DestinationBodyIdle time.Duration `yaml:"destination_body_idle"`
+	Shutdown            time.Duration `yaml:"shutdown"`
+	Idle                time.Duration `yaml:"idle"`
+	Read                time.Duration `yaml:"read"`
 }
 
 // Defaults returns the configuration of SPEC §1–2.
@@ -146,7 +154,7 @@ func Defaults() Config {
 			ExpressionsPerBody: 1000,
 			TokenCacheEntries:  10000,
 		},
-		Timeouts:   Timeouts{Destination: 25 * time.Second, Shutdown: 15 * time.Second, Idle: 60 * time.Second, Read: 60 * time.Second},
+		Timeouts:   Timeouts{Destination: 25 * time.Second, DestinationBodyIdle: 30 * time.Second, Shutdown: 15 * time.Second, Idle: 60 * time.Second, Read: 60 * time.Second},
 		RateLimits: RateLimits{AnonymousRequests: 50, AnonymousWindow: 10 * time.Second, ApplicationWindow: time.Second},
 		Transforms: Transforms{MemoryBytes: 32 << 20, CallTimeout: time.Second, PoolSize: 2},
 		Storage:    defaultStorage(),
