@@ -172,6 +172,7 @@ type Stats struct {
 	Calls                     uint64 // transform calls started
 	Failures                  uint64 // calls that failed with ErrTransformFailed
 	Recycled                  uint64 // healthy instances closed for memory high-water
+	Compiling                 int64  // compilations running now
 }
 
 // Engine compiles transform modules and runs them. It is safe for
@@ -193,6 +194,7 @@ type Engine struct {
 	wg     sync.WaitGroup
 
 	instantiations, requestPath, calls, failures, recycled atomic.Uint64
+	compiling                                              atomic.Int64
 }
 
 // New creates an Engine.
@@ -274,6 +276,7 @@ func (e *Engine) Stats() Stats {
 		Calls:                     e.calls.Load(),
 		Failures:                  e.failures.Load(),
 		Recycled:                  e.recycled.Load(),
+		Compiling:                 e.compiling.Load(),
 	}
 }
 
@@ -361,7 +364,8 @@ func (e *Engine) compile(ctx context.Context, instrumented []byte) (wazero.Compi
 	defer cancel()
 	select {
 	case e.compiles <- struct{}{}:
-		defer func() { <-e.compiles }()
+		e.compiling.Add(1)
+		defer func() { e.compiling.Add(-1); <-e.compiles }()
 	case <-ctx.Done():
 		if context.Cause(ctx) == errCompileTimeout {
 			return nil, fmt.Errorf("%w: every compilation slot stayed taken", ErrBusy)
