@@ -9,7 +9,12 @@
 // then traps if the stop flag (a second added global, exported as
 // StopGlobal) is non-zero, and otherwise refills the budget. The host sets
 // the flag from a timer. A bulk memory or table operation, whose time grows
-// with its length, is charged one unit per KiB of that length first.
+// with its length, is charged one unit per KiB of that length first. Every
+// call that may reach the host (a call of an import, any call_indirect) is
+// followed by a look at the flag: time in the host counts too.
+//
+// The same parse enforces Limits on the module's shape, which bound how
+// long wazero takes to compile it.
 //
 // Why not wazero's WithCloseOnContextDone: it checks only loop headers, so a
 // guest with no loop and a call tree of depth 60 runs for ever; it returns
