@@ -27,6 +27,10 @@ func FuzzInstrument(f *testing.F) {
 	f.Add(module(typeI32ToI32, funcsOfType0(1), oneMemory, exportF0, code(nestedBlocks(9))))
 	f.Add(module(typeI32ToI32, funcsOfType0(1), oneMemory, exportF0, code(brTable(9))))
 	f.Add(module(typeI32ToI32, funcsOfType0(3), oneMemory, exportF0, code(loopBody, brTable(2), nestedBlocks(2))))
+	f.Add(module( // an import called directly and through a table: the stop checks after calls
+		sec(1, 2, 0x60, 0, 0, 0x60, 1, 0x7f, 1, 0x7f), sec(2, 1, 3, 'e', 'n', 'v', 1, 'h', kindFunc, 0),
+		sec(3, 1, 1), sec(4, 1, 0x70, 0, 1), oneMemory, sec(7, 1, 1, 'f', kindFunc, 1),
+		sec(9, 1, 0, 0x41, 0, opEnd, 1, 0), code([]byte{0x10, 0, 0x41, 0, 0x11, 0, 0, 0x41, 0, opEnd})))
 	small := Limits{Functions: 2, BodyBytes: 48, Locals: 3, ControlFlow: 6}
 	ctx := context.Background()
 	f.Fuzz(func(t *testing.T, bin []byte) {
