@@ -77,9 +77,11 @@ type Limits struct {
 
 // Transforms bound each WebAssembly transform instance.
 type Transforms struct {
-	MemoryBytes int64         `yaml:"memory_bytes"` // per instance
-	CallTimeout time.Duration `yaml:"call_timeout"` // per call
-	PoolSize    int           `yaml:"pool_size"`    // warm instances per module
+	MemoryBytes      int64         `yaml:"memory_bytes"`        // per instance
+	CallTimeout      time.Duration `yaml:"call_timeout"`        // per call
+	PoolSize         int           `yaml:"pool_size"`           // warm instances per module
+	MaxTokensPerCall int           `yaml:"max_tokens_per_call"` // tokens one call may create
+	CompileTimeout   time.Duration `yaml:"compile_timeout"`     // per uploaded module
 }
 
 // Storage sizes the Badger vault and guards its disk (see RATIONALE.md, "A full disk" and
@@ -156,7 +158,7 @@ func Defaults() Config {
 		},
 		Timeouts:   Timeouts{Destination: 25 * time.Second, DestinationBodyIdle: 30 * time.Second, Shutdown: 15 * time.Second, Idle: 60 * time.Second, Read: 60 * time.Second},
 		RateLimits: RateLimits{AnonymousRequests: 50, AnonymousWindow: 10 * time.Second, ApplicationWindow: time.Second},
-		Transforms: Transforms{MemoryBytes: 32 << 20, CallTimeout: time.Second, PoolSize: 2},
+		Transforms: Transforms{MemoryBytes: 32 << 20, CallTimeout: time.Second, PoolSize: 2, MaxTokensPerCall: 100, CompileTimeout: 30 * time.Second},
 		Storage:    defaultStorage(),
 		Audit:      Audit{SyncInterval: store.DefaultAuditSyncInterval},
 		LogLevel:   "info",

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"math"
 	"net/http"
 	"path/filepath"
 	"time"
@@ -52,6 +53,9 @@ func (s *Server) initTransforms() error {
 		MemoryLimitPages: uint32(s.cfg.Transforms.MemoryBytes >> 16),
 		CallTimeout:      s.cfg.Transforms.CallTimeout,
 		PoolSize:         s.cfg.Transforms.PoolSize,
+		MaxBodyBytes:     int(min(s.cfg.Limits.ProxyBodyBytes, math.MaxInt32)),
+		MaxTokens:        s.cfg.Transforms.MaxTokensPerCall,
+		CompileTimeout:   s.cfg.Transforms.CompileTimeout,
 		CacheDir:         cacheDir,
 	})
 	if err != nil {
@@ -83,6 +87,9 @@ func (s *Server) installModule(c *call, wasm []byte) (*moduleRecord, error) {
 	if err != nil {
 		if errors.Is(err, transforms.ErrInvalidModule) {
 			return nil, problem(http.StatusUnprocessableEntity, err.Error())
+		}
+		if errors.Is(err, transforms.ErrBusy) {
+			return nil, problem(http.StatusServiceUnavailable, "every compilation slot is taken; try again")
 		}
 		return nil, err
 	}
