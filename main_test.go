@@ -75,8 +75,16 @@ func (l *lockedBuffer) String() string {
 // start runs `sluice serve` with env and args and waits until /readyz answers.
 func start(t *testing.T, env []string, args ...string) *proc {
 	t.Helper()
+	return startVia(t, nil, env, args...)
+}
+
+// startVia is start with the binary run through a wrapper command (wrap's arguments, then the
+// binary and its own).
+func startVia(t *testing.T, wrap []string, env []string, args ...string) *proc {
+	t.Helper()
 	p := &proc{addr: freePort(t), admin: freePort(t), output: &lockedBuffer{}, done: make(chan error, 1)}
-	p.cmd = exec.Command(binPath, append([]string{"serve", "--listen", p.addr, "--admin-listen", p.admin}, args...)...)
+	argv := append(append(wrap, binPath, "serve", "--listen", p.addr, "--admin-listen", p.admin), args...)
+	p.cmd = exec.Command(argv[0], argv[1:]...)
 	p.cmd.Env = append(os.Environ(), env...)
 	p.cmd.Stdout, p.cmd.Stderr = p.output, p.output
 	if err := p.cmd.Start(); err != nil {

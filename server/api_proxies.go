@@ -35,6 +35,10 @@ type proxyConfig struct {
 	ModifiedAt    *time.Time `json:"modified_at,omitempty"`
 
 	basePath string // DestinationURL's path without trailing slashes, checked once on save/load
+	// destErr is DestinationURL's verdict under the policy this process runs with (nil: allowed),
+	// checked on every invocation: a proxy saved while an --allow-* flag was on is refused once
+	// the edge runs without it.
+	destErr error
 }
 
 // transform is one entry of request_transforms / response_transforms.
@@ -342,9 +346,12 @@ func (s *Server) saveProxy(c *call, p *proxyConfig, create bool, op string) erro
 
 // prepareProxy computes what invocation needs from the stored configuration.
 func (s *Server) prepareProxy(p *proxyConfig) {
-	if u, err := s.policy.CheckURL(p.DestinationURL); err == nil {
-		p.basePath = strings.TrimRight(u.EscapedPath(), "/")
+	u, err := s.policy.CheckURL(p.DestinationURL)
+	if err != nil {
+		p.destErr = invalid("destination_url", "the destination is not allowed: "+egressDetail(err))
+		return
 	}
+	p.basePath = strings.TrimRight(u.EscapedPath(), "/")
 }
 
 func (s *Server) createProxy(c *call) error {

@@ -41,6 +41,8 @@ type Config struct {
 	Timeouts   Timeouts   `yaml:"timeouts"`
 	RateLimits RateLimits `yaml:"rate_limits"`
 	Transforms Transforms `yaml:"transforms"`
+	Storage    Storage    `yaml:"storage"`
+	Audit      Audit      `yaml:"audit"`
 	LogLevel   string     `yaml:"log_level"`
 
 	// Set by ParseConfig or the caller, not by the file.
@@ -66,21 +68,75 @@ type Limits struct {
 	ExpressionsPerBody int   `yaml:"expressions_per_body"`
 	// TokenCacheEntries bounds the cache of sealed token records (negative: off).
 	TokenCacheEntries int `yaml:"token_cache_entries"`
+	// MaxConnections caps the public listener's open connections (0: derived from the
+	// process's open-file limit, see connectionCap); MaxConnectionsPerIP caps them per client
+	// address (0: no cap).
+	MaxConnections      int `yaml:"max_connections"`
+	MaxConnectionsPerIP int `yaml:"max_connections_per_ip"`
 }
 
 // Transforms bound each WebAssembly transform instance.
 type Transforms struct {
-	MemoryBytes int64         `yaml:"memory_bytes"` // per instance
-	CallTimeout time.Duration `yaml:"call_timeout"` // per call
-	PoolSize    int           `yaml:"pool_size"`    // warm instances per module
+	MemoryBytes      int64         `yaml:"memory_bytes"`        // per instance
+	CallTimeout      time.Duration `yaml:"call_timeout"`        // per call
+	PoolSize         int           `yaml:"pool_size"`           // warm instances per module
+	MaxTokensPerCall int           `yaml:"max_tokens_per_call"` // tokens one call may create
+	CompileTimeout   time.Duration `yaml:"compile_timeout"`     // per uploaded module
+}
+
+// Storage sizes the Badger vault and guards its disk (see RATIONALE.md, "A full disk" and
+// "Badger's memory").
+type Storage struct {
+	// ReserveBytes of free space on the data directory's file system: below it writes and
+	// detokenizations get 503 and /readyz says why. Negative turns the guard off.
+	ReserveBytes        int64         `yaml:"reserve_bytes"`
+	MemTableBytes       int64         `yaml:"memtable_bytes"`
+	MemTables           int           `yaml:"memtables"`
+	BlockCacheBytes     int64         `yaml:"block_cache_bytes"`
+	IndexCacheBytes     int64         `yaml:"index_cache_bytes"`
+	Compactors          int           `yaml:"compactors"`
+	ValueThresholdBytes int64         `yaml:"value_threshold_bytes"`
+	ValueLogFileBytes   int64         `yaml:"value_log_file_bytes"`
+	GCInterval          time.Duration `yaml:"gc_interval"` // value-log GC and audit retention
+}
+
+// Audit configures the audit journal (SPEC §10).
+type Audit struct {
+	// SyncInterval bounds how long a record waits for fsync after the plaintext left
+	// (group commit); 0 syncs before the plaintext leaves.
+	SyncInterval time.Duration `yaml:"sync_interval"`
+	// Retention drops journal segments whose records are all older; 0 keeps them forever.
+	Retention time.Duration `yaml:"retention"`
+}
+
+// storeOptions is the vault's part of the configuration.
+func (c *Config) storeOptions() store.Options {
+	st := c.Storage
+	sync := c.Audit.SyncInterval
+	if sync == 0 {
+		sync = -1 // the store's "before Audit returns"
+	}
+	return store.Options{
+		Dir: c.DataDir, MasterKey: c.MasterKey, Logger: c.Logger, TokenCacheSize: c.Limits.TokenCacheEntries,
+		Sizes: store.Sizes{MemTableBytes: st.MemTableBytes, MemTables: st.MemTables, BlockCacheBytes: st.BlockCacheBytes,
+			IndexCacheBytes: st.IndexCacheBytes, Compactors: st.Compactors, ValueThreshold: st.ValueThresholdBytes,
+			ValueLogFileBytes: st.ValueLogFileBytes},
+		DiskReserve:       st.ReserveBytes,
+		AuditSyncInterval: sync,
+		AuditRetention:    c.Audit.Retention,
+		GCInterval:        st.GCInterval,
+	}
 }
 
 // Timeouts of the edge, in Go duration syntax in the file ("25s").
 type Timeouts struct {
-	Destination time.Duration `yaml:"destination"`
-	Shutdown    time.Duration `yaml:"shutdown"`
-	Idle        time.Duration `yaml:"idle"`
-	Read        time.Duration `yaml:"read"`
+	Destination time.Duration `yaml:"destination"` // until the destination's response headers
+	// DestinationBodyIdle is how long the destination's body may pause between reads once its
+	// headers have come; the body as a whole has no time limit.
+	DestinationBodyIdle time.Duration `yaml:"destination_body_idle"`
+	Shutdown            time.Duration `yaml:"shutdown"`
+	Idle                time.Duration `yaml:"idle"`
+	Read                time.Duration `yaml:"read"`
 }
 
 // Defaults returns the configuration of SPEC §1–2.
@@ -100,11 +156,20 @@ func Defaults() Config {
 			ExpressionsPerBody: 1000,
 			TokenCacheEntries:  10000,
 		},
-		Timeouts:   Timeouts{Destination: 25 * time.Second, Shutdown: 15 * time.Second, Idle: 60 * time.Second, Read: 60 * time.Second},
+		Timeouts:   Timeouts{Destination: 25 * time.Second, DestinationBodyIdle: 30 * time.Second, Shutdown: 15 * time.Second, Idle: 60 * time.Second, Read: 60 * time.Second},
 		RateLimits: RateLimits{AnonymousRequests: 50, AnonymousWindow: 10 * time.Second, ApplicationWindow: time.Second},
-		Transforms: Transforms{MemoryBytes: 32 << 20, CallTimeout: time.Second, PoolSize: 2},
+		Transforms: Transforms{MemoryBytes: 32 << 20, CallTimeout: time.Second, PoolSize: 2, MaxTokensPerCall: 100, CompileTimeout: 30 * time.Second},
+		Storage:    defaultStorage(),
+		Audit:      Audit{SyncInterval: store.DefaultAuditSyncInterval},
 		LogLevel:   "info",
 	}
+}
+
+func defaultStorage() Storage {
+	z := store.DefaultSizes()
+	return Storage{ReserveBytes: store.DefaultDiskReserve, MemTableBytes: z.MemTableBytes, MemTables: z.MemTables,
+		BlockCacheBytes: z.BlockCacheBytes, IndexCacheBytes: z.IndexCacheBytes, Compactors: z.Compactors,
+		ValueThresholdBytes: z.ValueThreshold, ValueLogFileBytes: z.ValueLogFileBytes, GCInterval: store.DefaultGCInterval}
 }
 
 // ParseConfig builds the Config of `sluice serve` from args and the environment: defaults, then

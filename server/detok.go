@@ -308,7 +308,7 @@ func (s *Server) fetchAndAudit(x *exchange) error {
 		evs = append(evs, ev)
 	}
 	if err := s.store.Audit(x.c.ctx, evs...); err != nil {
-		return errAuditFailed
+		return auditFailed(err)
 	}
 	for len(x.env.objs) < len(x.env.ids) {
 		x.env.objs = append(x.env.objs, nil)
@@ -321,6 +321,15 @@ func (s *Server) fetchAndAudit(x *exchange) error {
 const maxHeaderValue = 8 << 10
 
 var errAuditFailed = problem(http.StatusInternalServerError, "the audit record could not be written; nothing was forwarded")
+
+// auditFailed is the answer to a failed audit write: 503 when the vault refused it for now (a
+// disk below its reserve), else 500.
+func auditFailed(err error) error {
+	if errors.Is(err, store.ErrUnavailable) {
+		return err
+	}
+	return errAuditFailed
+}
 
 func (s *Server) detokEvent(x *exchange, id string) store.Event {
 	op := x.auditOp
@@ -363,7 +372,7 @@ func (l *lazyEnv) Token(id []byte) (data, object []byte, ok bool) {
 		l.err = unknownToken(string(id))
 	default:
 		if aerr := l.s.store.Audit(x.c.ctx, l.s.detokEvent(x, t.ID)); aerr != nil {
-			l.err = errAuditFailed
+			l.err = auditFailed(aerr)
 			return nil, nil, false
 		}
 		if x.env.res == nil {

@@ -52,6 +52,10 @@ func startEdge(t *testing.T, mod ...func(*Config)) *edge {
 	cfg.AdminKey = testAdminKey
 	logs := &syncBuffer{}
 	cfg.LogOutput, cfg.LogLevel = logs, "debug" // the production log path: buffered, request lines hand-encoded
+	if raceEnabled {
+		// A Go guest compiles in 1.5–3 s, but for over 30 s under -race on a loaded VM.
+		cfg.Transforms.CompileTimeout = 10 * time.Minute
+	}
 	for _, m := range mod {
 		m(&cfg)
 	}

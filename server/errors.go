@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strconv"
 
 	"github.com/valyala/fasthttp"
 
@@ -18,6 +19,8 @@ type Problem struct {
 	Status int                 `json:"status"`
 	Detail string              `json:"detail,omitempty"`
 	Errors map[string][]string `json:"errors,omitempty"`
+	// RetryAfter is the Retry-After header of a 503, in seconds (0: none).
+	RetryAfter int `json:"-"`
 }
 
 func (p *Problem) Error() string { return "server: " + p.Title + ": " + p.Detail }
@@ -34,6 +37,9 @@ func invalid(field, msg string) *Problem {
 }
 
 var (
+	// errDiskLow names no path or size: those go to /readyz and the log.
+	errDiskLow = &Problem{Title: http.StatusText(http.StatusServiceUnavailable), Status: http.StatusServiceUnavailable,
+		Detail: "the vault is low on disk space and takes no writes or detokenizations; nothing was written", RetryAfter: 10}
 	errUnauthenticated = problem(http.StatusUnauthorized, "a valid BT-API-KEY header is required")
 	errNotFound        = problem(http.StatusNotFound, "no such resource")
 	errTooLarge        = problem(http.StatusRequestEntityTooLarge, "the request body is larger than allowed")
@@ -58,6 +64,11 @@ func toProblem(err error) *Problem {
 		return problem(http.StatusConflict, "a resource with this id already exists")
 	case errors.Is(err, store.ErrInvalidInput):
 		return problem(http.StatusBadRequest, err.Error())
+	case errors.Is(err, store.ErrDiskLow):
+		return errDiskLow
+	case errors.Is(err, store.ErrUnavailable):
+		return &Problem{Title: http.StatusText(http.StatusServiceUnavailable), Status: http.StatusServiceUnavailable,
+			Detail: "the vault is unavailable; nothing was written", RetryAfter: 10}
 	}
 	return problem(http.StatusInternalServerError, "internal error")
 }
@@ -80,6 +91,21 @@ func writeProblem(ctx *fasthttp.RequestCtx, p *Problem, wrap bool) {
 	if p.Status == http.StatusRequestEntityTooLarge {
 		ctx.SetConnectionClose() // the rest of the body was never read
 	}
+	if p.RetryAfter > 0 {
+		ctx.Response.Header.Set("Retry-After", strconv.Itoa(p.RetryAfter))
+	}
 }
 
 const headerDestinationStatus = "BT-PROXY-DESTINATION-STATUS"
+
+// notReady is why /readyz answers 503, or "" when the edge is ready: not started or stopping,
+// or a vault that refuses writes (a disk below its reserve).
+func (s *Server) notReady() string {
+	if !s.ready.Load() {
+		return "starting or stopping"
+	}
+	if err := s.store.Ready(); err != nil {
+		return err.Error()
+	}
+	return ""
+}

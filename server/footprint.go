@@ -111,6 +111,9 @@ func (s *Server) vaultProxyInvoke(c *call, id string) error {
 	if px == nil {
 		return problem(http.StatusNotFound, "no proxy has this id")
 	}
+	if px.destErr != nil {
+		return px.destErr
+	}
 	x := s.newExchange(c)
 	defer x.release()
 	x.px, x.footprint, x.limit, c.proxyID = px, true, s.cfg.Limits.ProxyTokens, px.ID

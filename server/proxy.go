@@ -205,13 +205,19 @@ func (s *Server) destination(x *exchange, base string) ([]byte, error) {
 	if len(rest) > 0 && rest[0] != '/' {
 		return nil, problem(http.StatusNotFound, "no such resource") // only /proxy and /proxy/… exist
 	}
+	if err := checkRestPath(rest); err != nil {
+		return nil, err
+	}
 	// Copies, not views: the caller's request becomes the destination's and its URI is replaced.
 	x.url = appendURL(x.url[:0], base, rest, query)
 	x.restPath = append(x.restPath[:0], rest...)
 	if x.px != nil {
-		// The base was checked when the proxy was saved; the rest only adds path and query
-		// (it starts with "/"), so scheme and host stay the checked ones. The dialer checks
-		// the address regardless.
+		// The base was checked when the proxy was loaded or saved, under this process's policy;
+		// the rest only adds path and query (it starts with "/"), so scheme and host stay the
+		// checked ones. The dialer checks the address regardless.
+		if x.px.destErr != nil {
+			return nil, x.px.destErr
+		}
 		x.basePath = x.px.basePath
 		return x.url, nil
 	}
@@ -343,20 +349,20 @@ func (s *Server) forward(x *exchange, dest []byte) error {
 		timeout = time.Duration(x.px.Timeout * float64(time.Second))
 	}
 	req.SetTimeout(timeout)
-	// The destination answers straight into the caller's response (no copy of its headers or
-	// body); respond then removes what must not reach the caller.
+	// The destination answers into a response of its own; respond moves it into the caller's.
+	dresp := fasthttp.AcquireResponse()
 	start := time.Now()
-	err = s.client.Do(req, &ctx.Response)
+	err = s.client.Do(req, dresp)
 	x.c.destDuration = time.Since(start)
 	streamed.done()
 	if err != nil {
-		ctx.Response.Reset()
+		fasthttp.ReleaseResponse(dresp)
 		if streamed != nil && streamed.err != nil {
 			return streamed.err // the body stream failed: its error explains why
 		}
-		return destinationError(err)
+		return x.destinationError(err)
 	}
-	return s.respond(x)
+	return s.respond(x, dresp)
 }
 
 // readRequestBody reads the caller's body whole when it is at most bufferLimit bytes, however it
@@ -386,52 +392,97 @@ func (x *exchange) readRequestBody(limit int64) (body []byte, whole bool, err er
 	return body, len(body) <= bufferLimit, nil
 }
 
-// destinationError maps a failed exchange with the destination to a status.
-func destinationError(err error) error {
+// destinationError maps a failed exchange with the destination to a status, and records its
+// class for the log line. A blocked address is blamed on what named the destination.
+func (x *exchange) destinationError(err error) error {
+	c := x.c
 	switch {
 	case errors.Is(err, egress.ErrBlockedDestination):
-		return invalid("BT-PROXY-URL", "the destination resolves to a blocked address: "+egressDetail(err))
-	case errors.Is(err, fasthttp.ErrTimeout), errors.Is(err, fasthttp.ErrDialTimeout):
+		field := "BT-PROXY-URL"
+		switch {
+		case x.px != nil:
+			field = "destination_url"
+		case x.footprint:
+			field = fpTargetURL
+		}
+		return invalid(field, "the destination resolves to a blocked address: "+egressDetail(err))
+	case isTimeout(err):
+		c.errClass = errDestinationTimeout
 		return problem(http.StatusRequestTimeout, "the destination did not answer in time")
 	}
+	c.errClass = errDestinationUnreachable
 	return problem(http.StatusBadGateway, "the destination could not be reached")
 }
 
-// respond finishes the destination's answer, already in the caller's response: status, headers
-// and body as they came, minus hop-by-hop headers, plus BT-PROXY-DESTINATION-STATUS. Response
-// transforms run on 2xx only; otherwise the body streams through. On an error the response is
-// reset: nothing of the destination's answer goes out with it.
-func (s *Server) respond(x *exchange) error {
+// respond moves the destination's answer (dresp, released here or handed on) into the caller's
+// response: status, headers and body as they came, minus hop-by-hop headers, plus
+// BT-PROXY-DESTINATION-STATUS. Response transforms run on 2xx only; otherwise the body passes
+// through (passBody). On an error nothing of the destination's answer goes out.
+func (s *Server) respond(x *exchange, dresp *fasthttp.Response) error {
 	resp := &x.c.ctx.Response
-	status := resp.StatusCode()
-	if x.footprint && status >= 500 {
-		resp.Reset()
+	status := dresp.StatusCode()
+	switch {
+	case status < 200:
+		// An informational answer (101 Switching Protocols above all) is not the answer to a
+		// proxied request, and the edge does not relay protocol switches.
+		fasthttp.ReleaseResponse(dresp)
+		x.c.errClass = errDestinationStatus
+		return problem(http.StatusBadGateway, "the destination answered "+strconv.Itoa(status))
+	case x.footprint && status >= 500:
+		fasthttp.ReleaseResponse(dresp)
 		resp.Header.Set("x-footprint-proxy-upstream-status-code", strconv.Itoa(status))
 		return problem(http.StatusBadGateway, "the destination answered "+strconv.Itoa(status))
 	}
+	var err error
 	if (x.px != nil && len(x.px.ResponseTransforms) > 0 || len(x.ingress) > 0) && status >= 200 && status < 300 {
-		body, err := readResponseBody(resp, s.cfg.Limits.ProxyBodyBytes)
-		var out []byte
-		if err == nil {
-			out, err = s.runResponseTransforms(x, resp, body)
-		}
-		if err != nil {
-			resp.Reset() // nothing of the destination's answer goes out with an error
-			return err
-		}
-		resp.SetBody(out)
+		err = s.transformResponse(x, dresp, resp)
+	} else if dresp.IsBodyStream() {
+		err = s.passBody(x, dresp, resp)
+	} else {
+		dresp.CopyTo(resp)
+		fasthttp.ReleaseResponse(dresp)
 	}
-	if err := stripResponseHeaders(&resp.Header); err != nil {
-		resp.Reset()
+	if err == nil {
+		err = stripResponseHeaders(&resp.Header)
+	}
+	if err != nil {
+		resp.Reset() // nothing of the destination's answer goes out with an error
 		return err
 	}
 	var b [3]byte
-	resp.Header.SetCanonical(nameDestinationStatus, strconv.AppendInt(b[:0], int64(status), 10))
+	st := strconv.AppendInt(b[:0], int64(status), 10)
+	resp.Header.SetCanonical(nameDestinationStatus, st)
+	if x.footprint {
+		resp.Header.SetBytesV("x-footprint-proxy-upstream-status-code", st) // SPEC §9: on every answer
+	}
+	return nil
+}
+
+// transformResponse reads the destination's whole body (its pauses bounded by the body idle
+// timeout) and runs the response transforms over it into resp. dresp is released.
+func (s *Server) transformResponse(x *exchange, dresp, resp *fasthttp.Response) error {
+	defer fasthttp.ReleaseResponse(dresp)
+	if c := destConn(dresp); c != nil && dresp.IsBodyStream() {
+		c.bodyIdle(s.cfg.Timeouts.DestinationBodyIdle)
+	}
+	body, err := readResponseBody(dresp, s.cfg.Limits.ProxyBodyBytes)
+	if err != nil {
+		if p := (*Problem)(nil); errors.As(err, &p) && p.Status == http.StatusRequestEntityTooLarge {
+			return err
+		}
+		return x.c.bodyFailed(err)
+	}
+	dresp.Header.CopyTo(&resp.Header)
+	out, err := s.runResponseTransforms(x, resp, body)
+	if err != nil {
+		return err
+	}
+	resp.SetBody(out)
 	return nil
 }
 
 // readResponseBody returns the destination's whole body, refusing more than limit bytes with a
-// 413. (resp.Body() would read a stream without a limit.)
+// 413. (resp.Body() would read a stream without a limit.) A read error is returned as is.
 func readResponseBody(resp *fasthttp.Response, limit int64) ([]byte, error) {
 	if !resp.IsBodyStream() {
 		if int64(len(resp.Body())) > limit {
@@ -442,7 +493,7 @@ func readResponseBody(resp *fasthttp.Response, limit int64) ([]byte, error) {
 	b, err := io.ReadAll(io.LimitReader(resp.BodyStream(), limit+1))
 	resp.CloseBodyStream()
 	if err != nil {
-		return nil, problem(http.StatusBadGateway, "reading the destination's body failed")
+		return nil, err
 	}
 	if int64(len(b)) > limit {
 		return nil, errTooLarge
@@ -530,6 +581,10 @@ func (b *bodyStream) Read(p []byte) (int, error) {
 		return 0, io.EOF
 	}
 	n, err := b.src.Read(p)
+	if err != nil && err != io.EOF {
+		b.err = errUnreadableBody // the caller's framing or connection broke: its error, not ours
+		return n, b.err
+	}
 	b.left -= int64(n)
 	if b.left < 0 {
 		b.err = errTooLarge

@@ -71,7 +71,7 @@ func TestProxyEphemeralDetokenizesBodyHeaderQuery(t *testing.T) {
 	}
 	logs := e.logText()
 	if !strings.Contains(logs, `"msg":"request","request_id":"`+reqID+`"`) || !strings.Contains(logs, `"route":"/proxy","status":200`) ||
-		!strings.Contains(logs, `"tokens":1}`) {
+		!strings.Contains(logs, `"tokens":1,`) {
 		t.Fatalf("no request line for the proxied request in:\n%s", logs)
 	}
 	assertNoSecrets(t, logs, pan, invoker, e.adminKey)

@@ -26,6 +26,8 @@ type requestLine struct {
 	transforms  time.Duration
 	proxyID     string
 	tokens      int
+	bytes       int64  // response body bytes sent to the caller
+	errClass    string // why the exchange failed or was cut ("": it was not); see destbody.go
 	conn        uint64 // the connection's id: picks the log shard, not logged
 }
 
@@ -51,7 +53,7 @@ func (s *Server) logRequest(ctx context.Context, l *requestLine) {
 var lineBufs = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
 
 func (l *requestLine) attrs() []slog.Attr {
-	return []slog.Attr{
+	a := []slog.Attr{
 		slog.String("request_id", string(l.requestID)),
 		slog.String("method", l.method),
 		slog.String("route", l.route),
@@ -62,7 +64,12 @@ func (l *requestLine) attrs() []slog.Attr {
 		slog.Float64("transforms_ms", millis(l.transforms)),
 		slog.String("proxy_id", l.proxyID),
 		slog.Int("tokens", l.tokens),
+		slog.Int64("bytes", l.bytes),
 	}
+	if l.errClass != "" {
+		a = append(a, slog.String("error", l.errClass))
+	}
+	return a
 }
 
 // millis is d in milliseconds with microsecond resolution.
@@ -91,6 +98,12 @@ func appendRequestLine(b []byte, now time.Time, l *requestLine) []byte {
 	b = appendLogString(b, l.proxyID)
 	b = append(b, `,"tokens":`...)
 	b = strconv.AppendInt(b, int64(l.tokens), 10)
+	b = append(b, `,"bytes":`...)
+	b = strconv.AppendInt(b, l.bytes, 10)
+	if l.errClass != "" {
+		b = append(b, `,"error":`...)
+		b = appendLogString(b, l.errClass)
+	}
 	return append(b, '}', '\n')
 }
 

@@ -25,6 +25,8 @@ type call struct {
 	transformDuration time.Duration // time spent in request and response transforms
 	tokens            int           // tokens detokenized
 	proxyID           string        // the pre-configured proxy used, if any
+	errClass          string        // why a proxied exchange failed (destbody.go), for the log
+	stream            *destBody     // a destination body still streaming when the handler returns
 
 	// Reused from request to request (calls are pooled): the request id and the state of a
 	// proxied request, whose slices keep their capacity.
@@ -140,11 +142,19 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	ctx.Response.Header.SetCanonical(nameRequestID, reqID)
 	l := requestLine{requestID: reqID, start: start, method: methodName(ctx.Method()), route: c.route,
 		status: ctx.Response.StatusCode(), duration: time.Since(start), destination: c.destDuration,
-		transforms: c.transformDuration, proxyID: c.proxyID, tokens: c.tokens, conn: ctx.ConnID()}
+		transforms: c.transformDuration, proxyID: c.proxyID, tokens: c.tokens, conn: ctx.ConnID(),
+		errClass: c.errClass}
 	if c.who != nil {
 		l.application = c.who.appID
 	}
 	s.metrics.observe(c, l.status, l.duration)
+	if err == nil && c.stream != nil {
+		c.stream.logLater(&l) // the body is still on its way: logged when it ends
+		return
+	}
+	if !ctx.Response.IsBodyStream() {
+		l.bytes = int64(len(ctx.Response.Body()))
+	}
 	s.logRequest(ctx, &l)
 }
 

@@ -39,6 +39,7 @@ type Server struct {
 	proxies   *proxyRegistry
 	policy    egress.Policy    // destination URL rules
 	client    *fasthttp.Client // to destinations, dialing through egress.Dialer
+	destConns connSet          // the client's open connections
 	decrypter *jwe.Decrypter   // BT-ENCRYPTED, private keys cached by hash
 	keyCache  sync.Map         // kid → *keyRecord, filled on first use
 	keyGen    atomic.Uint64    // bumped by every key deletion
@@ -71,7 +72,7 @@ func New(cfg Config) (s *Server, err error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
-	st, err := store.Open(store.Options{Dir: cfg.DataDir, MasterKey: cfg.MasterKey, Logger: cfg.Logger, TokenCacheSize: cfg.Limits.TokenCacheEntries})
+	st, err := store.Open(cfg.storeOptions())
 	if err != nil {
 		if errors.Is(err, store.ErrWrongKey) {
 			return nil, fmt.Errorf("the master key does not open the data directory %s (wrong key?); nothing was changed", cfg.DataDir)
@@ -122,7 +123,7 @@ func (s *Server) initProxying() error {
 	}
 	d := &egress.Dialer{Policy: s.policy, Timeout: s.cfg.Timeouts.Destination}
 	s.client = &fasthttp.Client{
-		DialTimeout:                   coarseDialTimeout(d.DialTimeout),
+		DialTimeout:                   coarseDialTimeout(&s.destConns, d.DialTimeout),
 		TLSConfig:                     tlsConf,
 		NoDefaultUserAgentHeader:      true,
 		DisablePathNormalizing:        true,
@@ -131,10 +132,11 @@ func (s *Server) initProxying() error {
 		MaxIdleConnDuration:           60 * time.Second,
 		MaxConnsPerHost:               4096,
 		ReadBufferSize:                s.cfg.Limits.HeaderBytes,
-		MaxIdemponentCallAttempts:     1,
+		MaxIdemponentCallAttempts:     2, // one retry, when retryDestination allows it
+		RetryIfErr:                    retryDestination,
 	}
 	if s.cfg.DestinationDial != nil {
-		s.client.DialTimeout, s.client.Dial = nil, coarseDial(s.cfg.DestinationDial)
+		s.client.DialTimeout, s.client.Dial = nil, coarseDial(&s.destConns, s.cfg.DestinationDial)
 	}
 	return s.loadProxies()
 }
@@ -176,16 +178,20 @@ func Run(ctx context.Context, cfg Config) error {
 
 // Serve is Run on listeners the caller opened (tests use port 0).
 func (s *Server) Serve(ctx context.Context, public, admin net.Listener) error {
+	nofile := raiseOpenFileLimit()
+	maxConns := connectionCap(s.cfg.Limits.MaxConnections, nofile)
+	pub := newEdgeListener(public, s.log, maxConns, s.cfg.Limits.MaxConnectionsPerIP)
 	fs := s.httpServer()
 	as := &http.Server{Handler: s.adminHandler(), ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 2)
-	go func() { errc <- fs.Serve(coarseListener{public}) }()
+	go func() { errc <- fs.Serve(pub) }()
 	go func() {
 		if err := as.Serve(admin); !errors.Is(err, http.ErrServerClosed) {
 			errc <- err
 		}
 	}()
-	s.log.Info("sluice listening", "listen", public.Addr().String(), "admin", admin.Addr().String(), "version", Version)
+	s.log.Info("sluice listening", "listen", public.Addr().String(), "admin", admin.Addr().String(), "version", Version,
+		"max_connections", maxConns, "open_file_limit", nofile)
 	select {
 	case <-ctx.Done():
 	case err := <-errc:
@@ -198,8 +204,51 @@ func (s *Server) Serve(ctx context.Context, public, admin net.Listener) error {
 	defer cancel()
 	err := fs.ShutdownWithContext(sctx)
 	as.Shutdown(sctx)
-	s.log.Info("sluice stopped")
-	return err
+	if !errors.Is(err, context.DeadlineExceeded) {
+		s.log.Info("sluice stopped")
+		return err
+	}
+	// The drain ran out of time: cut what is left. Requests waiting on a destination fail at
+	// once too, so that no handler still uses the vault when it closes.
+	cut := pub.conns.cut()
+	s.destConns.cut()
+	left := waitConns(&pub.conns, shutdownGrace)
+	s.log.Warn("sluice stopped: the shutdown timeout cut requests still in flight", "cut_requests", cut,
+		"shutdown_timeout", s.cfg.Timeouts.Shutdown.String(), "unfinished", left)
+	return nil
+}
+
+// shutdownGrace bounds the wait for handlers whose connections a shutdown cut: their reads and
+// writes fail at once, so they return in moments (a transform runs to its own time limit).
+const shutdownGrace = 5 * time.Second
+
+// waitConns waits up to d until set is empty and returns how many connections remain.
+func waitConns(set *connSet, d time.Duration) int {
+	deadline := time.Now().Add(d)
+	for {
+		n := set.len()
+		if n == 0 || time.Now().After(deadline) {
+			return n
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// fdReserve is how many descriptors the automatic connection cap leaves for all but the public
+// listener's connections: the vault's files, the log, the admin listener.
+const fdReserve = 256
+
+// connectionCap is the public listener's cap on open connections: the configured one, or half of
+// what the open-file limit leaves after fdReserve (a proxied request may hold a destination
+// connection besides the caller's), at least 32. An unknown limit gives fasthttp's own default.
+func connectionCap(configured int, nofile uint64) int {
+	switch {
+	case configured > 0:
+		return configured
+	case nofile == 0 || nofile > 1<<30:
+		return fasthttp.DefaultConcurrency
+	}
+	return max(int(nofile-min(nofile, fdReserve))/2, 32)
 }
 
 func (s *Server) httpServer() *fasthttp.Server {
@@ -246,8 +295,8 @@ func (s *Server) adminHandler() http.Handler {
 		w.Write([]byte("ok\n"))
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		if !s.ready.Load() {
-			http.Error(w, "not ready", http.StatusServiceUnavailable)
+		if reason := s.notReady(); reason != "" {
+			http.Error(w, "not ready: "+reason, http.StatusServiceUnavailable)
 			return
 		}
 		w.Write([]byte("ready\n"))

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"math"
 	"net/http"
 	"path/filepath"
 	"time"
@@ -52,6 +53,9 @@ func (s *Server) initTransforms() error {
 		MemoryLimitPages: uint32(s.cfg.Transforms.MemoryBytes >> 16),
 		CallTimeout:      s.cfg.Transforms.CallTimeout,
 		PoolSize:         s.cfg.Transforms.PoolSize,
+		MaxBodyBytes:     int(min(s.cfg.Limits.ProxyBodyBytes, math.MaxInt32)),
+		MaxTokens:        s.cfg.Transforms.MaxTokensPerCall,
+		CompileTimeout:   s.cfg.Transforms.CompileTimeout,
 		CacheDir:         cacheDir,
 	})
 	if err != nil {
@@ -83,6 +87,9 @@ func (s *Server) installModule(c *call, wasm []byte) (*moduleRecord, error) {
 	if err != nil {
 		if errors.Is(err, transforms.ErrInvalidModule) {
 			return nil, problem(http.StatusUnprocessableEntity, err.Error())
+		}
+		if errors.Is(err, transforms.ErrBusy) {
+			return nil, problem(http.StatusServiceUnavailable, "every compilation slot is taken; try again")
 		}
 		return nil, err
 	}
@@ -199,6 +206,11 @@ func (s *Server) validateWasmTransform(c *call, t *transform, field string) erro
 	return nil
 }
 
+var (
+	errGuestPathEscapes   = problem(http.StatusInternalServerError, "the transform set a path that leaves the destination's base path")
+	errGuestInformational = problem(http.StatusInternalServerError, "the transform answered with an informational (1xx) status")
+)
+
 // guestError is how a guest that ended the exchange answers: a standard error (wrapped in
 // proxy_error, messages in errors.error) or a custom response (returned exactly).
 type guestError struct {
@@ -239,6 +251,11 @@ func (s *Server) runWasmTransform(x *exchange, t *transform, m *message, req *fa
 		s.metrics.transformError.Inc()
 		s.log.Warn("transform failed", "module_id", t.ModuleID, "request_id", string(x.c.reqID))
 		return problem(http.StatusInternalServerError, "the transform failed (trap, time or memory limit)")
+	case out.Ended && out.Kind == transforms.CustomHTTPResponse && out.Status < 200:
+		// An informational status would leave the caller's connection in another protocol or
+		// waiting for a final answer that never comes.
+		s.metrics.transformError.Inc()
+		return errGuestInformational
 	case out.Ended:
 		s.metrics.transformEnded.Inc()
 		g := &guestError{outcome: out}
@@ -257,6 +274,10 @@ func (s *Server) runWasmTransform(x *exchange, t *transform, m *message, req *fa
 	}
 	if req != nil {
 		if changed.Has(transforms.PartPath) {
+			// The guest's path stays under the destination's base path, as the caller's must.
+			if len(ex.Path) > 0 && ex.Path[0] != '/' || checkRestPath(ex.Path) != nil {
+				return errGuestPathEscapes
+			}
 			req.URI().SetPath(x.basePath + string(ex.Path))
 		}
 		if changed.Has(transforms.PartQuery) {
@@ -268,6 +289,9 @@ func (s *Server) runWasmTransform(x *exchange, t *transform, m *message, req *fa
 		return nil
 	}
 	if changed.Has(transforms.PartStatus) {
+		if ex.Status < 200 {
+			return errGuestInformational
+		}
 		resp.SetStatusCode(ex.Status)
 	}
 	if changed.Has(transforms.PartHeaders) {

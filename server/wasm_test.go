@@ -26,10 +26,15 @@ func testdataWasm(t *testing.T, name string) []byte {
 	return b
 }
 
-// upload posts a module and returns its id.
+// upload posts a module and returns its id. A Go guest compiles in 1.5–3 s, but for over 30 s
+// (e.do's bound) under -race on a loaded VM.
 func (e *edge) upload(key string, wasm []byte) string {
 	e.t.Helper()
-	return e.do("POST", "/transforms", key, wasm, "Content-Type", "application/wasm").expect(e.t, 201).json(e.t)["id"].(string)
+	r := e.doBounded(e.t, 10*time.Minute, "POST", "/transforms", key, wasm, "Content-Type", "application/wasm")
+	if r == nil {
+		e.t.FailNow()
+	}
+	return r.expect(e.t, 201).json(e.t)["id"].(string)
 }
 
 // wasmProxy creates a proxy to dest with one request or response wasm transform.

@@ -17,6 +17,7 @@ import (
 	mrand "math/rand/v2"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -27,16 +28,17 @@ import (
 // Record keys. One byte of prefix per family keeps scans cheap and the layout readable.
 const (
 	keyRoot        = "m/root"
-	prefixToken    = "t/" // sealed token record
-	prefixEphem    = "e/" // sealed short-lived token fields (cvc), own TTL
-	prefixFinger   = "f/" // type \x00 fingerprint \x00 SHA-256(containers) -> token id
-	prefixApp      = "a/" // application record (holds a key hash, no secret)
-	prefixAppKey   = "k/" // hex(key hash) -> application id
-	prefixEvent    = "l/" // big-endian nanos + random -> audit event
+	prefixToken    = "t/"      // sealed token record
+	prefixEphem    = "e/"      // sealed short-lived token fields (cvc), own TTL
+	prefixFinger   = "f/"      // type \x00 fingerprint \x00 SHA-256(containers) -> token id
+	prefixApp      = "a/"      // application record (holds a key hash, no secret)
+	prefixAppKey   = "k/"      // hex(key hash) -> application id
+	prefixEvent    = "l/"      // big-endian nanos + random -> audit event
+	keyFlushMarker = "z/flush" // written and dropped to make Badger flush its memtables
 	maxTxnAttempts = 8
 )
 
-// Options configure Open.
+// Options configure Open. Zero values mean the defaults named on each field.
 type Options struct {
 	Dir       string
 	MasterKey []byte       // 32 bytes
@@ -46,6 +48,96 @@ type Options struct {
 	// TokenCacheSize bounds the cache of sealed token records (entries); 0 means 10,000,
 	// negative disables it.
 	TokenCacheSize int
+	// Sizes bound Badger's memory and files; zero fields take DefaultSizes' values.
+	Sizes Sizes
+	// DiskReserve is the free space (bytes) below which writes and audited reads fail with
+	// ErrDiskLow; 0 means DefaultDiskReserve, negative turns the guard off.
+	DiskReserve int64
+	// AuditSyncInterval bounds how long an audit record waits for fsync after Audit returns
+	// (group commit); 0 means DefaultAuditSyncInterval, negative syncs before Audit returns.
+	AuditSyncInterval time.Duration
+	// AuditRetention drops journal segments whose every record is older; 0 keeps them forever.
+	AuditRetention time.Duration
+	// GCInterval is how often value-log garbage collection and audit retention run; 0 means
+	// DefaultGCInterval.
+	GCInterval time.Duration
+}
+
+// Sizes are Badger's knobs that decide the vault's memory and the size of its files.
+type Sizes struct {
+	MemTableBytes     int64 // one memtable (and its write-ahead log: a file mapped at twice this)
+	MemTables         int   // memtables kept in memory, the one being written included
+	BlockCacheBytes   int64 // decrypted data blocks (encryption needs > 0)
+	IndexCacheBytes   int64 // table indexes and bloom filters (encryption needs > 0)
+	Compactors        int   // compaction goroutines (at least 2)
+	ValueThreshold    int64 // values larger than this go to the value log
+	ValueLogFileBytes int64 // one value-log file (mapped at twice this)
+}
+
+// DefaultSizes is Badger sized for an edge: see RATIONALE.md, "Badger's memory".
+func DefaultSizes() Sizes {
+	return Sizes{
+		MemTableBytes:     8 << 20,
+		MemTables:         2,
+		BlockCacheBytes:   16 << 20,
+		IndexCacheBytes:   8 << 20,
+		Compactors:        2,
+		ValueThreshold:    1 << 20,
+		ValueLogFileBytes: 64 << 20,
+	}
+}
+
+// withDefaults fills zero fields from DefaultSizes.
+func (z Sizes) withDefaults() Sizes {
+	d := DefaultSizes()
+	pick := func(v *int64, def int64) {
+		if *v <= 0 {
+			*v = def
+		}
+	}
+	pick(&z.MemTableBytes, d.MemTableBytes)
+	pick(&z.BlockCacheBytes, d.BlockCacheBytes)
+	pick(&z.IndexCacheBytes, d.IndexCacheBytes)
+	pick(&z.ValueThreshold, d.ValueThreshold)
+	pick(&z.ValueLogFileBytes, d.ValueLogFileBytes)
+	if z.MemTables <= 0 {
+		z.MemTables = d.MemTables
+	}
+	if z.Compactors <= 0 {
+		z.Compactors = d.Compactors
+	}
+	return z
+}
+
+// Defaults of the background work.
+const (
+	DefaultAuditSyncInterval = 10 * time.Millisecond
+	DefaultGCInterval        = 10 * time.Minute
+)
+
+// badgerOptions turns opt into Badger's options.
+func badgerOptions(opt Options) badger.Options {
+	z := opt.Sizes.withDefaults()
+	// Badger refuses a value threshold above 15% of a memtable (its largest batch).
+	threshold := min(z.ValueThreshold, z.MemTableBytes*15/100, 1<<20)
+	bo := badger.DefaultOptions(opt.Dir).
+		WithInMemory(opt.InMemory).
+		WithEncryptionKey(seal.Derive(opt.MasterKey, "badger")).
+		WithEncryptionKeyRotationDuration(30 * 24 * time.Hour).
+		WithMemTableSize(z.MemTableBytes).
+		WithNumMemtables(z.MemTables).
+		WithIndexCacheSize(z.IndexCacheBytes).
+		WithBlockCacheSize(z.BlockCacheBytes).
+		WithNumCompactors(max(2, z.Compactors)).
+		WithValueLogFileSize(z.ValueLogFileBytes).
+		WithSyncWrites(false). // acknowledged writes call db.Sync themselves
+		WithLogger(badgerLogger{opt.Logger}).
+		WithNumVersionsToKeep(1).
+		WithValueThreshold(threshold)
+	if opt.InMemory {
+		bo.Dir, bo.ValueDir = "", ""
+	}
+	return bo
 }
 
 // badgerStore is the Store on an embedded Badger database.
@@ -55,30 +147,34 @@ type badgerStore struct {
 	fingerKey []byte
 	apiKeyKey []byte
 	cache     *sealedCache
-	journal   *journal // nil in memory: Audit writes to Badger directly
+	journal   *journal   // nil in memory: Audit writes to Badger directly
+	disk      *diskGuard // nil in memory or when the guard is off
+	maint     *maintainer
+	dead      atomic.Int64 // bytes of token records deleted since the last compaction by collect
 }
 
 var _ Store = (*badgerStore)(nil)
 
 // Open opens (or creates) the vault in opt.Dir. A master key that does not match the directory's
-// returns ErrWrongKey and changes nothing on disk.
+// returns ErrWrongKey and changes nothing on disk. A file system with less free space than the
+// reserve returns ErrDiskLow before Badger opens (its first write would fault).
 func Open(opt Options) (Store, error) {
 	if len(opt.MasterKey) != seal.KeySize {
 		return nil, errors.New("store: master key must be 32 bytes")
 	}
-	bo := badger.DefaultOptions(opt.Dir).
-		WithInMemory(opt.InMemory).
-		WithEncryptionKey(seal.Derive(opt.MasterKey, "badger")).
-		WithEncryptionKeyRotationDuration(30 * 24 * time.Hour).
-		WithIndexCacheSize(16 << 20). // required with encryption
-		WithBlockCacheSize(32 << 20).
-		WithSyncWrites(false). // acknowledged writes call db.Sync themselves
-		WithLogger(badgerLogger{opt.Logger}).
-		WithNumVersionsToKeep(1).
-		WithValueThreshold(1 << 20)
-	if opt.InMemory {
-		bo.Dir, bo.ValueDir = "", ""
+	var guard *diskGuard
+	if !opt.InMemory && opt.DiskReserve >= 0 {
+		reserve := opt.DiskReserve
+		if reserve == 0 {
+			reserve = DefaultDiskReserve
+		}
+		// On a full disk Badger's first write at open would fault: refuse to start instead.
+		guard = newDiskGuard(opt.Dir, uint64(reserve), opt.Logger)
+		if err := guard.sample(); err != nil {
+			return nil, fmt.Errorf("%w; free space or lower storage.reserve_bytes", err)
+		}
 	}
+	bo := badgerOptions(opt)
 	db, err := badger.Open(bo)
 	if err != nil {
 		if errors.Is(err, badger.ErrEncryptionKeyMismatch) {
@@ -104,11 +200,20 @@ func Open(opt Options) (Store, error) {
 		cache:     newSealedCache(cacheSize(opt.TokenCacheSize)),
 	}
 	if !opt.InMemory {
-		if bs.journal, err = openJournal(filepath.Join(opt.Dir, "audit"), s); err != nil {
+		sync := opt.AuditSyncInterval
+		if sync == 0 {
+			sync = DefaultAuditSyncInterval
+		}
+		if bs.journal, err = openJournal(filepath.Join(opt.Dir, "audit"), s, max(sync, 0)); err != nil {
 			db.Close()
 			return nil, err
 		}
 	}
+	if guard != nil {
+		bs.disk = guard
+		guard.watch(diskSampleEvery)
+	}
+	bs.maint = bs.maintain(opt)
 	return bs, nil
 }
 
@@ -176,6 +281,10 @@ func cacheSize(n int) int {
 }
 
 func (s *badgerStore) Close() error {
+	s.maint.close()
+	if s.disk != nil {
+		s.disk.close()
+	}
 	var jerr error
 	if s.journal != nil {
 		jerr = s.journal.close()
@@ -184,6 +293,14 @@ func (s *badgerStore) Close() error {
 		return err
 	}
 	return jerr
+}
+
+// Ready is nil while the vault takes writes and audited reads, else the reason it does not.
+func (s *badgerStore) Ready() error {
+	if s.disk == nil {
+		return nil
+	}
+	return s.disk.admit()
 }
 
 func (s *badgerStore) Fingerprint(tokenType string, value []byte) string {
@@ -203,6 +320,12 @@ func (s *badgerStore) HashKey(key string) []byte {
 // update runs fn in a read-write transaction, retrying on Badger's optimistic-concurrency
 // conflicts, and syncs to disk before returning so that an acknowledged write survives a crash.
 func (s *badgerStore) update(fn func(txn *badger.Txn) error) error {
+	if s.disk != nil {
+		// Writes sync anyway: a statfs now (about a microsecond) is cheap beside it.
+		if err := s.disk.sample(); err != nil {
+			return err
+		}
+	}
 	if err := s.write(fn); err != nil {
 		return err
 	}
@@ -212,14 +335,28 @@ func (s *badgerStore) update(fn func(txn *badger.Txn) error) error {
 // write is update without the fsync: the commit is in Badger's write-ahead log (a memory-mapped
 // file), which survives a crash of the process but not of the machine.
 func (s *badgerStore) write(fn func(txn *badger.Txn) error) error {
+	blockedUntil := time.Time{}
 	for attempt := 0; ; attempt++ {
 		err := s.db.Update(fn)
 		if errors.Is(err, badger.ErrConflict) && attempt < maxTxnAttempts {
 			continue
 		}
+		// Writes are held while collect flushes the memtables (a fraction of a second).
+		if errors.Is(err, badger.ErrBlockedWrites) {
+			if blockedUntil.IsZero() {
+				blockedUntil = time.Now().Add(maxBlockedWait)
+			}
+			if time.Now().Before(blockedUntil) {
+				time.Sleep(time.Millisecond)
+				continue
+			}
+		}
 		return mapErr(err)
 	}
 }
+
+// maxBlockedWait bounds how long a write waits for writes to be let through again.
+const maxBlockedWait = 10 * time.Second
 
 func mapErr(err error) error {
 	switch {
@@ -229,6 +366,8 @@ func mapErr(err error) error {
 		return ErrNotFound
 	case errors.Is(err, badger.ErrDBClosed):
 		return ErrClosed
+	case noSpace(err):
+		return fmt.Errorf("%w: %w", ErrDiskLow, err)
 	}
 	return err
 }
@@ -270,10 +409,14 @@ func putEvents(txn *badger.Txn, evs ...Event) error {
 	return nil
 }
 
-// Audit writes events on their own (token uses by the proxy and reveals). Unlike the other
-// writes it is not fsynced: the record is in the write-ahead log before the caller proceeds,
-// which survives a crash of the process; see RATIONALE.md.
+// Audit writes events on their own (token uses by the proxy and reveals) to the journal, which
+// syncs them within the configured interval (see Store.Audit). In memory, to Badger directly.
 func (s *badgerStore) Audit(ctx context.Context, evs ...Event) error {
+	if s.disk != nil {
+		if err := s.disk.admit(); err != nil {
+			return err
+		}
+	}
 	if s.journal != nil {
 		return s.journal.append(evs)
 	}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -20,9 +21,10 @@ import (
 	"github.com/sluice-edge/sluice/store/internal/seal"
 )
 
-// journal is where Audit writes: sealed records appended to segment files, one write(2) per
-// audited request — on disk before the caller proceeds, as far as a crash of the process is
-// concerned. The segments are the audit log itself: Events reads them newest first beside the
+// journal is where Audit writes: sealed records appended to segment files — in the kernel's page
+// cache before the caller proceeds, so a crash of the process loses nothing, and on stable storage
+// within syncEvery (one fdatasync for every record of that window: group commit), or before the
+// caller proceeds when syncEvery is 0. The segments are the audit log itself: Events reads them newest first beside the
 // events Badger holds (those written with their mutation). Moving every record into Badger cost
 // more CPU than the request that caused it (WAL, memtable, encryption, compaction); see
 // RATIONALE.md, "Audit log".
@@ -57,6 +59,22 @@ type journal struct {
 
 	rotateBytes int64 // a segment is closed once it is this big
 	markBytes   int64 // distance between marks (tests shrink both)
+
+	// Group commit. Records are counted as they reach a file; a sync covers every record counted
+	// when it starts.
+	syncEvery time.Duration        // longest wait for fsync after append returns; 0: before it returns
+	fsync     func(*os.File) error // fdatasync (tests count and hold it)
+	appended  uint64               // records in files
+	synced    uint64               // records on stable storage
+	syncing   bool                 // a sync is in flight (outside mu)
+	syncEnd   sync.Cond            // broadcast when a sync ends
+	syncErr   error                // the last sync's failure: appends fail until a sync succeeds
+	armed     bool                 // the syncer has been woken for the records since the last sync
+	retired   []*os.File           // segments left with records not yet synced; the syncer closes them
+	dirDirty  bool                 // a segment was created or removed since the directory was synced
+	kick      chan struct{}        // wakes the syncer
+	stopSync  chan struct{}
+	syncDone  chan struct{}
 }
 
 // segment is one journal file and its sparse index: where a record starts, every 64 KiB or
@@ -82,12 +100,15 @@ const (
 
 var journalAAD = []byte("sluice audit journal v1")
 
-func openJournal(dir string, sl *seal.Sealer) (*journal, error) {
+// openJournal opens the journal in dir; syncEvery is the longest a record waits for fsync after
+// append returns (0: append syncs before it returns).
+func openJournal(dir string, sl *seal.Sealer, syncEvery time.Duration) (*journal, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
-	j := &journal{dir: dir, seal: sl, rotateBytes: journalRotateBytes, markBytes: journalMarkBytes}
+	j := &journal{dir: dir, seal: sl, rotateBytes: journalRotateBytes, markBytes: journalMarkBytes, syncEvery: syncEvery, fsync: fdatasync}
 	j.written.L = &j.mu
+	j.syncEnd.L = &j.mu
 	seqs, err := j.files()
 	if err != nil {
 		return nil, err
@@ -121,6 +142,10 @@ func openJournal(dir string, sl *seal.Sealer) (*journal, error) {
 			os.Truncate(path, last.size)
 		}
 		break
+	}
+	if syncEvery > 0 {
+		j.kick, j.stopSync, j.syncDone = make(chan struct{}, 1), make(chan struct{}), make(chan struct{})
+		go j.syncLoop()
 	}
 	return j, nil
 }
@@ -171,6 +196,20 @@ func (j *journal) append(evs []Event) error {
 		j.mu.Unlock()
 		return errors.New("store: audit journal closed")
 	}
+	if j.syncErr != nil {
+		// Records before this one may not be durable: fail until a sync succeeds (now, without
+		// an interval; else the syncer's next try).
+		err := j.syncErr
+		if j.syncEvery == 0 {
+			err = j.syncTo(j.appended)
+		} else {
+			j.wake()
+		}
+		if err != nil {
+			j.mu.Unlock()
+			return fmt.Errorf("store: audit journal: a sync failed: %w", err)
+		}
+	}
 	b := j.filling
 	if b == nil {
 		b = j.newBatch()
@@ -184,6 +223,9 @@ func (j *journal) append(evs []Event) error {
 		// Memory-mapped: the record is copied under the lock, no write in flight to wait for.
 		done, err := j.appendMapped(b)
 		if done {
+			if err == nil {
+				err = j.committed(j.appended)
+			}
 			j.mu.Unlock()
 			return err
 		}
@@ -193,6 +235,9 @@ func (j *journal) append(evs []Event) error {
 	}
 	if b.done {
 		err := b.err
+		if err == nil {
+			err = j.committed(b.upTo)
+		}
 		j.mu.Unlock()
 		return err
 	}
@@ -205,15 +250,15 @@ func (j *journal) append(evs []Event) error {
 	}
 	j.mu.Lock()
 	if err != nil {
-		// Nothing may follow a torn record in its file: later appends start a new one.
-		f.Close()
-		j.f = nil
-		err = fmt.Errorf("store: audit journal: %w", err)
+		j.writeFailed(f, seg)
+		err = journalError(err)
 	} else {
 		j.addMarks(seg, b.recs)
 		seg.size += int64(len(b.buf))
+		j.appended += uint64(len(b.recs))
+		b.upTo = j.appended
 		if seg.size >= j.rotateBytes {
-			f.Close()
+			j.retire(f)
 			j.f = nil
 		}
 	}
@@ -221,8 +266,38 @@ func (j *journal) append(evs []Event) error {
 	j.freeBufs = append(j.freeBufs, batchBufs{b.buf[:0], b.recs[:0]})
 	b.buf, b.recs = nil, nil
 	j.written.Broadcast()
+	if err == nil {
+		err = j.committed(b.upTo)
+	}
 	j.mu.Unlock()
 	return err
+}
+
+// journalError wraps a failed file operation; a full file system is ErrDiskLow.
+func journalError(err error) error {
+	if noSpace(err) {
+		return fmt.Errorf("%w: audit journal: %w", ErrDiskLow, err)
+	}
+	return fmt.Errorf("store: audit journal: %w", err)
+}
+
+// writeFailed handles a write(2) that failed (a full disk) on seg: nothing may follow a torn
+// record, so the file is cut back to its complete records and kept, or, if that fails, left
+// for a new segment. A segment that never got a record is removed: failures leave no empty
+// files behind. Called with j.mu held.
+func (j *journal) writeFailed(f *os.File, seg *segment) {
+	if seg.size == 0 {
+		j.retire(f) // a sync may be using it: the syncer closes it
+		os.Remove(j.path(seg.seq))
+		j.segs = j.segs[:len(j.segs)-1]
+		j.seq--
+		j.f = nil
+		return
+	}
+	if f.Truncate(seg.size) != nil {
+		j.retire(f)
+		j.f = nil
+	}
 }
 
 // appendMapped copies the batch (this caller's record alone: nothing else is waiting) into the
@@ -234,7 +309,7 @@ func (j *journal) appendMapped(b *batch) (done bool, err error) {
 	}
 	if j.mapped == nil {
 		if j.f != nil { // a write(2) segment is open: leave it, so that one file has one writer
-			j.f.Close()
+			j.retire(j.f)
 			j.f = nil
 		}
 		m, ok, err := mapSegment(j.path(j.seq+1), max(j.rotateBytes, int64(len(b.buf))))
@@ -244,9 +319,10 @@ func (j *journal) appendMapped(b *batch) (done bool, err error) {
 		}
 		if err != nil {
 			b.buf, b.recs = b.buf[:0], b.recs[:0]
-			return true, fmt.Errorf("store: audit journal: %w", err)
+			return true, journalError(err)
 		}
 		j.seq++
+		j.dirDirty = true
 		j.mapped = m
 		j.segs = append(j.segs, &segment{seq: j.seq, indexed: true})
 	}
@@ -258,17 +334,20 @@ func (j *journal) appendMapped(b *batch) (done bool, err error) {
 	copy(j.mapped.mem[at:at+4], b.buf[:4])
 	j.addMarks(seg, b.recs)
 	seg.size += int64(len(b.buf))
+	j.appended += uint64(len(b.recs))
 	b.buf, b.recs = b.buf[:0], b.recs[:0]
 	return true, nil
 }
 
-// finishMapped closes the mapped segment, cut to the bytes used.
+// finishMapped unmaps the mapped segment, cut to the bytes used, and hands its file to the
+// syncer.
 func (j *journal) finishMapped() error {
 	if j.mapped == nil {
 		return nil
 	}
-	err := j.mapped.finish(j.segs[len(j.segs)-1].size)
+	f, err := j.mapped.finish(j.segs[len(j.segs)-1].size)
 	j.mapped = nil
+	j.retire(f)
 	return err
 }
 
@@ -288,6 +367,7 @@ type batch struct {
 	recs []recordAt
 	done bool
 	err  error
+	upTo uint64 // j.appended once written: what a sync must cover for its appends to be durable
 }
 
 type recordAt struct {
@@ -381,9 +461,10 @@ func (j *journal) segment() (*os.File, *segment, error) {
 	if j.f == nil {
 		f, err := os.OpenFile(j.path(j.seq+1), os.O_CREATE|os.O_WRONLY|os.O_APPEND|os.O_EXCL, 0o600)
 		if err != nil {
-			return nil, nil, fmt.Errorf("store: audit journal: %w", err)
+			return nil, nil, journalError(err)
 		}
 		j.seq++
+		j.dirDirty = true
 		j.f = f
 		j.segs = append(j.segs, &segment{seq: j.seq, indexed: true})
 	}
@@ -555,12 +636,19 @@ func (it *journalIter) enter(si int) error {
 	}
 	s := &it.segs[si]
 	if !s.indexed {
-		if err := it.j.index(s); err != nil {
+		if err := it.j.index(s); errors.Is(err, fs.ErrNotExist) {
+			it.ci = -1 // removed by retention since the query began
+			return nil
+		} else if err != nil {
 			return err
 		}
 		s.indexed = true
 		it.j.mu.Lock()
-		*it.j.segs[si] = *s
+		for _, js := range it.j.segs { // by number: retention may have removed older ones
+			if js.seq == s.seq && !js.indexed {
+				*js = *s
+			}
+		}
 		it.j.mu.Unlock()
 	}
 	it.ci = len(s.marks) - 1
@@ -597,7 +685,10 @@ func (it *journalIter) next() (ev Event, ok bool, err error) {
 		if it.start != "" && m.key >= it.start {
 			continue // the whole chunk is at or after the cursor
 		}
-		if it.buf, err = it.j.readChunk(seg, m.off, end); err != nil {
+		if it.buf, err = it.j.readChunk(seg, m.off, end); errors.Is(err, fs.ErrNotExist) {
+			it.ci = -1 // removed by retention since the query began
+			continue
+		} else if err != nil {
 			return Event{}, false, err
 		}
 		// In id order already, but for segments written before ids were handed out under the
@@ -606,7 +697,12 @@ func (it *journalIter) next() (ev Event, ok bool, err error) {
 	}
 }
 
+// close syncs everything appended and closes the files.
 func (j *journal) close() error {
+	if j.stopSync != nil {
+		close(j.stopSync)
+		<-j.syncDone
+	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	for j.writing {
@@ -615,11 +711,17 @@ func (j *journal) close() error {
 	j.closed = true
 	err := j.finishMapped()
 	if j.f != nil {
-		if cerr := j.f.Close(); err == nil {
-			err = cerr
-		}
+		j.retire(j.f)
 		j.f = nil
 	}
+	j.syncErr = nil
+	if serr := j.syncTo(j.appended); err == nil {
+		err = serr
+	}
+	for _, f := range j.retired {
+		f.Close()
+	}
+	j.retired = nil
 	return err
 }
 
@@ -661,4 +763,64 @@ func appendJSONString(b []byte, s string) []byte {
 		}
 	}
 	return append(b, '"')
+}
+
+// dropBefore removes the segments whose every event is older than cutoff. The newest segment
+// always stays. A segment's events all precede the first event of the next one, so only that
+// one record is read per segment. Queries that were reading a removed segment skip it.
+func (j *journal) dropBefore(cutoff time.Time) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	n := 0
+	for n+1 < len(j.segs) {
+		first, err := j.firstKey(j.segs[n+1])
+		if err != nil {
+			break
+		}
+		if keyNanos(first) >= cutoff.UnixNano() {
+			break
+		}
+		if err := os.Remove(j.path(j.segs[n].seq)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return journalError(err)
+		}
+		n++
+	}
+	if n > 0 {
+		j.segs = append(j.segs[:0:0], j.segs[n:]...)
+		j.dirDirty = true
+	}
+	return nil
+}
+
+// firstKey is the id of seg's first event: from its first mark, or its first record.
+func (j *journal) firstKey(seg *segment) (string, error) {
+	if seg.indexed && len(seg.marks) > 0 {
+		return seg.marks[0].key, nil
+	}
+	f, err := os.Open(j.path(seg.seq))
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	var hdr [4]byte
+	if _, err := io.ReadFull(f, hdr[:]); err != nil {
+		return "", err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		return "", err
+	}
+	n := int64(binary.BigEndian.Uint32(hdr[:]))
+	if n == 0 || n > fi.Size()-4 {
+		return "", ErrCorrupt
+	}
+	rec := make([]byte, n)
+	if _, err := io.ReadFull(f, rec); err != nil {
+		return "", err
+	}
+	evs, err := j.decode(rec, nil)
+	if err != nil || len(evs) == 0 {
+		return "", ErrCorrupt
+	}
+	return evs[0].ID, nil
 }

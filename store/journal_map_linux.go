@@ -1,6 +1,7 @@
 package store
 
 import (
+	"errors"
 	"os"
 	"syscall"
 )
@@ -38,7 +39,8 @@ func (m *mappedFile) prefault(upTo int) {
 const madvPopulateWrite = 23
 
 // mapSegment creates path with size bytes allocated and maps it. ok is false when the file
-// system cannot allocate ahead (the journal then writes with write(2)).
+// system cannot allocate ahead or map (the journal then writes with write(2)); an allocation that
+// fails for want of space is an error, and leaves no file behind.
 func mapSegment(path string, size int64) (m *mappedFile, ok bool, err error) {
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR|os.O_EXCL, 0o600)
 	if err != nil {
@@ -47,7 +49,10 @@ func mapSegment(path string, size int64) (m *mappedFile, ok bool, err error) {
 	if err := syscall.Fallocate(int(f.Fd()), 0, 0, size); err != nil {
 		f.Close()
 		os.Remove(path)
-		return nil, false, nil
+		if errors.Is(err, syscall.EOPNOTSUPP) {
+			return nil, false, nil
+		}
+		return nil, true, err
 	}
 	mem, err := syscall.Mmap(int(f.Fd()), 0, int(size), syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_SHARED)
 	if err != nil {
@@ -58,15 +63,17 @@ func mapSegment(path string, size int64) (m *mappedFile, ok bool, err error) {
 	return &mappedFile{f: f, mem: mem}, true, nil
 }
 
-// finish unmaps the segment and cuts the file to used bytes.
-func (m *mappedFile) finish(used int64) error {
+// finish unmaps the segment and cuts the file to used bytes. The file stays open: the journal
+// syncs it (pages written through the mapping are in the page cache, where fdatasync finds
+// them) and then closes it.
+func (m *mappedFile) finish(used int64) (*os.File, error) {
 	err := syscall.Munmap(m.mem)
 	m.mem = nil
 	if terr := m.f.Truncate(used); err == nil {
 		err = terr
 	}
-	if cerr := m.f.Close(); err == nil {
-		err = cerr
-	}
-	return err
+	return m.f, err
 }
+
+// fdatasync writes f's data (and the metadata needed to read it) to stable storage.
+func fdatasync(f *os.File) error { return syscall.Fdatasync(int(f.Fd())) }

@@ -24,10 +24,13 @@ var (
 	ErrInvalidInput = errors.New("store: invalid input")
 )
 
-// Store is the vault. The Badger implementation lives in internal/badgerstore; the interface lets a
-// distributed backend come later. Every mutating method takes the audit event that records it and
-// writes both atomically: if the event cannot be written, the operation does not happen.
-// Writes acknowledged by a nil error are durable (synced to disk).
+// Store is the vault; Open returns the Badger implementation, and the interface lets a distributed
+// backend come later. Every mutating method takes the audit event that records it and writes both
+// atomically: if the event cannot be written, the operation does not happen. Writes acknowledged
+// by a nil error are durable: synced to disk before the method returns.
+//
+// Below the free-space reserve of the data directory's file system, writes and Audit fail with
+// ErrDiskLow (an ErrUnavailable) and write nothing; they succeed again once space is freed.
 type Store interface {
 	// CreateToken stores t. ErrConflict if t.ID exists. If dedupe is true and a live token with the
 	// same type, fingerprint and containers exists, that token is returned with existed=true and
@@ -61,7 +64,12 @@ type Store interface {
 	List(ctx context.Context, c Collection) ([][]byte, error)
 	Delete(ctx context.Context, c Collection, id string, ev Event) error
 
-	// Audit appends events on their own (detokenization, reveal through the proxy).
+	// Audit appends events on their own (detokenizations, reveals): the record of a use of
+	// plaintext, so the caller lets the plaintext leave only after a nil error. When Audit
+	// returns nil the record is written (it survives kill -9 of the process), and it reaches
+	// stable storage (fsync) within Options.AuditSyncInterval (audit.sync_interval, default 10 ms,
+	// group-committed); with audit.sync_interval 0 it is on stable storage before Audit returns.
+	// An error means the record may not exist: the caller fails the operation.
 	Audit(ctx context.Context, evs ...Event) error
 	// Events lists audit events newest first.
 	Events(ctx context.Context, q EventQuery) (events []Event, next string, err error)
@@ -70,6 +78,10 @@ type Store interface {
 	Fingerprint(tokenType string, value []byte) string
 	// HashKey is the keyed hash under which API keys are stored and looked up.
 	HashKey(key string) []byte
+
+	// Ready is nil while the vault takes writes and audited reads; otherwise it says why not
+	// (ErrDiskLow with the free space and the reserve).
+	Ready() error
 
 	Close() error
 }

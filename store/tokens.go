@@ -316,11 +316,17 @@ func (s *badgerStore) UpdateToken(ctx context.Context, t *Token, ev Event) error
 
 func (s *badgerStore) DeleteToken(ctx context.Context, id string, ev Event) error {
 	defer s.cache.drop(id)
-	return s.update(func(txn *badger.Txn) error {
-		old, err := s.readToken(txn, id)
+	var dead int64
+	err := s.update(func(txn *badger.Txn) error {
+		e, err := s.rawToken(txn, id)
 		if err != nil {
 			return err
 		}
+		old, err := s.openToken(id, e)
+		if err != nil {
+			return err
+		}
+		dead = int64(len(e.token) + len(e.ephem))
 		if err := releaseIndex(txn, old); err != nil {
 			return err
 		}
@@ -331,4 +337,8 @@ func (s *badgerStore) DeleteToken(ctx context.Context, id string, ev Event) erro
 		}
 		return putEvents(txn, ev)
 	})
+	if err == nil {
+		s.dead.Add(dead)
+	}
+	return err
 }

@@ -17,7 +17,7 @@ func wazeroCallAllocs(t *testing.T) float64 {
 	ctx := context.Background()
 	rt := wazero.NewRuntime(ctx)
 	defer rt.Close(ctx)
-	bin, err := interrupt.Instrument(testdata(t, "nop"))
+	bin, err := interrupt.Instrument(testdata(t, "nop"), interrupt.DefaultLimits)
 	if err != nil {
 		t.Fatal(err)
 	}

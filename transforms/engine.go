@@ -14,7 +14,7 @@ import (
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
-	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
+	"github.com/tetratelabs/wazero/experimental"
 
 	"github.com/sluice-edge/sluice/transforms/internal/abi"
 	"github.com/sluice-edge/sluice/transforms/internal/interrupt"
@@ -32,8 +32,9 @@ var (
 	// ErrTransformFailed: the call trapped, timed out, ran out of memory,
 	// exited or broke the ABI. The instance is discarded.
 	ErrTransformFailed = errors.New("transforms: transform failed")
-	// ErrBusy: every instance of the module stayed busy for CallTimeout.
-	ErrBusy = errors.New("transforms: no instance available")
+	// ErrBusy: every instance of the module stayed busy for CallTimeout,
+	// or every compilation slot for CompileTimeout.
+	ErrBusy = errors.New("transforms: busy")
 	// ErrClosed: the Engine was closed.
 	ErrClosed = errors.New("transforms: engine closed")
 )
@@ -44,7 +45,17 @@ const (
 	DefaultCallTimeout      = time.Second
 	DefaultPoolSize         = 2
 	DefaultMaxLogBytes      = 16 << 10
+	DefaultMaxBodyBytes     = 32 << 20
+	DefaultMaxTokens        = 100
+	DefaultCompileTimeout   = 30 * time.Second
 )
+
+// ModuleLimits bound the shape of an uploaded module, checked before it is
+// compiled (see interrupt.Limits for what each bounds and why).
+type ModuleLimits = interrupt.Limits
+
+// DefaultModuleLimits are the ModuleLimits of a zero Config.
+var DefaultModuleLimits = interrupt.DefaultLimits
 
 // Config configures an Engine. The zero value of each field selects its
 // default. Config is a plain value: New copies it, later changes have no
@@ -68,6 +79,20 @@ type Config struct {
 	MaxInstances int
 	// MaxLogBytes bounds what one call may log (default 16 KiB).
 	MaxLogBytes int
+	// MaxBodyBytes caps a body the guest writes (default 32 MiB).
+	MaxBodyBytes int
+	// MaxTokens caps the tokens one call may create with tokenize
+	// (default 100).
+	MaxTokens int
+	// CompileTimeout bounds one Compile's compilation (default 30 s); a
+	// module that takes longer is refused.
+	CompileTimeout time.Duration
+	// MaxCompiles bounds the compilations running at once (default
+	// GOMAXPROCS); others wait for a slot, up to CompileTimeout.
+	MaxCompiles int
+	// ModuleLimits bound the shape of a module; a zero field selects its
+	// DefaultModuleLimits value.
+	ModuleLimits ModuleLimits
 	// CacheDir, if set, keeps compiled code on disk across restarts.
 	CacheDir string
 }
@@ -85,7 +110,8 @@ func (c Config) withDefaults() (Config, error) {
 	if c.HighWaterPages > c.MemoryLimitPages {
 		c.HighWaterPages = c.MemoryLimitPages
 	}
-	if c.CallTimeout < 0 || c.PoolSize < 0 || c.MaxInstances < 0 || c.MaxLogBytes < 0 {
+	if c.CallTimeout < 0 || c.PoolSize < 0 || c.MaxInstances < 0 || c.MaxLogBytes < 0 ||
+		c.MaxBodyBytes < 0 || c.MaxTokens < 0 || c.CompileTimeout < 0 || c.MaxCompiles < 0 {
 		return c, errors.New("transforms: negative config value")
 	}
 	if c.CallTimeout == 0 {
@@ -103,7 +129,33 @@ func (c Config) withDefaults() (Config, error) {
 	if c.MaxLogBytes == 0 {
 		c.MaxLogBytes = DefaultMaxLogBytes
 	}
+	if c.MaxBodyBytes == 0 {
+		c.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if c.MaxTokens == 0 {
+		c.MaxTokens = DefaultMaxTokens
+	}
+	if c.CompileTimeout == 0 {
+		c.CompileTimeout = DefaultCompileTimeout
+	}
+	if c.MaxCompiles == 0 {
+		c.MaxCompiles = runtime.GOMAXPROCS(0)
+	}
+	c.ModuleLimits = withDefaultLimits(c.ModuleLimits)
 	return c, nil
+}
+
+func withDefaultLimits(l ModuleLimits) ModuleLimits {
+	d := DefaultModuleLimits
+	for _, f := range [...]struct{ v, def *int }{
+		{&l.Functions, &d.Functions}, {&l.BodyBytes, &d.BodyBytes},
+		{&l.Locals, &d.Locals}, {&l.ControlFlow, &d.ControlFlow},
+	} {
+		if *f.v <= 0 {
+			*f.v = *f.def
+		}
+	}
+	return l
 }
 
 // Info describes a compiled module.
@@ -120,6 +172,7 @@ type Stats struct {
 	Calls                     uint64 // transform calls started
 	Failures                  uint64 // calls that failed with ErrTransformFailed
 	Recycled                  uint64 // healthy instances closed for memory high-water
+	Compiling                 int64  // compilations running now
 }
 
 // Engine compiles transform modules and runs them. It is safe for
@@ -131,16 +184,17 @@ type Engine struct {
 	modCfg     wazero.ModuleConfig
 	startLimit time.Duration
 
-	compileMu sync.Mutex // serializes Compile and Remove
-	mu        sync.RWMutex
-	modules   map[string]*module
-	closed    bool
+	compiles chan struct{} // a slot per compilation running (MaxCompiles)
+	mu       sync.RWMutex
+	modules  map[string]*module
+	closed   bool
 
 	refill chan *module
 	stop   chan struct{}
 	wg     sync.WaitGroup
 
 	instantiations, requestPath, calls, failures, recycled atomic.Uint64
+	compiling                                              atomic.Int64
 }
 
 // New creates an Engine.
@@ -159,6 +213,7 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 		cfg:        cfg,
 		modules:    make(map[string]*module),
 		refill:     make(chan *module, 64),
+		compiles:   make(chan struct{}, cfg.MaxCompiles),
 		stop:       make(chan struct{}),
 		startLimit: max(cfg.CallTimeout, 2*time.Second),
 	}
@@ -170,9 +225,9 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 		rc = rc.WithCompilationCache(e.cache)
 	}
 	e.rt = wazero.NewRuntimeWithConfig(ctx, rc)
-	if _, err := wasi_snapshot_preview1.Instantiate(ctx, e.rt); err != nil {
+	if err := instantiateWASI(ctx, e.rt); err != nil {
 		_ = e.rt.Close(ctx)
-		return nil, fmt.Errorf("transforms: wasi: %w", err)
+		return nil, err
 	}
 	if err := instantiateHost(ctx, e.rt); err != nil {
 		_ = e.rt.Close(ctx)
@@ -221,6 +276,7 @@ func (e *Engine) Stats() Stats {
 		Calls:                     e.calls.Load(),
 		Failures:                  e.failures.Load(),
 		Recycled:                  e.recycled.Load(),
+		Compiling:                 e.compiling.Load(),
 	}
 }
 
@@ -233,11 +289,13 @@ func ModuleID(wasm []byte) string {
 // Compile validates and compiles wasm, fills its instance pool, and keeps it
 // under its id until Remove. Compiling the same bytes again returns the same
 // Info without work. wasm is not retained. Errors that are the module's
-// fault wrap ErrInvalidModule and name the reason.
+// fault wrap ErrInvalidModule and name the reason; ErrBusy means no
+// compilation slot freed up within CompileTimeout.
+//
+// Compilations run concurrently, up to MaxCompiles: a slow one delays no
+// other beyond taking a slot, and is abandoned at CompileTimeout.
 func (e *Engine) Compile(ctx context.Context, wasm []byte) (Info, error) {
 	id := ModuleID(wasm)
-	e.compileMu.Lock()
-	defer e.compileMu.Unlock()
 	e.mu.RLock()
 	closed, m := e.closed, e.modules[id]
 	e.mu.RUnlock()
@@ -247,19 +305,19 @@ func (e *Engine) Compile(ctx context.Context, wasm []byte) (Info, error) {
 	if m != nil {
 		return m.info, nil
 	}
-	instrumented, err := interrupt.Instrument(wasm)
-	if errors.Is(err, interrupt.ErrNoMemory) {
+	// The shape limits come first: they are what keeps compiling bounded.
+	instrumented, err := interrupt.Instrument(wasm, e.cfg.ModuleLimits)
+	switch {
+	case errors.Is(err, interrupt.ErrNoMemory):
 		return Info{}, invalid("module does not export %q", abi.ExportMemory)
-	}
-	if err != nil {
+	case errors.Is(err, interrupt.ErrOverLimit):
+		return Info{}, invalid("module is too complex to compile: %v", err)
+	case err != nil:
 		return Info{}, invalid("module does not compile: %v", err)
 	}
-	compiled, err := e.rt.CompileModule(ctx, instrumented)
+	compiled, err := e.compile(ctx, instrumented)
 	if err != nil {
-		if ctx.Err() != nil {
-			return Info{}, fmt.Errorf("transforms: compile: %w", ctx.Err())
-		}
-		return Info{}, invalid("module does not compile: %v", err)
+		return Info{}, err
 	}
 	m, err = e.newModule(id, len(wasm), compiled)
 	if err != nil {
@@ -286,17 +344,53 @@ func (e *Engine) Compile(ctx context.Context, wasm []byte) (Info, error) {
 		m.close()
 		return Info{}, ErrClosed
 	}
+	if prev := e.modules[id]; prev != nil { // the same bytes, compiled concurrently
+		e.mu.Unlock()
+		m.close()
+		return prev.info, nil
+	}
 	e.modules[id] = m
 	e.mu.Unlock()
 	return m.info, nil
+}
+
+// errCompileTimeout is the cause of a compile abandoned at CompileTimeout.
+var errCompileTimeout = errors.New("transforms: compile timed out")
+
+// compile compiles an instrumented module in a compilation slot, within
+// CompileTimeout (the wait for the slot included).
+func (e *Engine) compile(ctx context.Context, instrumented []byte) (wazero.CompiledModule, error) {
+	ctx, cancel := context.WithTimeoutCause(ctx, e.cfg.CompileTimeout, errCompileTimeout)
+	defer cancel()
+	select {
+	case e.compiles <- struct{}{}:
+		e.compiling.Add(1)
+		defer func() { e.compiling.Add(-1); <-e.compiles }()
+	case <-ctx.Done():
+		if context.Cause(ctx) == errCompileTimeout {
+			return nil, fmt.Errorf("%w: every compilation slot stayed taken", ErrBusy)
+		}
+		return nil, fmt.Errorf("transforms: compile: %w", ctx.Err())
+	}
+	// wazero checks for cancellation between functions only when it
+	// compiles with more than one worker; ModuleLimits bound one function.
+	compiled, err := e.rt.CompileModule(experimental.WithCompilationWorkers(ctx, 2), instrumented)
+	if err == nil {
+		return compiled, nil
+	}
+	switch {
+	case context.Cause(ctx) == errCompileTimeout:
+		return nil, invalid("module took longer than %v to compile", e.cfg.CompileTimeout)
+	case ctx.Err() != nil:
+		return nil, fmt.Errorf("transforms: compile: %w", ctx.Err())
+	}
+	return nil, invalid("module does not compile: %v", err)
 }
 
 // Remove forgets the module with id and closes its idle instances; calls in
 // flight run to completion and their instances are closed as they return.
 // It reports whether the module was present.
 func (e *Engine) Remove(id string) bool {
-	e.compileMu.Lock()
-	defer e.compileMu.Unlock()
 	e.mu.Lock()
 	m := e.modules[id]
 	delete(e.modules, id)

@@ -28,7 +28,7 @@ var exampleEngine struct {
 func examplesEngine(t *testing.T) (*Engine, map[string]string) {
 	t.Helper()
 	exampleEngine.once.Do(func() {
-		e, err := New(context.Background(), Config{CacheDir: exampleDir + "/wazero-cache"})
+		e, err := New(context.Background(), Config{CacheDir: exampleDir + "/wazero-cache", CompileTimeout: testCompileTimeout})
 		if err != nil {
 			exampleEngine.err = err
 			return

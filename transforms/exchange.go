@@ -81,6 +81,7 @@ type Exchange struct {
 	result                     []byte   // last tokenize id or error message
 	scratch                    []byte   // copies of guest data handed to Services
 	logUsed                    int
+	tokens                     int // tokenize calls in this call
 
 	// Outcome recorded by sluice.end.
 	endKind   ErrorKind
@@ -150,6 +151,7 @@ func (ex *Exchange) Reset() {
 // stay, so request transforms can be chained on one Exchange).
 func (ex *Exchange) resetCall() {
 	ex.logUsed = 0
+	ex.tokens = 0
 	ex.endKind = 0
 	ex.endStatus = 0
 	ex.endArena = ex.endArena[:0]

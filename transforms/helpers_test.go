@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/sluice-edge/sluice/internal/testwasm"
 )
@@ -50,6 +51,9 @@ func newEngine(t testing.TB, cfg Config) *Engine {
 	if cfg.CacheDir == "" {
 		cfg.CacheDir = filepath.Join(exampleDir, "wazero-cache")
 	}
+	if cfg.CompileTimeout == 0 {
+		cfg.CompileTimeout = testCompileTimeout
+	}
 	e, err := New(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -66,6 +70,16 @@ func compile(t testing.TB, e *Engine, wasm []byte) string {
 	}
 	return info.ID
 }
+
+// testCompileTimeout is the CompileTimeout of the tests' engines: the default,
+// except under -race, where a Go guest compiles for over 30 s on a loaded VM
+// (1.5–3 s without).
+var testCompileTimeout = func() time.Duration {
+	if raceEnabled {
+		return 10 * time.Minute
+	}
+	return 0
+}()
 
 // fakeServices records what the guest asked for.
 type fakeServices struct {

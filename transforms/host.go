@@ -16,6 +16,13 @@ import (
 // call (e.g. in _initialize) they return abi.ErrNotAllowed. Every guest
 // pointer is bounds-checked: a bad one traps the call (a panic that wazero
 // turns into the call's error), never touching host memory.
+//
+// Time in a host function counts against the call's deadline like guest
+// code: each one traps when the deadline has passed, before doing any work,
+// refuses arguments over its per-call cap (abi.Max…), and the guest traps
+// when the first host call that returns after the deadline does
+// (interrupt puts a look at the stop flag after every call that may reach
+// the host).
 
 type hostSig struct{ params, results []api.ValueType }
 
@@ -55,17 +62,32 @@ func instantiateHost(ctx context.Context, rt wazero.Runtime) error {
 	return err
 }
 
-// errGuestPointer is the trap of a bad guest pointer. Preallocated: the
-// trap path does not allocate either.
-var errGuestPointer = errors.New("transforms: guest pointer out of bounds")
+// The traps of a bad guest pointer and of a host call after the deadline.
+// Preallocated: the trap path does not allocate either.
+var (
+	errGuestPointer = errors.New("transforms: guest pointer out of bounds")
+	errTimeUp       = errors.New("transforms: host call after the deadline")
+)
 
-// callOf returns the instance of the running call, or nil outside a call.
+// callOf returns the instance of the running call, or nil outside a call
+// (in _initialize). Either way it traps if the deadline has passed.
 func callOf(ctx context.Context) *instance {
 	inst, ok := ctx.(*instance)
-	if !ok || inst.ex == nil {
+	if !ok {
+		return nil
+	}
+	inst.checkTime()
+	if inst.ex == nil {
 		return nil
 	}
 	return inst
+}
+
+// checkTime traps when the timer of the call (or of _initialize) fired.
+func (i *instance) checkTime() {
+	if i.fired.Load() {
+		panic(errTimeUp)
+	}
 }
 
 // view returns guest memory [ptr, ptr+n) or traps.
@@ -128,6 +150,10 @@ func hostWrite(ctx context.Context, _ api.Module, stack []uint64) {
 		return
 	}
 	what, ptr, n := api.DecodeU32(stack[0]), api.DecodeU32(stack[1]), api.DecodeU32(stack[2])
+	if !writeFits(what, n, inst.m.e.cfg.MaxBodyBytes) {
+		setI32(stack, abi.ErrTooLarge)
+		return
+	}
 	src := inst.view(ptr, n)
 	ex := inst.ex
 	switch what {
@@ -167,6 +193,21 @@ func hostWrite(ctx context.Context, _ api.Module, stack []uint64) {
 	setI32(stack, abi.OK)
 }
 
+// writeFits reports whether n bytes are within the cap of item what.
+func writeFits(what, n uint32, maxBody int) bool {
+	switch what {
+	case abi.WhatBody:
+		return uint64(n) <= uint64(maxBody)
+	case abi.WhatHeaders:
+		return n <= abi.MaxHeaderBlockBytes
+	case abi.WhatPath:
+		return n <= abi.MaxPathBytes
+	case abi.WhatQuery:
+		return n <= abi.MaxQueryBytes
+	}
+	return true // unknown: refused as invalid
+}
+
 func hostSetStatus(ctx context.Context, _ api.Module, stack []uint64) {
 	inst := callOf(ctx)
 	if inst == nil || inst.phase != phaseResponse {
@@ -189,6 +230,10 @@ func hostConfig(ctx context.Context, _ api.Module, stack []uint64) {
 		setI32(stack, abi.ErrNotAllowed)
 		return
 	}
+	if api.DecodeU32(stack[1]) > abi.MaxConfigNameBytes {
+		setI32(stack, abi.ErrTooLarge)
+		return
+	}
 	name := inst.view(api.DecodeU32(stack[0]), api.DecodeU32(stack[1]))
 	dst := inst.view(api.DecodeU32(stack[2]), api.DecodeU32(stack[3]))
 	v, ok := inst.ex.Config[string(name)]
@@ -205,10 +250,15 @@ func hostTokenize(ctx context.Context, _ api.Module, stack []uint64) {
 		setI32(stack, abi.ErrNotAllowed)
 		return
 	}
+	ex := inst.ex
+	if msg := tokenizeOverCap(api.DecodeU32(stack[1]), api.DecodeU32(stack[3]), ex.tokens, inst.m.e.cfg.MaxTokens); msg != "" {
+		ex.result = append(ex.result[:0], msg...)
+		setI32(stack, abi.ErrTooLarge)
+		return
+	}
 	typ := inst.view(api.DecodeU32(stack[0]), api.DecodeU32(stack[1]))
 	data := inst.view(api.DecodeU32(stack[2]), api.DecodeU32(stack[3]))
 	dst := inst.view(api.DecodeU32(stack[4]), api.DecodeU32(stack[5]))
-	ex := inst.ex
 	if ex.Services == nil {
 		ex.result = append(ex.result[:0], "tokenize is not available here"...)
 		setI32(stack, abi.ErrFailed)
@@ -216,6 +266,7 @@ func hostTokenize(ctx context.Context, _ api.Module, stack []uint64) {
 	}
 	// Services never see guest memory: it is unmapped when the instance goes.
 	ex.scratch = append(ex.scratch[:0], data...)
+	ex.tokens++ // an attempt counts: a failure may still have cost the vault a write
 	id, err := ex.Services.Tokenize(inst, string(typ), ex.scratch)
 	if err != nil {
 		ex.result = append(append(ex.result[:0], "tokenize failed: "...), err.Error()...)
@@ -226,6 +277,20 @@ func hostTokenize(ctx context.Context, _ api.Module, stack []uint64) {
 	returnSized(stack, dst, id)
 }
 
+// tokenizeOverCap returns why a tokenize of these sizes, after done calls
+// in this call, is refused, or "".
+func tokenizeOverCap(typeLen, dataLen uint32, done, maxTokens int) string {
+	switch {
+	case done >= maxTokens:
+		return "tokenize refused: over the limit of tokens per call"
+	case typeLen > abi.MaxTokenTypeBytes:
+		return "tokenize refused: type name too long"
+	case dataLen > abi.MaxTokenizeBytes:
+		return "tokenize refused: data over the size limit"
+	}
+	return ""
+}
+
 func hostEnd(ctx context.Context, _ api.Module, stack []uint64) {
 	inst := callOf(ctx)
 	if inst == nil {
@@ -233,6 +298,10 @@ func hostEnd(ctx context.Context, _ api.Module, stack []uint64) {
 		return
 	}
 	kind := api.DecodeU32(stack[0])
+	if uint64(api.DecodeU32(stack[2])) > uint64(inst.m.e.cfg.MaxBodyBytes)+abi.MaxHeaderBlockBytes {
+		setI32(stack, abi.ErrTooLarge)
+		return
+	}
 	payload := inst.view(api.DecodeU32(stack[1]), api.DecodeU32(stack[2]))
 	var code int32
 	if kind == abi.KindCustomResponse {

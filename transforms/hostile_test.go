@@ -105,7 +105,7 @@ func TestCallerDeadlineShorterThanCallTimeout(t *testing.T) {
 }
 
 func TestMemoryGrowthIsCappedAndHostRSSBounded(t *testing.T) {
-	e := newEngine(t, Config{MemoryLimitPages: 512, PoolSize: 1, MaxInstances: 2})
+	e := newEngine(t, Config{MemoryLimitPages: 512, PoolSize: 1, MaxInstances: 2, CallTimeout: time.Minute}) // about memory, not time
 	id := compile(t, e, testdata(t, "grow"))
 	runtime.GC()
 	debug.FreeOSMemory()
@@ -156,7 +156,9 @@ func rssBytes(t *testing.T) int64 {
 }
 
 func TestTrapsFailOnlyThatCall(t *testing.T) {
-	e := newEngine(t, Config{})
+	// A generous call timeout: this test is about traps, and exhausting the stack takes over a
+	// second on a loaded machine.
+	e := newEngine(t, Config{CallTimeout: time.Minute})
 	tests := []struct{ name, module, want string }{
 		{"unreachable", "trap", "unreachable"},
 		{"stack exhaustion", "recurse", "stack overflow"},

@@ -164,7 +164,8 @@ func (m *module) instantiateReserved(ctx context.Context) (*instance, error) {
 // expire runs on the timer's goroutine when a call overstays: setting the
 // stop flag makes the guest trap at its next yield (the checks
 // interrupt.Instrument compiled in yield every 16 384 function entries,
-// loop iterations or KiB of bulk operations), and the call fails; the
+// loop iterations or KiB of bulk operations) or host call (host functions
+// trap once fired is set; the guest looks at the flag after each), and the call fails; the
 // caller sees the timer had fired and discards the instance. done is closed
 // for host functions waiting on the context.
 func (i *instance) expire() {

@@ -249,7 +249,7 @@ func Tokenize(tokenType string, data []byte) (string, error) {
 		return string(buf[:n]), nil
 	case n >= 0:
 		return string(readAll(abi.WhatResult, nil)), nil
-	case n == abi.ErrFailed:
+	case n == abi.ErrFailed, n == abi.ErrTooLarge: // the result names the failure or the cap
 		return "", errors.New("sdk: " + string(readAll(abi.WhatResult, nil)))
 	default:
 		return "", errors.New("sdk: tokenize is not available")

@@ -77,3 +77,18 @@ const (
 	MaxHeaders  = 1024 // header fields in one headers block
 	MaxMessages = 64   // messages of one standard error
 )
+
+// Per-call caps: a host function refuses (ErrTooLarge, or the WASI errno
+// inval) an argument over its cap before doing any work, so that no single
+// host call takes long whatever the guest asks. The body cap and the token
+// count are the edge's configuration (defaults in package transforms).
+const (
+	MaxHeaderBlockBytes = 1 << 20 // a headers block written by write(3, …) or in a custom response's head
+	MaxPathBytes        = 64 << 10
+	MaxQueryBytes       = 64 << 10
+	MaxConfigNameBytes  = 1 << 10
+	MaxTokenTypeBytes   = 64
+	MaxTokenizeBytes    = 1 << 20 // data of one tokenize
+	MaxRandomBytes      = 1 << 20 // one WASI random_get
+	MaxIovecs           = 1024    // iovecs of one WASI fd_write (IOV_MAX on Linux)
+)

@@ -6,6 +6,9 @@ type reader struct {
 	b   []byte
 	i   int
 	err error
+
+	flowMax int    // bound on flow (0: none), checked before a br_table's targets are read
+	flow    uint64 // block, loop and if instructions and br_table targets read
 }
 
 func (r *reader) byte() byte {
@@ -161,13 +164,16 @@ func (r *reader) instr(added uint32) (op byte, bulk bool, err error) {
 		op >= 0x45 && op <= 0xc4, op == 0xd1:
 		// no immediate
 	case op >= 0x02 && op <= 0x04: // block loop if
+		r.addFlow(1)
 		r.blockType()
 	case op == 0x0c, op == 0x0d, op == 0x10, op == 0x20, op == 0x21, op == 0x22,
 		op == 0x25, op == 0x26, op == 0xd2:
 		// br br_if call local.* table.get table.set ref.func: one index
 		r.u32()
 	case op == 0x0e: // br_table
-		for n := r.u32(); n > 0 && r.err == nil; n-- {
+		n := r.u32()
+		r.addFlow(uint64(n))
+		for ; n > 0 && r.err == nil; n-- {
 			r.u32()
 		}
 		r.u32()
@@ -206,6 +212,13 @@ func (r *reader) instr(added uint32) (op byte, bulk bool, err error) {
 		}
 	}
 	return op, bulk, r.err
+}
+
+// addFlow counts n units of control flow (Limits.ControlFlow).
+func (r *reader) addFlow(n uint64) {
+	if r.flow += n; over(r.flow, r.flowMax) && r.err == nil {
+		r.err = overLimit(r.flowMax, "blocks, loops, ifs and br_table targets in one function")
+	}
 }
 
 // costlyBulk reports whether the 0xfc instruction sub takes a length as its

@@ -9,7 +9,12 @@
 // then traps if the stop flag (a second added global, exported as
 // StopGlobal) is non-zero, and otherwise refills the budget. The host sets
 // the flag from a timer. A bulk memory or table operation, whose time grows
-// with its length, is charged one unit per KiB of that length first.
+// with its length, is charged one unit per KiB of that length first. Every
+// call that may reach the host (a call of an import, any call_indirect) is
+// followed by a look at the flag: time in the host counts too.
+//
+// The same parse enforces Limits on the module's shape, which bound how
+// long wazero takes to compile it.
 //
 // Why not wazero's WithCloseOnContextDone: it checks only loop headers, so a
 // guest with no loop and a call tree of depth 60 runs for ever; it returns
@@ -54,24 +59,71 @@ var (
 	ErrMalformed = errors.New("interrupt: cannot instrument module")
 	// ErrNoMemory: the module has no memory, which the yield needs.
 	ErrNoMemory = errors.New("interrupt: module has no memory")
+	// ErrOverLimit wraps the errors for modules whose shape is over a
+	// Limits bound; the message names the bound.
+	ErrOverLimit = errors.New("interrupt: module over a limit")
 )
 
+// Limits bound the shape of a module. wazero's compile time of one
+// function grows faster than linearly in its control flow (blocks and
+// br_table targets, and faster still in both together) — 80 000 nested
+// blocks (240 KB) compiled for 22 s, a br_table of 4M targets never
+// finished — so the shape is checked while the module is parsed, before
+// anything is compiled, and each bound before the work it bounds.
+// ControlFlow is per function: wazero checks for cancellation between
+// functions, never inside one, so it bounds how long a compile runs past
+// its deadline. A zero field means no bound.
+type Limits struct {
+	Functions   int // functions the module defines (imports excluded)
+	BodyBytes   int // bytes of one function body
+	Locals      int // locals of one function, parameters included
+	ControlFlow int // block, loop and if instructions plus br_table targets in one function
+}
+
+// DefaultLimits are at least 4 times what the Go toolchain produces for a
+// guest (TestDefaultLimitsFitGoGuests: 1 694 of control flow, 29 KB in the
+// largest function); a function at the ControlFlow bound compiles in
+// 0.5–1.3 s on the 2-vCPU test machine, 0.04 s for Go's largest.
+var DefaultLimits = Limits{
+	Functions:   100_000,
+	BodyBytes:   1 << 20,
+	Locals:      50_000,
+	ControlFlow: 8_192,
+}
+
+// shape is what Limits bound, as measured in a module: the most of each
+// over its functions.
+type shape struct {
+	functions, bodyBytes, locals, controlFlow int
+}
+
+func overLimit(max int, what string) error {
+	return fmt.Errorf("%w: more than %d %s", ErrOverLimit, max, what)
+}
+
+// over reports whether n is over the bound max (0: none).
+func over[T int | uint32 | uint64](n T, max int) bool {
+	return max > 0 && uint64(n) > uint64(max)
+}
+
 const (
-	secCustom   = 0
-	secType     = 1
-	secImport   = 2
-	secFunction = 3
-	secMemory   = 5
-	secGlobal   = 6
-	secExport   = 7
-	secStart    = 8
-	secCode     = 10
-	kindFunc    = 0
-	kindGlobal  = 3
-	opLoop      = 0x03
-	opEnd       = 0x0b
-	opGlobalGet = 0x23
-	opGlobalSet = 0x24
+	secCustom      = 0
+	secType        = 1
+	secImport      = 2
+	secFunction    = 3
+	secMemory      = 5
+	secGlobal      = 6
+	secExport      = 7
+	secStart       = 8
+	secCode        = 10
+	kindFunc       = 0
+	kindGlobal     = 3
+	opLoop         = 0x03
+	opEnd          = 0x0b
+	opCall         = 0x10
+	opCallIndirect = 0x11
+	opGlobalGet    = 0x23
+	opGlobalSet    = 0x24
 )
 
 // order ranks the known non-custom sections in the order the binary format
@@ -83,9 +135,23 @@ type section struct {
 	body []byte
 }
 
-// Instrument returns a rewritten copy of the module in bin. bin is not
-// modified.
-func Instrument(bin []byte) ([]byte, error) {
+// Instrument returns a rewritten copy of the module in bin, or an error
+// wrapping ErrOverLimit as soon as the module exceeds a bound of lim. bin is
+// not modified.
+func Instrument(bin []byte, lim Limits) ([]byte, error) {
+	out, _, err := instrument(bin, lim)
+	return out, err
+}
+
+// instrument is Instrument; it also returns the shape measured.
+func instrument(bin []byte, lim Limits) ([]byte, shape, error) {
+	var seen shape
+	out, err := instrumentInto(bin, lim, &seen)
+	return out, seen, err
+}
+
+// instrumentInto is Instrument, recording the shape it measures in seen.
+func instrumentInto(bin []byte, lim Limits, seen *shape) ([]byte, error) {
 	if len(bin) < 8 || string(bin[:4]) != "\x00asm" || string(bin[4:8]) != "\x01\x00\x00\x00" {
 		return nil, fail("not a WebAssembly 1 binary")
 	}
@@ -93,7 +159,7 @@ func Instrument(bin []byte) ([]byte, error) {
 	// defined), so the added ones' indices are known before the code is
 	// read; read the functions' parameter counts; find the start function.
 	var secs []section
-	var nGlobals uint32
+	var nGlobals, nImportedFuncs uint32
 	var typeParams []uint32 // parameter count of each function type
 	var funcTypes []uint32  // type index of each defined function
 	hasMemory := false
@@ -118,10 +184,11 @@ func Instrument(bin []byte) ([]byte, error) {
 		case secType:
 			typeParams, err = readTypes(body)
 		case secFunction:
-			funcTypes, err = readFuncs(body)
+			funcTypes, err = readFuncs(body, lim.Functions)
+			seen.functions = len(funcTypes)
 		case secImport:
 			var globals, memories uint32
-			globals, memories, err = countImports(body)
+			nImportedFuncs, globals, memories, err = countImports(body)
 			nGlobals += globals
 			hasMemory = hasMemory || memories > 0
 		case secMemory:
@@ -186,7 +253,8 @@ func Instrument(bin []byte) ([]byte, error) {
 		case secStart:
 			// dropped: exported as StartFunc instead
 		case secCode:
-			body, err := instrumentCode(s.body, budget, params)
+			fc := funcContext{budget: budget, imported: nImportedFuncs, lim: lim, seen: seen}
+			body, err := instrumentCode(s.body, fc, params)
 			if err != nil {
 				return nil, err
 			}
@@ -201,10 +269,11 @@ func Instrument(bin []byte) ([]byte, error) {
 	if export == nil {
 		out = appendSection(out, secExport, addExports(nil, budget+1, start))
 	}
-	// A check is ~40 bytes, a loop 3: a module of empty loops would grow
-	// tenfold for wazero to compile. Real code grows by a few percent.
+	// A check is ~40 bytes, a loop 3 (a stop check 5, a call 2): a module
+	// of empty loops would grow tenfold for wazero to compile. Real code
+	// grows by a few percent (Go guests 4.4 %).
 	if len(out) > 2*len(bin)+64<<10 {
-		return nil, fail("too many functions and loops for the module's size")
+		return nil, fail("too many functions, loops and calls for the module's size")
 	}
 	return out, nil
 }
@@ -227,9 +296,13 @@ func readTypes(body []byte) ([]uint32, error) {
 }
 
 // readFuncs reads a function section: the type index of each function.
-func readFuncs(body []byte) ([]uint32, error) {
+// More than limit functions (when limit > 0) is refused before they are read.
+func readFuncs(body []byte, limit int) ([]uint32, error) {
 	r := reader{b: body}
 	n := r.u32()
+	if r.err == nil && over(n, limit) {
+		return nil, overLimit(limit, "functions")
+	}
 	var types []uint32
 	for ; n > 0 && r.err == nil; n-- {
 		types = append(types, r.u32())
@@ -239,7 +312,7 @@ func readFuncs(body []byte) ([]uint32, error) {
 }
 
 // countImports reads an import section.
-func countImports(body []byte) (globals, memories uint32, err error) {
+func countImports(body []byte) (funcs, globals, memories uint32, err error) {
 	r := reader{b: body}
 	for n := r.u32(); n > 0 && r.err == nil; n-- {
 		r.bytes() // module
@@ -247,6 +320,7 @@ func countImports(body []byte) (globals, memories uint32, err error) {
 		switch kind := r.byte(); kind {
 		case kindFunc:
 			r.u32()
+			funcs++
 		case 1: // table: reference type, limits
 			if t := r.byte(); t != 0x70 && t != 0x6f && r.err == nil {
 				r.err = fail("unsupported table type %#x", t)
@@ -266,7 +340,7 @@ func countImports(body []byte) (globals, memories uint32, err error) {
 		}
 	}
 	r.end("import section")
-	return globals, memories, r.err
+	return funcs, globals, memories, r.err
 }
 
 // addGlobal appends the budget, (mut i32) starting at 0, and the stop flag,
@@ -354,9 +428,18 @@ func appendCheck(out []byte, budget uint32) []byte {
 	return append(out, opEnd)
 }
 
+// funcContext is what rewriting a function body needs to know of the
+// module.
+type funcContext struct {
+	budget   uint32 // index of $budget; $stop follows
+	imported uint32 // imported functions: calls below this index reach the host
+	lim      Limits
+	seen     *shape
+}
+
 // instrumentCode rewrites a code section's body; params holds the parameter
 // count of each function.
-func instrumentCode(body []byte, budget uint32, params []uint32) ([]byte, error) {
+func instrumentCode(body []byte, fc funcContext, params []uint32) ([]byte, error) {
 	r := reader{b: body}
 	n := r.u32()
 	if r.err == nil && int(n) != len(params) {
@@ -369,8 +452,12 @@ func instrumentCode(body []byte, budget uint32, params []uint32) ([]byte, error)
 		if r.err != nil {
 			break
 		}
+		fc.seen.bodyBytes = max(fc.seen.bodyBytes, len(code))
+		if over(len(code), fc.lim.BodyBytes) {
+			return nil, overLimit(fc.lim.BodyBytes, "bytes in one function body")
+		}
 		var err error
-		if fn, err = instrumentFunc(fn[:0], code, budget, params[i]); err != nil {
+		if fn, err = instrumentFunc(fn[:0], code, fc, params[i]); err != nil {
 			return nil, err
 		}
 		out = appendU32(out, uint32(len(fn)))
@@ -382,8 +469,9 @@ func instrumentCode(body []byte, budget uint32, params []uint32) ([]byte, error)
 
 // instrumentFunc appends the rewritten function body code to out. It adds
 // one i32 local, $n, after the function's own, for the bulk-operation check.
-func instrumentFunc(out, code []byte, budget, params uint32) ([]byte, error) {
-	r := reader{b: code}
+func instrumentFunc(out, code []byte, fc funcContext, params uint32) ([]byte, error) {
+	r := reader{b: code, flowMax: fc.lim.ControlFlow}
+	defer func() { fc.seen.controlFlow = max(fc.seen.controlFlow, int(min(r.flow, 1<<40))) }()
 	groups := r.u32()
 	declStart := r.i // the count may be written longer than needed: copy from after it
 	locals := uint64(params)
@@ -394,10 +482,15 @@ func instrumentFunc(out, code []byte, budget, params uint32) ([]byte, error) {
 	if r.err != nil {
 		return nil, r.err
 	}
+	fc.seen.locals = max(fc.seen.locals, int(min(locals, 1<<30)))
+	if over(locals, fc.lim.Locals) {
+		return nil, overLimit(fc.lim.Locals, "locals in one function")
+	}
 	if locals >= 1<<20 {
 		return nil, fail("too many locals")
 	}
 	local := uint32(locals) // index of $n
+	budget := fc.budget
 	out = appendU32(out, groups+1)
 	out = append(out, code[declStart:r.i]...)
 	out = append(out, 1, 0x7f) // one i32
@@ -419,6 +512,12 @@ func instrumentFunc(out, code []byte, budget, params uint32) ([]byte, error) {
 		case opLoop:
 			depth++
 			out = appendCheck(out, budget)
+		case opCall:
+			if fc.callsHost(code[from+1 : r.i]) {
+				out = appendStopCheck(out, budget)
+			}
+		case opCallIndirect: // the table may hold a host function
+			out = appendStopCheck(out, budget)
 		case opEnd:
 			if depth--; depth == 0 {
 				if r.i != len(r.b) {
@@ -429,6 +528,25 @@ func instrumentFunc(out, code []byte, budget, params uint32) ([]byte, error) {
 		}
 	}
 	return nil, fail("function body has no end")
+}
+
+// callsHost reports whether the immediate of a call (its function index)
+// names an imported function.
+func (fc funcContext) callsHost(imm []byte) bool {
+	r := reader{b: imm}
+	return r.u32() < fc.imported
+}
+
+// appendStopCheck appends the code inserted after every call that may reach
+// the host: time spent there counts against the deadline like guest code, so
+// a guest looping over host calls traps at the first return after the flag
+// is set instead of at its next yield (16 384 host calls later).
+//
+//	(if (global.get $stop) (then unreachable))
+func appendStopCheck(out []byte, budget uint32) []byte {
+	out = append(out, opGlobalGet)
+	out = appendU32(out, budget+1)
+	return append(out, 0x04, 0x40, 0x00, opEnd)
 }
 
 // appendBulkCharge appends the code inserted before a bulk memory or table

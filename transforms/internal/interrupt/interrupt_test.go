@@ -83,7 +83,7 @@ func newRuntime(t testing.TB) wazero.Runtime {
 // load instruments bin and instantiates it (no guest code runs).
 func load(t *testing.T, bin []byte) api.Module {
 	t.Helper()
-	out, err := Instrument(bin)
+	out, err := Instrument(bin, DefaultLimits)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -225,7 +225,7 @@ func TestDecoderAgreesWithWazero(t *testing.T) {
 			sec(10, 1, 7, 0x81, 0x00, 1, 0x7f, 0x20, 1, 0x0b)), true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			out, err := Instrument(tt.bin)
+			out, err := Instrument(tt.bin, DefaultLimits)
 			if !tt.ok {
 				if err == nil {
 					t.Fatal("accepted")
@@ -274,7 +274,7 @@ func TestRefusals(t *testing.T) {
 			code([]byte{0x41, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00, 0x0b})), ErrMalformed},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			if _, err := Instrument(tt.bin); !errors.Is(err, tt.want) {
+			if _, err := Instrument(tt.bin, DefaultLimits); !errors.Is(err, tt.want) {
 				t.Fatalf("err = %v, want %v", err, tt.want)
 			}
 		})
@@ -312,7 +312,7 @@ func TestEveryFixtureStillCompiles(t *testing.T) {
 		if _, err := rt.CompileModule(ctx, bin); err != nil {
 			continue // a fixture that is meant not to compile
 		}
-		out, err := Instrument(bin)
+		out, err := Instrument(bin, DefaultLimits)
 		if errors.Is(err, ErrNoMemory) {
 			continue
 		}

@@ -1,0 +1,181 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/valyala/fasthttp"
+)
+
+// The destination's answer comes into a response of its own (dresp) and is passed on to the
+// caller's in one of two ways (passBody):
+//   - whole: the body was all there in the first read. It is copied into the caller's response,
+//     the destination's connection goes back to the pool at once, and a failure can still be
+//     answered with a clean 502 — nothing has been sent.
+//   - streamed: the caller's headers go out at once, then each piece of the body as it comes.
+//     Reads may pause up to Timeouts.DestinationBodyIdle, with no cap on the total; a body that
+//     breaks off or stalls is cut visibly (the declared length is not reached, or the last chunk
+//     never comes) and the request's log line, written when the body ends, says so.
+
+// prefetchSize is the most the first read takes; a body that ends within it is passed whole.
+const prefetchSize = 8 << 10
+
+var prefetchBufs = sync.Pool{New: func() any { b := make([]byte, prefetchSize); return &b }}
+
+// Error classes of the request log line.
+const (
+	errDestinationTimeout     = "destination_timeout"      // no response headers in time
+	errDestinationUnreachable = "destination_unreachable"  // dial, TLS or a broken answer
+	errDestinationReset       = "destination_reset"        // the body broke off
+	errDestinationIdle        = "destination_idle_timeout" // the body paused too long
+	errDestinationStatus      = "destination_status"       // an informational (1xx) answer
+	errCallerClosed           = "caller_closed"            // the caller stopped reading
+)
+
+// passBody moves the destination's answer (dresp, whose body is a stream) into the caller's
+// response resp, which takes dresp's status and headers. dresp is released or handed on.
+func (s *Server) passBody(x *exchange, dresp, resp *fasthttp.Response) error {
+	src := dresp.BodyStream()
+	bp := prefetchBufs.Get().(*[]byte)
+	defer prefetchBufs.Put(bp)
+	buf := *bp
+	n, err := src.Read(buf)
+	if cl := dresp.Header.ContentLength(); err == nil && cl >= 0 && n == cl {
+		_, err = src.Read(buf[n:n]) // at the declared end: io.EOF without touching the network
+	}
+	if err != nil && !errors.Is(err, io.EOF) {
+		fasthttp.ReleaseResponse(dresp)
+		return x.c.bodyFailed(err)
+	}
+	dresp.Header.CopyTo(&resp.Header)
+	if err != nil { // io.EOF: the whole body
+		resp.SetBody(buf[:n])
+		fasthttp.ReleaseResponse(dresp)
+		return nil
+	}
+	if c := destConn(dresp); c != nil {
+		c.bodyIdle(s.cfg.Timeouts.DestinationBodyIdle)
+	}
+	b := &destBody{s: s, dresp: dresp, src: src, pending: append([]byte(nil), buf[:n]...)}
+	resp.SetBodyStream(b, dresp.Header.ContentLength())
+	resp.ImmediateHeaderFlush = true
+	x.c.stream = b
+	return nil
+}
+
+// bodyFailed records why the destination's body could not be read before anything was sent
+// and returns the caller's answer.
+func (c *call) bodyFailed(err error) error {
+	if isTimeout(err) {
+		c.errClass = errDestinationTimeout
+		return problem(http.StatusRequestTimeout, "the destination did not send its body in time")
+	}
+	c.errClass = errDestinationReset
+	return problem(http.StatusBadGateway, "the destination's body broke off")
+}
+
+// destBody is the destination's body streaming to the caller. fasthttp reads it after the
+// handler has returned and closes it when done; it owns dresp until then.
+type destBody struct {
+	s       *Server
+	dresp   *fasthttp.Response
+	src     io.Reader
+	pending []byte // what the first read took
+	sent    int64
+	class   string // why the body ended early; "" if it did not
+
+	line  requestLine // set by handle; written when the body ends
+	reqID [128]byte   // line.requestID's storage: the call's is reused
+	ready bool        // line is set
+}
+
+func (b *destBody) Read(p []byte) (int, error) {
+	if len(b.pending) > 0 {
+		n := copy(p, b.pending)
+		b.pending = b.pending[n:]
+		b.sent += int64(n)
+		return n, nil
+	}
+	n, err := b.src.Read(p)
+	b.sent += int64(n)
+	if err != nil && !errors.Is(err, io.EOF) && b.class == "" {
+		b.class = errDestinationReset
+		if isTimeout(err) {
+			b.class = errDestinationIdle
+		}
+	}
+	return n, err
+}
+
+// CloseWithError is called by fasthttp once the body is written or has failed (err: why). It
+// releases the destination's answer (its connection is pooled only if the body was read to
+// the end) and writes the request's log line.
+func (b *destBody) CloseWithError(err error) error {
+	if b.dresp == nil {
+		return nil
+	}
+	fasthttp.ReleaseResponse(b.dresp)
+	b.dresp, b.src = nil, nil
+	if err != nil && b.class == "" {
+		b.class = errCallerClosed
+	}
+	if b.ready {
+		b.line.bytes, b.line.errClass = b.sent, b.class
+		b.line.duration = time.Since(b.line.start)
+		b.s.logRequest(context.Background(), &b.line)
+	}
+	return nil
+}
+
+// logLater makes l the line written when the body ends.
+func (b *destBody) logLater(l *requestLine) {
+	b.line = *l
+	b.line.requestID = b.reqID[:copy(b.reqID[:], l.requestID)]
+	b.ready = true
+}
+
+// destConn is the connection dresp came on (see connAddr), or nil.
+func destConn(dresp *fasthttp.Response) *coarseConn {
+	if a, ok := dresp.LocalAddr().(*connAddr); ok {
+		return a.c
+	}
+	return nil
+}
+
+// errStaleConn: a pooled destination connection turned out closed by its peer before anything
+// of the next request was written on it.
+var errStaleConn = errors.New("server: the destination closed the idle connection")
+
+// retryDestination is fasthttp's RetryIfErr: whether a failed exchange is tried once more, on
+// another connection. As net/http: always when nothing of the request was written
+// (errStaleConn); otherwise only when the connection broke before any answer and the request
+// may be sent twice — GET, HEAD, OPTIONS, TRACE, or an Idempotency-Key. (fasthttp itself never
+// retries a streamed body.)
+func retryDestination(req *fasthttp.Request, _ int, err error) (resetTimeout, retry bool) {
+	if errors.Is(err, errStaleConn) {
+		return false, true
+	}
+	h := &req.Header
+	replayable := h.IsGet() || h.IsHead() || h.IsOptions() || h.IsTrace() ||
+		len(h.Peek("Idempotency-Key")) > 0 || len(h.Peek("X-Idempotency-Key")) > 0
+	return false, replayable && isConnReset(err)
+}
+
+// isTimeout reports whether err is a deadline passing (fasthttp's own or the network's).
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.Is(err, fasthttp.ErrTimeout) || errors.Is(err, fasthttp.ErrDialTimeout) ||
+		errors.As(err, &ne) && ne.Timeout()
+}
+
+// isConnReset reports whether err says the peer closed or reset the connection.
+func isConnReset(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, fasthttp.ErrConnectionClosed) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
+}
