@@ -45,3 +45,44 @@ func TestScanMarksOnlyBareExpressionsForReplay(t *testing.T) {
 		})
 	}
 }
+
+// TestRenderScannedGivesEachBareExpressionItsOwnToken: several bare expressions after literal
+// text, in every context that finds them; each renders its own token's value (a replay that
+// rebuilt an id from the wrong offsets would send another token's plaintext there).
+func TestRenderScannedGivesEachBareExpressionItsOwnToken(t *testing.T) {
+	env := fixtureEnv()
+	cases := []struct {
+		name string
+		src  string
+		ctx  Context
+	}{
+		{"JSON", `{"a":"{{ num }}","pad":"xxxxxxxxxxxxxxxx","b":"{{ ten }}","c":{{ s1234 }}}`, JSON},
+		{"Text", `a {{ num }} and then {{ ten }}, {{ s1234 }}`, Text},
+		{"Body", `x="{{ num }}" y={{ ten }} z="{{s1234}}"`, Body},
+		{"Form", `a=%7B%7B+num+%7D%7D&b={{ ten }}&c={{s1234}}`, Form},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := Acquire()
+			defer Release(r)
+			src := []byte(c.src)
+			if _, err := r.Scan(src, c.ctx, nil); err != nil {
+				t.Fatal(err)
+			}
+			got, err := r.RenderScanned(nil, src, c.ctx, env)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := r.Render(nil, src, c.ctx, env)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Fatalf("RenderScanned %q, Render %q", got, want)
+			}
+			if i, j, k := bytes.Index(got, []byte("4242424242424242")), bytes.Index(got, []byte("1234567890")), bytes.LastIndex(got, []byte("1234")); i < 0 || j <= i || k <= j {
+				t.Fatalf("values out of place: %q", got)
+			}
+		})
+	}
+}
