@@ -191,6 +191,28 @@ func trimSpace(b []byte) []byte {
 	return b
 }
 
+// b64Class tells the base64 alphabets a byte belongs to: both (letters and digits), standard
+// only ('+', '/'), URL-safe only ('-', '_'), or none (0).
+const (
+	b64Both = 1 << iota
+	b64Std
+	b64URL
+)
+
+var b64Class = func() (t [256]uint8) {
+	for c := range t {
+		switch {
+		case c >= 'A' && c <= 'Z', c >= 'a' && c <= 'z', c >= '0' && c <= '9':
+			t[c] = b64Both
+		case c == '+', c == '/':
+			t[c] = b64Std
+		case c == '-', c == '_':
+			t[c] = b64URL
+		}
+	}
+	return t
+}()
+
 // decodeAnyBase64 decodes standard or URL-safe base64, padded or not. Mixed
 // alphabets, misplaced or excess padding, and any other byte (including line
 // breaks, which encoding/base64 would skip) are refused.
@@ -203,18 +225,15 @@ func decodeAnyBase64(v []byte) ([]byte, bool) {
 	if pad > 0 && (len(v)+pad)%4 != 0 {
 		return nil, false
 	}
-	var std, url bool
+	var seen uint8
 	for _, c := range v {
-		switch {
-		case c >= 'A' && c <= 'Z', c >= 'a' && c <= 'z', c >= '0' && c <= '9':
-		case c == '+', c == '/':
-			std = true
-		case c == '-', c == '_':
-			url = true
-		default:
+		k := b64Class[c]
+		if k == 0 {
 			return nil, false
 		}
+		seen |= k
 	}
+	std, url := seen&b64Std != 0, seen&b64URL != 0
 	if std && url {
 		return nil, false
 	}
