@@ -68,6 +68,7 @@ type hit struct {
 	openQ      bool // JSON: the span starts with the string's opening quote
 	closeQ     bool // JSON: the span ends with the string's closing quote
 	isKey      bool // JSON: the value lands in object-key position
+	inJSON     bool // Body, Header: outside strings but inside braces or brackets
 }
 
 // shift is h with its offsets moved by n (relative to an input n bytes longer at the front).
@@ -127,16 +128,21 @@ func (s *scanState) nextPlain(src []byte, eof bool) (hit, bool, *scanErr) {
 	}
 }
 
-// nextBody handles Body and Header: only JSON's lexical state is tracked (double quotes end or start a string
-// unless escaped by a backslash inside one), enough to know whether an expression sits inside a
-// JSON string. The expression itself is opaque: its text never changes the state.
+// nextBody handles Body and Header: JSON's lexical state is tracked (double quotes end or start a
+// string unless escaped by a backslash inside one) and, outside strings, the nesting of braces and
+// brackets — enough to know whether an expression sits inside a JSON string or among JSON values.
+// The expression itself is opaque: its text never changes the state.
 func (s *scanState) nextBody(src []byte, eof bool) (hit, bool, *scanErr) {
 	for i := 0; i < len(src); i++ {
 		if s.esc {
 			s.esc = false
 			continue
 		}
-		for i < len(src) && !strSpecial[src[i]] {
+		special := &bodySpecial
+		if s.inStr {
+			special = &strSpecial
+		}
+		for i < len(src) && !special[src[i]] {
 			i++
 		}
 		if i == len(src) {
@@ -155,8 +161,17 @@ func (s *scanState) nextBody(src []byte, eof bool) (hit, bool, *scanErr) {
 				return hit{lit: i}, false, nil
 			}
 			if src[i+1] == '{' {
-				return s.finish(src, eof, i, i+2, s.inStr, false, false)
+				h, found, se := s.finish(src, eof, i, i+2, s.inStr, false, false)
+				h.inJSON = found && !h.inStr && s.depth > 0
+				return h, found, se
 			}
+			if !s.inStr {
+				s.depth++
+			}
+		case '[':
+			s.depth++
+		case '}', ']':
+			s.depth = max(s.depth-1, 0)
 		}
 	}
 	return hit{lit: len(src)}, false, nil
@@ -231,6 +246,8 @@ func marker(b []byte, brace, hex byte) (int, bool) {
 var (
 	strSpecial = [256]bool{'"': true, '\\': true, '{': true}
 	endSpecial = [256]bool{'"': true, '\\': true, '}': true, '%': true}
+	// bodySpecial marks the bytes that matter outside strings in a Body or Header.
+	bodySpecial = [256]bool{'"': true, '\\': true, '{': true, '[': true, '}': true, ']': true}
 )
 
 func (s *scanState) nextJSON(src []byte, eof bool) (hit, bool, *scanErr) {
