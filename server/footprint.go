@@ -152,6 +152,9 @@ func (s *Server) vaultProxyReflect(c *call) error {
 	x.limit, x.auditOp = s.cfg.Limits.ReflectTokens, "reveal"
 	x.exprLimits.MaxExpansion = reflectBodyLimit // the answer stays within 5 MB of expansions
 	ct := c.ctx.Request.Header.ContentType()
+	if err := checkBodyCharset(ct); err != nil {
+		return err
+	}
 	bctx := bodyContext(ct)
 	if err := x.collect(body, bctx); err != nil {
 		return exprProblem(err)
