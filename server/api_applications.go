@@ -286,6 +286,9 @@ func (s *Server) listLogs(c *call) error {
 	if err != nil {
 		return err
 	}
+	if evs, err = s.visibleEvents(c, evs); err != nil {
+		return err
+	}
 	if evs == nil {
 		evs = []store.Event{}
 	}
@@ -294,4 +297,34 @@ func (s *Server) listLogs(c *call) error {
 		page["next"] = next
 	}
 	return writeJSON(c.ctx, http.StatusOK, map[string]any{"pagination": page, "data": evs})
+}
+
+// visibleEvents drops, for a caller limited to containers, the events of tokens it may not use
+// (deleted ones included): otherwise the log would tell it that a token in another container
+// exists, and who detokenized it when — the existence oracle the token routes close. A page may
+// then hold fewer events than its size; next still pages on.
+func (s *Server) visibleEvents(c *call, evs []store.Event) ([]store.Event, error) {
+	if len(c.who.containers) == 0 {
+		return evs, nil
+	}
+	var ids []string
+	for _, ev := range evs {
+		if ev.EntityType == "token" {
+			ids = append(ids, ev.EntityID)
+		}
+	}
+	if len(ids) == 0 {
+		return evs, nil
+	}
+	toks, err := s.store.GetTokens(c.ctx, dedupeStrings(ids))
+	if err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(evs, func(ev store.Event) bool {
+		if ev.EntityType != "token" {
+			return false
+		}
+		t := toks[ev.EntityID]
+		return t == nil || !c.who.canUse(t.Containers)
+	}), nil
 }

@@ -14,9 +14,10 @@ import (
 )
 
 // fuzzTemplates are JSON bodies with expressions over the tokens t (the fuzzed value as a JSON
-// string) and raw (the fuzzed value as JSON when it is JSON). anyLabel: every expression is
-// inside a JSON string, so the body must stay JSON whatever its label; the others rely on a JSON
-// label (outside strings only a JSON context knows how to insert a value).
+// string) and raw (the fuzzed value as JSON when it is JSON). anyLabel: the body must stay JSON
+// whatever its label — every expression is inside a JSON string or among JSON values (inside
+// braces or brackets); the others rely on a JSON label (an expression outside every brace, as
+// in a JSON lines body, is text to a Body).
 var fuzzTemplates = []struct {
 	src      string
 	anyLabel bool
@@ -26,8 +27,9 @@ var fuzzTemplates = []struct {
 	{`[{"k":"{{ t | append: \"}\" }}","l":"{{ raw | json: '$.a' }}"}, "\\\"{{ t }}"]`, true},
 	{"{\"a\":\"{{ t }}\"}\n{\"b\":\"{{ raw }}\",\"c\":1}\n", true},
 	{` { "x" : "{{ t | prepend: 'p' }}" , "y" : { "z" : "{{ t | json: '$' }}" } } `, true},
-	{`{"a":{{ t }},"b":[{{ raw }}, "{{ raw }}"],"c":"{{ t }}"}`, false},
-	{"{\"a\":{{ raw }}}\n[{{ t }}]\n", false},
+	{`{"a":{{ t }},"b":[{{ raw }}, "{{ raw }}"],"c":"{{ t }}"}`, true},
+	{"{\"a\":{{ raw }}}\n[{{ t }}]\n", true},
+	{"{{ raw }}\n", false},
 }
 
 var fuzzLabels = []string{"application/json", "text/plain", "", "application/x-ndjson"}

@@ -107,6 +107,15 @@ func (s *Server) vaultProxyJIT(c *call) error {
 
 // vaultProxyInvoke runs the pre-configured proxy id with the request's body.
 func (s *Server) vaultProxyInvoke(c *call, id string) error {
+	// The id of a proxy is not a secret (it appears in logs), so unlike /proxy with the proxy's
+	// key, calling a proxy by id always needs an API key, even with require_auth false — checked
+	// before the id is looked up, so that without a key every id answers the same 401.
+	if err := s.fpKey(c); err != nil {
+		return err
+	}
+	if !c.who.can(permProxyInvoke) && !c.who.can(permTokenUse) {
+		return forbidden("proxy:invoke")
+	}
 	px := s.proxies.get(id)
 	if px == nil {
 		return problem(http.StatusNotFound, "no proxy has this id")
@@ -119,14 +128,6 @@ func (s *Server) vaultProxyInvoke(c *call, id string) error {
 	x.px, x.footprint, x.limit, c.proxyID = px, true, s.cfg.Limits.ProxyTokens, px.ID
 	x.basePath = px.basePath
 	x.env.config = px.Configuration
-	// The id of a proxy is not a secret (it appears in logs), so unlike /proxy with the proxy's
-	// key, calling a proxy by id always needs an API key, even with require_auth false.
-	if err := s.fpKey(c); err != nil {
-		return err
-	}
-	if !c.who.can(permProxyInvoke) && !c.who.can(permTokenUse) {
-		return forbidden("proxy:invoke")
-	}
 	rules, err := ingressRules(&c.ctx.Request.Header)
 	if err != nil {
 		return err
@@ -151,6 +152,9 @@ func (s *Server) vaultProxyReflect(c *call) error {
 	x.limit, x.auditOp = s.cfg.Limits.ReflectTokens, "reveal"
 	x.exprLimits.MaxExpansion = reflectBodyLimit // the answer stays within 5 MB of expansions
 	ct := c.ctx.Request.Header.ContentType()
+	if err := checkBodyCharset(ct); err != nil {
+		return err
+	}
 	bctx := bodyContext(ct)
 	if err := x.collect(body, bctx); err != nil {
 		return exprProblem(err)

@@ -335,6 +335,11 @@ func (s *Server) forward(x *exchange, dest []byte) error {
 		req.Header.SetMethod(x.method)
 	}
 	detok := x.px == nil || !x.px.DisableDetokenization
+	if detok {
+		if err := checkBodyCharset(ctx.Request.Header.ContentType()); err != nil {
+			return err
+		}
+	}
 	var streamed *bodyStream
 	if whole {
 		err = s.prepareWholeBody(x, req, body, detok)

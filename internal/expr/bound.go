@@ -12,9 +12,9 @@ import "strconv"
 //   - at parse time (Scan, Render) with the largest source the engine
 //     accepts (MaxSourceLen, MaxConfigLen): an expression that could build
 //     a value over maxValueLen is refused there, whatever the data;
-//   - at evaluation, with the actual sizes of the source document and of the
-//     configuration values used as arguments, to charge Limits.MaxExpansion
-//     before the chain runs.
+//   - at evaluation, with the size class of the source document (sizeClass)
+//     and the sizes of the configuration values used as arguments, to charge
+//     Limits.MaxExpansion before the chain runs.
 const (
 	// MaxSourceLen is the largest token document, token object or
 	// BT-ENCRYPTED payload an expression is checked against at parse time.
@@ -192,11 +192,11 @@ const emitSlack = 8
 // charge counts, before the parsed expression's chain runs on src, the bytes
 // of documents it will read and the most it can render, against
 // Limits.MaxExpansion; it also checks every configuration argument exists.
-// Only sizes and ids decide: the same expression over any document of the
-// same size is charged the same.
+// Only size classes and ids decide: the same expression over any document of
+// the same size class is charged the same (sizeClass).
 func (r *Renderer) charge(env Env, src []byte) *ferr {
 	ex := &r.ex
-	n := int64(len(src))
+	n := sizeClass(int64(len(src)))
 	b, id, ok := ex.chainBound(n, func(a *arg) (int64, bool) {
 		if a.kind != argConfig {
 			return int64(len(a.text())), true
@@ -219,4 +219,24 @@ func (r *Renderer) charge(env Env, src []byte) *ferr {
 		return &ferr{err: ErrTooLarge, detail: "expressions may expand to more than " + strconv.FormatInt(r.lim.MaxExpansion, 10) + " bytes"}
 	}
 	return nil
+}
+
+// minSizeClass is the smallest size class: every card, bank or SSN document is in it.
+const minSizeClass = 256
+
+// sizeClass is the size a document of n bytes is charged at: minSizeClass up to it, above that n
+// rounded up to a sixteenth of the next power of two (at most 1/16 more). A cap charged with the
+// exact size answers differently for documents one byte apart, and a chain such as
+// pad_left: K, 'x' moves that edge one byte per K, so a caller could binary-search a secret's
+// length; with classes only the class shows.
+func sizeClass(n int64) int64 {
+	if n <= minSizeClass {
+		return minSizeClass
+	}
+	p := int64(minSizeClass)
+	for p < n {
+		p <<= 1
+	}
+	step := p / 16
+	return (n + step - 1) / step * step
 }

@@ -146,9 +146,10 @@
 // build a value over 16 MiB from the largest source (MaxSourceLen for token
 // documents and the encrypted payload, MaxConfigLen for configuration
 // values), so `pad_left: 4096, 'x'` followed by to_base16 twelve times never
-// starts. Before a chain runs, its bound for the actual source size is
-// charged against Limits.MaxExpansion, as is the source size once per
-// document read (the source, json, card_exp).
+// starts. Before a chain runs, its bound for the source's size class (the
+// size rounded up, sizeClass: at least 256 bytes, so no card's length shows)
+// is charged against Limits.MaxExpansion, as is that size once per document
+// read (the source, json, card_exp).
 //
 // # Escaping
 //

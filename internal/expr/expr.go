@@ -48,7 +48,8 @@ const (
 	// other than HTAB (CR, LF, NUL, VT, FF, DEL, NEL, …) or invalid UTF-8 is
 	// refused with ErrHeaderInjection. Double-quoted strings are lexed as in
 	// Body (a JSON header value, an HTTP quoted-string), and a value inside
-	// one is JSON-string-escaped; elsewhere it is inserted as is.
+	// one is JSON-string-escaped; among JSON values (inside braces or brackets)
+	// it is a valid JSON value, as in Body; elsewhere it is inserted as is.
 	Header
 	// Query is a raw URL query string: values are percent-encoded; expressions
 	// may be percent-encoded as in Form.
@@ -57,7 +58,9 @@ const (
 	// unlabelled, mislabelled JSON): the bytes are lexed as JSON lexes strings
 	// (double quotes, backslash escapes) across chunks, and a value inside a
 	// double-quoted string is JSON-string-escaped, so it cannot end the string
-	// whatever the label said. Elsewhere a value is inserted as is, as in Text.
+	// whatever the label said. Outside strings but inside braces or brackets (among
+	// JSON values) a value is a valid JSON value, as in a JSON body, so it cannot add
+	// keys or elements. Elsewhere a value is inserted as is, as in Text.
 	Body
 )
 

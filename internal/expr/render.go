@@ -671,12 +671,13 @@ func (r *Renderer) emit(dst []byte, v value, h hit) ([]byte, *ferr) {
 		if !headerSafe(t) {
 			return dst, &ferr{err: ErrHeaderInjection, detail: "only UTF-8 text and HTAB are allowed"}
 		}
-		if h.inStr { // in double quotes: a JSON header value, an HTTP quoted-string
+		fallthrough
+	case Body:
+		if h.inStr { // in double quotes: a JSON string, an HTTP quoted-string
 			return appendJSONEscaped(dst, t), nil
 		}
-	case Body:
-		if h.inStr {
-			return appendJSONEscaped(dst, t), nil
+		if h.inJSON { // among JSON values: a valid JSON value, as in a JSON body
+			return r.emitJSON(dst, v, t, h)
 		}
 	}
 	return append(dst, t...), nil

@@ -68,6 +68,7 @@ type hit struct {
 	openQ      bool // JSON: the span starts with the string's opening quote
 	closeQ     bool // JSON: the span ends with the string's closing quote
 	isKey      bool // JSON: the value lands in object-key position
+	inJSON     bool // Body, Header: outside strings but inside braces or brackets
 
 	// Set by Scan for a bare expression (a source without path or filters, its id written as is
 	// in src at id0:id1): replay rebuilds it from these instead of parsing it again.
@@ -135,16 +136,24 @@ func (s *scanState) nextPlain(src []byte, eof bool) (hit, bool, *scanErr) {
 	}
 }
 
-// nextBody handles Body and Header: only JSON's lexical state is tracked (double quotes end or start a string
-// unless escaped by a backslash inside one), enough to know whether an expression sits inside a
-// JSON string. The expression itself is opaque: its text never changes the state.
+// nextBody handles Body and Header: JSON's lexical state is tracked (double quotes end or start a
+// string unless escaped by a backslash inside one) and, outside strings, the nesting of braces and
+// brackets — enough to know whether an expression sits inside a JSON string or among JSON values.
+// The expression itself is opaque: its text never changes the state.
 func (s *scanState) nextBody(src []byte, eof bool) (hit, bool, *scanErr) {
 	for i := 0; i < len(src); i++ {
 		if s.esc {
 			s.esc = false
 			continue
 		}
-		i += indexStrSpecial(src[i:])
+		if s.inStr {
+			i += indexStrSpecial(src[i:])
+		} else {
+			// Outside strings JSON structure counts too; it is short beside the strings.
+			for i < len(src) && !bodySpecial[src[i]] {
+				i++
+			}
+		}
 		if i == len(src) {
 			break
 		}
@@ -161,8 +170,17 @@ func (s *scanState) nextBody(src []byte, eof bool) (hit, bool, *scanErr) {
 				return hit{lit: i}, false, nil
 			}
 			if src[i+1] == '{' {
-				return s.finish(src, eof, i, i+2, s.inStr, false, false)
+				h, found, se := s.finish(src, eof, i, i+2, s.inStr, false, false)
+				h.inJSON = found && !h.inStr && s.depth > 0
+				return h, found, se
 			}
+			if !s.inStr {
+				s.depth++
+			}
+		case '[':
+			s.depth++
+		case '}', ']':
+			s.depth = max(s.depth-1, 0)
 		}
 	}
 	return hit{lit: len(src)}, false, nil
@@ -232,11 +250,11 @@ func marker(b []byte, brace, hex byte) (int, bool) {
 	return pos, false
 }
 
-// strSpecial marks the bytes that matter inside a JSON string (and anywhere in a Body);
-// endSpecial those that matter while looking for the end of an expression.
+// endSpecial marks the bytes that matter while looking for the end of an expression.
 var (
-	strSpecial = [256]bool{'"': true, '\\': true, '{': true}
 	endSpecial = [256]bool{'"': true, '\\': true, '}': true, '%': true}
+	// bodySpecial marks the bytes that matter outside strings in a Body or Header.
+	bodySpecial = [256]bool{'"': true, '\\': true, '{': true, '[': true, '}': true, ']': true}
 )
 
 func (s *scanState) nextJSON(src []byte, eof bool) (hit, bool, *scanErr) {
