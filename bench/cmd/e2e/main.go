@@ -68,7 +68,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if *rounds < 1 || *duration <= 0 {
 		return fail(errors.New("-rounds must be ≥ 1 and -duration > 0"))
 	}
-	repo, err := moduleRoot()
+	repo, err := harness.ModuleRoot()
 	if err != nil {
 		return fail(err)
 	}
@@ -146,24 +146,4 @@ func roundsOf(rep *harness.Report) int {
 		n = max(n, s.Round)
 	}
 	return n
-}
-
-// moduleRoot is the nearest directory at or above the working directory whose go.mod declares
-// the Sluice module.
-func moduleRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		b, err := os.ReadFile(filepath.Join(dir, "go.mod"))
-		if err == nil && strings.HasPrefix(strings.TrimSpace(string(b)), "module github.com/sluice-edge/sluice\n") {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("run from inside the Sluice module (no go.mod of github.com/sluice-edge/sluice above the working directory)")
-		}
-		dir = parent
-	}
 }

@@ -2,8 +2,6 @@ package main
 
 import (
 	"bytes"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -31,21 +29,5 @@ func TestRunRefusesBadFlags(t *testing.T) {
 				t.Fatalf("stderr %q stdout %q", stderr.String(), stdout.String())
 			}
 		})
-	}
-}
-
-func TestModuleRoot(t *testing.T) {
-	root, err := moduleRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(root, "bench", "cmd", "e2e", "main.go")); err != nil {
-		t.Fatalf("module root %s: %v", root, err)
-	}
-	wd, _ := os.Getwd()
-	defer os.Chdir(wd)
-	os.Chdir(t.TempDir())
-	if _, err := moduleRoot(); err == nil {
-		t.Fatal("found a module root outside the module")
 	}
 }

@@ -73,7 +73,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if runtime.GOOS != "linux" {
 		return fail(errors.New("needs Linux"))
 	}
-	repo, err := moduleRoot()
+	repo, err := harness.ModuleRoot()
 	if err != nil {
 		return fail(err)
 	}
@@ -166,24 +166,4 @@ func commit(repo string) string {
 		c += "+dirty"
 	}
 	return c
-}
-
-// moduleRoot is the nearest directory at or above the working directory whose go.mod declares
-// the Sluice module.
-func moduleRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		b, err := os.ReadFile(filepath.Join(dir, "go.mod"))
-		if err == nil && strings.HasPrefix(strings.TrimSpace(string(b)), "module github.com/sluice-edge/sluice\n") {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("run from inside the Sluice module")
-		}
-		dir = parent
-	}
 }
