@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,7 +15,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sluice-edge/sluice/bench/internal/dest"
 	"github.com/sluice-edge/sluice/bench/internal/instr"
 	"github.com/sluice-edge/sluice/bench/internal/loadgen"
 	"github.com/sluice-edge/sluice/bench/internal/scenario"
@@ -97,14 +95,11 @@ func RunInstr(ctx context.Context, o InstrOptions) (*instr.Results, string, erro
 	}
 	logf(o.Log, "X25519 alone: %s instructions", instr.K(res.X25519))
 
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	destAddr, stopDest, err := startDestination()
 	if err != nil {
 		return nil, dir, err
 	}
-	ds := dest.Server()
-	go ds.Serve(ln)
-	defer ds.Shutdown()
-	destAddr := ln.Addr().String()
+	defer stopDest()
 
 	targets := map[string]*proc{}
 	addrs := map[string]string{}

@@ -76,15 +76,11 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		return nil, err
 	}
 
-	// The destination runs in this process: its CPU is nobody's measurement.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	destAddr, stopDest, err := startDestination()
 	if err != nil {
 		return nil, err
 	}
-	ds := dest.Server()
-	go ds.Serve(ln)
-	defer ds.Shutdown()
-	destAddr := ln.Addr().String()
+	defer stopDest()
 
 	targets := map[string]*proc{}
 	addrs := map[string]string{}
@@ -379,4 +375,16 @@ func ParseConcurrency(s string) ([]int, error) {
 		out = append(out, n)
 	}
 	return out, nil
+}
+
+// startDestination serves the benchmark destination on 127.0.0.1 in this process (its CPU is
+// nobody's measurement) until stop is called.
+func startDestination() (addr string, stop func(), err error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	ds := dest.Server()
+	go ds.Serve(ln)
+	return ln.Addr().String(), func() { ds.Shutdown() }, nil
 }
