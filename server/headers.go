@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 
 	"github.com/valyala/fasthttp"
@@ -128,15 +129,31 @@ func (p *namePlan) add(name []byte, drop bool) {
 		p.spill = true
 		return
 	}
-	x := uint64(14695981039346656037) // FNV-1a
-	for _, c := range name {
-		x = (x ^ uint64(c|0x20)) * 1099511628211
-	}
+	x := foldedNameHash(name)
 	for _, y := range p.hashes[:p.kept] {
 		p.spill = p.spill || x == y
 	}
 	p.hashes[p.kept] = x
 	p.kept++
+}
+
+// foldedNameHash hashes name with every byte's 0x20 bit set (ASCII letters in lower case), eight
+// bytes at a time: equal names in any case hash alike. Its length is hashed too, so the zero
+// padding of the last word does not make "a" and "a\x00" (or "a ") collide more than by chance.
+func foldedNameHash(name []byte) uint64 {
+	const fold, prime = 0x2020202020202020, 0x100000001b3 // FNV-1a's prime
+	x := uint64(14695981039346656037) ^ uint64(len(name))
+	for ; len(name) >= 8; name = name[8:] {
+		x = (x ^ (binary.LittleEndian.Uint64(name) | fold)) * prime
+		x ^= x >> 29
+	}
+	if len(name) > 0 {
+		var w [8]byte
+		copy(w[:], name)
+		x = (x ^ (binary.LittleEndian.Uint64(w[:]) | fold)) * prime
+		x ^= x >> 29
+	}
+	return x
 }
 
 // name is the i-th name to drop.
@@ -232,10 +249,16 @@ func stripResponseHeaders(h *fasthttp.ResponseHeader) error {
 }
 
 func dropResponseHeader(k, conn []byte) bool {
-	if bytes.EqualFold(k, []byte("Content-Length")) || bytes.EqualFold(k, []byte("Transfer-Encoding")) {
+	if equalFoldSameLen(k, "Content-Length") || equalFoldSameLen(k, "Transfer-Encoding") {
 		return false
 	}
-	return bytes.EqualFold(k, []byte(headerDestinationStatus)) || isHopByHop(k) || namedIn(conn, k)
+	return equalFoldSameLen(k, headerDestinationStatus) || isHopByHop(k) || namedIn(conn, k)
+}
+
+// equalFoldSameLen is bytes.EqualFold, which compares the common prefix before it looks at the
+// lengths, with the lengths compared first.
+func equalFoldSameLen(k []byte, name string) bool {
+	return len(k) == len(name) && bytes.EqualFold(k, []byte(name))
 }
 
 // copyResponseHeaders copies the destination's headers to dst, minus what dropResponseHeader

@@ -41,6 +41,7 @@ type exchange struct {
 	url            []byte        // the destination URL (destination, or the Footprint route)
 	restPath       []byte        // the path after /proxy: what a transform sees and may replace
 	basePath       string        // the destination base URL's path, without trailing slashes
+	hostMemo       *fasthttp.URI // the proxy's destination parsed once (destinationHostMemo), or nil
 	msg            message       // what transforms work on (transforms_decl.go)
 	guest          guestServices // what a wasm guest may call (wasm.go)
 	keep           []byte        // method and URI across replaceRequestHeaders
@@ -219,6 +220,7 @@ func (s *Server) destination(x *exchange, base string) ([]byte, error) {
 			return nil, x.px.destErr
 		}
 		x.basePath = x.px.basePath
+		x.hostMemo = x.px.hostMemo
 		return x.url, nil
 	}
 	u, err := s.policy.CheckURL(string(x.url))
@@ -227,6 +229,25 @@ func (s *Server) destination(x *exchange, base string) ([]byte, error) {
 	}
 	x.basePath = strings.TrimSuffix(u.EscapedPath(), string(x.restPath))
 	return x.url, nil
+}
+
+// destinationHostMemo parses the scheme and host of a proxy's destination URL once. fasthttp
+// remembers the last host a URI parsed, raw and parsed, and reuses the parsed one when the next
+// URI it parses names the same raw host; a copy of this small URI carries that memory into a
+// destination request, whose URI (the same base, plus path and query) is then parsed as before
+// except for the host. nil when fasthttp cannot parse it (the request then parses it all, and
+// fails as it would have).
+func destinationHostMemo(base string) *fasthttp.URI {
+	if i := strings.Index(base, "//"); i >= 0 {
+		if j := strings.IndexAny(base[i+2:], "/?#"); j >= 0 {
+			base = base[:i+2+j] // the path, query and fragment would only be copied per request
+		}
+	}
+	u := new(fasthttp.URI)
+	if u.Parse(nil, []byte(base)) != nil {
+		return nil
+	}
+	return u
 }
 
 // appendURL appends base with trailing slashes removed + rest + the query minus its
@@ -328,6 +349,9 @@ func (s *Server) forward(x *exchange, dest []byte) error {
 		} else {
 			copyRequestHeaders(&req.Header, &ctx.Request.Header)
 		}
+	}
+	if x.hostMemo != nil {
+		req.SetURI(x.hostMemo)
 	}
 	req.SetRequestURIBytes(dest)
 	req.URI().DisablePathNormalizing = true

@@ -209,13 +209,33 @@ func appendLogString(b []byte, s string) []byte {
 }
 
 // plainLogString reports whether s needs no escaping: printable ASCII without '"' or '\\'.
+// plainLogString reports whether every byte of s is written as is: eight bytes at a time, then
+// the tail by table.
 func plainLogString(s string) bool {
-	for i := 0; i < len(s); i++ {
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		w := s[i : i+8]
+		if !plainLogWord(uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
+			uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56) {
+			return false
+		}
+	}
+	for ; i < len(s); i++ {
 		if !plainLogByte[s[i]] {
 			return false
 		}
 	}
 	return true
+}
+
+// plainLogWord reports whether all eight bytes of w are plainLogByte ones: none at or above
+// 0x80, none below 0x20, none '"' or '\\'. (x - 0x01…) &^ x has a byte's high bit set for some
+// byte of x when, and only when, one is zero; below 0x20 is the same test against 0x20….
+func plainLogWord(w uint64) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	zero := func(x uint64) uint64 { return (x - ones) &^ x }
+	bad := w | (w-0x20*ones)&^w | zero(w^'"'*ones) | zero(w^'\\'*ones)
+	return bad&highs == 0
 }
 
 var plainLogByte = func() (t [256]bool) {

@@ -15,6 +15,9 @@ var errPathEscapes = invalid("path", "a path segment may not be . or .. in any s
 // a backslash or an encoded slash in a segment (servers that treat them as separators), and a
 // double-encoded dot, slash or backslash (servers that decode twice). It does not allocate.
 func checkRestPath(rest []byte) error {
+	if !hasPathSpecial(rest) {
+		return nil // the usual path: no segment can be a dot segment or hold a separator
+	}
 	for len(rest) > 0 {
 		rest = rest[1:] // the '/' before each segment
 		end := 0
@@ -27,6 +30,19 @@ func checkRestPath(rest []byte) error {
 		rest = rest[end:]
 	}
 	return nil
+}
+
+// pathSpecial marks the bytes without which escapesBase finds nothing: '.', '%', '\\' and ';'.
+var pathSpecial = [256]bool{'.': true, '%': true, '\\': true, ';': true}
+
+// hasPathSpecial reports whether p holds a byte escapesBase must look at.
+func hasPathSpecial(p []byte) bool {
+	for _, c := range p {
+		if pathSpecial[c] {
+			return true
+		}
+	}
+	return false
 }
 
 // escapesBase reports whether one raw path segment is a dot segment or holds a separator, in

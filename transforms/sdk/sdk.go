@@ -278,9 +278,14 @@ func readAll(what uint32, buf []byte) []byte {
 	}
 }
 
+// headerRoom is the room left after the headers read, for the ones a transform adds without
+// the slice growing (a copy, and garbage for the guest's collector).
+const headerRoom = 4
+
 var (
-	headBuf []byte
-	origBuf Header // the headers as read, to detect changes; reused
+	headersOut []byte // the encoded headers sent back; reused (the edge copies them)
+	headBuf    []byte
+	origBuf    Header // the headers as read, to detect changes; reused
 )
 
 // readHead returns method, path, query, status and headers of the message.
@@ -296,7 +301,7 @@ func readHead() (method, path, query string, status int, h Header, ok bool) {
 	if r.bad || uint64(n)*8 > uint64(len(r.s)) {
 		return "", "", "", 0, nil, false
 	}
-	h = make(Header, n)
+	h = make(Header, n, n+headerRoom)
 	for i := range h {
 		h[i].Name, h[i].Value = r.str(), r.str()
 	}
@@ -387,8 +392,11 @@ func runResponse() int32 {
 }
 
 func finish(h, orig Header, b *body) int32 {
-	if !h.equal(orig) && hostWrite(abi.WhatHeaders, encodeHeaders(nil, h)) != abi.OK {
-		return fail("sdk: the transform set an invalid header")
+	if !h.equal(orig) {
+		headersOut = encodeHeaders(headersOut[:0], h)
+		if hostWrite(abi.WhatHeaders, headersOut) != abi.OK {
+			return fail("sdk: the transform set an invalid header")
+		}
 	}
 	if b.set && hostWrite(abi.WhatBody, b.data) != abi.OK {
 		return fail("sdk: the edge refused the body")
