@@ -109,6 +109,11 @@ func (x *exchange) collect(src []byte, ctx expr.Context) error {
 	if !mayExpress(src, ctx) {
 		return nil
 	}
+	return x.collectChecked(src, ctx)
+}
+
+// collectChecked is collect for a src that mayExpress has already let through.
+func (x *exchange) collectChecked(src []byte, ctx expr.Context) error {
 	// New ids are gathered back to back in x.idBuf and become strings together when the scan
 	// ends: one allocation for all of them, and strings that share nothing with the reused buffer.
 	x.idBuf, x.idEnds = x.idBuf[:0], x.idEnds[:0]
@@ -180,9 +185,14 @@ func (s *Server) detokenizeRequest(x *exchange, req *fasthttp.Request, body []by
 	if !detok {
 		return body, nil
 	}
+	// Each part is checked for a possible expression once: a 1 KB body's check is ~450
+	// instructions, a tenth of what the proxy adds to a request without tokens.
 	query := req.URI().QueryString()
-	if err := x.collect(query, expr.Query); err != nil {
-		return nil, exprProblem(err)
+	queryExprs := mayExpress(query, expr.Query)
+	if queryExprs {
+		if err := x.collectChecked(query, expr.Query); err != nil {
+			return nil, exprProblem(err)
+		}
 	}
 	var headerErr error
 	headerExprs := false // whether renderHeaders has anything to do
@@ -191,21 +201,24 @@ func (s *Server) detokenizeRequest(x *exchange, req *fasthttp.Request, body []by
 			continue
 		}
 		headerExprs = true
-		if err := x.collect(v, expr.Header); err != nil && headerErr == nil {
+		if err := x.collectChecked(v, expr.Header); err != nil && headerErr == nil {
 			headerErr = err
 		}
 	}
 	if headerErr != nil {
 		return nil, exprProblem(headerErr)
 	}
-	if err := x.collect(body, bctx); err != nil {
-		return nil, exprProblem(err)
+	bodyExprs := mayExpress(body, bctx)
+	if bodyExprs {
+		if err := x.collectChecked(body, bctx); err != nil {
+			return nil, exprProblem(err)
+		}
 	}
 	if err := s.resolveCollected(x); err != nil {
 		return nil, err
 	}
 	// The renderer is acquired only when something may hold an expression.
-	if mayExpress(query, expr.Query) {
+	if queryExprs {
 		out, err := x.renderer().Render(nil, query, expr.Query, &x.env)
 		if err != nil {
 			return nil, exprProblem(err)
@@ -217,7 +230,7 @@ func (s *Server) detokenizeRequest(x *exchange, req *fasthttp.Request, body []by
 			return nil, err
 		}
 	}
-	if !mayExpress(body, bctx) {
+	if !bodyExprs {
 		return body, nil
 	}
 	r := x.renderer()
