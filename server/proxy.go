@@ -648,6 +648,9 @@ func (e *errReader) Read(p []byte) (int, error) {
 // of its string, whole or streamed.
 func bodyContext(ct []byte) expr.Context {
 	mt := mediaType(ct)
+	if mt == "application/json" { // the usual one, without the subtype's search
+		return expr.JSON
+	}
 	_, sub, _ := strings.Cut(mt, "/")
 	switch {
 	case mt == "application/x-www-form-urlencoded":
@@ -660,6 +663,9 @@ func bodyContext(ct []byte) expr.Context {
 
 // mediaType is the lower-cased type/subtype of a Content-Type value.
 func mediaType(ct []byte) string {
+	if string(ct) == "application/json" { // as most clients send it: no case folding needed
+		return "application/json"
+	}
 	if i := bytes.IndexByte(ct, ';'); i >= 0 {
 		ct = ct[:i]
 	}
