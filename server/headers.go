@@ -187,7 +187,7 @@ func stripRequestHeaders(h *fasthttp.RequestHeader) (ok bool, err error) {
 	// without fasthttp re-canonicalizing each one first.
 	wasRaw := h.DisableNormalizing()
 	for i := range p.ndrop {
-		h.DelBytes(p.name(i))
+		delRequestHeader(h, p.name(i))
 	}
 	if !wasRaw {
 		h.EnableNormalizing()
@@ -204,6 +204,16 @@ func stripRequestHeaders(h *fasthttp.RequestHeader) (ok bool, err error) {
 		h.SetCanonical(nameConnection, connection)
 	}
 	return true, nil
+}
+
+// delRequestHeader deletes the header name (as h stores it). fasthttp keeps Host in a field of
+// its own, which emptying clears without DelBytes' copy, check and lookup (~290 instructions).
+func delRequestHeader(h *fasthttp.RequestHeader, name []byte) {
+	if string(name) == "Host" {
+		h.SetHostBytes(nil)
+		return
+	}
+	h.DelBytes(name)
 }
 
 // stripResponseHeaders removes from the destination's answer the headers that belong to its
