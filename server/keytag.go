@@ -5,6 +5,7 @@ import (
 	"crypto/cipher"
 	"crypto/rand"
 	"crypto/subtle"
+	"encoding/binary"
 	"sync"
 )
 
@@ -58,7 +59,7 @@ func (t *keyTagger) tag(msg []byte) tag {
 	x := blockPool.Get().(*[16]byte)
 	*x = [16]byte{}
 	for len(msg) > 16 {
-		subtle.XORBytes(x[:], x[:], msg[:16])
+		xor16(x, msg)
 		t.b.Encrypt(x[:], x[:])
 		msg = msg[16:]
 	}
@@ -67,13 +68,23 @@ func (t *keyTagger) tag(msg []byte) tag {
 		last = t.k2
 		last[len(msg)] ^= 0x80
 	}
-	subtle.XORBytes(last[:], last[:], msg) // msg is at most 16 bytes here
-	subtle.XORBytes(x[:], x[:], last[:])
+	var m [16]byte // msg's last block, zero-padded
+	copy(m[:], msg)
+	xor16(&last, m[:])
+	xor16(x, last[:])
 	t.b.Encrypt(x[:], x[:])
 	out := *x
 	*x = [16]byte{}
 	blockPool.Put(x)
 	return out
+}
+
+// xor16 sets *dst to *dst XOR src[:16], two words at a time: subtle.XORBytes' length and overlap
+// checks cost more than the XOR of one block.
+func xor16(dst *[16]byte, src []byte) {
+	src = src[:16]
+	binary.LittleEndian.PutUint64(dst[:8], binary.LittleEndian.Uint64(dst[:8])^binary.LittleEndian.Uint64(src[:8]))
+	binary.LittleEndian.PutUint64(dst[8:], binary.LittleEndian.Uint64(dst[8:])^binary.LittleEndian.Uint64(src[8:]))
 }
 
 var blockPool = sync.Pool{New: func() any { return new([16]byte) }}
