@@ -362,17 +362,8 @@ func buildGoGuest(ctx context.Context, goCmd, repo, dir string) ([]byte, error) 
 
 // startNginxGrind runs nginx as one process (no master, one worker) under callgrind.
 func startNginxGrind(ctx context.Context, dir string, env []string, bin string, grind []string, destAddr string, targets map[string]*proc, addrs map[string]string) error {
-	addr, err := freeAddr()
+	addr, prefix, conf, err := writeNginxConf(dir, destAddr, true)
 	if err != nil {
-		return err
-	}
-	prefix := filepath.Join(dir, "nginx")
-	if err := os.MkdirAll(filepath.Join(prefix, "tmp"), 0o755); err != nil {
-		return err
-	}
-	conf := filepath.Join(prefix, "nginx.conf")
-	c := strings.Replace(nginxConf(prefix, addr, destAddr), "master_process on;\nworker_processes auto;", "master_process off;\nworker_processes 1;", 1)
-	if err := os.WriteFile(conf, []byte(c), 0o644); err != nil {
 		return err
 	}
 	p, err := startProc(Nginx, filepath.Join(dir, "nginx.log"), env, "valgrind", append(grind, bin, "-e", "stderr", "-p", prefix, "-c", conf)...)

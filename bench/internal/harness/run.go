@@ -253,16 +253,8 @@ func startSluiceWith(ctx context.Context, dir string, env []string, bin string, 
 // startNginx runs nginx as a reverse proxy to dest with upstream keep-alive, one worker per CPU,
 // in the foreground, with every path under dir.
 func startNginx(ctx context.Context, dir, bin, destAddr string, targets map[string]*proc, addrs map[string]string) error {
-	addr, err := freeAddr()
+	addr, prefix, conf, err := writeNginxConf(dir, destAddr, false)
 	if err != nil {
-		return err
-	}
-	prefix := filepath.Join(dir, "nginx")
-	if err := os.MkdirAll(filepath.Join(prefix, "tmp"), 0o755); err != nil {
-		return err
-	}
-	conf := filepath.Join(prefix, "nginx.conf")
-	if err := os.WriteFile(conf, []byte(nginxConf(prefix, addr, destAddr)), 0o644); err != nil {
 		return err
 	}
 	p, err := startProc(Nginx, filepath.Join(dir, "nginx.log"), os.Environ(), bin, "-e", "stderr", "-p", prefix, "-c", conf)
@@ -387,4 +379,23 @@ func startDestination() (addr string, stop func(), err error) {
 	ds := dest.Server()
 	go ds.Serve(ln)
 	return ln.Addr().String(), func() { ds.Shutdown() }, nil
+}
+
+// writeNginxConf lays out nginx's prefix under dir and writes its configuration for a free
+// address proxying to destAddr; single runs it as one process (no master, one worker).
+func writeNginxConf(dir, destAddr string, single bool) (addr, prefix, conf string, err error) {
+	if addr, err = freeAddr(); err != nil {
+		return
+	}
+	prefix = filepath.Join(dir, "nginx")
+	if err = os.MkdirAll(filepath.Join(prefix, "tmp"), 0o755); err != nil {
+		return
+	}
+	c := nginxConf(prefix, addr, destAddr)
+	if single {
+		c = strings.Replace(c, "master_process on;\nworker_processes auto;", "master_process off;\nworker_processes 1;", 1)
+	}
+	conf = filepath.Join(prefix, "nginx.conf")
+	err = os.WriteFile(conf, []byte(c), 0o644)
+	return
 }
