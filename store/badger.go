@@ -8,13 +8,11 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
-	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
-	mrand "math/rand/v2"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -22,19 +20,20 @@ import (
 
 	"github.com/dgraph-io/badger/v4"
 
+	"github.com/sluice-edge/sluice/store/internal/journal"
 	"github.com/sluice-edge/sluice/store/internal/seal"
 )
 
 // Record keys. One byte of prefix per family keeps scans cheap and the layout readable.
 const (
 	keyRoot        = "m/root"
-	prefixToken    = "t/"      // sealed token record
-	prefixEphem    = "e/"      // sealed short-lived token fields (cvc), own TTL
-	prefixFinger   = "f/"      // type \x00 fingerprint \x00 SHA-256(containers) -> token id
-	prefixApp      = "a/"      // application record (holds a key hash, no secret)
-	prefixAppKey   = "k/"      // hex(key hash) -> application id
-	prefixEvent    = "l/"      // big-endian nanos + random -> audit event
-	keyFlushMarker = "z/flush" // written and dropped to make Badger flush its memtables
+	prefixToken    = "t/"              // sealed token record
+	prefixEphem    = "e/"              // sealed short-lived token fields (cvc), own TTL
+	prefixFinger   = "f/"              // type \x00 fingerprint \x00 SHA-256(containers) -> token id
+	prefixApp      = "a/"              // application record (holds a key hash, no secret)
+	prefixAppKey   = "k/"              // hex(key hash) -> application id
+	prefixEvent    = journal.KeyPrefix // big-endian nanos + random -> audit event
+	keyFlushMarker = "z/flush"         // written and dropped to make Badger flush its memtables
 	maxTxnAttempts = 8
 )
 
@@ -147,7 +146,7 @@ type badgerStore struct {
 	fingerKey []byte
 	apiKeyKey []byte
 	cache     *sealedCache
-	journal   *journal   // nil in memory: Audit writes to Badger directly
+	journal   auditLog   // nil in memory: Audit writes to Badger directly
 	disk      *diskGuard // nil in memory or when the guard is off
 	maint     *maintainer
 	dead      atomic.Int64 // bytes of token records deleted since the last compaction by collect
@@ -204,10 +203,12 @@ func Open(opt Options) (Store, error) {
 		if sync == 0 {
 			sync = DefaultAuditSyncInterval
 		}
-		if bs.journal, err = openJournal(filepath.Join(opt.Dir, "audit"), s, max(sync, 0)); err != nil {
+		j, err := journal.Open(filepath.Join(opt.Dir, "audit"), s, max(sync, 0))
+		if err != nil {
 			db.Close()
-			return nil, err
+			return nil, journalErr(err)
 		}
+		bs.journal = j
 	}
 	if guard != nil {
 		bs.disk = guard
@@ -287,7 +288,7 @@ func (s *badgerStore) Close() error {
 	}
 	var jerr error
 	if s.journal != nil {
-		jerr = s.journal.close()
+		jerr = journalErr(s.journal.Close())
 	}
 	if err := s.db.Close(); err != nil {
 		return err
@@ -374,21 +375,31 @@ func mapErr(err error) error {
 
 // ---- audit ----
 
+// auditLog is where Audit writes when the vault is on disk: the journal (store/internal/journal).
+type auditLog interface {
+	Append(evs []Event) error
+	Iter(start string) *journal.Iter
+	DropBefore(cutoff time.Time) error
+	Close() error
+}
+
+// journalErr gives a journal's error the vault's meaning: a full file system is ErrDiskLow, a
+// record that fails authentication ErrCorrupt.
+func journalErr(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, journal.ErrNoSpace):
+		return fmt.Errorf("%w: audit %w", ErrDiskLow, err)
+	case errors.Is(err, journal.ErrCorrupt):
+		return fmt.Errorf("%w: audit %w", ErrCorrupt, err)
+	}
+	return fmt.Errorf("store: audit %w", err)
+}
+
 func newEventKey(t time.Time) []byte {
-	return appendEventKey(make([]byte, 0, eventKeyLen), t)
+	return journal.AppendKey(make([]byte, 0, journal.KeyLen), t)
 }
-
-// appendEventKey appends the key of an event at t: the time, then random bits so that events of
-// the same nanosecond (from the journal and from mutations) never collide. They need not be
-// secret: math/rand/v2's generator, seeded from crypto/rand, costs nanoseconds.
-func appendEventKey(k []byte, t time.Time) []byte {
-	k = append(k, prefixEvent...)
-	k = binary.BigEndian.AppendUint64(k, uint64(t.UnixNano()))
-	return binary.BigEndian.AppendUint64(k, mrand.Uint64())
-}
-
-// eventID is the public id of the event stored under k.
-func eventID(k []byte) string { return hex.EncodeToString(k[len(prefixEvent):]) }
 
 func putEvents(txn *badger.Txn, evs ...Event) error {
 	for i := range evs {
@@ -397,7 +408,7 @@ func putEvents(txn *badger.Txn, evs ...Event) error {
 			ev.CreatedAt = time.Now().UTC()
 		}
 		k := newEventKey(ev.CreatedAt)
-		ev.ID = eventID(k)
+		ev.ID = journal.ID(k)
 		b, err := json.Marshal(ev)
 		if err != nil {
 			return err
@@ -418,7 +429,7 @@ func (s *badgerStore) Audit(ctx context.Context, evs ...Event) error {
 		}
 	}
 	if s.journal != nil {
-		return s.journal.append(evs)
+		return journalErr(s.journal.Append(evs))
 	}
 	return s.write(func(txn *badger.Txn) error { return putEvents(txn, evs...) })
 }
@@ -438,14 +449,11 @@ func (s *badgerStore) Events(ctx context.Context, q EventQuery) ([]Event, string
 		}
 		seek = append([]byte(prefixEvent), c...)
 	}
-	// Two sources, each newest first, merged: events Badger holds (written with their mutation,
-	// or moved there by an older version of the journal) and the journal's.
-	var jit *journalIter
+	// Two sources, each newest first, merged: events Badger holds (written with their mutation)
+	// and the journal's.
+	var jit *journal.Iter
 	if s.journal != nil {
-		var err error
-		if jit, err = s.journal.iter(q.Start); err != nil {
-			return nil, "", err
-		}
+		jit = s.journal.Iter(q.Start)
 	}
 	var out []Event
 	next := ""
@@ -466,8 +474,9 @@ func (s *badgerStore) Events(ctx context.Context, q EventQuery) ([]Event, string
 				haveA = err == nil
 			}
 			if err == nil && jit != nil && !haveB {
-				b, okB, err = jit.next()
+				b, okB, err = jit.Next()
 				haveB = err == nil
+				err = journalErr(err)
 			}
 			if err != nil {
 				if len(out) == q.Size {
@@ -480,18 +489,15 @@ func (s *badgerStore) Events(ctx context.Context, q EventQuery) ([]Event, string
 				return nil
 			}
 			var ev Event
-			if okA && (!okB || a.ID >= b.ID) {
+			if okA && (!okB || a.ID > b.ID) {
 				ev, haveA = a, false
-				if okB && a.ID == b.ID { // in both (an older version's ingest): once
-					haveB = false
-				}
 			} else {
 				ev, haveB = b, false
 			}
 			if !q.matches(&ev) {
 				// Newest first by id, whose time part is never before the event's created_at:
 				// once it is before Since, everything further is older still.
-				if !q.Since.IsZero() && keyNanos(ev.ID) < q.Since.UnixNano() {
+				if !q.Since.IsZero() && journal.Nanos(ev.ID) < q.Since.UnixNano() {
 					return nil
 				}
 				continue
@@ -506,41 +512,24 @@ func (s *badgerStore) Events(ctx context.Context, q EventQuery) ([]Event, string
 	return out, next, err
 }
 
-// badgerEvents reads the events Badger holds, newest first, below a cursor.
+// badgerEvents reads the events Badger holds, newest first, below a cursor: one per entry.
 type badgerEvents struct {
 	it    *badger.Iterator
 	start string
-	group []Event // the rest of the current entry, in key order; consumed from the end
 }
 
 func (b *badgerEvents) next() (Event, bool, error) {
-	for {
-		for len(b.group) > 0 {
-			ev := b.group[len(b.group)-1]
-			b.group = b.group[:len(b.group)-1]
-			if b.start == "" || ev.ID < b.start {
-				return ev, true, nil
-			}
-		}
-		if !b.it.Valid() {
-			return Event{}, false, nil
-		}
-		// An entry holds one event (written with its mutation) or, moved there from an older
-		// version of the audit journal, the events of one request as a JSON array in key order.
-		err := b.it.Item().Value(func(v []byte) error {
-			if len(v) > 0 && v[0] == '[' {
-				return json.Unmarshal(v, &b.group)
-			}
-			var ev Event
-			err := json.Unmarshal(v, &ev)
-			b.group = append(b.group[:0], ev)
-			return err
-		})
-		b.it.Next()
-		if err != nil {
+	for ; b.it.Valid(); b.it.Next() {
+		var ev Event
+		if err := b.it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &ev) }); err != nil {
 			return Event{}, false, err
 		}
+		if b.start == "" || ev.ID < b.start {
+			b.it.Next()
+			return ev, true, nil
+		}
 	}
+	return Event{}, false, nil
 }
 
 func (q *EventQuery) matches(e *Event) bool {

@@ -61,7 +61,7 @@ const gcRounds = 1 << 10
 func (s *badgerStore) collect(retention time.Duration) error {
 	var err error
 	if retention > 0 && s.journal != nil {
-		err = s.journal.dropBefore(time.Now().Add(-retention))
+		err = journalErr(s.journal.DropBefore(time.Now().Add(-retention)))
 	}
 	if s.disk != nil && s.disk.sample() != nil {
 		return err

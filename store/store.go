@@ -12,6 +12,8 @@ import (
 	"encoding/json"
 	"errors"
 	"time"
+
+	"github.com/sluice-edge/sluice/store/internal/journal"
 )
 
 // Errors callers match with errors.Is. Messages never contain stored values.
@@ -134,15 +136,7 @@ var (
 )
 
 // Event is one audit record: who did what to which entity, and when. Never plaintext.
-type Event struct {
-	ID         string    `json:"id"`
-	EntityType string    `json:"entity_type"`
-	EntityID   string    `json:"entity_id"`
-	Operation  string    `json:"operation"`
-	Actor      string    `json:"actor"`
-	ProxyID    string    `json:"proxy_id,omitempty"`
-	CreatedAt  time.Time `json:"created_at"`
-}
+type Event = journal.Event
 
 // EventQuery filters and pages audit events. Zero fields match everything.
 type EventQuery struct {

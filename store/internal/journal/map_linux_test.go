@@ -1,4 +1,4 @@
-package store
+package journal
 
 import (
 	"fmt"
@@ -8,13 +8,12 @@ import (
 // TestJournalPrefaultsAhead: appends across several prefault steps of a mapped segment keep the
 // readied range ahead of the write position, and every event reads back.
 func TestJournalPrefaultsAhead(t *testing.T) {
-	st := openAt(t, t.TempDir(), testKey(1))
-	defer st.Close()
-	j := st.(*badgerStore).journal
+	j := openJournal(t, t.TempDir(), testSyncEvery)
+	defer j.Close()
 	j.rotateBytes = 1 << 20
 	const n = 3000 // ~0.8 MiB of records: three prefault steps and more
 	for i := 0; i < n; i++ {
-		if err := st.Audit(ctx, Event{EntityType: "token", EntityID: fmt.Sprintf("t%d", i), Operation: "detokenize", Actor: "a"}); err != nil {
+		if err := j.Append([]Event{{EntityType: "token", EntityID: fmt.Sprintf("t%d", i), Operation: "detokenize", Actor: "a"}}); err != nil {
 			t.Fatal(err)
 		}
 		if j.mapped == nil {
@@ -26,7 +25,7 @@ func TestJournalPrefaultsAhead(t *testing.T) {
 	}
 	seen, cursor := 0, ""
 	for {
-		page, next, err := st.Events(ctx, EventQuery{Size: 100, Start: cursor})
+		page, next, err := page(j, 100, cursor, "")
 		if err != nil {
 			t.Fatal(err)
 		}

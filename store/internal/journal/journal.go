@@ -1,4 +1,16 @@
-package store
+// Package journal is the vault's audit log on disk: sealed records appended to segment files.
+// A record is in the kernel's page cache before Append returns, so a crash of the process loses
+// nothing, and on stable storage within syncEvery (one fdatasync for every record of that window:
+// group commit), or before Append returns when syncEvery is 0. The vault reads it newest first
+// beside the events it keeps with their mutations. See RATIONALE.md, "Audit log".
+//
+// Each record is: 4-byte big-endian length, then, sealed, the events as (key, 2-byte length,
+// JSON) triples. An event that differs from the record's first only in its entity id (the tokens
+// of one proxied request) is stored short, as (key, 0, 2-byte length, entity id): one request's
+// five detokenizations take ~500 bytes instead of ~1.3 KB. Keys are handed out under the
+// journal's lock and strictly increase in file order, so a segment's records are in event-id
+// order and the segments' ranges do not overlap: reading newest first is reading backwards.
+package journal
 
 import (
 	"bufio"
@@ -21,22 +33,8 @@ import (
 	"github.com/sluice-edge/sluice/store/internal/seal"
 )
 
-// journal is where Audit writes: sealed records appended to segment files — in the kernel's page
-// cache before the caller proceeds, so a crash of the process loses nothing, and on stable storage
-// within syncEvery (one fdatasync for every record of that window: group commit), or before the
-// caller proceeds when syncEvery is 0. The segments are the audit log itself: Events reads them newest first beside the
-// events Badger holds (those written with their mutation). Moving every record into Badger cost
-// more CPU than the request that caused it (WAL, memtable, encryption, compaction); see
-// RATIONALE.md, "Audit log".
-//
-// Each record is: 4-byte big-endian length, then, sealed, the events as (key, 2-byte length,
-// JSON) triples. An event that differs from the record's first only in its entity id (the tokens
-// of one proxied request) is stored short, as (key, 0, 2-byte length, entity id): one request's
-// five detokenizations take ~500 bytes instead of ~1.3 KB. Records without short events are the
-// format of before, so old segments read the same. Keys are handed out under the journal's lock
-// and strictly increase in file order, so a segment's records are in event-id order and the
-// segments' ranges do not overlap: reading newest first is reading backwards.
-type journal struct {
+// Journal is one audit journal, open in a directory. Safe for concurrent use.
+type Journal struct {
 	dir  string
 	seal *seal.Sealer
 
@@ -55,7 +53,7 @@ type journal struct {
 	closed   bool
 	plain    []byte // scratch for one record's plaintext
 	stamp    []byte // scratch for a formatted created_at
-	key      [eventKeyLen]byte
+	key      [KeyLen]byte
 
 	rotateBytes int64 // a segment is closed once it is this big
 	markBytes   int64 // distance between marks (tests shrink both)
@@ -95,18 +93,17 @@ type mark struct {
 const (
 	journalRotateBytes = 64 << 20
 	journalMarkBytes   = 64 << 10
-	eventKeyLen        = len(prefixEvent) + 16
 )
 
 var journalAAD = []byte("sluice audit journal v1")
 
-// openJournal opens the journal in dir; syncEvery is the longest a record waits for fsync after
-// append returns (0: append syncs before it returns).
-func openJournal(dir string, sl *seal.Sealer, syncEvery time.Duration) (*journal, error) {
+// Open opens the journal in dir; syncEvery is the longest a record waits for fsync after
+// Append returns (0: Append syncs before it returns).
+func Open(dir string, sl *seal.Sealer, syncEvery time.Duration) (*Journal, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
-	j := &journal{dir: dir, seal: sl, rotateBytes: journalRotateBytes, markBytes: journalMarkBytes, syncEvery: syncEvery, fsync: fdatasync}
+	j := &Journal{dir: dir, seal: sl, rotateBytes: journalRotateBytes, markBytes: journalMarkBytes, syncEvery: syncEvery, fsync: fdatasync}
 	j.written.L = &j.mu
 	j.syncEnd.L = &j.mu
 	seqs, err := j.files()
@@ -137,7 +134,7 @@ func openJournal(dir string, sl *seal.Sealer, syncEvery time.Duration) (*journal
 		}
 		last.indexed = true
 		*j.segs[len(j.segs)-1] = last
-		j.lastNanos = keyNanos(j.lastKey(&last))
+		j.lastNanos = Nanos(j.lastKey(&last))
 		if fi, err := os.Stat(path); err == nil && fi.Size() > last.size {
 			os.Truncate(path, last.size)
 		}
@@ -150,12 +147,12 @@ func openJournal(dir string, sl *seal.Sealer, syncEvery time.Duration) (*journal
 	return j, nil
 }
 
-func (j *journal) path(seq int) string {
+func (j *Journal) path(seq int) string {
 	return filepath.Join(j.dir, fmt.Sprintf("audit-%012d.log", seq))
 }
 
 // files lists the journal files, oldest first.
-func (j *journal) files() ([]int, error) {
+func (j *Journal) files() ([]int, error) {
 	ents, err := os.ReadDir(j.dir)
 	if err != nil {
 		return nil, err
@@ -173,16 +170,16 @@ func (j *journal) files() ([]int, error) {
 	return seqs, nil
 }
 
-// append writes evs as one record (ids are given here; evs' own are ignored) and returns once the record is written
+// Append writes evs as one record, under ids it hands out (evs' own are ignored), and returns once it is written
 // (the error is the caller's to fail on). Appends that arrive while a write is in flight are
 // written together by the first of them once it finishes — one write(2) for many requests under
 // load, and no waiting at all for a lone caller.
-func (j *journal) append(evs []Event) error {
+func (j *Journal) Append(evs []Event) error {
 	if len(evs) == 0 {
 		return nil
 	}
 	if len(evs) > 0xffff {
-		return errors.New("store: too many audit events in one record")
+		return errors.New("journal: too many audit events in one record")
 	}
 	var now time.Time // for events without a time (callers normally set it)
 	for i := range evs {
@@ -194,7 +191,7 @@ func (j *journal) append(evs []Event) error {
 	j.mu.Lock()
 	if j.closed {
 		j.mu.Unlock()
-		return errors.New("store: audit journal closed")
+		return errors.New("journal closed")
 	}
 	if j.syncErr != nil {
 		// Records before this one may not be durable: fail until a sync succeeds (now, without
@@ -207,7 +204,7 @@ func (j *journal) append(evs []Event) error {
 		}
 		if err != nil {
 			j.mu.Unlock()
-			return fmt.Errorf("store: audit journal: a sync failed: %w", err)
+			return fmt.Errorf("journal: a sync failed: %w", err)
 		}
 	}
 	b := j.filling
@@ -251,7 +248,7 @@ func (j *journal) append(evs []Event) error {
 	j.mu.Lock()
 	if err != nil {
 		j.writeFailed(f, seg)
-		err = journalError(err)
+		err = fileError(err)
 	} else {
 		j.addMarks(seg, b.recs)
 		seg.size += int64(len(b.buf))
@@ -273,19 +270,11 @@ func (j *journal) append(evs []Event) error {
 	return err
 }
 
-// journalError wraps a failed file operation; a full file system is ErrDiskLow.
-func journalError(err error) error {
-	if noSpace(err) {
-		return fmt.Errorf("%w: audit journal: %w", ErrDiskLow, err)
-	}
-	return fmt.Errorf("store: audit journal: %w", err)
-}
-
 // writeFailed handles a write(2) that failed (a full disk) on seg: nothing may follow a torn
 // record, so the file is cut back to its complete records and kept, or, if that fails, left
 // for a new segment. A segment that never got a record is removed: failures leave no empty
 // files behind. Called with j.mu held.
-func (j *journal) writeFailed(f *os.File, seg *segment) {
+func (j *Journal) writeFailed(f *os.File, seg *segment) {
 	if seg.size == 0 {
 		j.retire(f) // a sync may be using it: the syncer closes it
 		os.Remove(j.path(seg.seq))
@@ -303,7 +292,7 @@ func (j *journal) writeFailed(f *os.File, seg *segment) {
 // appendMapped copies the batch (this caller's record alone: nothing else is waiting) into the
 // mapped segment, starting one when needed. done is false when the file system cannot map
 // segments; the caller then writes. Called with j.mu held.
-func (j *journal) appendMapped(b *batch) (done bool, err error) {
+func (j *Journal) appendMapped(b *batch) (done bool, err error) {
 	if j.mapped != nil && j.segs[len(j.segs)-1].size+int64(len(b.buf)) > int64(len(j.mapped.mem)) {
 		j.finishMapped()
 	}
@@ -319,7 +308,7 @@ func (j *journal) appendMapped(b *batch) (done bool, err error) {
 		}
 		if err != nil {
 			b.buf, b.recs = b.buf[:0], b.recs[:0]
-			return true, journalError(err)
+			return true, fileError(err)
 		}
 		j.seq++
 		j.dirDirty = true
@@ -341,7 +330,7 @@ func (j *journal) appendMapped(b *batch) (done bool, err error) {
 
 // finishMapped unmaps the mapped segment, cut to the bytes used, and hands its file to the
 // syncer.
-func (j *journal) finishMapped() error {
+func (j *Journal) finishMapped() error {
 	if j.mapped == nil {
 		return nil
 	}
@@ -352,10 +341,10 @@ func (j *journal) finishMapped() error {
 }
 
 // addMarks indexes the records of a batch just stored at the end of seg.
-func (j *journal) addMarks(seg *segment, recs []recordAt) {
+func (j *Journal) addMarks(seg *segment, recs []recordAt) {
 	for _, r := range recs {
 		if len(seg.marks) == 0 || seg.size+r.off-seg.marks[len(seg.marks)-1].off >= j.markBytes {
-			seg.marks = append(seg.marks, mark{off: seg.size + r.off, key: eventID(r.key[:])})
+			seg.marks = append(seg.marks, mark{off: seg.size + r.off, key: ID(r.key[:])})
 		}
 	}
 }
@@ -371,8 +360,8 @@ type batch struct {
 }
 
 type recordAt struct {
-	off int64             // in buf
-	key [eventKeyLen]byte // its first event's key (made an id only for a mark: no allocation)
+	off int64        // in buf
+	key [KeyLen]byte // its first event's key (made an id only for a mark: no allocation)
 }
 
 type batchBufs struct {
@@ -380,7 +369,7 @@ type batchBufs struct {
 	recs []recordAt
 }
 
-func (j *journal) newBatch() *batch {
+func (j *Journal) newBatch() *batch {
 	b := new(batch)
 	if n := len(j.freeBufs); n > 0 {
 		b.buf, b.recs = j.freeBufs[n-1].buf, j.freeBufs[n-1].recs
@@ -391,7 +380,7 @@ func (j *journal) newBatch() *batch {
 
 // encode appends evs as one sealed record to b. Called with j.mu held: ids are handed out in
 // the order records reach the file.
-func (j *journal) encode(b *batch, evs []Event, now time.Time) error {
+func (j *Journal) encode(b *batch, evs []Event, now time.Time) error {
 	// The record's events share a key but for its last two bytes; it is later than every key
 	// before it.
 	nanos := now.UnixNano()
@@ -402,7 +391,7 @@ func (j *journal) encode(b *batch, evs []Event, now time.Time) error {
 		nanos = j.lastNanos + 1
 	}
 	keyTime := time.Unix(0, nanos).UTC() // events say the time their id says (queries stop on it)
-	base := appendEventKey(j.key[:0], time.Unix(0, nanos))
+	base := AppendKey(j.key[:0], time.Unix(0, nanos))
 	plain := j.plain[:0]
 	var stamp []byte // created_at, formatted once while events share it
 	var stampOf time.Time
@@ -430,13 +419,13 @@ func (j *journal) encode(b *batch, evs []Event, now time.Time) error {
 			continue
 		}
 		var id [32]byte
-		hex.Encode(id[:], base[len(prefixEvent):])
+		hex.Encode(id[:], base[len(KeyPrefix):])
 		lenAt := len(plain)
 		plain = append(plain, 0, 0) // two-byte length, filled below
 		plain = appendEventJSON(plain, ev, id[:], stamp)
 		n := len(plain) - lenAt - 2
 		if n > 0xffff {
-			return errors.New("store: audit event too large")
+			return errors.New("journal: audit event too large")
 		}
 		binary.BigEndian.PutUint16(plain[lenAt:], uint16(n))
 	}
@@ -448,20 +437,20 @@ func (j *journal) encode(b *batch, evs []Event, now time.Time) error {
 	binary.BigEndian.PutUint32(b.buf[at:], uint32(len(b.buf)-at-4))
 	clear(plain) // no plaintext copy outlives the call
 	binary.BigEndian.PutUint16(base[len(base)-2:], 0)
-	b.recs = append(b.recs, recordAt{off: int64(at), key: [eventKeyLen]byte(base)})
+	b.recs = append(b.recs, recordAt{off: int64(at), key: [KeyLen]byte(base)})
 	return nil
 }
 
 // segment returns the file to write to and its segment, starting a new one when needed.
 // Called with j.mu held by the writer.
-func (j *journal) segment() (*os.File, *segment, error) {
+func (j *Journal) segment() (*os.File, *segment, error) {
 	if j.mapped != nil { // leave a mapped segment (the file system stopped mapping): one writer per file
 		j.finishMapped()
 	}
 	if j.f == nil {
 		f, err := os.OpenFile(j.path(j.seq+1), os.O_CREATE|os.O_WRONLY|os.O_APPEND|os.O_EXCL, 0o600)
 		if err != nil {
-			return nil, nil, journalError(err)
+			return nil, nil, fileError(err)
 		}
 		j.seq++
 		j.dirDirty = true
@@ -471,17 +460,8 @@ func (j *journal) segment() (*os.File, *segment, error) {
 	return j.f, j.segs[len(j.segs)-1], nil
 }
 
-// keyNanos is the time part of an event id.
-func keyNanos(id string) int64 {
-	if len(id) < 16 {
-		return 0
-	}
-	n, _ := strconv.ParseUint(id[:16], 16, 64)
-	return int64(n)
-}
-
 // lastKey is the id of the last event in seg (an indexed segment with at least one mark).
-func (j *journal) lastKey(seg *segment) string {
+func (j *Journal) lastKey(seg *segment) string {
 	m := seg.marks[len(seg.marks)-1]
 	evs, _ := j.readChunk(seg, m.off, seg.size)
 	if len(evs) == 0 {
@@ -493,7 +473,7 @@ func (j *journal) lastKey(seg *segment) string {
 // index reads seg's record boundaries (not their contents, but for one record per mark) into
 // seg's marks and size; a torn record at the end is not counted. seg is a closed segment (no
 // append can reach it) and a copy nobody else reads yet.
-func (j *journal) index(seg *segment) error {
+func (j *Journal) index(seg *segment) error {
 	f, err := os.Open(j.path(seg.seq))
 	if err != nil {
 		return err
@@ -518,7 +498,7 @@ func (j *journal) index(seg *segment) error {
 			}
 			evs, err := j.decode(rec, nil)
 			if err != nil {
-				return fmt.Errorf("store: audit journal %s: %w", filepath.Base(j.path(seg.seq)), err)
+				return fmt.Errorf("journal %s: %w", filepath.Base(j.path(seg.seq)), err)
 			}
 			if len(evs) > 0 {
 				marks = append(marks, mark{off: off, key: evs[0].ID})
@@ -533,19 +513,19 @@ func (j *journal) index(seg *segment) error {
 }
 
 // decode opens one sealed record and appends its events to dst in key order.
-func (j *journal) decode(rec []byte, dst []Event) ([]Event, error) {
+func (j *Journal) decode(rec []byte, dst []Event) ([]Event, error) {
 	plain, err := j.seal.Open(nil, rec, journalAAD)
 	if err != nil {
 		return dst, ErrCorrupt
 	}
 	first := len(dst) // the record's first event, which short ones repeat
 	for len(plain) > 0 {
-		if len(plain) < eventKeyLen+2 {
+		if len(plain) < KeyLen+2 {
 			return dst, ErrCorrupt
 		}
-		key := plain[:eventKeyLen]
-		n := int(binary.BigEndian.Uint16(plain[eventKeyLen:]))
-		plain = plain[eventKeyLen+2:]
+		key := plain[:KeyLen]
+		n := int(binary.BigEndian.Uint16(plain[KeyLen:]))
+		plain = plain[KeyLen+2:]
 		if n == 0 { // short: entity id only
 			if first == len(dst) || len(plain) < 2 {
 				return dst, ErrCorrupt
@@ -556,7 +536,7 @@ func (j *journal) decode(rec []byte, dst []Event) ([]Event, error) {
 				return dst, ErrCorrupt
 			}
 			ev := dst[first]
-			ev.ID, ev.EntityID = eventID(key), string(plain[:n])
+			ev.ID, ev.EntityID = ID(key), string(plain[:n])
 			dst = append(dst, ev)
 			plain = plain[n:]
 			continue
@@ -581,7 +561,7 @@ func sameButEntity(a, b *Event) bool {
 }
 
 // readChunk decodes the records in [from, to) of seg, in key order.
-func (j *journal) readChunk(seg *segment, from, to int64) ([]Event, error) {
+func (j *Journal) readChunk(seg *segment, from, to int64) ([]Event, error) {
 	f, err := os.Open(j.path(seg.seq))
 	if err != nil {
 		return nil, err
@@ -594,20 +574,20 @@ func (j *journal) readChunk(seg *segment, from, to int64) ([]Event, error) {
 	var evs []Event
 	for len(buf) > 0 {
 		if len(buf) < 4 || int(binary.BigEndian.Uint32(buf)) > len(buf)-4 {
-			return nil, fmt.Errorf("store: audit journal %s: %w", filepath.Base(j.path(seg.seq)), ErrCorrupt)
+			return nil, fmt.Errorf("journal %s: %w", filepath.Base(j.path(seg.seq)), ErrCorrupt)
 		}
 		n := int(binary.BigEndian.Uint32(buf))
 		if evs, err = j.decode(buf[4:4+n], evs); err != nil {
-			return nil, fmt.Errorf("store: audit journal %s: %w", filepath.Base(j.path(seg.seq)), err)
+			return nil, fmt.Errorf("journal %s: %w", filepath.Base(j.path(seg.seq)), err)
 		}
 		buf = buf[4+n:]
 	}
 	return evs, nil
 }
 
-// journalIter walks the journal's events newest first, from just before a cursor.
-type journalIter struct {
-	j     *journal
+// Iter walks the journal's events newest first, from just before a cursor.
+type Iter struct {
+	j     *Journal
 	segs  []segment // a snapshot: sizes and marks as they were when the query began
 	si    int       // segment being read
 	ci    int       // next chunk (mark index) of it to read, going down
@@ -615,21 +595,21 @@ type journalIter struct {
 	start string    // only ids below this one ("" = all)
 }
 
-func (j *journal) iter(start string) (*journalIter, error) {
+// Iter reads the events below start (an event id; "" for all), newest first.
+func (j *Journal) Iter(start string) *Iter {
 	j.mu.Lock()
 	segs := make([]segment, 0, len(j.segs))
 	for _, s := range j.segs {
 		segs = append(segs, *s)
 	}
 	j.mu.Unlock()
-	it := &journalIter{j: j, segs: segs, si: len(segs), start: start}
-	return it, nil
+	return &Iter{j: j, segs: segs, si: len(segs), start: start}
 }
 
 // enter moves the iterator to segment si, indexing it first if it is from before this process
 // started (outside the journal's lock: appends only touch the newest segment, indexed from its
 // start). Only queries that reach a segment read it.
-func (it *journalIter) enter(si int) error {
+func (it *Iter) enter(si int) error {
 	it.si = si
 	if si < 0 {
 		return nil
@@ -655,8 +635,8 @@ func (it *journalIter) enter(si int) error {
 	return nil
 }
 
-// next returns the next event, newest first; ok is false at the end.
-func (it *journalIter) next() (ev Event, ok bool, err error) {
+// Next returns the next event, newest first; ok is false at the end.
+func (it *Iter) Next() (ev Event, ok bool, err error) {
 	for {
 		for len(it.buf) > 0 {
 			ev = it.buf[len(it.buf)-1]
@@ -691,14 +671,11 @@ func (it *journalIter) next() (ev Event, ok bool, err error) {
 		} else if err != nil {
 			return Event{}, false, err
 		}
-		// In id order already, but for segments written before ids were handed out under the
-		// journal's lock.
-		sort.Slice(it.buf, func(a, b int) bool { return it.buf[a].ID < it.buf[b].ID })
 	}
 }
 
-// close syncs everything appended and closes the files.
-func (j *journal) close() error {
+// Close syncs everything appended and closes the files.
+func (j *Journal) Close() error {
 	if j.stopSync != nil {
 		close(j.stopSync)
 		<-j.syncDone
@@ -765,10 +742,10 @@ func appendJSONString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
-// dropBefore removes the segments whose every event is older than cutoff. The newest segment
+// DropBefore removes the segments whose every event is older than cutoff. The newest segment
 // always stays. A segment's events all precede the first event of the next one, so only that
 // one record is read per segment. Queries that were reading a removed segment skip it.
-func (j *journal) dropBefore(cutoff time.Time) error {
+func (j *Journal) DropBefore(cutoff time.Time) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	n := 0
@@ -777,11 +754,11 @@ func (j *journal) dropBefore(cutoff time.Time) error {
 		if err != nil {
 			break
 		}
-		if keyNanos(first) >= cutoff.UnixNano() {
+		if Nanos(first) >= cutoff.UnixNano() {
 			break
 		}
 		if err := os.Remove(j.path(j.segs[n].seq)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return journalError(err)
+			return fileError(err)
 		}
 		n++
 	}
@@ -793,7 +770,7 @@ func (j *journal) dropBefore(cutoff time.Time) error {
 }
 
 // firstKey is the id of seg's first event: from its first mark, or its first record.
-func (j *journal) firstKey(seg *segment) (string, error) {
+func (j *Journal) firstKey(seg *segment) (string, error) {
 	if seg.indexed && len(seg.marks) > 0 {
 		return seg.marks[0].key, nil
 	}

@@ -1,4 +1,4 @@
-package store
+package journal
 
 import (
 	"os"
@@ -9,7 +9,7 @@ import (
 // in a file (upTo is j.appended just after them): with a sync interval it wakes the syncer and
 // returns at once; without one it waits for an fdatasync that covers them, shared with every
 // append that arrived meanwhile.
-func (j *journal) committed(upTo uint64) error {
+func (j *Journal) committed(upTo uint64) error {
 	if j.syncEvery > 0 {
 		j.wake()
 		return nil
@@ -19,7 +19,7 @@ func (j *journal) committed(upTo uint64) error {
 
 // wake starts the syncer's countdown for the records since the last sync, once. Called with
 // j.mu held.
-func (j *journal) wake() {
+func (j *Journal) wake() {
 	if j.armed || j.kick == nil {
 		return
 	}
@@ -33,7 +33,7 @@ func (j *journal) wake() {
 // syncLoop is the syncer: woken by the first record after a sync, it waits syncEvery and then
 // syncs everything appended so far. A record therefore reaches stable storage at most syncEvery
 // (plus the fdatasync itself) after it was appended, and an idle journal costs nothing.
-func (j *journal) syncLoop() {
+func (j *Journal) syncLoop() {
 	defer close(j.syncDone)
 	t := time.NewTimer(0)
 	<-t.C
@@ -61,7 +61,7 @@ func (j *journal) syncLoop() {
 // syncTo returns once the records up to upTo are on stable storage. One caller at a time runs
 // the fdatasync (outside j.mu), covering every record appended when it starts; the others
 // wait for it. Called with j.mu held.
-func (j *journal) syncTo(upTo uint64) error {
+func (j *Journal) syncTo(upTo uint64) error {
 	for j.synced < upTo {
 		if j.syncing {
 			j.syncEnd.Wait()
@@ -80,7 +80,7 @@ func (j *journal) syncTo(upTo uint64) error {
 			// current segment succeeds (a retired file is not tried twice: its error was this one).
 			j.dirDirty = j.dirDirty || dirty
 			j.syncErr = err
-			return journalError(err)
+			return fileError(err)
 		}
 		j.synced, j.syncErr = max(j.synced, target), nil
 	}
@@ -88,7 +88,7 @@ func (j *journal) syncTo(upTo uint64) error {
 }
 
 // current is the segment file being appended to, if any.
-func (j *journal) current() *os.File {
+func (j *Journal) current() *os.File {
 	if j.mapped != nil {
 		return j.mapped.f
 	}
@@ -97,7 +97,7 @@ func (j *journal) current() *os.File {
 
 // retire queues f, a segment that takes no more appends, for its last sync and close. Called
 // with j.mu held.
-func (j *journal) retire(f *os.File) {
+func (j *Journal) retire(f *os.File) {
 	if f != nil {
 		j.retired = append(j.retired, f)
 	}
