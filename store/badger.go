@@ -3,11 +3,8 @@ package store
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -141,15 +138,14 @@ func badgerOptions(opt Options) badger.Options {
 
 // badgerStore is the Store on an embedded Badger database.
 type badgerStore struct {
-	db        *badger.DB
-	seal      *seal.Sealer
-	fingerKey []byte
-	apiKeyKey []byte
-	cache     *sealedCache
-	journal   auditLog   // nil in memory: Audit writes to Badger directly
-	disk      *diskGuard // nil in memory or when the guard is off
-	maint     *maintainer
-	dead      atomic.Int64 // bytes of token records deleted since the last compaction by collect
+	*vaultKeys
+	db      *badger.DB
+	cache   *sealedCache
+	journal auditLog   // nil in memory: Audit writes to Badger directly
+	disk    *diskGuard // nil in memory or when the guard is off
+	maint   *maintainer
+	dead    atomic.Int64 // bytes of token records deleted since the last compaction by collect
+	closed  atomic.Bool
 }
 
 var _ Store = (*badgerStore)(nil)
@@ -186,16 +182,14 @@ func Open(opt Options) (Store, error) {
 		db.Close()
 		return nil, err
 	}
-	s, err := seal.New(seal.Derive(root, "envelope"))
+	keys, err := newVaultKeys(root)
 	if err != nil {
 		db.Close()
 		return nil, err
 	}
 	bs := &badgerStore{
+		vaultKeys: keys,
 		db:        db,
-		seal:      s,
-		fingerKey: seal.Derive(root, "fingerprint"),
-		apiKeyKey: seal.Derive(root, "api key"),
 		cache:     newSealedCache(cacheSize(opt.TokenCacheSize)),
 	}
 	if !opt.InMemory {
@@ -203,7 +197,7 @@ func Open(opt Options) (Store, error) {
 		if sync == 0 {
 			sync = DefaultAuditSyncInterval
 		}
-		j, err := journal.Open(filepath.Join(opt.Dir, "audit"), s, max(sync, 0))
+		j, err := journal.Open(filepath.Join(opt.Dir, "audit"), keys.seal, max(sync, 0))
 		if err != nil {
 			db.Close()
 			return nil, journalErr(err)
@@ -224,7 +218,7 @@ func Open(opt Options) (Store, error) {
 // registry moved to the new key left the root wrapped by the new key in keyRootNext: it is
 // promoted here.
 func loadRoot(db *badger.DB, master []byte) ([]byte, error) {
-	kek, err := seal.New(seal.Derive(master, "key encryption"))
+	kek, err := rootKEK(master)
 	if err != nil {
 		return nil, err
 	}
@@ -282,6 +276,9 @@ func cacheSize(n int) int {
 }
 
 func (s *badgerStore) Close() error {
+	if s.closed.Swap(true) {
+		return nil
+	}
 	s.maint.close()
 	if s.disk != nil {
 		s.disk.close()
@@ -302,20 +299,6 @@ func (s *badgerStore) Ready() error {
 		return nil
 	}
 	return s.disk.admit()
-}
-
-func (s *badgerStore) Fingerprint(tokenType string, value []byte) string {
-	m := hmac.New(sha256.New, s.fingerKey)
-	m.Write([]byte(tokenType))
-	m.Write([]byte{0})
-	m.Write(value)
-	return base64.RawURLEncoding.EncodeToString(m.Sum(nil)[:24])
-}
-
-func (s *badgerStore) HashKey(key string) []byte {
-	m := hmac.New(sha256.New, s.apiKeyKey)
-	m.Write([]byte(key))
-	return m.Sum(nil)
 }
 
 // update runs fn in a read-write transaction, retrying on Badger's optimistic-concurrency
@@ -423,6 +406,9 @@ func putEvents(txn *badger.Txn, evs ...Event) error {
 // Audit writes events on their own (token uses by the proxy and reveals) to the journal, which
 // syncs them within the configured interval (see Store.Audit). In memory, to Badger directly.
 func (s *badgerStore) Audit(ctx context.Context, evs ...Event) error {
+	if err := checkEvents(evs); err != nil {
+		return err
+	}
 	if s.disk != nil {
 		if err := s.disk.admit(); err != nil {
 			return err
@@ -544,6 +530,9 @@ func (q *EventQuery) matches(e *Event) bool {
 // ---- applications ----
 
 func (s *badgerStore) CreateApplication(ctx context.Context, a *Application, ev Event) error {
+	if err := checkWrite(a.ID, &ev); err != nil {
+		return err
+	}
 	b, err := json.Marshal(a)
 	if err != nil {
 		return err
@@ -620,6 +609,9 @@ func (s *badgerStore) ListApplications(ctx context.Context) ([]*Application, err
 }
 
 func (s *badgerStore) UpdateApplication(ctx context.Context, a *Application, ev Event) error {
+	if err := checkWrite(a.ID, &ev); err != nil {
+		return err
+	}
 	b, err := json.Marshal(a)
 	if err != nil {
 		return err
@@ -645,6 +637,9 @@ func (s *badgerStore) UpdateApplication(ctx context.Context, a *Application, ev 
 }
 
 func (s *badgerStore) DeleteApplication(ctx context.Context, id string, ev Event) error {
+	if err := checkWrite(id, &ev); err != nil {
+		return err
+	}
 	return s.update(func(txn *badger.Txn) error {
 		var old Application
 		if err := getJSON(txn, prefixApp+id, &old); err != nil {
@@ -665,11 +660,11 @@ func (s *badgerStore) DeleteApplication(ctx context.Context, id string, ev Event
 func docKey(c Collection, id string) []byte { return []byte(c.Prefix + "/" + id) }
 
 func (s *badgerStore) Put(ctx context.Context, c Collection, id string, doc []byte, create bool, ev Event) error {
-	k := docKey(c, id)
-	v := doc
-	if c.Sealed {
-		v = s.seal.Seal(nil, doc, k)
+	if err := checkWrite(id, &ev); err != nil {
+		return err
 	}
+	k := docKey(c, id)
+	v := s.sealDoc(c, id, doc)
 	return s.update(func(txn *badger.Txn) error {
 		_, err := txn.Get(k)
 		switch {
@@ -685,17 +680,6 @@ func (s *badgerStore) Put(ctx context.Context, c Collection, id string, doc []by
 		}
 		return putEvents(txn, ev)
 	})
-}
-
-func (s *badgerStore) openDoc(c Collection, k, v []byte) ([]byte, error) {
-	if !c.Sealed {
-		return bytes.Clone(v), nil
-	}
-	out, err := s.seal.Open(nil, v, k)
-	if err != nil {
-		return nil, ErrCorrupt
-	}
-	return out, nil
 }
 
 func (s *badgerStore) Get(ctx context.Context, c Collection, id string) ([]byte, error) {
@@ -736,6 +720,9 @@ func (s *badgerStore) List(ctx context.Context, c Collection) ([][]byte, error) 
 }
 
 func (s *badgerStore) Delete(ctx context.Context, c Collection, id string, ev Event) error {
+	if err := checkWrite(id, &ev); err != nil {
+		return err
+	}
 	k := docKey(c, id)
 	return s.update(func(txn *badger.Txn) error {
 		if _, err := txn.Get(k); err != nil {

@@ -57,74 +57,9 @@ func (r *Resolved) Reset() {
 	r.Tokens = r.Tokens[:0]
 }
 
-// ResolveTokens opens the tokens named by ids into r (appending, in order). Tokens in the sealed
-// cache are opened in place; the others are read in one transaction (which allocates). Tokens
-// with live short-lived fields (a card's cvc) are decoded in full, into Full.
+// ResolveTokens opens tokens from the sealed cache, reading the rest from Badger.
 func (s *badgerStore) ResolveTokens(ctx context.Context, ids []string, r *Resolved) error {
-	var miss []string
-	now := time.Now() // one clock read for all the tokens (~60 ns each here)
-	for _, id := range ids {
-		e := s.cache.get(id)
-		if e == nil {
-			if miss == nil {
-				miss = make([]string, 0, len(ids))
-			}
-			miss = append(miss, id)
-			r.Tokens = append(r.Tokens, ResolvedToken{ID: id})
-			continue
-		}
-		if err := s.resolveEntry(id, e, r, now); err != nil {
-			return err
-		}
-	}
-	if len(miss) == 0 {
-		return nil
-	}
-	toks, err := s.GetTokens(ctx, miss) // fills the cache for next time
-	if err != nil {
-		return err
-	}
-	for i := range r.Tokens {
-		t := &r.Tokens[i]
-		if t.Found {
-			continue
-		}
-		if full := toks[t.ID]; full != nil {
-			t.Found, t.Full, t.Type, t.Data = true, full, []byte(full.Type), full.Data
-		}
-	}
-	return nil
-}
-
-// resolveEntry opens one cached entry into r, as of now.
-func (s *badgerStore) resolveEntry(id string, e *cacheEntry, r *Resolved, now time.Time) error {
-	if e.ephem != nil && e.ephemTill.After(now) {
-		t, err := s.openToken(id, e) // merges the short-lived fields: allocates, rare
-		if err != nil && err != ErrNotFound {
-			return err
-		}
-		rt := ResolvedToken{ID: id}
-		if t != nil {
-			rt.Found, rt.Full, rt.Type, rt.Data = true, t, []byte(t.Type), t.Data
-		}
-		r.Tokens = append(r.Tokens, rt)
-		return nil
-	}
-	r.aad = append(append(r.aad[:0], prefixToken...), id...)
-	start := len(r.buf)
-	var err error
-	r.buf, err = s.seal.Open(r.buf, e.token, r.aad)
-	if err != nil {
-		r.buf = r.buf[:start]
-		return ErrCorrupt
-	}
-	rt, ok := viewToken(r.buf[start:], now)
-	if !ok {
-		return ErrCorrupt
-	}
-	rt.ID = id
-	r.Tokens = append(r.Tokens, rt)
-	return nil
+	return s.resolve(ctx, s.cache, s, ids, r)
 }
 
 // viewToken reads the fields resolution needs from an opened record without copying. A token

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"encoding/json"
 	"errors"
 	"slices"
 	"time"
@@ -31,12 +30,13 @@ func fingerKey(typ, fp string, containers []string) []byte {
 
 func indexKey(t *Token) []byte { return fingerKey(t.Type, t.Fingerprint, t.Containers) }
 
-// ttlEntry makes an entry that Badger drops at until (zero: never).
+// ttlEntry makes an entry that Badger drops after until (nil: never). Badger counts whole
+// seconds, rounded down: the entry gets a second more, and reads check the exact time.
 func ttlEntry(k, v []byte, until *time.Time) *badger.Entry {
 	e := badger.NewEntry(k, v)
 	if until != nil {
 		if d := time.Until(*until); d > 0 {
-			e = e.WithTTL(d)
+			e = e.WithTTL(d + time.Second)
 		} else {
 			e = e.WithTTL(time.Nanosecond)
 		}
@@ -47,34 +47,29 @@ func ttlEntry(k, v []byte, until *time.Time) *badger.Entry {
 // writeToken stages t's records in txn: the sealed token, its claim on the fingerprint index and
 // its short-lived fields.
 func (s *badgerStore) writeToken(txn *badger.Txn, t *Token) error {
-	b := encodeToken(nil, t)
-	defer clear(b)
-	k := tokenKey(t.ID)
-	if err := txn.SetEntry(ttlEntry(k, s.seal.Seal(nil, b, k), t.ExpiresAt)); err != nil {
-		return err
-	}
-	if err := claimIndex(txn, t); err != nil {
-		return err
-	}
-	ek := ephemKey(t.ID)
-	if len(t.Ephemeral) == 0 {
-		return txn.Delete(ek)
-	}
-	eb, err := json.Marshal(t.Ephemeral)
+	rec, ephem, ephemTill, err := s.sealToken(t)
 	if err != nil {
 		return err
 	}
-	until := t.EphemeralUntil
-	if t.ExpiresAt != nil && t.ExpiresAt.Before(until) {
-		until = *t.ExpiresAt
+	if err := txn.SetEntry(ttlEntry(tokenKey(t.ID), rec, t.ExpiresAt)); err != nil {
+		return err
 	}
-	return txn.SetEntry(ttlEntry(ek, s.seal.Seal(nil, eb, ek), &until))
+	if err := s.claimIndex(txn, t); err != nil {
+		return err
+	}
+	// The short-lived fields' deadline is their entry's own expiry, which Badger keeps in whole
+	// seconds rounded down: they go up to a second early, never late.
+	d := time.Until(ephemTill)
+	if ephem == nil || d <= 0 {
+		return txn.Delete(ephemKey(t.ID))
+	}
+	return txn.SetEntry(badger.NewEntry(ephemKey(t.ID), ephem).WithTTL(d))
 }
 
 // claimIndex points t's dedupe index entry at t unless another live token holds it: the first
 // token keeps the entry until it is deleted, expires or moves, so a later duplicate (made by a
 // caller that may not read the first) never takes over what deduplication returns.
-func claimIndex(txn *badger.Txn, t *Token) error {
+func (s *badgerStore) claimIndex(txn *badger.Txn, t *Token) error {
 	if t.Fingerprint == "" {
 		return nil
 	}
@@ -84,9 +79,9 @@ func claimIndex(txn *badger.Txn, t *Token) error {
 		return err
 	}
 	if owner != "" && owner != t.ID {
-		if _, err := txn.Get(tokenKey(owner)); err == nil {
-			return nil
-		} else if !errors.Is(err, badger.ErrKeyNotFound) {
+		if _, err := s.readToken(txn, owner); err == nil {
+			return nil // live: it keeps the entry
+		} else if !errors.Is(err, ErrNotFound) {
 			return err
 		}
 	}
@@ -155,49 +150,10 @@ func (s *badgerStore) rawToken(txn *badger.Txn, id string) (*cacheEntry, error) 
 	return e, nil
 }
 
-// openToken opens the sealed records of e. The returned token's Data is plaintext, owned by the
-// caller; the sealed bytes in e are not modified.
-func (s *badgerStore) openToken(id string, e *cacheEntry) (*Token, error) {
-	k := tokenKey(id)
-	pt, err := s.seal.Open(nil, e.token, k)
-	if err != nil {
-		return nil, ErrCorrupt
-	}
-	t, err := decodeToken(pt) // t.Data is a view into pt: pt now belongs to t
-	if err != nil {
-		clear(pt)
-		return nil, ErrCorrupt
-	}
-	if t.ExpiresAt != nil && !t.ExpiresAt.After(time.Now()) {
-		return nil, ErrNotFound // Badger's TTL has second granularity; be exact here
-	}
-	if e.ephem == nil || !e.ephemTill.After(time.Now()) {
-		return t, nil
-	}
-	t.EphemeralUntil = e.ephemTill
-	ek := ephemKey(id)
-	ept, err := s.seal.Open(nil, e.ephem, ek)
-	if err != nil {
-		return nil, ErrCorrupt
-	}
-	err = json.Unmarshal(ept, &t.Ephemeral)
-	clear(ept)
-	if err != nil {
-		return nil, ErrCorrupt
-	}
-	if len(t.Ephemeral) > 0 {
-		var data map[string]json.RawMessage
-		if json.Unmarshal(t.Data, &data) == nil && data != nil {
-			for f, v := range t.Ephemeral {
-				data[f] = v
-			}
-			t.Data, _ = json.Marshal(data)
-		}
-	}
-	return t, nil
-}
-
 func (s *badgerStore) CreateToken(ctx context.Context, t *Token, dedupe bool, ev Event) (*Token, bool, error) {
+	if err := checkWrite(t.ID, &ev); err != nil {
+		return nil, false, err
+	}
 	var existing *Token
 	err := s.update(func(txn *badger.Txn) error {
 		existing = nil
@@ -296,6 +252,9 @@ func (s *badgerStore) GetTokens(ctx context.Context, ids []string) (map[string]*
 }
 
 func (s *badgerStore) UpdateToken(ctx context.Context, t *Token, ev Event) error {
+	if err := checkWrite(t.ID, &ev); err != nil {
+		return err
+	}
 	defer s.cache.drop(t.ID)
 	return s.update(func(txn *badger.Txn) error {
 		old, err := s.readToken(txn, t.ID)
@@ -315,6 +274,9 @@ func (s *badgerStore) UpdateToken(ctx context.Context, t *Token, ev Event) error
 }
 
 func (s *badgerStore) DeleteToken(ctx context.Context, id string, ev Event) error {
+	if err := checkWrite(id, &ev); err != nil {
+		return err
+	}
 	defer s.cache.drop(id)
 	var dead int64
 	err := s.update(func(txn *badger.Txn) error {

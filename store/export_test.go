@@ -1,0 +1,34 @@
+package store
+
+import (
+	"testing"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+// FlipBadgerValue changes one bit in the middle of the value Badger stores under key and drops
+// the token cache, for the conformance suite's sealed-byte flips.
+func FlipBadgerValue(t *testing.T, st Store, key []byte) {
+	t.Helper()
+	s := st.(*badgerStore)
+	err := s.db.Update(func(txn *badger.Txn) error {
+		item, err := txn.Get(key)
+		if err != nil {
+			return err
+		}
+		v, err := item.ValueCopy(nil)
+		if err != nil {
+			return err
+		}
+		v[len(v)/2] ^= 1
+		return txn.SetEntry(badger.NewEntry(key, v).WithMeta(item.UserMeta()))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.cache.drop(string(key[len(prefixToken):]))
+}
+
+// TokenKey and DocKey are where Badger keeps a token and a document.
+func TokenKey(id string) []byte             { return tokenKey(id) }
+func DocKey(c Collection, id string) []byte { return docKey(c, id) }
