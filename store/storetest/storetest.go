@@ -189,7 +189,9 @@ func testMissingTokenErrors(t *testing.T, _ Backend, s store.Store) {
 
 // early reports whether it is still more than slack before deadline, now that a read ended:
 // only then is "it is still there" a fair demand (a loaded machine may stall past a deadline).
-func early(deadline time.Time, slack time.Duration) bool { return time.Now().Before(deadline.Add(-slack)) }
+func early(deadline time.Time, slack time.Duration) bool {
+	return time.Now().Before(deadline.Add(-slack))
+}
 
 // waitPast sleeps until just after at: expiry is a wall-clock rule.
 func waitPast(at time.Time) { time.Sleep(time.Until(at) + 20*time.Millisecond) }
