@@ -32,3 +32,13 @@ func FlipBadgerValue(t *testing.T, st Store, key []byte) {
 // TokenKey and DocKey are where Badger keeps a token and a document.
 func TokenKey(id string) []byte             { return tokenKey(id) }
 func DocKey(c Collection, id string) []byte { return docKey(c, id) }
+
+// DropCached makes st forget its cached copy of token id.
+func DropCached(st Store, id string) {
+	switch s := st.(type) {
+	case *badgerStore:
+		s.cache.drop(id)
+	case *pgStore:
+		s.cache.drop(id)
+	}
+}

@@ -1,0 +1,262 @@
+// Package pgtest gives tests a real PostgreSQL and a fresh database per test:
+// SLUICE_TEST_DATABASE_URL when set, otherwise a throwaway cluster (initdb + pg_ctl from
+// /usr/lib/postgresql/*/bin) started once per test binary in a temporary directory, on a free
+// port of 127.0.0.1, and removed when the binary's tests end (call Main from TestMain). Where no
+// PostgreSQL exists the tests that need one skip, after one loud line.
+package pgtest
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// EnvURL names the variable that points the tests at an existing server (a role that may
+// create databases).
+const EnvURL = "SLUICE_TEST_DATABASE_URL"
+
+var (
+	startOnce sync.Once
+	server    *Cluster // nil: an external server (EnvURL) or none
+	baseURL   string   // of the server's maintenance database; "" when there is none
+	whyNot    error    // why there is no server
+	loudOnce  sync.Once
+	dbSeq     atomic.Int64
+)
+
+// Main runs the tests and then stops the cluster, if one was started.
+func Main(m *testing.M) {
+	code := m.Run()
+	if server != nil {
+		server.stop()
+	}
+	os.Exit(code)
+}
+
+// Database returns the URL of a new, empty database, dropped when t ends. It skips t when no
+// PostgreSQL can be had.
+func Database(t testing.TB) string {
+	t.Helper()
+	startOnce.Do(start)
+	if baseURL == "" {
+		loudOnce.Do(func() {
+			fmt.Fprintf(os.Stderr, "\n!!! pgtest: NO POSTGRESQL — SKIPPING EVERY POSTGRESQL TEST: %v (set %s or install postgresql)\n\n", whyNot, EnvURL)
+		})
+		t.Skipf("no PostgreSQL: %v", whyNot)
+	}
+	name := fmt.Sprintf("sluice_test_%d_%d", os.Getpid(), dbSeq.Add(1))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	admin, err := pgx.Connect(ctx, baseURL)
+	if err != nil {
+		t.Fatalf("pgtest: connect: %v", err)
+	}
+	defer admin.Close(ctx)
+	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		t.Fatalf("pgtest: create database: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if admin, err := pgx.Connect(ctx, baseURL); err == nil {
+			admin.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+			admin.Close(ctx)
+		}
+	})
+	return withDatabase(baseURL, name)
+}
+
+// Server is the cluster pgtest started (nil with SLUICE_TEST_DATABASE_URL or none): tests of
+// outages stop and start it.
+func Server() *Cluster { return server }
+
+// withDatabase is u with its database name replaced.
+func withDatabase(u, name string) string {
+	p, err := url.Parse(u)
+	if err != nil {
+		return u
+	}
+	p.Path = "/" + name
+	return p.String()
+}
+
+func start() {
+	if u := os.Getenv(EnvURL); u != "" {
+		baseURL = u
+		return
+	}
+	c, err := startCluster()
+	if err != nil {
+		whyNot = err
+		return
+	}
+	server, baseURL = c, c.url("postgres")
+}
+
+// Cluster is a PostgreSQL cluster in a temporary directory.
+type Cluster struct {
+	bin, dir, data string
+	port           int
+	asPostgres     bool // the process is root: PostgreSQL runs as the postgres user
+}
+
+// binDir finds the newest PostgreSQL installed under /usr/lib/postgresql.
+func binDir() (string, error) {
+	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
+	var found []string
+	for _, d := range dirs {
+		if _, err := os.Stat(filepath.Join(d, "pg_ctl")); err == nil {
+			found = append(found, d)
+		}
+	}
+	if len(found) == 0 {
+		return "", fmt.Errorf("no initdb/pg_ctl under /usr/lib/postgresql/*/bin")
+	}
+	version := func(d string) int { n, _ := strconv.Atoi(filepath.Base(filepath.Dir(d))); return n }
+	slices.SortFunc(found, func(a, b string) int { return version(a) - version(b) })
+	return found[len(found)-1], nil
+}
+
+func startCluster() (*Cluster, error) {
+	bin, err := binDir()
+	if err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp("", "sluice-pg-")
+	if err != nil {
+		return nil, err
+	}
+	c := &Cluster{bin: bin, dir: dir, data: filepath.Join(dir, "data"), asPostgres: os.Geteuid() == 0}
+	if c.asPostgres { // initdb refuses to run as root
+		u, err := user.Lookup("postgres")
+		if err != nil {
+			os.RemoveAll(dir)
+			return nil, fmt.Errorf("running as root and no postgres user: %w", err)
+		}
+		uid, _ := strconv.Atoi(u.Uid)
+		gid, _ := strconv.Atoi(u.Gid)
+		if err := os.Chown(dir, uid, gid); err != nil {
+			os.RemoveAll(dir)
+			return nil, err
+		}
+	}
+	if out, err := c.run("initdb", "-D", c.data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync"); err != nil {
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("initdb: %v: %s", err, out)
+	}
+	for attempt := 0; ; attempt++ {
+		if c.port, err = freePort(); err != nil {
+			break
+		}
+		// Durability settings off: tests check what the vault does, not PostgreSQL's fsync.
+		opts := fmt.Sprintf("-c listen_addresses=127.0.0.1 -p %d -k %s -c fsync=off -c full_page_writes=off -c max_connections=200", c.port, c.dir)
+		var out []byte
+		if out, err = c.run("pg_ctl", "-D", c.data, "-o", opts, "-l", filepath.Join(c.dir, "log"), "-w", "-t", "60", "start"); err == nil {
+			return c, nil
+		}
+		err = fmt.Errorf("pg_ctl start: %v: %s", err, out)
+		if attempt == 2 {
+			break
+		}
+	}
+	os.RemoveAll(dir)
+	return nil, err
+}
+
+// run runs one of the cluster's programs, as the postgres user when the process is root.
+func (c *Cluster) run(prog string, args ...string) ([]byte, error) {
+	path := filepath.Join(c.bin, prog)
+	var cmd *exec.Cmd
+	if c.asPostgres {
+		cmd = exec.Command("runuser", append([]string{"-u", "postgres", "--", path}, args...)...)
+	} else {
+		cmd = exec.Command(path, args...)
+	}
+	cmd.Dir = c.dir
+	return cmd.CombinedOutput()
+}
+
+func (c *Cluster) url(db string) string {
+	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/%s?sslmode=disable", c.port, db)
+}
+
+// Stop stops the server fast (as a crash would), keeping its files for Start.
+func (c *Cluster) Stop() error {
+	out, err := c.run("pg_ctl", "-D", c.data, "-m", "immediate", "-w", "stop")
+	if err != nil {
+		return fmt.Errorf("pg_ctl stop: %v: %s", err, out)
+	}
+	return nil
+}
+
+// Start starts a stopped server again, on the same port.
+func (c *Cluster) Start() error {
+	opts := fmt.Sprintf("-c listen_addresses=127.0.0.1 -p %d -k %s -c fsync=off -c full_page_writes=off -c max_connections=200", c.port, c.dir)
+	out, err := c.run("pg_ctl", "-D", c.data, "-o", opts, "-l", filepath.Join(c.dir, "log"), "-w", "-t", "60", "start")
+	if err != nil {
+		return fmt.Errorf("pg_ctl start: %v: %s", err, out)
+	}
+	return nil
+}
+
+func (c *Cluster) stop() {
+	c.Stop()
+	os.RemoveAll(c.dir)
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// Dump returns every row of every table of the database at u as PostgreSQL prints it (bytea
+// as hex), for at-rest checks.
+func Dump(t testing.TB, u string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, u)
+	if err != nil {
+		t.Fatalf("pgtest: dump: %v", err)
+	}
+	defer conn.Close(ctx)
+	rows, err := conn.Query(ctx, "SELECT quote_ident(table_name) FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE'")
+	if err != nil {
+		t.Fatalf("pgtest: dump: %v", err)
+	}
+	tables, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatalf("pgtest: dump: %v", err)
+	}
+	var b strings.Builder
+	for _, table := range tables {
+		rows, err := conn.Query(ctx, "SELECT r::text FROM "+table+" r")
+		if err != nil {
+			t.Fatalf("pgtest: dump %s: %v", table, err)
+		}
+		lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			t.Fatalf("pgtest: dump %s: %v", table, err)
+		}
+		fmt.Fprintf(&b, "-- %s\n%s\n", table, strings.Join(lines, "\n"))
+	}
+	return b.String()
+}

@@ -1,0 +1,247 @@
+package store
+
+import (
+	"context"
+	"encoding/hex"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/sluice-edge/sluice/store/internal/journal"
+)
+
+// eventRow gives ev its id and time (now, unless it has one) and returns its events row:
+// the id's 16 bytes (time, then random: ids sort by time) and the columns.
+func eventRow(ev *Event) []any {
+	if ev.CreatedAt.IsZero() {
+		ev.CreatedAt = time.Now().UTC()
+	}
+	k := newEventKey(ev.CreatedAt)
+	ev.ID = journal.ID(k)
+	return []any{k[len(prefixEvent):], ev.CreatedAt, ev.EntityType, ev.EntityID, ev.Operation, ev.Actor, ev.ProxyID}
+}
+
+const insertEventSQL = `INSERT INTO events (id, created_at, entity_type, entity_id, operation, actor, proxy_id)
+	VALUES ($1, $2, $3, $4, $5, $6, $7)`
+
+// insertEvent writes a mutation's event in the mutation's transaction.
+func insertEvent(ctx context.Context, tx pgx.Tx, ev *Event) error {
+	_, err := tx.Exec(ctx, insertEventSQL, eventRow(ev)...)
+	return err
+}
+
+// Audit writes events on their own (detokenizations, reveals), group-committed: the events of
+// the requests of one short window go to the database in one statement, its own transaction,
+// and Audit returns once that committed.
+func (s *pgStore) Audit(ctx context.Context, evs ...Event) error {
+	if err := checkEvents(evs); err != nil {
+		return err
+	}
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	if len(evs) == 0 {
+		return nil
+	}
+	rows := make([][]any, len(evs))
+	for i := range evs {
+		ev := evs[i] // the caller's events keep their ids unset, as with Badger's journal
+		rows[i] = eventRow(&ev)
+	}
+	return s.audit.commit(ctx, rows)
+}
+
+// auditBatcher is the group commit of Audit: one committer gathers the requests that arrive
+// within window of the first (and while a commit is under way) and commits them together.
+type auditBatcher struct {
+	pool   *pgxpool.Pool
+	window time.Duration
+
+	mu      sync.Mutex
+	waiting []*auditRequest
+	closed  bool
+	kick    chan struct{}
+	stop    chan struct{}
+	done    chan struct{}
+}
+
+type auditRequest struct {
+	rows [][]any
+	done chan error
+}
+
+func newAuditBatcher(pool *pgxpool.Pool, window time.Duration) *auditBatcher {
+	b := &auditBatcher{pool: pool, window: window, kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+	go b.loop()
+	return b
+}
+
+// commit queues rows and waits for their transaction (or ctx: the caller then fails its
+// request; the records may still commit).
+func (b *auditBatcher) commit(ctx context.Context, rows [][]any) error {
+	req := &auditRequest{rows: rows, done: make(chan error, 1)}
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		return ErrClosed
+	}
+	b.waiting = append(b.waiting, req)
+	b.mu.Unlock()
+	select {
+	case b.kick <- struct{}{}:
+	default:
+	}
+	select {
+	case err := <-req.done:
+		return err
+	case <-ctx.Done():
+		return fmt.Errorf("%w: audit: %w", ErrUnavailable, ctx.Err())
+	}
+}
+
+func (b *auditBatcher) loop() {
+	defer close(b.done)
+	timer := time.NewTimer(0)
+	<-timer.C
+	for {
+		select {
+		case <-b.stop:
+			b.flush()
+			return
+		case <-b.kick:
+		}
+		if b.window > 0 {
+			timer.Reset(b.window)
+			select {
+			case <-b.stop:
+				timer.Stop()
+				b.flush()
+				return
+			case <-timer.C:
+			}
+		}
+		b.flush()
+	}
+}
+
+// auditCommitTimeout bounds one group commit: an unreachable database fails the waiting
+// requests instead of holding them.
+const auditCommitTimeout = 10 * time.Second
+
+// flush commits every waiting request in one statement and answers them.
+func (b *auditBatcher) flush() {
+	b.mu.Lock()
+	reqs := b.waiting
+	b.waiting = nil
+	b.mu.Unlock()
+	if len(reqs) == 0 {
+		return
+	}
+	n := 0
+	for _, r := range reqs {
+		n += len(r.rows)
+	}
+	cols := make([][]any, 7)
+	for c := range cols {
+		cols[c] = make([]any, 0, n)
+	}
+	for _, r := range reqs {
+		for _, row := range r.rows {
+			for c := range cols {
+				cols[c] = append(cols[c], row[c])
+			}
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), auditCommitTimeout)
+	_, err := b.pool.Exec(ctx, `INSERT INTO events (id, created_at, entity_type, entity_id, operation, actor, proxy_id)
+		SELECT * FROM unnest($1::bytea[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])`,
+		cols[0], cols[1], cols[2], cols[3], cols[4], cols[5], cols[6])
+	cancel()
+	err = pgErr(err)
+	for _, r := range reqs {
+		r.done <- err
+	}
+}
+
+// close commits what is waiting and stops the committer; later commits fail with ErrClosed.
+func (b *auditBatcher) close() {
+	b.mu.Lock()
+	b.closed = true
+	b.mu.Unlock()
+	close(b.stop)
+	<-b.done
+}
+
+func (s *pgStore) Events(ctx context.Context, q EventQuery) ([]Event, string, error) {
+	if s.closed.Load() {
+		return nil, "", ErrClosed
+	}
+	if q.Size <= 0 {
+		q.Size = 20
+	}
+	if q.Size > 100 {
+		q.Size = 100
+	}
+	var where []string
+	var args []any
+	add := func(cond string, v any) {
+		args = append(args, v)
+		where = append(where, fmt.Sprintf(cond, len(args)))
+	}
+	if q.Start != "" {
+		c, err := hex.DecodeString(q.Start)
+		if err != nil || len(c) != 16 {
+			return nil, "", fmt.Errorf("%w: start is not a cursor from this API", ErrInvalidInput)
+		}
+		add("id < $%d", c)
+	}
+	for _, f := range []struct{ col, v string }{{"entity_type", q.EntityType}, {"entity_id", q.EntityID}, {"operation", q.Operation}, {"actor", q.Actor}} {
+		if f.v == "" {
+			continue
+		}
+		if !storable(f.v) {
+			return nil, "", nil // no event has it
+		}
+		add(f.col+" = $%d", f.v)
+	}
+	if !q.Since.IsZero() {
+		add("created_at >= $%d", q.Since)
+	}
+	if !q.Until.IsZero() {
+		add("created_at <= $%d", q.Until)
+	}
+	sql := "SELECT id, created_at, entity_type, entity_id, operation, actor, proxy_id FROM events"
+	if len(where) > 0 {
+		sql += " WHERE " + strings.Join(where, " AND ")
+	}
+	sql += fmt.Sprintf(" ORDER BY id DESC LIMIT %d", q.Size+1)
+	rows, err := s.pool.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, "", pgErr(err)
+	}
+	defer rows.Close()
+	var out []Event
+	for rows.Next() {
+		var id []byte
+		var ev Event
+		if err := rows.Scan(&id, &ev.CreatedAt, &ev.EntityType, &ev.EntityID, &ev.Operation, &ev.Actor, &ev.ProxyID); err != nil {
+			return nil, "", pgErr(err)
+		}
+		ev.ID = hex.EncodeToString(id)
+		ev.CreatedAt = ev.CreatedAt.UTC()
+		out = append(out, ev)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", pgErr(err)
+	}
+	next := ""
+	if len(out) > q.Size {
+		out = out[:q.Size]
+		next = out[q.Size-1].ID
+	}
+	return out, next, nil
+}

@@ -1,0 +1,523 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// ---- tokens ----
+
+// claimKey is t's dedupe key in token_claims (nil without a fingerprint): a hash of the same
+// type, fingerprint and container set Badger's index entry names.
+func claimKey(t *Token) []byte {
+	if t.Fingerprint == "" {
+		return nil
+	}
+	k := sha256.Sum256(indexKey(t))
+	return k[:]
+}
+
+// lockClaim makes the transactions that claim key take turns (until they end), so that of
+// racing creates of one value with dedupe, the second finds the first's token.
+func lockClaim(ctx context.Context, tx pgx.Tx, key []byte) error {
+	if key == nil {
+		return nil
+	}
+	_, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", int64(binary.BigEndian.Uint64(key)))
+	return err
+}
+
+// claimOwner is the live token that holds key ("" when none does).
+func claimOwner(ctx context.Context, tx pgx.Tx, key []byte, now time.Time) (string, error) {
+	var id string
+	err := tx.QueryRow(ctx, `SELECT c.token_id FROM token_claims c JOIN tokens t ON t.id = c.token_id
+		WHERE c.key = $1 AND (t.expires_at IS NULL OR t.expires_at > $2)`, key, now).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", nil
+	}
+	return id, err
+}
+
+// claim points key at token id unless another live token holds it: the first token keeps the
+// claim until it is deleted, expires or moves (see Store.CreateToken).
+func claim(ctx context.Context, tx pgx.Tx, key []byte, id string, now time.Time) error {
+	if key == nil {
+		return nil
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO token_claims (key, token_id) VALUES ($1, $2)
+		ON CONFLICT (key) DO UPDATE SET token_id = EXCLUDED.token_id
+		WHERE NOT EXISTS (SELECT 1 FROM tokens t WHERE t.id = token_claims.token_id
+			AND (t.expires_at IS NULL OR t.expires_at > $3))`, key, id, now)
+	return err
+}
+
+// tokenRow is a token as its row holds it: the sealed records and their times.
+type tokenRow struct {
+	rec, ephem []byte
+	ephemTill  time.Time
+	expires    *time.Time
+	claim      []byte
+}
+
+func (s *pgStore) tokenRow(t *Token) (*tokenRow, error) {
+	rec, ephem, ephemTill, err := s.sealToken(t)
+	if err != nil {
+		return nil, err
+	}
+	return &tokenRow{rec: rec, ephem: ephem, ephemTill: ephemTill, expires: t.ExpiresAt, claim: claimKey(t)}, nil
+}
+
+// ephemArgs are the ephem and ephem_until column values.
+func (r *tokenRow) ephemArgs() (any, any) {
+	if r.ephem == nil {
+		return nil, nil
+	}
+	return r.ephem, r.ephemTill
+}
+
+// openRow opens a token's sealed row as of now into a token; ErrNotFound when it expired.
+func (s *pgStore) scanEntry(row pgx.Row) (*cacheEntry, error) {
+	e := &cacheEntry{}
+	var ephemTill, expires *time.Time
+	if err := row.Scan(&e.token, &e.ephem, &ephemTill, &expires); err != nil {
+		return nil, err
+	}
+	if e.ephem != nil && ephemTill != nil {
+		e.ephemTill = *ephemTill
+	} else {
+		e.ephem = nil
+	}
+	if expires != nil {
+		e.expires = *expires
+	}
+	return e, nil
+}
+
+const tokenColumns = "sealed, ephem, ephem_until, expires_at"
+
+func (s *pgStore) CreateToken(ctx context.Context, t *Token, dedupe bool, ev Event) (*Token, bool, error) {
+	if err := checkWrite(t.ID, &ev); err != nil {
+		return nil, false, err
+	}
+	row, err := s.tokenRow(t)
+	if err != nil {
+		return nil, false, err
+	}
+	ephem, ephemTill := row.ephemArgs()
+	var existing *Token
+	err = s.tx(ctx, func(tx pgx.Tx) error {
+		existing = nil
+		now := time.Now()
+		if err := lockClaim(ctx, tx, row.claim); err != nil {
+			return err
+		}
+		if dedupe && row.claim != nil {
+			id, err := claimOwner(ctx, tx, row.claim, now)
+			if err != nil {
+				return err
+			}
+			if id != "" {
+				e, err := s.scanEntry(tx.QueryRow(ctx, "SELECT "+tokenColumns+" FROM tokens WHERE id = $1", id))
+				if err != nil {
+					return err
+				}
+				if old, err := s.openToken(id, e); err == nil {
+					existing = old
+					return nil
+				} else if !errors.Is(err, ErrNotFound) {
+					return err
+				}
+			}
+		}
+		// The id of an expired token is free again.
+		if _, err := tx.Exec(ctx, "DELETE FROM tokens WHERE id = $1 AND expires_at <= $2", t.ID, now); err != nil {
+			return err
+		}
+		tag, err := tx.Exec(ctx, `INSERT INTO tokens (id, sealed, ephem, ephem_until, expires_at, claim_key, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING`,
+			t.ID, row.rec, ephem, ephemTill, row.expires, row.claim, t.CreatedAt)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return ErrConflict
+		}
+		if err := claim(ctx, tx, row.claim, t.ID, now); err != nil {
+			return err
+		}
+		return insertEvent(ctx, tx, &ev)
+	})
+	s.cache.drop(t.ID)
+	if err != nil {
+		return nil, false, err
+	}
+	if existing != nil {
+		return existing, true, nil
+	}
+	return t, false, nil
+}
+
+func (s *pgStore) GetToken(ctx context.Context, id string) (*Token, error) {
+	m, err := s.GetTokens(ctx, []string{id})
+	if err != nil {
+		return nil, err
+	}
+	if t := m[id]; t != nil {
+		return t, nil
+	}
+	return nil, ErrNotFound
+}
+
+// GetTokens serves what it can from the sealed cache and reads the rest in one query.
+func (s *pgStore) GetTokens(ctx context.Context, ids []string) (map[string]*Token, error) {
+	if s.closed.Load() {
+		return nil, ErrClosed
+	}
+	out := make(map[string]*Token, len(ids))
+	var miss []string
+	for _, id := range ids {
+		e := s.cache.get(id)
+		if e == nil {
+			if storable(id) { // other ids cannot exist
+				miss = append(miss, id)
+			}
+			continue
+		}
+		t, err := s.openToken(id, e)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out[id] = t
+	}
+	if len(miss) == 0 {
+		return out, nil
+	}
+	gen := s.cache.generation()
+	rows, err := s.pool.Query(ctx, "SELECT id, "+tokenColumns+" FROM tokens WHERE id = ANY($1)", miss)
+	if err != nil {
+		return nil, pgErr(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		e := &cacheEntry{}
+		var ephemTill, expires *time.Time
+		if err := rows.Scan(&id, &e.token, &e.ephem, &ephemTill, &expires); err != nil {
+			return nil, pgErr(err)
+		}
+		if e.ephem != nil && ephemTill != nil {
+			e.ephemTill = *ephemTill
+		} else {
+			e.ephem = nil
+		}
+		if expires != nil {
+			e.expires = *expires
+		}
+		t, err := s.openToken(id, e)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		s.cache.put(id, e, gen)
+		out[id] = t
+	}
+	if err := rows.Err(); err != nil {
+		return nil, pgErr(err)
+	}
+	return out, nil
+}
+
+// ResolveTokens opens tokens from this node's sealed cache, reading the rest in one query.
+func (s *pgStore) ResolveTokens(ctx context.Context, ids []string, r *Resolved) error {
+	return s.resolve(ctx, s.cache, s, ids, r)
+}
+
+func (s *pgStore) UpdateToken(ctx context.Context, t *Token, ev Event) error {
+	if err := checkWrite(t.ID, &ev); err != nil {
+		return err
+	}
+	row, err := s.tokenRow(t)
+	if err != nil {
+		return err
+	}
+	ephem, ephemTill := row.ephemArgs()
+	defer s.cache.drop(t.ID)
+	return s.tx(ctx, func(tx pgx.Tx) error {
+		now := time.Now()
+		if err := lockClaim(ctx, tx, row.claim); err != nil {
+			return err
+		}
+		var oldClaim []byte
+		var expires *time.Time
+		err := tx.QueryRow(ctx, "SELECT claim_key, expires_at FROM tokens WHERE id = $1 FOR UPDATE", t.ID).Scan(&oldClaim, &expires)
+		if err != nil {
+			return err
+		}
+		if expires != nil && !expires.After(now) {
+			return ErrNotFound
+		}
+		if oldClaim != nil && !bytes.Equal(oldClaim, row.claim) {
+			if _, err := tx.Exec(ctx, "DELETE FROM token_claims WHERE key = $1 AND token_id = $2", oldClaim, t.ID); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.Exec(ctx, `UPDATE tokens SET sealed = $2, ephem = $3, ephem_until = $4, expires_at = $5, claim_key = $6
+			WHERE id = $1`, t.ID, row.rec, ephem, ephemTill, row.expires, row.claim); err != nil {
+			return err
+		}
+		if err := claim(ctx, tx, row.claim, t.ID, now); err != nil {
+			return err
+		}
+		return insertEvent(ctx, tx, &ev)
+	})
+}
+
+func (s *pgStore) DeleteToken(ctx context.Context, id string, ev Event) error {
+	if err := checkWrite(id, &ev); err != nil {
+		return err
+	}
+	defer s.cache.drop(id)
+	return s.tx(ctx, func(tx pgx.Tx) error {
+		// Its claim goes with it (ON DELETE CASCADE).
+		tag, err := tx.Exec(ctx, "DELETE FROM tokens WHERE id = $1 AND (expires_at IS NULL OR expires_at > $2)", id, time.Now())
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return ErrNotFound
+		}
+		return insertEvent(ctx, tx, &ev)
+	})
+}
+
+// ---- applications ----
+
+// An application's record is sealed, bound to its id; its API key's keyed hash is a column
+// of its own, for the lookup by key.
+
+func (s *pgStore) sealApp(a *Application) ([]byte, error) {
+	b, err := json.Marshal(a)
+	if err != nil {
+		return nil, err
+	}
+	return s.seal.Seal(nil, b, []byte(prefixApp+a.ID)), nil
+}
+
+func (s *pgStore) openApp(id string, sealed []byte) (*Application, error) {
+	b, err := s.seal.Open(nil, sealed, []byte(prefixApp+id))
+	if err != nil {
+		return nil, ErrCorrupt
+	}
+	var a Application
+	if err := json.Unmarshal(b, &a); err != nil || a.ID != id {
+		return nil, ErrCorrupt
+	}
+	return &a, nil
+}
+
+func (s *pgStore) CreateApplication(ctx context.Context, a *Application, ev Event) error {
+	if err := checkWrite(a.ID, &ev); err != nil {
+		return err
+	}
+	sealed, err := s.sealApp(a)
+	if err != nil {
+		return err
+	}
+	return s.tx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "INSERT INTO applications (id, key_hash, sealed) VALUES ($1, $2, $3)", a.ID, a.KeyHash, sealed); err != nil {
+			return err
+		}
+		return insertEvent(ctx, tx, &ev)
+	})
+}
+
+func (s *pgStore) GetApplication(ctx context.Context, id string) (*Application, error) {
+	if s.closed.Load() {
+		return nil, ErrClosed
+	}
+	if !storable(id) {
+		return nil, ErrNotFound
+	}
+	var sealed []byte
+	if err := s.pool.QueryRow(ctx, "SELECT sealed FROM applications WHERE id = $1", id).Scan(&sealed); err != nil {
+		return nil, pgErr(err)
+	}
+	return s.openApp(id, sealed)
+}
+
+func (s *pgStore) ApplicationByKey(ctx context.Context, key string) (*Application, error) {
+	if s.closed.Load() {
+		return nil, ErrClosed
+	}
+	h := s.HashKey(key)
+	var id string
+	var sealed []byte
+	if err := s.pool.QueryRow(ctx, "SELECT id, sealed FROM applications WHERE key_hash = $1", h).Scan(&id, &sealed); err != nil {
+		return nil, pgErr(err)
+	}
+	a, err := s.openApp(id, sealed)
+	if err != nil {
+		return nil, err
+	}
+	if subtle.ConstantTimeCompare(a.KeyHash, h) != 1 {
+		return nil, ErrNotFound
+	}
+	return a, nil
+}
+
+func (s *pgStore) ListApplications(ctx context.Context) ([]*Application, error) {
+	if s.closed.Load() {
+		return nil, ErrClosed
+	}
+	rows, err := s.pool.Query(ctx, "SELECT id, sealed FROM applications ORDER BY id")
+	if err != nil {
+		return nil, pgErr(err)
+	}
+	defer rows.Close()
+	var out []*Application
+	for rows.Next() {
+		var id string
+		var sealed []byte
+		if err := rows.Scan(&id, &sealed); err != nil {
+			return nil, pgErr(err)
+		}
+		a, err := s.openApp(id, sealed)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, pgErr(rows.Err())
+}
+
+func (s *pgStore) UpdateApplication(ctx context.Context, a *Application, ev Event) error {
+	if err := checkWrite(a.ID, &ev); err != nil {
+		return err
+	}
+	sealed, err := s.sealApp(a)
+	if err != nil {
+		return err
+	}
+	return s.tx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, "UPDATE applications SET key_hash = $2, sealed = $3 WHERE id = $1", a.ID, a.KeyHash, sealed)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return ErrNotFound
+		}
+		return insertEvent(ctx, tx, &ev)
+	})
+}
+
+func (s *pgStore) DeleteApplication(ctx context.Context, id string, ev Event) error {
+	if err := checkWrite(id, &ev); err != nil {
+		return err
+	}
+	return s.tx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, "DELETE FROM applications WHERE id = $1", id)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return ErrNotFound
+		}
+		return insertEvent(ctx, tx, &ev)
+	})
+}
+
+// ---- documents ----
+
+func (s *pgStore) Put(ctx context.Context, c Collection, id string, doc []byte, create bool, ev Event) error {
+	if err := checkWrite(id, &ev); err != nil {
+		return err
+	}
+	body := s.sealDoc(c, id, doc)
+	return s.tx(ctx, func(tx pgx.Tx) error {
+		var sql string
+		if create {
+			sql = "INSERT INTO documents (collection, id, body) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING"
+		} else {
+			sql = "UPDATE documents SET body = $3 WHERE collection = $1 AND id = $2"
+		}
+		tag, err := tx.Exec(ctx, sql, c.Prefix, id, body)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			if create {
+				return ErrConflict
+			}
+			return ErrNotFound
+		}
+		return insertEvent(ctx, tx, &ev)
+	})
+}
+
+func (s *pgStore) Get(ctx context.Context, c Collection, id string) ([]byte, error) {
+	if s.closed.Load() {
+		return nil, ErrClosed
+	}
+	if !storable(id) {
+		return nil, ErrNotFound
+	}
+	var body []byte
+	if err := s.pool.QueryRow(ctx, "SELECT body FROM documents WHERE collection = $1 AND id = $2", c.Prefix, id).Scan(&body); err != nil {
+		return nil, pgErr(err)
+	}
+	return s.openDoc(c, docKey(c, id), body)
+}
+
+func (s *pgStore) List(ctx context.Context, c Collection) ([][]byte, error) {
+	if s.closed.Load() {
+		return nil, ErrClosed
+	}
+	rows, err := s.pool.Query(ctx, "SELECT id, body FROM documents WHERE collection = $1 ORDER BY id", c.Prefix)
+	if err != nil {
+		return nil, pgErr(err)
+	}
+	defer rows.Close()
+	var out [][]byte
+	for rows.Next() {
+		var id string
+		var body []byte
+		if err := rows.Scan(&id, &body); err != nil {
+			return nil, pgErr(err)
+		}
+		d, err := s.openDoc(c, docKey(c, id), body)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, pgErr(rows.Err())
+}
+
+func (s *pgStore) Delete(ctx context.Context, c Collection, id string, ev Event) error {
+	if err := checkWrite(id, &ev); err != nil {
+		return err
+	}
+	return s.tx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, "DELETE FROM documents WHERE collection = $1 AND id = $2", c.Prefix, id)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return ErrNotFound
+		}
+		return insertEvent(ctx, tx, &ev)
+	})
+}
