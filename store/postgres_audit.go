@@ -63,10 +63,12 @@ type auditBatcher struct {
 
 	mu      sync.Mutex
 	waiting []*auditRequest
+	pending int // requests not answered yet
 	closed  bool
 	kick    chan struct{}
 	stop    chan struct{}
 	done    chan struct{}
+	onFlush func() // tests count commits
 }
 
 type auditRequest struct {
@@ -90,6 +92,7 @@ func (b *auditBatcher) commit(ctx context.Context, rows [][]any) error {
 		return ErrClosed
 	}
 	b.waiting = append(b.waiting, req)
+	b.pending++
 	b.mu.Unlock()
 	select {
 	case b.kick <- struct{}{}:
@@ -156,6 +159,9 @@ func (b *auditBatcher) flush() {
 			}
 		}
 	}
+	if b.onFlush != nil {
+		b.onFlush()
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), auditCommitTimeout)
 	_, err := b.pool.Exec(ctx, `INSERT INTO events (id, created_at, entity_type, entity_id, operation, actor, proxy_id)
 		SELECT * FROM unnest($1::bytea[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])`,
@@ -165,6 +171,16 @@ func (b *auditBatcher) flush() {
 	for _, r := range reqs {
 		r.done <- err
 	}
+	b.mu.Lock()
+	b.pending -= len(reqs)
+	b.mu.Unlock()
+}
+
+// unanswered is the number of requests waiting for their commit.
+func (b *auditBatcher) unanswered() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.pending
 }
 
 // close commits what is waiting and stops the committer; later commits fail with ErrClosed.

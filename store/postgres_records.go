@@ -83,22 +83,17 @@ func (r *tokenRow) ephemArgs() (any, any) {
 	return r.ephem, r.ephemTill
 }
 
-// openRow opens a token's sealed row as of now into a token; ErrNotFound when it expired.
-func (s *pgStore) scanEntry(row pgx.Row) (*cacheEntry, error) {
-	e := &cacheEntry{}
-	var ephemTill, expires *time.Time
-	if err := row.Scan(&e.token, &e.ephem, &ephemTill, &expires); err != nil {
-		return nil, err
-	}
-	if e.ephem != nil && ephemTill != nil {
-		e.ephemTill = *ephemTill
-	} else {
-		e.ephem = nil
+// entryOf is a token row's columns as the sealed cache keeps them: short-lived fields only
+// with their deadline.
+func entryOf(sealed, ephem []byte, ephemTill, expires *time.Time) *cacheEntry {
+	e := &cacheEntry{token: sealed}
+	if ephem != nil && ephemTill != nil {
+		e.ephem, e.ephemTill = ephem, *ephemTill
 	}
 	if expires != nil {
 		e.expires = *expires
 	}
-	return e, nil
+	return e
 }
 
 const tokenColumns = "sealed, ephem, ephem_until, expires_at"
@@ -125,11 +120,13 @@ func (s *pgStore) CreateToken(ctx context.Context, t *Token, dedupe bool, ev Eve
 				return err
 			}
 			if id != "" {
-				e, err := s.scanEntry(tx.QueryRow(ctx, "SELECT "+tokenColumns+" FROM tokens WHERE id = $1", id))
+				var sealed, ephem []byte
+				var ephemTill, expires *time.Time
+				err := tx.QueryRow(ctx, "SELECT "+tokenColumns+" FROM tokens WHERE id = $1", id).Scan(&sealed, &ephem, &ephemTill, &expires)
 				if err != nil {
 					return err
 				}
-				if old, err := s.openToken(id, e); err == nil {
+				if old, err := s.openToken(id, entryOf(sealed, ephem, ephemTill, expires)); err == nil {
 					existing = old
 					return nil
 				} else if !errors.Is(err, ErrNotFound) {
@@ -211,19 +208,12 @@ func (s *pgStore) GetTokens(ctx context.Context, ids []string) (map[string]*Toke
 	defer rows.Close()
 	for rows.Next() {
 		var id string
-		e := &cacheEntry{}
+		var sealed, ephem []byte
 		var ephemTill, expires *time.Time
-		if err := rows.Scan(&id, &e.token, &e.ephem, &ephemTill, &expires); err != nil {
+		if err := rows.Scan(&id, &sealed, &ephem, &ephemTill, &expires); err != nil {
 			return nil, pgErr(err)
 		}
-		if e.ephem != nil && ephemTill != nil {
-			e.ephemTill = *ephemTill
-		} else {
-			e.ephem = nil
-		}
-		if expires != nil {
-			e.expires = *expires
-		}
+		e := entryOf(sealed, ephem, ephemTill, expires)
 		t, err := s.openToken(id, e)
 		if errors.Is(err, ErrNotFound) {
 			continue
