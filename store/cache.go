@@ -82,3 +82,14 @@ func (c *sealedCache) generation() uint64 {
 	}
 	return c.gen.Load()
 }
+
+// dropAll forgets every entry and invalidates reads in flight.
+func (c *sealedCache) dropAll() {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	c.gen.Add(1)
+	clear(c.entries)
+	c.mu.Unlock()
+}

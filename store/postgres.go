@@ -86,11 +86,13 @@ type pgStore struct {
 	pool   *pgxpool.Pool
 	cache  *sealedCache
 	audit  *auditBatcher
+	feed   *changeFeed
 	log    *slog.Logger
 	health atomic.Pointer[error] // the last ping's failure; nil while healthy
 	closed atomic.Bool
 	stop   chan struct{}
 	done   sync.WaitGroup
+	cancel context.CancelFunc // ends the change feed
 }
 
 var _ Store = (*pgStore)(nil)
@@ -136,6 +138,17 @@ func OpenPostgres(ctx context.Context, url string, opt PostgresOptions) (Store, 
 		return nil, err
 	}
 	s := &pgStore{vaultKeys: keys, pool: pool, cache: newSealedCache(cacheSize(opt.TokenCacheSize)), log: opt.Logger, stop: make(chan struct{})}
+	if s.feed, err = startChangeFeed(ctx, pool, s.cache); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	feedCtx, cancel := context.WithCancel(context.Background())
+	s.cancel = cancel
+	s.done.Add(1)
+	go func() {
+		defer s.done.Done()
+		s.feed.run(feedCtx)
+	}()
 	window := opt.AuditSyncInterval
 	if window == 0 {
 		window = DefaultAuditSyncInterval
@@ -256,8 +269,8 @@ func (s *pgStore) ping() {
 // sweepBatch bounds the rows one sweep statement deletes.
 const sweepBatch = 1000
 
-// sweep deletes expired tokens (their claims go with them) and lapsed short-lived fields.
-// Reads already ignore both; this gives the space back.
+// sweep deletes expired tokens (their claims go with them), lapsed short-lived fields and
+// old rows of the change feed. Reads already ignore the first two; this gives the space back.
 func (s *pgStore) sweep() {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -269,6 +282,7 @@ func (s *pgStore) sweep() {
 		}
 	}
 	s.pool.Exec(ctx, "UPDATE tokens SET ephem = NULL, ephem_until = NULL WHERE ephem_until <= $1", now)
+	s.pool.Exec(ctx, "DELETE FROM changes WHERE at < $1", now.Add(-changeKeep))
 }
 
 // Ready is nil while the database answered the last ping.
@@ -287,6 +301,7 @@ func (s *pgStore) Close() error {
 		return nil
 	}
 	close(s.stop)
+	s.cancel()
 	s.done.Wait()
 	s.audit.close()
 	s.pool.Close()

@@ -28,10 +28,13 @@ func eventRow(ev *Event) []any {
 const insertEventSQL = `INSERT INTO events (id, created_at, entity_type, entity_id, operation, actor, proxy_id)
 	VALUES ($1, $2, $3, $4, $5, $6, $7)`
 
-// insertEvent writes a mutation's event in the mutation's transaction.
-func insertEvent(ctx context.Context, tx pgx.Tx, ev *Event) error {
-	_, err := tx.Exec(ctx, insertEventSQL, eventRow(ev)...)
-	return err
+// commitEvent writes a mutation's event and its change (for the other nodes' caches) in the
+// mutation's transaction.
+func (s *pgStore) commitEvent(ctx context.Context, tx pgx.Tx, ev *Event, kind ChangeKind, prefix, id string) error {
+	if _, err := tx.Exec(ctx, insertEventSQL, eventRow(ev)...); err != nil {
+		return err
+	}
+	return recordChange(ctx, tx, kind, prefix, id)
 }
 
 // Audit writes events on their own (detokenizations, reveals), group-committed: the events of

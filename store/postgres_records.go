@@ -150,7 +150,7 @@ func (s *pgStore) CreateToken(ctx context.Context, t *Token, dedupe bool, ev Eve
 		if err := claim(ctx, tx, row.claim, t.ID, now); err != nil {
 			return err
 		}
-		return insertEvent(ctx, tx, &ev)
+		return s.commitEvent(ctx, tx, &ev, ChangedToken, "", t.ID)
 	})
 	s.cache.drop(t.ID)
 	if err != nil {
@@ -271,7 +271,7 @@ func (s *pgStore) UpdateToken(ctx context.Context, t *Token, ev Event) error {
 		if err := claim(ctx, tx, row.claim, t.ID, now); err != nil {
 			return err
 		}
-		return insertEvent(ctx, tx, &ev)
+		return s.commitEvent(ctx, tx, &ev, ChangedToken, "", t.ID)
 	})
 }
 
@@ -289,7 +289,7 @@ func (s *pgStore) DeleteToken(ctx context.Context, id string, ev Event) error {
 		if tag.RowsAffected() == 0 {
 			return ErrNotFound
 		}
-		return insertEvent(ctx, tx, &ev)
+		return s.commitEvent(ctx, tx, &ev, ChangedToken, "", id)
 	})
 }
 
@@ -330,7 +330,7 @@ func (s *pgStore) CreateApplication(ctx context.Context, a *Application, ev Even
 		if _, err := tx.Exec(ctx, "INSERT INTO applications (id, key_hash, sealed) VALUES ($1, $2, $3)", a.ID, a.KeyHash, sealed); err != nil {
 			return err
 		}
-		return insertEvent(ctx, tx, &ev)
+		return s.commitEvent(ctx, tx, &ev, ChangedApplication, "", a.ID)
 	})
 }
 
@@ -409,7 +409,7 @@ func (s *pgStore) UpdateApplication(ctx context.Context, a *Application, ev Even
 		if tag.RowsAffected() == 0 {
 			return ErrNotFound
 		}
-		return insertEvent(ctx, tx, &ev)
+		return s.commitEvent(ctx, tx, &ev, ChangedApplication, "", a.ID)
 	})
 }
 
@@ -425,7 +425,7 @@ func (s *pgStore) DeleteApplication(ctx context.Context, id string, ev Event) er
 		if tag.RowsAffected() == 0 {
 			return ErrNotFound
 		}
-		return insertEvent(ctx, tx, &ev)
+		return s.commitEvent(ctx, tx, &ev, ChangedApplication, "", id)
 	})
 }
 
@@ -453,7 +453,7 @@ func (s *pgStore) Put(ctx context.Context, c Collection, id string, doc []byte, 
 			}
 			return ErrNotFound
 		}
-		return insertEvent(ctx, tx, &ev)
+		return s.commitEvent(ctx, tx, &ev, ChangedDocument, c.Prefix, id)
 	})
 }
 
@@ -508,6 +508,6 @@ func (s *pgStore) Delete(ctx context.Context, c Collection, id string, ev Event)
 		if tag.RowsAffected() == 0 {
 			return ErrNotFound
 		}
-		return insertEvent(ctx, tx, &ev)
+		return s.commitEvent(ctx, tx, &ev, ChangedDocument, c.Prefix, id)
 	})
 }

@@ -30,6 +30,20 @@ func exec(t *testing.T, url, sql string, args ...any) {
 	}
 }
 
+func countRows(t *testing.T, url, sql string) int {
+	t.Helper()
+	conn, err := pgx.Connect(bg, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(bg)
+	var n int
+	if err := conn.QueryRow(bg, sql).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
 // TestPostgresRefusesNewerSchema: a node does not run against a schema migrated by a newer
 // version: a clear error that names the version.
 func TestPostgresRefusesNewerSchema(t *testing.T) {
@@ -166,7 +180,9 @@ func TestPostgresOutageAndRecovery(t *testing.T) {
 			return err
 		}},
 		{"get", func() error { _, err := st.GetToken(ctx, "not-cached"); return err }},
-		{"audit", func() error { return st.Audit(ctx, store.Event{EntityType: "token", EntityID: "before", Operation: "detokenize"}) }},
+		{"audit", func() error {
+			return st.Audit(ctx, store.Event{EntityType: "token", EntityID: "before", Operation: "detokenize"})
+		}},
 		{"events", func() error { _, _, err := st.Events(ctx, store.EventQuery{}); return err }},
 	} {
 		if err := op.do(); !errors.Is(err, store.ErrUnavailable) {

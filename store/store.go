@@ -145,3 +145,30 @@ type EventQuery struct {
 	Size                                   int    // page size, 1..100
 	Start                                  string // cursor returned as next by the previous page
 }
+
+// ChangeFeed is implemented by stores that several nodes share (PostgreSQL): it tells each node
+// of the records changed through any node, so that caches drop their copies.
+type ChangeFeed interface {
+	// Subscribe calls fn for every change committed through any node (this one included), from
+	// one goroutine, until the store closes; fn must return quickly. A change of kind
+	// ChangedUnknown means changes may have been missed (the feed lost its connection):
+	// drop every cached record.
+	Subscribe(fn func(Change))
+}
+
+// Change names a record that was created, changed or deleted.
+type Change struct {
+	Kind   ChangeKind
+	Prefix string // the document's Collection.Prefix, for ChangedDocument
+	ID     string
+}
+
+// ChangeKind says what kind of record a Change names.
+type ChangeKind string
+
+const (
+	ChangedToken       ChangeKind = "t"
+	ChangedApplication ChangeKind = "a"
+	ChangedDocument    ChangeKind = "d"
+	ChangedUnknown     ChangeKind = "*"
+)
