@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/hex"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -51,20 +52,30 @@ func flipColumn(t *testing.T, url, table, col, where string, args ...any) {
 // TestPostgresConformance runs the conformance suite on the PostgreSQL vault, a database per
 // test; after each, no plaintext value, API key or private key the suite wrote is in any row.
 func TestPostgresConformance(t *testing.T) {
+	var mu sync.Mutex
 	urls := map[store.Store]string{}
+	url := func(s store.Store) string {
+		mu.Lock()
+		defer mu.Unlock()
+		return urls[s]
+	}
 	storetest.Run(t, storetest.Backend{
+		Parallel: true,
 		Open: func(t *testing.T) store.Store {
-			s, url := openPostgres(t)
-			urls[s] = url
+			s, u := openPostgres(t)
+			mu.Lock()
+			urls[s] = u
+			mu.Unlock()
+			url := u
 			t.Cleanup(func() { assertNoSecretsAtRest(t, url) }) // before the database is dropped
 			return s
 		},
 		FlipToken: func(t *testing.T, s store.Store, id string) {
-			flipColumn(t, urls[s], "tokens", "sealed", "id = $1", id)
+			flipColumn(t, url(s), "tokens", "sealed", "id = $1", id)
 			store.DropCached(s, id)
 		},
 		FlipDocument: func(t *testing.T, s store.Store, c store.Collection, id string) {
-			flipColumn(t, urls[s], "documents", "body", "collection = $1 AND id = $2", c.Prefix, id)
+			flipColumn(t, url(s), "documents", "body", "collection = $1 AND id = $2", c.Prefix, id)
 		},
 	})
 }

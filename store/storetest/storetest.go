@@ -27,6 +27,9 @@ type Backend struct {
 	FlipToken func(t *testing.T, s store.Store, id string)
 	// FlipDocument does the same for a document of a sealed collection.
 	FlipDocument func(t *testing.T, s store.Store, c store.Collection, id string)
+	// Parallel runs the tests side by side (go test -parallel of them at a time): for backends
+	// whose vaults cost little memory each.
+	Parallel bool
 }
 
 var ctx = context.Background()
@@ -65,6 +68,9 @@ func Run(t *testing.T, b Backend) {
 		{"ClosedStoreErrors", testClosed},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			if b.Parallel {
+				t.Parallel()
+			}
 			s := b.Open(t)
 			defer s.Close()
 			if err := s.Ready(); err != nil {
