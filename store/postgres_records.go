@@ -25,26 +25,9 @@ func claimKey(t *Token) []byte {
 	return k[:]
 }
 
-// lockClaim makes the transactions that claim key take turns (until they end), so that of
-// racing creates of one value with dedupe, the second finds the first's token.
-func lockClaim(ctx context.Context, tx pgx.Tx, key []byte) error {
-	if key == nil {
-		return nil
-	}
-	_, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", int64(binary.BigEndian.Uint64(key)))
-	return err
-}
-
-// claimOwner is the live token that holds key ("" when none does).
-func claimOwner(ctx context.Context, tx pgx.Tx, key []byte, now time.Time) (string, error) {
-	var id string
-	err := tx.QueryRow(ctx, `SELECT c.token_id FROM token_claims c JOIN tokens t ON t.id = c.token_id
-		WHERE c.key = $1 AND (t.expires_at IS NULL OR t.expires_at > $2)`, key, now).Scan(&id)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return "", nil
-	}
-	return id, err
-}
+// claimLock is the pg_advisory_xact_lock key of a dedupe claim: creates with dedupe of one
+// value take turns, so that of racing ones the second finds the first's token.
+func claimLock(key []byte) int64 { return int64(binary.BigEndian.Uint64(key)) }
 
 // claim points key at token id unless another live token holds it: the first token keeps the
 // claim until it is deleted, expires or moves (see Store.CreateToken).
@@ -98,61 +81,103 @@ func entryOf(sealed, ephem []byte, ephemTill, expires *time.Time) *cacheEntry {
 
 const tokenColumns = "sealed, ephem, ephem_until, expires_at"
 
+// insertTokenSQL inserts a token, its dedupe claim (taken over only from a token no longer
+// live, $9 being now) and its event ($10…) in one statement: none of it happens if the id is
+// taken. It returns how many tokens it inserted.
+const insertTokenSQL = `WITH ins AS (
+		INSERT INTO tokens (id, sealed, ephem, ephem_until, expires_at, claim_key, type_tag, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO NOTHING RETURNING id),
+	cl AS (
+		INSERT INTO token_claims (key, token_id) SELECT $6, id FROM ins WHERE $6::bytea IS NOT NULL
+		ON CONFLICT (key) DO UPDATE SET token_id = EXCLUDED.token_id
+		WHERE NOT EXISTS (SELECT 1 FROM tokens t WHERE t.id = token_claims.token_id
+			AND (t.expires_at IS NULL OR t.expires_at > $9))),
+	ev AS (
+		INSERT INTO events (id, created_at, entity_type, entity_id, operation, actor, proxy_id)
+		SELECT $10, $11, $12, $13, $14, $15, $16 FROM ins)
+	SELECT count(*) FROM ins`
+
+// batchSender is a pool (a batch is then its own transaction) or a transaction.
+type batchSender interface {
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
+}
+
+// insertToken frees the id of an expired token and inserts t in one round trip; ErrConflict
+// if the id is taken by a live token.
+func (s *pgStore) insertToken(ctx context.Context, q batchSender, t *Token, row *tokenRow, ev *Event, now time.Time) error {
+	ephem, ephemTill := row.ephemArgs()
+	args := append([]any{t.ID, row.rec, ephem, ephemTill, row.expires, row.claim, s.tag("type", t.Type), t.CreatedAt, now}, eventRow(ev)...)
+	b := &pgx.Batch{}
+	b.Queue("DELETE FROM tokens WHERE id = $1 AND expires_at <= $2", t.ID, now) // its claims go with it
+	b.Queue(insertTokenSQL, args...)
+	res := q.SendBatch(ctx, b)
+	defer res.Close()
+	if _, err := res.Exec(); err != nil {
+		return err
+	}
+	var n int
+	if err := res.QueryRow().Scan(&n); err != nil {
+		return err
+	}
+	if n == 0 {
+		return ErrConflict
+	}
+	return res.Close()
+}
+
+// CreateToken inserts the token, its claim and its event in one round trip; with dedupe, the
+// transaction first takes the claim's lock and looks for its live owner.
 func (s *pgStore) CreateToken(ctx context.Context, t *Token, dedupe bool, ev Event) (*Token, bool, error) {
 	if err := checkWrite(t.ID, &ev); err != nil {
 		return nil, false, err
+	}
+	if s.closed.Load() {
+		return nil, false, ErrClosed
 	}
 	row, err := s.tokenRow(t)
 	if err != nil {
 		return nil, false, err
 	}
-	ephem, ephemTill := row.ephemArgs()
+	defer s.cache.drop(t.ID)
+	if !dedupe || row.claim == nil {
+		if err := pgErr(s.insertToken(ctx, s.pool, t, row, &ev, time.Now())); err != nil {
+			return nil, false, err
+		}
+		return t, false, nil
+	}
 	var existing *Token
 	err = s.tx(ctx, func(tx pgx.Tx) error {
 		existing = nil
 		now := time.Now()
-		if err := lockClaim(ctx, tx, row.claim); err != nil {
+		b := &pgx.Batch{}
+		b.Queue("SELECT pg_advisory_xact_lock($1)", claimLock(row.claim))
+		b.Queue(`SELECT t.id, t.sealed, t.ephem, t.ephem_until, t.expires_at FROM token_claims c JOIN tokens t ON t.id = c.token_id
+			WHERE c.key = $1 AND (t.expires_at IS NULL OR t.expires_at > $2)`, row.claim, now)
+		res := tx.SendBatch(ctx, b)
+		if _, err := res.Exec(); err != nil {
+			res.Close()
 			return err
 		}
-		if dedupe && row.claim != nil {
-			id, err := claimOwner(ctx, tx, row.claim, now)
-			if err != nil {
+		var id string
+		var sealed, ephem []byte
+		var ephemTill, expires *time.Time
+		err := res.QueryRow().Scan(&id, &sealed, &ephem, &ephemTill, &expires)
+		res.Close()
+		switch {
+		case err == nil:
+			old, err := s.openToken(id, entryOf(sealed, ephem, ephemTill, expires))
+			if err == nil {
+				existing = old
+				return nil
+			}
+			if !errors.Is(err, ErrNotFound) {
 				return err
 			}
-			if id != "" {
-				var sealed, ephem []byte
-				var ephemTill, expires *time.Time
-				err := tx.QueryRow(ctx, "SELECT "+tokenColumns+" FROM tokens WHERE id = $1", id).Scan(&sealed, &ephem, &ephemTill, &expires)
-				if err != nil {
-					return err
-				}
-				if old, err := s.openToken(id, entryOf(sealed, ephem, ephemTill, expires)); err == nil {
-					existing = old
-					return nil
-				} else if !errors.Is(err, ErrNotFound) {
-					return err
-				}
-			}
-		}
-		// The id of an expired token is free again.
-		if _, err := tx.Exec(ctx, "DELETE FROM tokens WHERE id = $1 AND expires_at <= $2", t.ID, now); err != nil {
+		case !errors.Is(err, pgx.ErrNoRows):
 			return err
 		}
-		tag, err := tx.Exec(ctx, `INSERT INTO tokens (id, sealed, ephem, ephem_until, expires_at, claim_key, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING`,
-			t.ID, row.rec, ephem, ephemTill, row.expires, row.claim, t.CreatedAt)
-		if err != nil {
-			return err
-		}
-		if tag.RowsAffected() == 0 {
-			return ErrConflict
-		}
-		if err := claim(ctx, tx, row.claim, t.ID, now); err != nil {
-			return err
-		}
-		return s.commitEvent(ctx, tx, &ev, ChangedToken, "", t.ID)
+		return s.insertToken(ctx, tx, t, row, &ev, now)
 	})
-	s.cache.drop(t.ID)
 	if err != nil {
 		return nil, false, err
 	}
@@ -247,8 +272,10 @@ func (s *pgStore) UpdateToken(ctx context.Context, t *Token, ev Event) error {
 	defer s.cache.drop(t.ID)
 	return s.tx(ctx, func(tx pgx.Tx) error {
 		now := time.Now()
-		if err := lockClaim(ctx, tx, row.claim); err != nil {
-			return err
+		if row.claim != nil {
+			if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", claimLock(row.claim)); err != nil {
+				return err
+			}
 		}
 		var oldClaim []byte
 		var expires *time.Time
@@ -264,8 +291,8 @@ func (s *pgStore) UpdateToken(ctx context.Context, t *Token, ev Event) error {
 				return err
 			}
 		}
-		if _, err := tx.Exec(ctx, `UPDATE tokens SET sealed = $2, ephem = $3, ephem_until = $4, expires_at = $5, claim_key = $6
-			WHERE id = $1`, t.ID, row.rec, ephem, ephemTill, row.expires, row.claim); err != nil {
+		if _, err := tx.Exec(ctx, `UPDATE tokens SET sealed = $2, ephem = $3, ephem_until = $4, expires_at = $5, claim_key = $6,
+			type_tag = $7 WHERE id = $1`, t.ID, row.rec, ephem, ephemTill, row.expires, row.claim, s.tag("type", t.Type)); err != nil {
 			return err
 		}
 		if err := claim(ctx, tx, row.claim, t.ID, now); err != nil {

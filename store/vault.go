@@ -19,6 +19,7 @@ type vaultKeys struct {
 	seal      *seal.Sealer
 	fingerKey []byte
 	apiKeyKey []byte
+	tagKey    []byte // keyed hashes of indexed fields (a token's type in PostgreSQL)
 }
 
 func newVaultKeys(root []byte) (*vaultKeys, error) {
@@ -26,7 +27,18 @@ func newVaultKeys(root []byte) (*vaultKeys, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &vaultKeys{seal: s, fingerKey: seal.Derive(root, "fingerprint"), apiKeyKey: seal.Derive(root, "api key")}, nil
+	return &vaultKeys{seal: s, fingerKey: seal.Derive(root, "fingerprint"), apiKeyKey: seal.Derive(root, "api key"),
+		tagKey: seal.Derive(root, "index tag")}, nil
+}
+
+// tag is the keyed hash under which a field's value is indexed (16 bytes): equal values have
+// equal tags, and a tag says nothing of its value without the vault.
+func (k *vaultKeys) tag(field, value string) []byte {
+	m := hmac.New(sha256.New, k.tagKey)
+	m.Write([]byte(field))
+	m.Write([]byte{0})
+	m.Write([]byte(value))
+	return m.Sum(nil)[:16]
 }
 
 // rootKEK is the key that wraps the root secret: derived from the master key, so rotating the

@@ -15,9 +15,11 @@ CREATE TABLE tokens (
     ephem_until timestamptz,          -- when those stop being valid
     expires_at  timestamptz,          -- the token's own expiry (also inside the record)
     claim_key   bytea,                -- its dedupe key (see token_claims), if it has a fingerprint
+    type_tag    bytea NOT NULL,       -- keyed hash of the token's type, for lists by type
     created_at  timestamptz NOT NULL
 );
 CREATE INDEX tokens_created_at ON tokens (created_at);
+CREATE INDEX tokens_type_tag ON tokens (type_tag, created_at);
 CREATE INDEX tokens_expires_at ON tokens (expires_at) WHERE expires_at IS NOT NULL;
 CREATE INDEX tokens_ephem_until ON tokens (ephem_until) WHERE ephem_until IS NOT NULL;
 

@@ -42,33 +42,35 @@ var Secrets = []string{"4111111111111111", "ZEBRA-PLAINTEXT-MARKER", "987-65-432
 // Run runs the suite, one subtest per behaviour, each on a vault of its own.
 func Run(t *testing.T, b Backend) {
 	for _, tc := range []struct {
-		name string
-		fn   func(t *testing.T, b Backend, s store.Store)
+		name   string
+		fn     func(t *testing.T, b Backend, s store.Store)
+		serial bool // counts allocations: never beside another test
 	}{
-		{"TokenLifecycle", testTokenLifecycle},
-		{"TokenFieldsRoundTrip", testTokenFieldsRoundTrip},
-		{"MissingTokenErrors", testMissingTokenErrors},
-		{"ExpiredTokenIsGone", testExpiredTokenIsGone},
-		{"ExpiredIDCanBeReused", testExpiredIDCanBeReused},
-		{"EphemeralFieldsDropped", testEphemeralFieldsDropped},
-		{"DedupeFindsOnlySameContainers", testDedupeSameContainers},
-		{"DedupeKeepsFindingTheFirst", testDedupeKeepsFindingTheFirst},
-		{"DedupeIgnoresExpired", testDedupeIgnoresExpired},
-		{"ConcurrentDedupeCreatesOne", testConcurrentDedupe},
-		{"ResolveTokens", testResolveTokens},
-		{"ResolveSeesUpdatesAndDeletes", testResolveSeesWrites},
-		{"ApplicationsAndKeyHashes", testApplications},
-		{"Documents", testDocuments},
-		{"MutationsWriteTheirEvent", testMutationEvents},
-		{"RefusedEventMeansNoMutation", testRefusedEventNoMutation},
-		{"EventsPagingAndFilters", testEventsPaging},
-		{"FlippedTokenByteIsErrCorrupt", testFlippedToken},
-		{"FlippedDocumentByteIsErrCorrupt", testFlippedDocument},
-		{"KeyedHashes", testKeyedHashes},
-		{"ClosedStoreErrors", testClosed},
+		{"TokenLifecycle", testTokenLifecycle, false},
+		{"TokenFieldsRoundTrip", testTokenFieldsRoundTrip, false},
+		{"MissingTokenErrors", testMissingTokenErrors, false},
+		{"ExpiredTokenIsGone", testExpiredTokenIsGone, false},
+		{"ExpiredIDCanBeReused", testExpiredIDCanBeReused, false},
+		{"EphemeralFieldsDropped", testEphemeralFieldsDropped, false},
+		{"DedupeFindsOnlySameContainers", testDedupeSameContainers, false},
+		{"DedupeKeepsFindingTheFirst", testDedupeKeepsFindingTheFirst, false},
+		{"DedupeIgnoresExpired", testDedupeIgnoresExpired, false},
+		{"ConcurrentDedupeCreatesOne", testConcurrentDedupe, false},
+		{"ResolveTokens", testResolveTokens, false},
+		{"ResolveSeesUpdatesAndDeletes", testResolveSeesWrites, false},
+		{"ResolveCachedAllocatesNothing", testResolveCachedAllocs, true},
+		{"ApplicationsAndKeyHashes", testApplications, false},
+		{"Documents", testDocuments, false},
+		{"MutationsWriteTheirEvent", testMutationEvents, false},
+		{"RefusedEventMeansNoMutation", testRefusedEventNoMutation, false},
+		{"EventsPagingAndFilters", testEventsPaging, false},
+		{"FlippedTokenByteIsErrCorrupt", testFlippedToken, false},
+		{"FlippedDocumentByteIsErrCorrupt", testFlippedDocument, false},
+		{"KeyedHashes", testKeyedHashes, false},
+		{"ClosedStoreErrors", testClosed, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if b.Parallel {
+			if b.Parallel && !tc.serial {
 				t.Parallel()
 			}
 			s := b.Open(t)
@@ -458,6 +460,32 @@ func testResolveTokens(t *testing.T, _ Backend, s store.Store) {
 		if !bytes.Contains(r.Tokens[3].Data, []byte(`"cvc":"123"`)) {
 			t.Fatalf("round %d: short-lived field not merged: %s", round, r.Tokens[3].Data)
 		}
+	}
+}
+
+// testResolveCachedAllocs: the proxy's hot path, five cached tokens, allocates
+// nothing in any backend.
+func testResolveCachedAllocs(t *testing.T, _ Backend, s store.Store) {
+	if raceEnabled {
+		t.Skip("allocation counts differ under -race")
+	}
+	ids := []string{"a", "b", "c", "d", "e"}
+	for _, id := range ids {
+		mustCreate(t, s, card(id, Secrets[0]), false)
+	}
+	r := new(store.Resolved)
+	if err := s.ResolveTokens(ctx, ids, r); err != nil { // fills the cache
+		t.Fatal(err)
+	}
+	run := func() {
+		r.Reset()
+		if err := s.ResolveTokens(ctx, ids, r); err != nil || len(r.Tokens) != 5 || !r.Tokens[4].Found {
+			t.Fatal("resolve failed")
+		}
+	}
+	run()
+	if n := testing.AllocsPerRun(100, run); n != 0 {
+		t.Fatalf("resolving 5 cached tokens allocates %.1f times", n)
 	}
 }
 

@@ -1,0 +1,86 @@
+package store_test
+
+import (
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/sluice-edge/sluice/store"
+	"github.com/sluice-edge/sluice/store/internal/pgtest"
+)
+
+func openPostgresB(b *testing.B, opt store.PostgresOptions) store.Store {
+	opt.MasterKey = testMaster
+	s, err := store.OpenPostgres(bg, pgtest.Database(b), opt)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	b.ResetTimer()
+	return s
+}
+
+// BenchmarkPostgresTokenCreate: one create (token, dedupe claim, event, change) per transaction,
+// from 8 goroutines per CPU.
+func BenchmarkPostgresTokenCreate(b *testing.B) {
+	s := openPostgresB(b, store.PostgresOptions{})
+	var n atomic.Int64
+	b.SetParallelism(8)
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			id := fmt.Sprint("b", n.Add(1))
+			tok := &store.Token{ID: id, Type: "card", Data: []byte(`{"number":"4242424242424242"}`), Fingerprint: id}
+			if _, _, err := s.CreateToken(bg, tok, true, store.Event{EntityType: "token", EntityID: id, Operation: "create"}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkPostgresAudit5: a proxied request's five detokenization events, group-committed,
+// from 8 goroutines per CPU.
+func BenchmarkPostgresAudit5(b *testing.B) {
+	for _, w := range []struct {
+		name   string
+		window time.Duration
+	}{{"window=10ms", 0}, {"window=none", -1}} {
+		b.Run(w.name, func(b *testing.B) {
+			benchAudit5(b, openPostgresB(b, store.PostgresOptions{AuditSyncInterval: w.window}))
+		})
+	}
+}
+
+func benchAudit5(b *testing.B, s store.Store) {
+	evs := make([]store.Event, 5)
+	for i := range evs {
+		evs[i] = store.Event{EntityType: "token", EntityID: fmt.Sprint("tok-", i), Operation: "detokenize", Actor: "app"}
+	}
+	b.SetParallelism(8)
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if err := s.Audit(bg, evs...); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkPostgresResolveTokensCached: five tokens from this node's sealed cache, as Badger's.
+func BenchmarkPostgresResolveTokensCached(b *testing.B) {
+	s := openPostgresB(b, store.PostgresOptions{})
+	ids := []string{"a", "b", "c", "d", "e"}
+	for _, id := range ids {
+		s.CreateToken(bg, &store.Token{ID: id, Type: "card", Data: []byte(`{"number":"4242424242424242"}`)}, false, store.Event{Operation: "create"})
+	}
+	r := new(store.Resolved)
+	s.ResolveTokens(bg, ids, r)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		r.Reset()
+		if err := s.ResolveTokens(bg, ids, r); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
