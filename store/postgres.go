@@ -45,6 +45,8 @@ type PostgresOptions struct {
 	// SweepInterval is how often expired tokens and lapsed short-lived fields are deleted; 0
 	// means 1 minute.
 	SweepInterval time.Duration
+	// AuditRetention deletes audit events older than this at each sweep; 0 keeps them forever.
+	AuditRetention time.Duration
 }
 
 //go:embed migrations/*.sql
@@ -247,7 +249,7 @@ func (s *pgStore) background(opt PostgresOptions) {
 		}()
 	}
 	every(opt.HealthInterval, time.Second, s.ping)
-	every(opt.SweepInterval, time.Minute, s.sweep)
+	every(opt.SweepInterval, time.Minute, func() { s.sweep(opt.AuditRetention) })
 }
 
 // ping asks the database whether it answers, for Ready.
@@ -269,9 +271,10 @@ func (s *pgStore) ping() {
 // sweepBatch bounds the rows one sweep statement deletes.
 const sweepBatch = 1000
 
-// sweep deletes expired tokens (their claims go with them), lapsed short-lived fields and
-// old rows of the change feed. Reads already ignore the first two; this gives the space back.
-func (s *pgStore) sweep() {
+// sweep deletes expired tokens (their claims go with them), lapsed short-lived fields, old rows
+// of the change feed and, with a retention, old audit events. Reads already ignore the first
+// two; this gives the space back.
+func (s *pgStore) sweep(retention time.Duration) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	now := time.Now()
@@ -283,6 +286,9 @@ func (s *pgStore) sweep() {
 	}
 	s.pool.Exec(ctx, "UPDATE tokens SET ephem = NULL, ephem_until = NULL WHERE ephem_until <= $1", now)
 	s.pool.Exec(ctx, "DELETE FROM changes WHERE at < $1", now.Add(-changeKeep))
+	if retention > 0 {
+		s.pool.Exec(ctx, "DELETE FROM events WHERE created_at < $1", now.Add(-retention))
+	}
 }
 
 // Ready is nil while the database answered the last ping.

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -82,5 +83,48 @@ func TestPostgresAuditReturnsAfterItsCommitGrouped(t *testing.T) {
 	}
 	if evs != n {
 		t.Fatalf("%d of %d audited events stored", evs, n)
+	}
+}
+
+// TestPostgresSweepGivesSpaceBack: the sweep deletes expired tokens with their claims, lapsed
+// short-lived fields and, with a retention, older audit events; live ones stay.
+func TestPostgresSweepGivesSpaceBack(t *testing.T) {
+	ctx := context.Background()
+	url := pgtest.Database(t)
+	st, err := OpenPostgres(ctx, url, PostgresOptions{MasterKey: testKey(1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	past := time.Now().Add(-time.Minute)
+	gone := card("gone", "4242424242424242")
+	gone.ExpiresAt, gone.Fingerprint = &past, "fp"
+	kept := card("kept", "4242424242424242")
+	kept.Ephemeral = map[string]json.RawMessage{"cvc": json.RawMessage(`"123"`)}
+	kept.EphemeralUntil = time.Now().Add(50 * time.Millisecond)
+	for _, tok := range []*Token{gone, kept} {
+		if _, _, err := st.CreateToken(ctx, tok, false, Event{EntityType: "token", EntityID: tok.ID, Operation: "create", CreatedAt: time.Now().Add(-48 * time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st.Audit(ctx, Event{EntityType: "token", EntityID: "kept", Operation: "detokenize"})
+	time.Sleep(time.Until(kept.EphemeralUntil))
+	st.(*pgStore).sweep(24 * time.Hour)
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	for sql, want := range map[string]int{
+		"SELECT count(*) FROM tokens":                                1, // kept
+		"SELECT count(*) FROM token_claims":                          0,
+		"SELECT count(*) FROM tokens WHERE ephem IS NOT NULL":        0,
+		"SELECT count(*) FROM events":                                1,
+		"SELECT count(*) FROM events WHERE operation = 'detokenize'": 1,
+	} {
+		var n int
+		if err := conn.QueryRow(ctx, sql).Scan(&n); err != nil || n != want {
+			t.Errorf("%s: %d (%v), want %d", sql, n, err, want)
+		}
 	}
 }

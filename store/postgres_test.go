@@ -219,3 +219,37 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestPostgresRekey: after a rekey the new master key opens the vault and every token, key
+// hash and fingerprint still works; the old key is refused; a wrong old key changes nothing.
+func TestPostgresRekey(t *testing.T) {
+	s, url := openPostgres(t)
+	fp := s.Fingerprint("card", []byte("4242424242424242"))
+	s.CreateToken(bg, &store.Token{ID: "r", Type: "card", Data: []byte(`"4242424242424242"`), Fingerprint: fp}, false, store.Event{Operation: "create"})
+	s.CreateApplication(bg, &store.Application{ID: "a", KeyHash: s.HashKey("key_app")}, store.Event{Operation: "create"})
+	s.Close()
+	newKey := bytes.Repeat([]byte{10}, 32)
+	if err := store.RekeyPostgres(bg, url, newKey, testMaster); !errors.Is(err, store.ErrWrongKey) {
+		t.Fatalf("rekey with a wrong old key: %v", err)
+	}
+	if err := store.RekeyPostgres(bg, url, testMaster, newKey); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.OpenPostgres(bg, url, store.PostgresOptions{MasterKey: testMaster}); !errors.Is(err, store.ErrWrongKey) {
+		t.Fatalf("the old key after a rekey: %v", err)
+	}
+	s, err := store.OpenPostgres(bg, url, store.PostgresOptions{MasterKey: newKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if tok, err := s.GetToken(bg, "r"); err != nil || string(tok.Data) != `"4242424242424242"` {
+		t.Fatalf("token after rekey: %v", err)
+	}
+	if a, err := s.ApplicationByKey(bg, "key_app"); err != nil || a.ID != "a" {
+		t.Fatalf("API key after rekey: %v", err)
+	}
+	if s.Fingerprint("card", []byte("4242424242424242")) != fp {
+		t.Fatal("fingerprints changed with the master key")
+	}
+}
