@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"errors"
+	"strconv"
 	"testing"
 	"time"
 )
@@ -48,6 +49,26 @@ func FuzzOpenSealedRow(f *testing.F) {
 		c := &sealedCache{max: 1, entries: map[string]*cacheEntry{"t": entryOf(sealed, nil, nil, nil)}}
 		if err := keys.resolve(ctx, c, nil, []string{"t"}, &r); err != nil && !errors.Is(err, ErrCorrupt) {
 			t.Fatalf("resolve: %v", err)
+		}
+	})
+}
+
+// FuzzParseChange: a notification payload never panics the feed; a well-formed one reads back
+// as written.
+func FuzzParseChange(f *testing.F) {
+	f.Add("12 t  tok_1")
+	f.Add("7 d p proxy with spaces")
+	f.Add("x t  id")
+	f.Add("")
+	f.Fuzz(func(t *testing.T, payload string) {
+		seq, c, ok := parseChange(payload)
+		if !ok {
+			return
+		}
+		if again := strconv.FormatInt(seq, 10) + " " + string(c.Kind) + " " + c.Prefix + " " + c.ID; again != payload {
+			if s2, c2, ok2 := parseChange(again); !ok2 || s2 != seq || c2 != c {
+				t.Fatalf("%q read as %d %+v, which reads back as %d %+v", payload, seq, c, s2, c2)
+			}
 		}
 	})
 }
