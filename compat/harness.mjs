@@ -135,13 +135,19 @@ function client(baseUrl, apiKey) {
   return new BasisTheoryClient({ apiKey, environment: baseUrl, maxRetries: 0, timeoutInSeconds: 30 });
 }
 
-// pageAll follows an SDK page to its end and returns every item, failing (instead of looping)
-// when the pages never end and when a page holds more than pageSize items.
+// pageAll follows an SDK page to its end and returns every item. It fails instead of looping when
+// a page only repeats items already seen or the pages never end (a server ignoring `page` or
+// `start`), and when a page holds more than pageSize items.
 export async function pageAll(firstPage, pageSize) {
   const items = [];
+  const seen = new Set();
   let page = await firstPage;
   for (let n = 1; ; n++) {
     assert.ok(page.data.length <= pageSize, `page ${n} holds ${page.data.length} items, more than size=${pageSize}`);
+    const fresh = page.data.filter((it) => !seen.has(it.id));
+    assert.ok(n === 1 || page.data.length === 0 || fresh.length > 0,
+      `page ${n} repeats only items of earlier pages: the server ignores the page cursor`);
+    for (const it of page.data) seen.add(it.id);
     items.push(...page.data);
     if (!page.hasNextPage()) return { items, pages: n };
     assert.ok(n < MAX_PAGES, `still more pages after ${MAX_PAGES} (${items.length} items): the server ignores the page cursor`);
@@ -177,4 +183,18 @@ export function wasmModule(entry) {
     ...section(7, exports),
     ...section(10, [1, 4, 0, 0x41, 0, 0x0b]), // i32.const 0; end
   ]);
+}
+
+// softly collects assertion failures and reports them all at done(), so one run lists every
+// field a shape gets wrong rather than the first.
+export function softly() {
+  const problems = [];
+  const soft = {};
+  for (const name of ['equal', 'notEqual', 'deepEqual', 'ok', 'match']) {
+    soft[name] = (...args) => {
+      try { assert[name](...args); } catch (err) { problems.push(err.message.split('\n')[0]); }
+    };
+  }
+  soft.done = () => { if (problems.length) assert.fail(problems.join('; ')); };
+  return soft;
 }
