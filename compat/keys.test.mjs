@@ -1,6 +1,7 @@
 // keys (client-side encryption) through @basis-theory/node-sdk against a real Sluice.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { createCipheriv, createHash, createPublicKey, diffieHellman, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { BasisTheory } from '@basis-theory/node-sdk';
 import { startSluice, rejectsWith, softly } from './harness.mjs';
 
@@ -44,4 +45,32 @@ test('keys.delete removes the key', async () => {
   const k = await s.admin.keys.create();
   await s.admin.keys.delete(k.keyId);
   await rejectsWith(s.admin.keys.get(k.keyId), BasisTheory.NotFoundError, 404);
+});
+
+// encryptFor makes the compact JWE a BT client builds for a key: ECDH-ES with X25519 (direct key
+// agreement, Concat KDF of RFC 7518 §4.6), A256GCM, the PEM's raw 32-byte key as the recipient.
+function encryptFor(key, data) {
+  const b64u = (b) => Buffer.from(b).toString('base64url');
+  const raw = Buffer.from(key.publicKeyPem.replace(/-----[^-]+-----|\s/g, ''), 'base64');
+  const recipient = createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: b64u(raw) }, format: 'jwk' });
+  const eph = generateKeyPairSync('x25519');
+  const z = diffieHellman({ privateKey: eph.privateKey, publicKey: recipient });
+  const u32 = (n) => { const b = Buffer.alloc(4); b.writeUInt32BE(n); return b; };
+  const enc = Buffer.from('A256GCM');
+  const otherInfo = Buffer.concat([u32(enc.length), enc, u32(0), u32(0), u32(256)]);
+  const cek = createHash('sha256').update(Buffer.concat([u32(1), z, otherInfo])).digest();
+  const header = b64u(JSON.stringify({ alg: 'ECDH-ES', enc: 'A256GCM', kid: key.keyId, epk: eph.publicKey.export({ format: 'jwk' }) }));
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', cek, iv).setAAD(Buffer.from(header));
+  const ct = Buffer.concat([cipher.update(JSON.stringify(data)), cipher.final()]);
+  return [header, '', b64u(iv), b64u(ct), b64u(cipher.getAuthTag())].join('.');
+}
+
+test('keys.create key encrypts data that tokens.create stores (client-side encryption)', async () => {
+  const k = await s.admin.keys.create();
+  const data = { number: '4242424242424242', expiration_month: 12, expiration_year: 2099 };
+  const tok = await s.admin.tokens.create({ type: 'card', encrypted: encryptFor(k, data) });
+  assert.deepEqual((await s.admin.tokens.get(tok.id)).data, data);
+  await s.admin.keys.delete(k.keyId);
+  await rejectsWith(s.admin.tokens.create({ type: 'card', encrypted: encryptFor(k, data) }), BasisTheory.BadRequestError, 400);
 });

@@ -137,3 +137,9 @@ test('tokens.detokenize resolves expressions in any JSON', async () => {
   assert.deepEqual(out, { number: card.number, nested: { value: 'plain-string' }, untouched: 42 });
   await rejectsWith(s.admin.tokens.detokenize({ x: '{{ no-such-token }}' }), BasisTheory.BadRequestError, 400);
 });
+
+test('BT-TRACE-ID from the SDK\'s correlationId is answered back', async () => {
+  const tok = await s.admin.tokens.create({ type: 'token', data: 'traced' });
+  const { rawResponse } = await s.admin.tokens.get(tok.id, { correlationId: 'compat-trace-1' }).withRawResponse();
+  assert.equal(rawResponse.headers.get('bt-trace-id'), 'compat-trace-1');
+});
