@@ -114,17 +114,22 @@ test('proxies.list pages to the end and filters by name and id', async () => {
 
 test('proxies.get returns the proxy with its transforms in BT format', async () => {
   const transform = { type: 'append_json', options: { value: '{{ config: MERCHANT }}', location: '$.merchant' } };
+  const app = await s.admin.applications.create({ name: unique('proxy-app'), type: 'private', permissions: ['token:use'] });
   const p = await s.admin.proxies.create({
     name: unique('get'), destinationUrl: s.dest.url, configuration: { MERCHANT: 'm-1' }, requestTransforms: [transform],
+    application: { id: app.id },
   });
   const got = await s.admin.proxies.get(p.id);
+  const soft = softly();
   assert.equal(got.id, p.id);
-  assert.equal(got.name, p.name);
-  assert.equal(got.destinationUrl, s.dest.url);
-  assert.deepEqual(got.configuration, { MERCHANT: 'm-1' });
-  assert.equal(got.requestTransforms?.length, 1);
-  assert.equal(got.requestTransforms[0].type, 'append_json');
-  assert.deepEqual(got.requestTransforms[0].options, transform.options);
+  soft.equal(got.name, p.name);
+  soft.equal(got.destinationUrl, s.dest.url);
+  soft.deepEqual(got.configuration, { MERCHANT: 'm-1' });
+  soft.equal(got.requestTransforms?.length, 1, 'request_transforms');
+  soft.equal(got.requestTransforms?.[0]?.type, 'append_json');
+  soft.deepEqual(got.requestTransforms?.[0]?.options, transform.options);
+  soft.equal(got.applicationId, app.id, 'application_id of the application the SDK sent');
+  soft.done();
   await rejectsWith(s.admin.proxies.get('00000000-0000-4000-8000-000000000000'), BasisTheory.NotFoundError, 404);
 });
 
