@@ -51,10 +51,12 @@ function selfSignedCert(dir) {
 }
 
 // startDestination is an HTTPS server on 127.0.0.1 that records every request and answers with
-// respond(req, body) → {status, headers, body} (default: a JSON echo of the request).
+// respond(req, body) → {status, headers, body} (default, and after setResponder(null): a JSON
+// echo of the request).
 async function startDestination(tls) {
   const received = [];
-  let respond = (req, body) => ({ status: 200, body: JSON.stringify({ method: req.method, path: req.url, body }) });
+  const echo = (req, body) => ({ status: 200, body: JSON.stringify({ method: req.method, path: req.url, body }) });
+  let respond = echo;
   const srv = createHttpsServer({ cert: tls.cert, key: tls.key }, (req, res) => {
     const chunks = [];
     req.on('data', (c) => chunks.push(c));
@@ -70,7 +72,7 @@ async function startDestination(tls) {
   return {
     url: `https://localhost:${srv.address().port}`,
     received,
-    setResponder(fn) { respond = fn; },
+    setResponder(fn) { respond = fn || echo; },
     close: () => new Promise((resolve) => { srv.closeAllConnections?.(); srv.close(() => resolve()); }),
   };
 }
@@ -94,40 +96,50 @@ export async function startSluice() {
   proc.stdout.on('data', (c) => { output += c; });
   proc.stderr.on('data', (c) => { output += c; });
   let exited = null;
-  proc.on('exit', (code, signal) => { exited = { code, signal }; });
+  const exit = new Promise((resolve) => proc.on('exit', (code, signal) => { exited = { code, signal }; resolve(); }));
 
+  const stop = async () => {
+    await dest.close();
+    if (!exited) {
+      proc.kill('SIGTERM');
+      await Promise.race([exit, sleep(10_000)]);
+      if (!exited) proc.kill('SIGKILL');
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+
+  try {
+    await waitReady(`http://127.0.0.1:${adminPort}/readyz`, () => exited, () => output);
+    const keyFile = join(dataDir, 'dev-admin.key');
+    assert.ok(existsSync(keyFile), `no ${keyFile}:\n${output}`);
+    const adminKey = readFileSync(keyFile, 'utf8').trim();
+    const baseUrl = `http://127.0.0.1:${port}`;
+    return {
+      baseUrl,
+      adminKey,
+      dest,
+      admin: client(baseUrl, adminKey),
+      client: (apiKey) => client(baseUrl, apiKey),
+      output: () => output,
+      stop,
+    };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+// waitReady polls the admin listener's /readyz until 200, the process exits, or 30 s pass.
+async function waitReady(url, exited, output) {
   const deadline = Date.now() + 30_000;
   for (;;) {
-    if (exited) throw new Error(`sluice exited before ready (${JSON.stringify(exited)}):\n${output}`);
+    if (exited()) throw new Error(`sluice exited before ready (${JSON.stringify(exited())}):\n${output()}`);
     try {
-      const res = await fetch(`http://127.0.0.1:${adminPort}/readyz`);
-      if (res.status === 200) break;
+      if ((await fetch(url)).status === 200) return;
     } catch { /* not listening yet */ }
-    if (Date.now() > deadline) { proc.kill('SIGKILL'); throw new Error(`sluice not ready:\n${output}`); }
+    if (Date.now() > deadline) throw new Error(`sluice not ready after 30 s:\n${output()}`);
     await sleep(50);
   }
-  const keyFile = join(dataDir, 'dev-admin.key');
-  assert.ok(existsSync(keyFile), `no ${keyFile}:\n${output}`);
-  const adminKey = readFileSync(keyFile, 'utf8').trim();
-  const baseUrl = `http://127.0.0.1:${port}`;
-
-  return {
-    baseUrl,
-    adminKey,
-    dest,
-    admin: client(baseUrl, adminKey),
-    client: (apiKey) => client(baseUrl, apiKey),
-    output: () => output,
-    async stop() {
-      await dest.close();
-      if (!exited) {
-        proc.kill('SIGTERM');
-        for (let i = 0; i < 200 && !exited; i++) await sleep(50);
-        if (!exited) proc.kill('SIGKILL');
-      }
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
 }
 
 // client is the SDK as a BT user configures it, with no retries so every call is one request.

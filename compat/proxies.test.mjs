@@ -81,7 +81,7 @@ test('proxies.create makes a proxy that detokenizes, transforms and tokenizes th
   const tok = await s.admin.tokens.create({ type: 'card_number', data: pan });
   s.dest.setResponder(() => ({ status: 200, body: JSON.stringify({ card: '5555555555554444', ok: true }) }));
   const res = await invoke(p.key, { amount: 1000, number: `{{ ${tok.id} }}` });
-  s.dest.setResponder(undefined);
+  s.dest.setResponder(null);
   assert.equal(res.status, 200, `proxy answered ${res.status}: ${res.text}`);
   const got = s.dest.received.at(-1);
   assert.ok(got, 'the request reached the destination');
