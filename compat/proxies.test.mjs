@@ -38,9 +38,20 @@ const btTransforms = {
   'request_transform (singular)': { single: { type: 'append_header', options: { value: 'v', location: 'X-Single' } } },
 };
 
+// upload stores a module through POST /transforms (the SDK has no method for it) and returns its id.
+async function upload(module) {
+  const res = await fetch(`${s.baseUrl}/transforms`, {
+    method: 'POST', headers: { 'BT-API-KEY': s.adminKey, 'Content-Type': 'application/wasm' }, body: module,
+  });
+  assert.equal(res.status, 201, `upload: ${await res.clone().text()}`);
+  return (await res.json()).id;
+}
+
 test('proxies.create accepts every BT transform format', async () => {
   const soft = softly();
-  for (const [name, t] of Object.entries(btTransforms)) {
+  const uploaded = await upload(wasmModule('sluice_on_request'));
+  const formats = { ...btTransforms, 'code (sha256: of an uploaded module)': { request: [{ type: 'code', code: uploaded }] } };
+  for (const [name, t] of Object.entries(formats)) {
     try {
       const p = await s.admin.proxies.create({
         name: unique('fmt'), destinationUrl: s.dest.url, configuration: { MERCHANT: 'm-42' },
