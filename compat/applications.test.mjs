@@ -44,6 +44,11 @@ test('applications.create keeps access rules (a rules-only application gets its 
   const c = s.client(app.key);
   const tok = await c.tokens.create({ type: 'token', data: { secret: 'rules-work' } });
   assert.deepEqual((await c.tokens.get(tok.id)).data, { secret: 'rules-work' }, 'reveal rule on /general/');
+  const card = await s.admin.tokens.create({ type: 'card_number', data: '4242424242424242' });
+  assert.equal((await c.tokens.get(card.id)).data, 'XXXXXXXXXXXX4242', 'mask rule on /pci/');
+  // A token in a container no rule covers answers as an unknown token does: no existence oracle.
+  const bank = await s.admin.tokens.create({ type: 'token', data: 'elsewhere', containers: ['/bank/high/'] });
+  await rejectsWith(c.tokens.get(bank.id), BasisTheory.NotFoundError, 404);
 });
 
 test('applications.get returns the application without its key', async () => {

@@ -37,12 +37,13 @@ test('tokens.create stores data and answers BT\'s token shape', async () => {
   soft.done();
 });
 
-test('tokens.create with BT-IDEMPOTENCY-KEY makes one token for two identical requests', async () => {
+test('tokens.create with BT-IDEMPOTENCY-KEY replays a repeat and refuses a different body', async () => {
   const req = { type: 'token', data: unique('idem') };
   const idempotencyKey = unique('key');
   const a = await s.admin.tokens.create(req, { idempotencyKey });
   const b = await s.admin.tokens.create(req, { idempotencyKey });
   assert.equal(b.id, a.id, 'the repeat replays the first answer');
+  await rejectsWith(s.admin.tokens.create({ ...req, data: 'other' }, { idempotencyKey }), BasisTheory.BadRequestError, 400);
 });
 
 test('tokens.get reveals for token:reveal, masks for token:read', async () => {
