@@ -102,7 +102,9 @@ export async function startSluice() {
     await dest.close();
     if (!exited) {
       proc.kill('SIGTERM');
-      await Promise.race([exit, sleep(10_000)]);
+      let timer;
+      await Promise.race([exit, new Promise((r) => { timer = setTimeout(r, 10_000); })]);
+      clearTimeout(timer); // a pending timer would keep the test process alive
       if (!exited) proc.kill('SIGKILL');
     }
     rmSync(dir, { recursive: true, force: true });
