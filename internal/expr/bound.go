@@ -142,10 +142,55 @@ func (c *call) bound(n int64, argLen argLenFunc) (int64, []byte, bool) {
 		return max(n, lens[0]), nil, true
 	case fDateFormat:
 		return maxStrftimeRatio * lens[1], nil, true
+	case fSplit:
+		pieces := splitPieces(n, a[0].s)
+		switch c.pick {
+		case fFirst, fLast:
+			return n, nil, true
+		case fSize:
+			return maxNumLen, nil, true
+		case fJoin:
+			return n + pieces*glueLen(c, 1, lens), nil, true
+		}
+		// A JSON array of strings: each byte escaped to at most 6, each
+		// piece quoted and separated.
+		n = min(n, maxSplitArray)
+		return 6*n + 3*splitPieces(n, a[0].s) + 2, nil, true
+	case fSize, fPlus, fMinus, fTimes, fDividedBy, fModulo, fAbs, fRound:
+		return maxNumLen, nil, true
+	case fJoin:
+		// An array of n bytes holds at most n/2+1 elements, each no longer
+		// decoded than written.
+		return n + (n/2+1)*glueLen(c, 0, lens), nil, true
+	case fTruncate:
+		ellipsis := int64(3)
+		if c.nargs > 1 {
+			ellipsis = lens[1]
+		}
+		return n + ellipsis, nil, true
+	case fCapitalize:
+		return n + (n+1)/2, nil, true
+	case fReplaceFirst:
+		return n + max(0, lens[1]-lens[0]), nil, true
+	case fURLEncode:
+		return 3 * n, nil, true
+	case fDate:
+		return max(n, maxStrftimeRatio*lens[0]), nil, true
+	case fEncrypt:
+		return encryptBound(c, n), nil, true
 	}
-	// json, stringify, to_string, remove: never longer than the input
-	// (a decoded JSON string is shorter than its JSON text).
+	// json, stringify, to_string, remove, first, last, strip, lstrip,
+	// rstrip, url_decode: never longer than the input (a decoded JSON string
+	// is shorter than its JSON text).
 	return n, nil, true
+}
+
+// glueLen is the length of join's glue, the argument at k (default " ").
+func glueLen(c *call, k int, lens [maxArgs]int64) int64 {
+	if c.nargs > k {
+		return lens[k]
+	}
+	return 1
 }
 
 // utf8Max is the longest UTF-8 encoding of a character.
