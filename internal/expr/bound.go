@@ -163,11 +163,15 @@ func (c *call) bound(n int64, argLen argLenFunc) (int64, []byte, bool) {
 		// decoded than written.
 		return n + (n/2+1)*glueLen(c, 0, lens), nil, true
 	case fTruncate:
-		ellipsis := int64(3)
+		// At most length characters of the value, then the ellipsis.
+		length, ellipsis := int64(50), int64(3)
+		if c.nargs > 0 {
+			length = max(0, a[0].n)
+		}
 		if c.nargs > 1 {
 			ellipsis = lens[1]
 		}
-		return n + ellipsis, nil, true
+		return min(n, length*utf8Max) + ellipsis, nil, true
 	case fCapitalize:
 		return n + (n+1)/2, nil, true
 	case fReplaceFirst:

@@ -109,13 +109,12 @@ func (r *Renderer) applyLiquid(c *call, v value, out []byte, env Env) (value, []
 // an object.
 func sizeOf(v value) (int, bool) {
 	if v.k == kRaw {
-		doc := gjson.Parse(bstr(v.b))
-		if !doc.IsArray() && !doc.IsObject() {
-			return 0, false
-		}
+		m, ok := newMembers(v.b)
 		n := 0
-		doc.ForEach(func(_, _ gjson.Result) bool { n++; return true })
-		return n, true
+		for _, more := m.next(); more; _, more = m.next() {
+			n++
+		}
+		return n, ok
 	}
 	s, ok := textOf(v)
 	return utf8.RuneCount(s), ok
@@ -124,23 +123,98 @@ func sizeOf(v value) (int, bool) {
 // arrayEnd returns the first (or last) element of a JSON array; null for an
 // empty array or an object.
 func (r *Renderer) arrayEnd(doc []byte, last bool, out []byte) (value, []byte, *ferr) {
-	arr := gjson.Parse(bstr(doc))
-	if !arr.IsArray() {
+	m, ok := newMembers(doc)
+	if !ok || m.obj {
 		return null, out, nil
 	}
-	var raw string
-	arr.ForEach(func(_, e gjson.Result) bool {
-		raw = e.Raw
-		return last
-	})
-	if raw == "" {
+	var end []byte
+	for e, more := m.next(); more; e, more = m.next() {
+		end = e
+		if !last {
+			break
+		}
+	}
+	if end == nil {
 		return null, out, nil
 	}
-	v, o, fe := r.fromJSON(sbytes(raw), nil, out)
-	if fe != nil { // a malformed element is no element
+	v, o, fe := r.fromJSON(end, nil, out)
+	if fe != nil {
 		return null, out, nil
 	}
 	return v, o, nil
+}
+
+// members walks the members of a JSON array (its elements) or object (its
+// values) without decoding them.
+type members struct {
+	doc []byte
+	i   int
+	obj bool
+}
+
+// newMembers starts a walk over doc, or returns false when doc is not a
+// valid JSON array or object.
+func newMembers(doc []byte) (members, bool) {
+	doc = trimSpace(doc)
+	if len(doc) < 2 || (doc[0] != '[' && doc[0] != '{') || !gjson.ValidBytes(doc) {
+		return members{i: 1, doc: []byte("[]")}, false
+	}
+	return members{doc: doc, i: 1, obj: doc[0] == '{'}, true
+}
+
+func (m *members) next() ([]byte, bool) {
+	d := m.doc
+	m.skip()
+	if d[m.i] == ']' || d[m.i] == '}' {
+		return nil, false
+	}
+	if m.obj {
+		m.i = skipJSONValue(d, m.i) // the key
+		m.skip()
+		m.i++ // ':'
+		m.skip()
+	}
+	start := m.i
+	m.i = skipJSONValue(d, m.i)
+	return d[start:m.i], true
+}
+
+// skip passes whitespace and a comma.
+func (m *members) skip() {
+	for isSpace(m.doc[m.i]) || m.doc[m.i] == ',' {
+		m.i++
+	}
+}
+
+// skipJSONValue returns the end of the valid JSON value at d[i].
+func skipJSONValue(d []byte, i int) int {
+	depth := 0
+	for ; i < len(d); i++ {
+		switch c := d[i]; {
+		case c == '"':
+			for i++; d[i] != '"'; i++ {
+				if d[i] == '\\' {
+					i++
+				}
+			}
+			if depth == 0 {
+				return i + 1
+			}
+		case c == '[' || c == '{':
+			depth++
+		case c == ']' || c == '}':
+			if depth == 0 {
+				return i
+			}
+			depth--
+			if depth == 0 {
+				return i + 1
+			}
+		case depth == 0 && (c == ',' || isSpace(c)):
+			return i
+		}
+	}
+	return i
 }
 
 // joinGlue is join's glue (Liquid's default is a space), the argument at k.
@@ -155,34 +229,37 @@ func joinGlue(c *call, k int) []byte {
 // decoded, numbers and booleans as written, null as nothing, objects and
 // arrays as compact JSON. False when doc is not an array.
 func appendJoinJSON(out, doc, glue []byte) ([]byte, bool) {
-	arr := gjson.Parse(bstr(doc))
-	if !arr.IsArray() {
+	m, ok := newMembers(doc)
+	if !ok || m.obj {
 		return out, false
 	}
-	ok, first := true, true
-	arr.ForEach(func(_, e gjson.Result) bool {
-		if !first {
+	for k := 0; ; k++ {
+		e, more := m.next()
+		if !more {
+			return out, true
+		}
+		if k > 0 {
 			out = append(out, glue...)
 		}
-		first = false
-		raw := sbytes(e.Raw)
-		switch e.Type {
-		case gjson.String:
-			out, ok = appendUnquoteJSON(out, raw)
-		case gjson.Null:
-		case gjson.JSON:
-			out, ok = appendCompactJSON(out, raw)
+		switch e[0] {
+		case '"':
+			out, ok = appendUnquoteJSON(out, e)
+		case '[', '{':
+			out, ok = appendCompactJSON(out, e)
+		case 'n':
 		default:
-			out = append(out, raw...)
+			out = append(out, e...)
 		}
-		return ok
-	})
-	return out, ok
+		if !ok {
+			return out, false
+		}
+	}
 }
 
 // splitter walks the pieces of Liquid's split, which is Ruby's String#split
 // with a string pattern: an empty separator gives each character; a single
-// space splits on runs of ASCII whitespace and ignores it at both ends;
+// space splits on runs of ASCII whitespace (not NUL) and ignores it at both
+// ends;
 // otherwise trailing empty pieces are dropped.
 type splitter struct {
 	s, sep []byte
@@ -208,11 +285,11 @@ func (sp *splitter) next() ([]byte, bool) {
 	switch {
 	case sp.awk():
 		i := sp.i
-		for i < len(s) && isRubySpace(s[i]) {
+		for i < len(s) && isASCIISpace(s[i]) {
 			i++
 		}
 		j := i
-		for j < len(s) && !isRubySpace(s[j]) {
+		for j < len(s) && !isASCIISpace(s[j]) {
 			j++
 		}
 		sp.i = j
@@ -356,11 +433,12 @@ func (ex *expr) fuseSplits() {
 	}
 }
 
-// isRubySpace is Ruby's whitespace for strip and split: NUL, HT, LF, VT, FF,
-// CR and space.
-func isRubySpace(c byte) bool {
-	return c == ' ' || c == 0 || ('\t' <= c && c <= '\r')
-}
+// isASCIISpace is HT, LF, VT, FF, CR and space: what Ruby's split on " "
+// splits on.
+func isASCIISpace(c byte) bool { return c == ' ' || ('\t' <= c && c <= '\r') }
+
+// isRubySpace is what Ruby's strip removes: ASCII whitespace and NUL.
+func isRubySpace(c byte) bool { return c == 0 || isASCIISpace(c) }
 
 func trimRubySpace(s []byte, left, right bool) []byte {
 	for left && len(s) > 0 && isRubySpace(s[0]) {
@@ -407,50 +485,68 @@ func appendCapitalized(out, s []byte) []byte {
 	return appendCase(out, s[n:], false)
 }
 
-// dateLayouts are the date forms date reads, besides Unix times: RFC 3339
-// (with or without a fraction), ISO 8601 dates and times without a zone,
-// RFC 1123 and written-out month names.
+// dateLayouts are the date forms date reads, besides Unix times: ISO 8601
+// and RFC 3339 dates and times, RFC 1123, written-out months. A zone or a
+// fraction of a second is dropped first: the time is shown as written, as
+// Ruby shows a parsed time in its own zone.
 var dateLayouts = [...]string{
-	time.RFC3339, "2006-01-02T15:04:05", "2006-01-02T15:04", "2006-01-02 15:04:05Z07:00",
-	"2006-01-02 15:04:05 -0700", "2006-01-02 15:04:05", "2006-01-02 15:04", "2006-01-02", "2006/01/02",
-	time.RFC1123, time.RFC1123Z, "January 2, 2006", "Jan 2, 2006", "2 January 2006", "2 Jan 2006",
+	"%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d", "%Y/%m/%d",
+	"%a, %d %b %Y %H:%M:%S", "%a, %d %b %Y", "%B %d, %Y", "%d %B %Y",
 }
 
 // liquidTime reads a date as Liquid's date filter does: "now" or "today",
-// an integer (a Unix time in seconds, UTC) or one of dateLayouts (zone kept;
-// none is UTC). Years outside 0–9999 are not dates.
-func liquidTime(v value, s []byte) (time.Time, bool) {
+// an integer (a Unix time in seconds, UTC) or one of dateLayouts. Years
+// outside 0–9999 are not dates.
+func liquidTime(v value, s []byte) (date, bool) {
 	s = trimSpace(s)
 	var t time.Time
 	switch {
 	case equalFold(s, "now"), equalFold(s, "today"):
 		t = time.Now().UTC()
 	case v.k == kNumber || (len(s) > 0 && isDigits(s)):
-		n, err := strconv.ParseInt(bstr(s), 10, 64)
-		if err != nil || n < -maxUnixSeconds || n > maxUnixSeconds {
-			return t, false
+		if !isDecimalInt(s) {
+			return date{}, false
 		}
+		n, _ := strconv.ParseInt(bstr(s), 10, 64)
 		t = time.Unix(n, 0).UTC()
 	case v.k == kString:
-		ok := false
+		s = dropZone(s)
 		for _, layout := range dateLayouts {
-			var err error
-			if t, err = time.Parse(layout, bstr(s)); err == nil {
-				ok = true
-				break
+			if d, ok := parseStrftime(sbytes(layout), s); ok {
+				return d, true
 			}
 		}
-		if !ok {
-			return t, false
-		}
+		return date{}, false
 	default:
-		return t, false
+		return date{}, false
 	}
-	return t, t.Year() >= 0 && t.Year() <= 9999
+	d := date{year: t.Year(), month: int(t.Month()), day: t.Day(), hour: t.Hour(), min: t.Minute(), sec: t.Second()}
+	return d, d.year >= 0 && d.year <= 9999
 }
 
-// maxUnixSeconds keeps a Unix time well inside what time.Time can hold.
-const maxUnixSeconds = 1 << 40
+// dropZone removes a trailing zone (Z, ±hh:mm, ±hhmm, GMT, UTC) and a
+// fraction of a second from a date with a time.
+func dropZone(s []byte) []byte {
+	if bytes.IndexByte(s, ':') < 0 {
+		return s
+	}
+	n := len(s)
+	switch {
+	case n > 0 && (s[n-1] == 'Z' || s[n-1] == 'z'):
+		s = s[:n-1]
+	case n > 4 && (equalFold(s[n-4:], " GMT") || equalFold(s[n-4:], " UTC")):
+		s = s[:n-4]
+	case n > 6 && (s[n-6] == '+' || s[n-6] == '-') && s[n-3] == ':' && isDigits(s[n-5:n-3]) && isDigits(s[n-2:]):
+		s = s[:n-6]
+	case n > 5 && (s[n-5] == '+' || s[n-5] == '-') && isDigits(s[n-4:]):
+		s = s[:n-5]
+	}
+	s = trimSpace(s)
+	if i := bytes.LastIndexByte(s, '.'); i > 0 && i > bytes.LastIndexByte(s, ':') && isDigits(s[i+1:]) {
+		s = s[:i]
+	}
+	return s
+}
 
 func isDigits(s []byte) bool {
 	for _, c := range s {
@@ -465,11 +561,10 @@ func isDigits(s []byte) bool {
 // a value that is not a date is returned as it is (as Liquid does).
 func applyDate(c *call, v value, s, out []byte) (value, []byte, *ferr) {
 	format := c.args[0].s
-	t, ok := liquidTime(v, s)
+	d, ok := liquidTime(v, s)
 	if !ok || len(format) == 0 {
 		return v, out, nil
 	}
-	d := date{year: t.Year(), month: int(t.Month()), day: t.Day(), hour: t.Hour(), min: t.Minute(), sec: t.Second()}
 	o := appendStrftime(out, format, d)
 	return str(o), o, nil
 }

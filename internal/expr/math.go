@@ -159,10 +159,17 @@ func absU(m int64) uint64 {
 
 // appendNum writes n as Liquid prints it.
 func appendNum(out []byte, n num) []byte {
-	if n.kind == nInt {
+	switch n.kind {
+	case nInt:
 		return strconv.AppendInt(out, n.i, 10)
+	case nDec:
+		// Read back from out, not from a stack buffer, so that nothing escapes.
+		start := len(out)
+		out = appendDecimal(out, n.i, n.scale)
+		f, _ := strconv.ParseFloat(bstr(out[start:]), 64)
+		return appendRubyFloat(out[:start], f)
 	}
-	return appendRubyFloat(out, n.float())
+	return appendRubyFloat(out, n.f)
 }
 
 // appendRubyFloat writes f as Ruby's Float#to_s: the shortest digits that
@@ -172,7 +179,13 @@ func appendRubyFloat(out []byte, f float64) []byte {
 	var buf [32]byte
 	e := strconv.AppendFloat(buf[:0], f, 'e', -1, 64)
 	x := bytes.IndexByte(e, 'e')
-	exp, _ := strconv.Atoi(bstr(e[x+1:]))
+	exp := 0
+	for _, c := range e[x+2:] {
+		exp = exp*10 + int(c-'0')
+	}
+	if e[x+1] == '-' {
+		exp = -exp
+	}
 	if f == 0 || (exp >= -4 && exp < 16) {
 		start := len(out)
 		out = strconv.AppendFloat(out, f, 'f', -1, 64)

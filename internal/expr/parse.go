@@ -410,10 +410,22 @@ func numArg(a *arg, s []byte) bool {
 		return false
 	}
 	*a = arg{kind: argNum, s: s}
+	if !isDecimalInt(s) { // a failed ParseInt allocates its error
+		return true
+	}
 	if n, err := strconv.ParseInt(bstr(s), 10, 64); err == nil {
 		a.n, a.isInt = n, true
 	}
 	return true
+}
+
+// isDecimalInt reports whether s is an optional sign and 1 to 18 digits,
+// which ParseInt reads without fail.
+func isDecimalInt(s []byte) bool {
+	if len(s) > 0 && (s[0] == '-' || s[0] == '+') {
+		s = s[1:]
+	}
+	return len(s) > 0 && len(s) <= 18 && isDigits(s)
 }
 
 // intArg returns the argument as an integer (numbers or numeric strings).
