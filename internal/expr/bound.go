@@ -225,6 +225,24 @@ func (ex *expr) docReads() int64 {
 	return n
 }
 
+// encryptCharge is what one encrypt filter is charged against the bytes an
+// input's expressions may read (Limits.MaxExpansion): a public-key operation
+// costs 0.1 to 2 ms (ECIES to RSA-8192), so an input holds at most
+// MaxExpansion/1 MiB of them (64 by default) and a body full of encrypts
+// cannot buy seconds of CPU.
+const encryptCharge = 1 << 20
+
+// encrypts counts the encrypt filters of ex.
+func (ex *expr) encrypts() int64 {
+	var n int64
+	for k := 0; k < ex.nf; k++ {
+		if ex.calls[k].spec.op == fEncrypt {
+			n++
+		}
+	}
+	return n
+}
+
 // checkBound refuses at parse time an expression whose worst case is over
 // maxValueLen.
 func (ex *expr) checkBound() *perr {
@@ -262,6 +280,12 @@ func (r *Renderer) charge(env Env, src []byte) *ferr {
 	r.read += n * (1 + ex.docReads())
 	if r.read > r.lim.MaxExpansion {
 		return &ferr{err: ErrTooLarge, detail: "expressions read more than " + strconv.FormatInt(r.lim.MaxExpansion, 10) + " bytes of token data"}
+	}
+	if k := ex.encrypts(); k > 0 {
+		r.read += k * encryptCharge
+		if r.read > r.lim.MaxExpansion {
+			return &ferr{err: ErrTooLarge, detail: "too many encrypt filters: each is counted as reading " + strconv.Itoa(encryptCharge) + " bytes, against " + strconv.FormatInt(r.lim.MaxExpansion, 10)}
+		}
 	}
 	r.expansion += b + emitSlack
 	if r.expansion > r.lim.MaxExpansion {

@@ -140,6 +140,8 @@
 //	                            (SPKI P-256 key; Footprint's CBOR map
 //	                            {v, epk, iv, c}; text over 1 MiB → null). The
 //	                            key is parsed with the expression (encrypt.go).
+//	                            Each encrypt counts as 1 MiB read against
+//	                            Limits.MaxExpansion (64 per input by default).
 //
 // Liquid's standard filters, with Shopify's (Ruby) semantics (liquid.go,
 // math.go). Arrays are JSON arrays, from a token's data or from split:

@@ -164,7 +164,7 @@ var testRSA = sync.OnceValue(func() *rsa.PrivateKey {
 	return k
 })
 
-func pkixHex(t *testing.T, pub any) string {
+func pkixHex(t testing.TB, pub any) string {
 	t.Helper()
 	der, err := x509.MarshalPKIXPublicKey(pub)
 	if err != nil {
@@ -346,4 +346,24 @@ func FuzzEncryptArgs(f *testing.F) {
 			t.Fatalf("%d bytes rendered, %d charged", len(out), r.expansion)
 		}
 	})
+}
+
+// TestEncryptCountedAgainstTheReadBudget: each encrypt is charged
+// encryptCharge of reading, so an input can hold only so many public-key
+// operations, whatever the values.
+func TestEncryptCountedAgainstTheReadBudget(t *testing.T) {
+	one := "{{ x | encrypt('ecies_p256_x963_sha256_aes_gcm', '" + testECHex + "') }}"
+	env := &testEnv{data: bmap(map[string]string{"x": `"4242424242424242"`})}
+	limit := DefaultMaxExpansion / encryptCharge
+	for _, tc := range []struct {
+		n  int
+		ok bool
+	}{{limit - 1, true}, {limit + 1, false}} {
+		r := Acquire()
+		_, err := r.Render(nil, []byte(strings.Repeat(one, tc.n)), Text, env)
+		Release(r)
+		if tc.ok != (err == nil) || (!tc.ok && !errors.Is(err, ErrTooLarge)) {
+			t.Fatalf("%d encrypts: %v", tc.n, err)
+		}
+	}
 }
