@@ -241,3 +241,31 @@ func TestLiquidArgumentErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestLiquidOracleProbesAnswerAlike: probes that turn one digit of a PAN into
+// something each new filter cannot use end the same way for both values.
+func TestLiquidOracleProbesAnswerAlike(t *testing.T) {
+	probes := []string{
+		"{{ pan | slice: 0, 1 | replace: '4', 'x' | plus: 1 }}",
+		"{{ pan | slice: 0, 1 | replace: '4', '0' | divided_by: 0 }}",
+		"{{ pan | slice: 0, 1 | replace: '4', '9223372036854775807' | times: 2 }}",
+		"{{ pan | slice: 0, 1 | replace: '4', '%ff' | url_decode }}",
+		"{{ pan | slice: 0, 1 | replace: '4', '2024-01-01' | date: '%Y' }}",
+		"{{ pan | slice: 0, 1 | replace: '4', ',,,' | split: ',' | first | round }}",
+		"{{ pan | slice: 0, 1 | replace: '4', '" + strings.Repeat("x", 300) + "' | encrypt('rsa_pkcs1v15', '" + testRSAHex + "') }}",
+	}
+	values := []string{`"4242424242424242"`, `"5242424242424242"`}
+	for _, p := range probes {
+		var answers [2]string
+		for i, v := range values {
+			_, err := render(t, p, Text, &testEnv{data: bmap(map[string]string{"pan": v})})
+			answers[i] = "ok"
+			if err != nil {
+				answers[i] = err.Error()
+			}
+		}
+		if answers[0] != answers[1] {
+			t.Fatalf("%s: the answer depends on the value:\n  %s\n  %s", p, answers[0], answers[1])
+		}
+	}
+}
