@@ -25,8 +25,9 @@ const (
 	MaxConfigLen = 8 << 10
 
 	// maxStrftimeRatio bounds strftime's output bytes per byte of format:
-	// the widest directive is %F (2 bytes → 10).
-	maxStrftimeRatio = 5
+	// the widest directives are %s (2 bytes → up to 12 digits for years to
+	// 9999) and %F (2 bytes → 10).
+	maxStrftimeRatio = 6
 )
 
 // errOverBound is the parse-time refusal of an expression whose worst case

@@ -177,8 +177,10 @@
 //	                            integer.
 //	date: '%Y-%m-%d'            format "now"/"today", a Unix time (UTC) or an
 //	                            ISO 8601 / RFC 3339 / RFC 1123 date (shown in
-//	                            its own zone) with the strftime subset of
-//	                            date_format; anything else is kept as it is.
+//	                            its own zone) with strftime (strftime.go:
+//	                            date_format's directives, and in output Ruby's
+//	                            %s %u %w %k %l %P %L and the - flag); anything
+//	                            else is kept as it is.
 //
 // Every configuration value an expression names is resolved before its
 // filters run, so an unknown one is an error whatever the value.

@@ -149,7 +149,7 @@ func TestChainBoundCoversOutput(t *testing.T) {
 		"{{ t | strip }}", "{{ t | lstrip }}", "{{ t | rstrip }}", "{{ t | truncate: 3, 'éé' }}", "{{ t | capitalize }}",
 		"{{ t | replace_first: '4', 'xyzw' }}", "{{ t | url_encode }}", "{{ t | url_decode }}", "{{ t | plus: 1.5 }}",
 		"{{ t | times: 99999999999 }}", "{{ t | divided_by: 3.0 }}", "{{ t | modulo: -7 }}", "{{ t | round: 3 }}",
-		"{{ t | round: -2 }}", "{{ t | abs }}", "{{ t | date: '%A %B %j %F' }}", "{{ t | date: '%e' }}",
+		"{{ t | round: -2 }}", "{{ t | abs }}", "{{ t | date: '%A %B %j %F' }}", "{{ t | date: '%e %s %-d %l %P %L' }}", "{{ t | date: '%s%s%s' }}",
 		"{{ t | encrypt('ecies_p256_x963_sha256_aes_gcm', '" + testECHex + "') }}",
 		"{{ t | encrypt('rsa_pkcs1v15', '" + testRSAHex + "') }}",
 	}

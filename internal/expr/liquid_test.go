@@ -176,6 +176,9 @@ func TestLiquidDate(t *testing.T) {
 		{"rfc1123 numeric zone", jsonString("Tue, 05 Mar 2024 14:07:09 -0700"), "{{ x | date: '%H:%M' }}", "14:07"},
 		{"numeric zone after a space", jsonString("2024-03-05 14:07:09 +0100"), "{{ x | date: '%T' }}", "14:07:09"},
 		{"fraction and negative zone", jsonString("2024-03-05T14:07:09.5-07:00"), "{{ x | date: '%F %T' }}", "2024-03-05 14:07:09"},
+		{"ruby directives", jsonString("2024-03-05 14:07:09"), "{{ x | date: '%-d/%-m/%y %s %u %w %k %l %P %L %-j %-l' }}", "5/3/24 1709647629 2 2 14  2 pm 000 65 2"},
+		{"ruby directives morning", jsonString("2024-03-10 09:05:01"), "{{ x | date: '%-H:%-M:%-S %u %w %k %-I' }}", "9:5:1 7 0  9 9"},
+		{"date_format prints ruby directives", jsonString("2024-02-29"), "{{ x | date_format('%Y-%m-%d', '%-m/%-d %s') }}", "2/29 1709164800"},
 		{"month name", jsonString("March 5, 2024"), "{{ x | date: '%F' }}", "2024-03-05"},
 		{"not a date is kept", jsonString("not a date"), "{{ x | date: '%Y' }}", "not a date"},
 		{"invalid day is kept", jsonString("2023-02-29"), "{{ x | date: '%Y' }}", "2023-02-29"},
@@ -234,7 +237,8 @@ func TestLiquidArgumentErrors(t *testing.T) {
 		"{{ x | plus: 'four' }}", "{{ x | plus: config.N }}", "{{ x | plus: true }}", "{{ x | plus }}",
 		"{{ x | times: 1, 2 }}", "{{ x | round: 'a' }}", "{{ x | round: 1.5 }}", "{{ x | split }}",
 		"{{ x | split: config.SEP }}", "{{ x | join: 1, 2 }}", "{{ x | truncate: 'a' }}", "{{ x | date }}",
-		"{{ x | date: '%Q' }}", "{{ x | replace_first: '', 'a' }}", "{{ x | first: 1 }}", "{{ x | size: 1 }}",
+		"{{ x | date: '%Q' }}", "{{ x | date: '%-B' }}", "{{ x | date_format('%s', '%Y') }}", "{{ x | date_format('%-d', '%Y') }}",
+		"{{ x | replace_first: '', 'a' }}", "{{ x | first: 1 }}", "{{ x | size: 1 }}",
 	} {
 		if _, err := Scan([]byte(src), Text, nil); !errors.Is(err, ErrArgs) && !errors.Is(err, ErrSyntax) {
 			t.Fatalf("%s: got %v, want an argument error", src, err)

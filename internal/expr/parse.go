@@ -522,7 +522,8 @@ func (p *parser) check(c *call) *perr {
 			if a.kind != argStr {
 				return badArgs(sp.name + " takes quoted strftime formats")
 			}
-			if d := checkStrftime(a.s); d != "" {
+			// date_format's first format reads a date; the others print one.
+			if d := checkStrftime(a.s, sp.op != fDateFormat || k > 0); d != "" {
 				return badArgs(sp.name + ": " + d)
 			}
 		case tHex:
