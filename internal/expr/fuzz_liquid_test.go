@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/tidwall/gjson"
@@ -125,6 +126,25 @@ func FuzzLiquidDate(f *testing.F) {
 		}
 		if err == nil && int64(len(out)) > max(int64(len(jsonString(s))), 256) {
 			t.Fatalf("%q: %d bytes", s, len(out))
+		}
+	})
+}
+
+// FuzzStrftimeWithinRatio: any output format Scan accepts prints at most
+// maxStrftimeRatio bytes per byte of format, for any date in years 0–9999.
+func FuzzStrftimeWithinRatio(f *testing.F) {
+	for _, s := range []string{"%s", "%-d%-m%-y", "%A %B %j %F %T %p", "%l%k%P%L%u%w", "%-", "%%s", "%D%R%e"} {
+		f.Add(s, int64(253402300799))
+		f.Add(s, int64(-62167219200))
+	}
+	f.Fuzz(func(t *testing.T, format string, unix int64) {
+		if checkStrftime([]byte(format), true) != "" || unix < -62167219200 || unix > 253402300799 {
+			return
+		}
+		tm := time.Unix(unix, 0).UTC()
+		d := date{year: tm.Year(), month: int(tm.Month()), day: tm.Day(), hour: tm.Hour(), min: tm.Minute(), sec: tm.Second()}
+		if out := appendStrftime(nil, []byte(format), d); len(out) > maxStrftimeRatio*len(format) {
+			t.Fatalf("%q on %v: %d bytes", format, tm, len(out))
 		}
 	})
 }
