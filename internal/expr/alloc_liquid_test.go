@@ -13,7 +13,8 @@ func TestLiquidFilterAlloc(t *testing.T) {
 		`"d":"{{ name.list | last | json: '$.x' }}","e":{{ name | size }},"f":"{{ name.list | join: ', ' }}",` +
 		`"g":"{{ hello | truncate: 8 | capitalize | url_encode }}","h":"{{ name.dec | times: 2.5 | round: 2 }}",` +
 		`"i":"{{ num | modulo: 7 | plus: 1 }}","j":"{{ dt | date: '%B %e, %Y' }}","k":"{{ hello | replace_first: 'l', 'L' | strip }}",` +
-		`"l":"{{ name.dec | divided_by: 3 | abs }}","m":"{{ hello | split: '' | join: '.' }}"}`)
+		`"l":"{{ name.dec | divided_by: 3 | abs }}","m":"{{ hello | split: '' | join: '.' }}","n":"{{ name.list | join }}",` +
+		`"o":"{{ hello | split: ', ' | join }}","p":"{{ invalid | size }}"}`)
 	env := fixtureEnv()
 	r := Acquire()
 	defer Release(r)

@@ -144,6 +144,8 @@ func (r *Renderer) arrayEnd(doc []byte, last bool, out []byte) (value, []byte, *
 	return v, o, nil
 }
 
+var emptyArray = []byte("[]")
+
 // members walks the members of a JSON array (its elements) or object (its
 // values) without decoding them.
 type members struct {
@@ -157,7 +159,7 @@ type members struct {
 func newMembers(doc []byte) (members, bool) {
 	doc = trimSpace(doc)
 	if len(doc) < 2 || (doc[0] != '[' && doc[0] != '{') || !gjson.ValidBytes(doc) {
-		return members{i: 1, doc: []byte("[]")}, false
+		return members{i: 1, doc: emptyArray}, false
 	}
 	return members{doc: doc, i: 1, obj: doc[0] == '{'}, true
 }
@@ -222,8 +224,10 @@ func joinGlue(c *call, k int) []byte {
 	if c.nargs > k {
 		return c.args[k].s
 	}
-	return []byte(" ")
+	return defaultGlue
 }
+
+var defaultGlue = []byte(" ")
 
 // appendJoinJSON joins the elements of a JSON array with glue: strings
 // decoded, numbers and booleans as written, null as nothing, objects and
