@@ -1,6 +1,8 @@
 package expr
 
 import (
+	"math"
+	"math/big"
 	"strconv"
 	"strings"
 	"testing"
@@ -147,4 +149,147 @@ func FuzzStrftimeWithinRatio(f *testing.F) {
 			t.Fatalf("%q on %v: %d bytes", format, tm, len(out))
 		}
 	})
+}
+
+// FuzzArithAgreesWithBigRat: Liquid's arithmetic on exact inputs matches
+// exact rational arithmetic with Ruby's rules: integers exactly (floor
+// division, divisor-signed modulo), decimals to the nearest float, and a
+// result that overflowed to a float within rounding.
+func FuzzArithAgreesWithBigRat(f *testing.F) {
+	for _, s := range [][2]string{{"183.357", "12"}, {"-7", "2"}, {"9223372036854775807", "1"}, {"0.1", "0.2"},
+		{"-9223372036854775808", "-1"}, {"5", "0"}, {"1e18", "1e-18"}, {"123456789.123456789", "-3.5"}} {
+		for op := range 5 {
+			f.Add(s[0], s[1], uint8(op))
+		}
+	}
+	ops := []filterOp{fPlus, fMinus, fTimes, fDividedBy, fModulo}
+	f.Fuzz(func(t *testing.T, as, bs string, o uint8) {
+		op := ops[int(o)%len(ops)]
+		a, ok1 := parseNum([]byte(as))
+		b, ok2 := parseNum([]byte(bs))
+		if !ok1 || !ok2 || a.kind == nFloat || b.kind == nFloat {
+			return
+		}
+		ra, _ := new(big.Rat).SetString(strings.TrimSpace(as))
+		rb, _ := new(big.Rat).SetString(strings.TrimSpace(bs))
+		res, ok := arith(op, a, b)
+		if rb.Sign() == 0 && (op == fDividedBy || op == fModulo) {
+			if ok {
+				t.Fatalf("%s %v %s: %+v, want null", as, op, bs, res)
+			}
+			return
+		}
+		want := new(big.Rat)
+		ints := a.kind == nInt && b.kind == nInt
+		switch op {
+		case fPlus:
+			want.Add(ra, rb)
+		case fMinus:
+			want.Sub(ra, rb)
+		case fTimes:
+			want.Mul(ra, rb)
+		case fDividedBy, fModulo:
+			q := new(big.Rat).Quo(ra, rb)
+			if ints || op == fModulo {
+				// floor(q), then a - b*floor(q) for modulo
+				fl := floorRat(q)
+				if op == fDividedBy {
+					want.SetInt(fl)
+				} else {
+					want.Sub(ra, new(big.Rat).Mul(rb, new(big.Rat).SetInt(fl)))
+				}
+			} else {
+				want.Set(q)
+			}
+		}
+		if !ok {
+			wf, _ := want.Float64()
+			if !math.IsInf(wf, 0) {
+				t.Fatalf("%s %v %s: null, want %v", as, op, bs, want.FloatString(20))
+			}
+			return
+		}
+		got, _ := new(big.Rat).SetString(string(appendNum(nil, res)))
+		if res.kind == nInt && ints {
+			if got.Cmp(want) != 0 {
+				t.Fatalf("%s %v %s: %s, want %s", as, op, bs, appendNum(nil, res), want.RatString())
+			}
+			return
+		}
+		gf, _ := got.Float64()
+		wf, _ := want.Float64()
+		exact := res.kind == nDec && op != fDividedBy
+		if exact && gf != wf || !exact && math.Abs(gf-wf) > 1e-12*math.Max(1, math.Abs(wf)) {
+			t.Fatalf("%s %v %s: %s (%v), want %v", as, op, bs, appendNum(nil, res), res.kind, wf)
+		}
+	})
+}
+
+// floorRat is the largest integer not above q.
+func floorRat(q *big.Rat) *big.Int {
+	// Euclidean division by a positive denominator is floor division.
+	fl, _ := new(big.Int).DivMod(q.Num(), q.Denom(), new(big.Int))
+	return fl
+}
+
+// FuzzRoundAgreesWithBigRat: round on an exact input is the exact value
+// rounded half away from zero at the digits (an integer without digits).
+func FuzzRoundAgreesWithBigRat(f *testing.F) {
+	for _, s := range []string{"2.675", "-2.5", "183.357", "15", "9223372036854775807", "0.000000000000000005", "-0.5"} {
+		for _, d := range []int8{0, 2, -1, -19, 19} {
+			f.Add(s, d)
+		}
+	}
+	f.Fuzz(func(t *testing.T, s string, digits int8) {
+		x, ok := parseNum([]byte(s))
+		if !ok || x.kind == nFloat {
+			return
+		}
+		d := max(-maxScale, min(maxScale, int(digits)))
+		res, ok := roundNum(x, int(digits))
+		if !ok {
+			t.Fatalf("%s round %d: null", s, digits)
+		}
+		r, _ := new(big.Rat).SetString(strings.TrimSpace(s))
+		p := new(big.Rat).SetInt(new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(abs(d))), nil))
+		if d >= 0 {
+			r.Mul(r, p)
+		} else {
+			r.Quo(r, p)
+		}
+		neg := r.Sign() < 0
+		r.Abs(r)
+		r.Add(r, big.NewRat(1, 2))
+		q := new(big.Rat).SetInt(floorRat(r))
+		if neg {
+			q.Neg(q)
+		}
+		if d >= 0 {
+			q.Quo(q, p)
+		} else {
+			q.Mul(q, p)
+		}
+		if digits == 0 && res.kind == nDec {
+			t.Fatalf("%s round 0: %s is not an integer", s, appendNum(nil, res))
+		}
+		got, _ := new(big.Rat).SetString(string(appendNum(nil, res)))
+		if res.kind == nInt {
+			if got.Cmp(q) != 0 {
+				t.Fatalf("%s round %d: %s, want %s", s, digits, appendNum(nil, res), q.RatString())
+			}
+			return
+		}
+		gf, _ := got.Float64()
+		wf, _ := q.Float64()
+		if gf != wf && (res.kind == nDec || math.Abs(gf-wf) > 1e-12*math.Max(1, math.Abs(wf))) {
+			t.Fatalf("%s round %d: %s (%v), want %v", s, digits, appendNum(nil, res), res.kind, wf)
+		}
+	})
+}
+
+func abs(n int) int {
+	if n < 0 {
+		return -n
+	}
+	return n
 }

@@ -3,6 +3,7 @@ package expr
 import (
 	"bytes"
 	"math"
+	"math/big"
 	"strconv"
 )
 
@@ -301,13 +302,34 @@ func decArith(op filterOp, a, b num) (num, bool) {
 		return num{kind: nDec, i: m, scale: scale}, ok && scale <= maxScale
 	}
 	scale := max(as, bs)
-	am, ok1 := rescale(am, as, scale)
-	bm, ok2 := rescale(bm, bs, scale)
+	am2, ok1 := rescale(am, as, scale)
+	bm2, ok2 := rescale(bm, bs, scale)
 	if !ok1 || !ok2 {
+		if op == fModulo { // a float would lose all the digits that matter
+			return bigMod(am, as, bm, bs, scale), true
+		}
 		return num{}, false
 	}
+	am, bm = am2, bm2
 	r, ok := intArith(op, am, bm)
 	return num{kind: nDec, i: r.i, scale: scale}, ok
+}
+
+// bigMod is decArith's modulo when the operands do not fit at one scale:
+// exact in big integers (a rare path, so its allocations do not matter).
+func bigMod(am int64, as int, bm int64, bs int, scale int) num {
+	ten := big.NewInt(10)
+	a := new(big.Int).Mul(big.NewInt(am), new(big.Int).Exp(ten, big.NewInt(int64(scale-as)), nil))
+	b := new(big.Int).Mul(big.NewInt(bm), new(big.Int).Exp(ten, big.NewInt(int64(scale-bs)), nil))
+	r := new(big.Int).Mod(a, b) // Euclidean: 0 ≤ r < |b|
+	if r.Sign() != 0 && b.Sign() < 0 {
+		r.Add(r, b)
+	}
+	if r.IsInt64() {
+		return num{kind: nDec, i: r.Int64(), scale: scale}
+	}
+	f, _ := new(big.Rat).SetFrac(r, new(big.Int).Exp(ten, big.NewInt(int64(scale)), nil)).Float64()
+	return num{kind: nFloat, f: f}
 }
 
 // floatArith is float64 arithmetic; false when the result is not finite.
