@@ -3,7 +3,7 @@ GO        ?= go
 STATICCHECK_VERSION := v0.8.2
 DATA_DIR  ?= ./data
 
-.PHONY: run build test test-race bench bench-e2e bench-gate fuzz lint format examples check version
+.PHONY: run build test test-compat test-race bench bench-e2e bench-gate fuzz lint format examples check version
 
 ## run: the edge with a dev vault in ./data and a dev admin key (printed on first start)
 run:
@@ -17,6 +17,12 @@ test:
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 15m ./...
 	$(GO) test -count=1 -race -timeout 10m -run 'Concurrent|Race' ./server/ ./transforms/... ./store/...
+
+## test-compat: the Basis Theory SDK compatibility suite: the official @basis-theory/node-sdk (pinned
+## in compat/package-lock.json) against a real Sluice on 127.0.0.1; needs Node 20+ and npm
+test-compat:
+	$(GO) build -o compat/.build/sluice .
+	cd compat && npm ci --no-audit --no-fund && SLUICE_BIN=$(CURDIR)/compat/.build/sluice node --test
 
 test-race:
 	$(GO) test -count=1 -race -short ./...

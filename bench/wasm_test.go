@@ -1,16 +1,13 @@
 package bench
 
 import (
-	"bytes"
 	"context"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/sluice-edge/sluice/bench/internal/fixture"
+	"github.com/sluice-edge/sluice/internal/testwasm"
 	"github.com/sluice-edge/sluice/transforms"
 )
 
@@ -18,47 +15,10 @@ import (
 // head, one to append a header.
 const tinyWasm = "../transforms/testdata/tiny.wasm"
 
-var goGuest struct {
-	once sync.Once
-	wasm []byte
-	err  error
-}
-
-// buildGoGuest compiles testdata/goguest with GOOS=wasip1 GOARCH=wasm -buildmode=c-shared, once
-// per test binary (a few seconds on a cold build cache).
+// buildGoGuest compiles testdata/goguest for wasip1 (cached by source, see internal/testwasm).
 func buildGoGuest(tb testing.TB) []byte {
 	tb.Helper()
-	goGuest.once.Do(func() {
-		dir, err := os.MkdirTemp("", "sluice-bench-goguest-")
-		if err != nil {
-			goGuest.err = err
-			return
-		}
-		defer os.RemoveAll(dir)
-		out := filepath.Join(dir, "goguest.wasm")
-		cmd := exec.Command("go", "build", "-buildmode=c-shared", "-trimpath", "-o", out, "./testdata/goguest")
-		cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		if err := cmd.Run(); err != nil {
-			goGuest.err = &buildError{err, stderr.String()}
-			return
-		}
-		goGuest.wasm, goGuest.err = os.ReadFile(out)
-	})
-	if goGuest.err != nil {
-		tb.Fatal(goGuest.err)
-	}
-	return goGuest.wasm
-}
-
-type buildError struct {
-	err    error
-	output string
-}
-
-func (e *buildError) Error() string {
-	return "bench: building the Go guest: " + e.err.Error() + "\n" + e.output
+	return testwasm.Build(tb, "bench/testdata/goguest")
 }
 
 // wasmCall is one request-transform call on the 1 KB body, as the proxy makes it.

@@ -25,8 +25,9 @@ const (
 	MaxConfigLen = 8 << 10
 
 	// maxStrftimeRatio bounds strftime's output bytes per byte of format:
-	// the widest directive is %F (2 bytes → 10).
-	maxStrftimeRatio = 5
+	// the widest directives are %s (2 bytes → up to 12 digits for years to
+	// 9999) and %F (2 bytes → 10).
+	maxStrftimeRatio = 6
 )
 
 // errOverBound is the parse-time refusal of an expression whose worst case
@@ -142,10 +143,59 @@ func (c *call) bound(n int64, argLen argLenFunc) (int64, []byte, bool) {
 		return max(n, lens[0]), nil, true
 	case fDateFormat:
 		return maxStrftimeRatio * lens[1], nil, true
+	case fSplit:
+		pieces := splitPieces(n, a[0].s)
+		switch c.pick {
+		case fFirst, fLast:
+			return n, nil, true
+		case fSize:
+			return maxNumLen, nil, true
+		case fJoin:
+			return n + pieces*glueLen(c, 1, lens), nil, true
+		}
+		// A JSON array of strings: each byte escaped to at most 6, each
+		// piece quoted and separated.
+		n = min(n, maxSplitArray)
+		return 6*n + 3*splitPieces(n, a[0].s) + 2, nil, true
+	case fSize, fPlus, fMinus, fTimes, fDividedBy, fModulo, fAbs, fRound:
+		return maxNumLen, nil, true
+	case fJoin:
+		// An array of n bytes holds at most n/2+1 elements, each no longer
+		// decoded than written.
+		return n + (n/2+1)*glueLen(c, 0, lens), nil, true
+	case fTruncate:
+		// At most length characters of the value, then the ellipsis.
+		length, ellipsis := int64(50), int64(3)
+		if c.nargs > 0 {
+			length = max(0, a[0].n)
+		}
+		if c.nargs > 1 {
+			ellipsis = lens[1]
+		}
+		return min(n, length*utf8Max) + ellipsis, nil, true
+	case fCapitalize:
+		return n + (n+1)/2, nil, true
+	case fReplaceFirst:
+		return n + max(0, lens[1]-lens[0]), nil, true
+	case fURLEncode:
+		return 3 * n, nil, true
+	case fDate:
+		return max(n, maxStrftimeRatio*lens[0]), nil, true
+	case fEncrypt:
+		return encryptBound(c, n), nil, true
 	}
-	// json, stringify, to_string, remove: never longer than the input
-	// (a decoded JSON string is shorter than its JSON text).
+	// json, stringify, to_string, remove, first, last, strip, lstrip,
+	// rstrip, url_decode: never longer than the input (a decoded JSON string
+	// is shorter than its JSON text).
 	return n, nil, true
+}
+
+// glueLen is the length of join's glue, the argument at k (default " ").
+func glueLen(c *call, k int, lens [maxArgs]int64) int64 {
+	if c.nargs > k {
+		return lens[k]
+	}
+	return 1
 }
 
 // utf8Max is the longest UTF-8 encoding of a character.
@@ -170,6 +220,24 @@ func (ex *expr) docReads() int64 {
 	var n int64
 	for k := 0; k < ex.nf; k++ {
 		if op := ex.calls[k].spec.op; op == fJSON || op == fCardExp {
+			n++
+		}
+	}
+	return n
+}
+
+// encryptCharge is what one encrypt filter is charged against the bytes an
+// input's expressions may read (Limits.MaxExpansion): a public-key operation
+// costs 0.1 to 2 ms (ECIES to RSA-8192), so an input holds at most
+// MaxExpansion/1 MiB of them (64 by default) and a body full of encrypts
+// cannot buy seconds of CPU.
+const encryptCharge = 1 << 20
+
+// encrypts counts the encrypt filters of ex.
+func (ex *expr) encrypts() int64 {
+	var n int64
+	for k := 0; k < ex.nf; k++ {
+		if ex.calls[k].spec.op == fEncrypt {
 			n++
 		}
 	}
@@ -213,6 +281,12 @@ func (r *Renderer) charge(env Env, src []byte) *ferr {
 	r.read += n * (1 + ex.docReads())
 	if r.read > r.lim.MaxExpansion {
 		return &ferr{err: ErrTooLarge, detail: "expressions read more than " + strconv.FormatInt(r.lim.MaxExpansion, 10) + " bytes of token data"}
+	}
+	if k := ex.encrypts(); k > 0 {
+		r.read += k * encryptCharge
+		if r.read > r.lim.MaxExpansion {
+			return &ferr{err: ErrTooLarge, detail: "too many encrypt filters: each is counted as reading " + strconv.Itoa(encryptCharge) + " bytes, against " + strconv.FormatInt(r.lim.MaxExpansion, 10)}
+		}
 	}
 	r.expansion += b + emitSlack
 	if r.expansion > r.lim.MaxExpansion {

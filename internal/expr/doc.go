@@ -66,7 +66,7 @@
 // differently for different plaintexts, and a caller who may only use a
 // token (or a proxy's configuration) could read it one guess at a time.
 // Null passes through every filter unchanged, except default (→ its
-// argument) and append/prepend (null is "").
+// argument), append/prepend (null is "") and size (0).
 //
 //	json: '$.a.b[0]'            JSONPath on the value (BT: on the data, or on
 //	                            the token object after token:). Supported:
@@ -123,14 +123,64 @@
 //	                            characters become '?'.
 //	slice: offset, length       Liquid: characters; negative offset counts
 //	                            from the end; length defaults to 1.
-//	replace: 'a', 'b'           replace every a by b (a literal a must not be
-//	                            empty; an empty configured one finds nothing).
+//	replace: 'a', 'b'           replace every a by b (b defaults to ""; a
+//	                            literal a must not be empty; an empty
+//	                            configured one finds nothing).
+//	replace_first: 'a', 'b'     the same for the first a only.
 //	remove: 'a'                 remove every a.
 //	append: 's', prepend: 's'   concatenate.
-//	default: v                  v when the value is null, "" or false.
+//	default: v                  v when the value is null, "", false, [] or {}.
 //	date_format('%Y-%m-%d', '%m/%d/%Y')  parse with the first strftime
 //	                            format, print with the second (strftime.go);
 //	                            null when the value does not parse.
+//	encrypt('alg', '<hex DER>') Footprint: encrypt the text to a public key,
+//	                            lower-case hex out. rsa_pkcs1v15 (SPKI or
+//	                            PKCS #1 key, 1024–8192 bits; text over k−11
+//	                            bytes → null) or ecies_p256_x963_sha256_aes_gcm
+//	                            (SPKI P-256 key; Footprint's CBOR map
+//	                            {v, epk, iv, c}; text over 1 MiB → null). The
+//	                            key is parsed with the expression (encrypt.go).
+//	                            Each encrypt counts as 1 MiB read against
+//	                            Limits.MaxExpansion (64 per input by default).
+//
+// Liquid's standard filters, with Shopify's (Ruby) semantics (liquid.go,
+// math.go). Arrays are JSON arrays, from a token's data or from split:
+//
+//	split: 'sep'                Ruby's String#split: '' gives characters, ' '
+//	                            splits on runs of ASCII whitespace, trailing
+//	                            empty pieces are dropped. Followed by first,
+//	                            last, size or join it reads the pieces in
+//	                            place; otherwise it builds a JSON array of
+//	                            strings (text over 1 MiB → null).
+//	first, last                 an array's first/last element; a text's
+//	                            first/last character; null on objects.
+//	size                        characters of a text, elements of an array,
+//	                            keys of an object; 0 for null.
+//	join: 'glue'                an array's elements joined (glue default ' '):
+//	                            strings decoded, null empty, objects and
+//	                            arrays as JSON; a text is itself.
+//	strip, lstrip, rstrip       remove ASCII whitespace and NUL at the ends.
+//	truncate: n, 'ellipsis'     a text of more than n characters (default 50)
+//	                            is cut so that it and the ellipsis (default
+//	                            "...") are n characters.
+//	capitalize                  first character in title case, the rest lower.
+//	url_encode, url_decode      form encoding (space ↔ '+'); a decoded text
+//	                            that is not UTF-8 is null.
+//	plus, minus, times,         arithmetic on numbers and numeric strings with
+//	divided_by, modulo: n       a number argument: two integers give an
+//	                            integer (divided_by floors, modulo takes the
+//	                            divisor's sign); otherwise a float, exact in
+//	                            decimals where it fits, printed as Ruby does
+//	                            (6.0, 1.0e+20). Not a number, division by
+//	                            zero or out of range → null.
+//	abs, round: digits          round half away from zero; without digits an
+//	                            integer.
+//	date: '%Y-%m-%d'            format "now"/"today", a Unix time (UTC) or an
+//	                            ISO 8601 / RFC 3339 / RFC 1123 date (shown in
+//	                            its own zone) with strftime (strftime.go:
+//	                            date_format's directives, and in output Ruby's
+//	                            %s %u %w %k %l %P %L and the - flag); anything
+//	                            else is kept as it is.
 //
 // Every configuration value an expression names is resolved before its
 // filters run, so an unknown one is an error whatever the value.
@@ -142,7 +192,8 @@
 // (bound.go). Each filter has a worst-case output size given its input size
 // and its arguments (to_base16 doubles, pad_left adds its width, replace
 // multiplies by the ratio of its strings, slice and last4 cut down to a few
-// characters). Scan refuses (ErrTooLarge) an expression whose chain could
+// characters, arithmetic is a few bytes, encrypt's ECIES is 4× its text).
+// Scan refuses (ErrTooLarge) an expression whose chain could
 // build a value over 16 MiB from the largest source (MaxSourceLen for token
 // documents and the encrypted payload, MaxConfigLen for configuration
 // values), so `pad_left: 4096, 'x'` followed by to_base16 twelve times never

@@ -42,6 +42,31 @@ const (
 	fSuffix
 	fHMACSHA256
 	fToASCII
+
+	// Liquid's standard filters (liquid.go, math.go).
+	fSplit
+	fFirst
+	fLast
+	fSize
+	fJoin
+	fStrip
+	fLStrip
+	fRStrip
+	fTruncate
+	fCapitalize
+	fReplaceFirst
+	fURLEncode
+	fURLDecode
+	fPlus
+	fMinus
+	fTimes
+	fDividedBy
+	fModulo
+	fAbs
+	fRound
+	fDate
+
+	fEncrypt // encrypt.go
 )
 
 type argType uint8
@@ -56,6 +81,7 @@ const (
 	tPath                    // a JSONPath string
 	tFmt                     // a strftime format string
 	tHex                     // a hex key; config.NAME allowed
+	tNum                     // a number (literal or numeric string)
 )
 
 func (t argType) configOK() bool { return t == tStr || t == tAny || t == tHex }
@@ -91,7 +117,7 @@ var filterSpecs = [...]filterSpec{
 	{name: "downcase", op: fDowncase},
 	{name: "to_lowercase", op: fDowncase},
 	{name: "slice", op: fSlice, min: 1, max: 2, types: [maxArgs]argType{tInt, tInt}},
-	{name: "replace", op: fReplace, min: 2, max: 2, types: [maxArgs]argType{tStr, tStr}},
+	{name: "replace", op: fReplace, min: 1, max: 2, types: [maxArgs]argType{tStr, tStr}},
 	{name: "remove", op: fRemove, min: 1, max: 1, types: [maxArgs]argType{tStr}},
 	{name: "append", op: fAppend, min: 1, max: 1, types: [maxArgs]argType{tStr}},
 	{name: "prepend", op: fPrepend, min: 1, max: 1, types: [maxArgs]argType{tStr}},
@@ -101,6 +127,30 @@ var filterSpecs = [...]filterSpec{
 	{name: "suffix", op: fSuffix, min: 1, max: 1, types: [maxArgs]argType{tInt}},
 	{name: "hmac_sha256", op: fHMACSHA256, min: 1, max: 1, types: [maxArgs]argType{tHex}},
 	{name: "to_ascii", op: fToASCII},
+
+	{name: "split", op: fSplit, min: 1, max: 1, types: [maxArgs]argType{tLit}},
+	{name: "first", op: fFirst},
+	{name: "last", op: fLast},
+	{name: "size", op: fSize},
+	{name: "join", op: fJoin, max: 1, types: [maxArgs]argType{tLit}},
+	{name: "strip", op: fStrip},
+	{name: "lstrip", op: fLStrip},
+	{name: "rstrip", op: fRStrip},
+	{name: "truncate", op: fTruncate, max: 2, types: [maxArgs]argType{tInt, tLit}},
+	{name: "capitalize", op: fCapitalize},
+	{name: "replace_first", op: fReplaceFirst, min: 1, max: 2, types: [maxArgs]argType{tStr, tStr}},
+	{name: "url_encode", op: fURLEncode},
+	{name: "url_decode", op: fURLDecode},
+	{name: "plus", op: fPlus, min: 1, max: 1, types: [maxArgs]argType{tNum}},
+	{name: "minus", op: fMinus, min: 1, max: 1, types: [maxArgs]argType{tNum}},
+	{name: "times", op: fTimes, min: 1, max: 1, types: [maxArgs]argType{tNum}},
+	{name: "divided_by", op: fDividedBy, min: 1, max: 1, types: [maxArgs]argType{tNum}},
+	{name: "modulo", op: fModulo, min: 1, max: 1, types: [maxArgs]argType{tNum}},
+	{name: "abs", op: fAbs},
+	{name: "round", op: fRound, max: 1, types: [maxArgs]argType{tInt}},
+	{name: "date", op: fDate, min: 1, max: 1, types: [maxArgs]argType{tFmt}},
+
+	{name: "encrypt", op: fEncrypt, min: 2, max: 2, types: [maxArgs]argType{tLit, tLit}},
 }
 
 func lookupFilter(name []byte) *filterSpec {
@@ -168,6 +218,12 @@ func str(b []byte) value { return value{k: kString, b: b} }
 func (r *Renderer) apply(c *call, v value, out []byte, env Env) (value, []byte, *ferr) {
 	sp := c.spec
 	a := &c.args
+	switch {
+	case sp.op == fEncrypt:
+		return applyEncrypt(c, v, out)
+	case sp.op >= fSplit:
+		return r.applyLiquid(c, v, out, env)
+	}
 	if v.k == kNull {
 		switch sp.op {
 		case fDefault:
@@ -202,7 +258,7 @@ func (r *Renderer) apply(c *call, v value, out []byte, env Env) (value, []byte, 
 	case fToBoolean:
 		return toBoolean(v, out)
 	case fDefault:
-		if v.k == kNull || (v.k == kString && len(v.b) == 0) || (v.k == kBool && v.b[0] == 'f') {
+		if v.k == kNull || (v.k == kString && len(v.b) == 0) || (v.k == kBool && v.b[0] == 'f') || (v.k == kRaw && isEmptyJSON(v.b)) {
 			return r.argValue(&a[0], env)
 		}
 		return v, out, nil
@@ -337,7 +393,7 @@ func (r *Renderer) apply(c *call, v value, out []byte, env Env) (value, []byte, 
 			return str(s), out, nil
 		}
 		var repl []byte
-		if sp.op == fReplace {
+		if sp.op == fReplace && c.nargs > 1 {
 			if repl, fe = r.argText(&a[1], env); fe != nil {
 				return v, out, fe
 			}
@@ -383,6 +439,16 @@ func (r *Renderer) apply(c *call, v value, out []byte, env Env) (value, []byte, 
 		return str(o), o, nil
 	}
 	return null, out, nil
+}
+
+// isEmptyJSON reports whether doc is an empty array or object, which
+// default replaces as Liquid does.
+func isEmptyJSON(doc []byte) bool {
+	doc = trimSpace(doc)
+	if len(doc) < 2 || (doc[0] != '[' && doc[0] != '{') {
+		return false
+	}
+	return len(trimSpace(doc[1:len(doc)-1])) == 0
 }
 
 // argValue returns a filter argument as a value (for default).

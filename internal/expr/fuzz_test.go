@@ -22,6 +22,8 @@ var fuzzSeeds = []string{
 	"{\"a\":\"{{a}}\u2028\"}", "{{ a | append: '\xff' }}", strings.Repeat("[", 2000) + `"{{a}}"`,
 	strings.Repeat("{{a}}", 50), "{{ " + strings.Repeat("a", MaxExprLen) + " }}",
 	`{{ a | card_exp: 'MM/YY' }}`, `{{ a | slice: -99999999999, 3 }}`, `{{ a | prefix: 2147483648 }}`,
+	`{"a":{{ a | split: '' }}}`, `{{ a | split: ',' | last | plus: 1.5 | round: 1 }}`, `{{ a | size | divided_by: 0 }}`,
+	`{{ a | truncate: 3, '…' | url_encode | url_decode | capitalize | date: '%F' }}`, `["{{ a | split: ' ' | join: '\"' }}"]`,
 }
 
 var fuzzValues = []string{"v", `"`, `\`, `"}`, "}}", "{{ a }}", "\u2028", "\n\r", "\x00", "\xff", "", "42", "true", "null",

@@ -133,7 +133,8 @@ func TestFilterAmplificationRefusedAtParse(t *testing.T) {
 // what it actually builds, on values chosen to make each grow most.
 func TestChainBoundCoversOutput(t *testing.T) {
 	values := []string{"", "4", "4444", "ɐɐɐɐ", "ßæ©…", "\xff\xfe", "a\"b\\c", "2024-12-31 23:59:59", "0001-01-01",
-		`{"expiration_month":12,"expiration_year":2030}`, "4242-4242-4242-4242", "Straße Œuvre Ł 北", ".5", "+1e5"}
+		`{"expiration_month":12,"expiration_year":2030}`, "4242-4242-4242-4242", "Straße Œuvre Ł 北", ".5", "+1e5",
+		`[1,"a\u0001",{"k":"v"},null,[]]`, "a,,b,", "\x01\x01\x01", "1700000000", "-9223372036854775808", "1e300", "  ǆ x  ", "%zz%41+"}
 	exprs := []string{
 		"{{ t | upcase }}", "{{ t | downcase }}", "{{ t | to_ascii }}", "{{ t | to_base64 }}", "{{ t | to_base16 }}",
 		"{{ t | reveal: 1, 1, 'é' }}", "{{ t | reveal_last: 2, '北' }}", "{{ t | card_mask: true, true, '𝄞', '-' }}",
@@ -142,11 +143,20 @@ func TestChainBoundCoversOutput(t *testing.T) {
 		"{{ t | date_format('%Y-%m-%d %H:%M:%S', '%A %B %F %T %j %p') }}", "{{ t | date_format('%F', '%F%F') }}",
 		"{{ t | default: 'a long default value' }}", "{{ t | hmac_sha256('6b6579') }}", "{{ t | hmac: 'sha-512', 'k' | to_base16 }}",
 		"{{ t | json: '$.expiration_month' }}", "{{ t | card_exp: 'YYYY-MM' }}", "{{ t | stringify | last4 }}",
+		"{{ t | split: ',' }}", "{{ t | split: '' }}", "{{ t | split: ' ' }}", "{{ t | split: '4' | join: 'xy' }}",
+		"{{ t | split: '' | join: '--' }}", "{{ t | split: '-' | first }}", "{{ t | split: '-' | last }}",
+		"{{ t | split: '' | size }}", "{{ t | first }}", "{{ t | last }}", "{{ t | size }}", "{{ t | join: '+++' }}",
+		"{{ t | strip }}", "{{ t | lstrip }}", "{{ t | rstrip }}", "{{ t | truncate: 3, 'éé' }}", "{{ t | capitalize }}",
+		"{{ t | replace_first: '4', 'xyzw' }}", "{{ t | url_encode }}", "{{ t | url_decode }}", "{{ t | plus: 1.5 }}",
+		"{{ t | times: 99999999999 }}", "{{ t | divided_by: 3.0 }}", "{{ t | modulo: -7 }}", "{{ t | round: 3 }}",
+		"{{ t | round: -2 }}", "{{ t | abs }}", "{{ t | date: '%A %B %j %F' }}", "{{ t | date: '%e %s %-d %l %P %L' }}", "{{ t | date: '%s%s%s' }}",
+		"{{ t | encrypt('ecies_p256_x963_sha256_aes_gcm', '" + testECHex + "') }}",
+		"{{ t | encrypt('rsa_pkcs1v15', '" + testRSAHex + "') }}",
 	}
 	for _, e := range exprs {
 		for _, v := range values {
 			doc, _ := json.Marshal(v)
-			if json.Valid([]byte(v)) && strings.HasPrefix(v, "{") {
+			if json.Valid([]byte(v)) && (strings.HasPrefix(v, "{") || strings.HasPrefix(v, "[")) {
 				doc = []byte(v)
 			}
 			r := Acquire()
@@ -245,6 +255,14 @@ func FuzzFilterErrorsIgnoreValue(f *testing.F) {
 		"v | card_mask: true, true, '#', '-' | pad_left: 30, '*'",
 		"v | to_ascii | downcase | reveal: 2, 2, 'é'",
 		"v.a.b | hmac: 'sha-1', config.S | to_base16",
+		"v | slice: 0, 1 | replace: '4', '8' | plus: 1 | divided_by: 0",
+		"v | split: '4' | size | times: 3",
+		"v | split: '' | join: '" + strings.Repeat("x", 300) + "'",
+		"v | split: ','",
+		"v | first | url_encode | truncate: 5",
+		"v | date: '%F' | capitalize",
+		"config: S | split: ' ' | last | strip | round: 2",
+		"v | encrypt('ecies_p256_x963_sha256_aes_gcm', '" + testECHex + "')",
 	}
 	values := []string{"4242424242424242", "5242424242424242", "", "null", "true", "12.5e3", `{"a":{"b":"x"}}`, `[1,2]`,
 		`{"expiration_month":12,"expiration_year":2030}`, "2024", "secret", "\x00\n", "\xff", "ß北"}

@@ -48,7 +48,10 @@ type call struct {
 	path  []byte // json: gjson path
 	root  bool   // json: "$"
 	alg   hashAlg
-	key   arg // hmac, hmac_sha256: the key (argStr with decoded bytes, or argConfig)
+	key   arg      // hmac, hmac_sha256: the key (argStr with decoded bytes, or argConfig)
+	pick  filterOp // split: the first, last, size or join that follows it, run on the pieces
+	num   num      // plus, minus, times, divided_by, modulo: the operand
+	enc   *encKey  // encrypt: the parsed public key
 }
 
 // expr is one parsed expression. Its slices point into the decoded
@@ -197,6 +200,7 @@ func (p *parser) parse(ex *expr) *perr {
 			return err
 		}
 	}
+	ex.fuseSplits()
 	for k := 0; k < ex.nf; k++ {
 		if ex.calls[k].spec.op == fHMAC {
 			if k+1 >= ex.nf || (ex.calls[k+1].spec.op != fToBase64 && ex.calls[k+1].spec.op != fToBase16) {
@@ -406,10 +410,22 @@ func numArg(a *arg, s []byte) bool {
 		return false
 	}
 	*a = arg{kind: argNum, s: s}
+	if !isDecimalInt(s) { // a failed ParseInt allocates its error
+		return true
+	}
 	if n, err := strconv.ParseInt(bstr(s), 10, 64); err == nil {
 		a.n, a.isInt = n, true
 	}
 	return true
+}
+
+// isDecimalInt reports whether s is an optional sign and 1 to 18 digits,
+// which ParseInt reads without fail.
+func isDecimalInt(s []byte) bool {
+	if len(s) > 0 && (s[0] == '-' || s[0] == '+') {
+		s = s[1:]
+	}
+	return len(s) > 0 && len(s) <= 18 && isDigits(s)
 }
 
 // intArg returns the argument as an integer (numbers or numeric strings).
@@ -506,7 +522,8 @@ func (p *parser) check(c *call) *perr {
 			if a.kind != argStr {
 				return badArgs(sp.name + " takes quoted strftime formats")
 			}
-			if d := checkStrftime(a.s); d != "" {
+			// date_format's first format reads a date; the others print one.
+			if d := checkStrftime(a.s, sp.op != fDateFormat || k > 0); d != "" {
 				return badArgs(sp.name + ": " + d)
 			}
 		case tHex:
@@ -525,6 +542,12 @@ func (p *parser) check(c *call) *perr {
 			}
 			p.buf = k
 			c.key = arg{kind: argStr, s: k[off:]}
+		case tNum:
+			n, ok := parseNum(a.text())
+			if a.kind == argConfig || a.kind == argBool || !ok {
+				return badArgs(sp.name + " takes a number")
+			}
+			c.num = n
 		case tLit, tStr, tAny:
 			if a.kind == argNum || a.kind == argBool {
 				if types[k] != tAny {
@@ -576,7 +599,13 @@ func (p *parser) checkOp(c *call) *perr {
 		if c.nargs > 3 && len(a[3].s) > maxCharSet {
 			return badArgs("card_mask preserve set too long")
 		}
-	case fReplace, fRemove:
+	case fEncrypt:
+		k, detail := p.parseEncKey(a[0].s, a[1].s)
+		if detail != "" {
+			return badArgs("encrypt: " + detail)
+		}
+		c.enc = k
+	case fReplace, fRemove, fReplaceFirst:
 		if a[0].kind == argStr && len(a[0].s) == 0 {
 			return badArgs(c.spec.name + " needs a non-empty search string")
 		}

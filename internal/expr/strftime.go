@@ -1,6 +1,7 @@
 package expr
 
 import (
+	"strconv"
 	"time"
 )
 
@@ -14,6 +15,12 @@ import (
 //	%b %h month abbrev   %B month name        %a %A weekday (ignored on input)
 //	%F = %Y-%m-%d        %T = %H:%M:%S        %D = %m/%d/%y   %R = %H:%M
 //	%% a percent sign
+//
+// Output formats also take Ruby's (Liquid's date filter):
+//
+//	%s Unix seconds      %u weekday 1–7 (Monday 1)   %w weekday 0–6 (Sunday 0)
+//	%k hour, space-padded %l 12-hour hour, space-padded   %P am/pm
+//	%L milliseconds (000) and the flag - (%-d, %-m, …): a number without padding
 //
 // On input, numbers take 1 to 2 digits (%Y exactly 4, %j 1 to 3), names are
 // case-insensitive (full or abbreviated), other characters must match
@@ -45,23 +52,44 @@ func expansion(c byte) string {
 	return ""
 }
 
-// checkStrftime returns "" if every directive of f is supported.
-func checkStrftime(f []byte) string {
+// checkStrftime returns "" if every directive of f is supported, in an
+// output format when out is true.
+func checkStrftime(f []byte, out bool) string {
 	for i := 0; i < len(f); i++ {
 		if f[i] != '%' {
 			continue
 		}
 		i++
+		if out && i < len(f) && f[i] == '-' {
+			i++
+			if i < len(f) && !unpaddable(f[i]) {
+				return "the flag - does not apply to %" + string(f[i])
+			}
+		}
 		if i == len(f) {
 			return "format ends with '%'"
 		}
 		switch f[i] {
 		case 'Y', 'y', 'm', 'd', 'e', 'H', 'I', 'p', 'M', 'S', 'j', 'b', 'h', 'B', 'a', 'A', 'F', 'T', 'D', 'R', '%':
+		case 's', 'u', 'w', 'k', 'l', 'P', 'L':
+			if !out {
+				return "directive %" + string(f[i]) + " is for output only"
+			}
 		default:
 			return "unsupported directive %" + string(f[i])
 		}
 	}
 	return ""
+}
+
+// unpaddable reports whether the flag - applies to directive c: it prints a
+// padded number.
+func unpaddable(c byte) bool {
+	switch c {
+	case 'y', 'm', 'd', 'e', 'H', 'I', 'M', 'S', 'j', 'k', 'l':
+		return true
+	}
+	return false
 }
 
 // parseStrftime parses s with layout.
@@ -224,6 +252,11 @@ func appendStrftime(out, layout []byte, d date) []byte {
 		}
 		k++
 		dir := layout[k]
+		if dir == '-' && k+1 < len(layout) {
+			k++
+			out = appendUnpadded(out, layout[k], d, t)
+			continue
+		}
 		if e := expansion(dir); e != "" {
 			out = appendStrftime(out, sbytes(e), d)
 			continue
@@ -245,11 +278,7 @@ func appendStrftime(out, layout []byte, d date) []byte {
 		case 'H':
 			out = appendPad(out, d.hour, 2)
 		case 'I':
-			h := d.hour % 12
-			if h == 0 {
-				h = 12
-			}
-			out = appendPad(out, h, 2)
+			out = appendPad(out, hour12(d.hour), 2)
 		case 'p':
 			if d.hour < 12 {
 				out = append(out, "AM"...)
@@ -270,9 +299,64 @@ func appendStrftime(out, layout []byte, d date) []byte {
 			out = append(out, dayNames[t.Weekday()][:3]...)
 		case 'A':
 			out = append(out, dayNames[t.Weekday()]...)
+		case 's':
+			out = strconv.AppendInt(out, t.Unix(), 10)
+		case 'u':
+			out = appendPad(out, (int(t.Weekday())+6)%7+1, 1)
+		case 'w':
+			out = appendPad(out, int(t.Weekday()), 1)
+		case 'k', 'l':
+			h := d.hour
+			if dir == 'l' {
+				h = hour12(h)
+			}
+			if h < 10 {
+				out = append(out, ' ')
+			}
+			out = appendPad(out, h, 1)
+		case 'P':
+			if d.hour < 12 {
+				out = append(out, "am"...)
+			} else {
+				out = append(out, "pm"...)
+			}
+		case 'L':
+			out = append(out, "000"...)
 		default: // '%'
 			out = append(out, '%')
 		}
 	}
 	return out
+}
+
+func hour12(h int) int {
+	if h %= 12; h == 0 {
+		return 12
+	}
+	return h
+}
+
+// appendUnpadded prints the number of directive dir (checked by
+// unpaddable) without padding.
+func appendUnpadded(out []byte, dir byte, d date, t time.Time) []byte {
+	n := 0
+	switch dir {
+	case 'y':
+		n = d.year % 100
+	case 'm':
+		n = d.month
+	case 'd', 'e':
+		n = d.day
+	case 'H', 'k':
+		n = d.hour
+	case 'I', 'l':
+		n = hour12(d.hour)
+	case 'M':
+		n = d.min
+	case 'S':
+		n = d.sec
+	case 'j':
+		n = t.YearDay()
+	}
+	return appendPad(out, n, 1)
 }

@@ -1,14 +1,25 @@
-// Package testwasm builds the example transforms for tests: once per test binary, into a
-// temporary directory, with the Go toolchain that runs the tests (GOOS=wasip1 GOARCH=wasm,
-// -buildmode=c-shared). Tests need no prebuilt modules and no tool beyond Go.
+// Package testwasm builds Go guests (the example transforms, the bench guest) for tests with the
+// Go toolchain that runs the tests (GOOS=wasip1 GOARCH=wasm, -buildmode=c-shared). Tests need no
+// prebuilt modules and no tool beyond Go.
+//
+// A `go test ./...` runs several test binaries that each need the same guests, side by side. Each
+// module is therefore built once per source: it is cached in the temporary directory under a hash
+// of everything the build reads (the toolchain, go.mod/go.sum, the Go files of every package of the
+// module it imports), and a file lock makes concurrent test binaries wait for the one building.
 package testwasm
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -20,52 +31,106 @@ type built struct {
 }
 
 var (
-	mu     sync.Mutex
-	cache  = map[string]*built{}
-	tmpDir string
+	mu    sync.Mutex
+	cache = map[string]*built{}
 )
 
 // Example returns the module built from <repo>/examples/<name>.
 func Example(t testing.TB, name string) []byte {
 	t.Helper()
+	return Build(t, "examples/"+name)
+}
+
+// Build returns the module built from the package in dir, relative to the repository root.
+func Build(t testing.TB, dir string) []byte {
+	t.Helper()
 	mu.Lock()
-	b := cache[name]
+	b := cache[dir]
 	if b == nil {
 		b = new(built)
-		cache[name] = b
+		cache[dir] = b
 	}
-	if tmpDir == "" {
-		d, err := os.MkdirTemp("", "sluice-testwasm-")
-		if err != nil {
-			mu.Unlock()
-			t.Fatal(err)
-		}
-		tmpDir = d
-	}
-	dir := tmpDir
 	mu.Unlock()
-	b.once.Do(func() {
-		root, err := repoRoot()
-		if err != nil {
-			b.err = err
-			return
-		}
-		out := filepath.Join(dir, name+".wasm")
-		cmd := exec.Command("go", "build", "-buildmode=c-shared", "-trimpath", "-o", out, "./examples/"+name)
-		cmd.Dir = root
-		cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		if err := cmd.Run(); err != nil {
-			b.err = fmt.Errorf("building %s: %v\n%s", name, err, stderr.String())
-			return
-		}
-		b.wasm, b.err = os.ReadFile(out)
-	})
+	b.once.Do(func() { b.wasm, b.err = buildCached(dir) })
 	if b.err != nil {
 		t.Fatal(b.err)
 	}
 	return b.wasm
+}
+
+func buildCached(dir string) ([]byte, error) {
+	root, err := repoRoot()
+	if err != nil {
+		return nil, err
+	}
+	sum, err := sourceHash(root, dir)
+	if err != nil {
+		return nil, err
+	}
+	cacheDir := filepath.Join(os.TempDir(), "sluice-testwasm")
+	if err := os.MkdirAll(cacheDir, 0o700); err != nil {
+		return nil, err
+	}
+	out := filepath.Join(cacheDir, strings.ReplaceAll(dir, "/", "_")+"-"+sum+".wasm")
+	unlock, err := lockFile(out + ".lock")
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	if wasm, err := os.ReadFile(out); err == nil {
+		return wasm, nil
+	}
+	tmp := fmt.Sprintf("%s.%d.tmp", out, os.Getpid())
+	cmd := exec.Command("go", "build", "-buildmode=c-shared", "-trimpath", "-o", tmp, "./"+dir)
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		return nil, fmt.Errorf("testwasm: building %s: %v\n%s", dir, err, stderr.String())
+	}
+	if err := os.Rename(tmp, out); err != nil {
+		return nil, err
+	}
+	return os.ReadFile(out)
+}
+
+// sourceHash names one build: the toolchain, the module files, and the Go files of every package
+// of this module the guest depends on (as `go list -deps` sees them for wasip1).
+func sourceHash(root, dir string) (string, error) {
+	cmd := exec.Command("go", "list", "-deps", "-f", "{{if not .Standard}}{{.Dir}}{{end}}", "./"+dir)
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	list, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("testwasm: listing %s: %v\n%s", dir, err, stderr.String())
+	}
+	h := sha256.New()
+	fmt.Fprintf(h, "%s %s %s\n", runtime.Version(), os.Getenv("GOFLAGS"), dir)
+	files := []string{filepath.Join(root, "go.mod"), filepath.Join(root, "go.sum")}
+	for _, d := range strings.Fields(string(list)) {
+		goFiles, _ := filepath.Glob(filepath.Join(d, "*.go"))
+		files = append(files, goFiles...)
+	}
+	sort.Strings(files)
+	for _, name := range files {
+		f, err := os.Open(name)
+		if err != nil {
+			if os.IsNotExist(err) {
+				continue
+			}
+			return "", err
+		}
+		fmt.Fprintf(h, "%s\n", name)
+		_, err = io.Copy(h, f)
+		f.Close()
+		if err != nil {
+			return "", err
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil)[:12]), nil
 }
 
 // repoRoot finds the directory holding go.mod above the working directory.

@@ -1,0 +1,81 @@
+// reactors through @basis-theory/node-sdk against a real Sluice.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { BasisTheory } from '@basis-theory/node-sdk';
+import { startSluice, pageAll, rejectsWith, unique, softly, wasmModule } from './harness.mjs';
+
+let s;
+before(async () => { s = await startSluice(); });
+after(async () => { await s?.stop(); });
+
+// The smallest reactor: exports sluice_on_react and returns 0 with no result.
+const code = wasmModule('sluice_on_react').toString('base64');
+
+async function newReactor(extra = {}) {
+  return s.admin.reactors.create({ name: unique('reactor'), code, configuration: { MODE: 'test' }, ...extra });
+}
+
+test('reactors.create takes a base64 module and answers BT\'s reactor shape', async () => {
+  const soft = softly();
+  const r = await newReactor();
+  assert.equal(typeof r.id, 'string');
+  soft.equal(r.state, 'active', 'state');
+  soft.equal(typeof r.tenantId, 'string', 'tenant_id missing');
+  soft.equal(typeof r.createdBy, 'string', 'created_by missing');
+  soft.ok(r.createdAt instanceof Date && !isNaN(r.createdAt), 'created_at is not a date');
+  soft.deepEqual(r.configuration, { MODE: 'test' }, 'configuration');
+  // A module without sluice_on_react is refused.
+  await rejectsWith(s.admin.reactors.create({ name: unique('bad'), code: wasmModule('sluice_on_request').toString('base64') }),
+    BasisTheory.UnprocessableEntityError, 422);
+  soft.done();
+});
+
+test('reactors.react runs the module and answers tokens and raw', async () => {
+  const r = await newReactor();
+  const tok = await s.admin.tokens.create({ type: 'token', data: 'react-secret' });
+  const out = await s.admin.reactors.react(r.id, { args: { value: `{{ ${tok.id} }}` } });
+  assert.equal(typeof out, 'object');
+  assert.ok(!JSON.stringify(out).includes('react-secret'), 'the caller never sees the detokenized args');
+  await rejectsWith(s.admin.reactors.react('00000000-0000-4000-8000-000000000000', { args: {} }), BasisTheory.NotFoundError, 404);
+});
+
+test('reactors.list pages to the end', async () => {
+  const ids = [];
+  for (let i = 0; i < 12; i++) ids.push((await newReactor()).id);
+  const size = 5;
+  const { items } = await pageAll(s.admin.reactors.list({ size }), size);
+  const got = items.map((r) => r.id);
+  assert.equal(new Set(got).size, got.length, 'no reactor twice');
+  for (const id of ids) assert.ok(got.includes(id), `reactor ${id} missing from the pages`);
+});
+
+test('reactors.get returns the reactor', async () => {
+  const r = await newReactor();
+  const got = await s.admin.reactors.get(r.id);
+  assert.equal(got.id, r.id);
+  assert.equal(got.name, r.name);
+  assert.deepEqual(got.configuration, { MODE: 'test' });
+});
+
+test('reactors.update replaces the reactor', async () => {
+  const r = await newReactor();
+  const name = unique('put');
+  const up = await s.admin.reactors.update(r.id, { name, code, configuration: { MODE: 'live' } });
+  assert.equal(up.name, name);
+  assert.deepEqual((await s.admin.reactors.get(r.id)).configuration, { MODE: 'live' });
+});
+
+test('reactors.patch merges the named fields only', async () => {
+  const r = await newReactor();
+  const name = unique('patched');
+  await s.admin.reactors.patch(r.id, { name });
+  const got = await s.admin.reactors.get(r.id);
+  assert.equal(got.name, name);
+  assert.deepEqual(got.configuration, { MODE: 'test' }, 'configuration kept');
+});
+
+test('reactors.delete removes the reactor', async () => {
+  const r = await newReactor();
+  await s.admin.reactors.delete(r.id);
+  await rejectsWith(s.admin.reactors.get(r.id), BasisTheory.NotFoundError, 404);
+});
