@@ -1,7 +1,5 @@
 package jwe
 
-import "encoding/base64"
-
 // Limits on a BT-ENCRYPTED header value.
 const (
 	// MaxBTEncryptedSize is the largest BT-ENCRYPTED value accepted (the base64
@@ -191,31 +189,11 @@ func trimSpace(b []byte) []byte {
 	return b
 }
 
-// b64Class tells the base64 alphabets a byte belongs to: both (letters and digits), standard
-// only ('+', '/'), URL-safe only ('-', '_'), or none (0).
-const (
-	b64Both = 1 << iota
-	b64Std
-	b64URL
-)
-
-var b64Class = func() (t [256]uint8) {
-	for c := range t {
-		switch {
-		case c >= 'A' && c <= 'Z', c >= 'a' && c <= 'z', c >= '0' && c <= '9':
-			t[c] = b64Both
-		case c == '+', c == '/':
-			t[c] = b64Std
-		case c == '-', c == '_':
-			t[c] = b64URL
-		}
-	}
-	return t
-}()
-
 // decodeAnyBase64 decodes standard or URL-safe base64, padded or not. Mixed
 // alphabets, misplaced or excess padding, and any other byte (including line
-// breaks, which encoding/base64 would skip) are refused.
+// breaks, which encoding/base64 would skip) are refused. The standard alphabet
+// is tried first (what clients send); a byte outside it means another pass in
+// the URL-safe one, so a value mixing both fails both.
 func decodeAnyBase64(v []byte) ([]byte, bool) {
 	pad := 0
 	for pad < 2 && len(v) > 0 && v[len(v)-1] == '=' {
@@ -225,25 +203,12 @@ func decodeAnyBase64(v []byte) ([]byte, bool) {
 	if pad > 0 && (len(v)+pad)%4 != 0 {
 		return nil, false
 	}
-	var seen uint8
-	for _, c := range v {
-		k := b64Class[c]
-		if k == 0 {
-			return nil, false
-		}
-		seen |= k
+	out := make([]byte, b64DecodedLen(len(v)))
+	n, ok := decodeB64(out, v, b64StdDec)
+	if !ok {
+		n, ok = decodeB64(out, v, b64URLDec)
 	}
-	std, url := seen&b64Std != 0, seen&b64URL != 0
-	if std && url {
-		return nil, false
-	}
-	enc := base64.RawStdEncoding.Strict()
-	if url {
-		enc = base64.RawURLEncoding.Strict()
-	}
-	out := make([]byte, enc.DecodedLen(len(v)))
-	n, err := enc.Decode(out, v)
-	if err != nil {
+	if !ok {
 		return nil, false
 	}
 	return out[:n], true

@@ -8,7 +8,6 @@ import (
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"sync"
@@ -30,8 +29,6 @@ var ErrDecrypt = errors.New("jwe: decryption failed")
 // returned private bytes are only read during the call that asked for them and
 // are not retained, so the lookup may wipe or reuse them afterwards.
 type KeyLookup func(kid string) (alg string, private []byte, err error)
-
-var b64url = base64.RawURLEncoding.Strict()
 
 // Decrypt decrypts a compact JWE whose key is found through lookup (see the
 // package documentation for what is accepted). It returns the plaintext, which
@@ -202,8 +199,8 @@ func decrypt(compact []byte, lookup KeyLookup, cache *keyCache) (out []byte, alg
 		return nil, alg, ErrDecrypt
 	}
 	var hbuf [maxHeaderDecoded]byte
-	n, err := b64url.Decode(hbuf[:], parts[partHeader])
-	if err != nil {
+	n, ok := decodeB64(hbuf[:], parts[partHeader], b64URLDec)
+	if !ok {
 		return nil, alg, ErrDecrypt
 	}
 	h, ok := parseHeader(hbuf[:n])
@@ -261,7 +258,7 @@ func decryptX25519(priv *ecdh.PrivateKey, h *header, parts *[5][]byte, keyLen in
 		return nil, false
 	}
 	var x [32]byte
-	if n, err := b64url.Decode(x[:], h.x); err != nil || n != len(x) {
+	if n, ok := decodeB64(x[:], h.x, b64URLDec); !ok || n != len(x) {
 		return nil, false
 	}
 	epk, err := ecdh.X25519().NewPublicKey(x[:])
@@ -297,11 +294,11 @@ func decodeParty(dst, enc []byte) ([]byte, bool) {
 	if len(enc) == 0 {
 		return nil, true
 	}
-	if b64url.DecodedLen(len(enc)) > len(dst) {
+	if b64DecodedLen(len(enc)) > len(dst) {
 		return nil, false
 	}
-	n, err := b64url.Decode(dst, enc)
-	if err != nil {
+	n, ok := decodeB64(dst, enc, b64URLDec)
+	if !ok {
 		return nil, false
 	}
 	return dst[:n], true
@@ -312,17 +309,17 @@ func decodeParty(dst, enc []byte) ([]byte, bool) {
 // AAD is the encoded protected header, as RFC 7516 §5.2 step 14 says.
 func openGCM(cek []byte, parts *[5][]byte) ([]byte, bool) {
 	// One allocation: IV (12) | ciphertext | tag (16).
-	ctLen := b64url.DecodedLen(len(parts[partCiphertext]))
+	ctLen := b64DecodedLen(len(parts[partCiphertext]))
 	all := make([]byte, 12+ctLen+16)
 	iv, buf := all[:12], all[12:]
-	if n, err := b64url.Decode(iv, parts[partIV]); err != nil || n != len(iv) {
+	if n, ok := decodeB64(iv, parts[partIV], b64URLDec); !ok || n != len(iv) {
 		return nil, false
 	}
-	n, err := b64url.Decode(buf, parts[partCiphertext])
-	if err != nil {
+	n, ok := decodeB64(buf, parts[partCiphertext], b64URLDec)
+	if !ok {
 		return nil, false
 	}
-	if m, err := b64url.Decode(buf[n:], parts[partTag]); err != nil || m != 16 {
+	if m, ok := decodeB64(buf[n:], parts[partTag], b64URLDec); !ok || m != 16 {
 		return nil, false
 	}
 	buf = buf[:n+16]
@@ -364,10 +361,10 @@ func decryptP256(priv *ecdsa.PrivateKey, compact []byte, h *header, parts *[5][]
 func validP256Point(x, y []byte) bool {
 	var point [65]byte
 	point[0] = 4
-	if n, err := b64url.Decode(point[1:33], x); err != nil || n != 32 {
+	if n, ok := decodeB64(point[1:33], x, b64URLDec); !ok || n != 32 {
 		return false
 	}
-	if n, err := b64url.Decode(point[33:], y); err != nil || n != 32 {
+	if n, ok := decodeB64(point[33:], y, b64URLDec); !ok || n != 32 {
 		return false
 	}
 	_, err := ecdh.P256().NewPublicKey(point[:])
