@@ -44,7 +44,7 @@ func parseBTEncrypted(v []byte, lookup KeyLookup, cache *keyCache) (out []byte, 
 		return nil, alg, ErrDecrypt
 	}
 	raw, ok := decodeAnyBase64(v)
-	if !ok || !validShallowJSON(raw) {
+	if !ok {
 		return nil, alg, ErrDecrypt
 	}
 	entries, single, ok := btEntries(raw)
@@ -99,8 +99,9 @@ func parseBTEncrypted(v []byte, lookup KeyLookup, cache *keyCache) (out []byte, 
 	return out, alg, nil
 }
 
-// btEntries reads the decoded JSON of a BT-ENCRYPTED value (validShallowJSON:
-// every member value a string or an object). The single form is recognized by
+// btEntries reads the decoded JSON of a BT-ENCRYPTED value and checks it as it
+// walks: a value the walker only skips is an object that btToken then walks,
+// so whatever it accepts is valid JSON (FuzzBTEntriesAcceptsOnlyValidJSON). The single form is recognized by
 // its first member's value being a string — in the map form every value is an
 // object; either form refuses the other's members, so a value mixing the two is
 // refused whichever its first member (TestParseBTEncryptedRejectsMixedForms).

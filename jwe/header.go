@@ -30,15 +30,13 @@ type header struct {
 // returned header holds views into b.
 func parseHeader(b []byte) (header, bool) {
 	var h header
-	if !validShallowJSON(b) && !json.Valid(b) { // the usual shape first, cheaply
-		return h, false
-	}
 	it, ok := newObjIter(b)
 	if !ok {
 		return h, false
 	}
 	var spans [maxHeaderMembers]span
 	seen := seenKeys{spans: spans[:]}
+	skipped := false // a value the walk did not check
 	for {
 		k, v, more := it.next()
 		if !more {
@@ -48,8 +46,10 @@ func parseHeader(b []byte) (header, bool) {
 			return h, false
 		}
 		val := b[v.start:v.end]
+		name := string(b[k.start:k.end])
+		skipped = skipped || val[0] != '"' && name != "epk"
 		ok := true
-		switch string(b[k.start:k.end]) {
+		switch name {
 		case "alg":
 			h.alg, ok = stringContent(val)
 		case "enc":
@@ -70,7 +70,9 @@ func parseHeader(b []byte) (header, bool) {
 			return h, false
 		}
 	}
-	if it.bad {
+	// The walk checked every name and string, and parseEPK the epk object;
+	// anything else (the usual header has nothing else) was only skipped.
+	if it.bad || skipped && !json.Valid(b) {
 		return h, false
 	}
 	return h, len(h.alg) > 0 && len(h.enc) > 0 && len(h.kid) > 0

@@ -2,17 +2,21 @@ package jwe
 
 import "bytes"
 
-// objIter walks the members of one JSON object without allocating. The input
-// must already have passed json.Valid; the walker still checks every bound, so
-// it never panics on input that did not.
+// objIter walks the members of one JSON object without allocating, in one pass
+// that also checks what it reads: member names and string values are checked
+// as JSON strings (scanString) on the way. Other values — objects, arrays,
+// numbers, literals — are only skipped; a caller that accepts one must check it
+// itself (walk it, or json.Valid the whole input). It never panics on any
+// input.
 //
 // Member names that contain a backslash escape are refused: none of the names
 // this package reads needs one, and refusing them means a name means the same
 // thing to this walker as to any other JSON parser.
 type objIter struct {
-	b   []byte
-	i   int
-	bad bool
+	b       []byte
+	i       int
+	members int
+	bad     bool
 }
 
 // newObjIter starts a walk over b, which must hold exactly one JSON object
@@ -30,8 +34,9 @@ func newObjIterAt(b []byte, start int) (objIter, bool) {
 }
 
 // next returns the next member: key spans the raw name without quotes, val the
-// raw JSON value, both in the walked buffer. ok is false at the end of the
-// object or on malformed input, which it.bad then reports.
+// raw JSON value, both in the walked buffer; a value that starts with '"' has
+// been checked. ok is false at the end of the object or on malformed input,
+// which it.bad then reports.
 func (it *objIter) next() (key, val span, ok bool) {
 	if it.bad {
 		return span{}, span{}, false
@@ -49,36 +54,38 @@ func (it *objIter) next() (key, val span, ok bool) {
 		}
 		return span{}, span{}, false
 	}
-	if b[i] == ',' {
+	if it.members > 0 {
+		if b[i] != ',' {
+			it.bad = true
+			return span{}, span{}, false
+		}
 		i = skipWS(b, i+1)
 	}
-	if i >= len(b) || b[i] != '"' {
-		it.bad = true
-		return span{}, span{}, false
-	}
-	end := skipString(b, i)
-	if end < 0 {
+	end, escaped, ok := scanString(b, i)
+	if !ok || escaped {
 		it.bad = true
 		return span{}, span{}, false
 	}
 	key = span{i + 1, end - 1}
-	if bytes.IndexByte(b[key.start:key.end], '\\') >= 0 {
-		it.bad = true
-		return span{}, span{}, false
-	}
 	i = skipWS(b, end)
 	if i >= len(b) || b[i] != ':' {
 		it.bad = true
 		return span{}, span{}, false
 	}
 	i = skipWS(b, i+1)
-	end = skipValue(b, i)
-	if end <= i {
+	if i < len(b) && b[i] == '"' {
+		end, _, ok = scanString(b, i)
+	} else {
+		end = skipValue(b, i)
+		ok = end > i
+	}
+	if !ok {
 		it.bad = true
 		return span{}, span{}, false
 	}
 	val = span{i, end}
 	it.i = end
+	it.members++
 	return key, val, true
 }
 
@@ -95,9 +102,13 @@ func skipWS(b []byte, i int) int {
 }
 
 // skipString returns the index just past the string starting at b[i] (which
-// must be '"'), or -1.
+// must be '"'), or -1. It does not check the string (scanString does).
 func skipString(b []byte, i int) int {
 	for j := i + 1; j < len(b); j++ {
+		j += indexStringSpecial(b[j:])
+		if j >= len(b) {
+			break
+		}
 		switch b[j] {
 		case '\\':
 			j++
@@ -106,6 +117,48 @@ func skipString(b []byte, i int) int {
 		}
 	}
 	return -1
+}
+
+// scanString checks the JSON string at b[i] — no control bytes, only JSON's
+// escapes — and returns the index past its closing quote and whether it holds
+// an escape.
+func scanString(b []byte, i int) (end int, escaped, ok bool) {
+	if i >= len(b) || b[i] != '"' {
+		return i, false, false
+	}
+	for j := i + 1; j < len(b); j++ {
+		j += indexStringSpecial(b[j:])
+		if j == len(b) {
+			break
+		}
+		switch c := b[j]; {
+		case c == '"':
+			return j + 1, escaped, true
+		case c < 0x20:
+			return j, escaped, false
+		case c == '\\':
+			escaped = true
+			j++
+			if j >= len(b) {
+				return j, escaped, false
+			}
+			switch b[j] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+			case 'u':
+				if j+4 >= len(b) || !isHex(b[j+1]) || !isHex(b[j+2]) || !isHex(b[j+3]) || !isHex(b[j+4]) {
+					return j, escaped, false
+				}
+				j += 4
+			default:
+				return j, escaped, false
+			}
+		}
+	}
+	return len(b), escaped, false
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }
 
 // skipValue returns the index just past the value starting at b[i], or -1. It
