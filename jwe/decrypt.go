@@ -1,6 +1,7 @@
 package jwe
 
 import (
+	"bytes"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/ecdh"
@@ -150,38 +151,46 @@ const (
 	tagEncodedLen = 22 // 16 bytes
 )
 
-// b64urlChar marks the bytes of the base64url alphabet.
-var b64urlChar = func() (t [256]bool) {
-	for _, c := range []byte("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") {
-		t[c] = true
-	}
-	return t
-}()
+// compactJWE is a compact JWE split at its dots (enc: views of the input) and
+// its parts decoded (dec: views of one buffer, in order, so that the
+// ciphertext runs on into the tag).
+type compactJWE struct {
+	enc, dec [5][]byte
+}
 
-// splitCompact splits a compact JWE into its five parts (views of b) in one
-// pass, refusing any byte outside the base64url alphabet and any dot count
-// other than four.
-func splitCompact(b []byte) (parts [5][]byte, ok bool) {
-	n, start := 0, 0
-	for i, c := range b {
-		if c == '.' {
-			if n == 4 {
-				return parts, false
-			}
-			parts[n] = b[start:i]
-			n++
-			start = i + 1
-			continue
+// splitCompact splits a compact JWE at its four dots, refusing any other number.
+func splitCompact(b []byte) (j compactJWE, ok bool) {
+	for n := range 4 {
+		i := bytes.IndexByte(b, '.')
+		if i < 0 {
+			return j, false
 		}
-		if !b64urlChar[c] {
-			return parts, false
+		j.enc[n], b = b[:i], b[i+1:]
+	}
+	if bytes.IndexByte(b, '.') >= 0 {
+		return j, false
+	}
+	j.enc[4] = b
+	return j, true
+}
+
+// decodeParts decodes every part of j into one new buffer, refusing any byte
+// outside the base64url alphabet and any non-canonical part (decodeB64), on
+// every path: go-jose's own decoder is laxer.
+func (j *compactJWE) decodeParts() bool {
+	size := 0
+	for _, p := range j.enc {
+		size += b64DecodedLen(len(p))
+	}
+	buf := make([]byte, size)
+	for i, p := range j.enc {
+		n, ok := decodeB64(buf, p, b64URLDec)
+		if !ok {
+			return false
 		}
+		j.dec[i], buf = buf[:n], buf[n:]
 	}
-	if n != 4 {
-		return parts, false
-	}
-	parts[4] = b[start:]
-	return parts, true
+	return true
 }
 
 // AlgOther is the algorithm DecryptAlg reports for a JWE it could not read that far.
@@ -193,17 +202,15 @@ func decrypt(compact []byte, lookup KeyLookup, cache *keyCache) (out []byte, alg
 	if len(compact) == 0 || len(compact) > MaxJWESize || lookup == nil {
 		return nil, alg, ErrDecrypt
 	}
-	parts, ok := splitCompact(compact)
-	if !ok || len(parts[partHeader]) > maxHeaderEncoded ||
-		len(parts[partIV]) != ivEncodedLen || len(parts[partTag]) != tagEncodedLen {
+	j, ok := splitCompact(compact)
+	if !ok || len(j.enc[partHeader]) > maxHeaderEncoded ||
+		len(j.enc[partIV]) != ivEncodedLen || len(j.enc[partTag]) != tagEncodedLen {
 		return nil, alg, ErrDecrypt
 	}
-	var hbuf [maxHeaderDecoded]byte
-	n, ok := decodeB64(hbuf[:], parts[partHeader], b64URLDec)
-	if !ok {
+	if !j.decodeParts() {
 		return nil, alg, ErrDecrypt
 	}
-	h, ok := parseHeader(hbuf[:n])
+	h, ok := parseHeader(j.dec[partHeader])
 	if !ok {
 		return nil, alg, ErrDecrypt
 	}
@@ -224,11 +231,11 @@ func decrypt(compact []byte, lookup KeyLookup, cache *keyCache) (out []byte, alg
 
 	switch key.kind() {
 	case kindX25519:
-		out, ok = decryptX25519(key.x25519, &h, &parts, keyLen)
+		out, ok = decryptX25519(key.x25519, &h, &j, keyLen)
 	case kindP256:
-		out, ok = decryptP256(key.p256, compact, &h, &parts)
+		out, ok = decryptP256(key.p256, compact, &h, &j)
 	case kindRSA:
-		out, ok = decryptRSA(key.rsa, compact, &h, &parts)
+		out, ok = decryptRSA(key.rsa, compact, &h, &j)
 	}
 	if !ok {
 		return nil, alg, ErrDecrypt
@@ -252,9 +259,9 @@ func algName(alg []byte) string {
 
 // decryptX25519 is the Basis Theory path: direct ECDH-ES on X25519, Concat
 // KDF, AES-GCM. The shared secret and content key are zeroed before return.
-func decryptX25519(priv *ecdh.PrivateKey, h *header, parts *[5][]byte, keyLen int) ([]byte, bool) {
+func decryptX25519(priv *ecdh.PrivateKey, h *header, j *compactJWE, keyLen int) ([]byte, bool) {
 	if !h.hasEPK || h.hasY || string(h.kty) != "OKP" || string(h.crv) != "X25519" ||
-		len(h.x) != 43 || len(parts[partKey]) != 0 {
+		len(h.x) != 43 || len(j.enc[partKey]) != 0 {
 		return nil, false
 	}
 	var x [32]byte
@@ -284,7 +291,7 @@ func decryptX25519(priv *ecdh.PrivateKey, h *header, parts *[5][]byte, keyLen in
 	var cek [32]byte
 	concatKDF(cek[:keyLen], z, h.enc, apu, apv)
 	clear(z)
-	out, ok := openGCM(cek[:keyLen], parts)
+	out, ok := openGCM(cek[:keyLen], j)
 	clear(cek[:])
 	return out, ok
 }
@@ -305,24 +312,14 @@ func decodeParty(dst, enc []byte) ([]byte, bool) {
 }
 
 // openGCM authenticates and decrypts the ciphertext in place: ciphertext and
-// tag are decoded into one buffer, which Open overwrites with the plaintext.
-// AAD is the encoded protected header, as RFC 7516 §5.2 step 14 says.
-func openGCM(cek []byte, parts *[5][]byte) ([]byte, bool) {
-	// One allocation: IV (12) | ciphertext | tag (16).
-	ctLen := b64DecodedLen(len(parts[partCiphertext]))
-	all := make([]byte, 12+ctLen+16)
-	iv, buf := all[:12], all[12:]
-	if n, ok := decodeB64(iv, parts[partIV], b64URLDec); !ok || n != len(iv) {
+// tag are adjacent in j's buffer, and Open overwrites the ciphertext with the
+// plaintext. AAD is the encoded protected header, as RFC 7516 §5.2 step 14 says.
+func openGCM(cek []byte, j *compactJWE) ([]byte, bool) {
+	iv, ct := j.dec[partIV], j.dec[partCiphertext]
+	if len(iv) != 12 || len(j.dec[partTag]) != 16 {
 		return nil, false
 	}
-	n, ok := decodeB64(buf, parts[partCiphertext], b64URLDec)
-	if !ok {
-		return nil, false
-	}
-	if m, ok := decodeB64(buf[n:], parts[partTag], b64URLDec); !ok || m != 16 {
-		return nil, false
-	}
-	buf = buf[:n+16]
+	buf := ct[:len(ct)+16] // the tag follows the ciphertext
 	block, err := aes.NewCipher(cek)
 	if err != nil {
 		return nil, false
@@ -331,7 +328,7 @@ func openGCM(cek []byte, parts *[5][]byte) ([]byte, bool) {
 	if err != nil {
 		return nil, false
 	}
-	out, err := gcm.Open(buf[:0], iv, buf, parts[partHeader])
+	out, err := gcm.Open(buf[:0], iv, buf, j.enc[partHeader])
 	if err != nil {
 		clear(buf)
 		return nil, false
@@ -341,13 +338,13 @@ func openGCM(cek []byte, parts *[5][]byte) ([]byte, bool) {
 
 // decryptP256 checks what go-jose would otherwise check later (epk on the
 // curve, encrypted key presence) and lets go-jose decrypt.
-func decryptP256(priv *ecdsa.PrivateKey, compact []byte, h *header, parts *[5][]byte) ([]byte, bool) {
+func decryptP256(priv *ecdsa.PrivateKey, compact []byte, h *header, j *compactJWE) ([]byte, bool) {
 	if !h.hasEPK || string(h.kty) != "EC" || string(h.crv) != "P-256" ||
 		len(h.x) != 43 || len(h.y) != 43 {
 		return nil, false
 	}
 	wrapped := string(h.alg) == AlgECDHESA256KW
-	if wrapped != (len(parts[partKey]) > 0) {
+	if wrapped != (len(j.enc[partKey]) > 0) {
 		return nil, false
 	}
 	if !validP256Point(h.x, h.y) {
@@ -371,8 +368,8 @@ func validP256Point(x, y []byte) bool {
 	return err == nil
 }
 
-func decryptRSA(priv *rsa.PrivateKey, compact []byte, h *header, parts *[5][]byte) ([]byte, bool) {
-	if h.hasEPK || len(parts[partKey]) == 0 {
+func decryptRSA(priv *rsa.PrivateKey, compact []byte, h *header, j *compactJWE) ([]byte, bool) {
+	if h.hasEPK || len(j.enc[partKey]) == 0 {
 		return nil, false
 	}
 	return decryptJOSE(priv, compact, h)
