@@ -7,7 +7,6 @@ import (
 	"crypto/ecdh"
 	"crypto/ecdsa"
 	"crypto/rsa"
-	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
@@ -44,7 +43,7 @@ func Decrypt(compact []byte, lookup KeyLookup) ([]byte, error) {
 }
 
 // Decrypter decrypts JWEs with keys from one KeyLookup and keeps up to a fixed
-// number of parsed private keys in memory, keyed by the SHA-256 of their
+// number of parsed private keys in memory, keyed by (a copy of) their
 // serialized form, so that each decryption parses nothing. The lookup is still
 // called for every JWE: a key it refuses cannot decrypt, cached or not.
 // A Decrypter is safe for concurrent use.
@@ -58,7 +57,7 @@ type Decrypter struct {
 func NewDecrypter(lookup KeyLookup, maxCachedKeys int) *Decrypter {
 	d := &Decrypter{lookup: lookup}
 	if maxCachedKeys > 0 {
-		d.cache = &keyCache{max: maxCachedKeys, m: make(map[[sha256.Size]byte]parsedKey)}
+		d.cache = &keyCache{max: maxCachedKeys, m: make(map[string]parsedKey)}
 	}
 	return d
 }
@@ -97,10 +96,14 @@ func (d *Decrypter) Purge() {
 	}
 }
 
+// keyCache maps serialized private keys to their parsed form. The map's keys
+// are copies of the serialized keys (string(der) copies; the lookup's bytes
+// are not retained), which the parsed keys hold anyway: a map lookup hashes
+// them in a few instructions where a SHA-256 of them costs a block.
 type keyCache struct {
 	mu  sync.RWMutex
 	max int
-	m   map[[sha256.Size]byte]parsedKey
+	m   map[string]parsedKey
 }
 
 // key returns the parsed form of der, from the cache or by parsing it.
@@ -108,9 +111,8 @@ func (c *keyCache) key(der []byte) (parsedKey, bool) {
 	if c == nil {
 		return parsePrivate(der)
 	}
-	id := sha256.Sum256(der)
 	c.mu.RLock()
-	k, ok := c.m[id]
+	k, ok := c.m[string(der)]
 	c.mu.RUnlock()
 	if ok {
 		return k, true
@@ -126,7 +128,7 @@ func (c *keyCache) key(der []byte) (parsedKey, bool) {
 			break
 		}
 	}
-	c.m[id] = k
+	c.m[string(der)] = k
 	c.mu.Unlock()
 	return k, true
 }

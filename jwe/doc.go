@@ -58,6 +58,6 @@
 //     garbage once the call returns.
 //   - The private key bytes returned by a KeyLookup are read during the call and
 //     not retained; the caller may wipe them afterwards. A [Decrypter] with a cache
-//     keeps parsed private keys (keyed by a SHA-256 of the serialized key) until
+//     keeps parsed private keys (keyed by a copy of the serialized key) until
 //     evicted or [Decrypter.Purge]; the package-level functions keep nothing.
 package jwe
