@@ -8,7 +8,6 @@ import (
 	"crypto/ecdsa"
 	"crypto/rsa"
 	"crypto/subtle"
-	"encoding/json"
 	"errors"
 	"sync"
 
@@ -242,7 +241,7 @@ func decrypt(compact []byte, lookup KeyLookup, cache *keyCache) (out []byte, alg
 	if !ok {
 		return nil, alg, ErrDecrypt
 	}
-	if !json.Valid(out) {
+	if !validJSON(out) {
 		clear(out)
 		return nil, alg, ErrDecrypt
 	}

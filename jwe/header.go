@@ -46,10 +46,10 @@ func parseHeader(b []byte) (header, bool) {
 			return h, false
 		}
 		val := b[v.start:v.end]
-		name := string(b[k.start:k.end])
-		skipped = skipped || val[0] != '"' && name != "epk"
+		name := b[k.start:k.end]
+		skipped = skipped || val[0] != '"' && string(name) != "epk"
 		ok := true
-		switch name {
+		switch string(name) {
 		case "alg":
 			h.alg, ok = stringContent(val)
 		case "enc":

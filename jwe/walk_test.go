@@ -104,3 +104,16 @@ func FuzzBTEntriesAcceptsOnlyValidJSON(f *testing.F) {
 	}
 	f.Fuzz(checkBTEntriesValid)
 }
+
+// FuzzValidJSONAgreesWithJSONValid: the lone-string shortcut accepts exactly what json.Valid does.
+func FuzzValidJSONAgreesWithJSONValid(f *testing.F) {
+	for _, s := range []string{`"4242424242424242"`, ` "a" `, `"\u00e9\n\"\\\/\b\f\r\t"`, `"\u12"`, `"\x"`, "\"\x01\"",
+		"\"\xff\"", `"a"x`, `"a""b"`, `"a`, `"`, `""`, `"\"`, `{"a":1}`, `1`, "\t\"a\"\r\n", `"a" "`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if got, want := validJSON(b), json.Valid(b); got != want {
+			t.Fatalf("validJSON(%q) = %v, json.Valid %v", b, got, want)
+		}
+	})
+}
