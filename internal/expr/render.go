@@ -357,8 +357,9 @@ func (emptyEnv) Encrypted() ([]byte, bool)           { return nil, false }
 func (r *Renderer) process(dst, src []byte, eof bool, env Env, fn func(Ref) error) ([]byte, int, error) {
 	r.scanned += int64(len(src))
 	pos := 0
+	sp := newStrSpecials(src)
 	for {
-		h, found, se := r.st.next(src[pos:], eof)
+		h, found, se := r.st.next(src[pos:], eof, &sp)
 		if se != nil {
 			return dst, pos, newError(se.err, se.detail, src[pos+se.e0:pos+se.e1], r.base+int64(pos+se.e0), nil, true)
 		}

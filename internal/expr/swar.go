@@ -42,10 +42,6 @@ func indexAny3(s []byte, a, b, c byte) int {
 	return len(s)
 }
 
-// indexStrSpecial returns the index of the first '"', '\\' or '{' in s (what matters inside a
-// JSON string and in a Body), or len(s).
-func indexStrSpecial(s []byte) int { return indexAny3(s, '"', '\\', '{') }
-
 // indexEndSpecial returns the index of the first '"', '\\' or '}' in s (what can end an
 // expression outside Form and Query), or len(s).
 func indexEndSpecial(s []byte) int { return indexAny3(s, '"', '\\', '}') }
