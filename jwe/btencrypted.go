@@ -100,40 +100,41 @@ func parseBTEncrypted(v []byte, lookup KeyLookup, cache *keyCache) (out []byte, 
 }
 
 // btEntries reads the decoded JSON of a BT-ENCRYPTED value and checks it as it
-// walks: a value the walker only skips is an object that btToken then walks,
-// so whatever it accepts is valid JSON (FuzzBTEntriesAcceptsOnlyValidJSON). The single form is recognized by
-// its first member's value being a string — in the map form every value is an
-// object; either form refuses the other's members, so a value mixing the two is
-// refused whichever its first member (TestParseBTEncryptedRejectsMixedForms).
+// walks (every value it accepts is a string it checked or an object it walked),
+// so whatever it accepts is valid JSON (FuzzBTEntriesAcceptsOnlyValidJSON). The
+// single form is recognized by its first member's value being a string — in
+// the map form every value is an object; either form refuses the other's
+// members, so a value mixing the two is refused whichever its first member
+// (TestParseBTEncryptedRejectsMixedForms).
 func btEntries(raw []byte) (entries []btEntry, single, ok bool) {
 	it, ok := newObjIter(raw)
 	if !ok {
 		return nil, false, false
 	}
-	if _, v, more := it.next(); more && raw[v.start] == '"' {
-		single = true
-	}
-	if single {
-		typ, jwe, ok := btToken(raw, span{0, len(raw)})
+	if probe := it; probe.nameOK() && probe.isString() {
+		typ, jwe, ok := btToken(&it)
 		if !ok {
 			return nil, false, false
 		}
 		return []btEntry{{typ: typ, jwe: jwe}}, true, true
 	}
 
-	it, _ = newObjIter(raw)
 	var spans [MaxAliases]span
 	seen := seenKeys{spans: spans[:]}
 	for {
-		k, v, more := it.next()
+		k, more := it.name()
 		if !more {
 			break
 		}
 		if k.start == k.end || !seen.add(raw, k) { // empty, duplicate or too many
 			return nil, false, false
 		}
-		typ, jwe, ok := btToken(raw, v)
+		tok, ok := it.object()
 		if !ok {
+			return nil, false, false
+		}
+		typ, jwe, ok := btToken(&tok)
+		if !ok || !it.endObject(&tok) {
 			return nil, false, false
 		}
 		entries = append(entries, btEntry{alias: k, typ: typ, jwe: jwe})
@@ -144,15 +145,11 @@ func btEntries(raw []byte) (entries []btEntry, single, ok bool) {
 	return entries, false, true
 }
 
-// btToken reads {"type": <string>, "encrypted": <string>} at obj in raw and
-// returns the raw type value (quotes included, escapes allowed: it is copied
-// verbatim) and the JWE without quotes.
-func btToken(raw []byte, obj span) (typ, jwe span, ok bool) {
-	b := raw[:obj.end]
-	it, ok := newObjIterAt(b, obj.start)
-	if !ok {
-		return typ, jwe, false
-	}
+// btToken walks {"type": <string>, "encrypted": <string>} and returns the raw
+// type value (quotes included, escapes allowed: it is copied verbatim) and the
+// JWE without quotes.
+func btToken(it *objIter) (typ, jwe span, ok bool) {
+	b := it.b
 	var hasType, hasJWE bool
 	for {
 		k, v, more := it.next()
@@ -166,10 +163,7 @@ func btToken(raw []byte, obj span) (typ, jwe span, ok bool) {
 			}
 			typ, hasType = v, true
 		case "encrypted":
-			if hasJWE {
-				return typ, jwe, false
-			}
-			if _, ok := stringContent(b[v.start:v.end]); !ok {
+			if _, ok := it.str(v); hasJWE || !ok {
 				return typ, jwe, false
 			}
 			jwe, hasJWE = span{v.start + 1, v.end - 1}, true

@@ -7,10 +7,11 @@ import (
 
 // objIter walks the members of one JSON object without allocating, in one pass
 // that also checks what it reads: member names and string values are checked
-// as JSON strings (scanString) on the way. Other values — objects, arrays,
-// numbers, literals — are only skipped; a caller that accepts one must check it
-// itself (walk it, or json.Valid the whole input). It never panics on any
-// input.
+// as JSON strings (scanString) on the way, and an object value can be walked
+// in place by a nested objIter (object, endObject). Other values — arrays,
+// numbers, literals, objects not walked — are only skipped; a caller that
+// accepts one must check it itself (json.Valid the whole input). It never
+// panics on any input.
 //
 // Member names that contain a backslash escape are refused: none of the names
 // this package reads needs one, and refusing them means a name means the same
@@ -19,17 +20,16 @@ type objIter struct {
 	b       []byte
 	i       int
 	members int
+	nested  bool // the object ends before b does (object)
+	escaped bool // the string value last returned holds an escape
+	done    bool
 	bad     bool
 }
 
 // newObjIter starts a walk over b, which must hold exactly one JSON object
 // (surrounding whitespace allowed).
-func newObjIter(b []byte) (objIter, bool) { return newObjIterAt(b, 0) }
-
-// newObjIterAt starts a walk over the object that begins at b[start:] and ends
-// b; spans it returns index b.
-func newObjIterAt(b []byte, start int) (objIter, bool) {
-	i := skipWS(b, start)
+func newObjIter(b []byte) (objIter, bool) {
+	i := skipWS(b, 0)
 	if i >= len(b) || b[i] != '{' {
 		return objIter{}, false
 	}
@@ -37,59 +37,113 @@ func newObjIterAt(b []byte, start int) (objIter, bool) {
 }
 
 // next returns the next member: key spans the raw name without quotes, val the
-// raw JSON value, both in the walked buffer; a value that starts with '"' has
-// been checked. ok is false at the end of the object or on malformed input,
-// which it.bad then reports.
+// raw JSON value, both in the walked buffer. ok is false at the end of the
+// object or on malformed input, which it.bad then reports.
 func (it *objIter) next() (key, val span, ok bool) {
-	if it.bad {
-		return span{}, span{}, false
+	if key, ok = it.name(); ok {
+		val, ok = it.value()
+	}
+	return key, val, ok
+}
+
+// name reads the next member's name and its colon; its value is read next by
+// value or object. ok is false at the end of the object or on malformed input.
+func (it *objIter) name() (key span, ok bool) {
+	if it.bad || it.done {
+		return span{}, false
 	}
 	b := it.b
 	i := skipWS(b, it.i)
-	if i >= len(b) {
-		it.bad = true
-		return span{}, span{}, false
-	}
-	if b[i] == '}' {
-		it.i = len(b)
-		if skipWS(b, i+1) != len(b) {
+	if i < len(b) && b[i] == '}' {
+		it.done, it.i = true, i+1
+		if !it.nested && skipWS(b, i+1) != len(b) {
 			it.bad = true
 		}
-		return span{}, span{}, false
+		return span{}, false
 	}
 	if it.members > 0 {
-		if b[i] != ',' {
-			it.bad = true
-			return span{}, span{}, false
+		if i >= len(b) || b[i] != ',' {
+			return it.fail()
 		}
 		i = skipWS(b, i+1)
 	}
 	end, escaped, ok := scanString(b, i)
 	if !ok || escaped {
-		it.bad = true
-		return span{}, span{}, false
+		return it.fail()
 	}
 	key = span{i + 1, end - 1}
 	i = skipWS(b, end)
 	if i >= len(b) || b[i] != ':' {
-		it.bad = true
-		return span{}, span{}, false
+		return it.fail()
 	}
-	i = skipWS(b, i+1)
+	it.i = skipWS(b, i+1)
+	return key, true
+}
+
+// nameOK is name for a caller that only looks ahead (on a copy of the walk).
+func (it *objIter) nameOK() bool {
+	_, ok := it.name()
+	return ok
+}
+
+func (it *objIter) fail() (span, bool) {
+	it.bad = true
+	return span{}, false
+}
+
+// value reads the value of the member whose name was just read: a string is
+// checked, anything else skipped.
+func (it *objIter) value() (val span, ok bool) {
+	b, i := it.b, it.i
+	var end int
 	if i < len(b) && b[i] == '"' {
-		end, _, ok = scanString(b, i)
+		end, it.escaped, ok = scanString(b, i)
 	} else {
 		end = skipValue(b, i)
 		ok = end > i
 	}
 	if !ok {
-		it.bad = true
-		return span{}, span{}, false
+		return it.fail()
 	}
-	val = span{i, end}
 	it.i = end
 	it.members++
-	return key, val, true
+	return span{i, end}, true
+}
+
+// str returns the content of val, the value last read, without its quotes;
+// false if it is not a string or holds an escape.
+func (it *objIter) str(val span) ([]byte, bool) {
+	if it.b[val.start] != '"' || it.escaped {
+		return nil, false
+	}
+	return it.b[val.start+1 : val.end-1], true
+}
+
+// isString reports whether the value of the member whose name was just read is
+// a string (the next byte is its quote).
+func (it *objIter) isString() bool { return it.i < len(it.b) && it.b[it.i] == '"' }
+
+// object starts a walk over the value of the member whose name was just read,
+// which must be an object; once that walk has reached its end, endObject
+// resumes this one after it.
+func (it *objIter) object() (objIter, bool) {
+	if it.i >= len(it.b) || it.b[it.i] != '{' {
+		it.bad = true
+		return objIter{}, false
+	}
+	return objIter{b: it.b, i: it.i + 1, nested: true}, true
+}
+
+// endObject resumes it after sub, the walk object started, which must have
+// ended at its closing brace.
+func (it *objIter) endObject(sub *objIter) bool {
+	if sub.bad || !sub.done {
+		it.bad = true
+		return false
+	}
+	it.i = sub.i
+	it.members++
+	return true
 }
 
 // validJSON is json.Valid with a shortcut for a lone string, the usual
@@ -215,19 +269,6 @@ func skipValue(b []byte, i int) int {
 		}
 		return j
 	}
-}
-
-// stringContent returns the bytes between the quotes of a JSON string value
-// that contains no escapes.
-func stringContent(val []byte) ([]byte, bool) {
-	if len(val) < 2 || val[0] != '"' || val[len(val)-1] != '"' {
-		return nil, false
-	}
-	s := val[1 : len(val)-1]
-	if bytes.IndexByte(s, '\\') >= 0 {
-		return nil, false
-	}
-	return s, true
 }
 
 // span is a [start, end) range of a buffer. Spans instead of sub-slices keep
