@@ -1,7 +1,5 @@
 package jwe
 
-import "encoding/base64"
-
 // Limits on a BT-ENCRYPTED header value.
 const (
 	// MaxBTEncryptedSize is the largest BT-ENCRYPTED value accepted (the base64
@@ -46,7 +44,7 @@ func parseBTEncrypted(v []byte, lookup KeyLookup, cache *keyCache) (out []byte, 
 		return nil, alg, ErrDecrypt
 	}
 	raw, ok := decodeAnyBase64(v)
-	if !ok || !validShallowJSON(raw) {
+	if !ok {
 		return nil, alg, ErrDecrypt
 	}
 	entries, single, ok := btEntries(raw)
@@ -101,40 +99,42 @@ func parseBTEncrypted(v []byte, lookup KeyLookup, cache *keyCache) (out []byte, 
 	return out, alg, nil
 }
 
-// btEntries reads the decoded JSON of a BT-ENCRYPTED value (validShallowJSON:
-// every member value a string or an object). The single form is recognized by
-// its first member's value being a string — in the map form every value is an
-// object; either form refuses the other's members, so a value mixing the two is
-// refused whichever its first member (TestParseBTEncryptedRejectsMixedForms).
+// btEntries reads the decoded JSON of a BT-ENCRYPTED value and checks it as it
+// walks (every value it accepts is a string it checked or an object it walked),
+// so whatever it accepts is valid JSON (FuzzBTEntriesAcceptsOnlyValidJSON). The
+// single form is recognized by its first member's value being a string — in
+// the map form every value is an object; either form refuses the other's
+// members, so a value mixing the two is refused whichever its first member
+// (TestParseBTEncryptedRejectsMixedForms).
 func btEntries(raw []byte) (entries []btEntry, single, ok bool) {
 	it, ok := newObjIter(raw)
 	if !ok {
 		return nil, false, false
 	}
-	if _, v, more := it.next(); more && raw[v.start] == '"' {
-		single = true
-	}
-	if single {
-		typ, jwe, ok := btToken(raw, span{0, len(raw)})
+	if probe := it; probe.nameOK() && probe.isString() {
+		typ, jwe, ok := btToken(&it)
 		if !ok {
 			return nil, false, false
 		}
 		return []btEntry{{typ: typ, jwe: jwe}}, true, true
 	}
 
-	it, _ = newObjIter(raw)
 	var spans [MaxAliases]span
 	seen := seenKeys{spans: spans[:]}
 	for {
-		k, v, more := it.next()
+		k, more := it.name()
 		if !more {
 			break
 		}
 		if k.start == k.end || !seen.add(raw, k) { // empty, duplicate or too many
 			return nil, false, false
 		}
-		typ, jwe, ok := btToken(raw, v)
+		tok, ok := it.object()
 		if !ok {
+			return nil, false, false
+		}
+		typ, jwe, ok := btToken(&tok)
+		if !ok || !it.endObject(&tok) {
 			return nil, false, false
 		}
 		entries = append(entries, btEntry{alias: k, typ: typ, jwe: jwe})
@@ -145,15 +145,11 @@ func btEntries(raw []byte) (entries []btEntry, single, ok bool) {
 	return entries, false, true
 }
 
-// btToken reads {"type": <string>, "encrypted": <string>} at obj in raw and
-// returns the raw type value (quotes included, escapes allowed: it is copied
-// verbatim) and the JWE without quotes.
-func btToken(raw []byte, obj span) (typ, jwe span, ok bool) {
-	b := raw[:obj.end]
-	it, ok := newObjIterAt(b, obj.start)
-	if !ok {
-		return typ, jwe, false
-	}
+// btToken walks {"type": <string>, "encrypted": <string>} and returns the raw
+// type value (quotes included, escapes allowed: it is copied verbatim) and the
+// JWE without quotes.
+func btToken(it *objIter) (typ, jwe span, ok bool) {
+	b := it.b
 	var hasType, hasJWE bool
 	for {
 		k, v, more := it.next()
@@ -167,10 +163,7 @@ func btToken(raw []byte, obj span) (typ, jwe span, ok bool) {
 			}
 			typ, hasType = v, true
 		case "encrypted":
-			if hasJWE {
-				return typ, jwe, false
-			}
-			if _, ok := stringContent(b[v.start:v.end]); !ok {
+			if _, ok := it.str(v); hasJWE || !ok {
 				return typ, jwe, false
 			}
 			jwe, hasJWE = span{v.start + 1, v.end - 1}, true
@@ -191,31 +184,11 @@ func trimSpace(b []byte) []byte {
 	return b
 }
 
-// b64Class tells the base64 alphabets a byte belongs to: both (letters and digits), standard
-// only ('+', '/'), URL-safe only ('-', '_'), or none (0).
-const (
-	b64Both = 1 << iota
-	b64Std
-	b64URL
-)
-
-var b64Class = func() (t [256]uint8) {
-	for c := range t {
-		switch {
-		case c >= 'A' && c <= 'Z', c >= 'a' && c <= 'z', c >= '0' && c <= '9':
-			t[c] = b64Both
-		case c == '+', c == '/':
-			t[c] = b64Std
-		case c == '-', c == '_':
-			t[c] = b64URL
-		}
-	}
-	return t
-}()
-
 // decodeAnyBase64 decodes standard or URL-safe base64, padded or not. Mixed
 // alphabets, misplaced or excess padding, and any other byte (including line
-// breaks, which encoding/base64 would skip) are refused.
+// breaks, which encoding/base64 would skip) are refused. The standard alphabet
+// is tried first (what clients send); a byte outside it means another pass in
+// the URL-safe one, so a value mixing both fails both.
 func decodeAnyBase64(v []byte) ([]byte, bool) {
 	pad := 0
 	for pad < 2 && len(v) > 0 && v[len(v)-1] == '=' {
@@ -225,25 +198,12 @@ func decodeAnyBase64(v []byte) ([]byte, bool) {
 	if pad > 0 && (len(v)+pad)%4 != 0 {
 		return nil, false
 	}
-	var seen uint8
-	for _, c := range v {
-		k := b64Class[c]
-		if k == 0 {
-			return nil, false
-		}
-		seen |= k
+	out := make([]byte, b64DecodedLen(len(v)))
+	n, ok := decodeB64(out, v, b64StdDec)
+	if !ok {
+		n, ok = decodeB64(out, v, b64URLDec)
 	}
-	std, url := seen&b64Std != 0, seen&b64URL != 0
-	if std && url {
-		return nil, false
-	}
-	enc := base64.RawStdEncoding.Strict()
-	if url {
-		enc = base64.RawURLEncoding.Strict()
-	}
-	out := make([]byte, enc.DecodedLen(len(v)))
-	n, err := enc.Decode(out, v)
-	if err != nil {
+	if !ok {
 		return nil, false
 	}
 	return out[:n], true

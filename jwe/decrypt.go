@@ -1,15 +1,13 @@
 package jwe
 
 import (
+	"bytes"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/ecdh"
 	"crypto/ecdsa"
 	"crypto/rsa"
-	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"sync"
 
@@ -31,8 +29,6 @@ var ErrDecrypt = errors.New("jwe: decryption failed")
 // are not retained, so the lookup may wipe or reuse them afterwards.
 type KeyLookup func(kid string) (alg string, private []byte, err error)
 
-var b64url = base64.RawURLEncoding.Strict()
-
 // Decrypt decrypts a compact JWE whose key is found through lookup (see the
 // package documentation for what is accepted). It returns the plaintext, which
 // is always valid JSON, in a new buffer owned by the caller; it holds secret
@@ -46,7 +42,7 @@ func Decrypt(compact []byte, lookup KeyLookup) ([]byte, error) {
 }
 
 // Decrypter decrypts JWEs with keys from one KeyLookup and keeps up to a fixed
-// number of parsed private keys in memory, keyed by the SHA-256 of their
+// number of parsed private keys in memory, keyed by (a copy of) their
 // serialized form, so that each decryption parses nothing. The lookup is still
 // called for every JWE: a key it refuses cannot decrypt, cached or not.
 // A Decrypter is safe for concurrent use.
@@ -60,7 +56,7 @@ type Decrypter struct {
 func NewDecrypter(lookup KeyLookup, maxCachedKeys int) *Decrypter {
 	d := &Decrypter{lookup: lookup}
 	if maxCachedKeys > 0 {
-		d.cache = &keyCache{max: maxCachedKeys, m: make(map[[sha256.Size]byte]parsedKey)}
+		d.cache = &keyCache{max: maxCachedKeys, m: make(map[string]parsedKey)}
 	}
 	return d
 }
@@ -99,10 +95,14 @@ func (d *Decrypter) Purge() {
 	}
 }
 
+// keyCache maps serialized private keys to their parsed form. The map's keys
+// are copies of the serialized keys (string(der) copies; the lookup's bytes
+// are not retained), which the parsed keys hold anyway: a map lookup hashes
+// them in a few instructions where a SHA-256 of them costs a block.
 type keyCache struct {
 	mu  sync.RWMutex
 	max int
-	m   map[[sha256.Size]byte]parsedKey
+	m   map[string]parsedKey
 }
 
 // key returns the parsed form of der, from the cache or by parsing it.
@@ -110,9 +110,8 @@ func (c *keyCache) key(der []byte) (parsedKey, bool) {
 	if c == nil {
 		return parsePrivate(der)
 	}
-	id := sha256.Sum256(der)
 	c.mu.RLock()
-	k, ok := c.m[id]
+	k, ok := c.m[string(der)]
 	c.mu.RUnlock()
 	if ok {
 		return k, true
@@ -128,7 +127,7 @@ func (c *keyCache) key(der []byte) (parsedKey, bool) {
 			break
 		}
 	}
-	c.m[id] = k
+	c.m[string(der)] = k
 	c.mu.Unlock()
 	return k, true
 }
@@ -153,38 +152,46 @@ const (
 	tagEncodedLen = 22 // 16 bytes
 )
 
-// b64urlChar marks the bytes of the base64url alphabet.
-var b64urlChar = func() (t [256]bool) {
-	for _, c := range []byte("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") {
-		t[c] = true
-	}
-	return t
-}()
+// compactJWE is a compact JWE split at its dots (enc: views of the input) and
+// its parts decoded (dec: views of one buffer, in order, so that the
+// ciphertext runs on into the tag).
+type compactJWE struct {
+	enc, dec [5][]byte
+}
 
-// splitCompact splits a compact JWE into its five parts (views of b) in one
-// pass, refusing any byte outside the base64url alphabet and any dot count
-// other than four.
-func splitCompact(b []byte) (parts [5][]byte, ok bool) {
-	n, start := 0, 0
-	for i, c := range b {
-		if c == '.' {
-			if n == 4 {
-				return parts, false
-			}
-			parts[n] = b[start:i]
-			n++
-			start = i + 1
-			continue
+// splitCompact splits a compact JWE at its four dots, refusing any other number.
+func splitCompact(b []byte) (j compactJWE, ok bool) {
+	for n := range 4 {
+		i := bytes.IndexByte(b, '.')
+		if i < 0 {
+			return j, false
 		}
-		if !b64urlChar[c] {
-			return parts, false
+		j.enc[n], b = b[:i], b[i+1:]
+	}
+	if bytes.IndexByte(b, '.') >= 0 {
+		return j, false
+	}
+	j.enc[4] = b
+	return j, true
+}
+
+// decodeParts decodes every part of j into one new buffer, refusing any byte
+// outside the base64url alphabet and any non-canonical part (decodeB64), on
+// every path: go-jose's own decoder is laxer.
+func (j *compactJWE) decodeParts() bool {
+	size := 0
+	for _, p := range j.enc {
+		size += b64DecodedLen(len(p))
+	}
+	buf := make([]byte, size)
+	for i, p := range j.enc {
+		n, ok := decodeB64(buf, p, b64URLDec)
+		if !ok {
+			return false
 		}
+		j.dec[i], buf = buf[:n], buf[n:]
 	}
-	if n != 4 {
-		return parts, false
-	}
-	parts[4] = b[start:]
-	return parts, true
+	return true
 }
 
 // AlgOther is the algorithm DecryptAlg reports for a JWE it could not read that far.
@@ -196,17 +203,15 @@ func decrypt(compact []byte, lookup KeyLookup, cache *keyCache) (out []byte, alg
 	if len(compact) == 0 || len(compact) > MaxJWESize || lookup == nil {
 		return nil, alg, ErrDecrypt
 	}
-	parts, ok := splitCompact(compact)
-	if !ok || len(parts[partHeader]) > maxHeaderEncoded ||
-		len(parts[partIV]) != ivEncodedLen || len(parts[partTag]) != tagEncodedLen {
+	j, ok := splitCompact(compact)
+	if !ok || len(j.enc[partHeader]) > maxHeaderEncoded ||
+		len(j.enc[partIV]) != ivEncodedLen || len(j.enc[partTag]) != tagEncodedLen {
 		return nil, alg, ErrDecrypt
 	}
-	var hbuf [maxHeaderDecoded]byte
-	n, err := b64url.Decode(hbuf[:], parts[partHeader])
-	if err != nil {
+	if !j.decodeParts() {
 		return nil, alg, ErrDecrypt
 	}
-	h, ok := parseHeader(hbuf[:n])
+	h, ok := parseHeader(j.dec[partHeader])
 	if !ok {
 		return nil, alg, ErrDecrypt
 	}
@@ -227,16 +232,16 @@ func decrypt(compact []byte, lookup KeyLookup, cache *keyCache) (out []byte, alg
 
 	switch key.kind() {
 	case kindX25519:
-		out, ok = decryptX25519(key.x25519, &h, &parts, keyLen)
+		out, ok = decryptX25519(key.x25519, &h, &j, keyLen)
 	case kindP256:
-		out, ok = decryptP256(key.p256, compact, &h, &parts)
+		out, ok = decryptP256(key.p256, compact, &h, &j)
 	case kindRSA:
-		out, ok = decryptRSA(key.rsa, compact, &h, &parts)
+		out, ok = decryptRSA(key.rsa, compact, &h, &j)
 	}
 	if !ok {
 		return nil, alg, ErrDecrypt
 	}
-	if !json.Valid(out) {
+	if !validJSON(out) {
 		clear(out)
 		return nil, alg, ErrDecrypt
 	}
@@ -255,13 +260,13 @@ func algName(alg []byte) string {
 
 // decryptX25519 is the Basis Theory path: direct ECDH-ES on X25519, Concat
 // KDF, AES-GCM. The shared secret and content key are zeroed before return.
-func decryptX25519(priv *ecdh.PrivateKey, h *header, parts *[5][]byte, keyLen int) ([]byte, bool) {
+func decryptX25519(priv *ecdh.PrivateKey, h *header, j *compactJWE, keyLen int) ([]byte, bool) {
 	if !h.hasEPK || h.hasY || string(h.kty) != "OKP" || string(h.crv) != "X25519" ||
-		len(h.x) != 43 || len(parts[partKey]) != 0 {
+		len(h.x) != 43 || len(j.enc[partKey]) != 0 {
 		return nil, false
 	}
 	var x [32]byte
-	if n, err := b64url.Decode(x[:], h.x); err != nil || n != len(x) {
+	if n, ok := decodeB64(x[:], h.x, b64URLDec); !ok || n != len(x) {
 		return nil, false
 	}
 	epk, err := ecdh.X25519().NewPublicKey(x[:])
@@ -287,7 +292,7 @@ func decryptX25519(priv *ecdh.PrivateKey, h *header, parts *[5][]byte, keyLen in
 	var cek [32]byte
 	concatKDF(cek[:keyLen], z, h.enc, apu, apv)
 	clear(z)
-	out, ok := openGCM(cek[:keyLen], parts)
+	out, ok := openGCM(cek[:keyLen], j)
 	clear(cek[:])
 	return out, ok
 }
@@ -297,35 +302,25 @@ func decodeParty(dst, enc []byte) ([]byte, bool) {
 	if len(enc) == 0 {
 		return nil, true
 	}
-	if b64url.DecodedLen(len(enc)) > len(dst) {
+	if b64DecodedLen(len(enc)) > len(dst) {
 		return nil, false
 	}
-	n, err := b64url.Decode(dst, enc)
-	if err != nil {
+	n, ok := decodeB64(dst, enc, b64URLDec)
+	if !ok {
 		return nil, false
 	}
 	return dst[:n], true
 }
 
 // openGCM authenticates and decrypts the ciphertext in place: ciphertext and
-// tag are decoded into one buffer, which Open overwrites with the plaintext.
-// AAD is the encoded protected header, as RFC 7516 §5.2 step 14 says.
-func openGCM(cek []byte, parts *[5][]byte) ([]byte, bool) {
-	// One allocation: IV (12) | ciphertext | tag (16).
-	ctLen := b64url.DecodedLen(len(parts[partCiphertext]))
-	all := make([]byte, 12+ctLen+16)
-	iv, buf := all[:12], all[12:]
-	if n, err := b64url.Decode(iv, parts[partIV]); err != nil || n != len(iv) {
+// tag are adjacent in j's buffer, and Open overwrites the ciphertext with the
+// plaintext. AAD is the encoded protected header, as RFC 7516 §5.2 step 14 says.
+func openGCM(cek []byte, j *compactJWE) ([]byte, bool) {
+	iv, ct := j.dec[partIV], j.dec[partCiphertext]
+	if len(iv) != 12 || len(j.dec[partTag]) != 16 {
 		return nil, false
 	}
-	n, err := b64url.Decode(buf, parts[partCiphertext])
-	if err != nil {
-		return nil, false
-	}
-	if m, err := b64url.Decode(buf[n:], parts[partTag]); err != nil || m != 16 {
-		return nil, false
-	}
-	buf = buf[:n+16]
+	buf := ct[:len(ct)+16] // the tag follows the ciphertext
 	block, err := aes.NewCipher(cek)
 	if err != nil {
 		return nil, false
@@ -334,7 +329,7 @@ func openGCM(cek []byte, parts *[5][]byte) ([]byte, bool) {
 	if err != nil {
 		return nil, false
 	}
-	out, err := gcm.Open(buf[:0], iv, buf, parts[partHeader])
+	out, err := gcm.Open(buf[:0], iv, buf, j.enc[partHeader])
 	if err != nil {
 		clear(buf)
 		return nil, false
@@ -344,13 +339,13 @@ func openGCM(cek []byte, parts *[5][]byte) ([]byte, bool) {
 
 // decryptP256 checks what go-jose would otherwise check later (epk on the
 // curve, encrypted key presence) and lets go-jose decrypt.
-func decryptP256(priv *ecdsa.PrivateKey, compact []byte, h *header, parts *[5][]byte) ([]byte, bool) {
+func decryptP256(priv *ecdsa.PrivateKey, compact []byte, h *header, j *compactJWE) ([]byte, bool) {
 	if !h.hasEPK || string(h.kty) != "EC" || string(h.crv) != "P-256" ||
 		len(h.x) != 43 || len(h.y) != 43 {
 		return nil, false
 	}
 	wrapped := string(h.alg) == AlgECDHESA256KW
-	if wrapped != (len(parts[partKey]) > 0) {
+	if wrapped != (len(j.enc[partKey]) > 0) {
 		return nil, false
 	}
 	if !validP256Point(h.x, h.y) {
@@ -364,18 +359,18 @@ func decryptP256(priv *ecdsa.PrivateKey, compact []byte, h *header, parts *[5][]
 func validP256Point(x, y []byte) bool {
 	var point [65]byte
 	point[0] = 4
-	if n, err := b64url.Decode(point[1:33], x); err != nil || n != 32 {
+	if n, ok := decodeB64(point[1:33], x, b64URLDec); !ok || n != 32 {
 		return false
 	}
-	if n, err := b64url.Decode(point[33:], y); err != nil || n != 32 {
+	if n, ok := decodeB64(point[33:], y, b64URLDec); !ok || n != 32 {
 		return false
 	}
 	_, err := ecdh.P256().NewPublicKey(point[:])
 	return err == nil
 }
 
-func decryptRSA(priv *rsa.PrivateKey, compact []byte, h *header, parts *[5][]byte) ([]byte, bool) {
-	if h.hasEPK || len(parts[partKey]) == 0 {
+func decryptRSA(priv *rsa.PrivateKey, compact []byte, h *header, j *compactJWE) ([]byte, bool) {
+	if h.hasEPK || len(j.enc[partKey]) == 0 {
 		return nil, false
 	}
 	return decryptJOSE(priv, compact, h)

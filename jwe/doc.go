@@ -25,9 +25,11 @@
 // Everything else is refused with the single opaque [ErrDecrypt]: alg "none",
 // "dir", PBES2*, RSA1_5, other enc values, "zip", "crit", duplicate or escaped
 // header member names, unknown kids, keys whose kind does not match the header
-// alg, epks off the curve, low-order X25519 points, wrong IV or tag lengths, tag
-// mismatches, non-JSON plaintext, and input larger than [MaxJWESize] (checked
-// before parsing). No error says which check failed.
+// alg, epks off the curve, low-order X25519 points, wrong IV or tag lengths, any
+// part that is not canonical unpadded base64url (a byte outside the alphabet,
+// padding, bits set after the last byte), tag mismatches, non-JSON plaintext,
+// and input larger than [MaxJWESize] (checked before parsing). No error says
+// which check failed.
 //
 // The BT-ENCRYPTED header value is base64 (standard or URL alphabet, padded or
 // not) of {"type":…,"encrypted":"<JWE>"} or {"<alias>":{"type":…,"encrypted":…},…};
@@ -58,6 +60,6 @@
 //     garbage once the call returns.
 //   - The private key bytes returned by a KeyLookup are read during the call and
 //     not retained; the caller may wipe them afterwards. A [Decrypter] with a cache
-//     keeps parsed private keys (keyed by a SHA-256 of the serialized key) until
+//     keeps parsed private keys (keyed by a copy of the serialized key) until
 //     evicted or [Decrypter.Purge]; the package-level functions keep nothing.
 package jwe

@@ -30,60 +30,71 @@ type header struct {
 // returned header holds views into b.
 func parseHeader(b []byte) (header, bool) {
 	var h header
-	if !validShallowJSON(b) && !json.Valid(b) { // the usual shape first, cheaply
-		return h, false
-	}
 	it, ok := newObjIter(b)
 	if !ok {
 		return h, false
 	}
 	var spans [maxHeaderMembers]span
 	seen := seenKeys{spans: spans[:]}
+	skipped := false // a value the walk did not check
 	for {
-		k, v, more := it.next()
+		k, more := it.name()
 		if !more {
 			break
 		}
 		if !seen.add(b, k) {
 			return h, false
 		}
-		val := b[v.start:v.end]
-		ok := true
-		switch string(b[k.start:k.end]) {
-		case "alg":
-			h.alg, ok = stringContent(val)
-		case "enc":
-			h.enc, ok = stringContent(val)
-		case "kid":
-			h.kid, ok = stringContent(val)
-		case "apu":
-			h.apu, ok = stringContent(val)
-		case "apv":
-			h.apv, ok = stringContent(val)
-		case "epk":
-			h.kty, h.crv, h.x, h.y, h.hasY, ok = parseEPK(val)
+		name := b[k.start:k.end]
+		if string(name) == "epk" {
+			epk, ok := it.object()
+			if !ok {
+				return h, false
+			}
+			h.kty, h.crv, h.x, h.y, h.hasY, ok = parseEPK(&epk)
+			if !ok || !it.endObject(&epk) {
+				return h, false
+			}
 			h.hasEPK = true
+			continue
+		}
+		v, more := it.value()
+		if !more {
+			return h, false
+		}
+		ok := true
+		switch string(name) {
+		case "alg":
+			h.alg, ok = it.str(v)
+		case "enc":
+			h.enc, ok = it.str(v)
+		case "kid":
+			h.kid, ok = it.str(v)
+		case "apu":
+			h.apu, ok = it.str(v)
+		case "apv":
+			h.apv, ok = it.str(v)
 		case "zip", "crit":
 			ok = false
+		default:
+			skipped = skipped || b[v.start] != '"'
 		}
 		if !ok {
 			return h, false
 		}
 	}
-	if it.bad {
+	// The walk checked every name and string, and parseEPK the epk object;
+	// anything else (the usual header has nothing else) was only skipped.
+	if it.bad || skipped && !json.Valid(b) {
 		return h, false
 	}
 	return h, len(h.alg) > 0 && len(h.enc) > 0 && len(h.kid) > 0
 }
 
-// parseEPK reads the "epk" object. Members other than kty, crv, x and y ("d",
+// parseEPK walks the "epk" object. Members other than kty, crv, x and y ("d",
 // "kid", differently cased names) are refused: different JOSE parsers read such
 // objects differently.
-func parseEPK(b []byte) (kty, crv, x, y []byte, hasY, ok bool) {
-	it, ok := newObjIter(b)
-	if !ok {
-		return nil, nil, nil, nil, false, false
-	}
+func parseEPK(it *objIter) (kty, crv, x, y []byte, hasY, ok bool) {
 	var spans [4]span
 	seen := seenKeys{spans: spans[:]}
 	for {
@@ -91,19 +102,18 @@ func parseEPK(b []byte) (kty, crv, x, y []byte, hasY, ok bool) {
 		if !more {
 			break
 		}
-		if !seen.add(b, k) {
+		if !seen.add(it.b, k) {
 			return nil, nil, nil, nil, false, false
 		}
-		val := b[v.start:v.end]
-		switch string(b[k.start:k.end]) {
+		switch string(it.b[k.start:k.end]) {
 		case "kty":
-			kty, ok = stringContent(val)
+			kty, ok = it.str(v)
 		case "crv":
-			crv, ok = stringContent(val)
+			crv, ok = it.str(v)
 		case "x":
-			x, ok = stringContent(val)
+			x, ok = it.str(v)
 		case "y":
-			y, ok = stringContent(val)
+			y, ok = it.str(v)
 			hasY = true
 		default:
 			ok = false

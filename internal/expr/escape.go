@@ -1,6 +1,7 @@
 package expr
 
 import (
+	"bytes"
 	"unicode/utf16"
 	"unicode/utf8"
 	"unsafe"
@@ -109,12 +110,12 @@ func hex4(b []byte) (rune, bool) {
 // text may come from an expression written in a JSON string).
 func appendUnescapeJSON(out, s []byte) ([]byte, bool) {
 	for i := 0; i < len(s); {
-		c := s[i]
-		if c != '\\' {
-			out = append(out, c)
-			i++
-			continue
+		j := bytes.IndexByte(s[i:], '\\')
+		if j < 0 {
+			return append(out, s[i:]...), true
 		}
+		out = append(out, s[i:i+j]...)
+		i += j
 		if i+1 >= len(s) {
 			return out, false
 		}
@@ -165,10 +166,8 @@ func appendUnquoteJSON(out, raw []byte) ([]byte, bool) {
 		return out, false
 	}
 	body := raw[1 : len(raw)-1]
-	for _, c := range body {
-		if c < 0x20 {
-			return out, false
-		}
+	if hasC0(body) {
+		return out, false
 	}
 	return appendUnescapeJSON(out, body)
 }
@@ -179,12 +178,12 @@ func appendUnquoteJSON(out, raw []byte) ([]byte, bool) {
 func appendJSONEscaped(out, s []byte) []byte {
 	start := 0
 	for i := 0; i < len(s); {
+		i += indexJSONEscape(s[i:]) // plain ASCII, copied as it is
+		if i == len(s) {
+			break
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != 0x7f {
-				i++
-				continue
-			}
 			out = append(out, s[start:i]...)
 			switch c {
 			case '"', '\\':

@@ -71,6 +71,20 @@ type Renderer struct {
 	scannedLen int
 	scannedCtx Context
 	hits       []hit
+	last       lastParse
+}
+
+// lastParse remembers which hit of the last Scan r.ex holds, parsed: valid until anything is
+// parsed again. Its header (what unparse overwrites for a bare hit) is kept aside, so that
+// RenderScanned can render that hit from r.ex as Scan left it instead of parsing it a second
+// time; its filter calls and their arguments stay where parse put them (r.ex, r.text,
+// r.argBuf), which only a parse writes.
+type lastParse struct {
+	valid    bool
+	hit      int
+	kind     RefKind
+	id, path []byte
+	nf       int
 }
 
 var pool = sync.Pool{New: func() any {
@@ -105,6 +119,7 @@ func Release(r *Renderer) {
 	clear(r.argBuf[:r.argHW])
 	r.textHW, r.argHW = 0, 0
 	r.ex = expr{}
+	r.last = lastParse{}
 	r.p = parser{}
 	r.set = Limits{}
 	r.scannedSrc = nil
@@ -150,7 +165,7 @@ func (r *Renderer) begin(ctx Context) {
 // be rendered in: it decides how expressions are found and decoded.
 func (r *Renderer) Scan(src []byte, ctx Context, fn func(Ref) error) (int, error) {
 	r.begin(ctx)
-	r.scannedSrc, r.hits = nil, r.hits[:0]
+	r.scannedSrc, r.hits, r.last = nil, r.hits[:0], lastParse{}
 	_, _, err := r.process(nil, src, true, nil, fn)
 	if err == nil {
 		r.scannedSrc, r.scannedLen, r.scannedCtx = unsafe.SliceData(src), len(src), ctx
@@ -357,8 +372,9 @@ func (emptyEnv) Encrypted() ([]byte, bool)           { return nil, false }
 func (r *Renderer) process(dst, src []byte, eof bool, env Env, fn func(Ref) error) ([]byte, int, error) {
 	r.scanned += int64(len(src))
 	pos := 0
+	sp := newStrSpecials(src)
 	for {
-		h, found, se := r.st.next(src[pos:], eof)
+		h, found, se := r.st.next(src[pos:], eof, &sp)
 		if se != nil {
 			return dst, pos, newError(se.err, se.detail, src[pos+se.e0:pos+se.e1], r.base+int64(pos+se.e0), nil, true)
 		}
@@ -376,6 +392,8 @@ func (r *Renderer) process(dst, src []byte, eof bool, env Env, fn func(Ref) erro
 		if env == nil { // Scan: RenderScanned replays these
 			r.noteBare(&h, src[pos:])
 			r.hits = append(r.hits, h.shift(pos))
+			ex := &r.ex
+			r.last = lastParse{valid: true, hit: len(r.hits) - 1, kind: ex.kind, id: ex.id, path: ex.path, nf: ex.nf}
 		}
 		if fn != nil {
 			if err := r.report(fn, raw, off, idx); err != nil {
@@ -395,6 +413,7 @@ func (r *Renderer) process(dst, src []byte, eof bool, env Env, fn func(Ref) erro
 // is where it starts in the whole input) into r.ex. It returns the expression as written and its
 // index.
 func (r *Renderer) parseAt(src []byte, h hit, off int64) (raw []byte, idx int, err error) {
+	r.last.valid = false
 	raw = src[h.e0:h.e1]
 	if idx, err = r.countExpr(raw, off); err != nil {
 		return raw, idx, err
@@ -454,16 +473,22 @@ func (r *Renderer) unparse(src []byte, h hit) {
 // the scanning.
 func (r *Renderer) replay(dst, src []byte, hits []hit, env Env) ([]byte, error) {
 	pos := 0
-	for _, h := range hits {
+	for k, h := range hits {
 		dst = append(dst, src[pos:h.lit]...)
 		var raw []byte
 		var err error
-		if h.bare {
+		switch {
+		case h.bare:
 			raw = src[h.e0:h.e1]
 			if _, err = r.countExpr(raw, int64(h.e0)); err == nil {
 				r.unparse(src, h)
 			}
-		} else {
+		case r.last.valid && r.last.hit == k:
+			raw = src[h.e0:h.e1]
+			if _, err = r.countExpr(raw, int64(h.e0)); err == nil {
+				r.ex.kind, r.ex.id, r.ex.path, r.ex.nf = r.last.kind, r.last.id, r.last.path, r.last.nf
+			}
+		default:
 			raw, _, err = r.parseAt(src, h, int64(h.e0))
 		}
 		if err != nil {

@@ -101,14 +101,15 @@ type scanErr struct {
 // next looks for the next expression in src, advancing the JSON state over
 // the literal bytes before it. found=false means src[:h.lit] is literal and,
 // unless eof, src[h.lit:] must be presented again followed by more input.
-func (s *scanState) next(src []byte, eof bool) (h hit, found bool, se *scanErr) {
+// src is a suffix of sp's input, and successive calls with one sp move forward.
+func (s *scanState) next(src []byte, eof bool, sp *strSpecials) (h hit, found bool, se *scanErr) {
 	switch s.ctx {
 	case JSON:
-		return s.nextJSON(src, eof)
+		return s.nextJSON(src, eof, sp)
 	case Form, Query:
 		return s.nextEncoded(src, eof)
 	case Body, Header:
-		return s.nextBody(src, eof)
+		return s.nextBody(src, eof, sp)
 	default:
 		return s.nextPlain(src, eof)
 	}
@@ -140,14 +141,15 @@ func (s *scanState) nextPlain(src []byte, eof bool) (hit, bool, *scanErr) {
 // string unless escaped by a backslash inside one) and, outside strings, the nesting of braces and
 // brackets — enough to know whether an expression sits inside a JSON string or among JSON values.
 // The expression itself is opaque: its text never changes the state.
-func (s *scanState) nextBody(src []byte, eof bool) (hit, bool, *scanErr) {
+func (s *scanState) nextBody(src []byte, eof bool, sp *strSpecials) (hit, bool, *scanErr) {
+	off := len(sp.src) - len(src) // src[i] is sp.src[off+i]
 	for i := 0; i < len(src); i++ {
 		if s.esc {
 			s.esc = false
 			continue
 		}
 		if s.inStr {
-			i += indexStrSpecial(src[i:])
+			i = sp.index(off+i) - off
 		} else {
 			// Outside strings JSON structure counts too; it is short beside the strings.
 			for i < len(src) && !bodySpecial[src[i]] {
@@ -257,14 +259,15 @@ var (
 	bodySpecial = [256]bool{'"': true, '\\': true, '{': true, '[': true, '}': true, ']': true}
 )
 
-func (s *scanState) nextJSON(src []byte, eof bool) (hit, bool, *scanErr) {
+func (s *scanState) nextJSON(src []byte, eof bool, sp *strSpecials) (hit, bool, *scanErr) {
+	off := len(sp.src) - len(src) // src[i] is sp.src[off+i]
 	for i := 0; i < len(src); i++ {
 		if s.inStr {
 			if s.esc {
 				s.esc = false
 				continue
 			}
-			i += indexStrSpecial(src[i:])
+			i = sp.index(off+i) - off
 			if i == len(src) {
 				break
 			}

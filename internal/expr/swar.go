@@ -42,10 +42,51 @@ func indexAny3(s []byte, a, b, c byte) int {
 	return len(s)
 }
 
-// indexStrSpecial returns the index of the first '"', '\\' or '{' in s (what matters inside a
-// JSON string and in a Body), or len(s).
-func indexStrSpecial(s []byte) int { return indexAny3(s, '"', '\\', '{') }
-
 // indexEndSpecial returns the index of the first '"', '\\' or '}' in s (what can end an
 // expression outside Form and Query), or len(s).
 func indexEndSpecial(s []byte) int { return indexAny3(s, '"', '\\', '}') }
+
+// indexJSONEscape returns the index of the first byte of s that appendJSONEscaped cannot copy
+// as it is — below 0x20, '"', '\\', 0x7f, or above (non-ASCII, decoded as UTF-8) — or len(s).
+// (x+ones)|x flags the bytes from 0x7f up; a carry out of 0xff, like a borrow, can only flag
+// bytes above a flagged one, so the lowest flag is exact.
+func indexJSONEscape(s []byte) int {
+	const (
+		quote = ones * '"'
+		bslsh = ones * '\\'
+		ctl   = ones * 0x20
+	)
+	t := s
+	for len(t) >= 8 {
+		x := binary.LittleEndian.Uint64(t)
+		yq, yb := x^quote, x^bslsh
+		if m := ((yq-ones)&^yq | (yb-ones)&^yb | (x-ctl)&^x | (x + ones) | x) & highs; m != 0 {
+			return len(s) - len(t) + bits.TrailingZeros64(m)/8
+		}
+		t = t[8:]
+	}
+	for i, c := range t {
+		if c < 0x20 || c >= 0x7f || c == '"' || c == '\\' {
+			return len(s) - len(t) + i
+		}
+	}
+	return len(s)
+}
+
+// hasC0 reports whether s holds a byte below 0x20: (x-0x20*ones) &^ x flags a byte only
+// when it, or a byte below it, is one.
+func hasC0(s []byte) bool {
+	const ctl = ones * 0x20
+	var m uint64
+	for len(s) >= 8 {
+		x := binary.LittleEndian.Uint64(s)
+		m |= (x - ctl) &^ x
+		s = s[8:]
+	}
+	for _, c := range s {
+		if c < 0x20 {
+			return true
+		}
+	}
+	return m&highs != 0
+}

@@ -6,6 +6,9 @@ import (
 	"testing"
 )
 
+// indexStrSpecial is indexAny3 with the bytes that matter inside a JSON string.
+func indexStrSpecial(s []byte) int { return indexAny3(s, '"', '\\', '{') }
+
 // byteLoopIndex is the reference indexAny3 must agree with.
 func byteLoopIndex(b []byte, set string) int {
 	for i, c := range b {
