@@ -85,8 +85,9 @@ type Exchange struct {
 	httpCalls                  int // http_request calls in this call
 
 	// A reactor's call: its args (the caller's bytes) and the result the
-	// guest wrote (copies; nil when absent).
+	// guest wrote (views of resArena; nil when absent).
 	args, resRaw, resTokenize []byte
+	resArena                  []byte
 
 	// Outcome recorded by sluice.end.
 	endKind   ErrorKind
@@ -126,6 +127,9 @@ func ReleaseExchange(ex *Exchange) {
 	}
 	if cap(ex.result) > maxPooledBuffer { // an http_request response
 		ex.result = nil
+	}
+	if cap(ex.resArena) > maxPooledBuffer {
+		ex.resArena = nil
 	}
 	if cap(ex.hdrArena) > maxPooledBuffer {
 		ex.hdrArena, ex.hdrs = nil, nil

@@ -32,7 +32,7 @@ type ReactExchange struct {
 // transform does (see Outcome), and Raw and Tokenize are nil. Otherwise Raw
 // and Tokenize are the JSON values of the result's "raw" and "tokenize"
 // members, nil when the guest left them out (or set no result). They are
-// copies, valid until the ReactExchange's next call.
+// owned by the ReactExchange and valid until its next call.
 type ReactOutcome struct {
 	Outcome
 	Raw, Tokenize []byte
@@ -57,13 +57,21 @@ func (e *Engine) OnReact(ctx context.Context, id string, rx *ReactExchange) (Rea
 	return ReactOutcome{Raw: ex.resRaw, Tokenize: ex.resTokenize}, nil
 }
 
-// setReactResult records the result a reactor wrote, if it is valid.
+// setReactResult records the result a reactor wrote, if it is valid, in
+// ex's own buffer.
 func (ex *Exchange) setReactResult(src []byte) int32 {
 	raw, tok, err := decodeReactResult(src)
 	if err != nil {
 		return abi.ErrInvalid
 	}
-	ex.resRaw, ex.resTokenize = raw, tok
+	ex.resArena = append(append(ex.resArena[:0], raw...), tok...)
+	ex.resRaw, ex.resTokenize = nil, nil
+	if raw != nil {
+		ex.resRaw = ex.resArena[:len(raw):len(raw)]
+	}
+	if tok != nil {
+		ex.resTokenize = ex.resArena[len(raw):]
+	}
 	return abi.OK
 }
 
@@ -71,27 +79,25 @@ func (ex *Exchange) setReactResult(src []byte) int32 {
 var errReactResult = errors.New(`transforms: a react result must be a JSON object with only "raw" and "tokenize"`)
 
 // decodeReactResult checks that b is a JSON object whose only members are
-// "raw" and "tokenize", each at most once, and returns copies of their
-// values (nil when absent). b is untrusted guest output.
+// "raw" and "tokenize", each at most once, and returns their values as
+// views of b (nil when absent). b is untrusted guest output: once json.Valid
+// has accepted it, the walk below only has to find where members end.
 func decodeReactResult(b []byte) (raw, tokenize []byte, err error) {
 	if !json.Valid(b) {
 		return nil, nil, errReactResult
 	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	if t, _ := dec.Token(); t != json.Delim('{') {
+	i := skipSpace(b, 0)
+	if b[i] != '{' {
 		return nil, nil, errReactResult
 	}
-	for dec.More() {
-		key, err := dec.Token()
-		if err != nil {
-			return nil, nil, errReactResult
-		}
-		var v json.RawMessage
-		if err := dec.Decode(&v); err != nil {
-			return nil, nil, errReactResult
-		}
+	i = skipSpace(b, i+1)
+	for b[i] != '}' {
+		keyEnd := endOfValue(b, i)
+		key := b[i:keyEnd]
+		i = skipSpace(b, skipSpace(b, keyEnd)+1) // past ':'
+		end := endOfValue(b, i)
 		var dst *[]byte
-		switch key {
+		switch string(memberName(key)) { // no allocation: compared, not kept
 		case "raw":
 			dst = &raw
 		case "tokenize":
@@ -102,7 +108,62 @@ func decodeReactResult(b []byte) (raw, tokenize []byte, err error) {
 		if *dst != nil {
 			return nil, nil, errReactResult // a duplicate: which one wins is parser-dependent
 		}
-		*dst = v
+		*dst = b[i:end:end]
+		if i = skipSpace(b, end); b[i] == ',' {
+			i = skipSpace(b, i+1)
+		}
 	}
 	return raw, tokenize, nil
+}
+
+// memberName returns the name of a quoted key; only a key with escapes
+// needs decoding.
+func memberName(quoted []byte) []byte {
+	if bytes.IndexByte(quoted, '\\') < 0 {
+		return quoted[1 : len(quoted)-1]
+	}
+	var s string
+	_ = json.Unmarshal(quoted, &s)
+	return []byte(s)
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// endOfValue returns the index just past the JSON value starting at b[i];
+// b is valid JSON.
+func endOfValue(b []byte, i int) int {
+	depth := 0
+	for ; i < len(b); i++ {
+		switch b[i] {
+		case '"':
+			for i++; b[i] != '"'; i++ {
+				if b[i] == '\\' {
+					i++
+				}
+			}
+			if depth == 0 {
+				return i + 1
+			}
+		case '{', '[':
+			depth++
+		case '}', ']':
+			depth--
+			if depth == 0 {
+				return i + 1
+			}
+			if depth < 0 { // a scalar ended by its container
+				return i
+			}
+		case ',', ' ', '\t', '\n', '\r':
+			if depth == 0 {
+				return i
+			}
+		}
+	}
+	return i
 }

@@ -1,6 +1,7 @@
 package transforms
 
 import (
+	"bytes"
 	"encoding/json"
 	"testing"
 )
@@ -38,7 +39,8 @@ func FuzzReactResult(f *testing.F) {
 				t.Fatalf("returned invalid JSON %q", v)
 			}
 		}
-		if (raw != nil) != (m["raw"] != nil) || (tok != nil) != (m["tokenize"] != nil) {
+		if !bytes.Equal(raw, m["raw"]) || !bytes.Equal(tok, m["tokenize"]) ||
+			(raw != nil) != (m["raw"] != nil) || (tok != nil) != (m["tokenize"] != nil) {
 			t.Fatalf("members of %q: raw %q tokenize %q", b, raw, tok)
 		}
 	})
