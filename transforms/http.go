@@ -101,6 +101,9 @@ func maxHTTPRequestBytes(maxBody int) uint64 {
 // send it, and puts the encoded response in ex.result.
 func (ex *Exchange) sendHTTP(inst *instance, b []byte, cfg *Config) (int32, string) {
 	req, err := decodeGuestRequest(b, cfg.MaxBodyBytes)
+	if errors.Is(err, errOverCap) {
+		return abi.ErrTooLarge, "http_request refused: " + err.Error()
+	}
 	if err != nil {
 		return abi.ErrInvalid, "http_request refused: " + err.Error()
 	}
@@ -142,6 +145,9 @@ func responseTooLarge(limit int) string {
 	return fmt.Sprintf("http_request failed: response body over the limit of %d bytes", limit)
 }
 
+// errOverCap marks a request part over its cap (ErrTooLarge, not ErrInvalid).
+var errOverCap = errors.New("over the size limit")
+
 // decodeGuestRequest decodes and checks an encoded request (bytes method,
 // bytes url, headers block, body). The result's fields are views into b.
 func decodeGuestRequest(b []byte, maxBody int) (*GuestRequest, error) {
@@ -151,22 +157,31 @@ func decodeGuestRequest(b []byte, maxBody int) (*GuestRequest, error) {
 	if !ok1 || !ok2 {
 		return nil, errors.New("malformed encoding")
 	}
-	if len(method) > abi.MaxMethodBytes || !abi.ValidHeaderName(method) {
+	switch {
+	case len(method) > abi.MaxMethodBytes:
+		return nil, fmt.Errorf("method %w", errOverCap)
+	case len(rawURL) > abi.MaxURLBytes:
+		return nil, fmt.Errorf("url %w", errOverCap)
+	}
+	if !abi.ValidHeaderName(method) {
 		return nil, errors.New("invalid method")
 	}
-	if len(rawURL) > abi.MaxURLBytes || !validURL(string(rawURL)) {
+	if !validURL(string(rawURL)) {
 		return nil, errors.New("invalid url: want an absolute http or https url")
 	}
 	count, rest, code := checkHeaders(r.Rest())
-	if code != abi.OK {
-		return nil, errors.New("invalid or too many headers")
+	switch {
+	case code == abi.ErrTooLarge:
+		return nil, fmt.Errorf("headers %w", errOverCap)
+	case code != abi.OK:
+		return nil, errors.New("invalid headers")
 	}
 	hdrBlock := r.Rest()[:len(r.Rest())-len(rest)]
-	if len(hdrBlock) > abi.MaxHeaderBlockBytes {
-		return nil, errors.New("headers over the size limit")
-	}
-	if len(rest) > maxBody {
-		return nil, errors.New("body over the size limit")
+	switch {
+	case len(hdrBlock) > abi.MaxHeaderBlockBytes:
+		return nil, fmt.Errorf("headers %w", errOverCap)
+	case len(rest) > maxBody:
+		return nil, fmt.Errorf("body %w", errOverCap)
 	}
 	req := &GuestRequest{Method: string(method), URL: string(rawURL)}
 	req.Header, req.Body = decodeHeaders(hdrBlock, nil, count)

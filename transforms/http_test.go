@@ -221,3 +221,28 @@ func TestTransformCallsHTTPRequest(t *testing.T) {
 		t.Fatalf("hits = %d", hits.Load())
 	}
 }
+
+// A request the engine can tell is wrong never reaches the doer.
+func TestRejectInvalidGuestHTTPRequest(t *testing.T) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	defer srv.Close()
+	doer := newNetDoer(srv)
+	e := newEngine(t, Config{HTTPDoer: doer})
+	tests := []struct{ name, url, reason string }{
+		{"file scheme", "file:///etc/passwd", "invalid url"},
+		{"no host", "https:///path", "invalid url"},
+		{"relative", "//127.0.0.1/x", "invalid url"},
+		{"space", srv.URL + "/a b", "invalid url"},
+		{"request line injection", srv.URL + "/\r\nHost: evil", "invalid url"},
+		{"over the url cap", srv.URL + "/" + strings.Repeat("a", 8<<10), "url over the size limit"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o, err := reactWithURL(t, e, tt.url)
+			wantEndedWith(t, o, err, "http_request refused: "+tt.reason)
+		})
+	}
+	if n := doer.calls.Load(); n != 0 {
+		t.Fatalf("the doer was asked %d times", n)
+	}
+}
