@@ -90,8 +90,11 @@ func TestExampleChargeCardReactor(t *testing.T) {
 			}
 			if tt.hits > 0 {
 				want := `POST /charges Bearer sk_test application/json {"amount":1000,"number":"` + card + `"}`
-				if p.got[0] != want {
-					t.Fatalf("processor got %q, want %q", p.got[0], want)
+				p.mu.Lock() // the race detector does not see the happens-before of the loopback round trip
+				got := p.got[0]
+				p.mu.Unlock()
+				if got != want {
+					t.Fatalf("processor got %q, want %q", got, want)
 				}
 			}
 			if logs := strings.Join(svc.logs, "\n"); !strings.Contains(logs, tt.log) {
