@@ -246,3 +246,24 @@ func TestRejectInvalidGuestHTTPRequest(t *testing.T) {
 		t.Fatalf("the doer was asked %d times", n)
 	}
 }
+
+// A guest that spends its time in answered http_request calls, one after
+// the other, is stopped at its deadline like a guest looping in wasm.
+func TestHTTPRequestLoopIsStoppedByDeadline(t *testing.T) {
+	var hits atomic.Int32
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		time.Sleep(5 * time.Millisecond) // a slow destination: the guest waits in the host
+	}))
+	defer srv.Close()
+	const maxRequests = 100_000
+	e := newEngine(t, Config{HTTPDoer: newNetDoer(srv), CallTimeout: 100 * time.Millisecond, MaxHTTPRequests: maxRequests})
+	_, err := reactWithURL(t, e, srv.URL+"/slow")
+	if !errors.Is(err, ErrTransformFailed) || !strings.Contains(err.Error(), "timed out") {
+		t.Fatalf("err = %v, want a timeout", err)
+	}
+	if n := hits.Load(); n == 0 || n >= maxRequests {
+		t.Fatalf("destination hits = %d", n)
+	}
+	assertReactorWorks(t, e)
+}
