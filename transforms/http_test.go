@@ -267,3 +267,42 @@ func TestHTTPRequestLoopIsStoppedByDeadline(t *testing.T) {
 	}
 	assertReactorWorks(t, e)
 }
+
+type ctxKey struct{}
+
+// recordingDoer records what its context carried, then refuses.
+type recordingDoer struct {
+	value    any
+	deadline time.Time
+	req      *GuestRequest
+}
+
+func (d *recordingDoer) Do(ctx context.Context, r *GuestRequest) (*GuestResponse, error) {
+	d.value, d.req = ctx.Value(ctxKey{}), r
+	d.deadline, _ = ctx.Deadline()
+	return nil, errors.New("recorded")
+}
+
+// The doer's context carries the values of the caller's (the server's
+// metrics and log fields) and ends by the guest's deadline.
+func TestHTTPDoerGetsCallerValuesAndTheGuestDeadline(t *testing.T) {
+	d := &recordingDoer{}
+	const timeout = 10 * time.Second
+	e := newEngine(t, Config{HTTPDoer: d, CallTimeout: timeout})
+	id := compile(t, e, testdata(t, "httploop"))
+	ctx := context.WithValue(context.Background(), ctxKey{}, "reactor r_1")
+	before := time.Now()
+	o, err := e.OnReact(ctx, id, &ReactExchange{Config: map[string]string{"url": "https://psp.example/v1?x=1"}})
+	after := time.Now()
+	wantEndedWith(t, o, err, "http_request failed: recorded")
+	if d.value != "reactor r_1" {
+		t.Fatalf("context value = %v", d.value)
+	}
+	if d.deadline.Before(before.Add(timeout)) || d.deadline.After(after.Add(timeout)) {
+		t.Fatalf("doer deadline %v, want the guest's: %v after the call started", d.deadline, timeout)
+	}
+	if d.req.Method != "GET" || d.req.URL != "https://psp.example/v1?x=1" || len(d.req.Header) != 0 ||
+		len(d.req.Body) != 0 || d.req.MaxResponseBytes != DefaultMaxBodyBytes {
+		t.Fatalf("request = %+v", d.req)
+	}
+}
