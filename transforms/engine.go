@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -48,6 +49,7 @@ const (
 	DefaultMaxBodyBytes     = 32 << 20
 	DefaultMaxTokens        = 100
 	DefaultCompileTimeout   = 30 * time.Second
+	DefaultMaxHTTPRequests  = 10
 )
 
 // ModuleLimits bound the shape of an uploaded module, checked before it is
@@ -95,6 +97,14 @@ type Config struct {
 	ModuleLimits ModuleLimits
 	// CacheDir, if set, keeps compiled code on disk across restarts.
 	CacheDir string
+	// HTTPDoer performs the guests' sluice.http_request calls; nil refuses
+	// them (ErrNotAllowed).
+	HTTPDoer HTTPDoer
+	// MaxHTTPRequests caps the http_request calls of one call (default 10).
+	MaxHTTPRequests int
+	// MaxHTTPResponseBytes caps the body of one http_request response
+	// (default MaxBodyBytes).
+	MaxHTTPResponseBytes int
 }
 
 func (c Config) withDefaults() (Config, error) {
@@ -111,7 +121,8 @@ func (c Config) withDefaults() (Config, error) {
 		c.HighWaterPages = c.MemoryLimitPages
 	}
 	if c.CallTimeout < 0 || c.PoolSize < 0 || c.MaxInstances < 0 || c.MaxLogBytes < 0 ||
-		c.MaxBodyBytes < 0 || c.MaxTokens < 0 || c.CompileTimeout < 0 || c.MaxCompiles < 0 {
+		c.MaxBodyBytes < 0 || c.MaxTokens < 0 || c.CompileTimeout < 0 || c.MaxCompiles < 0 ||
+		c.MaxHTTPRequests < 0 || c.MaxHTTPResponseBytes < 0 {
 		return c, errors.New("transforms: negative config value")
 	}
 	if c.CallTimeout == 0 {
@@ -134,6 +145,12 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.MaxTokens == 0 {
 		c.MaxTokens = DefaultMaxTokens
+	}
+	if c.MaxHTTPRequests == 0 {
+		c.MaxHTTPRequests = DefaultMaxHTTPRequests
+	}
+	if c.MaxHTTPResponseBytes == 0 {
+		c.MaxHTTPResponseBytes = c.MaxBodyBytes
 	}
 	if c.CompileTimeout == 0 {
 		c.CompileTimeout = DefaultCompileTimeout
@@ -164,6 +181,16 @@ type Info struct {
 	Size    int      // bytes
 	Exports []string // the entry points it exports, sorted
 }
+
+// Transform reports whether the module can run as a transform: it exports
+// sluice_on_request or sluice_on_response.
+func (i Info) Transform() bool {
+	return slices.Contains(i.Exports, abi.ExportOnRequest) || slices.Contains(i.Exports, abi.ExportOnResponse)
+}
+
+// Reactor reports whether the module can run as a reactor: it exports
+// sluice_on_react.
+func (i Info) Reactor() bool { return slices.Contains(i.Exports, abi.ExportOnReact) }
 
 // Stats are cumulative counters of an Engine, for tests and metrics.
 type Stats struct {
@@ -479,7 +506,7 @@ func invalid(format string, args ...any) error {
 
 func sortedExports(m map[string]api.FunctionDefinition) []string {
 	var out []string
-	for _, name := range [...]string{abi.ExportOnRequest, abi.ExportOnResponse} {
+	for _, name := range entryNames {
 		if _, ok := m[name]; ok {
 			out = append(out, name)
 		}

@@ -86,7 +86,7 @@ func TestCompileRejectsInvalidModules(t *testing.T) {
 		{"initial memory over the limit", testdata(t, "bigmem"), "does not compile"},
 		{"maximum memory over the limit", testdata(t, "bigmax"), "does not compile"},
 		{"command module", testdata(t, "command"), `exports "_start"`},
-		{"no entry point", testdata(t, "noentry"), "exports neither"},
+		{"no entry point", testdata(t, "noentry"), "exports none of"},
 		{"no memory export", testdata(t, "nomemory"), `does not export "memory"`},
 		{"entry point with wrong type", testdata(t, "badentry"), "wrong signature, want () -> i32"},
 		{"_initialize never returns", testdata(t, "initloop"), "does not instantiate: call timed out"},

@@ -82,6 +82,12 @@ type Exchange struct {
 	scratch                    []byte   // copies of guest data handed to Services
 	logUsed                    int
 	tokens                     int // tokenize calls in this call
+	httpCalls                  int // http_request calls in this call
+
+	// A reactor's call: its args (the caller's bytes) and the result the
+	// guest wrote (views of resArena; nil when absent).
+	args, resRaw, resTokenize []byte
+	resArena                  []byte
 
 	// Outcome recorded by sluice.end.
 	endKind   ErrorKind
@@ -119,6 +125,12 @@ func ReleaseExchange(ex *Exchange) {
 	if cap(ex.scratch) > maxPooledBuffer {
 		ex.scratch = nil
 	}
+	if cap(ex.result) > maxPooledBuffer { // an http_request response
+		ex.result = nil
+	}
+	if cap(ex.resArena) > maxPooledBuffer {
+		ex.resArena = nil
+	}
 	if cap(ex.hdrArena) > maxPooledBuffer {
 		ex.hdrArena, ex.hdrs = nil, nil
 	}
@@ -138,6 +150,7 @@ func (ex *Exchange) Reset() {
 	ex.Body = nil
 	ex.Config = nil
 	ex.Services = nil
+	ex.args = nil
 	ex.changed = 0
 	ex.result = ex.result[:0]
 	clear(ex.hdrs)
@@ -152,6 +165,8 @@ func (ex *Exchange) Reset() {
 func (ex *Exchange) resetCall() {
 	ex.logUsed = 0
 	ex.tokens = 0
+	ex.httpCalls = 0
+	ex.resRaw, ex.resTokenize = nil, nil
 	ex.endKind = 0
 	ex.endStatus = 0
 	ex.endArena = ex.endArena[:0]

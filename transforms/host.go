@@ -40,6 +40,7 @@ var hostSignatures = map[string]hostSig{
 	abi.FuncTokenize:  {[]api.ValueType{i32, i32, i32, i32, i32, i32}, ret},
 	abi.FuncEnd:       {[]api.ValueType{i32, i32, i32}, ret},
 	abi.FuncLog:       {[]api.ValueType{i32, i32}, none},
+	abi.FuncHTTP:      {[]api.ValueType{i32, i32, i32, i32}, ret},
 }
 
 var hostFuncs = map[string]api.GoModuleFunc{
@@ -50,6 +51,7 @@ var hostFuncs = map[string]api.GoModuleFunc{
 	abi.FuncTokenize:  hostTokenize,
 	abi.FuncEnd:       hostEnd,
 	abi.FuncLog:       hostLog,
+	abi.FuncHTTP:      hostHTTPRequest,
 }
 
 func instantiateHost(ctx context.Context, rt wazero.Runtime) error {
@@ -108,6 +110,10 @@ func hostRead(ctx context.Context, _ api.Module, stack []uint64) {
 		return
 	}
 	what, buf, capacity := api.DecodeU32(stack[0]), api.DecodeU32(stack[1]), api.DecodeU32(stack[2])
+	if !existsIn(what, inst.phase) {
+		setI32(stack, abi.ErrNotAllowed)
+		return
+	}
 	dst := inst.view(buf, capacity)
 	ex := inst.ex
 	var n int
@@ -132,6 +138,11 @@ func hostRead(ctx context.Context, _ api.Module, stack []uint64) {
 		if n <= len(dst) {
 			copy(dst, ex.result)
 		}
+	case abi.WhatArgs:
+		n = len(ex.args)
+		if n <= len(dst) {
+			copy(dst, ex.args)
+		}
 	default:
 		setI32(stack, abi.ErrInvalid)
 		return
@@ -150,6 +161,10 @@ func hostWrite(ctx context.Context, _ api.Module, stack []uint64) {
 		return
 	}
 	what, ptr, n := api.DecodeU32(stack[0]), api.DecodeU32(stack[1]), api.DecodeU32(stack[2])
+	if !existsIn(what, inst.phase) {
+		setI32(stack, abi.ErrNotAllowed)
+		return
+	}
 	if !writeFits(what, n, inst.m.e.cfg.MaxBodyBytes) {
 		setI32(stack, abi.ErrTooLarge)
 		return
@@ -163,6 +178,9 @@ func hostWrite(ctx context.Context, _ api.Module, stack []uint64) {
 		ex.changed |= PartBody
 	case abi.WhatHeaders:
 		setI32(stack, ex.replaceHeaders(src))
+		return
+	case abi.WhatReact:
+		setI32(stack, ex.setReactResult(src))
 		return
 	case abi.WhatPath, abi.WhatQuery:
 		if inst.phase != phaseRequest {
@@ -193,10 +211,22 @@ func hostWrite(ctx context.Context, _ api.Module, stack []uint64) {
 	setI32(stack, abi.OK)
 }
 
+// existsIn reports whether item what exists in phase p: a reactor has args
+// and a result but no message. Unknown items are refused later, as invalid.
+func existsIn(what uint32, p phase) bool {
+	switch what {
+	case abi.WhatHead, abi.WhatBody, abi.WhatHeaders, abi.WhatPath, abi.WhatQuery:
+		return p != phaseReact
+	case abi.WhatArgs, abi.WhatReact:
+		return p == phaseReact
+	}
+	return true
+}
+
 // writeFits reports whether n bytes are within the cap of item what.
 func writeFits(what, n uint32, maxBody int) bool {
 	switch what {
-	case abi.WhatBody:
+	case abi.WhatBody, abi.WhatReact:
 		return uint64(n) <= uint64(maxBody)
 	case abi.WhatHeaders:
 		return n <= abi.MaxHeaderBlockBytes
@@ -476,7 +506,7 @@ func encodeHeaders(b []byte, hs []Header) {
 
 // returnSized answers a read-shaped host call: v is copied into dst only if it fits, and the
 // call returns len(v) either way, so the guest can retry with a buffer of the right size.
-func returnSized(stack []uint64, dst []byte, v string) {
+func returnSized[T string | []byte](stack []uint64, dst []byte, v T) {
 	if len(v) > math.MaxInt32 {
 		setI32(stack, abi.ErrTooLarge)
 		return

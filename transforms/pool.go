@@ -25,16 +25,21 @@ type phase uint8
 const (
 	phaseRequest phase = iota
 	phaseResponse
+	phaseReact
 )
 
-var entryNames = [...]string{phaseRequest: abi.ExportOnRequest, phaseResponse: abi.ExportOnResponse}
+var entryNames = [...]string{
+	phaseRequest:  abi.ExportOnRequest,
+	phaseResponse: abi.ExportOnResponse,
+	phaseReact:    abi.ExportOnReact,
+}
 
 // module is one compiled module and its pool of instances.
 type module struct {
 	e         *Engine
 	info      Info
 	compiled  wazero.CompiledModule
-	has       [2]bool
+	has       [len(entryNames)]bool
 	highWater uint32 // bytes
 
 	idle         chan *instance // capacity MaxInstances, so a release never blocks
@@ -75,7 +80,7 @@ type instance struct {
 	mod    api.Module
 	mem    api.Memory
 	linear linearMemory
-	fns    [2]api.Function
+	fns    [len(entryNames)]api.Function
 	stack  [1]uint64
 
 	// Deadline machinery, reused across calls: the timer runs expire.

@@ -67,7 +67,7 @@ func (e *Engine) validate(c wazero.CompiledModule) error {
 		return invalid("module exports %q (a command); build a reactor, e.g. go build -buildmode=c-shared", abi.ExportStart)
 	}
 	found := false
-	for _, name := range [...]string{abi.ExportOnRequest, abi.ExportOnResponse} {
+	for _, name := range entryNames {
 		f, ok := exports[name]
 		if !ok {
 			continue
@@ -78,7 +78,7 @@ func (e *Engine) validate(c wazero.CompiledModule) error {
 		}
 	}
 	if !found {
-		return invalid("module exports neither %q nor %q", abi.ExportOnRequest, abi.ExportOnResponse)
+		return invalid("module exports none of %q, %q and %q", abi.ExportOnRequest, abi.ExportOnResponse, abi.ExportOnReact)
 	}
 	if f, ok := exports[abi.ExportInitialize]; ok && (len(f.ParamTypes()) != 0 || len(f.ResultTypes()) != 0) {
 		return invalid("module exports %q with the wrong signature, want () -> ()", abi.ExportInitialize)

@@ -36,9 +36,15 @@
 // fixed message (the error's text goes to the log, not to the caller, as it
 // may contain data). A panic fails the call (500).
 //
-// Modules built with this SDK export both sluice_on_request and
-// sluice_on_response; a phase without a registered handler continues
-// unchanged.
+// A reactor registers HandleReact instead: its handler gets the resolved
+// args (JSON) and returns a Result (raw JSON answered as is, JSON the edge
+// tokenizes) or one of the errors above. Transforms and reactors may call a
+// destination with Do (sluice.http_request), through the edge's egress
+// policy, within the call's deadline.
+//
+// Modules built with this SDK export sluice_on_request, sluice_on_response
+// and sluice_on_react; a phase without a registered handler continues
+// unchanged, and a react call without a handler fails.
 //
 // Outside GOOS=wasip1 the package builds against an in-memory stand-in for
 // the edge, so code using it compiles and vets on any platform.

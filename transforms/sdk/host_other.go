@@ -2,7 +2,11 @@
 
 package sdk
 
-import "github.com/sluice-edge/sluice/transforms/internal/abi"
+import (
+	"encoding/json"
+
+	"github.com/sluice-edge/sluice/transforms/internal/abi"
+)
 
 // Outside wasip1 the SDK talks to this in-memory stand-in for the edge, so
 // that transforms compile and vet on any platform and the SDK's own tests
@@ -12,6 +16,10 @@ var fakeHost struct {
 	config     map[string]string
 	tokenize   func(typ string, data []byte) (string, error)
 	response   bool // the call is a response phase
+	args       []byte
+	// http answers an http_request (the decoded request) with an encoded
+	// response, or fails with code and a message.
+	http func(method, url string, h Header, body []byte) (resp []byte, code int32, msg string)
 
 	result     []byte
 	writes     map[uint32][]byte
@@ -35,6 +43,8 @@ func hostRead(what uint32, buf []byte) int32 {
 		src = fakeHost.body
 	case abi.WhatResult:
 		src = fakeHost.result
+	case abi.WhatArgs:
+		src = fakeHost.args
 	default:
 		return abi.ErrInvalid
 	}
@@ -47,6 +57,10 @@ func hostRead(what uint32, buf []byte) int32 {
 func hostWrite(what uint32, b []byte) int32 {
 	switch what {
 	case abi.WhatBody:
+	case abi.WhatReact:
+		if !json.Valid(b) || b[0] != '{' { // the edge also checks the members
+			return abi.ErrInvalid
+		}
 	case abi.WhatPath, abi.WhatQuery:
 		if fakeHost.response {
 			return abi.ErrNotAllowed
@@ -130,3 +144,34 @@ func hostEnd(kind uint32, payload []byte) int32 {
 }
 
 func hostLog(msg string) { fakeHost.logs = append(fakeHost.logs, msg) }
+
+func hostHTTP(req, out []byte) int32 {
+	if fakeHost.http == nil {
+		fakeHost.result = []byte("http_request is not available here")
+		return abi.ErrNotAllowed
+	}
+	r := abi.NewReader(req)
+	method, _ := r.Bytes()
+	url, _ := r.Bytes()
+	n, _ := r.U32()
+	var h Header
+	for i := uint32(0); i < n && !r.Failed(); i++ {
+		name, _ := r.Bytes()
+		value, _ := r.Bytes()
+		h.Add(string(name), string(value))
+	}
+	if r.Failed() {
+		fakeHost.result = []byte("http_request refused: malformed encoding")
+		return abi.ErrInvalid
+	}
+	resp, code, msg := fakeHost.http(string(method), string(url), h, r.Rest())
+	if code != abi.OK {
+		fakeHost.result = []byte(msg)
+		return code
+	}
+	fakeHost.result = resp
+	if len(resp) <= len(out) {
+		copy(out, resp)
+	}
+	return int32(len(resp))
+}

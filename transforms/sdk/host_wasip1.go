@@ -25,11 +25,17 @@ func sluiceEnd(kind uint32, ptr unsafe.Pointer, n uint32) int32
 //go:wasmimport sluice log
 func sluiceLog(ptr unsafe.Pointer, n uint32)
 
+//go:wasmimport sluice http_request
+func sluiceHTTP(req unsafe.Pointer, reqLen uint32, out unsafe.Pointer, outCap uint32) int32
+
 //go:wasmexport sluice_on_request
 func onRequest() int32 { return runRequest() }
 
 //go:wasmexport sluice_on_response
 func onResponse() int32 { return runResponse() }
+
+//go:wasmexport sluice_on_react
+func onReact() int32 { return runReact() }
 
 func ptr(b []byte) unsafe.Pointer  { return unsafe.Pointer(unsafe.SliceData(b)) }
 func sptr(s string) unsafe.Pointer { return unsafe.Pointer(unsafe.StringData(s)) }
@@ -47,3 +53,6 @@ func hostEnd(kind uint32, payload []byte) int32 {
 	return sluiceEnd(kind, ptr(payload), uint32(len(payload)))
 }
 func hostLog(msg string) { sluiceLog(sptr(msg), uint32(len(msg))) }
+func hostHTTP(req, out []byte) int32 {
+	return sluiceHTTP(ptr(req), uint32(len(req)), ptr(out), uint32(len(out)))
+}

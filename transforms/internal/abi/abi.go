@@ -18,19 +18,21 @@ const (
 	ExportMemory     = "memory"
 	ExportOnRequest  = "sluice_on_request"
 	ExportOnResponse = "sluice_on_response"
+	ExportOnReact    = "sluice_on_react"
 	ExportInitialize = "_initialize"
 	ExportStart      = "_start"
 )
 
 // Host function names in ImportModule.
 const (
-	FuncRead      = "read"       // (what, buf, cap i32) -> i32
-	FuncWrite     = "write"      // (what, ptr, len i32) -> i32
-	FuncSetStatus = "set_status" // (status i32) -> i32
-	FuncConfig    = "config"     // (name_ptr, name_len, buf, cap i32) -> i32
-	FuncTokenize  = "tokenize"   // (type_ptr, type_len, data_ptr, data_len, out_ptr, out_cap i32) -> i32
-	FuncEnd       = "end"        // (kind, ptr, len i32) -> i32
-	FuncLog       = "log"        // (ptr, len i32)
+	FuncRead      = "read"         // (what, buf, cap i32) -> i32
+	FuncWrite     = "write"        // (what, ptr, len i32) -> i32
+	FuncSetStatus = "set_status"   // (status i32) -> i32
+	FuncConfig    = "config"       // (name_ptr, name_len, buf, cap i32) -> i32
+	FuncTokenize  = "tokenize"     // (type_ptr, type_len, data_ptr, data_len, out_ptr, out_cap i32) -> i32
+	FuncEnd       = "end"          // (kind, ptr, len i32) -> i32
+	FuncLog       = "log"          // (ptr, len i32)
+	FuncHTTP      = "http_request" // (req_ptr, req_len, out_ptr, out_cap i32) -> i32
 )
 
 // Entry point results.
@@ -46,16 +48,18 @@ const (
 	WhatHeaders = 3 // read, write: a headers block
 	WhatPath    = 4 // write (request phase only)
 	WhatQuery   = 5 // write (request phase only)
-	WhatResult  = 6 // read: the id of the last tokenize, or the message of its failure
+	WhatResult  = 6 // read: the id of the last tokenize, the last http_request's response, or the message of their failure
+	WhatArgs    = 7 // read (react only): the reactor's resolved args, JSON
+	WhatReact   = 8 // write (react only): the reactor's result, JSON {"raw"?: any, "tokenize"?: any}
 )
 
 // Negative results of host functions. Non-negative results are sizes.
 const (
 	OK            = 0
 	ErrInvalid    = -1 // malformed argument: unknown what/kind, bad encoding, invalid header, status out of range
-	ErrNotAllowed = -2 // not possible in this phase (e.g. writing the path of a response) or outside a call
+	ErrNotAllowed = -2 // not possible in this phase (e.g. writing the path of a response), outside a call, or http_request with no egress
 	ErrNotFound   = -3 // config name not present
-	ErrFailed     = -4 // tokenize failed; read WhatResult for a message
+	ErrFailed     = -4 // tokenize or http_request failed; read WhatResult for a message
 	ErrTooLarge   = -5 // over a host limit (header count, message count)
 )
 
@@ -91,4 +95,6 @@ const (
 	MaxTokenizeBytes    = 1 << 20 // data of one tokenize
 	MaxRandomBytes      = 1 << 20 // one WASI random_get
 	MaxIovecs           = 1024    // iovecs of one WASI fd_write (IOV_MAX on Linux)
+	MaxMethodBytes      = 64      // the method of one http_request
+	MaxURLBytes         = 8 << 10 // the URL of one http_request
 )

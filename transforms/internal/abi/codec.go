@@ -9,6 +9,8 @@ import "encoding/binary"
 //	head          = bytes method, bytes path, bytes query, u32 status, headers block
 //	messages      = u32 count, count × bytes
 //	custom        = u32 status, headers block, body (all remaining bytes)
+//	http request  = bytes method, bytes url, headers block, body (all remaining bytes)
+//	http response = u32 status, headers block, body (all remaining bytes) — as custom
 //
 // The headers block is the suffix of the head, so a guest that only wants to
 // append a header can patch the count and append to the buffer it read.
