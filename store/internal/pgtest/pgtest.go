@@ -19,6 +19,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -111,7 +112,9 @@ func start() {
 type Cluster struct {
 	bin, dir, data string
 	port           int
-	asPostgres     bool // the process is root: PostgreSQL runs as the postgres user
+	cred           *syscall.Credential // the postgres user's, when the process is root
+	server         *exec.Cmd           // the running postmaster, a child of the test binary
+	exited         chan struct{}       // closed when it exits
 }
 
 // binDir finds the newest PostgreSQL installed under /usr/lib/postgresql.
@@ -136,12 +139,13 @@ func startCluster() (*Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
+	removeDeadClusters()
 	dir, err := os.MkdirTemp("", "sluice-pg-")
 	if err != nil {
 		return nil, err
 	}
-	c := &Cluster{bin: bin, dir: dir, data: filepath.Join(dir, "data"), asPostgres: os.Geteuid() == 0}
-	if c.asPostgres { // initdb refuses to run as root
+	c := &Cluster{bin: bin, dir: dir, data: filepath.Join(dir, "data")}
+	if os.Geteuid() == 0 { // initdb and postgres refuse to run as root
 		u, err := user.Lookup("postgres")
 		if err != nil {
 			os.RemoveAll(dir)
@@ -149,26 +153,22 @@ func startCluster() (*Cluster, error) {
 		}
 		uid, _ := strconv.Atoi(u.Uid)
 		gid, _ := strconv.Atoi(u.Gid)
+		c.cred = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
 		if err := os.Chown(dir, uid, gid); err != nil {
 			os.RemoveAll(dir)
 			return nil, err
 		}
 	}
-	if out, err := c.run("initdb", "-D", c.data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync"); err != nil {
+	if out, err := c.command("initdb", "-D", c.data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync").CombinedOutput(); err != nil {
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("initdb: %v: %s", err, out)
 	}
 	for attempt := 0; ; attempt++ {
-		if c.port, err = freePort(); err != nil {
-			break
+		if c.port, err = freePort(); err == nil {
+			if err = c.Start(); err == nil {
+				return c, nil
+			}
 		}
-		// Durability settings off: tests check what the vault does, not PostgreSQL's fsync.
-		opts := fmt.Sprintf("-c listen_addresses=127.0.0.1 -p %d -k %s -c fsync=off -c full_page_writes=off -c max_connections=200", c.port, c.dir)
-		var out []byte
-		if out, err = c.run("pg_ctl", "-D", c.data, "-o", opts, "-l", filepath.Join(c.dir, "log"), "-w", "-t", "60", "start"); err == nil {
-			return c, nil
-		}
-		err = fmt.Errorf("pg_ctl start: %v: %s", err, out)
 		if attempt == 2 {
 			break
 		}
@@ -177,45 +177,99 @@ func startCluster() (*Cluster, error) {
 	return nil, err
 }
 
-// run runs one of the cluster's programs, as the postgres user when the process is root.
-func (c *Cluster) run(prog string, args ...string) ([]byte, error) {
-	path := filepath.Join(c.bin, prog)
-	var cmd *exec.Cmd
-	if c.asPostgres {
-		cmd = exec.Command("runuser", append([]string{"-u", "postgres", "--", path}, args...)...)
-	} else {
-		cmd = exec.Command(path, args...)
-	}
+// command prepares one of the cluster's programs, as the postgres user when the process is
+// root. It dies with the test binary (a panicking test must not leave a server running).
+func (c *Cluster) command(prog string, args ...string) *exec.Cmd {
+	cmd := exec.Command(filepath.Join(c.bin, prog), args...)
 	cmd.Dir = c.dir
-	return cmd.CombinedOutput()
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: c.cred, Pdeathsig: syscall.SIGKILL}
+	return cmd
 }
 
 func (c *Cluster) url(db string) string {
 	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/%s?sslmode=disable", c.port, db)
 }
 
-// Stop stops the server fast (as a crash would), keeping its files for Start.
-func (c *Cluster) Stop() error {
-	out, err := c.run("pg_ctl", "-D", c.data, "-m", "immediate", "-w", "stop")
+// Start starts the server (again, on the same port) and waits until it takes connections.
+func (c *Cluster) Start() error {
+	log, err := os.OpenFile(filepath.Join(c.dir, "log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o666)
 	if err != nil {
-		return fmt.Errorf("pg_ctl stop: %v: %s", err, out)
+		return err
 	}
-	return nil
+	defer log.Close()
+	// Durability settings off: tests check what the vault does, not PostgreSQL's fsync.
+	cmd := c.command("postgres", "-D", c.data, "-c", "listen_addresses=127.0.0.1", "-p", strconv.Itoa(c.port),
+		"-k", c.dir, "-c", "fsync=off", "-c", "full_page_writes=off", "-c", "max_connections=200")
+	cmd.Stdout, cmd.Stderr = log, log
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); close(exited) }()
+	c.server, c.exited = cmd, exited
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		conn, err := pgx.Connect(ctx, c.url("postgres"))
+		cancel()
+		if err == nil {
+			conn.Close(context.Background())
+			return nil
+		}
+		select {
+		case <-exited:
+			b, _ := os.ReadFile(filepath.Join(c.dir, "log"))
+			return fmt.Errorf("postgres exited: %s", b)
+		case <-time.After(50 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			c.Stop()
+			return fmt.Errorf("postgres did not take connections within 60 s: %v", err)
+		}
+	}
 }
 
-// Start starts a stopped server again, on the same port.
-func (c *Cluster) Start() error {
-	opts := fmt.Sprintf("-c listen_addresses=127.0.0.1 -p %d -k %s -c fsync=off -c full_page_writes=off -c max_connections=200", c.port, c.dir)
-	out, err := c.run("pg_ctl", "-D", c.data, "-o", opts, "-l", filepath.Join(c.dir, "log"), "-w", "-t", "60", "start")
-	if err != nil {
-		return fmt.Errorf("pg_ctl start: %v: %s", err, out)
+// Stop stops the server at once, as a crash would (SIGQUIT: immediate shutdown), keeping its
+// files for Start.
+func (c *Cluster) Stop() error {
+	if c.server == nil {
+		return nil
 	}
+	c.server.Process.Signal(syscall.SIGQUIT)
+	select {
+	case <-c.exited:
+	case <-time.After(30 * time.Second):
+		c.server.Process.Kill()
+		<-c.exited
+	}
+	c.server = nil
 	return nil
 }
 
 func (c *Cluster) stop() {
 	c.Stop()
 	os.RemoveAll(c.dir)
+}
+
+// removeDeadClusters removes the directories of clusters whose server is gone (a test binary
+// killed before it could clean up); running ones belong to other test binaries.
+func removeDeadClusters() {
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), "sluice-pg-*"))
+	for _, d := range dirs {
+		fi, err := os.Stat(d)
+		if err != nil || time.Since(fi.ModTime()) < 10*time.Minute {
+			continue // maybe another binary's, still being set up
+		}
+		b, err := os.ReadFile(filepath.Join(d, "data", "postmaster.pid"))
+		if err == nil {
+			if pid, _, _ := strings.Cut(string(b), "\n"); pid != "" {
+				if _, err := os.Stat("/proc/" + strings.TrimSpace(pid)); err == nil {
+					continue
+				}
+			}
+		}
+		os.RemoveAll(d)
+	}
 }
 
 func freePort() (int, error) {
