@@ -130,20 +130,6 @@ func TestHeaderDeletionKeepsValueOrder(t *testing.T) {
 	}
 }
 
-// TestMetricsObserveAlloc: recording a request in the metrics allocates nothing once its series
-// exist.
-func TestMetricsObserveAlloc(t *testing.T) {
-	if raceEnabled {
-		t.Skip("allocation counts differ under -race")
-	}
-	m := newMetrics()
-	c := &call{route: "/proxy", tokens: 5, destDuration: 1}
-	m.observe(c, 200, 1000)
-	if n := testing.AllocsPerRun(200, func() { m.observe(c, 200, 1000) }); n != 0 {
-		t.Fatalf("observe allocates %.1f times", n)
-	}
-}
-
 // TestResponseHygiene: the destination's connection headers, the ones its Connection header
 // names and its own BT-PROXY-DESTINATION-STATUS leave its answer; framing and everything else
 // stay; and that costs no allocation.

@@ -162,7 +162,7 @@ var errDecrypt = invalid("encrypted", "the encrypted payload could not be decryp
 // is the token's data.
 func (s *Server) decryptTokenData(c *call, compact string) (json.RawMessage, error) {
 	pt, alg, err := s.decrypter.DecryptAlg([]byte(compact))
-	s.metrics.decrypted(alg, err)
+	s.metrics.Decrypted(alg, err)
 	if err != nil {
 		return nil, errDecrypt
 	}
@@ -180,7 +180,7 @@ func (s *Server) decryptHeader(x *exchange) error {
 		return invalid("BT-ENCRYPTED", "an expression uses encrypted but the request has no BT-ENCRYPTED header")
 	}
 	pt, alg, err := s.decrypter.ParseBTEncryptedAlg(h)
-	s.metrics.decrypted(alg, err)
+	s.metrics.Decrypted(alg, err)
 	if err != nil {
 		return problem(http.StatusBadRequest, "BT-ENCRYPTED could not be decrypted")
 	}

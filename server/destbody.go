@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/sluice-edge/sluice/server/internal/obs"
 )
 
 // The destination's answer comes into a response of its own (dresp) and is passed on to the
@@ -90,9 +92,9 @@ type destBody struct {
 	sent    int64
 	class   string // why the body ended early; "" if it did not
 
-	line  requestLine // set by handle; written when the body ends
-	reqID [128]byte   // line.requestID's storage: the call's is reused
-	ready bool        // line is set
+	line  obs.RequestLine // set by handle; written when the body ends
+	reqID [128]byte       // line.requestID's storage: the call's is reused
+	ready bool            // line is set
 }
 
 func (b *destBody) Read(p []byte) (int, error) {
@@ -126,17 +128,17 @@ func (b *destBody) CloseWithError(err error) error {
 		b.class = errCallerClosed
 	}
 	if b.ready {
-		b.line.bytes, b.line.errClass = b.sent, b.class
-		b.line.duration = time.Since(b.line.start)
+		b.line.Bytes, b.line.ErrClass = b.sent, b.class
+		b.line.Duration = time.Since(b.line.Start)
 		b.s.logRequest(context.Background(), &b.line)
 	}
 	return nil
 }
 
 // logLater makes l the line written when the body ends.
-func (b *destBody) logLater(l *requestLine) {
+func (b *destBody) logLater(l *obs.RequestLine) {
 	b.line = *l
-	b.line.requestID = b.reqID[:copy(b.reqID[:], l.requestID)]
+	b.line.RequestID = b.reqID[:copy(b.reqID[:], l.RequestID)]
 	b.ready = true
 }
 

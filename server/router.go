@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/sluice-edge/sluice/server/internal/obs"
 )
 
 // call is one API request on its way through a handler. It lives for the request only.
@@ -140,20 +142,20 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	}
 	// Set last: a proxied answer replaces the whole response.
 	ctx.Response.Header.SetCanonical(nameRequestID, reqID)
-	l := requestLine{requestID: reqID, start: start, method: methodName(ctx.Method()), route: c.route,
-		status: ctx.Response.StatusCode(), duration: time.Since(start), destination: c.destDuration,
-		transforms: c.transformDuration, proxyID: c.proxyID, tokens: c.tokens, conn: ctx.ConnID(),
-		errClass: c.errClass}
+	l := obs.RequestLine{RequestID: reqID, Start: start, Method: methodName(ctx.Method()), Route: c.route,
+		Status: ctx.Response.StatusCode(), Duration: time.Since(start), Destination: c.destDuration,
+		Transforms: c.transformDuration, ProxyID: c.proxyID, Tokens: c.tokens, Conn: ctx.ConnID(),
+		ErrClass: c.errClass}
 	if c.who != nil {
-		l.application = c.who.appID
+		l.Application = c.who.appID
 	}
-	s.metrics.observe(c, l.status, l.duration)
+	s.metrics.Observe(c.route, l.Status, l.Duration, c.destDuration, c.tokens)
 	if err == nil && c.stream != nil {
 		c.stream.logLater(&l) // the body is still on its way: logged when it ends
 		return
 	}
 	if !ctx.Response.IsBodyStream() {
-		l.bytes = int64(len(ctx.Response.Body()))
+		l.Bytes = int64(len(ctx.Response.Body()))
 	}
 	s.logRequest(ctx, &l)
 }
@@ -232,7 +234,7 @@ func requestID(ctx *fasthttp.RequestCtx, buf *[128]byte) []byte {
 			return buf[:copy(buf[:], v)]
 		}
 	}
-	newRequestID((*[24]byte)(buf[:24]))
+	obs.NewRequestID((*[24]byte)(buf[:24]))
 	return buf[:24]
 }
 

@@ -19,6 +19,7 @@ import (
 
 	"github.com/sluice-edge/sluice/internal/egress"
 	"github.com/sluice-edge/sluice/jwe"
+	"github.com/sluice-edge/sluice/server/internal/obs"
 	"github.com/sluice-edge/sluice/store"
 	"github.com/sluice-edge/sluice/transforms"
 )
@@ -43,24 +44,24 @@ type Server struct {
 	decrypter *jwe.Decrypter   // BT-ENCRYPTED, private keys cached by hash
 	keyCache  sync.Map         // kid → *keyRecord, filled on first use
 	keyGen    atomic.Uint64    // bumped by every key deletion
-	metrics   *metrics
+	metrics   *obs.Metrics
 	wasm      *transforms.Engine // WebAssembly transforms
 
-	logBuf      *bufferedLog   // the default log's buffer, flushed on Close
-	principals  principalCache // API key hash → principal
-	anonLimiter *limiter       // anonymous pre-configured proxy calls, per proxy and client IP
-	appLimiter  *limiter       // per application
+	logBuf      *obs.BufferedLog // the default log's buffer, flushed on Close
+	principals  principalCache   // API key hash → principal
+	anonLimiter *limiter         // anonymous pre-configured proxy calls, per proxy and client IP
+	appLimiter  *limiter         // per application
 }
 
 // New opens the vault and prepares the handlers. The caller must Close the Server.
 func New(cfg Config) (s *Server, err error) {
-	var logBuf *bufferedLog
+	var logBuf *obs.BufferedLog
 	if cfg.Logger == nil {
 		out := cfg.LogOutput
 		if out == nil {
 			out = os.Stderr
 		}
-		logBuf = newBufferedLog(out)
+		logBuf = obs.NewBufferedLog(out)
 		cfg.Logger = slog.New(slog.NewJSONHandler(logBuf, &slog.HandlerOptions{Level: cfg.slogLevel()}))
 	}
 	s = &Server{cfg: cfg, log: cfg.Logger, now: time.Now, logBuf: logBuf, keyTags: newKeyTagger()}
@@ -101,12 +102,12 @@ func New(cfg Config) (s *Server, err error) {
 // attach makes st the Server's vault and prepares everything that depends on it.
 func (s *Server) attach(st store.Store) error {
 	if s.metrics == nil {
-		s.metrics = newMetrics()
+		s.metrics = obs.NewMetrics()
 	}
 	rl := s.cfg.RateLimits
 	s.anonLimiter = newLimiter(rl.AnonymousRequests, rl.AnonymousWindow)
 	s.appLimiter = newLimiter(rl.ApplicationRequests, rl.ApplicationWindow)
-	s.store = newMeteredStore(st, s.metrics)
+	s.store = obs.MeteredStore(st, s.metrics)
 	s.decrypter = jwe.NewDecrypter(s.lookupKey, 256)
 	if err := s.initTransforms(); err != nil {
 		return err
@@ -139,6 +140,11 @@ func (s *Server) initProxying() error {
 		s.client.DialTimeout, s.client.Dial = nil, coarseDial(&s.destConns, s.cfg.DestinationDial)
 	}
 	return s.loadProxies()
+}
+
+// logRequest writes a request's canonical line to the edge's log.
+func (s *Server) logRequest(ctx context.Context, l *obs.RequestLine) {
+	obs.LogRequest(ctx, s.log, s.logBuf, l)
 }
 
 // ctx is the context of work that belongs to no request (start-up, background).
@@ -301,6 +307,6 @@ func (s *Server) adminHandler() http.Handler {
 		}
 		w.Write([]byte("ready\n"))
 	})
-	mux.Handle("GET /metrics", s.metrics.handler())
+	mux.Handle("GET /metrics", s.metrics.Handler())
 	return mux
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/sluice-edge/sluice/internal/tokens"
+	"github.com/sluice-edge/sluice/server/internal/obs"
 	"github.com/sluice-edge/sluice/store"
 	"github.com/sluice-edge/sluice/transforms"
 )
@@ -245,19 +246,19 @@ func (s *Server) runWasmTransform(x *exchange, t *transform, m *message, req *fa
 	}
 	start := time.Now()
 	out, err := run(x.c.ctx, t.ModuleID, ex)
-	s.metrics.transformTime.Observe(time.Since(start).Seconds())
+	took := time.Since(start)
 	switch {
 	case err != nil:
-		s.metrics.transformError.Inc()
+		s.metrics.Transformed(took, obs.TransformFailed)
 		s.log.Warn("transform failed", "module_id", t.ModuleID, "request_id", string(x.c.reqID))
 		return problem(http.StatusInternalServerError, "the transform failed (trap, time or memory limit)")
 	case out.Ended && out.Kind == transforms.CustomHTTPResponse && out.Status < 200:
 		// An informational status would leave the caller's connection in another protocol or
 		// waiting for a final answer that never comes.
-		s.metrics.transformError.Inc()
+		s.metrics.Transformed(took, obs.TransformFailed)
 		return errGuestInformational
 	case out.Ended:
-		s.metrics.transformEnded.Inc()
+		s.metrics.Transformed(took, obs.TransformEnded)
 		g := &guestError{outcome: out}
 		g.outcome.Messages = append([]string(nil), out.Messages...)
 		g.outcome.Body = bytes.Clone(out.Body)
@@ -267,7 +268,7 @@ func (s *Server) runWasmTransform(x *exchange, t *transform, m *message, req *fa
 		}
 		return g
 	}
-	s.metrics.transformOK.Inc()
+	s.metrics.Transformed(took, obs.TransformOK)
 	changed := ex.Changed()
 	if changed.Has(transforms.PartBody) {
 		m.body = bytes.Clone(ex.Body)

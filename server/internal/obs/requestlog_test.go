@@ -1,4 +1,4 @@
-package server
+package obs
 
 import (
 	"bytes"
@@ -12,14 +12,14 @@ import (
 // TestRequestLineMatchesSlog: the hand-encoded request line is byte for byte what slog's
 // JSONHandler writes for the same attributes (time aside), for ordinary and hostile values.
 func TestRequestLineMatchesSlog(t *testing.T) {
-	lines := []requestLine{
-		{requestID: []byte("0123456789abcdef01234567"), method: "POST", route: "/proxy", status: 200,
-			duration: 1234567 * time.Nanosecond, application: "6a1b2c3d-0000-4000-8000-000000000000",
-			destination: 456 * time.Microsecond, proxyID: "p1", tokens: 5},
-		{requestID: []byte(`a"b\c`), method: "GET", route: "unmatched", status: 404},
-		{requestID: []byte("x"), method: "M\x00\n\r\t\x1f\x7f<>&\u2028\u2029é\xff", route: "/tokens/{id}", status: 500,
-			duration: 90 * time.Second, transforms: time.Millisecond, tokens: 1000},
-		{requestID: []byte("y"), method: "PUT", route: "/proxy", status: 201, duration: 999 * time.Nanosecond},
+	lines := []RequestLine{
+		{RequestID: []byte("0123456789abcdef01234567"), Method: "POST", Route: "/proxy", Status: 200,
+			Duration: 1234567 * time.Nanosecond, Application: "6a1b2c3d-0000-4000-8000-000000000000",
+			Destination: 456 * time.Microsecond, ProxyID: "p1", Tokens: 5},
+		{RequestID: []byte(`a"b\c`), Method: "GET", Route: "unmatched", Status: 404},
+		{RequestID: []byte("x"), Method: "M\x00\n\r\t\x1f\x7f<>&\u2028\u2029é\xff", Route: "/tokens/{id}", Status: 500,
+			Duration: 90 * time.Second, Transforms: time.Millisecond, Tokens: 1000},
+		{RequestID: []byte("y"), Method: "PUT", Route: "/proxy", Status: 201, Duration: 999 * time.Nanosecond},
 	}
 	for _, l := range lines {
 		var want bytes.Buffer
@@ -49,7 +49,7 @@ func TestRequestLineAlloc(t *testing.T) {
 	if raceEnabled {
 		t.Skip("allocation counts are meaningless under -race")
 	}
-	l := requestLine{requestID: []byte("0123456789abcdef01234567"), method: "POST", route: "/proxy", status: 200}
+	l := RequestLine{RequestID: []byte("0123456789abcdef01234567"), Method: "POST", Route: "/proxy", Status: 200}
 	buf := make([]byte, 0, 512)
 	if n := testing.AllocsPerRun(100, func() { buf = appendRequestLine(buf[:0], time.Now(), &l) }); n != 0 {
 		t.Fatalf("%v allocations", n)
@@ -60,7 +60,7 @@ func TestNewRequestIDsAreUnique(t *testing.T) {
 	seen := map[string]bool{}
 	for range 1000 {
 		var b [24]byte
-		newRequestID(&b)
+		NewRequestID(&b)
 		if seen[string(b[:])] {
 			t.Fatal("duplicate request id")
 		}

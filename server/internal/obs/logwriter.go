@@ -1,4 +1,4 @@
-package server
+package obs
 
 import (
 	"io"
@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-// bufferedLog batches log lines into one write every flushEvery (or when a buffer fills),
+// BufferedLog batches log lines into one write every flushEvery (or when a buffer fills),
 // instead of one write(2) per request line: on this machine that syscall was a visible part
 // of a proxied request's CPU. A crash can lose the last flushEvery of request logs; audit
 // records never go through here.
@@ -16,7 +16,7 @@ import (
 // c=32, most of it waking waiters). Lines of one connection, and all other log lines (shard 0),
 // keep their order; lines of different shards can interleave out of order within a flush
 // interval (each carries its own time).
-type bufferedLog struct {
+type BufferedLog struct {
 	outMu  sync.Mutex // serializes writes to out
 	out    io.Writer
 	shards [logShards]logShard
@@ -36,8 +36,9 @@ type logShard struct {
 	_   [40]byte // keeps neighbouring shards' locks off one cache line
 }
 
-func newBufferedLog(w io.Writer) *bufferedLog {
-	b := &bufferedLog{out: w, stop: make(chan struct{}), done: make(chan struct{})}
+// NewBufferedLog starts the flusher; Close stops it.
+func NewBufferedLog(w io.Writer) *BufferedLog {
+	b := &BufferedLog{out: w, stop: make(chan struct{}), done: make(chan struct{})}
 	for i := range b.shards {
 		b.shards[i].buf = make([]byte, 0, shardBytes)
 	}
@@ -59,16 +60,16 @@ func newBufferedLog(w io.Writer) *bufferedLog {
 }
 
 // Write keeps p (one whole log line from slog) for the next flush, in shard 0.
-func (b *bufferedLog) Write(p []byte) (int, error) {
+func (b *BufferedLog) Write(p []byte) (int, error) {
 	return b.writeShard(0, p)
 }
 
-// writeLine keeps a request line for the next flush, in the shard of its connection.
-func (b *bufferedLog) writeLine(conn uint64, p []byte) {
+// WriteLine keeps a request line for the next flush, in the shard of its connection.
+func (b *BufferedLog) WriteLine(conn uint64, p []byte) {
 	b.writeShard(1+int(conn%(logShards-1)), p)
 }
 
-func (b *bufferedLog) writeShard(i int, p []byte) (int, error) {
+func (b *BufferedLog) writeShard(i int, p []byte) (int, error) {
 	s := &b.shards[i]
 	s.mu.Lock()
 	var err error
@@ -88,7 +89,7 @@ func (b *bufferedLog) writeShard(i int, p []byte) (int, error) {
 }
 
 // flushShard writes out s's lines; s.mu is held.
-func (b *bufferedLog) flushShard(s *logShard) error {
+func (b *BufferedLog) flushShard(s *logShard) error {
 	if len(s.buf) == 0 {
 		return nil
 	}
@@ -100,7 +101,7 @@ func (b *bufferedLog) flushShard(s *logShard) error {
 }
 
 // Flush writes out every shard.
-func (b *bufferedLog) Flush() error {
+func (b *BufferedLog) Flush() error {
 	var err error
 	for i := range b.shards {
 		s := &b.shards[i]
@@ -114,7 +115,7 @@ func (b *bufferedLog) Flush() error {
 }
 
 // Close flushes and stops the flusher.
-func (b *bufferedLog) Close() error {
+func (b *BufferedLog) Close() error {
 	close(b.stop)
 	<-b.done
 	return nil

@@ -1,4 +1,4 @@
-package server
+package obs
 
 import (
 	"context"
@@ -12,62 +12,62 @@ import (
 	"unicode/utf8"
 )
 
-// requestLine is the canonical log line of one request: route pattern (never the path), no
+// RequestLine is the canonical log line of one request: route pattern (never the path), no
 // header values, no bodies.
-type requestLine struct {
-	requestID   []byte
-	start       time.Time
-	method      string
-	route       string
-	status      int
-	duration    time.Duration
-	application string
-	destination time.Duration
-	transforms  time.Duration
-	proxyID     string
-	tokens      int
-	bytes       int64  // response body bytes sent to the caller
-	errClass    string // why the exchange failed or was cut ("": it was not); see destbody.go
-	conn        uint64 // the connection's id: picks the log shard, not logged
+type RequestLine struct {
+	RequestID   []byte
+	Start       time.Time
+	Method      string
+	Route       string
+	Status      int
+	Duration    time.Duration
+	Application string
+	Destination time.Duration
+	Transforms  time.Duration
+	ProxyID     string
+	Tokens      int
+	Bytes       int64  // response body bytes sent to the caller
+	ErrClass    string // why the exchange failed or was cut ("": it was not); see destbody.go
+	Conn        uint64 // the connection's id: picks the log shard, not logged
 }
 
-// logRequest writes l at info level. When the Server owns its log output (the usual case) the
-// line is encoded by hand into the log buffer — the same JSON slog's JSONHandler writes for these
+// LogRequest writes l to log at info level. When buf, the log's own buffer, is set (the usual
+// case) the line is encoded by hand into buf — the same JSON slog's JSONHandler writes for these
 // attributes (TestRequestLineMatchesSlog), at a tenth of the cost; slog formats floats through
-// encoding/json. A caller-supplied Logger gets the line through slog.
-func (s *Server) logRequest(ctx context.Context, l *requestLine) {
-	if !s.log.Enabled(ctx, slog.LevelInfo) {
+// encoding/json. Without buf (a caller-supplied Logger) the line goes through slog.
+func LogRequest(ctx context.Context, log *slog.Logger, buf *BufferedLog, l *RequestLine) {
+	if !log.Enabled(ctx, slog.LevelInfo) {
 		return
 	}
-	if s.logBuf == nil {
-		s.log.LogAttrs(ctx, slog.LevelInfo, "request", l.attrs()...)
+	if buf == nil {
+		log.LogAttrs(ctx, slog.LevelInfo, "request", l.attrs()...)
 		return
 	}
 	bp := lineBufs.Get().(*[]byte)
-	b := appendRequestLine((*bp)[:0], l.start.Add(l.duration), l)
-	s.logBuf.writeLine(l.conn, b)
+	b := appendRequestLine((*bp)[:0], l.Start.Add(l.Duration), l)
+	buf.WriteLine(l.Conn, b)
 	*bp = b
 	lineBufs.Put(bp)
 }
 
 var lineBufs = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
 
-func (l *requestLine) attrs() []slog.Attr {
+func (l *RequestLine) attrs() []slog.Attr {
 	a := []slog.Attr{
-		slog.String("request_id", string(l.requestID)),
-		slog.String("method", l.method),
-		slog.String("route", l.route),
-		slog.Int("status", l.status),
-		slog.Float64("duration_ms", millis(l.duration)),
-		slog.String("application_id", l.application),
-		slog.Float64("destination_ms", millis(l.destination)),
-		slog.Float64("transforms_ms", millis(l.transforms)),
-		slog.String("proxy_id", l.proxyID),
-		slog.Int("tokens", l.tokens),
-		slog.Int64("bytes", l.bytes),
+		slog.String("request_id", string(l.RequestID)),
+		slog.String("method", l.Method),
+		slog.String("route", l.Route),
+		slog.Int("status", l.Status),
+		slog.Float64("duration_ms", millis(l.Duration)),
+		slog.String("application_id", l.Application),
+		slog.Float64("destination_ms", millis(l.Destination)),
+		slog.Float64("transforms_ms", millis(l.Transforms)),
+		slog.String("proxy_id", l.ProxyID),
+		slog.Int("tokens", l.Tokens),
+		slog.Int64("bytes", l.Bytes),
 	}
-	if l.errClass != "" {
-		a = append(a, slog.String("error", l.errClass))
+	if l.ErrClass != "" {
+		a = append(a, slog.String("error", l.ErrClass))
 	}
 	return a
 }
@@ -75,34 +75,34 @@ func (l *requestLine) attrs() []slog.Attr {
 // millis is d in milliseconds with microsecond resolution.
 func millis(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
-func appendRequestLine(b []byte, now time.Time, l *requestLine) []byte {
+func appendRequestLine(b []byte, now time.Time, l *RequestLine) []byte {
 	b = append(b, `{"time":"`...)
 	b = appendLogTime(b, now)
 	b = append(b, `","level":"INFO","msg":"request","request_id":`...)
-	b = appendLogString(b, string(l.requestID))
+	b = appendLogString(b, string(l.RequestID))
 	b = append(b, `,"method":`...)
-	b = appendLogString(b, l.method)
+	b = appendLogString(b, l.Method)
 	b = append(b, `,"route":`...)
-	b = appendLogString(b, l.route)
+	b = appendLogString(b, l.Route)
 	b = append(b, `,"status":`...)
-	b = strconv.AppendInt(b, int64(l.status), 10)
+	b = strconv.AppendInt(b, int64(l.Status), 10)
 	b = append(b, `,"duration_ms":`...)
-	b = appendMillis(b, l.duration)
+	b = appendMillis(b, l.Duration)
 	b = append(b, `,"application_id":`...)
-	b = appendLogString(b, l.application)
+	b = appendLogString(b, l.Application)
 	b = append(b, `,"destination_ms":`...)
-	b = appendMillis(b, l.destination)
+	b = appendMillis(b, l.Destination)
 	b = append(b, `,"transforms_ms":`...)
-	b = appendMillis(b, l.transforms)
+	b = appendMillis(b, l.Transforms)
 	b = append(b, `,"proxy_id":`...)
-	b = appendLogString(b, l.proxyID)
+	b = appendLogString(b, l.ProxyID)
 	b = append(b, `,"tokens":`...)
-	b = strconv.AppendInt(b, int64(l.tokens), 10)
+	b = strconv.AppendInt(b, int64(l.Tokens), 10)
 	b = append(b, `,"bytes":`...)
-	b = strconv.AppendInt(b, l.bytes, 10)
-	if l.errClass != "" {
+	b = strconv.AppendInt(b, l.Bytes, 10)
+	if l.ErrClass != "" {
 		b = append(b, `,"error":`...)
-		b = appendLogString(b, l.errClass)
+		b = appendLogString(b, l.ErrClass)
 	}
 	return append(b, '}', '\n')
 }
@@ -255,8 +255,8 @@ var (
 
 func init() { rand.Read(requestIDPrefix[:]) }
 
-// newRequestID writes a 24-character hex request id into dst.
-func newRequestID(dst *[24]byte) {
+// NewRequestID writes a 24-character hex request id into dst.
+func NewRequestID(dst *[24]byte) {
 	var raw [12]byte
 	copy(raw[:6], requestIDPrefix[:])
 	n := requestIDSeq.Add(1)

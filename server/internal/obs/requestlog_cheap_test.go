@@ -1,4 +1,4 @@
-package server
+package obs
 
 import (
 	"bytes"
@@ -56,8 +56,8 @@ func FuzzRequestLineMatchesSlog(f *testing.F) {
 	f.Add(`a"b\c`, "M\x00\n<>&\u2028é\xff", int64(-1))
 	f.Add("\x7f", "", int64(math.MaxInt64))
 	f.Fuzz(func(t *testing.T, id, method string, d int64) {
-		l := requestLine{requestID: []byte(id), method: method, route: "/proxy", status: 200,
-			duration: time.Duration(d % int64(1000*time.Hour)), proxyID: id, application: method}
+		l := RequestLine{RequestID: []byte(id), Method: method, Route: "/proxy", Status: 200,
+			Duration: time.Duration(d % int64(1000*time.Hour)), ProxyID: id, Application: method}
 		var want bytes.Buffer
 		slog.New(slog.NewJSONHandler(&want, nil)).LogAttrs(context.Background(), slog.LevelInfo, "request", l.attrs()...)
 		got := appendRequestLine(nil, time.Now(), &l)

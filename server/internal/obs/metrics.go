@@ -1,4 +1,4 @@
-package server
+package obs
 
 import (
 	"context"
@@ -14,10 +14,10 @@ import (
 	"github.com/sluice-edge/sluice/store"
 )
 
-// metrics are the edge's Prometheus series, served on the admin listener only. Labels come from
+// Metrics are the edge's Prometheus series, served on the admin listener only. Labels come from
 // fixed sets (route patterns, status codes, allow-listed algorithm names, operation names):
 // never a token id, key, host or other caller-controlled text.
-type metrics struct {
+type Metrics struct {
 	reg            *prometheus.Registry
 	requests       *prometheus.CounterVec
 	duration       *prometheus.HistogramVec
@@ -74,8 +74,9 @@ type routeStatus struct {
 	status int
 }
 
-func newMetrics() *metrics {
-	m := &metrics{reg: prometheus.NewRegistry()}
+// NewMetrics registers the edge's series in a registry of their own.
+func NewMetrics() *Metrics {
+	m := &Metrics{reg: prometheus.NewRegistry()}
 	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sluice_requests_total",
 		Help: "Requests answered, by route pattern and status."}, []string{"route", "status"})
 	m.duration = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "sluice_request_duration_seconds",
@@ -103,26 +104,29 @@ func newMetrics() *metrics {
 
 var latencyBuckets = []float64{.00005, .0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}
 
-func (m *metrics) handler() http.Handler {
+// Handler serves the series in the Prometheus text format.
+func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
 }
 
-// observe records one answered request.
-func (m *metrics) observe(c *call, status int, d time.Duration) {
-	rs := m.byRoute.get(routeStatus{c.route, status}, func() routeSeries {
-		return routeSeries{m.requests.WithLabelValues(c.route, strconv.Itoa(status)), m.duration.WithLabelValues(c.route)}
+// Observe records one answered request: its route pattern, status and duration, the time it
+// waited on a destination and the tokens it detokenized.
+func (m *Metrics) Observe(route string, status int, d, dest time.Duration, tokens int) {
+	rs := m.byRoute.get(routeStatus{route, status}, func() routeSeries {
+		return routeSeries{m.requests.WithLabelValues(route, strconv.Itoa(status)), m.duration.WithLabelValues(route)}
 	})
 	rs.requests.Inc()
 	rs.duration.Observe(d.Seconds())
-	if c.destDuration > 0 {
-		m.destination.Observe(c.destDuration.Seconds())
+	if dest > 0 {
+		m.destination.Observe(dest.Seconds())
 	}
-	if c.tokens > 0 {
-		m.detokenized.Add(float64(c.tokens))
+	if tokens > 0 {
+		m.detokenized.Add(float64(tokens))
 	}
 }
 
-func (m *metrics) decrypted(alg string, err error) {
+// Decrypted records one JWE decryption; alg is an allow-listed name.
+func (m *Metrics) Decrypted(alg string, err error) {
 	m.byAlg.get(algResult{alg, err == nil}, func() prometheus.Counter {
 		result := "ok"
 		if err != nil {
@@ -132,13 +136,36 @@ func (m *metrics) decrypted(alg string, err error) {
 	}).Inc()
 }
 
+// TransformOutcome is how a WebAssembly transform call ended.
+type TransformOutcome int
+
+const (
+	TransformOK     TransformOutcome = iota // the exchange goes on
+	TransformEnded                          // the guest answered the caller itself
+	TransformFailed                         // trap, limit or a refused answer
+)
+
+// Transformed records one WebAssembly transform call.
+func (m *Metrics) Transformed(d time.Duration, o TransformOutcome) {
+	m.transformTime.Observe(d.Seconds())
+	switch o {
+	case TransformOK:
+		m.transformOK.Inc()
+	case TransformEnded:
+		m.transformEnded.Inc()
+	default:
+		m.transformError.Inc()
+	}
+}
+
 // meteredStore counts vault operations by kind.
 type meteredStore struct {
 	store.Store
 	ops map[string]prometheus.Counter
 }
 
-func newMeteredStore(st store.Store, m *metrics) *meteredStore {
+// MeteredStore is st counting its operations into m.
+func MeteredStore(st store.Store, m *Metrics) store.Store {
 	ms := &meteredStore{Store: st, ops: map[string]prometheus.Counter{}}
 	for _, op := range []string{"token_create", "token_read", "token_update", "token_delete", "application_write",
 		"application_read", "document_write", "document_read", "audit_write", "audit_read"} {

@@ -1,4 +1,4 @@
-package server
+package obs
 
 import (
 	"bytes"
@@ -14,7 +14,7 @@ import (
 // one connection, and the slog lines, keep their order; a line bigger than a shard passes.
 func TestBufferedLogKeepsEveryLine(t *testing.T) {
 	var out syncBuffer
-	b := newBufferedLog(&out)
+	b := NewBufferedLog(&out)
 	const conns, perConn = 16, 500
 	var wg sync.WaitGroup
 	for c := 0; c < conns; c++ {
@@ -22,7 +22,7 @@ func TestBufferedLogKeepsEveryLine(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := 0; i < perConn; i++ {
-				b.writeLine(uint64(c), fmt.Appendf(nil, "conn=%d seq=%d %s\n", c, i, strings.Repeat("x", i%300)))
+				b.WriteLine(uint64(c), fmt.Appendf(nil, "conn=%d seq=%d %s\n", c, i, strings.Repeat("x", i%300)))
 			}
 		}()
 	}
@@ -34,7 +34,7 @@ func TestBufferedLogKeepsEveryLine(t *testing.T) {
 		}
 	}()
 	big := "conn=big seq=0 " + strings.Repeat("y", 3*shardBytes) + "\n"
-	b.writeLine(3, []byte(big))
+	b.WriteLine(3, []byte(big))
 	wg.Wait()
 	b.Close()
 
@@ -62,7 +62,7 @@ func TestBufferedLogKeepsEveryLine(t *testing.T) {
 
 // BenchmarkBufferedLogLines: request lines from every CPU at once, as at c=32.
 func BenchmarkBufferedLogLines(b *testing.B) {
-	bl := newBufferedLog(io.Discard)
+	bl := NewBufferedLog(io.Discard)
 	defer bl.Close()
 	line := []byte(`{"time":"2026-11-24T12:00:00.000000000Z","level":"INFO","msg":"request","request_id":"0123456789abcdef01234567","method":"POST","route":"/proxy","status":200,"duration_ms":0.21}` + "\n")
 	var conns atomic.Uint64
@@ -70,7 +70,7 @@ func BenchmarkBufferedLogLines(b *testing.B) {
 	b.RunParallel(func(pb *testing.PB) {
 		conn := conns.Add(1)
 		for pb.Next() {
-			bl.writeLine(conn, line)
+			bl.WriteLine(conn, line)
 		}
 	})
 }
