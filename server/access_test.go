@@ -13,7 +13,7 @@ import (
 // and grants nothing it does not hold.
 
 // appWith creates an application with perms limited to containers and returns its key.
-func (e *edge) appWith(typ string, containers []string, perms ...string) string {
+func (e *testEdge) appWith(typ string, containers []string, perms ...string) string {
 	e.t.Helper()
 	body := map[string]any{"name": "limited", "type": typ, "permissions": perms}
 	if containers != nil {
@@ -160,42 +160,42 @@ func TestNoExistenceOracle(t *testing.T) {
 
 	for _, tc := range []struct {
 		name string
-		send func(e *edge, id string) *resp
+		send func(e *testEdge, id string) *resp
 	}{
-		{"GET /tokens/{id}", func(e *edge, id string) *resp { return e.do("GET", "/tokens/"+id, key, nil) }},
-		{"PATCH /tokens/{id}", func(e *edge, id string) *resp {
+		{"GET /tokens/{id}", func(e *testEdge, id string) *resp { return e.do("GET", "/tokens/"+id, key, nil) }},
+		{"PATCH /tokens/{id}", func(e *testEdge, id string) *resp {
 			return e.do("PATCH", "/tokens/"+id, key, map[string]any{"metadata": map[string]string{"a": "b"}})
 		}},
-		{"PATCH /tokens/{id} moving it", func(e *edge, id string) *resp {
+		{"PATCH /tokens/{id} moving it", func(e *testEdge, id string) *resp {
 			return e.do("PATCH", "/tokens/"+id, key, map[string]any{"containers": []string{"/general/"}})
 		}},
-		{"DELETE /tokens/{id}", func(e *edge, id string) *resp { return e.do("DELETE", "/tokens/"+id, key, nil) }},
-		{"/proxy body", func(e *edge, id string) *resp {
+		{"DELETE /tokens/{id}", func(e *testEdge, id string) *resp { return e.do("DELETE", "/tokens/"+id, key, nil) }},
+		{"/proxy body", func(e *testEdge, id string) *resp {
 			return e.do("POST", "/proxy", key, body(id), "BT-PROXY-URL", dest.url)
 		}},
-		{"/proxy streamed body", func(e *edge, id string) *resp {
+		{"/proxy streamed body", func(e *testEdge, id string) *resp {
 			return e.do("POST", "/proxy", key, streamed(id), "BT-PROXY-URL", dest.url)
 		}},
-		{"/proxy header", func(e *edge, id string) *resp {
+		{"/proxy header", func(e *testEdge, id string) *resp {
 			return e.do("POST", "/proxy", key, "{}", "BT-PROXY-URL", dest.url, "X-Card", "{{ "+id+" }}")
 		}},
-		{"/proxy query", func(e *edge, id string) *resp {
+		{"/proxy query", func(e *testEdge, id string) *resp {
 			return e.do("POST", "/proxy?c=%7B%7B%20"+id+"%20%7D%7D", key, "{}", "BT-PROXY-URL", dest.url)
 		}},
-		{"/proxy token object", func(e *edge, id string) *resp {
+		{"/proxy token object", func(e *testEdge, id string) *resp {
 			return e.do("POST", "/proxy", key, `{"n":"{{ token: `+id+` | json: '$.data.number' }}"}`, "BT-PROXY-URL", dest.url)
 		}},
-		{"/proxy pre-configured, anonymous", func(e *edge, id string) *resp {
+		{"/proxy pre-configured, anonymous", func(e *testEdge, id string) *resp {
 			return e.do("POST", "/proxy", "", body(id), "BT-PROXY-KEY", pxKey)
 		}},
-		{"/vault_proxy/{id}", func(e *edge, id string) *resp { return e.do("POST", "/vault_proxy/"+pxID, key, body(id)) }},
-		{"/vault_proxy/jit", func(e *edge, id string) *resp {
+		{"/vault_proxy/{id}", func(e *testEdge, id string) *resp { return e.do("POST", "/vault_proxy/"+pxID, key, body(id)) }},
+		{"/vault_proxy/jit", func(e *testEdge, id string) *resp {
 			return e.do("POST", "/vault_proxy/jit", key, body(id), "x-fp-proxy-target-url", dest.url)
 		}},
-		{"/vault_proxy/jit streamed body", func(e *edge, id string) *resp {
+		{"/vault_proxy/jit streamed body", func(e *testEdge, id string) *resp {
 			return e.do("POST", "/vault_proxy/jit", key, streamed(id), "x-fp-proxy-target-url", dest.url)
 		}},
-		{"/vault_proxy/reflect", func(e *edge, id string) *resp { return e.do("POST", "/vault_proxy/reflect", key, body(id)) }},
+		{"/vault_proxy/reflect", func(e *testEdge, id string) *resp { return e.do("POST", "/vault_proxy/reflect", key, body(id)) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			se := *e

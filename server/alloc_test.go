@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/sluice-edge/sluice/server/internal/edge"
 )
 
 // TestHeaderHygieneAlloc: copying a caller's headers to the destination request (dropping BT-*
@@ -140,7 +142,7 @@ func TestResponseHygiene(t *testing.T) {
 		h.SetContentLength(42)
 		h.SetContentType("application/json")
 		for _, kv := range [][2]string{{"Connection", "X-Hop, Content-Length"}, {"X-Hop", "1"}, {"Keep-Alive", "timeout=5"},
-			{"Proxy-Authenticate", "Basic"}, {"Upgrade", "h2c"}, {headerDestinationStatus, "999"},
+			{"Proxy-Authenticate", "Basic"}, {"Upgrade", "h2c"}, {edge.HeaderDestinationStatus, "999"},
 			{"X-Keep", "yes"}, {"Set-Cookie", "a=b"}} {
 			h.Add(kv[0], kv[1])
 		}
@@ -152,7 +154,7 @@ func TestResponseHygiene(t *testing.T) {
 	if err := stripResponseHeaders(&h); err != nil {
 		t.Fatal(err)
 	}
-	for _, gone := range []string{"X-Hop", "Keep-Alive", "Proxy-Authenticate", "Upgrade", "Trailer", headerDestinationStatus, "Connection"} {
+	for _, gone := range []string{"X-Hop", "Keep-Alive", "Proxy-Authenticate", "Upgrade", "Trailer", edge.HeaderDestinationStatus, "Connection"} {
 		if len(h.Peek(gone)) != 0 {
 			t.Errorf("%s was not removed", gone)
 		}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sluice-edge/sluice/internal/tokens"
+	"github.com/sluice-edge/sluice/server/internal/edge"
 	"github.com/sluice-edge/sluice/store"
 )
 
@@ -43,12 +44,12 @@ func appView(a *store.Application) *applicationView {
 
 // publicPermissions are what a "public" application (a key that ships in browsers and apps) may
 // hold: it can create tokens and nothing else.
-var publicPermissions = perm(permTokenCreate)
+var publicPermissions = edge.Perm(edge.PermTokenCreate)
 
 func validateContainers(cs []string) error {
 	for _, c := range cs {
 		if !tokens.ValidContainer(c) {
-			return invalid("containers", "a container looks like /segment/segment/")
+			return edge.Invalid("containers", "a container looks like /segment/segment/")
 		}
 	}
 	return nil
@@ -56,36 +57,36 @@ func validateContainers(cs []string) error {
 
 func validateApplication(name, typ string, perms []string) error {
 	if strings.TrimSpace(name) == "" || len(name) > 200 {
-		return invalid("name", "is required (at most 200 bytes)")
+		return edge.Invalid("name", "is required (at most 200 bytes)")
 	}
 	switch typ {
 	case "private", "management", "public":
 	default:
-		return invalid("type", "must be private, management or public")
+		return edge.Invalid("type", "must be private, management or public")
 	}
-	p, prob := parsePerms(perms)
+	p, prob := edge.ParsePerms(perms)
 	if prob != nil {
 		return prob
 	}
 	if typ == "public" && p&^publicPermissions != 0 {
-		return invalid("permissions", "a public application may only hold token:create")
+		return edge.Invalid("permissions", "a public application may only hold token:create")
 	}
 	return nil
 }
 
 func (s *Server) createApplication(c *call) error {
-	if err := c.require(permApplicationCreate, "application:create"); err != nil {
+	if err := c.require(edge.PermApplicationCreate, "application:create"); err != nil {
 		return err
 	}
 	var req applicationRequest
-	if err := s.decodeJSON(c, &req); err != nil {
+	if err := edge.DecodeJSON(c.ctx, s.cfg.Limits.APIBodyBytes, &req); err != nil {
 		return err
 	}
 	if req.Name == nil || req.Type == nil {
 		if req.Name == nil {
-			return invalid("name", "is required")
+			return edge.Invalid("name", "is required")
 		}
-		return invalid("type", "is required")
+		return edge.Invalid("type", "is required")
 	}
 	perms := dedupeStrings(req.Permissions)
 	if err := validateApplication(*req.Name, *req.Type, perms); err != nil {
@@ -94,11 +95,11 @@ func (s *Server) createApplication(c *call) error {
 	if err := validateContainers(req.Containers); err != nil {
 		return err
 	}
-	granted, _ := parsePerms(perms) // validated above
-	if err := c.who.mayGrant(granted, req.Containers); err != nil {
+	granted, _ := edge.ParsePerms(perms) // validated above
+	if err := c.who.MayGrant(granted, req.Containers); err != nil {
 		return err
 	}
-	key := newAPIKey()
+	key := edge.NewAPIKey()
 	a := &store.Application{ID: newUUID(), Name: *req.Name, Type: *req.Type, Permissions: perms, Containers: req.Containers,
 		KeyHash: s.store.HashKey(key), CreatedAt: s.now().UTC()}
 	if err := s.store.CreateApplication(c.ctx, a, s.event(c, "application", a.ID, "create")); err != nil {
@@ -106,11 +107,11 @@ func (s *Server) createApplication(c *call) error {
 	}
 	v := appView(a)
 	v.Key = key
-	return writeJSON(c.ctx, http.StatusCreated, v)
+	return edge.WriteJSON(c.ctx, http.StatusCreated, v)
 }
 
 func (s *Server) listApplications(c *call) error {
-	if err := c.require(permApplicationRead, "application:read"); err != nil {
+	if err := c.require(edge.PermApplicationRead, "application:read"); err != nil {
 		return err
 	}
 	apps, err := s.store.ListApplications(c.ctx)
@@ -121,40 +122,40 @@ func (s *Server) listApplications(c *call) error {
 	for _, a := range apps {
 		out = append(out, appView(a))
 	}
-	return writeJSON(c.ctx, http.StatusOK, map[string]any{
+	return edge.WriteJSON(c.ctx, http.StatusOK, map[string]any{
 		"pagination": map[string]any{"total_items": len(out), "page_size": len(out)},
 		"data":       out,
 	})
 }
 
 func (s *Server) getApplication(c *call) error {
-	if err := c.require(permApplicationRead, "application:read"); err != nil {
+	if err := c.require(edge.PermApplicationRead, "application:read"); err != nil {
 		return err
 	}
 	a, err := s.store.GetApplication(c.ctx, c.id)
 	if err != nil {
 		return err
 	}
-	return writeJSON(c.ctx, http.StatusOK, appView(a))
+	return edge.WriteJSON(c.ctx, http.StatusOK, appView(a))
 }
 
 func (s *Server) updateApplication(c *call) error {
-	if err := c.require(permApplicationUpdate, "application:update"); err != nil {
+	if err := c.require(edge.PermApplicationUpdate, "application:update"); err != nil {
 		return err
 	}
 	var req applicationRequest
-	if err := s.decodeJSON(c, &req); err != nil {
+	if err := edge.DecodeJSON(c.ctx, s.cfg.Limits.APIBodyBytes, &req); err != nil {
 		return err
 	}
 	a, err := s.store.GetApplication(c.ctx, c.id)
 	if err != nil {
 		return err
 	}
-	if err := c.who.mayManage(a); err != nil { // as it is
+	if err := c.who.MayManage(a); err != nil { // as it is
 		return err
 	}
 	if req.Type != nil && *req.Type != a.Type {
-		return invalid("type", "cannot be changed")
+		return edge.Invalid("type", "cannot be changed")
 	}
 	if req.Name != nil {
 		a.Name = *req.Name
@@ -171,79 +172,36 @@ func (s *Server) updateApplication(c *call) error {
 	if err := validateApplication(a.Name, a.Type, a.Permissions); err != nil {
 		return err
 	}
-	if err := c.who.mayManage(a); err != nil { // as it would be
+	if err := c.who.MayManage(a); err != nil { // as it would be
 		return err
 	}
 	a.ModifiedAt = s.now().UTC()
 	err = s.store.UpdateApplication(c.ctx, a, s.event(c, "application", a.ID, "update"))
-	s.principals.invalidate()
+	s.auth.Invalidate()
 	if err != nil {
 		return err
 	}
-	return writeJSON(c.ctx, http.StatusOK, appView(a))
+	return edge.WriteJSON(c.ctx, http.StatusOK, appView(a))
 }
 
 func (s *Server) deleteApplication(c *call) error {
-	if err := c.require(permApplicationDelete, "application:delete"); err != nil {
+	if err := c.require(edge.PermApplicationDelete, "application:delete"); err != nil {
 		return err
 	}
 	a, err := s.store.GetApplication(c.ctx, c.id)
 	if err != nil {
 		return err
 	}
-	if err := c.who.mayManage(a); err != nil {
+	if err := c.who.MayManage(a); err != nil {
 		return err
 	}
 	err = s.store.DeleteApplication(c.ctx, c.id, s.event(c, "application", c.id, "delete"))
-	s.principals.invalidate()
+	s.auth.Invalidate()
 	if err != nil {
 		return err
 	}
 	c.ctx.SetStatusCode(http.StatusNoContent)
 	return nil
-}
-
-// mayGrant refuses an application that would hold more than the caller: a permission the caller
-// lacks, or containers outside the caller's own (no containers means all of them). A key grants
-// only what it holds; the admin key holds all.
-func (p *principal) mayGrant(perms perm, containers []string) error {
-	if extra := perms &^ p.perms; extra != 0 {
-		return problem(http.StatusForbidden, "the application may not grant permissions it does not hold: "+extra.String())
-	}
-	if !p.coversAll(containers) {
-		return problem(http.StatusForbidden, "the application may not grant containers outside its own")
-	}
-	return nil
-}
-
-// mayManage refuses changing, deleting or minting a key for an application that holds more than
-// the caller could grant: managing it would hand the caller its rights.
-func (p *principal) mayManage(a *store.Application) error {
-	if p.perms == permAll && len(p.containers) == 0 {
-		return nil // holds all, even names this version does not know
-	}
-	perms, prob := parsePerms(a.Permissions)
-	if prob != nil || p.mayGrant(perms, a.Containers) != nil {
-		return problem(http.StatusForbidden, "the application may not manage an application that holds more than it does")
-	}
-	return nil
-}
-
-// coversAll reports whether every one of containers lies within the principal's containers.
-// An empty list means every container, which only an unrestricted principal covers.
-func (p *principal) coversAll(containers []string) bool {
-	if len(p.containers) == 0 {
-		return true
-	}
-	if len(containers) == 0 {
-		return false
-	}
-	for _, c := range containers {
-		if !slices.ContainsFunc(p.containers, func(have string) bool { return strings.HasPrefix(c, have) }) {
-			return false
-		}
-	}
-	return true
 }
 
 func dedupeStrings(in []string) []string {
@@ -255,7 +213,7 @@ func dedupeStrings(in []string) []string {
 // listLogs is GET /logs: audit events newest first, filtered by entity_type, entity_id,
 // operation, actor, start_date and end_date (RFC 3339), paged by size and start.
 func (s *Server) listLogs(c *call) error {
-	if err := c.require(permLogRead, "log:read"); err != nil {
+	if err := c.require(edge.PermLogRead, "log:read"); err != nil {
 		return err
 	}
 	args := c.ctx.QueryArgs()
@@ -270,7 +228,7 @@ func (s *Server) listLogs(c *call) error {
 		if v := args.Peek(name); len(v) > 0 {
 			t, err := time.Parse(time.RFC3339, string(v))
 			if err != nil {
-				return invalid(name, "must be an RFC 3339 date-time")
+				return edge.Invalid(name, "must be an RFC 3339 date-time")
 			}
 			*dst = t
 		}
@@ -278,7 +236,7 @@ func (s *Server) listLogs(c *call) error {
 	if v := args.Peek("size"); len(v) > 0 {
 		n, err := strconv.Atoi(string(v))
 		if err != nil || n < 1 || n > 100 {
-			return invalid("size", "must be between 1 and 100")
+			return edge.Invalid("size", "must be between 1 and 100")
 		}
 		q.Size = n
 	}
@@ -296,7 +254,7 @@ func (s *Server) listLogs(c *call) error {
 	if next != "" {
 		page["next"] = next
 	}
-	return writeJSON(c.ctx, http.StatusOK, map[string]any{"pagination": page, "data": evs})
+	return edge.WriteJSON(c.ctx, http.StatusOK, map[string]any{"pagination": page, "data": evs})
 }
 
 // visibleEvents drops, for a caller limited to containers, the events of tokens it may not use
@@ -304,7 +262,7 @@ func (s *Server) listLogs(c *call) error {
 // exists, and who detokenized it when — the existence oracle the token routes close. A page may
 // then hold fewer events than its size; next still pages on.
 func (s *Server) visibleEvents(c *call, evs []store.Event) ([]store.Event, error) {
-	if len(c.who.containers) == 0 {
+	if len(c.who.Containers) == 0 {
 		return evs, nil
 	}
 	var ids []string
@@ -325,6 +283,6 @@ func (s *Server) visibleEvents(c *call, evs []store.Event) ([]store.Event, error
 			return false
 		}
 		t := toks[ev.EntityID]
-		return t == nil || !c.who.canUse(t.Containers)
+		return t == nil || !c.who.CanUse(t.Containers)
 	}), nil
 }

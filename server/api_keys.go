@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/sluice-edge/sluice/jwe"
+	"github.com/sluice-edge/sluice/server/internal/edge"
 	"github.com/sluice-edge/sluice/store"
 )
 
@@ -32,7 +33,7 @@ type keyView struct {
 const maxKeyLifetime = 366 * 24 * time.Hour
 
 func (s *Server) createKey(c *call) error {
-	if err := c.require(permKeysCreate, "keys:create"); err != nil {
+	if err := c.require(edge.PermKeysCreate, "keys:create"); err != nil {
 		return err
 	}
 	var req struct {
@@ -40,7 +41,7 @@ func (s *Server) createKey(c *call) error {
 		Alg       string  `json:"alg"`
 	}
 	if len(c.ctx.PostBody()) > 0 || c.ctx.Request.Header.ContentLength() != 0 {
-		if err := s.decodeJSON(c, &req); err != nil {
+		if err := edge.DecodeJSON(c.ctx, s.cfg.Limits.APIBodyBytes, &req); err != nil {
 			return err
 		}
 	}
@@ -49,14 +50,14 @@ func (s *Server) createKey(c *call) error {
 	if req.ExpiresAt != nil {
 		at, err := time.Parse(time.RFC3339, *req.ExpiresAt)
 		if err != nil || !at.After(now) || at.After(now.Add(maxKeyLifetime)) {
-			return invalid("expires_at", "an RFC 3339 time in the future, at most one year away")
+			return edge.Invalid("expires_at", "an RFC 3339 time in the future, at most one year away")
 		}
 		exp = at.UTC()
 	}
 	id := newUUID()
 	kp, err := jwe.GenerateKey(req.Alg, id)
 	if errors.Is(err, jwe.ErrUnsupportedAlgorithm) {
-		return invalid("alg", "must be ECDH-ES (X25519), ECDH-ES+A256KW (P-256) or RSA-OAEP-256")
+		return edge.Invalid("alg", "must be ECDH-ES (X25519), ECDH-ES+A256KW (P-256) or RSA-OAEP-256")
 	}
 	if err != nil {
 		return err
@@ -71,12 +72,12 @@ func (s *Server) createKey(c *call) error {
 	if err := s.store.Put(c.ctx, store.Keys, id, doc, true, s.event(c, "key", id, "create")); err != nil {
 		return err
 	}
-	return writeJSON(c.ctx, http.StatusCreated, keyView{ID: id, KeyID: kp.KID, Alg: kp.Alg,
+	return edge.WriteJSON(c.ctx, http.StatusCreated, keyView{ID: id, KeyID: kp.KID, Alg: kp.Alg,
 		PublicKeyPEM: kp.PublicKeyPEM, JWK: kp.JWK, ExpiresAt: &exp})
 }
 
 func (s *Server) listKeys(c *call) error {
-	if err := c.require(permKeysRead, "keys:read"); err != nil {
+	if err := c.require(edge.PermKeysRead, "keys:read"); err != nil {
 		return err
 	}
 	docs, err := s.store.List(c.ctx, store.Keys)
@@ -91,11 +92,11 @@ func (s *Server) listKeys(c *call) error {
 		}
 		clear(d)
 	}
-	return writeJSON(c.ctx, http.StatusOK, map[string]any{"pagination": map[string]any{"total_items": len(out), "page_size": len(out)}, "data": out})
+	return edge.WriteJSON(c.ctx, http.StatusOK, map[string]any{"pagination": map[string]any{"total_items": len(out), "page_size": len(out)}, "data": out})
 }
 
 func (s *Server) getKey(c *call) error {
-	if err := c.require(permKeysRead, "keys:read"); err != nil {
+	if err := c.require(edge.PermKeysRead, "keys:read"); err != nil {
 		return err
 	}
 	d, err := s.store.Get(c.ctx, store.Keys, c.id)
@@ -107,11 +108,11 @@ func (s *Server) getKey(c *call) error {
 	if err := json.Unmarshal(d, &r); err != nil {
 		return err
 	}
-	return writeJSON(c.ctx, http.StatusOK, keyView{ID: r.ID, KeyID: r.ID, ExpiresAt: r.ExpiresAt})
+	return edge.WriteJSON(c.ctx, http.StatusOK, keyView{ID: r.ID, KeyID: r.ID, ExpiresAt: r.ExpiresAt})
 }
 
 func (s *Server) deleteKey(c *call) error {
-	if err := c.require(permKeysDelete, "keys:delete"); err != nil {
+	if err := c.require(edge.PermKeysDelete, "keys:delete"); err != nil {
 		return err
 	}
 	err := s.store.Delete(c.ctx, store.Keys, c.id, s.event(c, "key", c.id, "delete"))
@@ -156,7 +157,7 @@ func (s *Server) lookupKey(kid string) (string, []byte, error) {
 }
 
 // errDecrypt is the one answer to every decryption failure: no oracle, no detail.
-var errDecrypt = invalid("encrypted", "the encrypted payload could not be decrypted")
+var errDecrypt = edge.Invalid("encrypted", "the encrypted payload could not be decrypted")
 
 // decryptTokenData decrypts the "encrypted" field of POST /tokens: a compact JWE whose plaintext
 // is the token's data.
@@ -177,12 +178,12 @@ func (s *Server) decryptHeader(x *exchange) error {
 		h = x.c.ctx.Request.Header.Peek("BT-ENCRYPTED")
 	}
 	if len(h) == 0 {
-		return invalid("BT-ENCRYPTED", "an expression uses encrypted but the request has no BT-ENCRYPTED header")
+		return edge.Invalid("BT-ENCRYPTED", "an expression uses encrypted but the request has no BT-ENCRYPTED header")
 	}
 	pt, alg, err := s.decrypter.ParseBTEncryptedAlg(h)
 	s.metrics.Decrypted(alg, err)
 	if err != nil {
-		return problem(http.StatusBadRequest, "BT-ENCRYPTED could not be decrypted")
+		return edge.NewProblem(http.StatusBadRequest, "BT-ENCRYPTED could not be decrypted")
 	}
 	x.env.encrypted = pt
 	return nil

@@ -11,6 +11,8 @@ import (
 
 	"github.com/sluice-edge/sluice/internal/expr"
 	"github.com/sluice-edge/sluice/internal/tokens"
+	"github.com/sluice-edge/sluice/server/internal/edge"
+	"github.com/sluice-edge/sluice/server/internal/egress"
 	"github.com/sluice-edge/sluice/store"
 	"github.com/valyala/fasthttp"
 )
@@ -181,64 +183,64 @@ func validateDeclarative(t *transform, field string) error {
 	switch t.Type {
 	case "tokenize":
 		if t.Options == nil || t.Options.Token == nil {
-			return invalid(field, "tokenize needs options.location and options.token")
+			return edge.Invalid(field, "tokenize needs options.location and options.token")
 		}
 		if _, err := jsonPath(t.Options.Location); err != nil {
-			return invalid(field, "options.location: "+err.Error())
+			return edge.Invalid(field, "options.location: "+err.Error())
 		}
 		if !tokens.Known(t.Options.Token.Type) {
-			return invalid(field, "options.token.type is not a token type")
+			return edge.Invalid(field, "options.token.type is not a token type")
 		}
 		for _, c := range t.Options.Token.Containers {
 			if !tokens.ValidContainer(c) {
-				return invalid(field, "options.token.containers: a container looks like /segment/")
+				return edge.Invalid(field, "options.token.containers: a container looks like /segment/")
 			}
 		}
 		if e := t.Options.Token.ExpiresAt; e != "" {
 			if _, err := time.Parse(time.RFC3339, e); err != nil {
-				return invalid(field, "options.token.expires_at must be RFC 3339")
+				return edge.Invalid(field, "options.token.expires_at must be RFC 3339")
 			}
 		}
 	case "mask":
 		if t.Matcher != "regex" {
-			return invalid(field, `mask needs "matcher": "regex"`)
+			return edge.Invalid(field, `mask needs "matcher": "regex"`)
 		}
 		re, insts, err := compileMask(t.Expression)
 		if err == errMaskTooComplex {
-			return invalid(field, "mask expression is too complex (at most 256 regex instructions)")
+			return edge.Invalid(field, "mask expression is too complex (at most 256 regex instructions)")
 		}
 		if err != nil || re.NumSubexp() < 1 || len(t.Expression) > 1024 {
-			return invalid(field, "mask expression must be a valid regex with a group (at most 1 KiB)")
+			return edge.Invalid(field, "mask expression must be a valid regex with a group (at most 1 KiB)")
 		}
 		if re.MatchString("") {
-			return invalid(field, "mask expression must not match the empty string")
+			return edge.Invalid(field, "mask expression must not match the empty string")
 		}
 		if t.Replacement == "" {
 			t.Replacement = "*"
 		}
 		if len(t.Replacement) > 16 {
-			return invalid(field, "mask replacement is at most 16 bytes")
+			return edge.Invalid(field, "mask replacement is at most 16 bytes")
 		}
 		t.re, t.reInsts = re, insts
 	case "append_json":
 		if t.Options == nil || t.Options.Value == "" {
-			return invalid(field, "append_json needs options.value and options.location")
+			return edge.Invalid(field, "append_json needs options.value and options.location")
 		}
 		if _, err := jsonPath(t.Options.Location); err != nil {
-			return invalid(field, "options.location: "+err.Error())
+			return edge.Invalid(field, "options.location: "+err.Error())
 		}
 		if _, err := expr.Scan([]byte(t.Options.Value), expr.Text, nil); err != nil {
-			return invalid(field, "options.value: "+exprDetail(err))
+			return edge.Invalid(field, "options.value: "+exprDetail(err))
 		}
 	case "append_header":
 		if t.Options == nil || !validHeaderName(t.Options.Name) {
-			return invalid(field, "append_header needs options.name (a header name) and options.value")
+			return edge.Invalid(field, "append_header needs options.name (a header name) and options.value")
 		}
 		if _, err := expr.Scan([]byte(t.Options.Value), expr.Header, nil); err != nil {
-			return invalid(field, "options.value: "+exprDetail(err))
+			return edge.Invalid(field, "options.value: "+exprDetail(err))
 		}
 	default:
-		return invalid(field, "unknown transform type")
+		return edge.Invalid(field, "unknown transform type")
 	}
 	return nil
 }
@@ -262,13 +264,13 @@ func (s *Server) applyProxyRequest(c *call, p *proxyConfig, req *proxyRequest) e
 		p.Name = *req.Name
 	}
 	if strings.TrimSpace(p.Name) == "" || len(p.Name) > 200 {
-		return invalid("name", "is required (at most 200 bytes)")
+		return edge.Invalid("name", "is required (at most 200 bytes)")
 	}
 	if req.DestinationURL != nil {
 		p.DestinationURL = *req.DestinationURL
 	}
 	if _, err := s.policy.CheckURL(p.DestinationURL); err != nil {
-		return invalid("destination_url", "is not an allowed destination: "+egressDetail(err))
+		return edge.Invalid("destination_url", "is not an allowed destination: "+egress.Detail(err))
 	}
 	if req.RequestTransform != nil {
 		req.RequestTransforms = append([]transform{*req.RequestTransform}, req.RequestTransforms...)
@@ -283,7 +285,7 @@ func (s *Server) applyProxyRequest(c *call, p *proxyConfig, req *proxyRequest) e
 		p.ResponseTransforms = req.ResponseTransforms
 	}
 	if len(p.RequestTransforms)+len(p.ResponseTransforms) > 16 {
-		return invalid("request_transforms", "at most 16 transforms in all")
+		return edge.Invalid("request_transforms", "at most 16 transforms in all")
 	}
 	for i := range p.RequestTransforms {
 		if err := s.validateTransform(c, &p.RequestTransforms[i], "request_transforms"); err != nil {
@@ -297,11 +299,11 @@ func (s *Server) applyProxyRequest(c *call, p *proxyConfig, req *proxyRequest) e
 	}
 	if req.Configuration != nil {
 		if len(req.Configuration) > 100 {
-			return invalid("configuration", "at most 100 entries")
+			return edge.Invalid("configuration", "at most 100 entries")
 		}
 		for k, v := range req.Configuration {
 			if !expr.ValidID([]byte(k)) || len(v) > 8192 {
-				return invalid("configuration", "names are letters, digits, '_' or '-'; values at most 8 KiB")
+				return edge.Invalid("configuration", "names are letters, digits, '_' or '-'; values at most 8 KiB")
 			}
 		}
 		p.Configuration = req.Configuration
@@ -311,7 +313,7 @@ func (s *Server) applyProxyRequest(c *call, p *proxyConfig, req *proxyRequest) e
 	}
 	if req.Timeout != nil {
 		if *req.Timeout < 0 || *req.Timeout > 300 {
-			return invalid("timeout", "seconds between 0 (default) and 300")
+			return edge.Invalid("timeout", "seconds between 0 (default) and 300")
 		}
 		p.Timeout = *req.Timeout
 	}
@@ -320,14 +322,14 @@ func (s *Server) applyProxyRequest(c *call, p *proxyConfig, req *proxyRequest) e
 	}
 	// A proxy acts as the application that last configured it. Only the bootstrap admin may name
 	// another application (which must exist): anyone else could lend a proxy rights they lack.
-	p.ApplicationID = c.who.appID
-	if req.ApplicationID != nil && *req.ApplicationID != c.who.appID {
-		if c.who.appID != adminActor {
-			return invalid("application_id", "only the admin key may set application_id")
+	p.ApplicationID = c.who.AppID
+	if req.ApplicationID != nil && *req.ApplicationID != c.who.AppID {
+		if c.who.AppID != edge.AdminActor {
+			return edge.Invalid("application_id", "only the admin key may set application_id")
 		}
-		if *req.ApplicationID != adminActor {
+		if *req.ApplicationID != edge.AdminActor {
 			if _, err := s.store.GetApplication(c.ctx, *req.ApplicationID); err != nil {
-				return invalid("application_id", "names no application")
+				return edge.Invalid("application_id", "names no application")
 			}
 		}
 		p.ApplicationID = *req.ApplicationID
@@ -352,7 +354,7 @@ func (s *Server) saveProxy(c *call, p *proxyConfig, create bool, op string) erro
 func (s *Server) prepareProxy(p *proxyConfig) {
 	u, err := s.policy.CheckURL(p.DestinationURL)
 	if err != nil {
-		p.destErr = invalid("destination_url", "the destination is not allowed: "+egressDetail(err))
+		p.destErr = edge.Invalid("destination_url", "the destination is not allowed: "+egress.Detail(err))
 		return
 	}
 	p.basePath = strings.TrimRight(u.EscapedPath(), "/")
@@ -360,21 +362,21 @@ func (s *Server) prepareProxy(p *proxyConfig) {
 }
 
 func (s *Server) createProxy(c *call) error {
-	if err := c.require(permProxyCreate, "proxy:create"); err != nil {
+	if err := c.require(edge.PermProxyCreate, "proxy:create"); err != nil {
 		return err
 	}
 	var req proxyRequest
-	if err := s.decodeJSON(c, &req); err != nil {
+	if err := edge.DecodeJSON(c.ctx, s.cfg.Limits.APIBodyBytes, &req); err != nil {
 		return err
 	}
-	p := &proxyConfig{ID: newUUID(), Key: newAPIKey(), RequireAuth: true, CreatedBy: c.who.appID, CreatedAt: s.now().UTC()}
+	p := &proxyConfig{ID: newUUID(), Key: edge.NewAPIKey(), RequireAuth: true, CreatedBy: c.who.AppID, CreatedAt: s.now().UTC()}
 	if err := s.applyProxyRequest(c, p, &req); err != nil {
 		return err
 	}
 	if err := s.saveProxy(c, p, true, "create"); err != nil {
 		return err
 	}
-	return writeJSON(c.ctx, http.StatusCreated, proxyView(p))
+	return edge.WriteJSON(c.ctx, http.StatusCreated, proxyView(p))
 }
 
 // proxyView is what the API shows of a proxy: everything, lists never null.
@@ -393,7 +395,7 @@ func proxyView(p *proxyConfig) *proxyConfig {
 }
 
 func (s *Server) listProxies(c *call) error {
-	if err := c.require(permProxyRead, "proxy:read"); err != nil {
+	if err := c.require(edge.PermProxyRead, "proxy:read"); err != nil {
 		return err
 	}
 	ps := s.proxies.list()
@@ -401,31 +403,31 @@ func (s *Server) listProxies(c *call) error {
 	for _, p := range ps {
 		out = append(out, proxyView(p))
 	}
-	return writeJSON(c.ctx, http.StatusOK, map[string]any{
+	return edge.WriteJSON(c.ctx, http.StatusOK, map[string]any{
 		"pagination": map[string]any{"total_items": len(out), "page_size": len(out)}, "data": out})
 }
 
 func (s *Server) getProxy(c *call) error {
-	if err := c.require(permProxyRead, "proxy:read"); err != nil {
+	if err := c.require(edge.PermProxyRead, "proxy:read"); err != nil {
 		return err
 	}
 	p := s.proxies.get(c.id)
 	if p == nil {
-		return errNotFound
+		return edge.ErrNotFound
 	}
-	return writeJSON(c.ctx, http.StatusOK, proxyView(p))
+	return edge.WriteJSON(c.ctx, http.StatusOK, proxyView(p))
 }
 
 func (s *Server) updateProxy(c *call) error {
-	if err := c.require(permProxyUpdate, "proxy:update"); err != nil {
+	if err := c.require(edge.PermProxyUpdate, "proxy:update"); err != nil {
 		return err
 	}
 	old := s.proxies.get(c.id)
 	if old == nil {
-		return errNotFound
+		return edge.ErrNotFound
 	}
 	var req proxyRequest
-	if err := s.decodeJSON(c, &req); err != nil {
+	if err := edge.DecodeJSON(c.ctx, s.cfg.Limits.APIBodyBytes, &req); err != nil {
 		return err
 	}
 	return s.replaceProxy(c, old, &req)
@@ -443,42 +445,42 @@ func (s *Server) replaceProxy(c *call, old *proxyConfig, req *proxyRequest) erro
 	if err := s.saveProxy(c, p, false, "update"); err != nil {
 		return err
 	}
-	return writeJSON(c.ctx, http.StatusOK, proxyView(p))
+	return edge.WriteJSON(c.ctx, http.StatusOK, proxyView(p))
 }
 
 // patchProxy applies an RFC 7396 merge patch; the Content-Type must say so (else 415).
 func (s *Server) patchProxy(c *call) error {
-	if err := c.require(permProxyUpdate, "proxy:update"); err != nil {
+	if err := c.require(edge.PermProxyUpdate, "proxy:update"); err != nil {
 		return err
 	}
 	if ct := c.ctx.Request.Header.ContentType(); !bytes.HasPrefix(ct, []byte("application/merge-patch+json")) {
-		return problem(http.StatusUnsupportedMediaType, "PATCH /proxies needs Content-Type: application/merge-patch+json")
+		return edge.NewProblem(http.StatusUnsupportedMediaType, "PATCH /proxies needs Content-Type: application/merge-patch+json")
 	}
 	old := s.proxies.get(c.id)
 	if old == nil {
-		return errNotFound
+		return edge.ErrNotFound
 	}
-	body, err := c.readBody(s.cfg.Limits.APIBodyBytes)
+	body, err := edge.ReadBody(c.ctx, s.cfg.Limits.APIBodyBytes)
 	if err != nil {
 		return err
 	}
 	if !json.Valid(body) {
-		return errMalformedJSON
+		return edge.ErrMalformedJSON
 	}
 	cur, _ := json.Marshal(old)
 	merged, err := mergePatch(cur, body)
 	if err != nil {
-		return errMalformedJSON
+		return edge.ErrMalformedJSON
 	}
 	var req proxyRequest
-	if err := decodeStrict(merged, &req); err != nil {
+	if err := edge.DecodeStrict(merged, &req); err != nil {
 		return err
 	}
 	return s.replaceProxy(c, old, &req)
 }
 
 func (s *Server) deleteProxy(c *call) error {
-	if err := c.require(permProxyDelete, "proxy:delete"); err != nil {
+	if err := c.require(edge.PermProxyDelete, "proxy:delete"); err != nil {
 		return err
 	}
 	if err := s.store.Delete(c.ctx, store.Proxies, c.id, s.event(c, "proxy", c.id, "delete")); err != nil {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sluice-edge/sluice/internal/tokens"
+	"github.com/sluice-edge/sluice/server/internal/edge"
 	"github.com/sluice-edge/sluice/store"
 )
 
@@ -69,7 +70,7 @@ func newUUID() string {
 }
 
 func (s *Server) event(c *call, entityType, entityID, op string) store.Event {
-	return store.Event{EntityType: entityType, EntityID: entityID, Operation: op, Actor: c.who.appID, CreatedAt: s.now().UTC()}
+	return store.Event{EntityType: entityType, EntityID: entityID, Operation: op, Actor: c.who.AppID, CreatedAt: s.now().UTC()}
 }
 
 // view renders t for a response; reveal decides whether data is plaintext or masked.
@@ -110,22 +111,22 @@ func (s *Server) mask(t *store.Token) (json.RawMessage, error) {
 func (s *Server) applyFields(t *store.Token, req *tokenRequest) error {
 	if req.Metadata != nil {
 		if len(req.Metadata) > 50 {
-			return invalid("metadata", "at most 50 entries")
+			return edge.Invalid("metadata", "at most 50 entries")
 		}
 		for k, v := range req.Metadata {
 			if k == "" || len(k) > 128 || len(v) > 1024 {
-				return invalid("metadata", "keys are 1-128 bytes and values at most 1024 bytes")
+				return edge.Invalid("metadata", "keys are 1-128 bytes and values at most 1024 bytes")
 			}
 		}
 		t.Metadata = req.Metadata
 	}
 	if req.Containers != nil {
 		if len(req.Containers) == 0 || len(req.Containers) > 16 {
-			return invalid("containers", "between 1 and 16 containers")
+			return edge.Invalid("containers", "between 1 and 16 containers")
 		}
 		for _, ct := range req.Containers {
 			if !tokens.ValidContainer(ct) {
-				return invalid("containers", "a container looks like /segment/segment/")
+				return edge.Invalid("containers", "a container looks like /segment/segment/")
 			}
 		}
 		t.Containers = req.Containers
@@ -136,10 +137,10 @@ func (s *Server) applyFields(t *store.Token, req *tokenRequest) error {
 		} else {
 			at, err := time.Parse(time.RFC3339, *req.ExpiresAt)
 			if err != nil {
-				return invalid("expires_at", "must be an RFC 3339 date-time")
+				return edge.Invalid("expires_at", "must be an RFC 3339 date-time")
 			}
 			if !at.After(s.now()) {
-				return invalid("expires_at", "must be in the future")
+				return edge.Invalid("expires_at", "must be in the future")
 			}
 			at = at.UTC()
 			t.ExpiresAt = &at
@@ -170,7 +171,7 @@ func (s *Server) applyFields(t *store.Token, req *tokenRequest) error {
 func (s *Server) setData(t *store.Token, data json.RawMessage, keepEphemeralUntil time.Time) error {
 	keep, eph, ferr := tokens.Validate(t.Type, data, s.now())
 	if ferr != nil {
-		return invalid(ferr.Field, ferr.Message)
+		return edge.Invalid(ferr.Field, ferr.Message)
 	}
 	t.Data, t.Ephemeral = keep, eph
 	if len(eph) > 0 {
@@ -205,24 +206,24 @@ func (s *Server) fingerprint(t *store.Token) (string, error) {
 }
 
 func (s *Server) createToken(c *call) error {
-	if err := c.require(permTokenCreate, "token:create"); err != nil {
+	if err := c.require(edge.PermTokenCreate, "token:create"); err != nil {
 		return err
 	}
 	var req tokenRequest
-	if err := s.decodeJSON(c, &req); err != nil {
+	if err := edge.DecodeJSON(c.ctx, s.cfg.Limits.APIBodyBytes, &req); err != nil {
 		return err
 	}
-	t := &store.Token{Type: tokens.TypeToken, CreatedBy: c.who.appID, CreatedAt: s.now().UTC()}
+	t := &store.Token{Type: tokens.TypeToken, CreatedBy: c.who.AppID, CreatedAt: s.now().UTC()}
 	if req.Type != nil {
 		t.Type = *req.Type
 	}
 	if !tokens.Known(t.Type) {
-		return invalid("type", "unknown token type")
+		return edge.Invalid("type", "unknown token type")
 	}
 	t.ID = newUUID()
 	if req.ID != nil {
 		if !tokens.ValidID(*req.ID) {
-			return invalid("id", "1-200 letters, digits, '_' or '-'")
+			return edge.Invalid("id", "1-200 letters, digits, '_' or '-'")
 		}
 		t.ID = *req.ID
 	}
@@ -230,13 +231,13 @@ func (s *Server) createToken(c *call) error {
 	if err := s.applyFields(t, &req); err != nil {
 		return err
 	}
-	if !c.who.canUse(t.Containers) {
+	if !c.who.CanUse(t.Containers) {
 		return errCreateOutsideContainers
 	}
 	data := req.Data
 	switch {
 	case req.Encrypted != nil && data != nil:
-		return invalid("data", "give either data or encrypted, not both")
+		return edge.Invalid("data", "give either data or encrypted, not both")
 	case req.Encrypted != nil:
 		pt, err := s.decryptTokenData(c, *req.Encrypted)
 		if err != nil {
@@ -244,7 +245,7 @@ func (s *Server) createToken(c *call) error {
 		}
 		data = pt
 	case data == nil:
-		return invalid("data", "is required")
+		return edge.Invalid("data", "is required")
 	}
 	if err := s.setData(t, data, time.Time{}); err != nil {
 		return err
@@ -253,7 +254,7 @@ func (s *Server) createToken(c *call) error {
 	// The vault deduplicates only within the new token's own containers, which the caller may use
 	// (checked above); a caller that may not read tokens gets a new one, exactly as if there were
 	// no duplicate.
-	dedupe := asked && c.who.mayRead()
+	dedupe := asked && c.who.MayRead()
 	stored, existed, err := s.store.CreateToken(c.ctx, t, dedupe, s.event(c, "token", t.ID, "create"))
 	if err != nil {
 		return err
@@ -265,13 +266,13 @@ func (s *Server) createToken(c *call) error {
 	if asked {
 		v.Extras = &tokenExtras{Deduplicated: existed}
 	}
-	return writeJSON(c.ctx, http.StatusCreated, v)
+	return edge.WriteJSON(c.ctx, http.StatusCreated, v)
 }
 
 func (s *Server) getToken(c *call) error {
-	reveal := c.who.can(permTokenReveal)
-	if !c.who.mayRead() {
-		return forbidden("token:read")
+	reveal := c.who.Can(edge.PermTokenReveal)
+	if !c.who.MayRead() {
+		return edge.Forbidden("token:read")
 	}
 	t, err := s.usableToken(c, c.id)
 	if err != nil {
@@ -289,31 +290,31 @@ func (s *Server) getToken(c *call) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(c.ctx, http.StatusOK, v)
+	return edge.WriteJSON(c.ctx, http.StatusOK, v)
 }
 
 func (s *Server) patchToken(c *call) error {
-	if err := c.require(permTokenUpdate, "token:update"); err != nil {
+	if err := c.require(edge.PermTokenUpdate, "token:update"); err != nil {
 		return err
 	}
 	var req tokenRequest
-	if err := s.decodeJSON(c, &req); err != nil {
+	if err := edge.DecodeJSON(c.ctx, s.cfg.Limits.APIBodyBytes, &req); err != nil {
 		return err
 	}
 	if req.ID != nil || req.Type != nil {
-		return invalid("type", "id and type cannot be changed")
+		return edge.Invalid("type", "id and type cannot be changed")
 	}
 	// A new mask or fingerprint expression over existing data can show or probe that data: it
 	// takes the right to see it.
-	if (req.Mask != nil || req.FingerprintExpression != nil) && !c.who.can(permTokenReveal) {
-		return forbidden("token:reveal")
+	if (req.Mask != nil || req.FingerprintExpression != nil) && !c.who.Can(edge.PermTokenReveal) {
+		return edge.Forbidden("token:reveal")
 	}
 	t, err := s.usableToken(c, c.id)
 	if err != nil {
 		return err
 	}
-	if req.Containers != nil && !c.who.canUse(req.Containers) {
-		return problem(http.StatusForbidden, "the application may not move tokens into these containers")
+	if req.Containers != nil && !c.who.CanUse(req.Containers) {
+		return edge.NewProblem(http.StatusForbidden, "the application may not move tokens into these containers")
 	}
 	if err := s.applyFields(t, &req); err != nil {
 		return err
@@ -323,7 +324,7 @@ func (s *Server) patchToken(c *call) error {
 	if req.Data != nil {
 		data, err = mergePatch(t.Data, req.Data)
 		if err != nil {
-			return invalid("data", "is not valid JSON")
+			return edge.Invalid("data", "is not valid JSON")
 		}
 		if !sameEphemeral(t.Data, data) {
 			until = time.Time{} // a new cvc gets a fresh hour
@@ -341,11 +342,11 @@ func (s *Server) patchToken(c *call) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(c.ctx, http.StatusOK, v)
+	return edge.WriteJSON(c.ctx, http.StatusOK, v)
 }
 
 func (s *Server) deleteToken(c *call) error {
-	if err := c.require(permTokenDelete, "token:delete"); err != nil {
+	if err := c.require(edge.PermTokenDelete, "token:delete"); err != nil {
 		return err
 	}
 	if _, err := s.usableToken(c, c.id); err != nil {
@@ -360,7 +361,7 @@ func (s *Server) deleteToken(c *call) error {
 
 // errCreateOutsideContainers refuses a token (from the API or a transform) in containers the
 // caller may not use: a fact about the caller, whether or not such tokens exist.
-var errCreateOutsideContainers = problem(http.StatusForbidden, "the application may not create tokens in these containers")
+var errCreateOutsideContainers = edge.NewProblem(http.StatusForbidden, "the application may not create tokens in these containers")
 
 // usableToken fetches a token the caller may use: one in a container outside the
 // application's containers is "not found" to it.
@@ -369,8 +370,8 @@ func (s *Server) usableToken(c *call, id string) (*store.Token, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !c.who.canUse(t.Containers) {
-		return nil, errNotFound
+	if !c.who.CanUse(t.Containers) {
+		return nil, edge.ErrNotFound
 	}
 	return t, nil
 }

@@ -18,7 +18,7 @@ const injection = `Robert","role":"admin","x":"`
 
 // sendBody posts body to /proxy (ephemeral, to dest) with label as its Content-Type ("" sends
 // none), chunked or with a Content-Length.
-func (e *edge) sendBody(dest *destination, label string, body []byte, chunked bool, hdr ...string) *resp {
+func (e *testEdge) sendBody(dest *destination, label string, body []byte, chunked bool, hdr ...string) *resp {
 	e.t.Helper()
 	req, _ := http.NewRequest("POST", e.base+"/proxy", bytes.NewReader(body))
 	if chunked {
@@ -84,7 +84,7 @@ func expectSameJSON(t *testing.T, dest *destination, want [][]string) {
 }
 
 // breakoutEdge is an edge and destination with a token holding the injection and one holding 42.
-func breakoutEdge(t *testing.T) (e *edge, dest *destination, evil, age string) {
+func breakoutEdge(t *testing.T) (e *testEdge, dest *destination, evil, age string) {
 	dest = startDestination(t)
 	e = proxyEdge(t, dest)
 	return e, dest, e.token(e.adminKey, map[string]any{"data": injection}), e.token(e.adminKey, map[string]any{"data": 42})

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/sluice-edge/sluice/internal/expr"
+	"github.com/sluice-edge/sluice/server/internal/edge"
 )
 
 // errCharset refuses to detokenize into a body labelled with a multi-byte charset other than
@@ -13,7 +14,7 @@ import (
 // in a lead byte (丁 is E4 B8 81; 0x81 leads in GBK) that swallows the backslash of the escape
 // after it (\" → the pair 81 5C, then a bare quote), so a value would end its JSON string in the
 // destination's eyes. The answer depends only on the label.
-var errCharset = problem(http.StatusUnsupportedMediaType,
+var errCharset = edge.NewProblem(http.StatusUnsupportedMediaType,
 	"expressions are resolved only in bodies labelled UTF-8 (or ASCII or a single-byte charset)")
 
 // checkBodyCharset refuses a body whose Content-Type names a charset in which UTF-8 escaping

@@ -18,11 +18,15 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/sluice-edge/sluice/server/internal/edge"
 	"github.com/sluice-edge/sluice/store"
 )
 
 // Config is everything Run needs. Build it with ParseConfig (flags, environment, YAML file) or by
 // hand in tests; Run never changes it.
+// RateLimits bound how often one caller may call (edge.RateLimits).
+type RateLimits = edge.RateLimits
+
 type Config struct {
 	Listen      string `yaml:"listen"`
 	AdminListen string `yaml:"admin_listen"`
@@ -322,7 +326,7 @@ func devAdminKey(cfg *Config) (string, error) {
 		banner(cfg.Stdout, "dev admin key: see %s", path)
 		return strings.TrimSpace(string(b)), nil
 	}
-	key := newAPIKey()
+	key := edge.NewAPIKey()
 	if err := os.WriteFile(path, []byte(key+"\n"), 0o600); err != nil {
 		return "", err
 	}

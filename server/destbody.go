@@ -12,6 +12,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/sluice-edge/sluice/server/internal/edge"
 	"github.com/sluice-edge/sluice/server/internal/obs"
 )
 
@@ -76,10 +77,10 @@ func (s *Server) passBody(x *exchange, dresp, resp *fasthttp.Response) error {
 func (c *call) bodyFailed(err error) error {
 	if isTimeout(err) {
 		c.errClass = errDestinationTimeout
-		return problem(http.StatusRequestTimeout, "the destination did not send its body in time")
+		return edge.NewProblem(http.StatusRequestTimeout, "the destination did not send its body in time")
 	}
 	c.errClass = errDestinationReset
-	return problem(http.StatusBadGateway, "the destination's body broke off")
+	return edge.NewProblem(http.StatusBadGateway, "the destination's body broke off")
 }
 
 // destBody is the destination's body streaming to the caller. fasthttp reads it after the

@@ -6,13 +6,13 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/valyala/fasthttp"
 
 	"github.com/sluice-edge/sluice/internal/expr"
+	"github.com/sluice-edge/sluice/server/internal/edge"
 	"github.com/sluice-edge/sluice/store"
 )
 
@@ -127,7 +127,7 @@ func (x *exchange) collectChecked(src []byte, ctx expr.Context) error {
 			}
 			if i < 0 {
 				if len(x.env.ids)+len(x.idEnds) >= x.limit {
-					return invalid("tokens", "more than "+strconv.Itoa(x.limit)+" distinct tokens in one request")
+					return edge.Invalid("tokens", "more than "+strconv.Itoa(x.limit)+" distinct tokens in one request")
 				}
 				x.idBuf = append(x.idBuf, r.ID...)
 				x.idEnds = append(x.idEnds, len(x.idBuf))
@@ -139,7 +139,7 @@ func (x *exchange) collectChecked(src []byte, ctx expr.Context) error {
 			}
 		case expr.RefConfig:
 			if _, ok := x.env.config[string(r.ID)]; !ok {
-				return invalid("expression", "unknown configuration value "+quoteSafe(string(r.ID))+" in "+quoteSafe(string(r.Expr)))
+				return edge.Invalid("expression", "unknown configuration value "+edge.QuoteSafe(string(r.ID))+" in "+edge.QuoteSafe(string(r.Expr)))
 			}
 		case expr.RefEncrypted:
 			x.wantsEncrypted = true
@@ -296,7 +296,7 @@ func (s *Server) fetchAndAudit(x *exchange) error {
 	}
 	for i := from; i < len(x.env.ids); i++ {
 		t := &x.env.res.Tokens[i]
-		if !t.Found || !x.c.who.canUseResolved(t) {
+		if !t.Found || !x.c.who.CanUseResolved(t) {
 			return unknownToken(t.ID)
 		}
 		if x.env.wantObj[i] && t.Full == nil { // {{ token: id }} needs the whole token: rare
@@ -333,7 +333,7 @@ func (s *Server) fetchAndAudit(x *exchange) error {
 // maxHeaderValue bounds what the expressions of one header value may expand to.
 const maxHeaderValue = 8 << 10
 
-var errAuditFailed = problem(http.StatusInternalServerError, "the audit record could not be written; nothing was forwarded")
+var errAuditFailed = edge.NewProblem(http.StatusInternalServerError, "the audit record could not be written; nothing was forwarded")
 
 // auditFailed is the answer to a failed audit write: 503 when the vault refused it for now (a
 // disk below its reserve), else 500.
@@ -370,7 +370,7 @@ func (l *lazyEnv) Token(id []byte) (data, object []byte, ok bool) {
 		return x.env.Token(id)
 	}
 	if len(x.env.ids) >= x.limit {
-		l.err = invalid("tokens", "more than "+strconv.Itoa(x.limit)+" distinct tokens in one request")
+		l.err = edge.Invalid("tokens", "more than "+strconv.Itoa(x.limit)+" distinct tokens in one request")
 		return nil, nil, false
 	}
 	// Streaming cannot scan ahead, so each token is fetched (in full: a {{ token: … }} may come)
@@ -381,7 +381,7 @@ func (l *lazyEnv) Token(id []byte) (data, object []byte, ok bool) {
 		l.err = unknownToken(string(id))
 	case err != nil:
 		l.err = err
-	case !x.c.who.canUse(t.Containers):
+	case !x.c.who.CanUse(t.Containers):
 		l.err = unknownToken(string(id))
 	default:
 		if aerr := l.s.store.Audit(x.c.ctx, l.s.detokEvent(x, t.ID)); aerr != nil {
@@ -407,7 +407,7 @@ func (l *lazyEnv) Encrypted() ([]byte, bool)         { return l.x.env.Encrypted(
 // exprProblem maps an expression engine error to a 400 (413 when too large) that names the
 // expression; expression errors never contain resolved values.
 func exprProblem(err error) error {
-	var p *Problem
+	var p *edge.Problem
 	if errors.As(err, &p) {
 		return p
 	}
@@ -417,13 +417,13 @@ func exprProblem(err error) error {
 	}
 	switch {
 	case errors.Is(err, expr.ErrTooLarge):
-		return problem(http.StatusRequestEntityTooLarge, "the detokenized request is larger than allowed")
+		return edge.NewProblem(http.StatusRequestEntityTooLarge, "the detokenized request is larger than allowed")
 	case errors.Is(err, expr.ErrHeaderInjection):
-		return invalid("headers", exprDetail(err)) // names the expression, never its value
+		return edge.Invalid("headers", exprDetail(err)) // names the expression, never its value
 	case errors.Is(err, expr.ErrUnknownToken):
 		return unknownToken(e.ID)
 	}
-	return invalid("expression", exprDetail(err))
+	return edge.Invalid("expression", exprDetail(err))
 }
 
 // exprDetail is the value-free description of an expression error.
@@ -438,37 +438,6 @@ func exprDetail(err error) string {
 // unknownToken is the one answer for a token that does not exist and for one in containers the
 // caller may not use: the two are indistinguishable, so no caller learns that a token exists
 // outside its containers.
-func unknownToken(id string) *Problem { return invalid("tokens", "unknown token "+quoteSafe(id)) }
-
-// canUseResolved reports whether the principal may use a token in containers: applications
-// without container rules may use every container.
-func (p *principal) canUseResolved(t *store.ResolvedToken) bool {
-	if len(p.containers) == 0 {
-		return true
-	}
-	ok := false
-	t.Containers(func(c []byte) bool {
-		for _, have := range p.containers {
-			if bytes.HasPrefix(c, []byte(have)) {
-				ok = true
-				return false
-			}
-		}
-		return true
-	})
-	return ok
-}
-
-func (p *principal) canUse(containers []string) bool {
-	if len(p.containers) == 0 {
-		return true
-	}
-	for _, have := range p.containers {
-		for _, c := range containers {
-			if strings.HasPrefix(c, have) {
-				return true
-			}
-		}
-	}
-	return false
+func unknownToken(id string) *edge.Problem {
+	return edge.Invalid("tokens", "unknown token "+edge.QuoteSafe(id))
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/sluice-edge/sluice/server/internal/edge"
 	"github.com/sluice-edge/sluice/store"
 )
 
@@ -31,15 +32,15 @@ func TestDiskLowAnswers503RetryAfter(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var ctx fasthttp.RequestCtx
-			writeProblem(&ctx, toProblem(tc.err), tc.wrap)
+			edge.WriteProblem(&ctx, toProblem(tc.err), tc.wrap)
 			body := ctx.Response.Body()
 			if ctx.Response.StatusCode() != tc.want || string(ctx.Response.Header.Peek("Retry-After")) != tc.retry {
 				t.Fatalf("%d Retry-After %q: %s", ctx.Response.StatusCode(), ctx.Response.Header.Peek("Retry-After"), body)
 			}
-			var p Problem
+			var p edge.Problem
 			if tc.wrap {
 				var w struct {
-					ProxyError *Problem `json:"proxy_error"`
+					ProxyError *edge.Problem `json:"proxy_error"`
 				}
 				if json.Unmarshal(body, &w) != nil || w.ProxyError == nil {
 					t.Fatalf("not a proxy_error: %s", body)

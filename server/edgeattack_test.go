@@ -15,11 +15,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sluice-edge/sluice/internal/egress"
+	"github.com/sluice-edge/sluice/server/internal/egress"
 )
 
 // rawRequest sends raw bytes to the edge on a fresh connection and reads one answer.
-func (e *edge) rawRequest(raw string) *http.Response {
+func (e *testEdge) rawRequest(raw string) *http.Response {
 	e.t.Helper()
 	c, err := net.Dial("tcp", strings.TrimPrefix(e.base, "http://"))
 	if err != nil {

@@ -6,6 +6,9 @@ import (
 	"strings"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/sluice-edge/sluice/server/internal/edge"
+	"github.com/sluice-edge/sluice/server/internal/egress"
 )
 
 // Footprint's vault proxy (SPEC §9): /vault_proxy/jit, /vault_proxy/reflect and
@@ -26,7 +29,7 @@ func isVaultProxyPath(path []byte) bool { return bytes.HasPrefix(path, []byte("/
 // vaultProxy dispatches the /vault_proxy/ routes.
 func (s *Server) vaultProxy(c *call) error {
 	if string(c.ctx.Method()) != "POST" {
-		return problem(http.StatusMethodNotAllowed, "the vault proxy accepts POST")
+		return edge.NewProblem(http.StatusMethodNotAllowed, "the vault proxy accepts POST")
 	}
 	rest := strings.TrimPrefix(string(c.ctx.Path()), "/vault_proxy/")
 	switch {
@@ -40,49 +43,49 @@ func (s *Server) vaultProxy(c *call) error {
 		c.route = "/vault_proxy/{id}"
 		return s.vaultProxyInvoke(c, rest)
 	}
-	return errNotFound
+	return edge.ErrNotFound
 }
 
 // fpKey requires a valid key (X-Footprint-Secret-Key or BT-API-KEY) within its rate limit.
 func (s *Server) fpKey(c *call) error {
-	who, err := s.authenticate(c.ctx)
+	who, err := s.auth.Authenticate(c.ctx)
 	if err != nil {
 		return err
 	}
 	if who == nil {
-		return problem(http.StatusUnauthorized, "a valid X-Footprint-Secret-Key header is required")
+		return edge.NewProblem(http.StatusUnauthorized, "a valid X-Footprint-Secret-Key header is required")
 	}
 	c.who = who
-	return s.checkApplication(c)
+	return s.auth.AllowApplication(c.ctx, c.who)
 }
 
 // fpAuthenticate requires a key holding want.
-func (s *Server) fpAuthenticate(c *call, want perm, name string) error {
+func (s *Server) fpAuthenticate(c *call, want edge.Perm, name string) error {
 	if err := s.fpKey(c); err != nil {
 		return err
 	}
 	who := c.who
-	if who.can(want) || (want == permProxyInvoke && who.can(permTokenUse)) {
+	if who.Can(want) || (want == edge.PermProxyInvoke && who.Can(edge.PermTokenUse)) {
 		return nil
 	}
-	return forbidden(name)
+	return edge.Forbidden(name)
 }
 
 func (s *Server) vaultProxyJIT(c *call) error {
-	if err := s.fpAuthenticate(c, permProxyInvoke, "proxy:invoke"); err != nil {
+	if err := s.fpAuthenticate(c, edge.PermProxyInvoke, "proxy:invoke"); err != nil {
 		return err
 	}
 	if !s.cfg.ephemeralProxy() {
-		return problem(http.StatusForbidden, "ephemeral proxying (jit) is switched off; use a pre-configured proxy")
+		return edge.NewProblem(http.StatusForbidden, "ephemeral proxying (jit) is switched off; use a pre-configured proxy")
 	}
 	h := &c.ctx.Request.Header
 	target := string(h.Peek(fpTargetURL))
 	if target == "" {
-		return invalid(fpTargetURL, "is required")
+		return edge.Invalid(fpTargetURL, "is required")
 	}
 	u, err := s.policy.CheckURL(target)
 	if err != nil {
-		return invalid(fpTargetURL, "the destination is not allowed: "+egressDetail(err))
+		return edge.Invalid(fpTargetURL, "the destination is not allowed: "+egress.Detail(err))
 	}
 	x := s.newExchange(c)
 	defer x.release()
@@ -93,7 +96,7 @@ func (s *Server) vaultProxyJIT(c *call) error {
 		case "GET", "POST", "PUT", "PATCH", "DELETE":
 			x.method = m
 		default:
-			return invalid(fpMethod, "must be GET, POST, PUT, PATCH or DELETE")
+			return edge.Invalid(fpMethod, "must be GET, POST, PUT, PATCH or DELETE")
 		}
 	}
 	rules, err := ingressRules(h)
@@ -113,12 +116,12 @@ func (s *Server) vaultProxyInvoke(c *call, id string) error {
 	if err := s.fpKey(c); err != nil {
 		return err
 	}
-	if !c.who.can(permProxyInvoke) && !c.who.can(permTokenUse) {
-		return forbidden("proxy:invoke")
+	if !c.who.Can(edge.PermProxyInvoke) && !c.who.Can(edge.PermTokenUse) {
+		return edge.Forbidden("proxy:invoke")
 	}
 	px := s.proxies.get(id)
 	if px == nil {
-		return problem(http.StatusNotFound, "no proxy has this id")
+		return edge.NewProblem(http.StatusNotFound, "no proxy has this id")
 	}
 	if px.destErr != nil {
 		return px.destErr
@@ -140,10 +143,10 @@ func (s *Server) vaultProxyInvoke(c *call, id string) error {
 // vaultProxyReflect resolves the body's expressions and returns it to the caller: a reveal of
 // every token it names, audited as such. Up to ReflectTokens tokens and 5 MB.
 func (s *Server) vaultProxyReflect(c *call) error {
-	if err := s.fpAuthenticate(c, permTokenReveal, "token:reveal"); err != nil {
+	if err := s.fpAuthenticate(c, edge.PermTokenReveal, "token:reveal"); err != nil {
 		return err
 	}
-	body, err := c.readBody(reflectBodyLimit)
+	body, err := edge.ReadBody(c.ctx, reflectBodyLimit)
 	if err != nil {
 		return err
 	}
@@ -188,7 +191,7 @@ func ingressRules(h *fasthttp.RequestHeader) ([]transform, error) {
 			t := transform{Type: "tokenize", Options: &transformOptions{Location: strings.TrimSpace(path),
 				Token: &tokenTemplate{Type: strings.TrimSpace(typ)}}}
 			if !ok {
-				return nil, invalid(fpIngressRule, "a rule is <token type>=<$.json.path>")
+				return nil, edge.Invalid(fpIngressRule, "a rule is <token type>=<$.json.path>")
 			}
 			if err := validateDeclarative(&t, fpIngressRule); err != nil {
 				return nil, err
@@ -197,10 +200,10 @@ func ingressRules(h *fasthttp.RequestHeader) ([]transform, error) {
 		}
 	}
 	if len(out) > 64 {
-		return nil, invalid(fpIngressRule, "at most 64 rules")
+		return nil, edge.Invalid(fpIngressRule, "at most 64 rules")
 	}
 	if len(out) > 0 && strings.TrimSpace(string(h.Peek(fpIngressCT))) != "json" {
-		return nil, invalid(fpIngressCT, "must be json when ingress rules are given")
+		return nil, edge.Invalid(fpIngressCT, "must be json when ingress rules are given")
 	}
 	return out, nil
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/sluice-edge/sluice/server/internal/edge"
 	"github.com/sluice-edge/sluice/store"
 )
 
@@ -21,9 +22,9 @@ func memServer(t testing.TB) *Server {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	kt := newKeyTagger()
-	h := kt.tag([]byte(testAdminKey))
-	s := &Server{cfg: Defaults(), log: slog.New(slog.NewJSONHandler(io.Discard, nil)), keyTags: kt, adminKeyTag: &h, now: time.Now}
+	cfg := Defaults()
+	cfg.AdminKey = testAdminKey
+	s := &Server{cfg: cfg, log: slog.New(slog.NewJSONHandler(io.Discard, nil)), now: time.Now}
 	if err := s.attach(st); err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +68,7 @@ func FuzzCreateToken(f *testing.F) {
 				t.Fatalf("201 without a token: %s", ctx.Response.Body())
 			}
 		case 400, 409, 413, 415:
-			var p Problem
+			var p edge.Problem
 			if err := json.Unmarshal(ctx.Response.Body(), &p); err != nil || p.Status != st {
 				t.Fatalf("%d without RFC 7807 body: %s", st, ctx.Response.Body())
 			}

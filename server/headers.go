@@ -6,6 +6,8 @@ import (
 	"errors"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/sluice-edge/sluice/server/internal/edge"
 )
 
 // hopByHop are the headers that belong to one connection, never forwarded (RFC 9110 §7.6.1),
@@ -23,9 +25,6 @@ var (
 	nameKeepAlive         = []byte("Keep-Alive")
 	nameBTProxyKeepAlive  = []byte("Bt-Proxy-Keep-Alive")
 	nameBTProxyConnection = []byte("Bt-Proxy-Connection")
-	nameRequestID         = []byte("X-Request-Id")
-	nameBTAPIKey          = []byte("Bt-Api-Key")
-	nameFootprintKey      = []byte("X-Footprint-Secret-Key")
 	nameBTProxyKey        = []byte("Bt-Proxy-Key")
 	nameBTProxyURL        = []byte("Bt-Proxy-Url")
 	nameBTEncrypted       = []byte("Bt-Encrypted")
@@ -262,7 +261,7 @@ func dropResponseHeader(k, conn []byte) bool {
 	if equalFoldSameLen(k, "Content-Length") || equalFoldSameLen(k, "Transfer-Encoding") {
 		return false
 	}
-	return equalFoldSameLen(k, headerDestinationStatus) || isHopByHop(k) || namedIn(conn, k)
+	return equalFoldSameLen(k, edge.HeaderDestinationStatus) || isHopByHop(k) || namedIn(conn, k)
 }
 
 // equalFoldSameLen is bytes.EqualFold, which compares the common prefix before it looks at the

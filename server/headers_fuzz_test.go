@@ -10,6 +10,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/sluice-edge/sluice/internal/expr"
+	"github.com/sluice-edge/sluice/server/internal/edge"
 )
 
 // Fuzz tests of the small parsers of caller headers: Footprint ingress rules, the Content-Type →
@@ -65,7 +66,7 @@ func FuzzRequestID(f *testing.F) {
 		var ctx fasthttp.RequestCtx
 		ctx.Request.Header.SetBytesV("X-Request-Id", v)
 		var buf [128]byte
-		id := requestID(&ctx, &buf)
+		id := edge.RequestID(&ctx, &buf)
 		if len(id) == 0 || len(id) > 128 {
 			t.Fatalf("request id %q", id)
 		}

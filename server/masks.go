@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/sluice-edge/sluice/internal/expr"
+	"github.com/sluice-edge/sluice/server/internal/edge"
 	"github.com/sluice-edge/sluice/store"
 )
 
@@ -35,15 +36,15 @@ func (selfEnv) Encrypted() ([]byte, bool)    { return nil, false }
 func checkSelfExpression(src []byte, ctx expr.Context, field string) error {
 	_, err := expr.Scan(src, ctx, func(r expr.Ref) error {
 		if r.Kind != expr.RefToken || string(r.ID) != "data" {
-			return invalid(field, "may only use the token's own data ({{ data … }})")
+			return edge.Invalid(field, "may only use the token's own data ({{ data … }})")
 		}
 		return nil
 	})
 	if err != nil {
-		if p, ok := err.(*Problem); ok {
+		if p, ok := err.(*edge.Problem); ok {
 			return p
 		}
-		return invalid(field, exprDetail(err))
+		return edge.Invalid(field, exprDetail(err))
 	}
 	return nil
 }
@@ -64,7 +65,7 @@ func maskSource(m json.RawMessage) ([]byte, expr.Context, bool) {
 func validateMask(m json.RawMessage) error {
 	src, ctx, ok := maskSource(m)
 	if !ok || len(m) > 4096 {
-		return invalid("mask", "must be an expression string or a JSON document of expressions (at most 4 KiB)")
+		return edge.Invalid("mask", "must be an expression string or a JSON document of expressions (at most 4 KiB)")
 	}
 	return checkSelfExpression(src, ctx, "mask")
 }
@@ -73,27 +74,27 @@ func validateMask(m json.RawMessage) error {
 func renderMask(t *store.Token) (json.RawMessage, error) {
 	src, ctx, ok := maskSource(t.Mask)
 	if !ok {
-		return nil, problem(http.StatusInternalServerError, "stored mask is invalid")
+		return nil, edge.NewProblem(http.StatusInternalServerError, "stored mask is invalid")
 	}
 	r := expr.Acquire()
 	defer expr.Release(r)
 	r.SetLimits(expr.Limits{MaxExpansion: maskExpansion(len(t.Data))})
 	out, err := r.Render(nil, src, ctx, selfEnv{t.Data})
 	if err != nil {
-		return nil, invalid("mask", exprDetail(err))
+		return nil, edge.Invalid("mask", exprDetail(err))
 	}
 	if ctx == expr.Text {
 		return json.Marshal(string(out))
 	}
 	if !json.Valid(out) {
-		return nil, invalid("mask", "does not render to valid JSON")
+		return nil, edge.Invalid("mask", "does not render to valid JSON")
 	}
 	return bytes.Clone(out), nil
 }
 
 func validateFingerprintExpression(e string) error {
 	if e == "" || len(e) > 1024 {
-		return invalid("fingerprint_expression", "must be an expression of at most 1 KiB")
+		return edge.Invalid("fingerprint_expression", "must be an expression of at most 1 KiB")
 	}
 	return checkSelfExpression([]byte(e), expr.Text, "fingerprint_expression")
 }
@@ -105,7 +106,7 @@ func renderFingerprint(t *store.Token) ([]byte, error) {
 	r.SetLimits(expr.Limits{MaxExpansion: maskExpansion(len(t.Data))})
 	out, err := r.Render(nil, []byte(t.FingerprintExpression), expr.Text, selfEnv{t.Data})
 	if err != nil {
-		return nil, invalid("fingerprint_expression", exprDetail(err))
+		return nil, edge.Invalid("fingerprint_expression", exprDetail(err))
 	}
 	return out, nil
 }

@@ -6,14 +6,16 @@ import (
 	"testing"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/sluice-edge/sluice/server/internal/edge"
 )
 
 // TestCanonicalNamesMatchHowFasthttpStoresThem: a header sent in upper case (as clients send
 // BT-API-KEY) is found by PeekCanonical under each name, and a value set with SetCanonical is
 // found by any spelling; a name not in fasthttp's canonical form would silently find nothing.
 func TestCanonicalNamesMatchHowFasthttpStoresThem(t *testing.T) {
-	names := [][]byte{nameConnection, nameKeepAlive, nameBTProxyKeepAlive, nameBTProxyConnection, nameRequestID,
-		nameBTAPIKey, nameFootprintKey, nameBTProxyKey, nameBTProxyURL, nameBTEncrypted, nameDestinationStatus}
+	names := [][]byte{nameConnection, nameKeepAlive, nameBTProxyKeepAlive, nameBTProxyConnection, edge.NameRequestID,
+		edge.NameBTAPIKey, edge.NameFootprintKey, nameBTProxyKey, nameBTProxyURL, nameBTEncrypted, nameDestinationStatus}
 	for _, name := range names {
 		t.Run(string(name), func(t *testing.T) {
 			var req fasthttp.Request

@@ -16,6 +16,8 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/valyala/fasthttp"
+
+	"github.com/sluice-edge/sluice/server/internal/edge"
 )
 
 // The OpenAPI document (openapi.json) is checked four ways: it is a valid OpenAPI 3.1 document;
@@ -132,7 +134,7 @@ func TestOpenAPIDocumentIsValid31(t *testing.T) {
 				t.Errorf("needs x-permissions")
 			} else {
 				for _, p := range perms {
-					if _, ok := permNames[fmt.Sprint(p)]; !ok {
+					if _, ok := edge.PermNames[fmt.Sprint(p)]; !ok {
 						t.Errorf("x-permissions names unknown permission %v", p)
 					}
 				}
@@ -239,7 +241,7 @@ func concretePath(pattern, proxyID string) string {
 }
 
 // unknownRoute reports whether r is the router's answer to a path or method it does not serve:
-// 405, or the plain (unwrapped) 404 whose detail is errNotFound's. Resources that are not found
+// 405, or the plain (unwrapped) 404 whose detail is edge.ErrNotFound's. Resources that are not found
 // and every proxy-route error come out differently (a served route without a key answers 401
 // before it looks anything up).
 func unknownRoute(r *resp) bool {
@@ -249,8 +251,8 @@ func unknownRoute(r *resp) bool {
 	if r.status != http.StatusNotFound {
 		return false
 	}
-	var p Problem
-	return json.Unmarshal(r.body, &p) == nil && p.Detail == errNotFound.Detail
+	var p edge.Problem
+	return json.Unmarshal(r.body, &p) == nil && p.Detail == edge.ErrNotFound.Detail
 }
 
 // TestOpenAPIEveryDocumentedRouteServed: every documented operation is served. Operations of the
@@ -324,7 +326,7 @@ func TestOpenAPIProblemMatchesStruct(t *testing.T) {
 	doc := loadOpenAPI(t)
 	schema := doc.Components.Schemas["Problem"].Value
 
-	rt := reflect.TypeFor[Problem]()
+	rt := reflect.TypeFor[edge.Problem]()
 	fields := map[string]bool{}
 	for i := range rt.NumField() {
 		f := rt.Field(i)
@@ -364,7 +366,7 @@ func TestOpenAPIProblemMatchesStruct(t *testing.T) {
 		raw, _ := json.Marshal(ex)
 		d := json.NewDecoder(bytes.NewReader(raw))
 		d.DisallowUnknownFields()
-		var p Problem
+		var p edge.Problem
 		if err := d.Decode(&p); err != nil {
 			t.Errorf("example %d does not decode into Problem: %v", i, err)
 			continue
@@ -378,14 +380,14 @@ func TestOpenAPIProblemMatchesStruct(t *testing.T) {
 		}
 	}
 
-	real := []*Problem{errUnauthenticated, errNotFound, errTooLarge, errMalformedJSON,
-		invalid("data.number", "fails the Luhn check"), forbidden("token:create"), problem(http.StatusBadGateway, "x")}
+	real := []*edge.Problem{edge.ErrUnauthenticated, edge.ErrNotFound, edge.ErrTooLarge, edge.ErrMalformedJSON,
+		edge.Invalid("data.number", "fails the Luhn check"), edge.Forbidden("token:create"), edge.NewProblem(http.StatusBadGateway, "x")}
 	for _, p := range real {
 		for _, wrap := range []bool{false, true} {
 			name := fmt.Sprintf("%d/wrapped=%v", p.Status, wrap)
 			t.Run(name, func(t *testing.T) {
 				var ctx fasthttp.RequestCtx
-				writeProblem(&ctx, p, wrap)
+				edge.WriteProblem(&ctx, p, wrap)
 				schemaName := "Problem"
 				if wrap {
 					schemaName = "ProxyError"

@@ -11,8 +11,9 @@ import (
 
 	"github.com/valyala/fasthttp"
 
-	"github.com/sluice-edge/sluice/internal/egress"
 	"github.com/sluice-edge/sluice/internal/expr"
+	"github.com/sluice-edge/sluice/server/internal/edge"
+	"github.com/sluice-edge/sluice/server/internal/egress"
 	"github.com/sluice-edge/sluice/store"
 )
 
@@ -62,7 +63,7 @@ func (s *Server) invokeProxy(c *call) error {
 	switch string(ctx.Method()) {
 	case "POST", "GET", "PUT", "PATCH", "DELETE":
 	default:
-		return problem(http.StatusMethodNotAllowed, "the proxy accepts POST, GET, PUT, PATCH and DELETE")
+		return edge.NewProblem(http.StatusMethodNotAllowed, "the proxy accepts POST, GET, PUT, PATCH and DELETE")
 	}
 	x := s.newExchange(c)
 	defer x.release()
@@ -142,57 +143,44 @@ func (s *Server) resolveProxy(x *exchange) (string, error) {
 	if len(key) > 0 {
 		x.px = s.proxies.byProxyKey(key)
 		if x.px == nil {
-			return "", problem(http.StatusNotFound, "no proxy has this key")
+			return "", edge.NewProblem(http.StatusNotFound, "no proxy has this key")
 		}
 		base, x.limit, x.c.proxyID = x.px.DestinationURL, s.cfg.Limits.ProxyTokens, x.px.ID
 		x.env.config = x.px.Configuration
 	} else {
 		u := ctx.Request.Header.PeekCanonical(nameBTProxyURL)
 		if len(u) == 0 {
-			return "", invalid("BT-PROXY-URL", "BT-PROXY-URL or BT-PROXY-KEY is required")
+			return "", edge.Invalid("BT-PROXY-URL", "BT-PROXY-URL or BT-PROXY-KEY is required")
 		}
 		if !s.cfg.ephemeralProxy() {
-			return "", problem(http.StatusForbidden, "ephemeral proxying (BT-PROXY-URL) is switched off; use a pre-configured proxy")
+			return "", edge.NewProblem(http.StatusForbidden, "ephemeral proxying (BT-PROXY-URL) is switched off; use a pre-configured proxy")
 		}
 		base, x.limit = string(u), s.cfg.Limits.EphemeralTokens
 	}
-	who, err := s.authenticate(ctx)
+	who, err := s.auth.Authenticate(ctx)
 	if err != nil {
 		return "", err
 	}
 	switch {
 	case who != nil:
 	case x.px != nil && !x.px.RequireAuth:
-		if err := s.checkAnonymous(x.c, x.px); err != nil {
+		if err := s.auth.AllowAnonymous(ctx, x.px.ID); err != nil {
 			return "", err
 		}
-		if who, err = s.proxyPrincipal(x.px); err != nil {
+		if who, err = s.auth.ApplicationPrincipal(ctx, x.px.ApplicationID); err != nil {
 			return "", err
 		}
 	default:
-		return "", errUnauthenticated
+		return "", edge.ErrUnauthenticated
 	}
 	x.c.who = who
-	if err := s.checkApplication(x.c); err != nil {
+	if err := s.auth.AllowApplication(ctx, who); err != nil {
 		return "", err
 	}
-	if !who.can(permProxyInvoke) && !who.can(permTokenUse) {
-		return "", forbidden("proxy:invoke")
+	if !who.Can(edge.PermProxyInvoke) && !who.Can(edge.PermTokenUse) {
+		return "", edge.Forbidden("proxy:invoke")
 	}
 	return base, nil
-}
-
-// proxyPrincipal is who an anonymous call to px acts as: the proxy's application.
-func (s *Server) proxyPrincipal(px *proxyConfig) (*principal, error) {
-	if px.ApplicationID == adminActor {
-		return adminPrincipal, nil
-	}
-	app, err := s.store.GetApplication(s.ctx(), px.ApplicationID)
-	if err != nil {
-		return nil, problem(http.StatusForbidden, "the proxy's application no longer exists")
-	}
-	p, _ := parsePerms(app.Permissions)
-	return &principal{appID: app.ID, perms: p, containers: app.Containers}, nil
 }
 
 // destination joins base with the path after /proxy and the query (minus bt-proxy-key) into
@@ -204,7 +192,7 @@ func (s *Server) destination(x *exchange, base string) ([]byte, error) {
 	path, query, _ := bytes.Cut(uri, []byte("?"))
 	rest := bytes.TrimPrefix(path, []byte("/proxy"))
 	if len(rest) > 0 && rest[0] != '/' {
-		return nil, problem(http.StatusNotFound, "no such resource") // only /proxy and /proxy/… exist
+		return nil, edge.NewProblem(http.StatusNotFound, "no such resource") // only /proxy and /proxy/… exist
 	}
 	if err := checkRestPath(rest); err != nil {
 		return nil, err
@@ -225,7 +213,7 @@ func (s *Server) destination(x *exchange, base string) ([]byte, error) {
 	}
 	u, err := s.policy.CheckURL(string(x.url))
 	if err != nil {
-		return nil, invalid("BT-PROXY-URL", "the destination is not allowed: "+egressDetail(err))
+		return nil, edge.Invalid("BT-PROXY-URL", "the destination is not allowed: "+egress.Detail(err))
 	}
 	x.basePath = strings.TrimSuffix(u.EscapedPath(), string(x.restPath))
 	return x.url, nil
@@ -304,7 +292,7 @@ func (s *Server) forward(x *exchange, dest []byte) error {
 	limit := s.cfg.Limits.ProxyBodyBytes
 	cl := ctx.Request.Header.ContentLength()
 	if int64(cl) > limit {
-		return errTooLarge
+		return edge.ErrTooLarge
 	}
 	body, whole, err := x.readRequestBody(limit)
 	if err != nil {
@@ -405,7 +393,7 @@ func (x *exchange) readRequestBody(limit int64) (body []byte, whole bool, err er
 	switch {
 	case x.px != nil && len(x.px.RequestTransforms) > 0, cl >= 0 && cl <= bufferLimit,
 		stream == nil: // no stream: the body is in memory already
-		body, err = x.c.readBody(min(limit, bufferLimit))
+		body, err = edge.ReadBody(x.c.ctx, min(limit, bufferLimit))
 		return body, err == nil, err
 	case cl >= 0:
 		return nil, false, nil // known to be bigger
@@ -414,9 +402,9 @@ func (x *exchange) readRequestBody(limit int64) (body []byte, whole bool, err er
 	body, err = io.ReadAll(io.LimitReader(stream, min(limit, bufferLimit)+1))
 	switch {
 	case err != nil:
-		return nil, false, problem(http.StatusBadRequest, "could not read the request body")
+		return nil, false, edge.NewProblem(http.StatusBadRequest, "could not read the request body")
 	case int64(len(body)) > limit:
-		return nil, false, errTooLarge
+		return nil, false, edge.ErrTooLarge
 	}
 	return body, len(body) <= bufferLimit, nil
 }
@@ -434,13 +422,13 @@ func (x *exchange) destinationError(err error) error {
 		case x.footprint:
 			field = fpTargetURL
 		}
-		return invalid(field, "the destination resolves to a blocked address: "+egressDetail(err))
+		return edge.Invalid(field, "the destination resolves to a blocked address: "+egress.Detail(err))
 	case isTimeout(err):
 		c.errClass = errDestinationTimeout
-		return problem(http.StatusRequestTimeout, "the destination did not answer in time")
+		return edge.NewProblem(http.StatusRequestTimeout, "the destination did not answer in time")
 	}
 	c.errClass = errDestinationUnreachable
-	return problem(http.StatusBadGateway, "the destination could not be reached")
+	return edge.NewProblem(http.StatusBadGateway, "the destination could not be reached")
 }
 
 // respond moves the destination's answer (dresp, released here or handed on) into the caller's
@@ -456,11 +444,11 @@ func (s *Server) respond(x *exchange, dresp *fasthttp.Response) error {
 		// proxied request, and the edge does not relay protocol switches.
 		fasthttp.ReleaseResponse(dresp)
 		x.c.errClass = errDestinationStatus
-		return problem(http.StatusBadGateway, "the destination answered "+strconv.Itoa(status))
+		return edge.NewProblem(http.StatusBadGateway, "the destination answered "+strconv.Itoa(status))
 	case x.footprint && status >= 500:
 		fasthttp.ReleaseResponse(dresp)
 		resp.Header.Set("x-footprint-proxy-upstream-status-code", strconv.Itoa(status))
-		return problem(http.StatusBadGateway, "the destination answered "+strconv.Itoa(status))
+		return edge.NewProblem(http.StatusBadGateway, "the destination answered "+strconv.Itoa(status))
 	}
 	var err error
 	if (x.px != nil && len(x.px.ResponseTransforms) > 0 || len(x.ingress) > 0) && status >= 200 && status < 300 {
@@ -496,7 +484,7 @@ func (s *Server) transformResponse(x *exchange, dresp, resp *fasthttp.Response) 
 	}
 	body, err := readResponseBody(dresp, s.cfg.Limits.ProxyBodyBytes)
 	if err != nil {
-		if p := (*Problem)(nil); errors.As(err, &p) && p.Status == http.StatusRequestEntityTooLarge {
+		if p := (*edge.Problem)(nil); errors.As(err, &p) && p.Status == http.StatusRequestEntityTooLarge {
 			return err
 		}
 		return x.c.bodyFailed(err)
@@ -515,7 +503,7 @@ func (s *Server) transformResponse(x *exchange, dresp, resp *fasthttp.Response) 
 func readResponseBody(resp *fasthttp.Response, limit int64) ([]byte, error) {
 	if !resp.IsBodyStream() {
 		if int64(len(resp.Body())) > limit {
-			return nil, errTooLarge
+			return nil, edge.ErrTooLarge
 		}
 		return resp.Body(), nil
 	}
@@ -525,7 +513,7 @@ func readResponseBody(resp *fasthttp.Response, limit int64) ([]byte, error) {
 		return nil, err
 	}
 	if int64(len(b)) > limit {
-		return nil, errTooLarge
+		return nil, edge.ErrTooLarge
 	}
 	return b, nil
 }
@@ -616,7 +604,7 @@ func (b *bodyStream) Read(p []byte) (int, error) {
 	}
 	b.left -= int64(n)
 	if b.left < 0 {
-		b.err = errTooLarge
+		b.err = edge.ErrTooLarge
 		return 0, b.err
 	}
 	return n, err
@@ -647,7 +635,7 @@ func (e *errReader) Read(p []byte) (int, error) {
 // inside a JSON string is JSON-string-escaped, so no label — nor its absence — lets a value out
 // of its string, whole or streamed.
 func bodyContext(ct []byte) expr.Context {
-	mt := mediaType(ct)
+	mt := edge.MediaType(ct)
 	if mt == "application/json" { // the usual one, without the subtype's search
 		return expr.JSON
 	}
@@ -659,21 +647,4 @@ func bodyContext(ct []byte) expr.Context {
 		return expr.JSON
 	}
 	return expr.Body
-}
-
-// mediaType is the lower-cased type/subtype of a Content-Type value.
-func mediaType(ct []byte) string {
-	if string(ct) == "application/json" { // as most clients send it: no case folding needed
-		return "application/json"
-	}
-	if i := bytes.IndexByte(ct, ';'); i >= 0 {
-		ct = ct[:i]
-	}
-	ct = bytes.TrimSpace(ct)
-	for _, known := range [...]string{"application/json", "application/x-www-form-urlencoded"} {
-		if bytes.EqualFold(ct, []byte(known)) {
-			return known // the usual ones without an allocation
-		}
-	}
-	return strings.ToLower(string(ct))
 }

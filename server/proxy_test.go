@@ -15,10 +15,11 @@ import (
 	"unicode/utf8"
 
 	"github.com/sluice-edge/sluice/internal/expr"
+	"github.com/sluice-edge/sluice/server/internal/edge"
 	"github.com/sluice-edge/sluice/store"
 )
 
-func (e *edge) token(key string, body map[string]any) string {
+func (e *testEdge) token(key string, body map[string]any) string {
 	e.t.Helper()
 	return e.do("POST", "/tokens", key, body).expect(e.t, 201).json(e.t)["id"].(string)
 }
@@ -35,7 +36,7 @@ func TestProxyEphemeralDetokenizesBodyHeaderQuery(t *testing.T) {
 		"BT-Custom", "drop me", "X-Plain", "as is", "Connection", "X-Hop", "X-Hop", "gone",
 		"BT-PROXY-KEEP-ALIVE", "timeout=5")
 	r.expect(t, 200)
-	if r.header.Get(headerDestinationStatus) != "200" || r.header.Get("X-Echo") != "1" {
+	if r.header.Get(edge.HeaderDestinationStatus) != "200" || r.header.Get("X-Echo") != "1" {
 		t.Fatalf("response headers %v", r.header)
 	}
 	got := dest.last(t)
@@ -101,7 +102,7 @@ func TestProxyHeaderOrderBothWays(t *testing.T) {
 		io.ReadAll(resp.Body)
 		resp.Body.Close()
 		if resp.StatusCode != 200 || fmt.Sprint(resp.Header["Link"]) != "[<a> <b> <c>]" || resp.Header.Get("Keep-Alive") != "" ||
-			resp.Header.Get("X-Hop") != "" || resp.Header.Get(headerDestinationStatus) != "200" {
+			resp.Header.Get("X-Hop") != "" || resp.Header.Get(edge.HeaderDestinationStatus) != "200" {
 			t.Fatalf("answer %d %v", resp.StatusCode, resp.Header)
 		}
 		got := dest.last(t)
@@ -224,7 +225,7 @@ func TestProxyStatusesAndFailures(t *testing.T) {
 	k := e.adminKey
 	r := e.do("POST", "/proxy/status/503", k, "x", "BT-PROXY-URL", dest.url)
 	r.expect(t, 503)
-	if r.header.Get(headerDestinationStatus) != "503" || r.header.Get("X-Dest") != "yes" || string(r.body) != `{"from":"destination"}` {
+	if r.header.Get(edge.HeaderDestinationStatus) != "503" || r.header.Get("X-Dest") != "yes" || string(r.body) != `{"from":"destination"}` {
 		t.Fatalf("503 not passed through: %v %s", r.header, r.body)
 	}
 	r = e.do("GET", "/proxy/redirect", k, nil, "BT-PROXY-URL", dest.url)
@@ -240,7 +241,7 @@ func TestProxyStatusesAndFailures(t *testing.T) {
 	if m["detail"] == "" {
 		t.Fatal("502 without detail")
 	}
-	if e.do("GET", "/proxy", k, nil, "BT-PROXY-URL", closed).header.Get(headerDestinationStatus) != "" {
+	if e.do("GET", "/proxy", k, nil, "BT-PROXY-URL", closed).header.Get(edge.HeaderDestinationStatus) != "" {
 		t.Fatal("destination status on an edge error")
 	}
 	// Timeout: a proxy with a 1 s timeout against a 3 s destination.

@@ -1,12 +1,16 @@
 package server
 
-import "net/http"
+import (
+	"net/http"
+
+	"github.com/sluice-edge/sluice/server/internal/edge"
+)
 
 // errUnreadableBody answers a request whose body could not be read: broken chunked framing, or a
 // connection that failed mid-body. The caller's fault, not the edge's: a 400, no ERROR line.
-var errUnreadableBody = problem(http.StatusBadRequest, "the request body could not be read (malformed chunked framing or a broken connection)")
+var errUnreadableBody = edge.NewProblem(http.StatusBadRequest, "the request body could not be read (malformed chunked framing or a broken connection)")
 
-var errPathEscapes = invalid("path", "a path segment may not be . or .. in any spelling (percent-encoded, with ;parameters) nor hold an encoded slash or backslash")
+var errPathEscapes = edge.Invalid("path", "a path segment may not be . or .. in any spelling (percent-encoded, with ;parameters) nor hold an encoded slash or backslash")
 
 // checkRestPath refuses a path after /proxy that a destination could resolve to somewhere outside
 // the destination's base path. fasthttp has already resolved plain and percent-encoded dot

@@ -2,9 +2,7 @@ package server
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -12,16 +10,17 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/sluice-edge/sluice/server/internal/edge"
 	"github.com/sluice-edge/sluice/server/internal/obs"
 )
 
 // call is one API request on its way through a handler. It lives for the request only.
 type call struct {
 	ctx   *fasthttp.RequestCtx
-	who   *principal // nil when the request carried no valid key
-	id    string     // the {id} path segment, if the route has one
-	route string     // the route pattern, for logs and metrics (never the raw path)
-	wrap  bool       // errors go out as {"proxy_error": …}
+	who   *edge.Principal // nil when the request carried no valid key
+	id    string          // the {id} path segment, if the route has one
+	route string          // the route pattern, for logs and metrics (never the raw path)
+	wrap  bool            // errors go out as {"proxy_error": …}
 
 	destDuration      time.Duration // time spent waiting on the destination
 	transformDuration time.Duration // time spent in request and response transforms
@@ -123,7 +122,7 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	c := callPool.Get().(*call)
 	defer releaseCall(c)
 	c.ctx, c.route = ctx, "unmatched"
-	reqID := requestID(ctx, &c.idBuf)
+	reqID := edge.RequestID(ctx, &c.idBuf)
 	c.reqID = reqID
 	err := s.dispatch(c)
 	if guest := asGuestError(err); guest != nil {
@@ -135,19 +134,19 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 		if p.Status == http.StatusInternalServerError {
 			s.log.Error("request failed", "request_id", string(reqID), "route", c.route, "error", err.Error())
 		}
-		writeProblem(ctx, p, c.wrap)
+		edge.WriteProblem(ctx, p, c.wrap)
 		if p.Status == http.StatusRequestEntityTooLarge {
-			drainBody(ctx)
+			edge.DrainBody(ctx)
 		}
 	}
 	// Set last: a proxied answer replaces the whole response.
-	ctx.Response.Header.SetCanonical(nameRequestID, reqID)
-	l := obs.RequestLine{RequestID: reqID, Start: start, Method: methodName(ctx.Method()), Route: c.route,
+	ctx.Response.Header.SetCanonical(edge.NameRequestID, reqID)
+	l := obs.RequestLine{RequestID: reqID, Start: start, Method: edge.MethodName(ctx.Method()), Route: c.route,
 		Status: ctx.Response.StatusCode(), Duration: time.Since(start), Destination: c.destDuration,
 		Transforms: c.transformDuration, ProxyID: c.proxyID, Tokens: c.tokens, Conn: ctx.ConnID(),
 		ErrClass: c.errClass}
 	if c.who != nil {
-		l.Application = c.who.appID
+		l.Application = c.who.AppID
 	}
 	s.metrics.Observe(c.route, l.Status, l.Duration, c.destDuration, c.tokens)
 	if err == nil && c.stream != nil {
@@ -172,16 +171,6 @@ func asGuestError(err error) *guestError {
 	return nil
 }
 
-// methodName returns the method as a constant string for the usual methods (no allocation).
-func methodName(m []byte) string {
-	for _, k := range [...]string{"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"} {
-		if string(m) == k {
-			return k
-		}
-	}
-	return string(m)
-}
-
 func (s *Server) dispatch(c *call) error {
 	ctx := c.ctx
 	if isProxyPath(ctx.Path()) {
@@ -199,125 +188,29 @@ func (s *Server) dispatch(c *call) error {
 	rt, id, known := match(string(ctx.Method()), ctx.Path())
 	if rt == nil {
 		if known {
-			return problem(http.StatusMethodNotAllowed, "method not allowed on this path")
+			return edge.NewProblem(http.StatusMethodNotAllowed, "method not allowed on this path")
 		}
-		return errNotFound
+		return edge.ErrNotFound
 	}
 	c.route, c.id = rt.pattern, id
-	who, err := s.authenticate(ctx)
+	who, err := s.auth.Authenticate(ctx)
 	if err != nil {
 		return err
 	}
 	if who == nil {
-		return errUnauthenticated
+		return edge.ErrUnauthenticated
 	}
 	c.who = who
-	if err := s.checkApplication(c); err != nil {
+	if err := s.auth.AllowApplication(c.ctx, c.who); err != nil {
 		return err
 	}
 	return rt.h(s, c)
 }
 
-// requestID accepts a caller's X-Request-Id if it is short and printable, else makes one; either
-// way the id is in buf. (A view into the request's headers would not do: the proxy edits them in
-// place, and fasthttp reuses a deleted header's storage for the next value it sets.)
-func requestID(ctx *fasthttp.RequestCtx, buf *[128]byte) []byte {
-	if v := ctx.Request.Header.PeekCanonical(nameRequestID); len(v) > 0 && len(v) <= len(buf) {
-		ok := true
-		for _, b := range v {
-			if b <= 0x20 || b >= 0x7f {
-				ok = false
-				break
-			}
-		}
-		if ok {
-			return buf[:copy(buf[:], v)]
-		}
-	}
-	obs.NewRequestID((*[24]byte)(buf[:24]))
-	return buf[:24]
-}
-
 // require fails with 403 unless the caller holds every permission in want.
-func (c *call) require(want perm, name string) error {
-	if !c.who.can(want) {
-		return forbidden(name)
+func (c *call) require(want edge.Perm, name string) error {
+	if !c.who.Can(want) {
+		return edge.Forbidden(name)
 	}
-	return nil
-}
-
-// readBody reads the whole request body up to limit bytes; over it is a 413 before anything is
-// parsed.
-func (c *call) readBody(limit int64) ([]byte, error) {
-	cl := c.ctx.Request.Header.ContentLength()
-	if cl > 0 && int64(cl) > limit {
-		return nil, errTooLarge
-	}
-	r := c.ctx.RequestBodyStream()
-	if r == nil || cl >= 0 {
-		// A known length within the limit: fasthttp reads it into the request's own pooled
-		// buffer (no allocation); the slice is valid until the handler returns.
-		b := c.ctx.Request.Body()
-		if int64(len(b)) > limit {
-			return nil, errTooLarge
-		}
-		return b, nil
-	}
-	b, err := io.ReadAll(io.LimitReader(r, limit+1))
-	if err != nil {
-		return nil, problem(http.StatusBadRequest, "could not read the request body")
-	}
-	if int64(len(b)) > limit {
-		return nil, errTooLarge
-	}
-	return b, nil
-}
-
-// decodeJSON reads the body (API limit) into v. Malformed JSON is a 400; a field of the wrong
-// type is a 400 naming the field. Unknown fields are ignored, as Basis Theory's API does.
-func (s *Server) decodeJSON(c *call, v any) error {
-	ct := c.ctx.Request.Header.ContentType()
-	if mt := mediaType(ct); len(ct) > 0 && !strings.HasSuffix(mt, "/json") && !strings.HasSuffix(mt, "+json") {
-		return problem(http.StatusUnsupportedMediaType, "the request body must be JSON")
-	}
-	b, err := c.readBody(s.cfg.Limits.APIBodyBytes)
-	if err != nil {
-		return err
-	}
-	return decodeStrict(b, v)
-}
-
-func decodeStrict(b []byte, v any) error {
-	d := json.NewDecoder(bytes.NewReader(b))
-	if err := d.Decode(v); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) && te.Field != "" {
-			return invalid(te.Field, "has the wrong type (want "+te.Type.String()+")")
-		}
-		return errMalformedJSON
-	}
-	if d.More() {
-		return errMalformedJSON
-	}
-	return nil
-}
-
-// drainBody reads and discards up to 8 MiB of a refused body so that the client, still sending,
-// gets to read the answer instead of a connection reset. The connection is closed after.
-func drainBody(ctx *fasthttp.RequestCtx) {
-	if r := ctx.RequestBodyStream(); r != nil {
-		io.CopyN(io.Discard, r, 8<<20)
-	}
-}
-
-// writeJSON answers status with v as JSON.
-func writeJSON(ctx *fasthttp.RequestCtx, status int, v any) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	ctx.SetStatusCode(status)
-	ctx.SetContentType("application/json")
-	ctx.SetBody(b)
 	return nil
 }

@@ -17,8 +17,9 @@ import (
 
 	"github.com/valyala/fasthttp"
 
-	"github.com/sluice-edge/sluice/internal/egress"
 	"github.com/sluice-edge/sluice/jwe"
+	"github.com/sluice-edge/sluice/server/internal/edge"
+	"github.com/sluice-edge/sluice/server/internal/egress"
 	"github.com/sluice-edge/sluice/server/internal/obs"
 	"github.com/sluice-edge/sluice/store"
 	"github.com/sluice-edge/sluice/transforms"
@@ -29,13 +30,11 @@ var Version = "dev"
 
 // Server holds what every request needs. Build it with New; it is safe for concurrent use.
 type Server struct {
-	cfg         Config
-	store       store.Store
-	log         *slog.Logger
-	adminKeyTag *tag       // of the bootstrap admin key, if any
-	keyTags     *keyTagger // API key → principal cache key, per process
-	ready       atomic.Bool
-	now         func() time.Time
+	cfg   Config
+	store store.Store
+	log   *slog.Logger
+	ready atomic.Bool
+	now   func() time.Time
 
 	proxies   *proxyRegistry
 	policy    egress.Policy    // destination URL rules
@@ -47,10 +46,8 @@ type Server struct {
 	metrics   *obs.Metrics
 	wasm      *transforms.Engine // WebAssembly transforms
 
-	logBuf      *obs.BufferedLog // the default log's buffer, flushed on Close
-	principals  principalCache   // API key hash → principal
-	anonLimiter *limiter         // anonymous pre-configured proxy calls, per proxy and client IP
-	appLimiter  *limiter         // per application
+	logBuf *obs.BufferedLog    // the default log's buffer, flushed on Close
+	auth   *edge.Authenticator // API keys → principals, rate limits
 }
 
 // New opens the vault and prepares the handlers. The caller must Close the Server.
@@ -64,7 +61,7 @@ func New(cfg Config) (s *Server, err error) {
 		logBuf = obs.NewBufferedLog(out)
 		cfg.Logger = slog.New(slog.NewJSONHandler(logBuf, &slog.HandlerOptions{Level: cfg.slogLevel()}))
 	}
-	s = &Server{cfg: cfg, log: cfg.Logger, now: time.Now, logBuf: logBuf, keyTags: newKeyTagger()}
+	s = &Server{cfg: cfg, log: cfg.Logger, now: time.Now, logBuf: logBuf}
 	defer func() {
 		if err != nil && logBuf != nil {
 			logBuf.Close()
@@ -84,16 +81,13 @@ func New(cfg Config) (s *Server, err error) {
 		st.Close()
 		return nil, err
 	}
-	adminKey := cfg.AdminKey
-	if adminKey == "" && cfg.Dev {
-		if adminKey, err = devAdminKey(&cfg); err != nil {
+	if cfg.AdminKey == "" && cfg.Dev {
+		// Made (or read) only once the vault opened: a wrong master key leaves no key file behind.
+		if s.cfg.AdminKey, err = devAdminKey(&cfg); err != nil {
 			st.Close()
 			return nil, err
 		}
-	}
-	if adminKey != "" {
-		h := s.keyTags.tag([]byte(adminKey))
-		s.adminKeyTag = &h
+		s.auth = edge.NewAuthenticator(s.store, s.cfg.AdminKey, s.cfg.RateLimits)
 	}
 	s.ready.Store(true)
 	return s, nil
@@ -104,10 +98,8 @@ func (s *Server) attach(st store.Store) error {
 	if s.metrics == nil {
 		s.metrics = obs.NewMetrics()
 	}
-	rl := s.cfg.RateLimits
-	s.anonLimiter = newLimiter(rl.AnonymousRequests, rl.AnonymousWindow)
-	s.appLimiter = newLimiter(rl.ApplicationRequests, rl.ApplicationWindow)
 	s.store = obs.MeteredStore(st, s.metrics)
+	s.auth = edge.NewAuthenticator(s.store, s.cfg.AdminKey, s.cfg.RateLimits)
 	s.decrypter = jwe.NewDecrypter(s.lookupKey, 256)
 	if err := s.initTransforms(); err != nil {
 		return err
@@ -280,11 +272,11 @@ func (s *Server) handleParseError(ctx *fasthttp.RequestCtx, err error) {
 	var small *fasthttp.ErrSmallBuffer
 	switch {
 	case errors.Is(err, fasthttp.ErrBodyTooLarge):
-		writeProblem(ctx, errTooLarge, false)
+		edge.WriteProblem(ctx, edge.ErrTooLarge, false)
 	case errors.As(err, &small):
-		writeProblem(ctx, problem(http.StatusRequestHeaderFieldsTooLarge, "request headers are too large"), false)
+		edge.WriteProblem(ctx, edge.NewProblem(http.StatusRequestHeaderFieldsTooLarge, "request headers are too large"), false)
 	default:
-		writeProblem(ctx, problem(http.StatusBadRequest, "malformed HTTP request"), false)
+		edge.WriteProblem(ctx, edge.NewProblem(http.StatusBadRequest, "malformed HTTP request"), false)
 	}
 	ctx.SetConnectionClose()
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/sluice-edge/sluice/internal/expr"
 	"github.com/sluice-edge/sluice/internal/tokens"
+	"github.com/sluice-edge/sluice/server/internal/edge"
 	"github.com/sluice-edge/sluice/store"
 )
 
@@ -68,9 +69,9 @@ func (s *Server) runResponseTransforms(x *exchange, resp *fasthttp.Response, bod
 // transformFailed is the error of a transform that cannot do its work on this message.
 func transformFailed(m *message, detail string) error {
 	if m.response {
-		return problem(http.StatusInternalServerError, "response transform failed: "+detail)
+		return edge.NewProblem(http.StatusInternalServerError, "response transform failed: "+detail)
 	}
-	return invalid("body", "request transform failed: "+detail)
+	return edge.Invalid("body", "request transform failed: "+detail)
 }
 
 func (s *Server) runTransform(x *exchange, t *transform, m *message, req *fasthttp.Request, resp *fasthttp.Response) error {
@@ -98,7 +99,7 @@ func (s *Server) runTransform(x *exchange, t *transform, m *message, req *fastht
 		}
 		out, err := sjsonSet(m.body, path, string(v))
 		if err != nil {
-			return transformFailed(m, "append_json could not set "+quoteSafe(t.Options.Location))
+			return transformFailed(m, "append_json could not set "+edge.QuoteSafe(t.Options.Location))
 		}
 		m.body = out
 	case "append_header":
@@ -179,16 +180,16 @@ func (s *Server) tokenizeAt(x *exchange, t *transform, m *message) error {
 	if !v.Exists() {
 		return nil // nothing to vault at this location
 	}
-	if !x.c.who.can(permTokenCreate) {
-		return forbidden("token:create")
+	if !x.c.who.Can(edge.PermTokenCreate) {
+		return edge.Forbidden("token:create")
 	}
 	tpl := t.Options.Token
-	tok := &store.Token{ID: newUUID(), Type: tpl.Type, Metadata: tpl.Metadata, CreatedBy: x.c.who.appID, CreatedAt: s.now().UTC()}
+	tok := &store.Token{ID: newUUID(), Type: tpl.Type, Metadata: tpl.Metadata, CreatedBy: x.c.who.AppID, CreatedAt: s.now().UTC()}
 	tok.Containers = tpl.Containers
 	if len(tok.Containers) == 0 {
 		tok.Containers = tokens.DefaultContainers(tpl.Type)
 	}
-	if !x.c.who.canUse(tok.Containers) {
+	if !x.c.who.CanUse(tok.Containers) {
 		return errCreateOutsideContainers
 	}
 	if tpl.ExpiresAt != "" {
@@ -196,9 +197,9 @@ func (s *Server) tokenizeAt(x *exchange, t *transform, m *message) error {
 		tok.ExpiresAt = &at
 	}
 	if err := s.setData(tok, json.RawMessage(v.Raw), time.Time{}); err != nil {
-		var p *Problem
+		var p *edge.Problem
 		if errors.As(err, &p) && p.Status == http.StatusBadRequest {
-			return transformFailed(m, "the value at "+quoteSafe(t.Options.Location)+" is not a valid "+tpl.Type)
+			return transformFailed(m, "the value at "+edge.QuoteSafe(t.Options.Location)+" is not a valid "+tpl.Type)
 		}
 		return err
 	}
@@ -207,7 +208,7 @@ func (s *Server) tokenizeAt(x *exchange, t *transform, m *message) error {
 	}
 	out, err := sjsonSet(m.body, path, tok.ID)
 	if err != nil {
-		return transformFailed(m, "tokenize could not replace "+quoteSafe(t.Options.Location))
+		return transformFailed(m, "tokenize could not replace "+edge.QuoteSafe(t.Options.Location))
 	}
 	m.body = out
 	return nil
@@ -267,16 +268,4 @@ func jsonPath(p string) (string, error) {
 		return "", errors.New("must name a member")
 	}
 	return strings.Join(parts, "."), nil
-}
-
-// egressDetail is the value-free reason a destination was refused.
-func egressDetail(err error) string {
-	s := err.Error()
-	if i := strings.Index(s, "egress: "); i >= 0 {
-		s = s[i+len("egress: "):]
-	}
-	if len(s) > 200 {
-		s = s[:200]
-	}
-	return s
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/sluice-edge/sluice/internal/tokens"
+	"github.com/sluice-edge/sluice/server/internal/edge"
 	"github.com/sluice-edge/sluice/server/internal/obs"
 	"github.com/sluice-edge/sluice/store"
 	"github.com/sluice-edge/sluice/transforms"
@@ -82,15 +83,15 @@ func (s *Server) initTransforms() error {
 // installModule compiles wasm and keeps it in the vault; the same bytes give the same record.
 func (s *Server) installModule(c *call, wasm []byte) (*moduleRecord, error) {
 	if int64(len(wasm)) > s.cfg.Limits.ModuleBytes {
-		return nil, errTooLarge
+		return nil, edge.ErrTooLarge
 	}
 	info, err := s.wasm.Compile(c.ctx, wasm)
 	if err != nil {
 		if errors.Is(err, transforms.ErrInvalidModule) {
-			return nil, problem(http.StatusUnprocessableEntity, err.Error())
+			return nil, edge.NewProblem(http.StatusUnprocessableEntity, err.Error())
 		}
 		if errors.Is(err, transforms.ErrBusy) {
-			return nil, problem(http.StatusServiceUnavailable, "every compilation slot is taken; try again")
+			return nil, edge.NewProblem(http.StatusServiceUnavailable, "every compilation slot is taken; try again")
 		}
 		return nil, err
 	}
@@ -113,13 +114,13 @@ func (s *Server) installModule(c *call, wasm []byte) (*moduleRecord, error) {
 }
 
 func (s *Server) createTransform(c *call) error {
-	if err := c.require(permTransformCreate, "transform:create"); err != nil {
+	if err := c.require(edge.PermTransformCreate, "transform:create"); err != nil {
 		return err
 	}
 	if ct := c.ctx.Request.Header.ContentType(); !bytes.HasPrefix(ct, []byte("application/wasm")) {
-		return problem(http.StatusUnsupportedMediaType, "upload the module with Content-Type: application/wasm")
+		return edge.NewProblem(http.StatusUnsupportedMediaType, "upload the module with Content-Type: application/wasm")
 	}
-	wasm, err := c.readBody(s.cfg.Limits.ModuleBytes)
+	wasm, err := edge.ReadBody(c.ctx, s.cfg.Limits.ModuleBytes)
 	if err != nil {
 		return err
 	}
@@ -127,11 +128,11 @@ func (s *Server) createTransform(c *call) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(c.ctx, http.StatusCreated, r.view())
+	return edge.WriteJSON(c.ctx, http.StatusCreated, r.view())
 }
 
 func (s *Server) listTransforms(c *call) error {
-	if err := c.require(permTransformRead, "transform:read"); err != nil {
+	if err := c.require(edge.PermTransformRead, "transform:read"); err != nil {
 		return err
 	}
 	docs, err := s.store.List(c.ctx, store.Transforms)
@@ -145,11 +146,11 @@ func (s *Server) listTransforms(c *call) error {
 			out = append(out, r.view())
 		}
 	}
-	return writeJSON(c.ctx, http.StatusOK, map[string]any{"pagination": map[string]any{"total_items": len(out), "page_size": len(out)}, "data": out})
+	return edge.WriteJSON(c.ctx, http.StatusOK, map[string]any{"pagination": map[string]any{"total_items": len(out), "page_size": len(out)}, "data": out})
 }
 
 func (s *Server) getTransform(c *call) error {
-	if err := c.require(permTransformRead, "transform:read"); err != nil {
+	if err := c.require(edge.PermTransformRead, "transform:read"); err != nil {
 		return err
 	}
 	d, err := s.store.Get(c.ctx, store.Transforms, c.id)
@@ -160,18 +161,18 @@ func (s *Server) getTransform(c *call) error {
 	if err := json.Unmarshal(d, &r); err != nil {
 		return err
 	}
-	return writeJSON(c.ctx, http.StatusOK, r.view())
+	return edge.WriteJSON(c.ctx, http.StatusOK, r.view())
 }
 
 func (s *Server) deleteTransform(c *call) error {
-	if err := c.require(permTransformDelete, "transform:delete"); err != nil {
+	if err := c.require(edge.PermTransformDelete, "transform:delete"); err != nil {
 		return err
 	}
 	for _, p := range s.proxies.list() {
 		for _, ts := range [][]transform{p.RequestTransforms, p.ResponseTransforms} {
 			for _, t := range ts {
 				if t.Type == "wasm" && t.ModuleID == c.id {
-					return problem(http.StatusConflict, "the module is used by proxy "+p.ID)
+					return edge.NewProblem(http.StatusConflict, "the module is used by proxy "+p.ID)
 				}
 			}
 		}
@@ -190,10 +191,10 @@ func (s *Server) validateWasmTransform(c *call, t *transform, field string) erro
 	if t.Code != "" {
 		wasm, err := base64.StdEncoding.DecodeString(t.Code)
 		if err != nil {
-			return invalid(field, "code must be the base64 of a WebAssembly module")
+			return edge.Invalid(field, "code must be the base64 of a WebAssembly module")
 		}
 		if c == nil {
-			return invalid(field, "inline code is not accepted here")
+			return edge.Invalid(field, "inline code is not accepted here")
 		}
 		r, err := s.installModule(c, wasm)
 		if err != nil {
@@ -202,14 +203,14 @@ func (s *Server) validateWasmTransform(c *call, t *transform, field string) erro
 		t.ModuleID, t.Code = r.ID, ""
 	}
 	if !s.wasm.Has(t.ModuleID) {
-		return invalid(field, "module_id names no uploaded module")
+		return edge.Invalid(field, "module_id names no uploaded module")
 	}
 	return nil
 }
 
 var (
-	errGuestPathEscapes   = problem(http.StatusInternalServerError, "the transform set a path that leaves the destination's base path")
-	errGuestInformational = problem(http.StatusInternalServerError, "the transform answered with an informational (1xx) status")
+	errGuestPathEscapes   = edge.NewProblem(http.StatusInternalServerError, "the transform set a path that leaves the destination's base path")
+	errGuestInformational = edge.NewProblem(http.StatusInternalServerError, "the transform answered with an informational (1xx) status")
 )
 
 // guestError is how a guest that ended the exchange answers: a standard error (wrapped in
@@ -251,7 +252,7 @@ func (s *Server) runWasmTransform(x *exchange, t *transform, m *message, req *fa
 	case err != nil:
 		s.metrics.Transformed(took, obs.TransformFailed)
 		s.log.Warn("transform failed", "module_id", t.ModuleID, "request_id", string(x.c.reqID))
-		return problem(http.StatusInternalServerError, "the transform failed (trap, time or memory limit)")
+		return edge.NewProblem(http.StatusInternalServerError, "the transform failed (trap, time or memory limit)")
 	case out.Ended && out.Kind == transforms.CustomHTTPResponse && out.Status < 200:
 		// An informational status would leave the caller's connection in another protocol or
 		// waiting for a final answer that never comes.
@@ -339,13 +340,13 @@ func writeGuestError(ctx *fasthttp.RequestCtx, g *guestError) {
 		ctx.SetBody(o.Body)
 		return
 	}
-	p := problem(o.Status, o.Kind.String())
+	p := edge.NewProblem(o.Status, o.Kind.String())
 	msgs := o.Messages
 	if len(msgs) == 0 {
 		msgs = []string{o.Kind.String()}
 	}
 	p.Errors = map[string][]string{"error": msgs}
-	writeProblem(ctx, p, true)
+	edge.WriteProblem(ctx, p, true)
 }
 
 // guestServices is what a guest can ask of the edge during one call.
@@ -357,15 +358,15 @@ type guestServices struct {
 // Tokenize vaults data as a new token with the invoking application's permissions.
 func (g *guestServices) Tokenize(ctx context.Context, tokenType string, data []byte) (string, error) {
 	x, s := g.x, g.s
-	if !x.c.who.can(permTokenCreate) {
+	if !x.c.who.Can(edge.PermTokenCreate) {
 		return "", errors.New("the application lacks the token:create permission")
 	}
 	if !tokens.Known(tokenType) {
 		return "", errors.New("unknown token type")
 	}
-	tok := &store.Token{ID: newUUID(), Type: tokenType, CreatedBy: x.c.who.appID, CreatedAt: s.now().UTC()}
+	tok := &store.Token{ID: newUUID(), Type: tokenType, CreatedBy: x.c.who.AppID, CreatedAt: s.now().UTC()}
 	tok.Containers = tokens.DefaultContainers(tokenType)
-	if !x.c.who.canUse(tok.Containers) {
+	if !x.c.who.CanUse(tok.Containers) {
 		return "", errors.New("the application may not create tokens in this type's containers")
 	}
 	if err := s.setData(tok, bytes.Clone(data), time.Time{}); err != nil {

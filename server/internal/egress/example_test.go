@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 
-	"github.com/sluice-edge/sluice/internal/egress"
+	"github.com/sluice-edge/sluice/server/internal/egress"
 )
 
 func ExampleClassify() {

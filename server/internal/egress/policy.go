@@ -28,9 +28,7 @@ type BlockedError struct {
 	Decision Decision // why the (first) refused address was refused
 }
 
-func (e *BlockedError) Error() string {
-	return "egress: blocked destination " + quoteHost(e.Host) + " (" + e.Decision.String() + ")"
-}
+func (e *BlockedError) Error() string { return "egress: " + e.Detail() }
 
 // Unwrap makes errors.Is(err, ErrBlockedDestination) hold.
 func (e *BlockedError) Unwrap() error { return ErrBlockedDestination }
@@ -303,12 +301,51 @@ func itoa(n uint16) string {
 	return string(buf[i:])
 }
 
-func invalid(reason string) error {
-	return fmt.Errorf("%w: %s", ErrInvalidURL, reason)
+// InvalidError reports a destination URL or dial address the policy refuses for its form. It
+// wraps [ErrInvalidURL].
+type InvalidError struct {
+	Reason    string // a fixed phrase: "missing host", "scheme must be https", …
+	Host      string // the host it is about, when aboutHost
+	aboutHost bool
 }
 
+func (e *InvalidError) Error() string { return "egress: " + e.Detail() }
+
+// Unwrap makes errors.Is(err, ErrInvalidURL) hold.
+func (e *InvalidError) Unwrap() error { return ErrInvalidURL }
+
+// Detail is the refusal without the package prefix: fit for an answer to the caller, it names
+// at most the (shortened) host.
+func (e *InvalidError) Detail() string {
+	if !e.aboutHost {
+		return "invalid destination url: " + e.Reason
+	}
+	return "invalid destination url: host " + quoteHost(e.Host) + " " + e.Reason
+}
+
+// Detail is the refusal of [BlockedError] without the package prefix; it omits the address.
+func (e *BlockedError) Detail() string {
+	return "blocked destination " + quoteHost(e.Host) + " (" + e.Decision.String() + ")"
+}
+
+// Detail is the value-free reason err refused a destination, read from the *[BlockedError] or
+// *[InvalidError] in its chain; "refused" when it holds neither.
+func Detail(err error) string {
+	var b *BlockedError
+	if errors.As(err, &b) {
+		return b.Detail()
+	}
+	var inv *InvalidError
+	if errors.As(err, &inv) {
+		return inv.Detail()
+	}
+	return "refused"
+}
+
+func invalid(reason string) error { return &InvalidError{Reason: reason} }
+
 func invalidHost(reason, host string) error {
-	return fmt.Errorf("%w: host %s %s", ErrInvalidURL, quoteHost(host), reason)
+	return &InvalidError{Reason: reason, Host: host, aboutHost: true}
 }
 
 // quoteHost quotes a host for an error message, shortened so that a huge

@@ -1,9 +1,6 @@
-package server
+package edge
 
 import (
-	"math"
-	"net/http"
-	"strconv"
 	"sync"
 	"time"
 )
@@ -79,31 +76,4 @@ func (l *limiter) sweep(now time.Time) {
 	if len(l.buckets) >= maxLimiterKeys { // all live: forget the lot rather than grow
 		clear(l.buckets)
 	}
-}
-
-// rateLimited is the 429 with Retry-After (whole seconds, at least 1).
-func rateLimited(c *call, wait time.Duration) error {
-	c.ctx.Response.Header.Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(wait.Seconds())))))
-	return problem(http.StatusTooManyRequests, "rate limit exceeded; retry later")
-}
-
-// checkAnonymous limits an unauthenticated call of a pre-configured proxy per proxy and client IP.
-func (s *Server) checkAnonymous(c *call, px *proxyConfig) error {
-	ok, wait := s.anonLimiter.allow(px.ID + "|" + c.ctx.RemoteIP().String())
-	if !ok {
-		return rateLimited(c, wait)
-	}
-	return nil
-}
-
-// checkApplication limits calls per application.
-func (s *Server) checkApplication(c *call) error {
-	if c.who == nil {
-		return nil
-	}
-	ok, wait := s.appLimiter.allow(c.who.appID)
-	if !ok {
-		return rateLimited(c, wait)
-	}
-	return nil
 }
