@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/sluice-edge/sluice/internal/testwasm"
+	"github.com/sluice-edge/sluice/server/internal/edge"
 )
 
 // Attacks on the access rules (SPEC §3): a caller learns nothing about tokens it may not read,
@@ -147,7 +148,7 @@ func TestNoExistenceOracle(t *testing.T) {
 	dest := startDestination(t)
 	e := proxyEdge(t, dest)
 	hidden := e.token(e.adminKey, cardBody(pan)) // /pci/high/
-	unknown := newUUID()                         // the same shape, never vaulted
+	unknown := edge.NewID()                      // the same shape, never vaulted
 	key := e.appWith("private", []string{"/general/"}, "token:read", "token:reveal", "token:update",
 		"token:delete", "token:create", "proxy:invoke", "proxy:create")
 	px := e.do("POST", "/proxies", key, map[string]any{"name": "open", "destination_url": dest.url,

@@ -7,8 +7,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sluice-edge/sluice/internal/tokens"
 	"github.com/sluice-edge/sluice/server/internal/edge"
+	"github.com/sluice-edge/sluice/server/internal/vault"
 	"github.com/sluice-edge/sluice/store"
 )
 
@@ -48,7 +48,7 @@ var publicPermissions = edge.Perm(edge.PermTokenCreate)
 
 func validateContainers(cs []string) error {
 	for _, c := range cs {
-		if !tokens.ValidContainer(c) {
+		if !vault.ValidContainer(c) {
 			return edge.Invalid("containers", "a container looks like /segment/segment/")
 		}
 	}
@@ -100,7 +100,7 @@ func (s *Server) createApplication(c *call) error {
 		return err
 	}
 	key := edge.NewAPIKey()
-	a := &store.Application{ID: newUUID(), Name: *req.Name, Type: *req.Type, Permissions: perms, Containers: req.Containers,
+	a := &store.Application{ID: edge.NewID(), Name: *req.Name, Type: *req.Type, Permissions: perms, Containers: req.Containers,
 		KeyHash: s.store.HashKey(key), CreatedAt: s.now().UTC()}
 	if err := s.store.CreateApplication(c.ctx, a, s.event(c, "application", a.ID, "create")); err != nil {
 		return err

@@ -54,7 +54,7 @@ func (s *Server) createKey(c *call) error {
 		}
 		exp = at.UTC()
 	}
-	id := newUUID()
+	id := edge.NewID()
 	kp, err := jwe.GenerateKey(req.Alg, id)
 	if errors.Is(err, jwe.ErrUnsupportedAlgorithm) {
 		return edge.Invalid("alg", "must be ECDH-ES (X25519), ECDH-ES+A256KW (P-256) or RSA-OAEP-256")
@@ -161,7 +161,7 @@ var errDecrypt = edge.Invalid("encrypted", "the encrypted payload could not be d
 
 // decryptTokenData decrypts the "encrypted" field of POST /tokens: a compact JWE whose plaintext
 // is the token's data.
-func (s *Server) decryptTokenData(c *call, compact string) (json.RawMessage, error) {
+func (s *Server) decryptTokenData(compact string) (json.RawMessage, error) {
 	pt, alg, err := s.decrypter.DecryptAlg([]byte(compact))
 	s.metrics.Decrypted(alg, err)
 	if err != nil {

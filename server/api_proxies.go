@@ -10,9 +10,9 @@ import (
 	"time"
 
 	"github.com/sluice-edge/sluice/internal/expr"
-	"github.com/sluice-edge/sluice/internal/tokens"
 	"github.com/sluice-edge/sluice/server/internal/edge"
 	"github.com/sluice-edge/sluice/server/internal/egress"
+	"github.com/sluice-edge/sluice/server/internal/vault"
 	"github.com/sluice-edge/sluice/store"
 	"github.com/valyala/fasthttp"
 )
@@ -188,11 +188,11 @@ func validateDeclarative(t *transform, field string) error {
 		if _, err := jsonPath(t.Options.Location); err != nil {
 			return edge.Invalid(field, "options.location: "+err.Error())
 		}
-		if !tokens.Known(t.Options.Token.Type) {
+		if !vault.Known(t.Options.Token.Type) {
 			return edge.Invalid(field, "options.token.type is not a token type")
 		}
 		for _, c := range t.Options.Token.Containers {
-			if !tokens.ValidContainer(c) {
+			if !vault.ValidContainer(c) {
 				return edge.Invalid(field, "options.token.containers: a container looks like /segment/")
 			}
 		}
@@ -230,14 +230,14 @@ func validateDeclarative(t *transform, field string) error {
 			return edge.Invalid(field, "options.location: "+err.Error())
 		}
 		if _, err := expr.Scan([]byte(t.Options.Value), expr.Text, nil); err != nil {
-			return edge.Invalid(field, "options.value: "+exprDetail(err))
+			return edge.Invalid(field, "options.value: "+edge.ExprDetail(err))
 		}
 	case "append_header":
 		if t.Options == nil || !validHeaderName(t.Options.Name) {
 			return edge.Invalid(field, "append_header needs options.name (a header name) and options.value")
 		}
 		if _, err := expr.Scan([]byte(t.Options.Value), expr.Header, nil); err != nil {
-			return edge.Invalid(field, "options.value: "+exprDetail(err))
+			return edge.Invalid(field, "options.value: "+edge.ExprDetail(err))
 		}
 	default:
 		return edge.Invalid(field, "unknown transform type")
@@ -369,7 +369,7 @@ func (s *Server) createProxy(c *call) error {
 	if err := edge.DecodeJSON(c.ctx, s.cfg.Limits.APIBodyBytes, &req); err != nil {
 		return err
 	}
-	p := &proxyConfig{ID: newUUID(), Key: edge.NewAPIKey(), RequireAuth: true, CreatedBy: c.who.AppID, CreatedAt: s.now().UTC()}
+	p := &proxyConfig{ID: edge.NewID(), Key: edge.NewAPIKey(), RequireAuth: true, CreatedBy: c.who.AppID, CreatedAt: s.now().UTC()}
 	if err := s.applyProxyRequest(c, p, &req); err != nil {
 		return err
 	}
@@ -468,7 +468,7 @@ func (s *Server) patchProxy(c *call) error {
 		return edge.ErrMalformedJSON
 	}
 	cur, _ := json.Marshal(old)
-	merged, err := mergePatch(cur, body)
+	merged, err := edge.MergePatch(cur, body)
 	if err != nil {
 		return edge.ErrMalformedJSON
 	}

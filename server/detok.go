@@ -419,20 +419,11 @@ func exprProblem(err error) error {
 	case errors.Is(err, expr.ErrTooLarge):
 		return edge.NewProblem(http.StatusRequestEntityTooLarge, "the detokenized request is larger than allowed")
 	case errors.Is(err, expr.ErrHeaderInjection):
-		return edge.Invalid("headers", exprDetail(err)) // names the expression, never its value
+		return edge.Invalid("headers", edge.ExprDetail(err)) // names the expression, never its value
 	case errors.Is(err, expr.ErrUnknownToken):
 		return unknownToken(e.ID)
 	}
-	return edge.Invalid("expression", exprDetail(err))
-}
-
-// exprDetail is the value-free description of an expression error.
-func exprDetail(err error) string {
-	var e *expr.Error
-	if errors.As(err, &e) {
-		return e.Error()
-	}
-	return "invalid expression"
+	return edge.Invalid("expression", edge.ExprDetail(err))
 }
 
 // unknownToken is the one answer for a token that does not exist and for one in containers the

@@ -12,6 +12,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/sluice-edge/sluice/server/internal/edge"
+	"github.com/sluice-edge/sluice/server/internal/vault"
 	"github.com/sluice-edge/sluice/store"
 )
 
@@ -63,7 +64,7 @@ func FuzzCreateToken(f *testing.F) {
 		st := ctx.Response.StatusCode()
 		switch st {
 		case 201:
-			var v tokenView
+			var v vault.View
 			if err := json.Unmarshal(ctx.Response.Body(), &v); err != nil || v.ID == "" {
 				t.Fatalf("201 without a token: %s", ctx.Response.Body())
 			}
@@ -87,7 +88,7 @@ func FuzzMergePatch(f *testing.F) {
 		if !json.Valid(doc) {
 			return
 		}
-		out, err := mergePatch(doc, patch)
+		out, err := edge.MergePatch(doc, patch)
 		if err == nil && !json.Valid(out) {
 			t.Fatalf("invalid JSON from merge: %s", out)
 		}

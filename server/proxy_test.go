@@ -16,6 +16,7 @@ import (
 
 	"github.com/sluice-edge/sluice/internal/expr"
 	"github.com/sluice-edge/sluice/server/internal/edge"
+	"github.com/sluice-edge/sluice/server/internal/vault"
 	"github.com/sluice-edge/sluice/store"
 )
 
@@ -493,6 +494,7 @@ func TestAuditFailureForwardsNothing(t *testing.T) {
 	e := proxyEdge(t, dest)
 	id := e.token(e.adminKey, cardBody(pan))
 	e.srv.store = failingAudit{e.srv.store}
+	e.srv.vault = vault.New(e.srv.store, e.srv.now) // the token service reads through it too
 	for i := 0; i < 10; i++ {
 		e.do("POST", "/proxy", e.adminKey, `{"a":"{{ `+id+` }}"}`, "BT-PROXY-URL", dest.url).expectProblem(t, 500, true)
 	}

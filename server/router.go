@@ -12,6 +12,7 @@ import (
 
 	"github.com/sluice-edge/sluice/server/internal/edge"
 	"github.com/sluice-edge/sluice/server/internal/obs"
+	"github.com/sluice-edge/sluice/store"
 )
 
 // call is one API request on its way through a handler. It lives for the request only.
@@ -213,4 +214,9 @@ func (c *call) require(want edge.Perm, name string) error {
 		return edge.Forbidden(name)
 	}
 	return nil
+}
+
+// event is the audit record of op by the caller on one entity.
+func (s *Server) event(c *call, entityType, entityID, op string) store.Event {
+	return edge.Event(c.who, s.now(), entityType, entityID, op)
 }

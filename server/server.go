@@ -21,6 +21,7 @@ import (
 	"github.com/sluice-edge/sluice/server/internal/edge"
 	"github.com/sluice-edge/sluice/server/internal/egress"
 	"github.com/sluice-edge/sluice/server/internal/obs"
+	"github.com/sluice-edge/sluice/server/internal/vault"
 	"github.com/sluice-edge/sluice/store"
 	"github.com/sluice-edge/sluice/transforms"
 )
@@ -48,6 +49,7 @@ type Server struct {
 
 	logBuf *obs.BufferedLog    // the default log's buffer, flushed on Close
 	auth   *edge.Authenticator // API keys → principals, rate limits
+	vault  *vault.Vault        // the token service
 }
 
 // New opens the vault and prepares the handlers. The caller must Close the Server.
@@ -88,6 +90,7 @@ func New(cfg Config) (s *Server, err error) {
 			return nil, err
 		}
 		s.auth = edge.NewAuthenticator(s.store, s.cfg.AdminKey, s.cfg.RateLimits)
+		s.vault = vault.New(s.store, s.now)
 	}
 	s.ready.Store(true)
 	return s, nil
@@ -100,6 +103,7 @@ func (s *Server) attach(st store.Store) error {
 	}
 	s.store = obs.MeteredStore(st, s.metrics)
 	s.auth = edge.NewAuthenticator(s.store, s.cfg.AdminKey, s.cfg.RateLimits)
+	s.vault = vault.New(s.store, s.now)
 	s.decrypter = jwe.NewDecrypter(s.lookupKey, 256)
 	if err := s.initTransforms(); err != nil {
 		return err

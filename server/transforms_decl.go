@@ -14,9 +14,8 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/sluice-edge/sluice/internal/expr"
-	"github.com/sluice-edge/sluice/internal/tokens"
 	"github.com/sluice-edge/sluice/server/internal/edge"
-	"github.com/sluice-edge/sluice/store"
+	"github.com/sluice-edge/sluice/server/internal/vault"
 )
 
 // message is the part of a request or response a transform may change.
@@ -180,30 +179,19 @@ func (s *Server) tokenizeAt(x *exchange, t *transform, m *message) error {
 	if !v.Exists() {
 		return nil // nothing to vault at this location
 	}
-	if !x.c.who.Can(edge.PermTokenCreate) {
-		return edge.Forbidden("token:create")
-	}
 	tpl := t.Options.Token
-	tok := &store.Token{ID: newUUID(), Type: tpl.Type, Metadata: tpl.Metadata, CreatedBy: x.c.who.AppID, CreatedAt: s.now().UTC()}
-	tok.Containers = tpl.Containers
-	if len(tok.Containers) == 0 {
-		tok.Containers = tokens.DefaultContainers(tpl.Type)
-	}
-	if !x.c.who.CanUse(tok.Containers) {
-		return errCreateOutsideContainers
+	req := vault.Request{Type: &tpl.Type, Metadata: tpl.Metadata, Data: json.RawMessage(v.Raw)}
+	if len(tpl.Containers) > 0 {
+		req.Containers = tpl.Containers
 	}
 	if tpl.ExpiresAt != "" {
-		at, _ := time.Parse(time.RFC3339, tpl.ExpiresAt)
-		tok.ExpiresAt = &at
+		req.ExpiresAt = &tpl.ExpiresAt
 	}
-	if err := s.setData(tok, json.RawMessage(v.Raw), time.Time{}); err != nil {
-		var p *edge.Problem
-		if errors.As(err, &p) && p.Status == http.StatusBadRequest {
-			return transformFailed(m, "the value at "+edge.QuoteSafe(t.Options.Location)+" is not a valid "+tpl.Type)
-		}
-		return err
+	tok, _, err := s.vault.Create(x.c.ctx, x.c.who, &req, nil)
+	if errors.Is(err, vault.ErrInvalidData) {
+		return transformFailed(m, "the value at "+edge.QuoteSafe(t.Options.Location)+" is not a valid "+tpl.Type)
 	}
-	if _, _, err := s.store.CreateToken(x.c.ctx, tok, false, s.event(x.c, "token", tok.ID, "create")); err != nil {
+	if err != nil {
 		return err
 	}
 	out, err := sjsonSet(m.body, path, tok.ID)

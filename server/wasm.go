@@ -13,9 +13,9 @@ import (
 
 	"github.com/valyala/fasthttp"
 
-	"github.com/sluice-edge/sluice/internal/tokens"
 	"github.com/sluice-edge/sluice/server/internal/edge"
 	"github.com/sluice-edge/sluice/server/internal/obs"
+	"github.com/sluice-edge/sluice/server/internal/vault"
 	"github.com/sluice-edge/sluice/store"
 	"github.com/sluice-edge/sluice/transforms"
 )
@@ -357,25 +357,20 @@ type guestServices struct {
 
 // Tokenize vaults data as a new token with the invoking application's permissions.
 func (g *guestServices) Tokenize(ctx context.Context, tokenType string, data []byte) (string, error) {
-	x, s := g.x, g.s
-	if !x.c.who.Can(edge.PermTokenCreate) {
+	tok, _, err := g.s.vault.Create(ctx, g.x.c.who, &vault.Request{Type: &tokenType, Data: bytes.Clone(data)}, nil)
+	switch {
+	case err == nil:
+		return tok.ID, nil
+	case errors.Is(err, vault.ErrMayNotCreate):
 		return "", errors.New("the application lacks the token:create permission")
-	}
-	if !tokens.Known(tokenType) {
+	case errors.Is(err, vault.ErrUnknownType):
 		return "", errors.New("unknown token type")
-	}
-	tok := &store.Token{ID: newUUID(), Type: tokenType, CreatedBy: x.c.who.AppID, CreatedAt: s.now().UTC()}
-	tok.Containers = tokens.DefaultContainers(tokenType)
-	if !x.c.who.CanUse(tok.Containers) {
+	case errors.Is(err, vault.ErrCreateOutsideContainers):
 		return "", errors.New("the application may not create tokens in this type's containers")
-	}
-	if err := s.setData(tok, bytes.Clone(data), time.Time{}); err != nil {
+	case errors.Is(err, vault.ErrInvalidData):
 		return "", errors.New("the data is not a valid " + tokenType)
 	}
-	if _, _, err := s.store.CreateToken(ctx, tok, false, s.event(x.c, "token", tok.ID, "create")); err != nil {
-		return "", errors.New("the vault refused the token")
-	}
-	return tok.ID, nil
+	return "", errors.New("the vault refused the token")
 }
 
 // Log drops what the guest wrote: a transform sees detokenized data, and no log line may hold

@@ -1,9 +1,10 @@
-// Package tokens knows the token types of SPEC §4: how each is validated, its default container,
-// default mask, card summary and fingerprint input. It is pure: no storage, no HTTP.
+package vault
+
+// The token types of SPEC §4: how each is validated, its default container, default mask, card
+// summary and fingerprint input. Pure: no storage.
 //
 // Validation errors name the field but never quote its value, so they are safe to return to
 // callers and to log.
-package tokens
 
 import (
 	"bytes"
@@ -33,7 +34,7 @@ type FieldError struct {
 	Message string
 }
 
-func (e *FieldError) Error() string { return "tokens: " + e.Field + ": " + e.Message }
+func (e *FieldError) Error() string { return "vault: " + e.Field + ": " + e.Message }
 
 func fieldErr(field, msg string) *FieldError { return &FieldError{Field: field, Message: msg} }
 

@@ -1,4 +1,4 @@
-package tokens
+package vault
 
 import (
 	"encoding/json"

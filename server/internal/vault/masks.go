@@ -1,4 +1,4 @@
-package server
+package vault
 
 import (
 	"bytes"
@@ -44,7 +44,7 @@ func checkSelfExpression(src []byte, ctx expr.Context, field string) error {
 		if p, ok := err.(*edge.Problem); ok {
 			return p
 		}
-		return edge.Invalid(field, exprDetail(err))
+		return edge.Invalid(field, edge.ExprDetail(err))
 	}
 	return nil
 }
@@ -81,7 +81,7 @@ func renderMask(t *store.Token) (json.RawMessage, error) {
 	r.SetLimits(expr.Limits{MaxExpansion: maskExpansion(len(t.Data))})
 	out, err := r.Render(nil, src, ctx, selfEnv{t.Data})
 	if err != nil {
-		return nil, edge.Invalid("mask", exprDetail(err))
+		return nil, edge.Invalid("mask", edge.ExprDetail(err))
 	}
 	if ctx == expr.Text {
 		return json.Marshal(string(out))
@@ -106,7 +106,7 @@ func renderFingerprint(t *store.Token) ([]byte, error) {
 	r.SetLimits(expr.Limits{MaxExpansion: maskExpansion(len(t.Data))})
 	out, err := r.Render(nil, []byte(t.FingerprintExpression), expr.Text, selfEnv{t.Data})
 	if err != nil {
-		return nil, edge.Invalid("fingerprint_expression", exprDetail(err))
+		return nil, edge.Invalid("fingerprint_expression", edge.ExprDetail(err))
 	}
 	return out, nil
 }
