@@ -79,7 +79,7 @@ func (s *Server) createApplication(c *call) error {
 		return err
 	}
 	var req applicationRequest
-	if err := edge.DecodeJSON(c.ctx, s.cfg.Limits.APIBodyBytes, &req); err != nil {
+	if err := edge.DecodeJSON(c.rc, s.cfg.Limits.APIBodyBytes, &req); err != nil {
 		return err
 	}
 	if req.Name == nil || req.Type == nil {
@@ -102,19 +102,19 @@ func (s *Server) createApplication(c *call) error {
 	key := edge.NewAPIKey()
 	a := &store.Application{ID: edge.NewID(), Name: *req.Name, Type: *req.Type, Permissions: perms, Containers: req.Containers,
 		KeyHash: s.store.HashKey(key), CreatedAt: s.now().UTC()}
-	if err := s.store.CreateApplication(c.ctx, a, s.event(c, "application", a.ID, "create")); err != nil {
+	if err := s.store.CreateApplication(c.rc, a, s.event(c, "application", a.ID, "create")); err != nil {
 		return err
 	}
 	v := appView(a)
 	v.Key = key
-	return edge.WriteJSON(c.ctx, http.StatusCreated, v)
+	return edge.WriteJSON(c.rc, http.StatusCreated, v)
 }
 
 func (s *Server) listApplications(c *call) error {
 	if err := c.require(edge.PermApplicationRead, "application:read"); err != nil {
 		return err
 	}
-	apps, err := s.store.ListApplications(c.ctx)
+	apps, err := s.store.ListApplications(c.rc)
 	if err != nil {
 		return err
 	}
@@ -122,7 +122,7 @@ func (s *Server) listApplications(c *call) error {
 	for _, a := range apps {
 		out = append(out, appView(a))
 	}
-	return edge.WriteJSON(c.ctx, http.StatusOK, map[string]any{
+	return edge.WriteJSON(c.rc, http.StatusOK, map[string]any{
 		"pagination": map[string]any{"total_items": len(out), "page_size": len(out)},
 		"data":       out,
 	})
@@ -132,11 +132,11 @@ func (s *Server) getApplication(c *call) error {
 	if err := c.require(edge.PermApplicationRead, "application:read"); err != nil {
 		return err
 	}
-	a, err := s.store.GetApplication(c.ctx, c.id)
+	a, err := s.store.GetApplication(c.rc, c.id)
 	if err != nil {
 		return err
 	}
-	return edge.WriteJSON(c.ctx, http.StatusOK, appView(a))
+	return edge.WriteJSON(c.rc, http.StatusOK, appView(a))
 }
 
 func (s *Server) updateApplication(c *call) error {
@@ -144,10 +144,10 @@ func (s *Server) updateApplication(c *call) error {
 		return err
 	}
 	var req applicationRequest
-	if err := edge.DecodeJSON(c.ctx, s.cfg.Limits.APIBodyBytes, &req); err != nil {
+	if err := edge.DecodeJSON(c.rc, s.cfg.Limits.APIBodyBytes, &req); err != nil {
 		return err
 	}
-	a, err := s.store.GetApplication(c.ctx, c.id)
+	a, err := s.store.GetApplication(c.rc, c.id)
 	if err != nil {
 		return err
 	}
@@ -176,31 +176,31 @@ func (s *Server) updateApplication(c *call) error {
 		return err
 	}
 	a.ModifiedAt = s.now().UTC()
-	err = s.store.UpdateApplication(c.ctx, a, s.event(c, "application", a.ID, "update"))
+	err = s.store.UpdateApplication(c.rc, a, s.event(c, "application", a.ID, "update"))
 	s.auth.Invalidate()
 	if err != nil {
 		return err
 	}
-	return edge.WriteJSON(c.ctx, http.StatusOK, appView(a))
+	return edge.WriteJSON(c.rc, http.StatusOK, appView(a))
 }
 
 func (s *Server) deleteApplication(c *call) error {
 	if err := c.require(edge.PermApplicationDelete, "application:delete"); err != nil {
 		return err
 	}
-	a, err := s.store.GetApplication(c.ctx, c.id)
+	a, err := s.store.GetApplication(c.rc, c.id)
 	if err != nil {
 		return err
 	}
 	if err := c.who.MayManage(a); err != nil {
 		return err
 	}
-	err = s.store.DeleteApplication(c.ctx, c.id, s.event(c, "application", c.id, "delete"))
+	err = s.store.DeleteApplication(c.rc, c.id, s.event(c, "application", c.id, "delete"))
 	s.auth.Invalidate()
 	if err != nil {
 		return err
 	}
-	c.ctx.SetStatusCode(http.StatusNoContent)
+	c.rc.SetStatusCode(http.StatusNoContent)
 	return nil
 }
 
@@ -216,7 +216,7 @@ func (s *Server) listLogs(c *call) error {
 	if err := c.require(edge.PermLogRead, "log:read"); err != nil {
 		return err
 	}
-	args := c.ctx.QueryArgs()
+	args := c.rc.QueryArgs()
 	q := store.EventQuery{
 		EntityType: string(args.Peek("entity_type")),
 		EntityID:   string(args.Peek("entity_id")),
@@ -240,7 +240,7 @@ func (s *Server) listLogs(c *call) error {
 		}
 		q.Size = n
 	}
-	evs, next, err := s.store.Events(c.ctx, q)
+	evs, next, err := s.store.Events(c.rc, q)
 	if err != nil {
 		return err
 	}
@@ -254,7 +254,7 @@ func (s *Server) listLogs(c *call) error {
 	if next != "" {
 		page["next"] = next
 	}
-	return edge.WriteJSON(c.ctx, http.StatusOK, map[string]any{"pagination": page, "data": evs})
+	return edge.WriteJSON(c.rc, http.StatusOK, map[string]any{"pagination": page, "data": evs})
 }
 
 // visibleEvents drops, for a caller limited to containers, the events of tokens it may not use
@@ -274,7 +274,7 @@ func (s *Server) visibleEvents(c *call, evs []store.Event) ([]store.Event, error
 	if len(ids) == 0 {
 		return evs, nil
 	}
-	toks, err := s.store.GetTokens(c.ctx, dedupeStrings(ids))
+	toks, err := s.store.GetTokens(c.rc, dedupeStrings(ids))
 	if err != nil {
 		return nil, err
 	}

@@ -40,8 +40,8 @@ func (s *Server) createKey(c *call) error {
 		ExpiresAt *string `json:"expires_at"`
 		Alg       string  `json:"alg"`
 	}
-	if len(c.ctx.PostBody()) > 0 || c.ctx.Request.Header.ContentLength() != 0 {
-		if err := edge.DecodeJSON(c.ctx, s.cfg.Limits.APIBodyBytes, &req); err != nil {
+	if len(c.rc.PostBody()) > 0 || c.rc.Request.Header.ContentLength() != 0 {
+		if err := edge.DecodeJSON(c.rc, s.cfg.Limits.APIBodyBytes, &req); err != nil {
 			return err
 		}
 	}
@@ -69,10 +69,10 @@ func (s *Server) createKey(c *call) error {
 		return err
 	}
 	defer clear(doc)
-	if err := s.store.Put(c.ctx, store.Keys, id, doc, true, s.event(c, "key", id, "create")); err != nil {
+	if err := s.store.Put(c.rc, store.Keys, id, doc, true, s.event(c, "key", id, "create")); err != nil {
 		return err
 	}
-	return edge.WriteJSON(c.ctx, http.StatusCreated, keyView{ID: id, KeyID: kp.KID, Alg: kp.Alg,
+	return edge.WriteJSON(c.rc, http.StatusCreated, keyView{ID: id, KeyID: kp.KID, Alg: kp.Alg,
 		PublicKeyPEM: kp.PublicKeyPEM, JWK: kp.JWK, ExpiresAt: &exp})
 }
 
@@ -80,7 +80,7 @@ func (s *Server) listKeys(c *call) error {
 	if err := c.require(edge.PermKeysRead, "keys:read"); err != nil {
 		return err
 	}
-	docs, err := s.store.List(c.ctx, store.Keys)
+	docs, err := s.store.List(c.rc, store.Keys)
 	if err != nil {
 		return err
 	}
@@ -92,14 +92,14 @@ func (s *Server) listKeys(c *call) error {
 		}
 		clear(d)
 	}
-	return edge.WriteJSON(c.ctx, http.StatusOK, map[string]any{"pagination": map[string]any{"total_items": len(out), "page_size": len(out)}, "data": out})
+	return edge.WriteJSON(c.rc, http.StatusOK, map[string]any{"pagination": map[string]any{"total_items": len(out), "page_size": len(out)}, "data": out})
 }
 
 func (s *Server) getKey(c *call) error {
 	if err := c.require(edge.PermKeysRead, "keys:read"); err != nil {
 		return err
 	}
-	d, err := s.store.Get(c.ctx, store.Keys, c.id)
+	d, err := s.store.Get(c.rc, store.Keys, c.id)
 	if err != nil {
 		return err
 	}
@@ -108,21 +108,21 @@ func (s *Server) getKey(c *call) error {
 	if err := json.Unmarshal(d, &r); err != nil {
 		return err
 	}
-	return edge.WriteJSON(c.ctx, http.StatusOK, keyView{ID: r.ID, KeyID: r.ID, ExpiresAt: r.ExpiresAt})
+	return edge.WriteJSON(c.rc, http.StatusOK, keyView{ID: r.ID, KeyID: r.ID, ExpiresAt: r.ExpiresAt})
 }
 
 func (s *Server) deleteKey(c *call) error {
 	if err := c.require(edge.PermKeysDelete, "keys:delete"); err != nil {
 		return err
 	}
-	err := s.store.Delete(c.ctx, store.Keys, c.id, s.event(c, "key", c.id, "delete"))
+	err := s.store.Delete(c.rc, store.Keys, c.id, s.event(c, "key", c.id, "delete"))
 	s.keyGen.Add(1)
 	s.keyCache.Delete(c.id)
 	s.decrypter.Purge()
 	if err != nil {
 		return err
 	}
-	c.ctx.SetStatusCode(http.StatusNoContent)
+	c.rc.SetStatusCode(http.StatusNoContent)
 	return nil
 }
 
@@ -175,7 +175,7 @@ func (s *Server) decryptTokenData(compact string) (json.RawMessage, error) {
 func (s *Server) decryptHeader(x *exchange) error {
 	h := x.btEncrypted
 	if len(h) == 0 {
-		h = x.c.ctx.Request.Header.Peek("BT-ENCRYPTED")
+		h = x.c.rc.Request.Header.Peek("BT-ENCRYPTED")
 	}
 	if len(h) == 0 {
 		return edge.Invalid("BT-ENCRYPTED", "an expression uses encrypted but the request has no BT-ENCRYPTED header")

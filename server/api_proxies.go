@@ -328,7 +328,7 @@ func (s *Server) applyProxyRequest(c *call, p *proxyConfig, req *proxyRequest) e
 			return edge.Invalid("application_id", "only the admin key may set application_id")
 		}
 		if *req.ApplicationID != edge.AdminActor {
-			if _, err := s.store.GetApplication(c.ctx, *req.ApplicationID); err != nil {
+			if _, err := s.store.GetApplication(c.rc, *req.ApplicationID); err != nil {
 				return edge.Invalid("application_id", "names no application")
 			}
 		}
@@ -342,7 +342,7 @@ func (s *Server) saveProxy(c *call, p *proxyConfig, create bool, op string) erro
 	if err != nil {
 		return err
 	}
-	if err := s.store.Put(c.ctx, store.Proxies, p.ID, doc, create, s.event(c, "proxy", p.ID, op)); err != nil {
+	if err := s.store.Put(c.rc, store.Proxies, p.ID, doc, create, s.event(c, "proxy", p.ID, op)); err != nil {
 		return err
 	}
 	s.prepareProxy(p)
@@ -366,7 +366,7 @@ func (s *Server) createProxy(c *call) error {
 		return err
 	}
 	var req proxyRequest
-	if err := edge.DecodeJSON(c.ctx, s.cfg.Limits.APIBodyBytes, &req); err != nil {
+	if err := edge.DecodeJSON(c.rc, s.cfg.Limits.APIBodyBytes, &req); err != nil {
 		return err
 	}
 	p := &proxyConfig{ID: edge.NewID(), Key: edge.NewAPIKey(), RequireAuth: true, CreatedBy: c.who.AppID, CreatedAt: s.now().UTC()}
@@ -376,7 +376,7 @@ func (s *Server) createProxy(c *call) error {
 	if err := s.saveProxy(c, p, true, "create"); err != nil {
 		return err
 	}
-	return edge.WriteJSON(c.ctx, http.StatusCreated, proxyView(p))
+	return edge.WriteJSON(c.rc, http.StatusCreated, proxyView(p))
 }
 
 // proxyView is what the API shows of a proxy: everything, lists never null.
@@ -403,7 +403,7 @@ func (s *Server) listProxies(c *call) error {
 	for _, p := range ps {
 		out = append(out, proxyView(p))
 	}
-	return edge.WriteJSON(c.ctx, http.StatusOK, map[string]any{
+	return edge.WriteJSON(c.rc, http.StatusOK, map[string]any{
 		"pagination": map[string]any{"total_items": len(out), "page_size": len(out)}, "data": out})
 }
 
@@ -415,7 +415,7 @@ func (s *Server) getProxy(c *call) error {
 	if p == nil {
 		return edge.ErrNotFound
 	}
-	return edge.WriteJSON(c.ctx, http.StatusOK, proxyView(p))
+	return edge.WriteJSON(c.rc, http.StatusOK, proxyView(p))
 }
 
 func (s *Server) updateProxy(c *call) error {
@@ -427,7 +427,7 @@ func (s *Server) updateProxy(c *call) error {
 		return edge.ErrNotFound
 	}
 	var req proxyRequest
-	if err := edge.DecodeJSON(c.ctx, s.cfg.Limits.APIBodyBytes, &req); err != nil {
+	if err := edge.DecodeJSON(c.rc, s.cfg.Limits.APIBodyBytes, &req); err != nil {
 		return err
 	}
 	return s.replaceProxy(c, old, &req)
@@ -445,7 +445,7 @@ func (s *Server) replaceProxy(c *call, old *proxyConfig, req *proxyRequest) erro
 	if err := s.saveProxy(c, p, false, "update"); err != nil {
 		return err
 	}
-	return edge.WriteJSON(c.ctx, http.StatusOK, proxyView(p))
+	return edge.WriteJSON(c.rc, http.StatusOK, proxyView(p))
 }
 
 // patchProxy applies an RFC 7396 merge patch; the Content-Type must say so (else 415).
@@ -453,14 +453,14 @@ func (s *Server) patchProxy(c *call) error {
 	if err := c.require(edge.PermProxyUpdate, "proxy:update"); err != nil {
 		return err
 	}
-	if ct := c.ctx.Request.Header.ContentType(); !bytes.HasPrefix(ct, []byte("application/merge-patch+json")) {
+	if ct := c.rc.Request.Header.ContentType(); !bytes.HasPrefix(ct, []byte("application/merge-patch+json")) {
 		return edge.NewProblem(http.StatusUnsupportedMediaType, "PATCH /proxies needs Content-Type: application/merge-patch+json")
 	}
 	old := s.proxies.get(c.id)
 	if old == nil {
 		return edge.ErrNotFound
 	}
-	body, err := edge.ReadBody(c.ctx, s.cfg.Limits.APIBodyBytes)
+	body, err := edge.ReadBody(c.rc, s.cfg.Limits.APIBodyBytes)
 	if err != nil {
 		return err
 	}
@@ -483,10 +483,10 @@ func (s *Server) deleteProxy(c *call) error {
 	if err := c.require(edge.PermProxyDelete, "proxy:delete"); err != nil {
 		return err
 	}
-	if err := s.store.Delete(c.ctx, store.Proxies, c.id, s.event(c, "proxy", c.id, "delete")); err != nil {
+	if err := s.store.Delete(c.rc, store.Proxies, c.id, s.event(c, "proxy", c.id, "delete")); err != nil {
 		return err
 	}
 	s.proxies.remove(c.id)
-	c.ctx.SetStatusCode(http.StatusNoContent)
+	c.rc.SetStatusCode(http.StatusNoContent)
 	return nil
 }

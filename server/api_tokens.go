@@ -16,10 +16,10 @@ func (s *Server) createToken(c *call) error {
 		return err
 	}
 	var req vault.Request
-	if err := edge.DecodeJSON(c.ctx, s.cfg.Limits.APIBodyBytes, &req); err != nil {
+	if err := edge.DecodeJSON(c.rc, s.cfg.Limits.APIBodyBytes, &req); err != nil {
 		return err
 	}
-	stored, existed, err := s.vault.Create(c.ctx, c.who, &req, s.decryptTokenData)
+	stored, existed, err := s.vault.Create(c.rc, c.who, &req, s.decryptTokenData)
 	if err != nil {
 		return err
 	}
@@ -30,15 +30,15 @@ func (s *Server) createToken(c *call) error {
 	if req.DeduplicateToken != nil && *req.DeduplicateToken {
 		v.Extras = &vault.Extras{Deduplicated: existed}
 	}
-	return edge.WriteJSON(c.ctx, http.StatusCreated, v)
+	return edge.WriteJSON(c.rc, http.StatusCreated, v)
 }
 
 func (s *Server) getToken(c *call) error {
-	v, err := s.vault.Get(c.ctx, c.who, c.id)
+	v, err := s.vault.Get(c.rc, c.who, c.id)
 	if err != nil {
 		return err
 	}
-	return edge.WriteJSON(c.ctx, http.StatusOK, v)
+	return edge.WriteJSON(c.rc, http.StatusOK, v)
 }
 
 func (s *Server) patchToken(c *call) error {
@@ -46,20 +46,20 @@ func (s *Server) patchToken(c *call) error {
 		return err
 	}
 	var req vault.Request
-	if err := edge.DecodeJSON(c.ctx, s.cfg.Limits.APIBodyBytes, &req); err != nil {
+	if err := edge.DecodeJSON(c.rc, s.cfg.Limits.APIBodyBytes, &req); err != nil {
 		return err
 	}
-	v, err := s.vault.Update(c.ctx, c.who, c.id, &req)
+	v, err := s.vault.Update(c.rc, c.who, c.id, &req)
 	if err != nil {
 		return err
 	}
-	return edge.WriteJSON(c.ctx, http.StatusOK, v)
+	return edge.WriteJSON(c.rc, http.StatusOK, v)
 }
 
 func (s *Server) deleteToken(c *call) error {
-	if err := s.vault.Delete(c.ctx, c.who, c.id); err != nil {
+	if err := s.vault.Delete(c.rc, c.who, c.id); err != nil {
 		return err
 	}
-	c.ctx.SetStatusCode(http.StatusNoContent)
+	c.rc.SetStatusCode(http.StatusNoContent)
 	return nil
 }

@@ -76,22 +76,22 @@ func (c *randomChunks) Read(p []byte) (int, error) {
 }
 
 // renderWhole renders src as the proxy renders a whole body: Scan, then RenderScanned.
-func renderWhole(src []byte, ctx expr.Context, env expr.Env) ([]byte, error) {
+func renderWhole(src []byte, ec expr.Context, env expr.Env) ([]byte, error) {
 	r := expr.Acquire()
 	defer expr.Release(r)
-	if _, err := r.Scan(src, ctx, nil); err != nil {
+	if _, err := r.Scan(src, ec, nil); err != nil {
 		return nil, err
 	}
-	return r.RenderScanned(nil, src, ctx, env)
+	return r.RenderScanned(nil, src, ec, env)
 }
 
 // renderStreamed renders src as the proxy renders a streamed body: the Reader, fed in random
 // chunks.
-func renderStreamed(src []byte, ctx expr.Context, env expr.Env, seed uint64) ([]byte, error) {
+func renderStreamed(src []byte, ec expr.Context, env expr.Env, seed uint64) ([]byte, error) {
 	r := expr.Acquire()
 	defer expr.Release(r)
 	rng := rand.New(rand.NewPCG(seed, seed>>32))
-	return io.ReadAll(r.Reader(&randomChunks{src: src, rng: rng, max: 1 + int(seed%97)}, ctx, env))
+	return io.ReadAll(r.Reader(&randomChunks{src: src, rng: rng, max: 1 + int(seed%97)}, ec, env))
 }
 
 // shape is a JSON value's structure: objects with their keys in order (duplicates kept),

@@ -24,9 +24,6 @@ import (
 
 // Config is everything Run needs. Build it with ParseConfig (flags, environment, YAML file) or by
 // hand in tests; Run never changes it.
-// RateLimits bound how often one caller may call (edge.RateLimits).
-type RateLimits = edge.RateLimits
-
 type Config struct {
 	Listen      string `yaml:"listen"`
 	AdminListen string `yaml:"admin_listen"`
@@ -59,6 +56,9 @@ type Config struct {
 	// in-memory destination; it is never set from flags or files.
 	DestinationDial func(addr string) (net.Conn, error) `yaml:"-"`
 }
+
+// RateLimits bound how often one caller may call (edge.RateLimits).
+type RateLimits = edge.RateLimits
 
 // Limits bound untrusted input; everything over a limit is refused before it is parsed.
 type Limits struct {

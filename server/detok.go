@@ -96,29 +96,29 @@ func tokenObject(t *store.Token) []byte {
 	return b
 }
 
-// mayExpress reports whether b can hold an expression in context ctx (a fast pre-check).
-func mayExpress(b []byte, ctx expr.Context) bool {
+// mayExpress reports whether b can hold an expression in context ec (a fast pre-check).
+func mayExpress(b []byte, ec expr.Context) bool {
 	if bytes.Contains(b, []byte("{{")) {
 		return true
 	}
-	return (ctx == expr.Form || ctx == expr.Query) && bytes.Contains(b, []byte("%7"))
+	return (ec == expr.Form || ec == expr.Query) && bytes.Contains(b, []byte("%7"))
 }
 
 // collect scans src for references, adding distinct token ids to the env (at most limit).
-func (x *exchange) collect(src []byte, ctx expr.Context) error {
-	if !mayExpress(src, ctx) {
+func (x *exchange) collect(src []byte, ec expr.Context) error {
+	if !mayExpress(src, ec) {
 		return nil
 	}
-	return x.collectChecked(src, ctx)
+	return x.collectChecked(src, ec)
 }
 
 // collectChecked is collect for a src that mayExpress has already let through.
-func (x *exchange) collectChecked(src []byte, ctx expr.Context) error {
+func (x *exchange) collectChecked(src []byte, ec expr.Context) error {
 	// New ids are gathered back to back in x.idBuf and become strings together when the scan
 	// ends: one allocation for all of them, and strings that share nothing with the reused buffer.
 	x.idBuf, x.idEnds = x.idBuf[:0], x.idEnds[:0]
 	defer x.addCollectedIDs()
-	_, err := x.renderer().Scan(src, ctx, func(r expr.Ref) error {
+	_, err := x.renderer().Scan(src, ec, func(r expr.Ref) error {
 		switch r.Kind {
 		case expr.RefToken, expr.RefTokenObject:
 			i := x.env.index(r.ID)
@@ -181,7 +181,7 @@ func (x *exchange) addCollectedIDs() {
 // (when body is not nil) body. Every referenced token is fetched in one vault read, checked
 // against the caller's permissions and audited before anything is rendered; an audit failure
 // fails the request. It returns the rendered body.
-func (s *Server) detokenizeRequest(x *exchange, req *fasthttp.Request, body []byte, bctx expr.Context, detok bool) ([]byte, error) {
+func (s *Server) detokenizeRequest(x *exchange, req *fasthttp.Request, body []byte, ec expr.Context, detok bool) ([]byte, error) {
 	if !detok {
 		return body, nil
 	}
@@ -208,9 +208,9 @@ func (s *Server) detokenizeRequest(x *exchange, req *fasthttp.Request, body []by
 	if headerErr != nil {
 		return nil, exprProblem(headerErr)
 	}
-	bodyExprs := mayExpress(body, bctx)
+	bodyExprs := mayExpress(body, ec)
 	if bodyExprs {
-		if err := x.collectChecked(body, bctx); err != nil {
+		if err := x.collectChecked(body, ec); err != nil {
 			return nil, exprProblem(err)
 		}
 	}
@@ -236,7 +236,7 @@ func (s *Server) detokenizeRequest(x *exchange, req *fasthttp.Request, body []by
 	r := x.renderer()
 	r.SetLimits(x.exprLimits) // renderHeaders may have narrowed them
 	// collect scanned the body last: render at the positions it found.
-	out, err := r.RenderScanned(x.scratch[:0], body, bctx, &x.env)
+	out, err := r.RenderScanned(x.scratch[:0], body, ec, &x.env)
 	if err != nil {
 		return nil, exprProblem(err)
 	}
@@ -291,7 +291,7 @@ func (s *Server) fetchAndAudit(x *exchange) error {
 	if x.env.res == nil {
 		x.env.res = resolvedPool.Get().(*store.Resolved)
 	}
-	if err := s.store.ResolveTokens(x.c.ctx, x.env.ids[from:], x.env.res); err != nil {
+	if err := s.store.ResolveTokens(x.c.rc, x.env.ids[from:], x.env.res); err != nil {
 		return err
 	}
 	for i := from; i < len(x.env.ids); i++ {
@@ -300,7 +300,7 @@ func (s *Server) fetchAndAudit(x *exchange) error {
 			return unknownToken(t.ID)
 		}
 		if x.env.wantObj[i] && t.Full == nil { // {{ token: id }} needs the whole token: rare
-			full, err := s.store.GetToken(x.c.ctx, t.ID)
+			full, err := s.store.GetToken(x.c.rc, t.ID)
 			if err != nil {
 				return err
 			}
@@ -320,7 +320,7 @@ func (s *Server) fetchAndAudit(x *exchange) error {
 		ev.EntityID = id
 		evs = append(evs, ev)
 	}
-	if err := s.store.Audit(x.c.ctx, evs...); err != nil {
+	if err := s.store.Audit(x.c.rc, evs...); err != nil {
 		return auditFailed(err)
 	}
 	for len(x.env.objs) < len(x.env.ids) {
@@ -375,7 +375,7 @@ func (l *lazyEnv) Token(id []byte) (data, object []byte, ok bool) {
 	}
 	// Streaming cannot scan ahead, so each token is fetched (in full: a {{ token: … }} may come)
 	// when first seen.
-	t, err := l.s.store.GetToken(x.c.ctx, string(id))
+	t, err := l.s.store.GetToken(x.c.rc, string(id))
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		l.err = unknownToken(string(id))
@@ -384,7 +384,7 @@ func (l *lazyEnv) Token(id []byte) (data, object []byte, ok bool) {
 	case !x.c.who.CanUse(t.Containers):
 		l.err = unknownToken(string(id))
 	default:
-		if aerr := l.s.store.Audit(x.c.ctx, l.s.detokEvent(x, t.ID)); aerr != nil {
+		if aerr := l.s.store.Audit(x.c.rc, l.s.detokEvent(x, t.ID)); aerr != nil {
 			l.err = auditFailed(aerr)
 			return nil, nil, false
 		}

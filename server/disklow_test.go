@@ -31,11 +31,11 @@ func TestDiskLowAnswers503RetryAfter(t *testing.T) {
 		{"other audit failure", auditFailed(errors.New("store: audit journal: input/output error")), true, 500, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var ctx fasthttp.RequestCtx
-			edge.WriteProblem(&ctx, toProblem(tc.err), tc.wrap)
-			body := ctx.Response.Body()
-			if ctx.Response.StatusCode() != tc.want || string(ctx.Response.Header.Peek("Retry-After")) != tc.retry {
-				t.Fatalf("%d Retry-After %q: %s", ctx.Response.StatusCode(), ctx.Response.Header.Peek("Retry-After"), body)
+			var rc fasthttp.RequestCtx
+			edge.WriteProblem(&rc, toProblem(tc.err), tc.wrap)
+			body := rc.Response.Body()
+			if rc.Response.StatusCode() != tc.want || string(rc.Response.Header.Peek("Retry-After")) != tc.retry {
+				t.Fatalf("%d Retry-After %q: %s", rc.Response.StatusCode(), rc.Response.Header.Peek("Retry-After"), body)
 			}
 			var p edge.Problem
 			if tc.wrap {

@@ -28,10 +28,10 @@ func isVaultProxyPath(path []byte) bool { return bytes.HasPrefix(path, []byte("/
 
 // vaultProxy dispatches the /vault_proxy/ routes.
 func (s *Server) vaultProxy(c *call) error {
-	if string(c.ctx.Method()) != "POST" {
+	if string(c.rc.Method()) != "POST" {
 		return edge.NewProblem(http.StatusMethodNotAllowed, "the vault proxy accepts POST")
 	}
-	rest := strings.TrimPrefix(string(c.ctx.Path()), "/vault_proxy/")
+	rest := strings.TrimPrefix(string(c.rc.Path()), "/vault_proxy/")
 	switch {
 	case rest == "jit":
 		c.route = "/vault_proxy/jit"
@@ -48,7 +48,7 @@ func (s *Server) vaultProxy(c *call) error {
 
 // fpKey requires a valid key (X-Footprint-Secret-Key or BT-API-KEY) within its rate limit.
 func (s *Server) fpKey(c *call) error {
-	who, err := s.auth.Authenticate(c.ctx)
+	who, err := s.auth.Authenticate(c.rc)
 	if err != nil {
 		return err
 	}
@@ -56,7 +56,7 @@ func (s *Server) fpKey(c *call) error {
 		return edge.NewProblem(http.StatusUnauthorized, "a valid X-Footprint-Secret-Key header is required")
 	}
 	c.who = who
-	return s.auth.AllowApplication(c.ctx, c.who)
+	return s.auth.AllowApplication(c.rc, c.who)
 }
 
 // fpAuthenticate requires a key holding want.
@@ -78,7 +78,7 @@ func (s *Server) vaultProxyJIT(c *call) error {
 	if !s.cfg.ephemeralProxy() {
 		return edge.NewProblem(http.StatusForbidden, "ephemeral proxying (jit) is switched off; use a pre-configured proxy")
 	}
-	h := &c.ctx.Request.Header
+	h := &c.rc.Request.Header
 	target := string(h.Peek(fpTargetURL))
 	if target == "" {
 		return edge.Invalid(fpTargetURL, "is required")
@@ -131,7 +131,7 @@ func (s *Server) vaultProxyInvoke(c *call, id string) error {
 	x.px, x.footprint, x.limit, c.proxyID = px, true, s.cfg.Limits.ProxyTokens, px.ID
 	x.basePath = px.basePath
 	x.env.config = px.Configuration
-	rules, err := ingressRules(&c.ctx.Request.Header)
+	rules, err := ingressRules(&c.rc.Request.Header)
 	if err != nil {
 		return err
 	}
@@ -146,7 +146,7 @@ func (s *Server) vaultProxyReflect(c *call) error {
 	if err := s.fpAuthenticate(c, edge.PermTokenReveal, "token:reveal"); err != nil {
 		return err
 	}
-	body, err := edge.ReadBody(c.ctx, reflectBodyLimit)
+	body, err := edge.ReadBody(c.rc, reflectBodyLimit)
 	if err != nil {
 		return err
 	}
@@ -154,26 +154,26 @@ func (s *Server) vaultProxyReflect(c *call) error {
 	defer x.release()
 	x.limit, x.auditOp = s.cfg.Limits.ReflectTokens, "reveal"
 	x.exprLimits.MaxExpansion = reflectBodyLimit // the answer stays within 5 MB of expansions
-	ct := c.ctx.Request.Header.ContentType()
+	ct := c.rc.Request.Header.ContentType()
 	if err := checkBodyCharset(ct); err != nil {
 		return err
 	}
-	bctx := bodyContext(ct)
-	if err := x.collect(body, bctx); err != nil {
+	ec := bodyContext(ct)
+	if err := x.collect(body, ec); err != nil {
 		return exprProblem(err)
 	}
 	if err := s.resolveCollected(x); err != nil {
 		return err
 	}
-	out, err := x.renderer().Render(nil, body, bctx, &x.env)
+	out, err := x.renderer().Render(nil, body, ec, &x.env)
 	if err != nil {
 		return exprProblem(err)
 	}
-	c.ctx.SetStatusCode(http.StatusOK)
+	c.rc.SetStatusCode(http.StatusOK)
 	if len(ct) > 0 {
-		c.ctx.Response.Header.SetContentTypeBytes(ct)
+		c.rc.Response.Header.SetContentTypeBytes(ct)
 	}
-	c.ctx.SetBody(out)
+	c.rc.SetBody(out)
 	return nil
 }
 

@@ -33,14 +33,14 @@ func memServer(t testing.TB) *Server {
 }
 
 func serveOne(s *Server, method, path string, body []byte) *fasthttp.RequestCtx {
-	var ctx fasthttp.RequestCtx
-	ctx.Request.Header.SetMethod(method)
-	ctx.Request.SetRequestURI(path)
-	ctx.Request.Header.Set("BT-API-KEY", testAdminKey)
-	ctx.Request.Header.SetContentType("application/json")
-	ctx.Request.SetBody(body)
-	s.handle(&ctx)
-	return &ctx
+	var rc fasthttp.RequestCtx
+	rc.Request.Header.SetMethod(method)
+	rc.Request.SetRequestURI(path)
+	rc.Request.Header.Set("BT-API-KEY", testAdminKey)
+	rc.Request.Header.SetContentType("application/json")
+	rc.Request.SetBody(body)
+	s.handle(&rc)
+	return &rc
 }
 
 // FuzzCreateToken drives POST /tokens with arbitrary bodies: never a panic or a 500, always an RFC

@@ -63,10 +63,10 @@ func FuzzRequestID(f *testing.F) {
 	f.Add([]byte("has space"))
 	f.Add([]byte("\r\ninjected"))
 	f.Fuzz(func(t *testing.T, v []byte) {
-		var ctx fasthttp.RequestCtx
-		ctx.Request.Header.SetBytesV("X-Request-Id", v)
+		var rc fasthttp.RequestCtx
+		rc.Request.Header.SetBytesV("X-Request-Id", v)
 		var buf [128]byte
-		id := edge.RequestID(&ctx, &buf)
+		id := edge.RequestID(&rc, &buf)
 		if len(id) == 0 || len(id) > 128 {
 			t.Fatalf("request id %q", id)
 		}

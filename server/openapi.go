@@ -15,8 +15,8 @@ var openAPIDoc []byte
 // serveOpenAPI is GET /openapi.json, unauthenticated. The response body references openAPIDoc
 // without copying it, which is safe because nothing writes to it.
 func (s *Server) serveOpenAPI(c *call) error {
-	c.ctx.SetStatusCode(http.StatusOK)
-	c.ctx.SetContentType("application/json")
-	c.ctx.Response.SetBodyRaw(openAPIDoc)
+	c.rc.SetStatusCode(http.StatusOK)
+	c.rc.SetContentType("application/json")
+	c.rc.Response.SetBodyRaw(openAPIDoc)
 	return nil
 }

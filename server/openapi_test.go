@@ -302,19 +302,19 @@ func TestOpenAPIEveryDocumentedRouteServed(t *testing.T) {
 }
 
 func TestOpenAPIServeHandler(t *testing.T) {
-	var ctx fasthttp.RequestCtx
-	ctx.Request.Header.SetMethod("GET")
-	ctx.Request.SetRequestURI("/openapi.json")
-	if err := (&Server{}).serveOpenAPI(&call{ctx: &ctx, route: "/openapi.json"}); err != nil {
+	var rc fasthttp.RequestCtx
+	rc.Request.Header.SetMethod("GET")
+	rc.Request.SetRequestURI("/openapi.json")
+	if err := (&Server{}).serveOpenAPI(&call{rc: &rc, route: "/openapi.json"}); err != nil {
 		t.Fatal(err)
 	}
-	if ctx.Response.StatusCode() != http.StatusOK {
-		t.Errorf("status %d", ctx.Response.StatusCode())
+	if rc.Response.StatusCode() != http.StatusOK {
+		t.Errorf("status %d", rc.Response.StatusCode())
 	}
-	if ct := string(ctx.Response.Header.ContentType()); ct != "application/json" {
+	if ct := string(rc.Response.Header.ContentType()); ct != "application/json" {
 		t.Errorf("Content-Type %q", ct)
 	}
-	if !bytes.Equal(ctx.Response.Body(), openAPIDoc) || len(openAPIDoc) == 0 {
+	if !bytes.Equal(rc.Response.Body(), openAPIDoc) || len(openAPIDoc) == 0 {
 		t.Error("body is not the embedded document")
 	}
 }
@@ -386,14 +386,14 @@ func TestOpenAPIProblemMatchesStruct(t *testing.T) {
 		for _, wrap := range []bool{false, true} {
 			name := fmt.Sprintf("%d/wrapped=%v", p.Status, wrap)
 			t.Run(name, func(t *testing.T) {
-				var ctx fasthttp.RequestCtx
-				edge.WriteProblem(&ctx, p, wrap)
+				var rc fasthttp.RequestCtx
+				edge.WriteProblem(&rc, p, wrap)
 				schemaName := "Problem"
 				if wrap {
 					schemaName = "ProxyError"
 				}
 				// Every documented error response names the Content-Type writeProblem sets.
-				ct := string(ctx.Response.Header.ContentType())
+				ct := string(rc.Response.Header.ContentType())
 				for name, r := range doc.Components.Responses {
 					for key, mt := range r.Value.Content {
 						if mt.Schema != nil && (strings.HasSuffix(mt.Schema.Ref, "/Problem") || strings.HasSuffix(mt.Schema.Ref, "/ProxyError")) && key != ct {
@@ -401,7 +401,7 @@ func TestOpenAPIProblemMatchesStruct(t *testing.T) {
 						}
 					}
 				}
-				checkBody(t, doc.Components.Schemas[schemaName].Value, ctx.Response.Body())
+				checkBody(t, doc.Components.Schemas[schemaName].Value, rc.Response.Body())
 			})
 		}
 	}
@@ -689,12 +689,12 @@ func TestOpenAPIResponsesMatchHandlers(t *testing.T) {
 }
 
 func BenchmarkOpenAPIServe(b *testing.B) {
-	var ctx fasthttp.RequestCtx
-	c := &call{ctx: &ctx}
+	var rc fasthttp.RequestCtx
+	c := &call{rc: &rc}
 	s := &Server{}
 	b.ReportAllocs()
 	for b.Loop() {
-		ctx.Response.Reset()
+		rc.Response.Reset()
 		if err := s.serveOpenAPI(c); err != nil {
 			b.Fatal(err)
 		}

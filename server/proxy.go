@@ -59,8 +59,8 @@ type exchange struct {
 // invokeProxy is POST|GET|PUT|PATCH|DELETE /proxy/**: find the destination, authenticate,
 // detokenize, run request transforms, forward, and pass the answer back.
 func (s *Server) invokeProxy(c *call) error {
-	ctx := c.ctx
-	switch string(ctx.Method()) {
+	rc := c.rc
+	switch string(rc.Method()) {
 	case "POST", "GET", "PUT", "PATCH", "DELETE":
 	default:
 		return edge.NewProblem(http.StatusMethodNotAllowed, "the proxy accepts POST, GET, PUT, PATCH and DELETE")
@@ -134,10 +134,10 @@ func (x *exchange) release() {
 // parameter) or the ephemeral destination (BT-PROXY-URL), authenticates the caller, and returns
 // the destination base URL.
 func (s *Server) resolveProxy(x *exchange) (string, error) {
-	ctx := x.c.ctx
-	key := ctx.Request.Header.PeekCanonical(nameBTProxyKey)
+	rc := x.c.rc
+	key := rc.Request.Header.PeekCanonical(nameBTProxyKey)
 	if len(key) == 0 {
-		key = ctx.QueryArgs().Peek("bt-proxy-key")
+		key = rc.QueryArgs().Peek("bt-proxy-key")
 	}
 	var base string
 	if len(key) > 0 {
@@ -148,7 +148,7 @@ func (s *Server) resolveProxy(x *exchange) (string, error) {
 		base, x.limit, x.c.proxyID = x.px.DestinationURL, s.cfg.Limits.ProxyTokens, x.px.ID
 		x.env.config = x.px.Configuration
 	} else {
-		u := ctx.Request.Header.PeekCanonical(nameBTProxyURL)
+		u := rc.Request.Header.PeekCanonical(nameBTProxyURL)
 		if len(u) == 0 {
 			return "", edge.Invalid("BT-PROXY-URL", "BT-PROXY-URL or BT-PROXY-KEY is required")
 		}
@@ -157,24 +157,24 @@ func (s *Server) resolveProxy(x *exchange) (string, error) {
 		}
 		base, x.limit = string(u), s.cfg.Limits.EphemeralTokens
 	}
-	who, err := s.auth.Authenticate(ctx)
+	who, err := s.auth.Authenticate(rc)
 	if err != nil {
 		return "", err
 	}
 	switch {
 	case who != nil:
 	case x.px != nil && !x.px.RequireAuth:
-		if err := s.auth.AllowAnonymous(ctx, x.px.ID); err != nil {
+		if err := s.auth.AllowAnonymous(rc, x.px.ID); err != nil {
 			return "", err
 		}
-		if who, err = s.auth.ApplicationPrincipal(ctx, x.px.ApplicationID); err != nil {
+		if who, err = s.auth.ApplicationPrincipal(rc, x.px.ApplicationID); err != nil {
 			return "", err
 		}
 	default:
 		return "", edge.ErrUnauthenticated
 	}
 	x.c.who = who
-	if err := s.auth.AllowApplication(ctx, who); err != nil {
+	if err := s.auth.AllowApplication(rc, who); err != nil {
 		return "", err
 	}
 	if !who.Can(edge.PermProxyInvoke) && !who.Can(edge.PermTokenUse) {
@@ -188,7 +188,7 @@ func (s *Server) resolveProxy(x *exchange) (string, error) {
 func (s *Server) destination(x *exchange, base string) ([]byte, error) {
 	// fasthttp gives the request URI rebuilt from the normalized path (dot segments resolved,
 	// re-quoted) plus the raw query.
-	uri := x.c.ctx.Request.RequestURI()
+	uri := x.c.rc.Request.RequestURI()
 	path, query, _ := bytes.Cut(uri, []byte("?"))
 	rest := bytes.TrimPrefix(path, []byte("/proxy"))
 	if len(rest) > 0 && rest[0] != '/' {
@@ -288,9 +288,9 @@ func hasQueryParam(query []byte, name string) bool {
 
 // forward builds the destination request, sends it and writes the answer.
 func (s *Server) forward(x *exchange, dest []byte) error {
-	ctx := x.c.ctx
+	rc := x.c.rc
 	limit := s.cfg.Limits.ProxyBodyBytes
-	cl := ctx.Request.Header.ContentLength()
+	cl := rc.Request.Header.ContentLength()
 	if int64(cl) > limit {
 		return edge.ErrTooLarge
 	}
@@ -303,7 +303,7 @@ func (s *Server) forward(x *exchange, dest []byte) error {
 	// destination's is sent, and Footprint forwards only named headers: those build a new one.
 	var req *fasthttp.Request
 	if whole && !x.footprint {
-		req = &ctx.Request
+		req = &rc.Request
 		if v := req.Header.PeekCanonical(nameBTEncrypted); len(v) > 0 {
 			x.btEncrypted = append(x.btEncrypted[:0], v...) // kept: every BT-* header goes below
 		}
@@ -331,11 +331,11 @@ func (s *Server) forward(x *exchange, dest []byte) error {
 	if req == nil {
 		req = fasthttp.AcquireRequest()
 		defer fasthttp.ReleaseRequest(req)
-		req.Header.SetMethodBytes(ctx.Method())
+		req.Header.SetMethodBytes(rc.Method())
 		if x.footprint {
-			copyFootprintHeaders(&req.Header, &ctx.Request.Header)
+			copyFootprintHeaders(&req.Header, &rc.Request.Header)
 		} else {
-			copyRequestHeaders(&req.Header, &ctx.Request.Header)
+			copyRequestHeaders(&req.Header, &rc.Request.Header)
 		}
 	}
 	if x.hostMemo != nil {
@@ -348,7 +348,7 @@ func (s *Server) forward(x *exchange, dest []byte) error {
 	}
 	detok := x.px == nil || !x.px.DisableDetokenization
 	if detok {
-		if err := checkBodyCharset(ctx.Request.Header.ContentType()); err != nil {
+		if err := checkBodyCharset(rc.Request.Header.ContentType()); err != nil {
 			return err
 		}
 	}
@@ -387,13 +387,13 @@ func (s *Server) forward(x *exchange, dest []byte) error {
 // 413). A bigger body streams: whole is false, and body is what was read of it to find that out
 // (nothing when Content-Length said so); it streams first.
 func (x *exchange) readRequestBody(limit int64) (body []byte, whole bool, err error) {
-	ctx := x.c.ctx
-	cl := ctx.Request.Header.ContentLength()
-	stream := ctx.RequestBodyStream()
+	rc := x.c.rc
+	cl := rc.Request.Header.ContentLength()
+	stream := rc.RequestBodyStream()
 	switch {
 	case x.px != nil && len(x.px.RequestTransforms) > 0, cl >= 0 && cl <= bufferLimit,
 		stream == nil: // no stream: the body is in memory already
-		body, err = edge.ReadBody(x.c.ctx, min(limit, bufferLimit))
+		body, err = edge.ReadBody(x.c.rc, min(limit, bufferLimit))
 		return body, err == nil, err
 	case cl >= 0:
 		return nil, false, nil // known to be bigger
@@ -436,7 +436,7 @@ func (x *exchange) destinationError(err error) error {
 // BT-PROXY-DESTINATION-STATUS. Response transforms run on 2xx only; otherwise the body passes
 // through (passBody). On an error nothing of the destination's answer goes out.
 func (s *Server) respond(x *exchange, dresp *fasthttp.Response) error {
-	resp := &x.c.ctx.Response
+	resp := &x.c.rc.Response
 	status := dresp.StatusCode()
 	switch {
 	case status < 200:
@@ -522,7 +522,7 @@ func readResponseBody(resp *fasthttp.Response, limit int64) ([]byte, error) {
 // fetched in one vault read, checked and audited before anything is sent), runs the request
 // transforms and sets the body.
 func (s *Server) prepareWholeBody(x *exchange, req *fasthttp.Request, body []byte, detok bool) error {
-	ct := x.c.ctx.Request.Header.ContentType()
+	ct := x.c.rc.Request.Header.ContentType()
 	out, err := s.detokenizeRequest(x, req, body, bodyContext(ct), detok)
 	if err != nil {
 		return err
@@ -548,15 +548,15 @@ func sameBytes(a, b []byte) bool {
 // head is what was read of the body already: it goes first. streamed is non-nil; its err
 // explains a failure that surfaces as a failed send.
 func (s *Server) prepareStreamedBody(x *exchange, req *fasthttp.Request, cl int, head []byte, detok bool) (*bodyStream, error) {
-	ctx := x.c.ctx
+	rc := x.c.rc
 	limit := s.cfg.Limits.ProxyBodyBytes
-	ct := ctx.Request.Header.ContentType()
-	bctx := bodyContext(ct)
+	ct := rc.Request.Header.ContentType()
+	ec := bodyContext(ct)
 	// Streaming: headers and query are detokenized first (they are small and whole).
-	if _, err := s.detokenizeRequest(x, req, nil, bctx, detok); err != nil {
+	if _, err := s.detokenizeRequest(x, req, nil, ec, detok); err != nil {
 		return nil, err
 	}
-	src := ctx.RequestBodyStream()
+	src := rc.RequestBodyStream()
 	if len(head) > 0 {
 		src = io.MultiReader(bytes.NewReader(head), src)
 	}
@@ -568,7 +568,7 @@ func (s *Server) prepareStreamedBody(x *exchange, req *fasthttp.Request, cl int,
 		bs.renderer = expr.Acquire()
 		// The same expression limit as a whole body: a stream is no licence for more.
 		bs.renderer.SetLimits(expr.Limits{MaxExprs: x.exprLimits.MaxExprs, MaxExpansion: limit})
-		r = bs.renderer.Reader(bs, bctx, lazy)
+		r = bs.renderer.Reader(bs, ec, lazy)
 		bs.lazy = lazy
 		size = -1
 	}

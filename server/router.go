@@ -17,7 +17,7 @@ import (
 
 // call is one API request on its way through a handler. It lives for the request only.
 type call struct {
-	ctx   *fasthttp.RequestCtx
+	rc    *fasthttp.RequestCtx
 	who   *edge.Principal // nil when the request carried no valid key
 	id    string          // the {id} path segment, if the route has one
 	route string          // the route pattern, for logs and metrics (never the raw path)
@@ -118,16 +118,16 @@ func matchPattern(pattern, path string) (string, bool) {
 
 // handle is the fasthttp handler: request id, routing, authentication, the handler, the one
 // error-to-status mapping and the canonical log line.
-func (s *Server) handle(ctx *fasthttp.RequestCtx) {
+func (s *Server) handle(rc *fasthttp.RequestCtx) {
 	start := time.Now()
 	c := callPool.Get().(*call)
 	defer releaseCall(c)
-	c.ctx, c.route = ctx, "unmatched"
-	reqID := edge.RequestID(ctx, &c.idBuf)
+	c.rc, c.route = rc, "unmatched"
+	reqID := edge.RequestID(rc, &c.idBuf)
 	c.reqID = reqID
 	err := s.dispatch(c)
 	if guest := asGuestError(err); guest != nil {
-		writeGuestError(ctx, guest)
+		writeGuestError(rc, guest)
 		err = nil
 	}
 	if err != nil {
@@ -135,16 +135,16 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 		if p.Status == http.StatusInternalServerError {
 			s.log.Error("request failed", "request_id", string(reqID), "route", c.route, "error", err.Error())
 		}
-		edge.WriteProblem(ctx, p, c.wrap)
+		edge.WriteProblem(rc, p, c.wrap)
 		if p.Status == http.StatusRequestEntityTooLarge {
-			edge.DrainBody(ctx)
+			edge.DrainBody(rc)
 		}
 	}
 	// Set last: a proxied answer replaces the whole response.
-	ctx.Response.Header.SetCanonical(edge.NameRequestID, reqID)
-	l := obs.RequestLine{RequestID: reqID, Start: start, Method: edge.MethodName(ctx.Method()), Route: c.route,
-		Status: ctx.Response.StatusCode(), Duration: time.Since(start), Destination: c.destDuration,
-		Transforms: c.transformDuration, ProxyID: c.proxyID, Tokens: c.tokens, Conn: ctx.ConnID(),
+	rc.Response.Header.SetCanonical(edge.NameRequestID, reqID)
+	l := obs.RequestLine{RequestID: reqID, Start: start, Method: edge.MethodName(rc.Method()), Route: c.route,
+		Status: rc.Response.StatusCode(), Duration: time.Since(start), Destination: c.destDuration,
+		Transforms: c.transformDuration, ProxyID: c.proxyID, Tokens: c.tokens, Conn: rc.ConnID(),
 		ErrClass: c.errClass}
 	if c.who != nil {
 		l.Application = c.who.AppID
@@ -154,10 +154,10 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 		c.stream.logLater(&l) // the body is still on its way: logged when it ends
 		return
 	}
-	if !ctx.Response.IsBodyStream() {
-		l.Bytes = int64(len(ctx.Response.Body()))
+	if !rc.Response.IsBodyStream() {
+		l.Bytes = int64(len(rc.Response.Body()))
 	}
-	s.logRequest(ctx, &l)
+	s.logRequest(rc, &l)
 }
 
 // asGuestError is the guest transform's error in err's chain, if there is one.
@@ -173,20 +173,20 @@ func asGuestError(err error) *guestError {
 }
 
 func (s *Server) dispatch(c *call) error {
-	ctx := c.ctx
-	if isProxyPath(ctx.Path()) {
+	rc := c.rc
+	if isProxyPath(rc.Path()) {
 		c.route, c.wrap = "/proxy", true
 		return s.invokeProxy(c)
 	}
-	if string(ctx.Path()) == "/openapi.json" && ctx.IsGet() {
+	if string(rc.Path()) == "/openapi.json" && rc.IsGet() {
 		c.route = "/openapi.json"
 		return s.serveOpenAPI(c) // public: the API description holds no secrets
 	}
-	if isVaultProxyPath(ctx.Path()) {
+	if isVaultProxyPath(rc.Path()) {
 		c.route, c.wrap = "/vault_proxy", true
 		return s.vaultProxy(c)
 	}
-	rt, id, known := match(string(ctx.Method()), ctx.Path())
+	rt, id, known := match(string(rc.Method()), rc.Path())
 	if rt == nil {
 		if known {
 			return edge.NewProblem(http.StatusMethodNotAllowed, "method not allowed on this path")
@@ -194,7 +194,7 @@ func (s *Server) dispatch(c *call) error {
 		return edge.ErrNotFound
 	}
 	c.route, c.id = rt.pattern, id
-	who, err := s.auth.Authenticate(ctx)
+	who, err := s.auth.Authenticate(rc)
 	if err != nil {
 		return err
 	}
@@ -202,7 +202,7 @@ func (s *Server) dispatch(c *call) error {
 		return edge.ErrUnauthenticated
 	}
 	c.who = who
-	if err := s.auth.AllowApplication(c.ctx, c.who); err != nil {
+	if err := s.auth.AllowApplication(c.rc, c.who); err != nil {
 		return err
 	}
 	return rt.h(s, c)

@@ -272,17 +272,17 @@ func (s *Server) httpServer() *fasthttp.Server {
 }
 
 // handleParseError answers requests fasthttp could not parse. It must not echo the request.
-func (s *Server) handleParseError(ctx *fasthttp.RequestCtx, err error) {
+func (s *Server) handleParseError(rc *fasthttp.RequestCtx, err error) {
 	var small *fasthttp.ErrSmallBuffer
 	switch {
 	case errors.Is(err, fasthttp.ErrBodyTooLarge):
-		edge.WriteProblem(ctx, edge.ErrTooLarge, false)
+		edge.WriteProblem(rc, edge.ErrTooLarge, false)
 	case errors.As(err, &small):
-		edge.WriteProblem(ctx, edge.NewProblem(http.StatusRequestHeaderFieldsTooLarge, "request headers are too large"), false)
+		edge.WriteProblem(rc, edge.NewProblem(http.StatusRequestHeaderFieldsTooLarge, "request headers are too large"), false)
 	default:
-		edge.WriteProblem(ctx, edge.NewProblem(http.StatusBadRequest, "malformed HTTP request"), false)
+		edge.WriteProblem(rc, edge.NewProblem(http.StatusBadRequest, "malformed HTTP request"), false)
 	}
-	ctx.SetConnectionClose()
+	rc.SetConnectionClose()
 }
 
 // quietLogger keeps fasthttp's own messages (which can quote raw request bytes, API keys

@@ -113,18 +113,18 @@ func (s *Server) runTransform(x *exchange, t *transform, m *message, req *fastht
 
 // renderValue resolves the expressions of a transform's value, fetching (and auditing) any token
 // it names that the request did not.
-func (s *Server) renderValue(x *exchange, value string, ctx expr.Context) ([]byte, error) {
+func (s *Server) renderValue(x *exchange, value string, ec expr.Context) ([]byte, error) {
 	src := []byte(value)
 	if x.limit == 0 {
 		x.limit = s.cfg.Limits.ProxyTokens
 	}
-	if err := x.collect(src, ctx); err != nil {
+	if err := x.collect(src, ec); err != nil {
 		return nil, exprProblem(err)
 	}
 	if err := s.resolveCollected(x); err != nil {
 		return nil, err
 	}
-	out, err := x.renderer().Render(nil, src, ctx, &x.env)
+	out, err := x.renderer().Render(nil, src, ec, &x.env)
 	if err != nil {
 		return nil, exprProblem(err)
 	}
@@ -187,7 +187,7 @@ func (s *Server) tokenizeAt(x *exchange, t *transform, m *message) error {
 	if tpl.ExpiresAt != "" {
 		req.ExpiresAt = &tpl.ExpiresAt
 	}
-	tok, _, err := s.vault.Create(x.c.ctx, x.c.who, &req, nil)
+	tok, _, err := s.vault.Create(x.c.rc, x.c.who, &req, nil)
 	if errors.Is(err, vault.ErrInvalidData) {
 		return transformFailed(m, "the value at "+edge.QuoteSafe(t.Options.Location)+" is not a valid "+tpl.Type)
 	}

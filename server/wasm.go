@@ -85,7 +85,7 @@ func (s *Server) installModule(c *call, wasm []byte) (*moduleRecord, error) {
 	if int64(len(wasm)) > s.cfg.Limits.ModuleBytes {
 		return nil, edge.ErrTooLarge
 	}
-	info, err := s.wasm.Compile(c.ctx, wasm)
+	info, err := s.wasm.Compile(c.rc, wasm)
 	if err != nil {
 		if errors.Is(err, transforms.ErrInvalidModule) {
 			return nil, edge.NewProblem(http.StatusUnprocessableEntity, err.Error())
@@ -95,7 +95,7 @@ func (s *Server) installModule(c *call, wasm []byte) (*moduleRecord, error) {
 		}
 		return nil, err
 	}
-	if d, err := s.store.Get(c.ctx, store.Transforms, info.ID); err == nil {
+	if d, err := s.store.Get(c.rc, store.Transforms, info.ID); err == nil {
 		var r moduleRecord
 		if json.Unmarshal(d, &r) == nil {
 			return &r, nil
@@ -106,7 +106,7 @@ func (s *Server) installModule(c *call, wasm []byte) (*moduleRecord, error) {
 	if err != nil {
 		return nil, err
 	}
-	err = s.store.Put(c.ctx, store.Transforms, r.ID, doc, true, s.event(c, "transform", r.ID, "create"))
+	err = s.store.Put(c.rc, store.Transforms, r.ID, doc, true, s.event(c, "transform", r.ID, "create"))
 	if err != nil && !errors.Is(err, store.ErrConflict) {
 		return nil, err
 	}
@@ -117,10 +117,10 @@ func (s *Server) createTransform(c *call) error {
 	if err := c.require(edge.PermTransformCreate, "transform:create"); err != nil {
 		return err
 	}
-	if ct := c.ctx.Request.Header.ContentType(); !bytes.HasPrefix(ct, []byte("application/wasm")) {
+	if ct := c.rc.Request.Header.ContentType(); !bytes.HasPrefix(ct, []byte("application/wasm")) {
 		return edge.NewProblem(http.StatusUnsupportedMediaType, "upload the module with Content-Type: application/wasm")
 	}
-	wasm, err := edge.ReadBody(c.ctx, s.cfg.Limits.ModuleBytes)
+	wasm, err := edge.ReadBody(c.rc, s.cfg.Limits.ModuleBytes)
 	if err != nil {
 		return err
 	}
@@ -128,14 +128,14 @@ func (s *Server) createTransform(c *call) error {
 	if err != nil {
 		return err
 	}
-	return edge.WriteJSON(c.ctx, http.StatusCreated, r.view())
+	return edge.WriteJSON(c.rc, http.StatusCreated, r.view())
 }
 
 func (s *Server) listTransforms(c *call) error {
 	if err := c.require(edge.PermTransformRead, "transform:read"); err != nil {
 		return err
 	}
-	docs, err := s.store.List(c.ctx, store.Transforms)
+	docs, err := s.store.List(c.rc, store.Transforms)
 	if err != nil {
 		return err
 	}
@@ -146,14 +146,14 @@ func (s *Server) listTransforms(c *call) error {
 			out = append(out, r.view())
 		}
 	}
-	return edge.WriteJSON(c.ctx, http.StatusOK, map[string]any{"pagination": map[string]any{"total_items": len(out), "page_size": len(out)}, "data": out})
+	return edge.WriteJSON(c.rc, http.StatusOK, map[string]any{"pagination": map[string]any{"total_items": len(out), "page_size": len(out)}, "data": out})
 }
 
 func (s *Server) getTransform(c *call) error {
 	if err := c.require(edge.PermTransformRead, "transform:read"); err != nil {
 		return err
 	}
-	d, err := s.store.Get(c.ctx, store.Transforms, c.id)
+	d, err := s.store.Get(c.rc, store.Transforms, c.id)
 	if err != nil {
 		return err
 	}
@@ -161,7 +161,7 @@ func (s *Server) getTransform(c *call) error {
 	if err := json.Unmarshal(d, &r); err != nil {
 		return err
 	}
-	return edge.WriteJSON(c.ctx, http.StatusOK, r.view())
+	return edge.WriteJSON(c.rc, http.StatusOK, r.view())
 }
 
 func (s *Server) deleteTransform(c *call) error {
@@ -177,11 +177,11 @@ func (s *Server) deleteTransform(c *call) error {
 			}
 		}
 	}
-	if err := s.store.Delete(c.ctx, store.Transforms, c.id, s.event(c, "transform", c.id, "delete")); err != nil {
+	if err := s.store.Delete(c.rc, store.Transforms, c.id, s.event(c, "transform", c.id, "delete")); err != nil {
 		return err
 	}
 	s.wasm.Remove(c.id)
-	c.ctx.SetStatusCode(http.StatusNoContent)
+	c.rc.SetStatusCode(http.StatusNoContent)
 	return nil
 }
 
@@ -246,7 +246,7 @@ func (s *Server) runWasmTransform(x *exchange, t *transform, m *message, req *fa
 		run = s.wasm.OnResponse
 	}
 	start := time.Now()
-	out, err := run(x.c.ctx, t.ModuleID, ex)
+	out, err := run(x.c.rc, t.ModuleID, ex)
 	took := time.Since(start)
 	switch {
 	case err != nil:
@@ -329,15 +329,15 @@ func replaceResponseHeaders(h *fasthttp.ResponseHeader, hs []transforms.Header) 
 }
 
 // writeGuestError answers as the guest asked.
-func writeGuestError(ctx *fasthttp.RequestCtx, g *guestError) {
+func writeGuestError(rc *fasthttp.RequestCtx, g *guestError) {
 	o := g.outcome
 	if o.Kind == transforms.CustomHTTPResponse {
-		ctx.Response.Reset()
-		ctx.SetStatusCode(o.Status)
+		rc.Response.Reset()
+		rc.SetStatusCode(o.Status)
 		for _, h := range o.Headers {
-			ctx.Response.Header.AddBytesKV(h.Name, h.Value)
+			rc.Response.Header.AddBytesKV(h.Name, h.Value)
 		}
-		ctx.SetBody(o.Body)
+		rc.SetBody(o.Body)
 		return
 	}
 	p := edge.NewProblem(o.Status, o.Kind.String())
@@ -346,7 +346,7 @@ func writeGuestError(ctx *fasthttp.RequestCtx, g *guestError) {
 		msgs = []string{o.Kind.String()}
 	}
 	p.Errors = map[string][]string{"error": msgs}
-	edge.WriteProblem(ctx, p, true)
+	edge.WriteProblem(rc, p, true)
 }
 
 // guestServices is what a guest can ask of the edge during one call.

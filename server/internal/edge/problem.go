@@ -51,7 +51,7 @@ func Forbidden(perm string) *Problem {
 }
 
 // WriteProblem writes p as the response; wrap puts it under "proxy_error" (the proxy routes).
-func WriteProblem(ctx *fasthttp.RequestCtx, p *Problem, wrap bool) {
+func WriteProblem(rc *fasthttp.RequestCtx, p *Problem, wrap bool) {
 	var body []byte
 	if wrap {
 		body, _ = json.Marshal(struct {
@@ -60,16 +60,16 @@ func WriteProblem(ctx *fasthttp.RequestCtx, p *Problem, wrap bool) {
 	} else {
 		body, _ = json.Marshal(p)
 	}
-	ctx.Response.ResetBody()
-	ctx.Response.Header.Del(HeaderDestinationStatus)
-	ctx.SetStatusCode(p.Status)
-	ctx.SetContentType("application/problem+json")
-	ctx.SetBody(body)
+	rc.Response.ResetBody()
+	rc.Response.Header.Del(HeaderDestinationStatus)
+	rc.SetStatusCode(p.Status)
+	rc.SetContentType("application/problem+json")
+	rc.SetBody(body)
 	if p.Status == http.StatusRequestEntityTooLarge {
-		ctx.SetConnectionClose() // the rest of the body was never read
+		rc.SetConnectionClose() // the rest of the body was never read
 	}
 	if p.RetryAfter > 0 {
-		ctx.Response.Header.Set("Retry-After", strconv.Itoa(p.RetryAfter))
+		rc.Response.Header.Set("Retry-After", strconv.Itoa(p.RetryAfter))
 	}
 }
 

@@ -26,8 +26,8 @@ func MethodName(m []byte) string {
 // RequestID accepts a caller's X-Request-Id if it is short and printable, else makes one; either
 // way the id is in buf. (A view into the request's headers would not do: the proxy edits them in
 // place, and fasthttp reuses a deleted header's storage for the next value it sets.)
-func RequestID(ctx *fasthttp.RequestCtx, buf *[128]byte) []byte {
-	if v := ctx.Request.Header.PeekCanonical(NameRequestID); len(v) > 0 && len(v) <= len(buf) {
+func RequestID(rc *fasthttp.RequestCtx, buf *[128]byte) []byte {
+	if v := rc.Request.Header.PeekCanonical(NameRequestID); len(v) > 0 && len(v) <= len(buf) {
 		ok := true
 		for _, b := range v {
 			if b <= 0x20 || b >= 0x7f {
@@ -102,21 +102,21 @@ func DecodeStrict(b []byte, v any) error {
 
 // DrainBody reads and discards up to 8 MiB of a refused body so that the client, still sending,
 // gets to read the answer instead of a connection reset. The connection is closed after.
-func DrainBody(ctx *fasthttp.RequestCtx) {
-	if r := ctx.RequestBodyStream(); r != nil {
+func DrainBody(rc *fasthttp.RequestCtx) {
+	if r := rc.RequestBodyStream(); r != nil {
 		io.CopyN(io.Discard, r, 8<<20)
 	}
 }
 
 // WriteJSON answers status with v as JSON.
-func WriteJSON(ctx *fasthttp.RequestCtx, status int, v any) error {
+func WriteJSON(rc *fasthttp.RequestCtx, status int, v any) error {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return err
 	}
-	ctx.SetStatusCode(status)
-	ctx.SetContentType("application/json")
-	ctx.SetBody(b)
+	rc.SetStatusCode(status)
+	rc.SetContentType("application/json")
+	rc.SetBody(b)
 	return nil
 }
 

@@ -33,8 +33,8 @@ func (selfEnv) Config([]byte) ([]byte, bool) { return nil, false }
 func (selfEnv) Encrypted() ([]byte, bool)    { return nil, false }
 
 // checkSelfExpression validates src and that it names only "data".
-func checkSelfExpression(src []byte, ctx expr.Context, field string) error {
-	_, err := expr.Scan(src, ctx, func(r expr.Ref) error {
+func checkSelfExpression(src []byte, ec expr.Context, field string) error {
+	_, err := expr.Scan(src, ec, func(r expr.Ref) error {
 		if r.Kind != expr.RefToken || string(r.ID) != "data" {
 			return edge.Invalid(field, "may only use the token's own data ({{ data … }})")
 		}
@@ -63,27 +63,27 @@ func maskSource(m json.RawMessage) ([]byte, expr.Context, bool) {
 }
 
 func validateMask(m json.RawMessage) error {
-	src, ctx, ok := maskSource(m)
+	src, ec, ok := maskSource(m)
 	if !ok || len(m) > 4096 {
 		return edge.Invalid("mask", "must be an expression string or a JSON document of expressions (at most 4 KiB)")
 	}
-	return checkSelfExpression(src, ctx, "mask")
+	return checkSelfExpression(src, ec, "mask")
 }
 
 // renderMask renders the token's mask over its data.
 func renderMask(t *store.Token) (json.RawMessage, error) {
-	src, ctx, ok := maskSource(t.Mask)
+	src, ec, ok := maskSource(t.Mask)
 	if !ok {
 		return nil, edge.NewProblem(http.StatusInternalServerError, "stored mask is invalid")
 	}
 	r := expr.Acquire()
 	defer expr.Release(r)
 	r.SetLimits(expr.Limits{MaxExpansion: maskExpansion(len(t.Data))})
-	out, err := r.Render(nil, src, ctx, selfEnv{t.Data})
+	out, err := r.Render(nil, src, ec, selfEnv{t.Data})
 	if err != nil {
 		return nil, edge.Invalid("mask", edge.ExprDetail(err))
 	}
-	if ctx == expr.Text {
+	if ec == expr.Text {
 		return json.Marshal(string(out))
 	}
 	if !json.Valid(out) {
