@@ -74,12 +74,12 @@ func validateApplication(name, typ string, perms []string) error {
 	return nil
 }
 
-func (s *Server) createApplication(c *call) error {
-	if err := c.require(edge.PermApplicationCreate, "application:create"); err != nil {
+func (s *Server) createApplication(c *edge.Call) error {
+	if err := c.Require(edge.PermApplicationCreate, "application:create"); err != nil {
 		return err
 	}
 	var req applicationRequest
-	if err := edge.DecodeJSON(c.rc, s.cfg.Limits.APIBodyBytes, &req); err != nil {
+	if err := edge.DecodeJSON(c.RC, s.cfg.Limits.APIBodyBytes, &req); err != nil {
 		return err
 	}
 	if req.Name == nil || req.Type == nil {
@@ -96,25 +96,25 @@ func (s *Server) createApplication(c *call) error {
 		return err
 	}
 	granted, _ := edge.ParsePerms(perms) // validated above
-	if err := c.who.MayGrant(granted, req.Containers); err != nil {
+	if err := c.Who.MayGrant(granted, req.Containers); err != nil {
 		return err
 	}
 	key := edge.NewAPIKey()
 	a := &store.Application{ID: edge.NewID(), Name: *req.Name, Type: *req.Type, Permissions: perms, Containers: req.Containers,
 		KeyHash: s.store.HashKey(key), CreatedAt: s.now().UTC()}
-	if err := s.store.CreateApplication(c.rc, a, s.event(c, "application", a.ID, "create")); err != nil {
+	if err := s.store.CreateApplication(c.RC, a, s.event(c, "application", a.ID, "create")); err != nil {
 		return err
 	}
 	v := appView(a)
 	v.Key = key
-	return edge.WriteJSON(c.rc, http.StatusCreated, v)
+	return edge.WriteJSON(c.RC, http.StatusCreated, v)
 }
 
-func (s *Server) listApplications(c *call) error {
-	if err := c.require(edge.PermApplicationRead, "application:read"); err != nil {
+func (s *Server) listApplications(c *edge.Call) error {
+	if err := c.Require(edge.PermApplicationRead, "application:read"); err != nil {
 		return err
 	}
-	apps, err := s.store.ListApplications(c.rc)
+	apps, err := s.store.ListApplications(c.RC)
 	if err != nil {
 		return err
 	}
@@ -122,36 +122,36 @@ func (s *Server) listApplications(c *call) error {
 	for _, a := range apps {
 		out = append(out, appView(a))
 	}
-	return edge.WriteJSON(c.rc, http.StatusOK, map[string]any{
+	return edge.WriteJSON(c.RC, http.StatusOK, map[string]any{
 		"pagination": map[string]any{"total_items": len(out), "page_size": len(out)},
 		"data":       out,
 	})
 }
 
-func (s *Server) getApplication(c *call) error {
-	if err := c.require(edge.PermApplicationRead, "application:read"); err != nil {
+func (s *Server) getApplication(c *edge.Call) error {
+	if err := c.Require(edge.PermApplicationRead, "application:read"); err != nil {
 		return err
 	}
-	a, err := s.store.GetApplication(c.rc, c.id)
+	a, err := s.store.GetApplication(c.RC, c.ID)
 	if err != nil {
 		return err
 	}
-	return edge.WriteJSON(c.rc, http.StatusOK, appView(a))
+	return edge.WriteJSON(c.RC, http.StatusOK, appView(a))
 }
 
-func (s *Server) updateApplication(c *call) error {
-	if err := c.require(edge.PermApplicationUpdate, "application:update"); err != nil {
+func (s *Server) updateApplication(c *edge.Call) error {
+	if err := c.Require(edge.PermApplicationUpdate, "application:update"); err != nil {
 		return err
 	}
 	var req applicationRequest
-	if err := edge.DecodeJSON(c.rc, s.cfg.Limits.APIBodyBytes, &req); err != nil {
+	if err := edge.DecodeJSON(c.RC, s.cfg.Limits.APIBodyBytes, &req); err != nil {
 		return err
 	}
-	a, err := s.store.GetApplication(c.rc, c.id)
+	a, err := s.store.GetApplication(c.RC, c.ID)
 	if err != nil {
 		return err
 	}
-	if err := c.who.MayManage(a); err != nil { // as it is
+	if err := c.Who.MayManage(a); err != nil { // as it is
 		return err
 	}
 	if req.Type != nil && *req.Type != a.Type {
@@ -172,35 +172,35 @@ func (s *Server) updateApplication(c *call) error {
 	if err := validateApplication(a.Name, a.Type, a.Permissions); err != nil {
 		return err
 	}
-	if err := c.who.MayManage(a); err != nil { // as it would be
+	if err := c.Who.MayManage(a); err != nil { // as it would be
 		return err
 	}
 	a.ModifiedAt = s.now().UTC()
-	err = s.store.UpdateApplication(c.rc, a, s.event(c, "application", a.ID, "update"))
+	err = s.store.UpdateApplication(c.RC, a, s.event(c, "application", a.ID, "update"))
 	s.auth.Invalidate()
 	if err != nil {
 		return err
 	}
-	return edge.WriteJSON(c.rc, http.StatusOK, appView(a))
+	return edge.WriteJSON(c.RC, http.StatusOK, appView(a))
 }
 
-func (s *Server) deleteApplication(c *call) error {
-	if err := c.require(edge.PermApplicationDelete, "application:delete"); err != nil {
+func (s *Server) deleteApplication(c *edge.Call) error {
+	if err := c.Require(edge.PermApplicationDelete, "application:delete"); err != nil {
 		return err
 	}
-	a, err := s.store.GetApplication(c.rc, c.id)
+	a, err := s.store.GetApplication(c.RC, c.ID)
 	if err != nil {
 		return err
 	}
-	if err := c.who.MayManage(a); err != nil {
+	if err := c.Who.MayManage(a); err != nil {
 		return err
 	}
-	err = s.store.DeleteApplication(c.rc, c.id, s.event(c, "application", c.id, "delete"))
+	err = s.store.DeleteApplication(c.RC, c.ID, s.event(c, "application", c.ID, "delete"))
 	s.auth.Invalidate()
 	if err != nil {
 		return err
 	}
-	c.rc.SetStatusCode(http.StatusNoContent)
+	c.RC.SetStatusCode(http.StatusNoContent)
 	return nil
 }
 
@@ -212,11 +212,11 @@ func dedupeStrings(in []string) []string {
 
 // listLogs is GET /logs: audit events newest first, filtered by entity_type, entity_id,
 // operation, actor, start_date and end_date (RFC 3339), paged by size and start.
-func (s *Server) listLogs(c *call) error {
-	if err := c.require(edge.PermLogRead, "log:read"); err != nil {
+func (s *Server) listLogs(c *edge.Call) error {
+	if err := c.Require(edge.PermLogRead, "log:read"); err != nil {
 		return err
 	}
-	args := c.rc.QueryArgs()
+	args := c.RC.QueryArgs()
 	q := store.EventQuery{
 		EntityType: string(args.Peek("entity_type")),
 		EntityID:   string(args.Peek("entity_id")),
@@ -240,7 +240,7 @@ func (s *Server) listLogs(c *call) error {
 		}
 		q.Size = n
 	}
-	evs, next, err := s.store.Events(c.rc, q)
+	evs, next, err := s.store.Events(c.RC, q)
 	if err != nil {
 		return err
 	}
@@ -254,15 +254,15 @@ func (s *Server) listLogs(c *call) error {
 	if next != "" {
 		page["next"] = next
 	}
-	return edge.WriteJSON(c.rc, http.StatusOK, map[string]any{"pagination": page, "data": evs})
+	return edge.WriteJSON(c.RC, http.StatusOK, map[string]any{"pagination": page, "data": evs})
 }
 
 // visibleEvents drops, for a caller limited to containers, the events of tokens it may not use
 // (deleted ones included): otherwise the log would tell it that a token in another container
 // exists, and who detokenized it when — the existence oracle the token routes close. A page may
 // then hold fewer events than its size; next still pages on.
-func (s *Server) visibleEvents(c *call, evs []store.Event) ([]store.Event, error) {
-	if len(c.who.Containers) == 0 {
+func (s *Server) visibleEvents(c *edge.Call, evs []store.Event) ([]store.Event, error) {
+	if len(c.Who.Containers) == 0 {
 		return evs, nil
 	}
 	var ids []string
@@ -274,7 +274,7 @@ func (s *Server) visibleEvents(c *call, evs []store.Event) ([]store.Event, error
 	if len(ids) == 0 {
 		return evs, nil
 	}
-	toks, err := s.store.GetTokens(c.rc, dedupeStrings(ids))
+	toks, err := s.store.GetTokens(c.RC, dedupeStrings(ids))
 	if err != nil {
 		return nil, err
 	}
@@ -283,6 +283,6 @@ func (s *Server) visibleEvents(c *call, evs []store.Event) ([]store.Event, error
 			return false
 		}
 		t := toks[ev.EntityID]
-		return t == nil || !c.who.CanUse(t.Containers)
+		return t == nil || !c.Who.CanUse(t.Containers)
 	}), nil
 }

@@ -32,16 +32,16 @@ type keyView struct {
 
 const maxKeyLifetime = 366 * 24 * time.Hour
 
-func (s *Server) createKey(c *call) error {
-	if err := c.require(edge.PermKeysCreate, "keys:create"); err != nil {
+func (s *Server) createKey(c *edge.Call) error {
+	if err := c.Require(edge.PermKeysCreate, "keys:create"); err != nil {
 		return err
 	}
 	var req struct {
 		ExpiresAt *string `json:"expires_at"`
 		Alg       string  `json:"alg"`
 	}
-	if len(c.rc.PostBody()) > 0 || c.rc.Request.Header.ContentLength() != 0 {
-		if err := edge.DecodeJSON(c.rc, s.cfg.Limits.APIBodyBytes, &req); err != nil {
+	if len(c.RC.PostBody()) > 0 || c.RC.Request.Header.ContentLength() != 0 {
+		if err := edge.DecodeJSON(c.RC, s.cfg.Limits.APIBodyBytes, &req); err != nil {
 			return err
 		}
 	}
@@ -69,18 +69,18 @@ func (s *Server) createKey(c *call) error {
 		return err
 	}
 	defer clear(doc)
-	if err := s.store.Put(c.rc, store.Keys, id, doc, true, s.event(c, "key", id, "create")); err != nil {
+	if err := s.store.Put(c.RC, store.Keys, id, doc, true, s.event(c, "key", id, "create")); err != nil {
 		return err
 	}
-	return edge.WriteJSON(c.rc, http.StatusCreated, keyView{ID: id, KeyID: kp.KID, Alg: kp.Alg,
+	return edge.WriteJSON(c.RC, http.StatusCreated, keyView{ID: id, KeyID: kp.KID, Alg: kp.Alg,
 		PublicKeyPEM: kp.PublicKeyPEM, JWK: kp.JWK, ExpiresAt: &exp})
 }
 
-func (s *Server) listKeys(c *call) error {
-	if err := c.require(edge.PermKeysRead, "keys:read"); err != nil {
+func (s *Server) listKeys(c *edge.Call) error {
+	if err := c.Require(edge.PermKeysRead, "keys:read"); err != nil {
 		return err
 	}
-	docs, err := s.store.List(c.rc, store.Keys)
+	docs, err := s.store.List(c.RC, store.Keys)
 	if err != nil {
 		return err
 	}
@@ -92,14 +92,14 @@ func (s *Server) listKeys(c *call) error {
 		}
 		clear(d)
 	}
-	return edge.WriteJSON(c.rc, http.StatusOK, map[string]any{"pagination": map[string]any{"total_items": len(out), "page_size": len(out)}, "data": out})
+	return edge.WriteJSON(c.RC, http.StatusOK, map[string]any{"pagination": map[string]any{"total_items": len(out), "page_size": len(out)}, "data": out})
 }
 
-func (s *Server) getKey(c *call) error {
-	if err := c.require(edge.PermKeysRead, "keys:read"); err != nil {
+func (s *Server) getKey(c *edge.Call) error {
+	if err := c.Require(edge.PermKeysRead, "keys:read"); err != nil {
 		return err
 	}
-	d, err := s.store.Get(c.rc, store.Keys, c.id)
+	d, err := s.store.Get(c.RC, store.Keys, c.ID)
 	if err != nil {
 		return err
 	}
@@ -108,21 +108,21 @@ func (s *Server) getKey(c *call) error {
 	if err := json.Unmarshal(d, &r); err != nil {
 		return err
 	}
-	return edge.WriteJSON(c.rc, http.StatusOK, keyView{ID: r.ID, KeyID: r.ID, ExpiresAt: r.ExpiresAt})
+	return edge.WriteJSON(c.RC, http.StatusOK, keyView{ID: r.ID, KeyID: r.ID, ExpiresAt: r.ExpiresAt})
 }
 
-func (s *Server) deleteKey(c *call) error {
-	if err := c.require(edge.PermKeysDelete, "keys:delete"); err != nil {
+func (s *Server) deleteKey(c *edge.Call) error {
+	if err := c.Require(edge.PermKeysDelete, "keys:delete"); err != nil {
 		return err
 	}
-	err := s.store.Delete(c.rc, store.Keys, c.id, s.event(c, "key", c.id, "delete"))
+	err := s.store.Delete(c.RC, store.Keys, c.ID, s.event(c, "key", c.ID, "delete"))
 	s.keyGen.Add(1)
-	s.keyCache.Delete(c.id)
+	s.keyCache.Delete(c.ID)
 	s.decrypter.Purge()
 	if err != nil {
 		return err
 	}
-	c.rc.SetStatusCode(http.StatusNoContent)
+	c.RC.SetStatusCode(http.StatusNoContent)
 	return nil
 }
 
@@ -175,7 +175,7 @@ func (s *Server) decryptTokenData(compact string) (json.RawMessage, error) {
 func (s *Server) decryptHeader(x *exchange) error {
 	h := x.btEncrypted
 	if len(h) == 0 {
-		h = x.c.rc.Request.Header.Peek("BT-ENCRYPTED")
+		h = x.c.RC.Request.Header.Peek("BT-ENCRYPTED")
 	}
 	if len(h) == 0 {
 		return edge.Invalid("BT-ENCRYPTED", "an expression uses encrypted but the request has no BT-ENCRYPTED header")

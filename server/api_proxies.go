@@ -170,7 +170,7 @@ func (t *transform) compile() {
 }
 
 // validateTransform checks one transform; field names the list it is in.
-func (s *Server) validateTransform(c *call, t *transform, field string) error {
+func (s *Server) validateTransform(c *edge.Call, t *transform, field string) error {
 	if t.Type == "wasm" {
 		return s.validateWasmTransform(c, t, field)
 	}
@@ -259,7 +259,7 @@ func validHeaderName(n string) bool {
 }
 
 // applyProxyRequest validates req and applies it to p (create, replace or merge).
-func (s *Server) applyProxyRequest(c *call, p *proxyConfig, req *proxyRequest) error {
+func (s *Server) applyProxyRequest(c *edge.Call, p *proxyConfig, req *proxyRequest) error {
 	if req.Name != nil {
 		p.Name = *req.Name
 	}
@@ -322,13 +322,13 @@ func (s *Server) applyProxyRequest(c *call, p *proxyConfig, req *proxyRequest) e
 	}
 	// A proxy acts as the application that last configured it. Only the bootstrap admin may name
 	// another application (which must exist): anyone else could lend a proxy rights they lack.
-	p.ApplicationID = c.who.AppID
-	if req.ApplicationID != nil && *req.ApplicationID != c.who.AppID {
-		if c.who.AppID != edge.AdminActor {
+	p.ApplicationID = c.Who.AppID
+	if req.ApplicationID != nil && *req.ApplicationID != c.Who.AppID {
+		if c.Who.AppID != edge.AdminActor {
 			return edge.Invalid("application_id", "only the admin key may set application_id")
 		}
 		if *req.ApplicationID != edge.AdminActor {
-			if _, err := s.store.GetApplication(c.rc, *req.ApplicationID); err != nil {
+			if _, err := s.store.GetApplication(c.RC, *req.ApplicationID); err != nil {
 				return edge.Invalid("application_id", "names no application")
 			}
 		}
@@ -337,12 +337,12 @@ func (s *Server) applyProxyRequest(c *call, p *proxyConfig, req *proxyRequest) e
 	return nil
 }
 
-func (s *Server) saveProxy(c *call, p *proxyConfig, create bool, op string) error {
+func (s *Server) saveProxy(c *edge.Call, p *proxyConfig, create bool, op string) error {
 	doc, err := json.Marshal(p)
 	if err != nil {
 		return err
 	}
-	if err := s.store.Put(c.rc, store.Proxies, p.ID, doc, create, s.event(c, "proxy", p.ID, op)); err != nil {
+	if err := s.store.Put(c.RC, store.Proxies, p.ID, doc, create, s.event(c, "proxy", p.ID, op)); err != nil {
 		return err
 	}
 	s.prepareProxy(p)
@@ -361,22 +361,22 @@ func (s *Server) prepareProxy(p *proxyConfig) {
 	p.hostMemo = destinationHostMemo(p.DestinationURL)
 }
 
-func (s *Server) createProxy(c *call) error {
-	if err := c.require(edge.PermProxyCreate, "proxy:create"); err != nil {
+func (s *Server) createProxy(c *edge.Call) error {
+	if err := c.Require(edge.PermProxyCreate, "proxy:create"); err != nil {
 		return err
 	}
 	var req proxyRequest
-	if err := edge.DecodeJSON(c.rc, s.cfg.Limits.APIBodyBytes, &req); err != nil {
+	if err := edge.DecodeJSON(c.RC, s.cfg.Limits.APIBodyBytes, &req); err != nil {
 		return err
 	}
-	p := &proxyConfig{ID: edge.NewID(), Key: edge.NewAPIKey(), RequireAuth: true, CreatedBy: c.who.AppID, CreatedAt: s.now().UTC()}
+	p := &proxyConfig{ID: edge.NewID(), Key: edge.NewAPIKey(), RequireAuth: true, CreatedBy: c.Who.AppID, CreatedAt: s.now().UTC()}
 	if err := s.applyProxyRequest(c, p, &req); err != nil {
 		return err
 	}
 	if err := s.saveProxy(c, p, true, "create"); err != nil {
 		return err
 	}
-	return edge.WriteJSON(c.rc, http.StatusCreated, proxyView(p))
+	return edge.WriteJSON(c.RC, http.StatusCreated, proxyView(p))
 }
 
 // proxyView is what the API shows of a proxy: everything, lists never null.
@@ -394,8 +394,8 @@ func proxyView(p *proxyConfig) *proxyConfig {
 	return &v
 }
 
-func (s *Server) listProxies(c *call) error {
-	if err := c.require(edge.PermProxyRead, "proxy:read"); err != nil {
+func (s *Server) listProxies(c *edge.Call) error {
+	if err := c.Require(edge.PermProxyRead, "proxy:read"); err != nil {
 		return err
 	}
 	ps := s.proxies.list()
@@ -403,31 +403,31 @@ func (s *Server) listProxies(c *call) error {
 	for _, p := range ps {
 		out = append(out, proxyView(p))
 	}
-	return edge.WriteJSON(c.rc, http.StatusOK, map[string]any{
+	return edge.WriteJSON(c.RC, http.StatusOK, map[string]any{
 		"pagination": map[string]any{"total_items": len(out), "page_size": len(out)}, "data": out})
 }
 
-func (s *Server) getProxy(c *call) error {
-	if err := c.require(edge.PermProxyRead, "proxy:read"); err != nil {
+func (s *Server) getProxy(c *edge.Call) error {
+	if err := c.Require(edge.PermProxyRead, "proxy:read"); err != nil {
 		return err
 	}
-	p := s.proxies.get(c.id)
+	p := s.proxies.get(c.ID)
 	if p == nil {
 		return edge.ErrNotFound
 	}
-	return edge.WriteJSON(c.rc, http.StatusOK, proxyView(p))
+	return edge.WriteJSON(c.RC, http.StatusOK, proxyView(p))
 }
 
-func (s *Server) updateProxy(c *call) error {
-	if err := c.require(edge.PermProxyUpdate, "proxy:update"); err != nil {
+func (s *Server) updateProxy(c *edge.Call) error {
+	if err := c.Require(edge.PermProxyUpdate, "proxy:update"); err != nil {
 		return err
 	}
-	old := s.proxies.get(c.id)
+	old := s.proxies.get(c.ID)
 	if old == nil {
 		return edge.ErrNotFound
 	}
 	var req proxyRequest
-	if err := edge.DecodeJSON(c.rc, s.cfg.Limits.APIBodyBytes, &req); err != nil {
+	if err := edge.DecodeJSON(c.RC, s.cfg.Limits.APIBodyBytes, &req); err != nil {
 		return err
 	}
 	return s.replaceProxy(c, old, &req)
@@ -435,7 +435,7 @@ func (s *Server) updateProxy(c *call) error {
 
 // replaceProxy saves old rebuilt from req: a fresh proxy that keeps identity, key, creation and
 // application (PUT gives every field; PATCH gives the old fields merged with the patch).
-func (s *Server) replaceProxy(c *call, old *proxyConfig, req *proxyRequest) error {
+func (s *Server) replaceProxy(c *edge.Call, old *proxyConfig, req *proxyRequest) error {
 	p := &proxyConfig{ID: old.ID, Key: old.Key, RequireAuth: true, CreatedBy: old.CreatedBy, CreatedAt: old.CreatedAt, ApplicationID: old.ApplicationID}
 	if err := s.applyProxyRequest(c, p, req); err != nil {
 		return err
@@ -445,22 +445,22 @@ func (s *Server) replaceProxy(c *call, old *proxyConfig, req *proxyRequest) erro
 	if err := s.saveProxy(c, p, false, "update"); err != nil {
 		return err
 	}
-	return edge.WriteJSON(c.rc, http.StatusOK, proxyView(p))
+	return edge.WriteJSON(c.RC, http.StatusOK, proxyView(p))
 }
 
 // patchProxy applies an RFC 7396 merge patch; the Content-Type must say so (else 415).
-func (s *Server) patchProxy(c *call) error {
-	if err := c.require(edge.PermProxyUpdate, "proxy:update"); err != nil {
+func (s *Server) patchProxy(c *edge.Call) error {
+	if err := c.Require(edge.PermProxyUpdate, "proxy:update"); err != nil {
 		return err
 	}
-	if ct := c.rc.Request.Header.ContentType(); !bytes.HasPrefix(ct, []byte("application/merge-patch+json")) {
+	if ct := c.RC.Request.Header.ContentType(); !bytes.HasPrefix(ct, []byte("application/merge-patch+json")) {
 		return edge.NewProblem(http.StatusUnsupportedMediaType, "PATCH /proxies needs Content-Type: application/merge-patch+json")
 	}
-	old := s.proxies.get(c.id)
+	old := s.proxies.get(c.ID)
 	if old == nil {
 		return edge.ErrNotFound
 	}
-	body, err := edge.ReadBody(c.rc, s.cfg.Limits.APIBodyBytes)
+	body, err := edge.ReadBody(c.RC, s.cfg.Limits.APIBodyBytes)
 	if err != nil {
 		return err
 	}
@@ -479,14 +479,14 @@ func (s *Server) patchProxy(c *call) error {
 	return s.replaceProxy(c, old, &req)
 }
 
-func (s *Server) deleteProxy(c *call) error {
-	if err := c.require(edge.PermProxyDelete, "proxy:delete"); err != nil {
+func (s *Server) deleteProxy(c *edge.Call) error {
+	if err := c.Require(edge.PermProxyDelete, "proxy:delete"); err != nil {
 		return err
 	}
-	if err := s.store.Delete(c.rc, store.Proxies, c.id, s.event(c, "proxy", c.id, "delete")); err != nil {
+	if err := s.store.Delete(c.RC, store.Proxies, c.ID, s.event(c, "proxy", c.ID, "delete")); err != nil {
 		return err
 	}
-	s.proxies.remove(c.id)
-	c.rc.SetStatusCode(http.StatusNoContent)
+	s.proxies.remove(c.ID)
+	c.RC.SetStatusCode(http.StatusNoContent)
 	return nil
 }

@@ -11,15 +11,15 @@ import (
 // permission checks here come before the body is read, so a caller without the right learns
 // nothing from how its body is judged.
 
-func (s *Server) createToken(c *call) error {
-	if err := c.require(edge.PermTokenCreate, "token:create"); err != nil {
+func (s *Server) createToken(c *edge.Call) error {
+	if err := c.Require(edge.PermTokenCreate, "token:create"); err != nil {
 		return err
 	}
 	var req vault.Request
-	if err := edge.DecodeJSON(c.rc, s.cfg.Limits.APIBodyBytes, &req); err != nil {
+	if err := edge.DecodeJSON(c.RC, s.cfg.Limits.APIBodyBytes, &req); err != nil {
 		return err
 	}
-	stored, existed, err := s.vault.Create(c.rc, c.who, &req, s.decryptTokenData)
+	stored, existed, err := s.vault.Create(c.RC, c.Who, &req, s.decryptTokenData)
 	if err != nil {
 		return err
 	}
@@ -30,36 +30,36 @@ func (s *Server) createToken(c *call) error {
 	if req.DeduplicateToken != nil && *req.DeduplicateToken {
 		v.Extras = &vault.Extras{Deduplicated: existed}
 	}
-	return edge.WriteJSON(c.rc, http.StatusCreated, v)
+	return edge.WriteJSON(c.RC, http.StatusCreated, v)
 }
 
-func (s *Server) getToken(c *call) error {
-	v, err := s.vault.Get(c.rc, c.who, c.id)
+func (s *Server) getToken(c *edge.Call) error {
+	v, err := s.vault.Get(c.RC, c.Who, c.ID)
 	if err != nil {
 		return err
 	}
-	return edge.WriteJSON(c.rc, http.StatusOK, v)
+	return edge.WriteJSON(c.RC, http.StatusOK, v)
 }
 
-func (s *Server) patchToken(c *call) error {
-	if err := c.require(edge.PermTokenUpdate, "token:update"); err != nil {
+func (s *Server) patchToken(c *edge.Call) error {
+	if err := c.Require(edge.PermTokenUpdate, "token:update"); err != nil {
 		return err
 	}
 	var req vault.Request
-	if err := edge.DecodeJSON(c.rc, s.cfg.Limits.APIBodyBytes, &req); err != nil {
+	if err := edge.DecodeJSON(c.RC, s.cfg.Limits.APIBodyBytes, &req); err != nil {
 		return err
 	}
-	v, err := s.vault.Update(c.rc, c.who, c.id, &req)
+	v, err := s.vault.Update(c.RC, c.Who, c.ID, &req)
 	if err != nil {
 		return err
 	}
-	return edge.WriteJSON(c.rc, http.StatusOK, v)
+	return edge.WriteJSON(c.RC, http.StatusOK, v)
 }
 
-func (s *Server) deleteToken(c *call) error {
-	if err := s.vault.Delete(c.rc, c.who, c.id); err != nil {
+func (s *Server) deleteToken(c *edge.Call) error {
+	if err := s.vault.Delete(c.RC, c.Who, c.ID); err != nil {
 		return err
 	}
-	c.rc.SetStatusCode(http.StatusNoContent)
+	c.RC.SetStatusCode(http.StatusNoContent)
 	return nil
 }

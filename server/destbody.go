@@ -54,7 +54,7 @@ func (s *Server) passBody(x *exchange, dresp, resp *fasthttp.Response) error {
 	}
 	if err != nil && !errors.Is(err, io.EOF) {
 		fasthttp.ReleaseResponse(dresp)
-		return x.c.bodyFailed(err)
+		return bodyFailed(x.c, err)
 	}
 	dresp.Header.CopyTo(&resp.Header)
 	if err != nil { // io.EOF: the whole body
@@ -68,18 +68,18 @@ func (s *Server) passBody(x *exchange, dresp, resp *fasthttp.Response) error {
 	b := &destBody{s: s, dresp: dresp, src: src, pending: append([]byte(nil), buf[:n]...)}
 	resp.SetBodyStream(b, dresp.Header.ContentLength())
 	resp.ImmediateHeaderFlush = true
-	x.c.stream = b
+	x.c.Stream = b
 	return nil
 }
 
 // bodyFailed records why the destination's body could not be read before anything was sent
 // and returns the caller's answer.
-func (c *call) bodyFailed(err error) error {
+func bodyFailed(c *edge.Call, err error) error {
 	if isTimeout(err) {
-		c.errClass = errDestinationTimeout
+		c.ErrClass = errDestinationTimeout
 		return edge.NewProblem(http.StatusRequestTimeout, "the destination did not send its body in time")
 	}
-	c.errClass = errDestinationReset
+	c.ErrClass = errDestinationReset
 	return edge.NewProblem(http.StatusBadGateway, "the destination's body broke off")
 }
 
@@ -136,8 +136,8 @@ func (b *destBody) CloseWithError(err error) error {
 	return nil
 }
 
-// logLater makes l the line written when the body ends.
-func (b *destBody) logLater(l *obs.RequestLine) {
+// LogLater makes l the line written when the body ends.
+func (b *destBody) LogLater(l *obs.RequestLine) {
 	b.line = *l
 	b.line.RequestID = b.reqID[:copy(b.reqID[:], l.RequestID)]
 	b.ready = true

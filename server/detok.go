@@ -291,16 +291,16 @@ func (s *Server) fetchAndAudit(x *exchange) error {
 	if x.env.res == nil {
 		x.env.res = resolvedPool.Get().(*store.Resolved)
 	}
-	if err := s.store.ResolveTokens(x.c.rc, x.env.ids[from:], x.env.res); err != nil {
+	if err := s.store.ResolveTokens(x.c.RC, x.env.ids[from:], x.env.res); err != nil {
 		return err
 	}
 	for i := from; i < len(x.env.ids); i++ {
 		t := &x.env.res.Tokens[i]
-		if !t.Found || !x.c.who.CanUseResolved(t) {
+		if !t.Found || !x.c.Who.CanUseResolved(t) {
 			return unknownToken(t.ID)
 		}
 		if x.env.wantObj[i] && t.Full == nil { // {{ token: id }} needs the whole token: rare
-			full, err := s.store.GetToken(x.c.rc, t.ID)
+			full, err := s.store.GetToken(x.c.RC, t.ID)
 			if err != nil {
 				return err
 			}
@@ -320,13 +320,13 @@ func (s *Server) fetchAndAudit(x *exchange) error {
 		ev.EntityID = id
 		evs = append(evs, ev)
 	}
-	if err := s.store.Audit(x.c.rc, evs...); err != nil {
+	if err := s.store.Audit(x.c.RC, evs...); err != nil {
 		return auditFailed(err)
 	}
 	for len(x.env.objs) < len(x.env.ids) {
 		x.env.objs = append(x.env.objs, nil)
 	}
-	x.c.tokens += len(evs)
+	x.c.Tokens += len(evs)
 	return nil
 }
 
@@ -375,16 +375,16 @@ func (l *lazyEnv) Token(id []byte) (data, object []byte, ok bool) {
 	}
 	// Streaming cannot scan ahead, so each token is fetched (in full: a {{ token: … }} may come)
 	// when first seen.
-	t, err := l.s.store.GetToken(x.c.rc, string(id))
+	t, err := l.s.store.GetToken(x.c.RC, string(id))
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		l.err = unknownToken(string(id))
 	case err != nil:
 		l.err = err
-	case !x.c.who.CanUse(t.Containers):
+	case !x.c.Who.CanUse(t.Containers):
 		l.err = unknownToken(string(id))
 	default:
-		if aerr := l.s.store.Audit(x.c.rc, l.s.detokEvent(x, t.ID)); aerr != nil {
+		if aerr := l.s.store.Audit(x.c.RC, l.s.detokEvent(x, t.ID)); aerr != nil {
 			l.err = auditFailed(aerr)
 			return nil, nil, false
 		}
@@ -395,7 +395,7 @@ func (l *lazyEnv) Token(id []byte) (data, object []byte, ok bool) {
 		x.env.res.Tokens = append(x.env.res.Tokens, store.ResolvedToken{ID: t.ID, Found: true, Type: []byte(t.Type), Data: t.Data, Full: t})
 		x.env.objs = append(x.env.objs, nil)
 		x.env.wantObj = append(x.env.wantObj, true)
-		x.c.tokens++
+		x.c.Tokens++
 		return x.env.Token(id)
 	}
 	return nil, nil, false

@@ -27,58 +27,58 @@ const (
 func isVaultProxyPath(path []byte) bool { return bytes.HasPrefix(path, []byte("/vault_proxy/")) }
 
 // vaultProxy dispatches the /vault_proxy/ routes.
-func (s *Server) vaultProxy(c *call) error {
-	if string(c.rc.Method()) != "POST" {
+func (s *Server) vaultProxy(c *edge.Call) error {
+	if string(c.RC.Method()) != "POST" {
 		return edge.NewProblem(http.StatusMethodNotAllowed, "the vault proxy accepts POST")
 	}
-	rest := strings.TrimPrefix(string(c.rc.Path()), "/vault_proxy/")
+	rest := strings.TrimPrefix(string(c.RC.Path()), "/vault_proxy/")
 	switch {
 	case rest == "jit":
-		c.route = "/vault_proxy/jit"
+		c.Route = "/vault_proxy/jit"
 		return s.vaultProxyJIT(c)
 	case rest == "reflect":
-		c.route = "/vault_proxy/reflect"
+		c.Route = "/vault_proxy/reflect"
 		return s.vaultProxyReflect(c)
 	case rest != "" && !strings.Contains(rest, "/"):
-		c.route = "/vault_proxy/{id}"
+		c.Route = "/vault_proxy/{id}"
 		return s.vaultProxyInvoke(c, rest)
 	}
 	return edge.ErrNotFound
 }
 
 // fpKey requires a valid key (X-Footprint-Secret-Key or BT-API-KEY) within its rate limit.
-func (s *Server) fpKey(c *call) error {
-	who, err := s.auth.Authenticate(c.rc)
+func (s *Server) fpKey(c *edge.Call) error {
+	who, err := s.auth.Authenticate(c.RC)
 	if err != nil {
 		return err
 	}
 	if who == nil {
 		return edge.NewProblem(http.StatusUnauthorized, "a valid X-Footprint-Secret-Key header is required")
 	}
-	c.who = who
-	return s.auth.AllowApplication(c.rc, c.who)
+	c.Who = who
+	return s.auth.AllowApplication(c.RC, c.Who)
 }
 
 // fpAuthenticate requires a key holding want.
-func (s *Server) fpAuthenticate(c *call, want edge.Perm, name string) error {
+func (s *Server) fpAuthenticate(c *edge.Call, want edge.Perm, name string) error {
 	if err := s.fpKey(c); err != nil {
 		return err
 	}
-	who := c.who
+	who := c.Who
 	if who.Can(want) || (want == edge.PermProxyInvoke && who.Can(edge.PermTokenUse)) {
 		return nil
 	}
 	return edge.Forbidden(name)
 }
 
-func (s *Server) vaultProxyJIT(c *call) error {
+func (s *Server) vaultProxyJIT(c *edge.Call) error {
 	if err := s.fpAuthenticate(c, edge.PermProxyInvoke, "proxy:invoke"); err != nil {
 		return err
 	}
 	if !s.cfg.ephemeralProxy() {
 		return edge.NewProblem(http.StatusForbidden, "ephemeral proxying (jit) is switched off; use a pre-configured proxy")
 	}
-	h := &c.rc.Request.Header
+	h := &c.RC.Request.Header
 	target := string(h.Peek(fpTargetURL))
 	if target == "" {
 		return edge.Invalid(fpTargetURL, "is required")
@@ -88,7 +88,7 @@ func (s *Server) vaultProxyJIT(c *call) error {
 		return edge.Invalid(fpTargetURL, "the destination is not allowed: "+egress.Detail(err))
 	}
 	x := s.newExchange(c)
-	defer x.release()
+	defer x.done()
 	x.basePath = u.EscapedPath()
 	x.footprint, x.limit, x.method = true, s.cfg.Limits.EphemeralTokens, "POST"
 	if m := strings.ToUpper(strings.TrimSpace(string(h.Peek(fpMethod)))); m != "" {
@@ -109,14 +109,14 @@ func (s *Server) vaultProxyJIT(c *call) error {
 }
 
 // vaultProxyInvoke runs the pre-configured proxy id with the request's body.
-func (s *Server) vaultProxyInvoke(c *call, id string) error {
+func (s *Server) vaultProxyInvoke(c *edge.Call, id string) error {
 	// The id of a proxy is not a secret (it appears in logs), so unlike /proxy with the proxy's
 	// key, calling a proxy by id always needs an API key, even with require_auth false — checked
 	// before the id is looked up, so that without a key every id answers the same 401.
 	if err := s.fpKey(c); err != nil {
 		return err
 	}
-	if !c.who.Can(edge.PermProxyInvoke) && !c.who.Can(edge.PermTokenUse) {
+	if !c.Who.Can(edge.PermProxyInvoke) && !c.Who.Can(edge.PermTokenUse) {
 		return edge.Forbidden("proxy:invoke")
 	}
 	px := s.proxies.get(id)
@@ -127,11 +127,11 @@ func (s *Server) vaultProxyInvoke(c *call, id string) error {
 		return px.destErr
 	}
 	x := s.newExchange(c)
-	defer x.release()
-	x.px, x.footprint, x.limit, c.proxyID = px, true, s.cfg.Limits.ProxyTokens, px.ID
+	defer x.done()
+	x.px, x.footprint, x.limit, c.ProxyID = px, true, s.cfg.Limits.ProxyTokens, px.ID
 	x.basePath = px.basePath
 	x.env.config = px.Configuration
-	rules, err := ingressRules(&c.rc.Request.Header)
+	rules, err := ingressRules(&c.RC.Request.Header)
 	if err != nil {
 		return err
 	}
@@ -142,19 +142,19 @@ func (s *Server) vaultProxyInvoke(c *call, id string) error {
 
 // vaultProxyReflect resolves the body's expressions and returns it to the caller: a reveal of
 // every token it names, audited as such. Up to ReflectTokens tokens and 5 MB.
-func (s *Server) vaultProxyReflect(c *call) error {
+func (s *Server) vaultProxyReflect(c *edge.Call) error {
 	if err := s.fpAuthenticate(c, edge.PermTokenReveal, "token:reveal"); err != nil {
 		return err
 	}
-	body, err := edge.ReadBody(c.rc, reflectBodyLimit)
+	body, err := edge.ReadBody(c.RC, reflectBodyLimit)
 	if err != nil {
 		return err
 	}
 	x := s.newExchange(c)
-	defer x.release()
+	defer x.done()
 	x.limit, x.auditOp = s.cfg.Limits.ReflectTokens, "reveal"
 	x.exprLimits.MaxExpansion = reflectBodyLimit // the answer stays within 5 MB of expansions
-	ct := c.rc.Request.Header.ContentType()
+	ct := c.RC.Request.Header.ContentType()
 	if err := checkBodyCharset(ct); err != nil {
 		return err
 	}
@@ -169,11 +169,11 @@ func (s *Server) vaultProxyReflect(c *call) error {
 	if err != nil {
 		return exprProblem(err)
 	}
-	c.rc.SetStatusCode(http.StatusOK)
+	c.RC.SetStatusCode(http.StatusOK)
 	if len(ct) > 0 {
-		c.rc.Response.Header.SetContentTypeBytes(ct)
+		c.RC.Response.Header.SetContentTypeBytes(ct)
 	}
-	c.rc.SetBody(out)
+	c.RC.SetBody(out)
 	return nil
 }
 

@@ -305,7 +305,7 @@ func TestOpenAPIServeHandler(t *testing.T) {
 	var rc fasthttp.RequestCtx
 	rc.Request.Header.SetMethod("GET")
 	rc.Request.SetRequestURI("/openapi.json")
-	if err := (&Server{}).serveOpenAPI(&call{rc: &rc, route: "/openapi.json"}); err != nil {
+	if err := (&Server{}).serveOpenAPI(&edge.Call{RC: &rc, Route: "/openapi.json"}); err != nil {
 		t.Fatal(err)
 	}
 	if rc.Response.StatusCode() != http.StatusOK {
@@ -690,7 +690,7 @@ func TestOpenAPIResponsesMatchHandlers(t *testing.T) {
 
 func BenchmarkOpenAPIServe(b *testing.B) {
 	var rc fasthttp.RequestCtx
-	c := &call{rc: &rc}
+	c := &edge.Call{RC: &rc}
 	s := &Server{}
 	b.ReportAllocs()
 	for b.Loop() {

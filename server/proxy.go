@@ -15,6 +15,7 @@ import (
 	"github.com/sluice-edge/sluice/server/internal/edge"
 	"github.com/sluice-edge/sluice/server/internal/egress"
 	"github.com/sluice-edge/sluice/store"
+	"sync"
 )
 
 // bufferLimit is the largest request body the proxy reads whole before forwarding. Bigger bodies
@@ -28,7 +29,7 @@ func isProxyPath(path []byte) bool {
 
 // exchange is the state of one proxied request. It lives for the request only.
 type exchange struct {
-	c     *call
+	c     *edge.Call
 	px    *proxyConfig // nil for ephemeral requests
 	env   detokEnv
 	limit int // distinct tokens allowed
@@ -58,15 +59,15 @@ type exchange struct {
 
 // invokeProxy is POST|GET|PUT|PATCH|DELETE /proxy/**: find the destination, authenticate,
 // detokenize, run request transforms, forward, and pass the answer back.
-func (s *Server) invokeProxy(c *call) error {
-	rc := c.rc
+func (s *Server) invokeProxy(c *edge.Call) error {
+	rc := c.RC
 	switch string(rc.Method()) {
 	case "POST", "GET", "PUT", "PATCH", "DELETE":
 	default:
 		return edge.NewProblem(http.StatusMethodNotAllowed, "the proxy accepts POST, GET, PUT, PATCH and DELETE")
 	}
 	x := s.newExchange(c)
-	defer x.release()
+	defer x.done()
 	base, err := s.resolveProxy(x)
 	if err != nil {
 		return err
@@ -78,9 +79,13 @@ func (s *Server) invokeProxy(c *call) error {
 	return s.forward(x, dest)
 }
 
-// newExchange starts the state of one proxied request (the call's own, reused).
-func (s *Server) newExchange(c *call) *exchange {
-	x := &c.x
+// exchanges are pooled: their slices (token ids, events, buffers) keep their capacity from
+// request to request.
+var exchangePool = sync.Pool{New: func() any { return new(exchange) }}
+
+// newExchange starts the state of one proxied request; the caller must done it.
+func (s *Server) newExchange(c *edge.Call) *exchange {
+	x := exchangePool.Get().(*exchange)
 	x.c = c
 	// Buffered rendering expands expressions into memory: at most bufferLimit bytes of them.
 	x.exprLimits = expr.Limits{MaxExprs: s.cfg.Limits.ExpressionsPerBody, MaxExpansion: bufferLimit}
@@ -121,6 +126,14 @@ func (x *exchange) renderer() *expr.Renderer {
 	return x.r
 }
 
+// done wipes x and returns it to the pool. Nothing may hold x or its buffers after (response
+// bodies that stream do not reference them).
+func (x *exchange) done() {
+	x.release()
+	x.reset()
+	exchangePool.Put(x)
+}
+
 // release wipes and returns what the exchange borrowed: the renderer and the resolved tokens.
 func (x *exchange) release() {
 	if x.r != nil {
@@ -134,7 +147,7 @@ func (x *exchange) release() {
 // parameter) or the ephemeral destination (BT-PROXY-URL), authenticates the caller, and returns
 // the destination base URL.
 func (s *Server) resolveProxy(x *exchange) (string, error) {
-	rc := x.c.rc
+	rc := x.c.RC
 	key := rc.Request.Header.PeekCanonical(nameBTProxyKey)
 	if len(key) == 0 {
 		key = rc.QueryArgs().Peek("bt-proxy-key")
@@ -145,7 +158,7 @@ func (s *Server) resolveProxy(x *exchange) (string, error) {
 		if x.px == nil {
 			return "", edge.NewProblem(http.StatusNotFound, "no proxy has this key")
 		}
-		base, x.limit, x.c.proxyID = x.px.DestinationURL, s.cfg.Limits.ProxyTokens, x.px.ID
+		base, x.limit, x.c.ProxyID = x.px.DestinationURL, s.cfg.Limits.ProxyTokens, x.px.ID
 		x.env.config = x.px.Configuration
 	} else {
 		u := rc.Request.Header.PeekCanonical(nameBTProxyURL)
@@ -173,7 +186,7 @@ func (s *Server) resolveProxy(x *exchange) (string, error) {
 	default:
 		return "", edge.ErrUnauthenticated
 	}
-	x.c.who = who
+	x.c.Who = who
 	if err := s.auth.AllowApplication(rc, who); err != nil {
 		return "", err
 	}
@@ -188,7 +201,7 @@ func (s *Server) resolveProxy(x *exchange) (string, error) {
 func (s *Server) destination(x *exchange, base string) ([]byte, error) {
 	// fasthttp gives the request URI rebuilt from the normalized path (dot segments resolved,
 	// re-quoted) plus the raw query.
-	uri := x.c.rc.Request.RequestURI()
+	uri := x.c.RC.Request.RequestURI()
 	path, query, _ := bytes.Cut(uri, []byte("?"))
 	rest := bytes.TrimPrefix(path, []byte("/proxy"))
 	if len(rest) > 0 && rest[0] != '/' {
@@ -288,7 +301,7 @@ func hasQueryParam(query []byte, name string) bool {
 
 // forward builds the destination request, sends it and writes the answer.
 func (s *Server) forward(x *exchange, dest []byte) error {
-	rc := x.c.rc
+	rc := x.c.RC
 	limit := s.cfg.Limits.ProxyBodyBytes
 	cl := rc.Request.Header.ContentLength()
 	if int64(cl) > limit {
@@ -370,7 +383,7 @@ func (s *Server) forward(x *exchange, dest []byte) error {
 	dresp := fasthttp.AcquireResponse()
 	start := time.Now()
 	err = s.client.Do(req, dresp)
-	x.c.destDuration = time.Since(start)
+	x.c.DestDuration = time.Since(start)
 	streamed.done()
 	if err != nil {
 		fasthttp.ReleaseResponse(dresp)
@@ -387,13 +400,13 @@ func (s *Server) forward(x *exchange, dest []byte) error {
 // 413). A bigger body streams: whole is false, and body is what was read of it to find that out
 // (nothing when Content-Length said so); it streams first.
 func (x *exchange) readRequestBody(limit int64) (body []byte, whole bool, err error) {
-	rc := x.c.rc
+	rc := x.c.RC
 	cl := rc.Request.Header.ContentLength()
 	stream := rc.RequestBodyStream()
 	switch {
 	case x.px != nil && len(x.px.RequestTransforms) > 0, cl >= 0 && cl <= bufferLimit,
 		stream == nil: // no stream: the body is in memory already
-		body, err = edge.ReadBody(x.c.rc, min(limit, bufferLimit))
+		body, err = edge.ReadBody(x.c.RC, min(limit, bufferLimit))
 		return body, err == nil, err
 	case cl >= 0:
 		return nil, false, nil // known to be bigger
@@ -424,10 +437,10 @@ func (x *exchange) destinationError(err error) error {
 		}
 		return edge.Invalid(field, "the destination resolves to a blocked address: "+egress.Detail(err))
 	case isTimeout(err):
-		c.errClass = errDestinationTimeout
+		c.ErrClass = errDestinationTimeout
 		return edge.NewProblem(http.StatusRequestTimeout, "the destination did not answer in time")
 	}
-	c.errClass = errDestinationUnreachable
+	c.ErrClass = errDestinationUnreachable
 	return edge.NewProblem(http.StatusBadGateway, "the destination could not be reached")
 }
 
@@ -436,14 +449,14 @@ func (x *exchange) destinationError(err error) error {
 // BT-PROXY-DESTINATION-STATUS. Response transforms run on 2xx only; otherwise the body passes
 // through (passBody). On an error nothing of the destination's answer goes out.
 func (s *Server) respond(x *exchange, dresp *fasthttp.Response) error {
-	resp := &x.c.rc.Response
+	resp := &x.c.RC.Response
 	status := dresp.StatusCode()
 	switch {
 	case status < 200:
 		// An informational answer (101 Switching Protocols above all) is not the answer to a
 		// proxied request, and the edge does not relay protocol switches.
 		fasthttp.ReleaseResponse(dresp)
-		x.c.errClass = errDestinationStatus
+		x.c.ErrClass = errDestinationStatus
 		return edge.NewProblem(http.StatusBadGateway, "the destination answered "+strconv.Itoa(status))
 	case x.footprint && status >= 500:
 		fasthttp.ReleaseResponse(dresp)
@@ -487,7 +500,7 @@ func (s *Server) transformResponse(x *exchange, dresp, resp *fasthttp.Response) 
 		if p := (*edge.Problem)(nil); errors.As(err, &p) && p.Status == http.StatusRequestEntityTooLarge {
 			return err
 		}
-		return x.c.bodyFailed(err)
+		return bodyFailed(x.c, err)
 	}
 	dresp.Header.CopyTo(&resp.Header)
 	out, err := s.runResponseTransforms(x, resp, body)
@@ -522,7 +535,7 @@ func readResponseBody(resp *fasthttp.Response, limit int64) ([]byte, error) {
 // fetched in one vault read, checked and audited before anything is sent), runs the request
 // transforms and sets the body.
 func (s *Server) prepareWholeBody(x *exchange, req *fasthttp.Request, body []byte, detok bool) error {
-	ct := x.c.rc.Request.Header.ContentType()
+	ct := x.c.RC.Request.Header.ContentType()
 	out, err := s.detokenizeRequest(x, req, body, bodyContext(ct), detok)
 	if err != nil {
 		return err
@@ -548,7 +561,7 @@ func sameBytes(a, b []byte) bool {
 // head is what was read of the body already: it goes first. streamed is non-nil; its err
 // explains a failure that surfaces as a failed send.
 func (s *Server) prepareStreamedBody(x *exchange, req *fasthttp.Request, cl int, head []byte, detok bool) (*bodyStream, error) {
-	rc := x.c.rc
+	rc := x.c.RC
 	limit := s.cfg.Limits.ProxyBodyBytes
 	ct := rc.Request.Header.ContentType()
 	ec := bodyContext(ct)

@@ -15,41 +15,16 @@ import (
 	"github.com/sluice-edge/sluice/store"
 )
 
-// call is one API request on its way through a handler. It lives for the request only.
-type call struct {
-	rc    *fasthttp.RequestCtx
-	who   *edge.Principal // nil when the request carried no valid key
-	id    string          // the {id} path segment, if the route has one
-	route string          // the route pattern, for logs and metrics (never the raw path)
-	wrap  bool            // errors go out as {"proxy_error": …}
+var callPool = sync.Pool{New: func() any { return new(edge.Call) }}
 
-	destDuration      time.Duration // time spent waiting on the destination
-	transformDuration time.Duration // time spent in request and response transforms
-	tokens            int           // tokens detokenized
-	proxyID           string        // the pre-configured proxy used, if any
-	errClass          string        // why a proxied exchange failed (destbody.go), for the log
-	stream            *destBody     // a destination body still streaming when the handler returns
-
-	// Reused from request to request (calls are pooled): the request id and the state of a
-	// proxied request, whose slices keep their capacity.
-	reqID []byte    // in idBuf
-	idBuf [128]byte // a copy: the caller's header storage is edited (and reused) in place
-	x     exchange
-}
-
-var callPool = sync.Pool{New: func() any { return new(call) }}
-
-// releaseCall returns c to the pool. Nothing may hold c, its exchange or their buffers after
-// the handler returns (response bodies that stream do not reference them).
-func releaseCall(c *call) {
-	c.x.release() // idempotent: wipes the plaintext a proxied request held
-	x := c.x
-	x.reset()
-	*c = call{x: x}
+// releaseCall returns c to the pool. Nothing may hold c after the handler returns (response
+// bodies that stream do not reference it).
+func releaseCall(c *edge.Call) {
+	*c = edge.Call{}
 	callPool.Put(c)
 }
 
-type handlerFunc func(s *Server, c *call) error
+type handlerFunc func(s *Server, c *edge.Call) error
 
 type route struct {
 	pattern string // "/tokens/{id}"
@@ -120,11 +95,11 @@ func matchPattern(pattern, path string) (string, bool) {
 // error-to-status mapping and the canonical log line.
 func (s *Server) handle(rc *fasthttp.RequestCtx) {
 	start := time.Now()
-	c := callPool.Get().(*call)
+	c := callPool.Get().(*edge.Call)
 	defer releaseCall(c)
-	c.rc, c.route = rc, "unmatched"
-	reqID := edge.RequestID(rc, &c.idBuf)
-	c.reqID = reqID
+	c.RC, c.Route = rc, "unmatched"
+	reqID := edge.RequestID(rc, &c.IDBuf)
+	c.ReqID = reqID
 	err := s.dispatch(c)
 	if guest := asGuestError(err); guest != nil {
 		writeGuestError(rc, guest)
@@ -133,25 +108,25 @@ func (s *Server) handle(rc *fasthttp.RequestCtx) {
 	if err != nil {
 		p := toProblem(err)
 		if p.Status == http.StatusInternalServerError {
-			s.log.Error("request failed", "request_id", string(reqID), "route", c.route, "error", err.Error())
+			s.log.Error("request failed", "request_id", string(reqID), "route", c.Route, "error", err.Error())
 		}
-		edge.WriteProblem(rc, p, c.wrap)
+		edge.WriteProblem(rc, p, c.Wrap)
 		if p.Status == http.StatusRequestEntityTooLarge {
 			edge.DrainBody(rc)
 		}
 	}
 	// Set last: a proxied answer replaces the whole response.
 	rc.Response.Header.SetCanonical(edge.NameRequestID, reqID)
-	l := obs.RequestLine{RequestID: reqID, Start: start, Method: edge.MethodName(rc.Method()), Route: c.route,
-		Status: rc.Response.StatusCode(), Duration: time.Since(start), Destination: c.destDuration,
-		Transforms: c.transformDuration, ProxyID: c.proxyID, Tokens: c.tokens, Conn: rc.ConnID(),
-		ErrClass: c.errClass}
-	if c.who != nil {
-		l.Application = c.who.AppID
+	l := obs.RequestLine{RequestID: reqID, Start: start, Method: edge.MethodName(rc.Method()), Route: c.Route,
+		Status: rc.Response.StatusCode(), Duration: time.Since(start), Destination: c.DestDuration,
+		Transforms: c.TransformDuration, ProxyID: c.ProxyID, Tokens: c.Tokens, Conn: rc.ConnID(),
+		ErrClass: c.ErrClass}
+	if c.Who != nil {
+		l.Application = c.Who.AppID
 	}
-	s.metrics.Observe(c.route, l.Status, l.Duration, c.destDuration, c.tokens)
-	if err == nil && c.stream != nil {
-		c.stream.logLater(&l) // the body is still on its way: logged when it ends
+	s.metrics.Observe(c.Route, l.Status, l.Duration, c.DestDuration, c.Tokens)
+	if err == nil && c.Stream != nil {
+		c.Stream.LogLater(&l) // the body is still on its way: logged when it ends
 		return
 	}
 	if !rc.Response.IsBodyStream() {
@@ -172,18 +147,18 @@ func asGuestError(err error) *guestError {
 	return nil
 }
 
-func (s *Server) dispatch(c *call) error {
-	rc := c.rc
+func (s *Server) dispatch(c *edge.Call) error {
+	rc := c.RC
 	if isProxyPath(rc.Path()) {
-		c.route, c.wrap = "/proxy", true
+		c.Route, c.Wrap = "/proxy", true
 		return s.invokeProxy(c)
 	}
 	if string(rc.Path()) == "/openapi.json" && rc.IsGet() {
-		c.route = "/openapi.json"
+		c.Route = "/openapi.json"
 		return s.serveOpenAPI(c) // public: the API description holds no secrets
 	}
 	if isVaultProxyPath(rc.Path()) {
-		c.route, c.wrap = "/vault_proxy", true
+		c.Route, c.Wrap = "/vault_proxy", true
 		return s.vaultProxy(c)
 	}
 	rt, id, known := match(string(rc.Method()), rc.Path())
@@ -193,7 +168,7 @@ func (s *Server) dispatch(c *call) error {
 		}
 		return edge.ErrNotFound
 	}
-	c.route, c.id = rt.pattern, id
+	c.Route, c.ID = rt.pattern, id
 	who, err := s.auth.Authenticate(rc)
 	if err != nil {
 		return err
@@ -201,22 +176,14 @@ func (s *Server) dispatch(c *call) error {
 	if who == nil {
 		return edge.ErrUnauthenticated
 	}
-	c.who = who
-	if err := s.auth.AllowApplication(c.rc, c.who); err != nil {
+	c.Who = who
+	if err := s.auth.AllowApplication(c.RC, c.Who); err != nil {
 		return err
 	}
 	return rt.h(s, c)
 }
 
-// require fails with 403 unless the caller holds every permission in want.
-func (c *call) require(want edge.Perm, name string) error {
-	if !c.who.Can(want) {
-		return edge.Forbidden(name)
-	}
-	return nil
-}
-
 // event is the audit record of op by the caller on one entity.
-func (s *Server) event(c *call, entityType, entityID, op string) store.Event {
-	return edge.Event(c.who, s.now(), entityType, entityID, op)
+func (s *Server) event(c *edge.Call, entityType, entityID, op string) store.Event {
+	return edge.Event(c.Who, s.now(), entityType, entityID, op)
 }

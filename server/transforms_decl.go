@@ -75,7 +75,7 @@ func transformFailed(m *message, detail string) error {
 
 func (s *Server) runTransform(x *exchange, t *transform, m *message, req *fasthttp.Request, resp *fasthttp.Response) error {
 	start := time.Now()
-	defer func() { x.c.transformDuration += time.Since(start) }()
+	defer func() { x.c.TransformDuration += time.Since(start) }()
 	switch t.Type {
 	case "wasm":
 		return s.runWasmTransform(x, t, m, req, resp)
@@ -187,7 +187,7 @@ func (s *Server) tokenizeAt(x *exchange, t *transform, m *message) error {
 	if tpl.ExpiresAt != "" {
 		req.ExpiresAt = &tpl.ExpiresAt
 	}
-	tok, _, err := s.vault.Create(x.c.rc, x.c.who, &req, nil)
+	tok, _, err := s.vault.Create(x.c.RC, x.c.Who, &req, nil)
 	if errors.Is(err, vault.ErrInvalidData) {
 		return transformFailed(m, "the value at "+edge.QuoteSafe(t.Options.Location)+" is not a valid "+tpl.Type)
 	}

@@ -81,11 +81,11 @@ func (s *Server) initTransforms() error {
 }
 
 // installModule compiles wasm and keeps it in the vault; the same bytes give the same record.
-func (s *Server) installModule(c *call, wasm []byte) (*moduleRecord, error) {
+func (s *Server) installModule(c *edge.Call, wasm []byte) (*moduleRecord, error) {
 	if int64(len(wasm)) > s.cfg.Limits.ModuleBytes {
 		return nil, edge.ErrTooLarge
 	}
-	info, err := s.wasm.Compile(c.rc, wasm)
+	info, err := s.wasm.Compile(c.RC, wasm)
 	if err != nil {
 		if errors.Is(err, transforms.ErrInvalidModule) {
 			return nil, edge.NewProblem(http.StatusUnprocessableEntity, err.Error())
@@ -95,7 +95,7 @@ func (s *Server) installModule(c *call, wasm []byte) (*moduleRecord, error) {
 		}
 		return nil, err
 	}
-	if d, err := s.store.Get(c.rc, store.Transforms, info.ID); err == nil {
+	if d, err := s.store.Get(c.RC, store.Transforms, info.ID); err == nil {
 		var r moduleRecord
 		if json.Unmarshal(d, &r) == nil {
 			return &r, nil
@@ -106,21 +106,21 @@ func (s *Server) installModule(c *call, wasm []byte) (*moduleRecord, error) {
 	if err != nil {
 		return nil, err
 	}
-	err = s.store.Put(c.rc, store.Transforms, r.ID, doc, true, s.event(c, "transform", r.ID, "create"))
+	err = s.store.Put(c.RC, store.Transforms, r.ID, doc, true, s.event(c, "transform", r.ID, "create"))
 	if err != nil && !errors.Is(err, store.ErrConflict) {
 		return nil, err
 	}
 	return r, nil
 }
 
-func (s *Server) createTransform(c *call) error {
-	if err := c.require(edge.PermTransformCreate, "transform:create"); err != nil {
+func (s *Server) createTransform(c *edge.Call) error {
+	if err := c.Require(edge.PermTransformCreate, "transform:create"); err != nil {
 		return err
 	}
-	if ct := c.rc.Request.Header.ContentType(); !bytes.HasPrefix(ct, []byte("application/wasm")) {
+	if ct := c.RC.Request.Header.ContentType(); !bytes.HasPrefix(ct, []byte("application/wasm")) {
 		return edge.NewProblem(http.StatusUnsupportedMediaType, "upload the module with Content-Type: application/wasm")
 	}
-	wasm, err := edge.ReadBody(c.rc, s.cfg.Limits.ModuleBytes)
+	wasm, err := edge.ReadBody(c.RC, s.cfg.Limits.ModuleBytes)
 	if err != nil {
 		return err
 	}
@@ -128,14 +128,14 @@ func (s *Server) createTransform(c *call) error {
 	if err != nil {
 		return err
 	}
-	return edge.WriteJSON(c.rc, http.StatusCreated, r.view())
+	return edge.WriteJSON(c.RC, http.StatusCreated, r.view())
 }
 
-func (s *Server) listTransforms(c *call) error {
-	if err := c.require(edge.PermTransformRead, "transform:read"); err != nil {
+func (s *Server) listTransforms(c *edge.Call) error {
+	if err := c.Require(edge.PermTransformRead, "transform:read"); err != nil {
 		return err
 	}
-	docs, err := s.store.List(c.rc, store.Transforms)
+	docs, err := s.store.List(c.RC, store.Transforms)
 	if err != nil {
 		return err
 	}
@@ -146,14 +146,14 @@ func (s *Server) listTransforms(c *call) error {
 			out = append(out, r.view())
 		}
 	}
-	return edge.WriteJSON(c.rc, http.StatusOK, map[string]any{"pagination": map[string]any{"total_items": len(out), "page_size": len(out)}, "data": out})
+	return edge.WriteJSON(c.RC, http.StatusOK, map[string]any{"pagination": map[string]any{"total_items": len(out), "page_size": len(out)}, "data": out})
 }
 
-func (s *Server) getTransform(c *call) error {
-	if err := c.require(edge.PermTransformRead, "transform:read"); err != nil {
+func (s *Server) getTransform(c *edge.Call) error {
+	if err := c.Require(edge.PermTransformRead, "transform:read"); err != nil {
 		return err
 	}
-	d, err := s.store.Get(c.rc, store.Transforms, c.id)
+	d, err := s.store.Get(c.RC, store.Transforms, c.ID)
 	if err != nil {
 		return err
 	}
@@ -161,33 +161,33 @@ func (s *Server) getTransform(c *call) error {
 	if err := json.Unmarshal(d, &r); err != nil {
 		return err
 	}
-	return edge.WriteJSON(c.rc, http.StatusOK, r.view())
+	return edge.WriteJSON(c.RC, http.StatusOK, r.view())
 }
 
-func (s *Server) deleteTransform(c *call) error {
-	if err := c.require(edge.PermTransformDelete, "transform:delete"); err != nil {
+func (s *Server) deleteTransform(c *edge.Call) error {
+	if err := c.Require(edge.PermTransformDelete, "transform:delete"); err != nil {
 		return err
 	}
 	for _, p := range s.proxies.list() {
 		for _, ts := range [][]transform{p.RequestTransforms, p.ResponseTransforms} {
 			for _, t := range ts {
-				if t.Type == "wasm" && t.ModuleID == c.id {
+				if t.Type == "wasm" && t.ModuleID == c.ID {
 					return edge.NewProblem(http.StatusConflict, "the module is used by proxy "+p.ID)
 				}
 			}
 		}
 	}
-	if err := s.store.Delete(c.rc, store.Transforms, c.id, s.event(c, "transform", c.id, "delete")); err != nil {
+	if err := s.store.Delete(c.RC, store.Transforms, c.ID, s.event(c, "transform", c.ID, "delete")); err != nil {
 		return err
 	}
-	s.wasm.Remove(c.id)
-	c.rc.SetStatusCode(http.StatusNoContent)
+	s.wasm.Remove(c.ID)
+	c.RC.SetStatusCode(http.StatusNoContent)
 	return nil
 }
 
 // validateWasmTransform checks a {"type":"wasm"} transform on a proxy. Inline code is compiled
 // and kept like an upload, and the transform then names it by module_id.
-func (s *Server) validateWasmTransform(c *call, t *transform, field string) error {
+func (s *Server) validateWasmTransform(c *edge.Call, t *transform, field string) error {
 	if t.Code != "" {
 		wasm, err := base64.StdEncoding.DecodeString(t.Code)
 		if err != nil {
@@ -246,12 +246,12 @@ func (s *Server) runWasmTransform(x *exchange, t *transform, m *message, req *fa
 		run = s.wasm.OnResponse
 	}
 	start := time.Now()
-	out, err := run(x.c.rc, t.ModuleID, ex)
+	out, err := run(x.c.RC, t.ModuleID, ex)
 	took := time.Since(start)
 	switch {
 	case err != nil:
 		s.metrics.Transformed(took, obs.TransformFailed)
-		s.log.Warn("transform failed", "module_id", t.ModuleID, "request_id", string(x.c.reqID))
+		s.log.Warn("transform failed", "module_id", t.ModuleID, "request_id", string(x.c.ReqID))
 		return edge.NewProblem(http.StatusInternalServerError, "the transform failed (trap, time or memory limit)")
 	case out.Ended && out.Kind == transforms.CustomHTTPResponse && out.Status < 200:
 		// An informational status would leave the caller's connection in another protocol or
@@ -357,7 +357,7 @@ type guestServices struct {
 
 // Tokenize vaults data as a new token with the invoking application's permissions.
 func (g *guestServices) Tokenize(ctx context.Context, tokenType string, data []byte) (string, error) {
-	tok, _, err := g.s.vault.Create(ctx, g.x.c.who, &vault.Request{Type: &tokenType, Data: bytes.Clone(data)}, nil)
+	tok, _, err := g.s.vault.Create(ctx, g.x.c.Who, &vault.Request{Type: &tokenType, Data: bytes.Clone(data)}, nil)
 	switch {
 	case err == nil:
 		return tok.ID, nil
