@@ -45,7 +45,7 @@ func (p *Principal) MayGrant(perms Perm, containers []string) error {
 	if extra := perms &^ p.Perms; extra != 0 {
 		return NewProblem(http.StatusForbidden, "the application may not grant permissions it does not hold: "+extra.String())
 	}
-	if !p.CoversAll(containers) {
+	if !p.coversAll(containers) {
 		return NewProblem(http.StatusForbidden, "the application may not grant containers outside its own")
 	}
 	return nil
@@ -64,9 +64,9 @@ func (p *Principal) MayManage(a *store.Application) error {
 	return nil
 }
 
-// CoversAll reports whether every one of containers lies within the principal's containers.
+// coversAll reports whether every one of containers lies within the principal's containers.
 // An empty list means every container, which only an unrestricted principal covers.
-func (p *Principal) CoversAll(containers []string) bool {
+func (p *Principal) coversAll(containers []string) bool {
 	if len(p.Containers) == 0 {
 		return true
 	}

@@ -64,8 +64,8 @@ func (b *BufferedLog) Write(p []byte) (int, error) {
 	return b.writeShard(0, p)
 }
 
-// WriteLine keeps a request line for the next flush, in the shard of its connection.
-func (b *BufferedLog) WriteLine(conn uint64, p []byte) {
+// writeLine keeps a request line for the next flush, in the shard of its connection.
+func (b *BufferedLog) writeLine(conn uint64, p []byte) {
 	b.writeShard(1+int(conn%(logShards-1)), p)
 }
 

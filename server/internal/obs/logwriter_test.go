@@ -22,7 +22,7 @@ func TestBufferedLogKeepsEveryLine(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := 0; i < perConn; i++ {
-				b.WriteLine(uint64(c), fmt.Appendf(nil, "conn=%d seq=%d %s\n", c, i, strings.Repeat("x", i%300)))
+				b.writeLine(uint64(c), fmt.Appendf(nil, "conn=%d seq=%d %s\n", c, i, strings.Repeat("x", i%300)))
 			}
 		}()
 	}
@@ -34,7 +34,7 @@ func TestBufferedLogKeepsEveryLine(t *testing.T) {
 		}
 	}()
 	big := "conn=big seq=0 " + strings.Repeat("y", 3*shardBytes) + "\n"
-	b.WriteLine(3, []byte(big))
+	b.writeLine(3, []byte(big))
 	wg.Wait()
 	b.Close()
 
@@ -70,7 +70,7 @@ func BenchmarkBufferedLogLines(b *testing.B) {
 	b.RunParallel(func(pb *testing.PB) {
 		conn := conns.Add(1)
 		for pb.Next() {
-			bl.WriteLine(conn, line)
+			bl.writeLine(conn, line)
 		}
 	})
 }

@@ -45,7 +45,7 @@ func LogRequest(ctx context.Context, log *slog.Logger, buf *BufferedLog, l *Requ
 	}
 	bp := lineBufs.Get().(*[]byte)
 	b := appendRequestLine((*bp)[:0], l.Start.Add(l.Duration), l)
-	buf.WriteLine(l.Conn, b)
+	buf.writeLine(l.Conn, b)
 	*bp = b
 	lineBufs.Put(bp)
 }

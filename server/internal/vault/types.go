@@ -25,8 +25,8 @@ const (
 	TypeBankAccount = "us_bank_account_number"
 )
 
-// CVCLifetime is how long a card's cvc is kept.
-const CVCLifetime = time.Hour
+// cvcLifetime is how long a card's cvc is kept.
+const cvcLifetime = time.Hour
 
 // FieldError is a validation failure of one field. Message never contains the value.
 type FieldError struct {
@@ -47,8 +47,8 @@ func Known(typ string) bool {
 	return false
 }
 
-// DefaultContainers returns the container a token of typ lands in when none is given.
-func DefaultContainers(typ string) []string {
+// defaultContainers returns the container a token of typ lands in when none is given.
+func defaultContainers(typ string) []string {
 	switch typ {
 	case TypeCard, TypeCardNumber:
 		return []string{"/pci/high/"}
@@ -69,10 +69,10 @@ var idRe = regexp.MustCompile(`^[A-Za-z0-9_-]{1,200}$`)
 // expressions use for paths).
 func ValidID(id string) bool { return idRe.MatchString(id) }
 
-// Validate checks data against typ. It returns the data to store and, for cards, the fields that
-// are kept only for CVCLifetime (split out so the vault can expire them on their own).
+// validate checks data against typ. It returns the data to store and, for cards, the fields that
+// are kept only for cvcLifetime (split out so the vault can expire them on their own).
 // now is the reference time for card expiry.
-func Validate(typ string, data json.RawMessage, now time.Time) (keep json.RawMessage, ephemeral map[string]json.RawMessage, err *FieldError) {
+func validate(typ string, data json.RawMessage, now time.Time) (keep json.RawMessage, ephemeral map[string]json.RawMessage, err *FieldError) {
 	data = bytes.TrimSpace(data)
 	if len(data) == 0 || bytes.Equal(data, []byte("null")) {
 		return nil, nil, fieldErr("data", "is required")
@@ -320,8 +320,8 @@ type Card struct {
 	ExpirationYear  int    `json:"expiration_year,omitempty"`
 }
 
-// Summary returns the card summary of a card or card_number token's data, or nil.
-func Summary(typ string, data json.RawMessage) *Card {
+// summary returns the card summary of a card or card_number token's data, or nil.
+func summary(typ string, data json.RawMessage) *Card {
 	var pan string
 	c := &Card{}
 	switch typ {
@@ -345,12 +345,12 @@ func Summary(typ string, data json.RawMessage) *Card {
 	if len(pan) < 13 {
 		return nil
 	}
-	c.Bin, c.Last4, c.Brand = pan[:6], pan[len(pan)-4:], Brand(pan)
+	c.Bin, c.Last4, c.Brand = pan[:6], pan[len(pan)-4:], cardBrand(pan)
 	return c
 }
 
-// Brand names the card network of pan by its IIN ranges.
-func Brand(pan string) string {
+// cardBrand names the card network of pan by its IIN ranges.
+func cardBrand(pan string) string {
 	p := func(n int) int {
 		if len(pan) < n {
 			return -1
@@ -379,9 +379,9 @@ func Brand(pan string) string {
 	return "unknown"
 }
 
-// FingerprintInput is the canonical value a token's default fingerprint hashes: the value that
+// fingerprintInput is the canonical value a token's default fingerprint hashes: the value that
 // identifies the underlying secret, not its presentation.
-func FingerprintInput(typ string, data json.RawMessage) []byte {
+func fingerprintInput(typ string, data json.RawMessage) []byte {
 	switch typ {
 	case TypeCard:
 		var d struct {
@@ -412,10 +412,10 @@ func FingerprintInput(typ string, data json.RawMessage) []byte {
 	return buf.Bytes()
 }
 
-// DefaultMask returns data with every value masked the type's way: strings keep their last four
+// defaultMask returns data with every value masked the type's way: strings keep their last four
 // letters or digits (and their separators) when they have more than four, a card keeps its expiry
 // and loses its cvc. Numbers are masked as strings of their digits.
-func DefaultMask(typ string, data json.RawMessage) json.RawMessage {
+func defaultMask(typ string, data json.RawMessage) json.RawMessage {
 	var v any
 	d := json.NewDecoder(bytes.NewReader(data))
 	d.UseNumber()
@@ -441,9 +441,9 @@ func DefaultMask(typ string, data json.RawMessage) json.RawMessage {
 func maskAny(v any) any {
 	switch x := v.(type) {
 	case string:
-		return MaskString(x)
+		return maskString(x)
 	case json.Number:
-		return MaskString(x.String())
+		return maskString(x.String())
 	case map[string]any:
 		for k, e := range x {
 			x[k] = maskAny(e)
@@ -458,9 +458,9 @@ func maskAny(v any) any {
 	return v
 }
 
-// MaskString replaces letters and digits of s with 'X', leaving the last four visible when s has
+// maskString replaces letters and digits of s with 'X', leaving the last four visible when s has
 // more than four; other characters (separators) stay.
-func MaskString(s string) string {
+func maskString(s string) string {
 	rs := []rune(s)
 	alnum := 0
 	for _, r := range rs {

@@ -64,7 +64,7 @@ func TestValidate(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, _, err := Validate(tt.typ, json.RawMessage(tt.data), now)
+			_, _, err := validate(tt.typ, json.RawMessage(tt.data), now)
 			switch {
 			case tt.field == "" && err != nil:
 				t.Fatalf("unexpected error %v", err)
@@ -79,7 +79,7 @@ func TestValidate(t *testing.T) {
 }
 
 func TestCardCVCIsEphemeral(t *testing.T) {
-	keep, eph, err := Validate(TypeCard, json.RawMessage(`{"number":"4242424242424242","cvc":"123"}`), now)
+	keep, eph, err := validate(TypeCard, json.RawMessage(`{"number":"4242424242424242","cvc":"123"}`), now)
 	if err != nil || strings.Contains(string(keep), "cvc") || string(eph["cvc"]) != `"123"` {
 		t.Fatalf("%v %s %v", err, keep, eph)
 	}
@@ -99,7 +99,7 @@ func TestDefaultMask(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := string(DefaultMask(tt.typ, json.RawMessage(tt.data))); got != tt.want {
+			if got := string(defaultMask(tt.typ, json.RawMessage(tt.data))); got != tt.want {
 				t.Fatalf("got %s want %s", got, tt.want)
 			}
 		})
@@ -107,7 +107,7 @@ func TestDefaultMask(t *testing.T) {
 }
 
 func TestSummaryAndBrand(t *testing.T) {
-	c := Summary(TypeCard, json.RawMessage(`{"number":"5555555555554444","expiration_month":3,"expiration_year":2030}`))
+	c := summary(TypeCard, json.RawMessage(`{"number":"5555555555554444","expiration_month":3,"expiration_year":2030}`))
 	if c == nil || c.Bin != "555555" || c.Last4 != "4444" || c.Brand != "mastercard" || c.ExpirationMonth != 3 {
 		t.Fatalf("%+v", c)
 	}
@@ -116,23 +116,23 @@ func TestSummaryAndBrand(t *testing.T) {
 		"6011111111111117": "discover", "3566002020360505": "jcb", "30569309025904": "diners-club",
 		"6200000000000005": "unionpay", "1234567890123452": "unknown",
 	} {
-		if got := Brand(pan); got != brand {
+		if got := cardBrand(pan); got != brand {
 			t.Errorf("%s: %s, want %s", pan, got, brand)
 		}
 	}
-	if Summary(TypeToken, json.RawMessage(`"x"`)) != nil {
+	if summary(TypeToken, json.RawMessage(`"x"`)) != nil {
 		t.Fatal("summary for a non-card type")
 	}
 }
 
 func TestFingerprintInputIgnoresPresentation(t *testing.T) {
-	a := FingerprintInput(TypeSSN, json.RawMessage(`"123-45-6789"`))
-	b := FingerprintInput(TypeSSN, json.RawMessage(`"123456789"`))
+	a := fingerprintInput(TypeSSN, json.RawMessage(`"123-45-6789"`))
+	b := fingerprintInput(TypeSSN, json.RawMessage(`"123456789"`))
 	if string(a) != string(b) {
 		t.Fatal("ssn presentation changes the fingerprint")
 	}
-	x := FingerprintInput(TypeToken, json.RawMessage(`{ "a" : 1 }`))
-	y := FingerprintInput(TypeToken, json.RawMessage(`{"a":1}`))
+	x := fingerprintInput(TypeToken, json.RawMessage(`{ "a" : 1 }`))
+	y := fingerprintInput(TypeToken, json.RawMessage(`{"a":1}`))
 	if string(x) != string(y) {
 		t.Fatal("json whitespace changes the fingerprint")
 	}
@@ -160,17 +160,17 @@ func FuzzValidate(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, typ, data string) {
-		keep, _, err := Validate(typ, json.RawMessage(data), now)
+		keep, _, err := validate(typ, json.RawMessage(data), now)
 		if err == nil {
 			if !json.Valid(keep) {
 				t.Fatal("accepted data is not JSON")
 			}
-			m := DefaultMask(typ, keep)
+			m := defaultMask(typ, keep)
 			if !json.Valid(m) {
 				t.Fatal("mask is not JSON")
 			}
-			Summary(typ, keep)
-			FingerprintInput(typ, keep)
+			summary(typ, keep)
+			fingerprintInput(typ, keep)
 		}
 	})
 }

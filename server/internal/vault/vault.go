@@ -107,7 +107,7 @@ func (v *Vault) Create(ctx context.Context, who *edge.Principal, req *Request, d
 		}
 		t.ID = *req.ID
 	}
-	t.Containers = DefaultContainers(t.Type)
+	t.Containers = defaultContainers(t.Type)
 	if err := v.applyFields(t, req); err != nil {
 		return nil, false, err
 	}
@@ -217,7 +217,7 @@ func (v *Vault) View(t *store.Token, reveal bool) (*View, error) {
 		ID: t.ID, Type: t.Type, Metadata: t.Metadata, Containers: t.Containers, Mask: t.Mask,
 		Fingerprint: t.Fingerprint, FingerprintExpression: t.FingerprintExpression,
 		CreatedBy: t.CreatedBy, CreatedAt: t.CreatedAt, ModifiedAt: t.ModifiedAt, ExpiresAt: t.ExpiresAt,
-		Card: Summary(t.Type, t.Data),
+		Card: summary(t.Type, t.Data),
 	}
 	if w.Metadata == nil {
 		w.Metadata = map[string]string{}
@@ -240,7 +240,7 @@ func (v *Vault) View(t *store.Token, reveal bool) (*View, error) {
 // mask applies the token's mask, or its type's default mask.
 func mask(t *store.Token) (json.RawMessage, error) {
 	if len(t.Mask) == 0 || bytes.Equal(t.Mask, []byte("null")) {
-		return DefaultMask(t.Type, t.Data), nil
+		return defaultMask(t.Type, t.Data), nil
 	}
 	return renderMask(t)
 }
@@ -314,7 +314,7 @@ func (v *Vault) setData(t *store.Token, data json.RawMessage, keepEphemeralUntil
 }
 
 func (v *Vault) setDataChecked(t *store.Token, data json.RawMessage, keepEphemeralUntil time.Time) error {
-	keep, eph, ferr := Validate(t.Type, data, v.now())
+	keep, eph, ferr := validate(t.Type, data, v.now())
 	if ferr != nil {
 		return edge.Invalid(ferr.Field, ferr.Message)
 	}
@@ -322,7 +322,7 @@ func (v *Vault) setDataChecked(t *store.Token, data json.RawMessage, keepEphemer
 	if len(eph) > 0 {
 		t.EphemeralUntil = keepEphemeralUntil
 		if t.EphemeralUntil.IsZero() {
-			t.EphemeralUntil = v.now().Add(CVCLifetime)
+			t.EphemeralUntil = v.now().Add(cvcLifetime)
 		}
 	}
 	fp, err := v.fingerprint(t)
@@ -341,7 +341,7 @@ func (v *Vault) setDataChecked(t *store.Token, data json.RawMessage, keepEphemer
 
 func (v *Vault) fingerprint(t *store.Token) (string, error) {
 	if t.FingerprintExpression == "" {
-		return v.store.Fingerprint(t.Type, FingerprintInput(t.Type, t.Data)), nil
+		return v.store.Fingerprint(t.Type, fingerprintInput(t.Type, t.Data)), nil
 	}
 	in, err := renderFingerprint(t)
 	if err != nil {
