@@ -8,6 +8,7 @@ import (
 
 	"github.com/sluice-edge/sluice/internal/testwasm"
 	"github.com/sluice-edge/sluice/server/internal/edge"
+	"github.com/sluice-edge/sluice/server/internal/proxy"
 )
 
 // Attacks on the access rules (SPEC §3): a caller learns nothing about tokens it may not read,
@@ -157,7 +158,7 @@ func TestNoExistenceOracle(t *testing.T) {
 	body := func(id string) string { return `{"n":"{{ ` + id + ` }}"}` }
 	// Over the whole-body limit the body streams and each token is fetched when it is reached
 	// (here at the end, so that the edge has read the whole body when it answers).
-	streamed := func(id string) string { return strings.Repeat(" ", bufferLimit) + body(id) }
+	streamed := func(id string) string { return strings.Repeat(" ", proxy.BufferLimit) + body(id) }
 
 	for _, tc := range []struct {
 		name string

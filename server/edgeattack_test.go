@@ -227,8 +227,8 @@ func TestFootprintBlockedDestinationNamesTargetHeader(t *testing.T) {
 	r := e.do("POST", "/vault_proxy/jit", e.adminKey, `{"a":1}`, "x-fp-proxy-target-url", "https://rebind.example.com/x")
 	m := r.expectProblem(t, 400, true)
 	errs, _ := m["errors"].(map[string]any)
-	if _, ok := errs[fpTargetURL]; !ok || strings.Contains(string(r.body), "BT-PROXY-URL") {
-		t.Fatalf("error does not name %s: %s", fpTargetURL, r.body)
+	if _, ok := errs["x-fp-proxy-target-url"]; !ok || strings.Contains(string(r.body), "BT-PROXY-URL") {
+		t.Fatalf("error does not name %s: %s", "x-fp-proxy-target-url", r.body)
 	}
 }
 

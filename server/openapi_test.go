@@ -18,6 +18,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/sluice-edge/sluice/server/internal/edge"
+	"github.com/sluice-edge/sluice/server/internal/proxy"
 )
 
 // The OpenAPI document (openapi.json) is checked four ways: it is a valid OpenAPI 3.1 document;
@@ -275,12 +276,12 @@ func TestOpenAPIEveryDocumentedRouteServed(t *testing.T) {
 			}
 		}
 		if o.path == "/proxy" || strings.HasPrefix(o.path, "/proxy/") {
-			if !isProxyPath([]byte(path)) {
-				t.Errorf("isProxyPath(%q) = false", path)
+			if !proxy.IsProxyPath([]byte(path)) {
+				t.Errorf("proxy.IsProxyPath(%q) = false", path)
 			}
 		}
-		if strings.HasPrefix(o.path, "/vault_proxy/") && !isVaultProxyPath([]byte(path)) {
-			t.Errorf("isVaultProxyPath(%q) = false", path)
+		if strings.HasPrefix(o.path, "/vault_proxy/") && !proxy.IsVaultProxyPath([]byte(path)) {
+			t.Errorf("proxy.IsVaultProxyPath(%q) = false", path)
 		}
 		if inTable && o.path != "/openapi.json" { // /openapi.json is always probed: it must answer without a key
 			continue

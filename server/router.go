@@ -2,7 +2,6 @@ package server
 
 import (
 	"bytes"
-	"errors"
 	"net/http"
 	"strings"
 	"sync"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/sluice-edge/sluice/server/internal/edge"
 	"github.com/sluice-edge/sluice/server/internal/obs"
+	"github.com/sluice-edge/sluice/server/internal/proxy"
 	"github.com/sluice-edge/sluice/store"
 )
 
@@ -101,8 +101,7 @@ func (s *Server) handle(rc *fasthttp.RequestCtx) {
 	reqID := edge.RequestID(rc, &c.IDBuf)
 	c.ReqID = reqID
 	err := s.dispatch(c)
-	if guest := asGuestError(err); guest != nil {
-		writeGuestError(rc, guest)
+	if proxy.WriteGuestAnswer(rc, err) { // a guest transform answered in its own words
 		err = nil
 	}
 	if err != nil {
@@ -135,31 +134,19 @@ func (s *Server) handle(rc *fasthttp.RequestCtx) {
 	s.logRequest(rc, &l)
 }
 
-// asGuestError is the guest transform's error in err's chain, if there is one.
-func asGuestError(err error) *guestError {
-	if err == nil {
-		return nil
-	}
-	var g *guestError
-	if errors.As(err, &g) {
-		return g
-	}
-	return nil
-}
-
 func (s *Server) dispatch(c *edge.Call) error {
 	rc := c.RC
-	if isProxyPath(rc.Path()) {
+	if proxy.IsProxyPath(rc.Path()) {
 		c.Route, c.Wrap = "/proxy", true
-		return s.invokeProxy(c)
+		return s.proxy.Invoke(c)
 	}
 	if string(rc.Path()) == "/openapi.json" && rc.IsGet() {
 		c.Route = "/openapi.json"
 		return s.serveOpenAPI(c) // public: the API description holds no secrets
 	}
-	if isVaultProxyPath(rc.Path()) {
+	if proxy.IsVaultProxyPath(rc.Path()) {
 		c.Route, c.Wrap = "/vault_proxy", true
-		return s.vaultProxy(c)
+		return s.proxy.VaultProxy(c)
 	}
 	rt, id, known := match(string(rc.Method()), rc.Path())
 	if rt == nil {

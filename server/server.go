@@ -1,6 +1,7 @@
-// Package server is the edge: the fasthttp listener, routing, authentication, the API handlers,
-// the proxy pipeline and the admin listener. It is the only package that imports fasthttp, and the
-// one place that turns errors into status codes (errors.go).
+// Package server is the shell of the edge: it builds the rooms under server/internal once (New),
+// serves the public and admin listeners (Run, Serve), routes each request (handle, dispatch) and
+// is the one place that turns errors into status codes (status.go). The API handlers live here
+// until they move into their own room; the proxy pipeline is server/internal/proxy.
 package server
 
 import (
@@ -21,6 +22,7 @@ import (
 	"github.com/sluice-edge/sluice/server/internal/edge"
 	"github.com/sluice-edge/sluice/server/internal/egress"
 	"github.com/sluice-edge/sluice/server/internal/obs"
+	"github.com/sluice-edge/sluice/server/internal/proxy"
 	"github.com/sluice-edge/sluice/server/internal/vault"
 	"github.com/sluice-edge/sluice/store"
 	"github.com/sluice-edge/sluice/transforms"
@@ -37,7 +39,7 @@ type Server struct {
 	ready atomic.Bool
 	now   func() time.Time
 
-	proxies   *proxyRegistry
+	proxy     *proxy.Pipeline  // /proxy and /vault_proxy
 	policy    egress.Policy    // destination URL rules
 	client    *fasthttp.Client // to destinations, dialing through egress.Dialer
 	destConns connSet          // the client's open connections
@@ -111,7 +113,7 @@ func (s *Server) attach(st store.Store) error {
 	return s.initProxying()
 }
 
-// initProxying prepares the destination policy, the egress client and the proxy registry.
+// initProxying prepares the destination policy, the egress client and the proxy pipeline.
 func (s *Server) initProxying() error {
 	s.policy = egress.Policy{AllowPrivate: s.cfg.AllowPrivateDestinations, AllowHTTP: s.cfg.AllowHTTPDestinations}
 	tlsConf, err := egress.TLSConfig(s.cfg.DestinationCAFile)
@@ -135,7 +137,13 @@ func (s *Server) initProxying() error {
 	if s.cfg.DestinationDial != nil {
 		s.client.DialTimeout, s.client.Dial = nil, coarseDial(&s.destConns, s.cfg.DestinationDial)
 	}
-	return s.loadProxies()
+	s.proxy, err = proxy.New(proxy.Deps{Store: s.store, Vault: s.vault, Auth: s.auth, Metrics: s.metrics, Log: s.log,
+		LogBuf: s.logBuf, Now: s.now, Policy: s.policy, Client: s.client, Decrypter: s.decrypter, Wasm: s.wasm},
+		proxy.Options{ProxyTokens: s.cfg.Limits.ProxyTokens, EphemeralTokens: s.cfg.Limits.EphemeralTokens,
+			ReflectTokens: s.cfg.Limits.ReflectTokens, ExpressionsPerBody: s.cfg.Limits.ExpressionsPerBody,
+			ProxyBodyBytes: s.cfg.Limits.ProxyBodyBytes, DestinationTimeout: s.cfg.Timeouts.Destination,
+			DestinationBodyIdle: s.cfg.Timeouts.DestinationBodyIdle, Ephemeral: s.cfg.ephemeralProxy()})
+	return err
 }
 
 // logRequest writes a request's canonical line to the edge's log.

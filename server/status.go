@@ -5,8 +5,11 @@ import (
 	"net/http"
 
 	"github.com/sluice-edge/sluice/server/internal/edge"
+	"github.com/sluice-edge/sluice/server/internal/proxy"
 	"github.com/sluice-edge/sluice/store"
 )
+
+var errAuditFailed = edge.NewProblem(http.StatusInternalServerError, "the audit record could not be written; nothing was forwarded")
 
 // toProblem is the one place that turns an error into a status and a body. Unknown errors become
 // a 500 whose detail says nothing about the cause; the cause goes to the log (errors in this code
@@ -16,6 +19,8 @@ func toProblem(err error) *edge.Problem {
 	switch {
 	case errors.As(err, &p):
 		return p
+	case errors.Is(err, proxy.ErrAuditFailed) && !errors.Is(err, store.ErrUnavailable):
+		return errAuditFailed // whatever the store said: an audit record is never a 404 or 409
 	case errors.Is(err, store.ErrNotFound):
 		return edge.ErrNotFound
 	case errors.Is(err, store.ErrConflict):

@@ -31,7 +31,7 @@ func newKeyTagger() *keyTagger {
 func newKeyTaggerWith(key []byte) *keyTagger {
 	b, err := aes.NewCipher(key)
 	if err != nil {
-		panic("server: cmac key: " + err.Error())
+		panic("edge: cmac key: " + err.Error())
 	}
 	t := &keyTagger{b: b}
 	var l [16]byte

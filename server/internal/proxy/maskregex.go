@@ -1,4 +1,4 @@
-package server
+package proxy
 
 import (
 	"errors"
@@ -16,10 +16,10 @@ const (
 	maxMaskInsts = 256
 	// maxMaskWork bounds instructions × body bytes of one mask transform on one body: a 32-
 	// instruction card-number pattern over a whole 4 MiB buffered body.
-	maxMaskWork = 32 * bufferLimit
+	maxMaskWork = 32 * BufferLimit
 )
 
-var errMaskTooComplex = errors.New("server: mask expression compiles to too many instructions")
+var errMaskTooComplex = errors.New("proxy: mask expression compiles to too many instructions")
 
 // compileMask compiles a mask expression and returns its program size. Over maxMaskInsts it
 // returns errMaskTooComplex along with the compiled expression (a proxy saved under other limits

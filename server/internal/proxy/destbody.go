@@ -1,4 +1,4 @@
-package server
+package proxy
 
 import (
 	"context"
@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/http"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -43,7 +42,7 @@ const (
 
 // passBody moves the destination's answer (dresp, whose body is a stream) into the caller's
 // response resp, which takes dresp's status and headers. dresp is released or handed on.
-func (s *Server) passBody(x *exchange, dresp, resp *fasthttp.Response) error {
+func (s *Pipeline) passBody(x *exchange, dresp, resp *fasthttp.Response) error {
 	src := dresp.BodyStream()
 	bp := prefetchBufs.Get().(*[]byte)
 	defer prefetchBufs.Put(bp)
@@ -63,7 +62,7 @@ func (s *Server) passBody(x *exchange, dresp, resp *fasthttp.Response) error {
 		return nil
 	}
 	if c := destConn(dresp); c != nil {
-		c.bodyIdle(s.cfg.Timeouts.DestinationBodyIdle)
+		c.BodyIdle(s.opt.DestinationBodyIdle)
 	}
 	b := &destBody{s: s, dresp: dresp, src: src, pending: append([]byte(nil), buf[:n]...)}
 	resp.SetBodyStream(b, dresp.Header.ContentLength())
@@ -86,7 +85,7 @@ func bodyFailed(c *edge.Call, err error) error {
 // destBody is the destination's body streaming to the caller. fasthttp reads it after the
 // handler has returned and closes it when done; it owns dresp until then.
 type destBody struct {
-	s       *Server
+	s       *Pipeline
 	dresp   *fasthttp.Response
 	src     io.Reader
 	pending []byte // what the first read took
@@ -143,31 +142,11 @@ func (b *destBody) LogLater(l *obs.RequestLine) {
 	b.ready = true
 }
 
-// destConn is the connection dresp came on (see connAddr), or nil.
-func destConn(dresp *fasthttp.Response) *coarseConn {
-	if a, ok := dresp.LocalAddr().(*connAddr); ok {
-		return a.c
-	}
-	return nil
-}
-
-// errStaleConn: a pooled destination connection turned out closed by its peer before anything
-// of the next request was written on it.
-var errStaleConn = errors.New("server: the destination closed the idle connection")
-
-// retryDestination is fasthttp's RetryIfErr: whether a failed exchange is tried once more, on
-// another connection. As net/http: always when nothing of the request was written
-// (errStaleConn); otherwise only when the connection broke before any answer and the request
-// may be sent twice — GET, HEAD, OPTIONS, TRACE, or an Idempotency-Key. (fasthttp itself never
-// retries a streamed body.)
-func retryDestination(req *fasthttp.Request, _ int, err error) (resetTimeout, retry bool) {
-	if errors.Is(err, errStaleConn) {
-		return false, true
-	}
-	h := &req.Header
-	replayable := h.IsGet() || h.IsHead() || h.IsOptions() || h.IsTrace() ||
-		len(h.Peek("Idempotency-Key")) > 0 || len(h.Peek("X-Idempotency-Key")) > 0
-	return false, replayable && isConnReset(err)
+// destConn is the connection dresp came on, or nil: the shell's dialled connections carry
+// themselves in their local address (server/deadline.go), so a body can get an idle timeout.
+func destConn(dresp *fasthttp.Response) interface{ BodyIdle(time.Duration) } {
+	c, _ := dresp.LocalAddr().(interface{ BodyIdle(time.Duration) })
+	return c
 }
 
 // isTimeout reports whether err is a deadline passing (fasthttp's own or the network's).
@@ -175,10 +154,4 @@ func isTimeout(err error) bool {
 	var ne net.Error
 	return errors.Is(err, fasthttp.ErrTimeout) || errors.Is(err, fasthttp.ErrDialTimeout) ||
 		errors.As(err, &ne) && ne.Timeout()
-}
-
-// isConnReset reports whether err says the peer closed or reset the connection.
-func isConnReset(err error) bool {
-	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, fasthttp.ErrConnectionClosed) ||
-		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
 }

@@ -1,4 +1,4 @@
-package server
+package proxy
 
 import (
 	"bytes"
@@ -211,3 +211,7 @@ func FuzzRenderJSONBody(f *testing.F) {
 		}
 	})
 }
+
+// injection is a token value that, pasted into a JSON string unescaped, adds a "role" key (the
+// same as server's breakout tests use).
+const injection = `Robert","role":"admin","x":"`

@@ -1,4 +1,4 @@
-package server
+package proxy
 
 import (
 	"bytes"
@@ -24,10 +24,10 @@ const (
 	reflectBodyLimit = 5 << 20
 )
 
-func isVaultProxyPath(path []byte) bool { return bytes.HasPrefix(path, []byte("/vault_proxy/")) }
+func IsVaultProxyPath(path []byte) bool { return bytes.HasPrefix(path, []byte("/vault_proxy/")) }
 
 // vaultProxy dispatches the /vault_proxy/ routes.
-func (s *Server) vaultProxy(c *edge.Call) error {
+func (s *Pipeline) VaultProxy(c *edge.Call) error {
 	if string(c.RC.Method()) != "POST" {
 		return edge.NewProblem(http.StatusMethodNotAllowed, "the vault proxy accepts POST")
 	}
@@ -47,7 +47,7 @@ func (s *Server) vaultProxy(c *edge.Call) error {
 }
 
 // fpKey requires a valid key (X-Footprint-Secret-Key or BT-API-KEY) within its rate limit.
-func (s *Server) fpKey(c *edge.Call) error {
+func (s *Pipeline) fpKey(c *edge.Call) error {
 	who, err := s.auth.Authenticate(c.RC)
 	if err != nil {
 		return err
@@ -60,7 +60,7 @@ func (s *Server) fpKey(c *edge.Call) error {
 }
 
 // fpAuthenticate requires a key holding want.
-func (s *Server) fpAuthenticate(c *edge.Call, want edge.Perm, name string) error {
+func (s *Pipeline) fpAuthenticate(c *edge.Call, want edge.Perm, name string) error {
 	if err := s.fpKey(c); err != nil {
 		return err
 	}
@@ -71,11 +71,11 @@ func (s *Server) fpAuthenticate(c *edge.Call, want edge.Perm, name string) error
 	return edge.Forbidden(name)
 }
 
-func (s *Server) vaultProxyJIT(c *edge.Call) error {
+func (s *Pipeline) vaultProxyJIT(c *edge.Call) error {
 	if err := s.fpAuthenticate(c, edge.PermProxyInvoke, "proxy:invoke"); err != nil {
 		return err
 	}
-	if !s.cfg.ephemeralProxy() {
+	if !s.opt.Ephemeral {
 		return edge.NewProblem(http.StatusForbidden, "ephemeral proxying (jit) is switched off; use a pre-configured proxy")
 	}
 	h := &c.RC.Request.Header
@@ -90,7 +90,7 @@ func (s *Server) vaultProxyJIT(c *edge.Call) error {
 	x := s.newExchange(c)
 	defer x.done()
 	x.basePath = u.EscapedPath()
-	x.footprint, x.limit, x.method = true, s.cfg.Limits.EphemeralTokens, "POST"
+	x.footprint, x.limit, x.method = true, s.opt.EphemeralTokens, "POST"
 	if m := strings.ToUpper(strings.TrimSpace(string(h.Peek(fpMethod)))); m != "" {
 		switch m {
 		case "GET", "POST", "PUT", "PATCH", "DELETE":
@@ -109,7 +109,7 @@ func (s *Server) vaultProxyJIT(c *edge.Call) error {
 }
 
 // vaultProxyInvoke runs the pre-configured proxy id with the request's body.
-func (s *Server) vaultProxyInvoke(c *edge.Call, id string) error {
+func (s *Pipeline) vaultProxyInvoke(c *edge.Call, id string) error {
 	// The id of a proxy is not a secret (it appears in logs), so unlike /proxy with the proxy's
 	// key, calling a proxy by id always needs an API key, even with require_auth false — checked
 	// before the id is looked up, so that without a key every id answers the same 401.
@@ -128,7 +128,7 @@ func (s *Server) vaultProxyInvoke(c *edge.Call, id string) error {
 	}
 	x := s.newExchange(c)
 	defer x.done()
-	x.px, x.footprint, x.limit, c.ProxyID = px, true, s.cfg.Limits.ProxyTokens, px.ID
+	x.px, x.footprint, x.limit, c.ProxyID = px, true, s.opt.ProxyTokens, px.ID
 	x.basePath = px.basePath
 	x.env.config = px.Configuration
 	rules, err := ingressRules(&c.RC.Request.Header)
@@ -142,7 +142,7 @@ func (s *Server) vaultProxyInvoke(c *edge.Call, id string) error {
 
 // vaultProxyReflect resolves the body's expressions and returns it to the caller: a reveal of
 // every token it names, audited as such. Up to ReflectTokens tokens and 5 MB.
-func (s *Server) vaultProxyReflect(c *edge.Call) error {
+func (s *Pipeline) vaultProxyReflect(c *edge.Call) error {
 	if err := s.fpAuthenticate(c, edge.PermTokenReveal, "token:reveal"); err != nil {
 		return err
 	}
@@ -152,7 +152,7 @@ func (s *Server) vaultProxyReflect(c *edge.Call) error {
 	}
 	x := s.newExchange(c)
 	defer x.done()
-	x.limit, x.auditOp = s.cfg.Limits.ReflectTokens, "reveal"
+	x.limit, x.auditOp = s.opt.ReflectTokens, "reveal"
 	x.exprLimits.MaxExpansion = reflectBodyLimit // the answer stays within 5 MB of expansions
 	ct := c.RC.Request.Header.ContentType()
 	if err := checkBodyCharset(ct); err != nil {
@@ -179,8 +179,8 @@ func (s *Server) vaultProxyReflect(c *edge.Call) error {
 
 // ingressRules parses x-fp-proxy-ingress-rule headers (repeatable, comma-separated,
 // "<token type>=<$.json.path>") into tokenize transforms run on a 2xx answer.
-func ingressRules(h *fasthttp.RequestHeader) ([]transform, error) {
-	var out []transform
+func ingressRules(h *fasthttp.RequestHeader) ([]Transform, error) {
+	var out []Transform
 	for _, v := range h.PeekAll(fpIngressRule) {
 		for _, rule := range strings.Split(string(v), ",") {
 			rule = strings.TrimSpace(rule)
@@ -188,12 +188,12 @@ func ingressRules(h *fasthttp.RequestHeader) ([]transform, error) {
 				continue
 			}
 			typ, path, ok := strings.Cut(rule, "=")
-			t := transform{Type: "tokenize", Options: &transformOptions{Location: strings.TrimSpace(path),
-				Token: &tokenTemplate{Type: strings.TrimSpace(typ)}}}
+			t := Transform{Type: "tokenize", Options: &TransformOptions{Location: strings.TrimSpace(path),
+				Token: &TokenTemplate{Type: strings.TrimSpace(typ)}}}
 			if !ok {
 				return nil, edge.Invalid(fpIngressRule, "a rule is <token type>=<$.json.path>")
 			}
-			if err := validateDeclarative(&t, fpIngressRule); err != nil {
+			if err := ValidateDeclarative(&t, fpIngressRule); err != nil {
 				return nil, err
 			}
 			out = append(out, t)

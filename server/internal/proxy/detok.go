@@ -1,9 +1,10 @@
-package server
+package proxy
 
 import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"sync"
@@ -181,7 +182,7 @@ func (x *exchange) addCollectedIDs() {
 // (when body is not nil) body. Every referenced token is fetched in one vault read, checked
 // against the caller's permissions and audited before anything is rendered; an audit failure
 // fails the request. It returns the rendered body.
-func (s *Server) detokenizeRequest(x *exchange, req *fasthttp.Request, body []byte, ec expr.Context, detok bool) ([]byte, error) {
+func (s *Pipeline) detokenizeRequest(x *exchange, req *fasthttp.Request, body []byte, ec expr.Context, detok bool) ([]byte, error) {
 	if !detok {
 		return body, nil
 	}
@@ -250,7 +251,7 @@ func (s *Server) detokenizeRequest(x *exchange, req *fasthttp.Request, body []by
 
 // resolveCollected makes everything the collected expressions name available to render: the
 // BT-ENCRYPTED payload if one is named, and the tokens (fetched, checked, audited).
-func (s *Server) resolveCollected(x *exchange) error {
+func (s *Pipeline) resolveCollected(x *exchange) error {
 	if x.wantsEncrypted && x.env.encrypted == nil {
 		if err := s.decryptHeader(x); err != nil {
 			return err
@@ -283,7 +284,7 @@ func renderHeaders(x *exchange, h *fasthttp.RequestHeader) error {
 
 // fetchAndAudit loads every collected token in one read, checks the caller may use each, and
 // writes one audit record per token. Nothing is rendered unless all of that succeeded.
-func (s *Server) fetchAndAudit(x *exchange) error {
+func (s *Pipeline) fetchAndAudit(x *exchange) error {
 	from := x.env.fetched() // ids before this were fetched by an earlier call
 	if from == len(x.env.ids) {
 		return nil
@@ -333,18 +334,13 @@ func (s *Server) fetchAndAudit(x *exchange) error {
 // maxHeaderValue bounds what the expressions of one header value may expand to.
 const maxHeaderValue = 8 << 10
 
-var errAuditFailed = edge.NewProblem(http.StatusInternalServerError, "the audit record could not be written; nothing was forwarded")
+// ErrAuditFailed is in the chain of every failed audit write, with its cause: nothing was
+// forwarded. (The shell answers 503 when the vault refused the write for now, else 500.)
+var ErrAuditFailed = errors.New("proxy: the audit record could not be written; nothing was forwarded")
 
-// auditFailed is the answer to a failed audit write: 503 when the vault refused it for now (a
-// disk below its reserve), else 500.
-func auditFailed(err error) error {
-	if errors.Is(err, store.ErrUnavailable) {
-		return err
-	}
-	return errAuditFailed
-}
+func auditFailed(err error) error { return fmt.Errorf("%w: %w", ErrAuditFailed, err) }
 
-func (s *Server) detokEvent(x *exchange, id string) store.Event {
+func (s *Pipeline) detokEvent(x *exchange, id string) store.Event {
 	op := x.auditOp
 	if op == "" {
 		op = "detokenize"
@@ -359,7 +355,7 @@ func (s *Server) detokEvent(x *exchange, id string) store.Event {
 // lazyEnv resolves tokens one at a time for a streamed body: fetch, check, audit, then render.
 // Its first failure is kept in err (the expr.Env interface cannot return one).
 type lazyEnv struct {
-	s   *Server
+	s   *Pipeline
 	x   *exchange
 	err error
 }

@@ -1,4 +1,4 @@
-package server
+package proxy
 
 import (
 	"encoding/json"
@@ -36,7 +36,7 @@ func (m *message) setHeader(name, value []byte) {
 }
 
 // runRequestTransforms runs the proxy's request transforms in order on the detokenized body.
-func (s *Server) runRequestTransforms(x *exchange, req *fasthttp.Request, body []byte) ([]byte, error) {
+func (s *Pipeline) runRequestTransforms(x *exchange, req *fasthttp.Request, body []byte) ([]byte, error) {
 	m := &x.msg // in the pooled exchange: no allocation
 	*m = message{body: body, req: req}
 	for i := range x.px.RequestTransforms {
@@ -48,14 +48,14 @@ func (s *Server) runRequestTransforms(x *exchange, req *fasthttp.Request, body [
 }
 
 // runResponseTransforms runs the proxy's response transforms in order (2xx answers only).
-func (s *Server) runResponseTransforms(x *exchange, resp *fasthttp.Response, body []byte) ([]byte, error) {
+func (s *Pipeline) runResponseTransforms(x *exchange, resp *fasthttp.Response, body []byte) ([]byte, error) {
 	m := &x.msg
 	*m = message{body: body, resp: resp, response: true}
-	var list []transform
+	var list []Transform
 	if x.px != nil {
 		list = x.px.ResponseTransforms
 	}
-	for _, ts := range [][]transform{list, x.ingress} {
+	for _, ts := range [][]Transform{list, x.ingress} {
 		for i := range ts {
 			if err := s.runTransform(x, &ts[i], m, nil, resp); err != nil {
 				return nil, err
@@ -73,7 +73,7 @@ func transformFailed(m *message, detail string) error {
 	return edge.Invalid("body", "request transform failed: "+detail)
 }
 
-func (s *Server) runTransform(x *exchange, t *transform, m *message, req *fasthttp.Request, resp *fasthttp.Response) error {
+func (s *Pipeline) runTransform(x *exchange, t *Transform, m *message, req *fasthttp.Request, resp *fasthttp.Response) error {
 	start := time.Now()
 	defer func() { x.c.TransformDuration += time.Since(start) }()
 	switch t.Type {
@@ -113,10 +113,10 @@ func (s *Server) runTransform(x *exchange, t *transform, m *message, req *fastht
 
 // renderValue resolves the expressions of a transform's value, fetching (and auditing) any token
 // it names that the request did not.
-func (s *Server) renderValue(x *exchange, value string, ec expr.Context) ([]byte, error) {
+func (s *Pipeline) renderValue(x *exchange, value string, ec expr.Context) ([]byte, error) {
 	src := []byte(value)
 	if x.limit == 0 {
-		x.limit = s.cfg.Limits.ProxyTokens
+		x.limit = s.opt.ProxyTokens
 	}
 	if err := x.collect(src, ec); err != nil {
 		return nil, exprProblem(err)
@@ -137,7 +137,7 @@ const maxMaskMatches = 10000
 // maskBody replaces every character of every capture group of every match with the replacement.
 // Over maxMaskMatches, or on a body too large for the expression's cost (maskAffordable), it gives
 // up (ok false) rather than leave matches unmasked.
-func maskBody(t *transform, body []byte) ([]byte, bool) {
+func maskBody(t *Transform, body []byte) ([]byte, bool) {
 	if t.re == nil {
 		return body, true
 	}
@@ -170,7 +170,7 @@ func maskBody(t *transform, body []byte) ([]byte, bool) {
 
 // tokenizeAt vaults the JSON value at the transform's location as a new token (with the
 // caller's permissions) and puts the token id in its place.
-func (s *Server) tokenizeAt(x *exchange, t *transform, m *message) error {
+func (s *Pipeline) tokenizeAt(x *exchange, t *Transform, m *message) error {
 	path, _ := jsonPath(t.Options.Location)
 	if !gjson.ValidBytes(m.body) {
 		return transformFailed(m, "tokenize needs a JSON body")

@@ -1,4 +1,4 @@
-package server
+package proxy
 
 import (
 	"bytes"
@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -15,22 +16,21 @@ import (
 	"github.com/sluice-edge/sluice/server/internal/edge"
 	"github.com/sluice-edge/sluice/server/internal/egress"
 	"github.com/sluice-edge/sluice/store"
-	"sync"
 )
 
-// bufferLimit is the largest request body the proxy reads whole before forwarding. Bigger bodies
+// BufferLimit is the largest request body the proxy reads whole before forwarding. Bigger bodies
 // stream: their expressions are resolved on the fly (see RATIONALE.md, "Streaming").
-const bufferLimit = 4 << 20
+const BufferLimit = 4 << 20
 
-// isProxyPath reports whether path is /proxy or under /proxy/.
-func isProxyPath(path []byte) bool {
+// IsProxyPath reports whether path is /proxy or under /proxy/.
+func IsProxyPath(path []byte) bool {
 	return bytes.Equal(path, []byte("/proxy")) || bytes.HasPrefix(path, []byte("/proxy/"))
 }
 
 // exchange is the state of one proxied request. It lives for the request only.
 type exchange struct {
 	c     *edge.Call
-	px    *proxyConfig // nil for ephemeral requests
+	px    *Definition // nil for ephemeral requests
 	env   detokEnv
 	limit int // distinct tokens allowed
 
@@ -54,12 +54,12 @@ type exchange struct {
 	// Footprint's vault proxy (footprint.go) sets these.
 	footprint bool        // x-fp-* header rules; destination 5xx → 502
 	method    string      // overrides the caller's method
-	ingress   []transform // tokenize rules run on a 2xx answer
+	ingress   []Transform // tokenize rules run on a 2xx answer
 }
 
-// invokeProxy is POST|GET|PUT|PATCH|DELETE /proxy/**: find the destination, authenticate,
+// Invoke is POST|GET|PUT|PATCH|DELETE /proxy/**: find the destination, authenticate,
 // detokenize, run request transforms, forward, and pass the answer back.
-func (s *Server) invokeProxy(c *edge.Call) error {
+func (s *Pipeline) Invoke(c *edge.Call) error {
 	rc := c.RC
 	switch string(rc.Method()) {
 	case "POST", "GET", "PUT", "PATCH", "DELETE":
@@ -84,11 +84,11 @@ func (s *Server) invokeProxy(c *edge.Call) error {
 var exchangePool = sync.Pool{New: func() any { return new(exchange) }}
 
 // newExchange starts the state of one proxied request; the caller must done it.
-func (s *Server) newExchange(c *edge.Call) *exchange {
+func (s *Pipeline) newExchange(c *edge.Call) *exchange {
 	x := exchangePool.Get().(*exchange)
 	x.c = c
-	// Buffered rendering expands expressions into memory: at most bufferLimit bytes of them.
-	x.exprLimits = expr.Limits{MaxExprs: s.cfg.Limits.ExpressionsPerBody, MaxExpansion: bufferLimit}
+	// Buffered rendering expands expressions into memory: at most BufferLimit bytes of them.
+	x.exprLimits = expr.Limits{MaxExprs: s.opt.ExpressionsPerBody, MaxExpansion: BufferLimit}
 	return x
 }
 
@@ -146,7 +146,7 @@ func (x *exchange) release() {
 // resolveProxy finds the pre-configured proxy (BT-PROXY-KEY header or bt-proxy-key query
 // parameter) or the ephemeral destination (BT-PROXY-URL), authenticates the caller, and returns
 // the destination base URL.
-func (s *Server) resolveProxy(x *exchange) (string, error) {
+func (s *Pipeline) resolveProxy(x *exchange) (string, error) {
 	rc := x.c.RC
 	key := rc.Request.Header.PeekCanonical(nameBTProxyKey)
 	if len(key) == 0 {
@@ -158,17 +158,17 @@ func (s *Server) resolveProxy(x *exchange) (string, error) {
 		if x.px == nil {
 			return "", edge.NewProblem(http.StatusNotFound, "no proxy has this key")
 		}
-		base, x.limit, x.c.ProxyID = x.px.DestinationURL, s.cfg.Limits.ProxyTokens, x.px.ID
+		base, x.limit, x.c.ProxyID = x.px.DestinationURL, s.opt.ProxyTokens, x.px.ID
 		x.env.config = x.px.Configuration
 	} else {
 		u := rc.Request.Header.PeekCanonical(nameBTProxyURL)
 		if len(u) == 0 {
 			return "", edge.Invalid("BT-PROXY-URL", "BT-PROXY-URL or BT-PROXY-KEY is required")
 		}
-		if !s.cfg.ephemeralProxy() {
+		if !s.opt.Ephemeral {
 			return "", edge.NewProblem(http.StatusForbidden, "ephemeral proxying (BT-PROXY-URL) is switched off; use a pre-configured proxy")
 		}
-		base, x.limit = string(u), s.cfg.Limits.EphemeralTokens
+		base, x.limit = string(u), s.opt.EphemeralTokens
 	}
 	who, err := s.auth.Authenticate(rc)
 	if err != nil {
@@ -198,7 +198,7 @@ func (s *Server) resolveProxy(x *exchange) (string, error) {
 
 // destination joins base with the path after /proxy and the query (minus bt-proxy-key) into
 // x.url, and checks it against the destination policy.
-func (s *Server) destination(x *exchange, base string) ([]byte, error) {
+func (s *Pipeline) destination(x *exchange, base string) ([]byte, error) {
 	// fasthttp gives the request URI rebuilt from the normalized path (dot segments resolved,
 	// re-quoted) plus the raw query.
 	uri := x.c.RC.Request.RequestURI()
@@ -300,9 +300,9 @@ func hasQueryParam(query []byte, name string) bool {
 }
 
 // forward builds the destination request, sends it and writes the answer.
-func (s *Server) forward(x *exchange, dest []byte) error {
+func (s *Pipeline) forward(x *exchange, dest []byte) error {
 	rc := x.c.RC
-	limit := s.cfg.Limits.ProxyBodyBytes
+	limit := s.opt.ProxyBodyBytes
 	cl := rc.Request.Header.ContentLength()
 	if int64(cl) > limit {
 		return edge.ErrTooLarge
@@ -374,7 +374,7 @@ func (s *Server) forward(x *exchange, dest []byte) error {
 	if err != nil {
 		return err
 	}
-	timeout := s.cfg.Timeouts.Destination
+	timeout := s.opt.DestinationTimeout
 	if x.px != nil && x.px.Timeout > 0 {
 		timeout = time.Duration(x.px.Timeout * float64(time.Second))
 	}
@@ -395,8 +395,8 @@ func (s *Server) forward(x *exchange, dest []byte) error {
 	return s.respond(x, dresp)
 }
 
-// readRequestBody reads the caller's body whole when it is at most bufferLimit bytes, however it
-// is framed (Content-Length or chunked), and when a request transform needs it (over bufferLimit:
+// readRequestBody reads the caller's body whole when it is at most BufferLimit bytes, however it
+// is framed (Content-Length or chunked), and when a request transform needs it (over BufferLimit:
 // 413). A bigger body streams: whole is false, and body is what was read of it to find that out
 // (nothing when Content-Length said so); it streams first.
 func (x *exchange) readRequestBody(limit int64) (body []byte, whole bool, err error) {
@@ -404,22 +404,22 @@ func (x *exchange) readRequestBody(limit int64) (body []byte, whole bool, err er
 	cl := rc.Request.Header.ContentLength()
 	stream := rc.RequestBodyStream()
 	switch {
-	case x.px != nil && len(x.px.RequestTransforms) > 0, cl >= 0 && cl <= bufferLimit,
+	case x.px != nil && len(x.px.RequestTransforms) > 0, cl >= 0 && cl <= BufferLimit,
 		stream == nil: // no stream: the body is in memory already
-		body, err = edge.ReadBody(x.c.RC, min(limit, bufferLimit))
+		body, err = edge.ReadBody(x.c.RC, min(limit, BufferLimit))
 		return body, err == nil, err
 	case cl >= 0:
 		return nil, false, nil // known to be bigger
 	}
-	// Chunked: one byte past bufferLimit tells whether the body fits.
-	body, err = io.ReadAll(io.LimitReader(stream, min(limit, bufferLimit)+1))
+	// Chunked: one byte past BufferLimit tells whether the body fits.
+	body, err = io.ReadAll(io.LimitReader(stream, min(limit, BufferLimit)+1))
 	switch {
 	case err != nil:
 		return nil, false, edge.NewProblem(http.StatusBadRequest, "could not read the request body")
 	case int64(len(body)) > limit:
 		return nil, false, edge.ErrTooLarge
 	}
-	return body, len(body) <= bufferLimit, nil
+	return body, len(body) <= BufferLimit, nil
 }
 
 // destinationError maps a failed exchange with the destination to a status, and records its
@@ -448,7 +448,7 @@ func (x *exchange) destinationError(err error) error {
 // response: status, headers and body as they came, minus hop-by-hop headers, plus
 // BT-PROXY-DESTINATION-STATUS. Response transforms run on 2xx only; otherwise the body passes
 // through (passBody). On an error nothing of the destination's answer goes out.
-func (s *Server) respond(x *exchange, dresp *fasthttp.Response) error {
+func (s *Pipeline) respond(x *exchange, dresp *fasthttp.Response) error {
 	resp := &x.c.RC.Response
 	status := dresp.StatusCode()
 	switch {
@@ -490,12 +490,12 @@ func (s *Server) respond(x *exchange, dresp *fasthttp.Response) error {
 
 // transformResponse reads the destination's whole body (its pauses bounded by the body idle
 // timeout) and runs the response transforms over it into resp. dresp is released.
-func (s *Server) transformResponse(x *exchange, dresp, resp *fasthttp.Response) error {
+func (s *Pipeline) transformResponse(x *exchange, dresp, resp *fasthttp.Response) error {
 	defer fasthttp.ReleaseResponse(dresp)
 	if c := destConn(dresp); c != nil && dresp.IsBodyStream() {
-		c.bodyIdle(s.cfg.Timeouts.DestinationBodyIdle)
+		c.BodyIdle(s.opt.DestinationBodyIdle)
 	}
-	body, err := readResponseBody(dresp, s.cfg.Limits.ProxyBodyBytes)
+	body, err := readResponseBody(dresp, s.opt.ProxyBodyBytes)
 	if err != nil {
 		if p := (*edge.Problem)(nil); errors.As(err, &p) && p.Status == http.StatusRequestEntityTooLarge {
 			return err
@@ -534,7 +534,7 @@ func readResponseBody(resp *fasthttp.Response, limit int64) ([]byte, error) {
 // prepareWholeBody detokenizes the destination request (query, headers, body — every token
 // fetched in one vault read, checked and audited before anything is sent), runs the request
 // transforms and sets the body.
-func (s *Server) prepareWholeBody(x *exchange, req *fasthttp.Request, body []byte, detok bool) error {
+func (s *Pipeline) prepareWholeBody(x *exchange, req *fasthttp.Request, body []byte, detok bool) error {
 	ct := x.c.RC.Request.Header.ContentType()
 	out, err := s.detokenizeRequest(x, req, body, bodyContext(ct), detok)
 	if err != nil {
@@ -560,9 +560,9 @@ func sameBytes(a, b []byte) bool {
 // destination, detokenized on the fly: tokens are fetched, checked and audited as they appear.
 // head is what was read of the body already: it goes first. streamed is non-nil; its err
 // explains a failure that surfaces as a failed send.
-func (s *Server) prepareStreamedBody(x *exchange, req *fasthttp.Request, cl int, head []byte, detok bool) (*bodyStream, error) {
+func (s *Pipeline) prepareStreamedBody(x *exchange, req *fasthttp.Request, cl int, head []byte, detok bool) (*bodyStream, error) {
 	rc := x.c.RC
-	limit := s.cfg.Limits.ProxyBodyBytes
+	limit := s.opt.ProxyBodyBytes
 	ct := rc.Request.Header.ContentType()
 	ec := bodyContext(ct)
 	// Streaming: headers and query are detokenized first (they are small and whole).
