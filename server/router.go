@@ -9,6 +9,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/sluice-edge/sluice/server/internal/api"
 	"github.com/sluice-edge/sluice/server/internal/edge"
 	"github.com/sluice-edge/sluice/server/internal/obs"
 	"github.com/sluice-edge/sluice/server/internal/proxy"
@@ -24,7 +25,7 @@ func releaseCall(c *edge.Call) {
 	callPool.Put(c)
 }
 
-type handlerFunc func(s *Server, c *edge.Call) error
+type handlerFunc func(a *api.API, c *edge.Call) error
 
 type route struct {
 	pattern string // "/tokens/{id}"
@@ -35,30 +36,30 @@ type route struct {
 // routes lists every API endpoint. Paths are matched segment by segment; "{id}" matches one
 // non-empty segment.
 var routes = []route{
-	{"/tokens", "POST", (*Server).createToken},
-	{"/tokens/{id}", "GET", (*Server).getToken},
-	{"/tokens/{id}", "PATCH", (*Server).patchToken},
-	{"/tokens/{id}", "DELETE", (*Server).deleteToken},
-	{"/applications", "POST", (*Server).createApplication},
-	{"/applications", "GET", (*Server).listApplications},
-	{"/applications/{id}", "GET", (*Server).getApplication},
-	{"/applications/{id}", "PUT", (*Server).updateApplication},
-	{"/applications/{id}", "DELETE", (*Server).deleteApplication},
-	{"/logs", "GET", (*Server).listLogs},
-	{"/proxies", "POST", (*Server).createProxy},
-	{"/proxies", "GET", (*Server).listProxies},
-	{"/proxies/{id}", "GET", (*Server).getProxy},
-	{"/proxies/{id}", "PUT", (*Server).updateProxy},
-	{"/proxies/{id}", "PATCH", (*Server).patchProxy},
-	{"/proxies/{id}", "DELETE", (*Server).deleteProxy},
-	{"/keys", "POST", (*Server).createKey},
-	{"/keys", "GET", (*Server).listKeys},
-	{"/keys/{id}", "GET", (*Server).getKey},
-	{"/keys/{id}", "DELETE", (*Server).deleteKey},
-	{"/transforms", "POST", (*Server).createTransform},
-	{"/transforms", "GET", (*Server).listTransforms},
-	{"/transforms/{id}", "GET", (*Server).getTransform},
-	{"/transforms/{id}", "DELETE", (*Server).deleteTransform},
+	{"/tokens", "POST", (*api.API).CreateToken},
+	{"/tokens/{id}", "GET", (*api.API).GetToken},
+	{"/tokens/{id}", "PATCH", (*api.API).PatchToken},
+	{"/tokens/{id}", "DELETE", (*api.API).DeleteToken},
+	{"/applications", "POST", (*api.API).CreateApplication},
+	{"/applications", "GET", (*api.API).ListApplications},
+	{"/applications/{id}", "GET", (*api.API).GetApplication},
+	{"/applications/{id}", "PUT", (*api.API).UpdateApplication},
+	{"/applications/{id}", "DELETE", (*api.API).DeleteApplication},
+	{"/logs", "GET", (*api.API).ListLogs},
+	{"/proxies", "POST", (*api.API).CreateProxy},
+	{"/proxies", "GET", (*api.API).ListProxies},
+	{"/proxies/{id}", "GET", (*api.API).GetProxy},
+	{"/proxies/{id}", "PUT", (*api.API).UpdateProxy},
+	{"/proxies/{id}", "PATCH", (*api.API).PatchProxy},
+	{"/proxies/{id}", "DELETE", (*api.API).DeleteProxy},
+	{"/keys", "POST", (*api.API).CreateKey},
+	{"/keys", "GET", (*api.API).ListKeys},
+	{"/keys/{id}", "GET", (*api.API).GetKey},
+	{"/keys/{id}", "DELETE", (*api.API).DeleteKey},
+	{"/transforms", "POST", (*api.API).CreateTransform},
+	{"/transforms", "GET", (*api.API).ListTransforms},
+	{"/transforms/{id}", "GET", (*api.API).GetTransform},
+	{"/transforms/{id}", "DELETE", (*api.API).DeleteTransform},
 }
 
 // match finds the route for path and method. It returns the route (nil if none) and whether the
@@ -167,7 +168,7 @@ func (s *Server) dispatch(c *edge.Call) error {
 	if err := s.auth.AllowApplication(c.RC, c.Who); err != nil {
 		return err
 	}
-	return rt.h(s, c)
+	return rt.h(s.api, c)
 }
 
 // event is the audit record of op by the caller on one entity.

@@ -1,7 +1,7 @@
 // Package server is the shell of the edge: it builds the rooms under server/internal once (New),
 // serves the public and admin listeners (Run, Serve), routes each request (handle, dispatch) and
-// is the one place that turns errors into status codes (status.go). The API handlers live here
-// until they move into their own room; the proxy pipeline is server/internal/proxy.
+// is the one place that turns errors into status codes (status.go). The API is
+// server/internal/api, the proxy pipeline server/internal/proxy.
 package server
 
 import (
@@ -9,16 +9,18 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"os"
-	"sync"
+	"path/filepath"
 	"sync/atomic"
 	"time"
 
 	"github.com/valyala/fasthttp"
 
 	"github.com/sluice-edge/sluice/jwe"
+	"github.com/sluice-edge/sluice/server/internal/api"
 	"github.com/sluice-edge/sluice/server/internal/edge"
 	"github.com/sluice-edge/sluice/server/internal/egress"
 	"github.com/sluice-edge/sluice/server/internal/obs"
@@ -43,9 +45,7 @@ type Server struct {
 	policy    egress.Policy    // destination URL rules
 	client    *fasthttp.Client // to destinations, dialing through egress.Dialer
 	destConns connSet          // the client's open connections
-	decrypter *jwe.Decrypter   // BT-ENCRYPTED, private keys cached by hash
-	keyCache  sync.Map         // kid → *keyRecord, filled on first use
-	keyGen    atomic.Uint64    // bumped by every key deletion
+	api       *api.API
 	metrics   *obs.Metrics
 	wasm      *transforms.Engine // WebAssembly transforms
 
@@ -106,14 +106,33 @@ func (s *Server) attach(st store.Store) error {
 	s.store = obs.MeteredStore(st, s.metrics)
 	s.auth = edge.NewAuthenticator(s.store, s.cfg.AdminKey, s.cfg.RateLimits)
 	s.vault = vault.New(s.store, s.now)
-	s.decrypter = jwe.NewDecrypter(s.lookupKey, 256)
 	if err := s.initTransforms(); err != nil {
 		return err
 	}
 	return s.initProxying()
 }
 
-// initProxying prepares the destination policy, the egress client and the proxy pipeline.
+// initTransforms starts the WebAssembly engine and compiles the stored modules.
+func (s *Server) initTransforms() error {
+	cacheDir := ""
+	if s.cfg.DataDir != "" {
+		cacheDir = filepath.Join(s.cfg.DataDir, "wasm-cache")
+	}
+	eng, err := api.StartTransforms(s.ctx(), s.store, s.log, transforms.Config{
+		MemoryLimitPages: uint32(s.cfg.Transforms.MemoryBytes >> 16),
+		CallTimeout:      s.cfg.Transforms.CallTimeout,
+		PoolSize:         s.cfg.Transforms.PoolSize,
+		MaxBodyBytes:     int(min(s.cfg.Limits.ProxyBodyBytes, math.MaxInt32)),
+		MaxTokens:        s.cfg.Transforms.MaxTokensPerCall,
+		CompileTimeout:   s.cfg.Transforms.CompileTimeout,
+		CacheDir:         cacheDir,
+	})
+	s.wasm = eng
+	return err
+}
+
+// initProxying prepares the destination policy, the egress client, the proxy pipeline and the
+// API that configures it.
 func (s *Server) initProxying() error {
 	s.policy = egress.Policy{AllowPrivate: s.cfg.AllowPrivateDestinations, AllowHTTP: s.cfg.AllowHTTPDestinations}
 	tlsConf, err := egress.TLSConfig(s.cfg.DestinationCAFile)
@@ -137,13 +156,21 @@ func (s *Server) initProxying() error {
 	if s.cfg.DestinationDial != nil {
 		s.client.DialTimeout, s.client.Dial = nil, coarseDial(&s.destConns, s.cfg.DestinationDial)
 	}
+	keys := api.NewKeys(s.store, s.now)
+	decrypter := jwe.NewDecrypter(keys.Lookup, 256) // BT-ENCRYPTED and "encrypted": keys parsed once
 	s.proxy, err = proxy.New(proxy.Deps{Store: s.store, Vault: s.vault, Auth: s.auth, Metrics: s.metrics, Log: s.log,
-		LogBuf: s.logBuf, Now: s.now, Policy: s.policy, Client: s.client, Decrypter: s.decrypter, Wasm: s.wasm},
+		LogBuf: s.logBuf, Now: s.now, Policy: s.policy, Client: s.client, Decrypter: decrypter, Wasm: s.wasm},
 		proxy.Options{ProxyTokens: s.cfg.Limits.ProxyTokens, EphemeralTokens: s.cfg.Limits.EphemeralTokens,
 			ReflectTokens: s.cfg.Limits.ReflectTokens, ExpressionsPerBody: s.cfg.Limits.ExpressionsPerBody,
 			ProxyBodyBytes: s.cfg.Limits.ProxyBodyBytes, DestinationTimeout: s.cfg.Timeouts.Destination,
 			DestinationBodyIdle: s.cfg.Timeouts.DestinationBodyIdle, Ephemeral: s.cfg.ephemeralProxy()})
-	return err
+	if err != nil {
+		return err
+	}
+	s.api = api.New(api.Deps{Store: s.store, Vault: s.vault, Auth: s.auth, Proxy: s.proxy, Policy: s.policy, Keys: keys,
+		Decrypter: decrypter, Wasm: s.wasm, Metrics: s.metrics, Log: s.log, Now: s.now},
+		api.Options{APIBodyBytes: s.cfg.Limits.APIBodyBytes, ModuleBytes: s.cfg.Limits.ModuleBytes})
+	return nil
 }
 
 // logRequest writes a request's canonical line to the edge's log.

@@ -1,4 +1,4 @@
-package server
+package api
 
 import (
 	"net/http"
@@ -74,12 +74,12 @@ func validateApplication(name, typ string, perms []string) error {
 	return nil
 }
 
-func (s *Server) createApplication(c *edge.Call) error {
+func (s *API) CreateApplication(c *edge.Call) error {
 	if err := c.Require(edge.PermApplicationCreate, "application:create"); err != nil {
 		return err
 	}
 	var req applicationRequest
-	if err := edge.DecodeJSON(c.RC, s.cfg.Limits.APIBodyBytes, &req); err != nil {
+	if err := edge.DecodeJSON(c.RC, s.opt.APIBodyBytes, &req); err != nil {
 		return err
 	}
 	if req.Name == nil || req.Type == nil {
@@ -110,7 +110,7 @@ func (s *Server) createApplication(c *edge.Call) error {
 	return edge.WriteJSON(c.RC, http.StatusCreated, v)
 }
 
-func (s *Server) listApplications(c *edge.Call) error {
+func (s *API) ListApplications(c *edge.Call) error {
 	if err := c.Require(edge.PermApplicationRead, "application:read"); err != nil {
 		return err
 	}
@@ -128,7 +128,7 @@ func (s *Server) listApplications(c *edge.Call) error {
 	})
 }
 
-func (s *Server) getApplication(c *edge.Call) error {
+func (s *API) GetApplication(c *edge.Call) error {
 	if err := c.Require(edge.PermApplicationRead, "application:read"); err != nil {
 		return err
 	}
@@ -139,12 +139,12 @@ func (s *Server) getApplication(c *edge.Call) error {
 	return edge.WriteJSON(c.RC, http.StatusOK, appView(a))
 }
 
-func (s *Server) updateApplication(c *edge.Call) error {
+func (s *API) UpdateApplication(c *edge.Call) error {
 	if err := c.Require(edge.PermApplicationUpdate, "application:update"); err != nil {
 		return err
 	}
 	var req applicationRequest
-	if err := edge.DecodeJSON(c.RC, s.cfg.Limits.APIBodyBytes, &req); err != nil {
+	if err := edge.DecodeJSON(c.RC, s.opt.APIBodyBytes, &req); err != nil {
 		return err
 	}
 	a, err := s.store.GetApplication(c.RC, c.ID)
@@ -184,7 +184,7 @@ func (s *Server) updateApplication(c *edge.Call) error {
 	return edge.WriteJSON(c.RC, http.StatusOK, appView(a))
 }
 
-func (s *Server) deleteApplication(c *edge.Call) error {
+func (s *API) DeleteApplication(c *edge.Call) error {
 	if err := c.Require(edge.PermApplicationDelete, "application:delete"); err != nil {
 		return err
 	}
@@ -212,7 +212,7 @@ func dedupeStrings(in []string) []string {
 
 // listLogs is GET /logs: audit events newest first, filtered by entity_type, entity_id,
 // operation, actor, start_date and end_date (RFC 3339), paged by size and start.
-func (s *Server) listLogs(c *edge.Call) error {
+func (s *API) ListLogs(c *edge.Call) error {
 	if err := c.Require(edge.PermLogRead, "log:read"); err != nil {
 		return err
 	}
@@ -261,7 +261,7 @@ func (s *Server) listLogs(c *edge.Call) error {
 // (deleted ones included): otherwise the log would tell it that a token in another container
 // exists, and who detokenized it when — the existence oracle the token routes close. A page may
 // then hold fewer events than its size; next still pages on.
-func (s *Server) visibleEvents(c *edge.Call, evs []store.Event) ([]store.Event, error) {
+func (s *API) visibleEvents(c *edge.Call, evs []store.Event) ([]store.Event, error) {
 	if len(c.Who.Containers) == 0 {
 		return evs, nil
 	}

@@ -1,4 +1,4 @@
-package server
+package api
 
 import (
 	"bytes"
@@ -6,9 +6,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"math"
+	"log/slog"
 	"net/http"
-	"path/filepath"
 	"time"
 
 	"github.com/sluice-edge/sluice/server/internal/edge"
@@ -42,44 +41,32 @@ func (r *moduleRecord) view() moduleView {
 	return moduleView{ID: r.ID, Size: r.Size, Exports: r.Exports, CreatedAt: r.CreatedAt}
 }
 
-// initTransforms starts the engine and compiles every stored module.
-func (s *Server) initTransforms() error {
-	cacheDir := ""
-	if s.cfg.DataDir != "" {
-		cacheDir = filepath.Join(s.cfg.DataDir, "wasm-cache")
-	}
-	eng, err := transforms.New(context.Background(), transforms.Config{
-		MemoryLimitPages: uint32(s.cfg.Transforms.MemoryBytes >> 16),
-		CallTimeout:      s.cfg.Transforms.CallTimeout,
-		PoolSize:         s.cfg.Transforms.PoolSize,
-		MaxBodyBytes:     int(min(s.cfg.Limits.ProxyBodyBytes, math.MaxInt32)),
-		MaxTokens:        s.cfg.Transforms.MaxTokensPerCall,
-		CompileTimeout:   s.cfg.Transforms.CompileTimeout,
-		CacheDir:         cacheDir,
-	})
+// StartTransforms starts the WebAssembly engine with cfg and compiles every module stored in
+// st (a module that no longer compiles is logged and skipped).
+func StartTransforms(ctx context.Context, st store.Store, log *slog.Logger, cfg transforms.Config) (*transforms.Engine, error) {
+	eng, err := transforms.New(ctx, cfg)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	s.wasm = eng
-	docs, err := s.store.List(s.ctx(), store.Transforms)
+	docs, err := st.List(ctx, store.Transforms)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	for _, d := range docs {
 		var r moduleRecord
 		if err := json.Unmarshal(d, &r); err != nil {
-			return err
+			return nil, err
 		}
-		if _, err := eng.Compile(context.Background(), r.Code); err != nil {
-			s.log.Error("stored transform no longer compiles", "module_id", r.ID, "error", err.Error())
+		if _, err := eng.Compile(ctx, r.Code); err != nil {
+			log.Error("stored transform no longer compiles", "module_id", r.ID, "error", err.Error())
 		}
 	}
-	return nil
+	return eng, nil
 }
 
 // installModule compiles wasm and keeps it in the vault; the same bytes give the same record.
-func (s *Server) installModule(c *edge.Call, wasm []byte) (*moduleRecord, error) {
-	if int64(len(wasm)) > s.cfg.Limits.ModuleBytes {
+func (s *API) installModule(c *edge.Call, wasm []byte) (*moduleRecord, error) {
+	if int64(len(wasm)) > s.opt.ModuleBytes {
 		return nil, edge.ErrTooLarge
 	}
 	info, err := s.wasm.Compile(c.RC, wasm)
@@ -110,14 +97,14 @@ func (s *Server) installModule(c *edge.Call, wasm []byte) (*moduleRecord, error)
 	return r, nil
 }
 
-func (s *Server) createTransform(c *edge.Call) error {
+func (s *API) CreateTransform(c *edge.Call) error {
 	if err := c.Require(edge.PermTransformCreate, "transform:create"); err != nil {
 		return err
 	}
 	if ct := c.RC.Request.Header.ContentType(); !bytes.HasPrefix(ct, []byte("application/wasm")) {
 		return edge.NewProblem(http.StatusUnsupportedMediaType, "upload the module with Content-Type: application/wasm")
 	}
-	wasm, err := edge.ReadBody(c.RC, s.cfg.Limits.ModuleBytes)
+	wasm, err := edge.ReadBody(c.RC, s.opt.ModuleBytes)
 	if err != nil {
 		return err
 	}
@@ -128,7 +115,7 @@ func (s *Server) createTransform(c *edge.Call) error {
 	return edge.WriteJSON(c.RC, http.StatusCreated, r.view())
 }
 
-func (s *Server) listTransforms(c *edge.Call) error {
+func (s *API) ListTransforms(c *edge.Call) error {
 	if err := c.Require(edge.PermTransformRead, "transform:read"); err != nil {
 		return err
 	}
@@ -146,7 +133,7 @@ func (s *Server) listTransforms(c *edge.Call) error {
 	return edge.WriteJSON(c.RC, http.StatusOK, map[string]any{"pagination": map[string]any{"total_items": len(out), "page_size": len(out)}, "data": out})
 }
 
-func (s *Server) getTransform(c *edge.Call) error {
+func (s *API) GetTransform(c *edge.Call) error {
 	if err := c.Require(edge.PermTransformRead, "transform:read"); err != nil {
 		return err
 	}
@@ -161,7 +148,7 @@ func (s *Server) getTransform(c *edge.Call) error {
 	return edge.WriteJSON(c.RC, http.StatusOK, r.view())
 }
 
-func (s *Server) deleteTransform(c *edge.Call) error {
+func (s *API) DeleteTransform(c *edge.Call) error {
 	if err := c.Require(edge.PermTransformDelete, "transform:delete"); err != nil {
 		return err
 	}
@@ -184,7 +171,7 @@ func (s *Server) deleteTransform(c *edge.Call) error {
 
 // validateWasmTransform checks a {"type":"wasm"} transform on a proxy. Inline code is compiled
 // and kept like an upload, and the transform then names it by module_id.
-func (s *Server) validateWasmTransform(c *edge.Call, t *proxy.Transform, field string) error {
+func (s *API) validateWasmTransform(c *edge.Call, t *proxy.Transform, field string) error {
 	if t.Code != "" {
 		wasm, err := base64.StdEncoding.DecodeString(t.Code)
 		if err != nil {

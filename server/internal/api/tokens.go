@@ -1,4 +1,4 @@
-package server
+package api
 
 import (
 	"net/http"
@@ -11,12 +11,12 @@ import (
 // permission checks here come before the body is read, so a caller without the right learns
 // nothing from how its body is judged.
 
-func (s *Server) createToken(c *edge.Call) error {
+func (s *API) CreateToken(c *edge.Call) error {
 	if err := c.Require(edge.PermTokenCreate, "token:create"); err != nil {
 		return err
 	}
 	var req vault.Request
-	if err := edge.DecodeJSON(c.RC, s.cfg.Limits.APIBodyBytes, &req); err != nil {
+	if err := edge.DecodeJSON(c.RC, s.opt.APIBodyBytes, &req); err != nil {
 		return err
 	}
 	stored, existed, err := s.vault.Create(c.RC, c.Who, &req, s.decryptTokenData)
@@ -33,7 +33,7 @@ func (s *Server) createToken(c *edge.Call) error {
 	return edge.WriteJSON(c.RC, http.StatusCreated, v)
 }
 
-func (s *Server) getToken(c *edge.Call) error {
+func (s *API) GetToken(c *edge.Call) error {
 	v, err := s.vault.Get(c.RC, c.Who, c.ID)
 	if err != nil {
 		return err
@@ -41,12 +41,12 @@ func (s *Server) getToken(c *edge.Call) error {
 	return edge.WriteJSON(c.RC, http.StatusOK, v)
 }
 
-func (s *Server) patchToken(c *edge.Call) error {
+func (s *API) PatchToken(c *edge.Call) error {
 	if err := c.Require(edge.PermTokenUpdate, "token:update"); err != nil {
 		return err
 	}
 	var req vault.Request
-	if err := edge.DecodeJSON(c.RC, s.cfg.Limits.APIBodyBytes, &req); err != nil {
+	if err := edge.DecodeJSON(c.RC, s.opt.APIBodyBytes, &req); err != nil {
 		return err
 	}
 	v, err := s.vault.Update(c.RC, c.Who, c.ID, &req)
@@ -56,7 +56,7 @@ func (s *Server) patchToken(c *edge.Call) error {
 	return edge.WriteJSON(c.RC, http.StatusOK, v)
 }
 
-func (s *Server) deleteToken(c *edge.Call) error {
+func (s *API) DeleteToken(c *edge.Call) error {
 	if err := s.vault.Delete(c.RC, c.Who, c.ID); err != nil {
 		return err
 	}

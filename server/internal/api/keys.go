@@ -1,4 +1,4 @@
-package server
+package api
 
 import (
 	"encoding/json"
@@ -32,7 +32,7 @@ type keyView struct {
 
 const maxKeyLifetime = 366 * 24 * time.Hour
 
-func (s *Server) createKey(c *edge.Call) error {
+func (s *API) CreateKey(c *edge.Call) error {
 	if err := c.Require(edge.PermKeysCreate, "keys:create"); err != nil {
 		return err
 	}
@@ -41,7 +41,7 @@ func (s *Server) createKey(c *edge.Call) error {
 		Alg       string  `json:"alg"`
 	}
 	if len(c.RC.PostBody()) > 0 || c.RC.Request.Header.ContentLength() != 0 {
-		if err := edge.DecodeJSON(c.RC, s.cfg.Limits.APIBodyBytes, &req); err != nil {
+		if err := edge.DecodeJSON(c.RC, s.opt.APIBodyBytes, &req); err != nil {
 			return err
 		}
 	}
@@ -76,7 +76,7 @@ func (s *Server) createKey(c *edge.Call) error {
 		PublicKeyPEM: kp.PublicKeyPEM, JWK: kp.JWK, ExpiresAt: &exp})
 }
 
-func (s *Server) listKeys(c *edge.Call) error {
+func (s *API) ListKeys(c *edge.Call) error {
 	if err := c.Require(edge.PermKeysRead, "keys:read"); err != nil {
 		return err
 	}
@@ -95,7 +95,7 @@ func (s *Server) listKeys(c *edge.Call) error {
 	return edge.WriteJSON(c.RC, http.StatusOK, map[string]any{"pagination": map[string]any{"total_items": len(out), "page_size": len(out)}, "data": out})
 }
 
-func (s *Server) getKey(c *edge.Call) error {
+func (s *API) GetKey(c *edge.Call) error {
 	if err := c.Require(edge.PermKeysRead, "keys:read"); err != nil {
 		return err
 	}
@@ -111,13 +111,12 @@ func (s *Server) getKey(c *edge.Call) error {
 	return edge.WriteJSON(c.RC, http.StatusOK, keyView{ID: r.ID, KeyID: r.ID, ExpiresAt: r.ExpiresAt})
 }
 
-func (s *Server) deleteKey(c *edge.Call) error {
+func (s *API) DeleteKey(c *edge.Call) error {
 	if err := c.Require(edge.PermKeysDelete, "keys:delete"); err != nil {
 		return err
 	}
 	err := s.store.Delete(c.RC, store.Keys, c.ID, s.event(c, "key", c.ID, "delete"))
-	s.keyGen.Add(1)
-	s.keyCache.Delete(c.ID)
+	s.keys.forget(c.ID)
 	s.decrypter.Purge()
 	if err != nil {
 		return err
@@ -126,42 +125,12 @@ func (s *Server) deleteKey(c *edge.Call) error {
 	return nil
 }
 
-// lookupKey is the jwe.KeyLookup over the vault: unknown, deleted and expired keys are errors.
-// Records are kept in memory after the first use (the Decrypter holds the parsed key anyway);
-// DELETE /keys drops them.
-func (s *Server) lookupKey(kid string) (string, []byte, error) {
-	if v, ok := s.keyCache.Load(kid); ok {
-		r := v.(*keyRecord)
-		if r.ExpiresAt != nil && !r.ExpiresAt.After(s.now()) {
-			return "", nil, errors.New("server: key expired")
-		}
-		return r.Alg, r.Private, nil
-	}
-	gen := s.keyGen.Load()
-	d, err := s.store.Get(s.ctx(), store.Keys, kid)
-	if err != nil {
-		return "", nil, err
-	}
-	defer clear(d)
-	r := &keyRecord{}
-	if err := json.Unmarshal(d, r); err != nil {
-		return "", nil, err
-	}
-	if r.ExpiresAt != nil && !r.ExpiresAt.After(s.now()) {
-		return "", nil, errors.New("server: key expired")
-	}
-	if s.keyGen.Load() == gen { // no delete since the read began: never re-cache a deleted key
-		s.keyCache.Store(kid, r)
-	}
-	return r.Alg, r.Private, nil
-}
-
 // errDecrypt is the one answer to every decryption failure: no oracle, no detail.
 var errDecrypt = edge.Invalid("encrypted", "the encrypted payload could not be decrypted")
 
 // decryptTokenData decrypts the "encrypted" field of POST /tokens: a compact JWE whose plaintext
 // is the token's data.
-func (s *Server) decryptTokenData(compact string) (json.RawMessage, error) {
+func (s *API) decryptTokenData(compact string) (json.RawMessage, error) {
 	pt, alg, err := s.decrypter.DecryptAlg([]byte(compact))
 	s.metrics.Decrypted(alg, err)
 	if err != nil {

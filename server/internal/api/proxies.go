@@ -1,4 +1,4 @@
-package server
+package api
 
 import (
 	"bytes"
@@ -29,7 +29,7 @@ type proxyRequest struct {
 }
 
 // validateTransform checks one transform; field names the list it is in.
-func (s *Server) validateTransform(c *edge.Call, t *proxy.Transform, field string) error {
+func (s *API) validateTransform(c *edge.Call, t *proxy.Transform, field string) error {
 	if t.Type == "wasm" {
 		return s.validateWasmTransform(c, t, field)
 	}
@@ -37,7 +37,7 @@ func (s *Server) validateTransform(c *edge.Call, t *proxy.Transform, field strin
 }
 
 // applyProxyRequest validates req and applies it to p (create, replace or merge).
-func (s *Server) applyProxyRequest(c *edge.Call, p *proxy.Definition, req *proxyRequest) error {
+func (s *API) applyProxyRequest(c *edge.Call, p *proxy.Definition, req *proxyRequest) error {
 	if req.Name != nil {
 		p.Name = *req.Name
 	}
@@ -115,7 +115,7 @@ func (s *Server) applyProxyRequest(c *edge.Call, p *proxy.Definition, req *proxy
 	return nil
 }
 
-func (s *Server) saveProxy(c *edge.Call, p *proxy.Definition, create bool, op string) error {
+func (s *API) saveProxy(c *edge.Call, p *proxy.Definition, create bool, op string) error {
 	doc, err := json.Marshal(p)
 	if err != nil {
 		return err
@@ -127,12 +127,12 @@ func (s *Server) saveProxy(c *edge.Call, p *proxy.Definition, create bool, op st
 	return nil
 }
 
-func (s *Server) createProxy(c *edge.Call) error {
+func (s *API) CreateProxy(c *edge.Call) error {
 	if err := c.Require(edge.PermProxyCreate, "proxy:create"); err != nil {
 		return err
 	}
 	var req proxyRequest
-	if err := edge.DecodeJSON(c.RC, s.cfg.Limits.APIBodyBytes, &req); err != nil {
+	if err := edge.DecodeJSON(c.RC, s.opt.APIBodyBytes, &req); err != nil {
 		return err
 	}
 	p := &proxy.Definition{ID: edge.NewID(), Key: edge.NewAPIKey(), RequireAuth: true, CreatedBy: c.Who.AppID, CreatedAt: s.now().UTC()}
@@ -160,7 +160,7 @@ func proxyView(p *proxy.Definition) *proxy.Definition {
 	return &v
 }
 
-func (s *Server) listProxies(c *edge.Call) error {
+func (s *API) ListProxies(c *edge.Call) error {
 	if err := c.Require(edge.PermProxyRead, "proxy:read"); err != nil {
 		return err
 	}
@@ -173,7 +173,7 @@ func (s *Server) listProxies(c *edge.Call) error {
 		"pagination": map[string]any{"total_items": len(out), "page_size": len(out)}, "data": out})
 }
 
-func (s *Server) getProxy(c *edge.Call) error {
+func (s *API) GetProxy(c *edge.Call) error {
 	if err := c.Require(edge.PermProxyRead, "proxy:read"); err != nil {
 		return err
 	}
@@ -184,7 +184,7 @@ func (s *Server) getProxy(c *edge.Call) error {
 	return edge.WriteJSON(c.RC, http.StatusOK, proxyView(p))
 }
 
-func (s *Server) updateProxy(c *edge.Call) error {
+func (s *API) UpdateProxy(c *edge.Call) error {
 	if err := c.Require(edge.PermProxyUpdate, "proxy:update"); err != nil {
 		return err
 	}
@@ -193,7 +193,7 @@ func (s *Server) updateProxy(c *edge.Call) error {
 		return edge.ErrNotFound
 	}
 	var req proxyRequest
-	if err := edge.DecodeJSON(c.RC, s.cfg.Limits.APIBodyBytes, &req); err != nil {
+	if err := edge.DecodeJSON(c.RC, s.opt.APIBodyBytes, &req); err != nil {
 		return err
 	}
 	return s.replaceProxy(c, old, &req)
@@ -201,7 +201,7 @@ func (s *Server) updateProxy(c *edge.Call) error {
 
 // replaceProxy saves old rebuilt from req: a fresh proxy that keeps identity, key, creation and
 // application (PUT gives every field; PATCH gives the old fields merged with the patch).
-func (s *Server) replaceProxy(c *edge.Call, old *proxy.Definition, req *proxyRequest) error {
+func (s *API) replaceProxy(c *edge.Call, old *proxy.Definition, req *proxyRequest) error {
 	p := &proxy.Definition{ID: old.ID, Key: old.Key, RequireAuth: true, CreatedBy: old.CreatedBy, CreatedAt: old.CreatedAt, ApplicationID: old.ApplicationID}
 	if err := s.applyProxyRequest(c, p, req); err != nil {
 		return err
@@ -215,7 +215,7 @@ func (s *Server) replaceProxy(c *edge.Call, old *proxy.Definition, req *proxyReq
 }
 
 // patchProxy applies an RFC 7396 merge patch; the Content-Type must say so (else 415).
-func (s *Server) patchProxy(c *edge.Call) error {
+func (s *API) PatchProxy(c *edge.Call) error {
 	if err := c.Require(edge.PermProxyUpdate, "proxy:update"); err != nil {
 		return err
 	}
@@ -226,7 +226,7 @@ func (s *Server) patchProxy(c *edge.Call) error {
 	if old == nil {
 		return edge.ErrNotFound
 	}
-	body, err := edge.ReadBody(c.RC, s.cfg.Limits.APIBodyBytes)
+	body, err := edge.ReadBody(c.RC, s.opt.APIBodyBytes)
 	if err != nil {
 		return err
 	}
@@ -245,7 +245,7 @@ func (s *Server) patchProxy(c *edge.Call) error {
 	return s.replaceProxy(c, old, &req)
 }
 
-func (s *Server) deleteProxy(c *edge.Call) error {
+func (s *API) DeleteProxy(c *edge.Call) error {
 	if err := c.Require(edge.PermProxyDelete, "proxy:delete"); err != nil {
 		return err
 	}
