@@ -7,13 +7,15 @@ import (
 	"testing"
 
 	"github.com/sluice-edge/sluice/internal/testwasm"
+	"github.com/sluice-edge/sluice/server/internal/edge"
+	"github.com/sluice-edge/sluice/server/internal/proxy"
 )
 
 // Attacks on the access rules (SPEC §3): a caller learns nothing about tokens it may not read,
 // and grants nothing it does not hold.
 
 // appWith creates an application with perms limited to containers and returns its key.
-func (e *edge) appWith(typ string, containers []string, perms ...string) string {
+func (e *testEdge) appWith(typ string, containers []string, perms ...string) string {
 	e.t.Helper()
 	body := map[string]any{"name": "limited", "type": typ, "permissions": perms}
 	if containers != nil {
@@ -147,7 +149,7 @@ func TestNoExistenceOracle(t *testing.T) {
 	dest := startDestination(t)
 	e := proxyEdge(t, dest)
 	hidden := e.token(e.adminKey, cardBody(pan)) // /pci/high/
-	unknown := newUUID()                         // the same shape, never vaulted
+	unknown := edge.NewID()                      // the same shape, never vaulted
 	key := e.appWith("private", []string{"/general/"}, "token:read", "token:reveal", "token:update",
 		"token:delete", "token:create", "proxy:invoke", "proxy:create")
 	px := e.do("POST", "/proxies", key, map[string]any{"name": "open", "destination_url": dest.url,
@@ -156,46 +158,46 @@ func TestNoExistenceOracle(t *testing.T) {
 	body := func(id string) string { return `{"n":"{{ ` + id + ` }}"}` }
 	// Over the whole-body limit the body streams and each token is fetched when it is reached
 	// (here at the end, so that the edge has read the whole body when it answers).
-	streamed := func(id string) string { return strings.Repeat(" ", bufferLimit) + body(id) }
+	streamed := func(id string) string { return strings.Repeat(" ", proxy.BufferLimit) + body(id) }
 
 	for _, tc := range []struct {
 		name string
-		send func(e *edge, id string) *resp
+		send func(e *testEdge, id string) *resp
 	}{
-		{"GET /tokens/{id}", func(e *edge, id string) *resp { return e.do("GET", "/tokens/"+id, key, nil) }},
-		{"PATCH /tokens/{id}", func(e *edge, id string) *resp {
+		{"GET /tokens/{id}", func(e *testEdge, id string) *resp { return e.do("GET", "/tokens/"+id, key, nil) }},
+		{"PATCH /tokens/{id}", func(e *testEdge, id string) *resp {
 			return e.do("PATCH", "/tokens/"+id, key, map[string]any{"metadata": map[string]string{"a": "b"}})
 		}},
-		{"PATCH /tokens/{id} moving it", func(e *edge, id string) *resp {
+		{"PATCH /tokens/{id} moving it", func(e *testEdge, id string) *resp {
 			return e.do("PATCH", "/tokens/"+id, key, map[string]any{"containers": []string{"/general/"}})
 		}},
-		{"DELETE /tokens/{id}", func(e *edge, id string) *resp { return e.do("DELETE", "/tokens/"+id, key, nil) }},
-		{"/proxy body", func(e *edge, id string) *resp {
+		{"DELETE /tokens/{id}", func(e *testEdge, id string) *resp { return e.do("DELETE", "/tokens/"+id, key, nil) }},
+		{"/proxy body", func(e *testEdge, id string) *resp {
 			return e.do("POST", "/proxy", key, body(id), "BT-PROXY-URL", dest.url)
 		}},
-		{"/proxy streamed body", func(e *edge, id string) *resp {
+		{"/proxy streamed body", func(e *testEdge, id string) *resp {
 			return e.do("POST", "/proxy", key, streamed(id), "BT-PROXY-URL", dest.url)
 		}},
-		{"/proxy header", func(e *edge, id string) *resp {
+		{"/proxy header", func(e *testEdge, id string) *resp {
 			return e.do("POST", "/proxy", key, "{}", "BT-PROXY-URL", dest.url, "X-Card", "{{ "+id+" }}")
 		}},
-		{"/proxy query", func(e *edge, id string) *resp {
+		{"/proxy query", func(e *testEdge, id string) *resp {
 			return e.do("POST", "/proxy?c=%7B%7B%20"+id+"%20%7D%7D", key, "{}", "BT-PROXY-URL", dest.url)
 		}},
-		{"/proxy token object", func(e *edge, id string) *resp {
+		{"/proxy token object", func(e *testEdge, id string) *resp {
 			return e.do("POST", "/proxy", key, `{"n":"{{ token: `+id+` | json: '$.data.number' }}"}`, "BT-PROXY-URL", dest.url)
 		}},
-		{"/proxy pre-configured, anonymous", func(e *edge, id string) *resp {
+		{"/proxy pre-configured, anonymous", func(e *testEdge, id string) *resp {
 			return e.do("POST", "/proxy", "", body(id), "BT-PROXY-KEY", pxKey)
 		}},
-		{"/vault_proxy/{id}", func(e *edge, id string) *resp { return e.do("POST", "/vault_proxy/"+pxID, key, body(id)) }},
-		{"/vault_proxy/jit", func(e *edge, id string) *resp {
+		{"/vault_proxy/{id}", func(e *testEdge, id string) *resp { return e.do("POST", "/vault_proxy/"+pxID, key, body(id)) }},
+		{"/vault_proxy/jit", func(e *testEdge, id string) *resp {
 			return e.do("POST", "/vault_proxy/jit", key, body(id), "x-fp-proxy-target-url", dest.url)
 		}},
-		{"/vault_proxy/jit streamed body", func(e *edge, id string) *resp {
+		{"/vault_proxy/jit streamed body", func(e *testEdge, id string) *resp {
 			return e.do("POST", "/vault_proxy/jit", key, streamed(id), "x-fp-proxy-target-url", dest.url)
 		}},
-		{"/vault_proxy/reflect", func(e *edge, id string) *resp { return e.do("POST", "/vault_proxy/reflect", key, body(id)) }},
+		{"/vault_proxy/reflect", func(e *testEdge, id string) *resp { return e.do("POST", "/vault_proxy/reflect", key, body(id)) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			se := *e

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sluice-edge/sluice/server/internal/proxy"
 )
 
 // injection is a token value that, pasted into a JSON string unescaped, adds a "role" key.
@@ -18,7 +20,7 @@ const injection = `Robert","role":"admin","x":"`
 
 // sendBody posts body to /proxy (ephemeral, to dest) with label as its Content-Type ("" sends
 // none), chunked or with a Content-Length.
-func (e *edge) sendBody(dest *destination, label string, body []byte, chunked bool, hdr ...string) *resp {
+func (e *testEdge) sendBody(dest *destination, label string, body []byte, chunked bool, hdr ...string) *resp {
 	e.t.Helper()
 	req, _ := http.NewRequest("POST", e.base+"/proxy", bytes.NewReader(body))
 	if chunked {
@@ -84,7 +86,7 @@ func expectSameJSON(t *testing.T, dest *destination, want [][]string) {
 }
 
 // breakoutEdge is an edge and destination with a token holding the injection and one holding 42.
-func breakoutEdge(t *testing.T) (e *edge, dest *destination, evil, age string) {
+func breakoutEdge(t *testing.T) (e *testEdge, dest *destination, evil, age string) {
 	dest = startDestination(t)
 	e = proxyEdge(t, dest)
 	return e, dest, e.token(e.adminKey, map[string]any{"data": injection}), e.token(e.adminKey, map[string]any{"data": 42})
@@ -139,9 +141,9 @@ func TestRejectJSONBreakoutChunkedTextPlain(t *testing.T) {
 func TestRejectJSONBreakoutStreamedOverWholeBodyLimit(t *testing.T) {
 	e, dest, evil, _ := breakoutEdge(t)
 	const unit = `x\"{\\` // an escaped quote, a brace, an escaped backslash: all still in the string
-	pad := strings.Repeat(unit, bufferLimit/len(unit)+1000)
+	pad := strings.Repeat(unit, proxy.BufferLimit/len(unit)+1000)
 	body := []byte(`{"name":"{{ ` + evil + ` }}","pad":"` + pad + `","tail":"x{{ ` + evil + ` | upcase }}"}`)
-	if len(body) <= bufferLimit {
+	if len(body) <= proxy.BufferLimit {
 		t.Fatal("fixture too small")
 	}
 	for _, chunked := range []bool{false, true} {
@@ -150,7 +152,7 @@ func TestRejectJSONBreakoutStreamedOverWholeBodyLimit(t *testing.T) {
 			expectSameJSON(t, dest, [][]string{{"name", "pad", "tail"}})
 			var m map[string]any
 			json.Unmarshal(dest.last(t).body, &m)
-			if m["tail"] != "x"+strings.ToUpper(injection) || m["pad"] != strings.Repeat(`x"{\`, bufferLimit/len(unit)+1000) {
+			if m["tail"] != "x"+strings.ToUpper(injection) || m["pad"] != strings.Repeat(`x"{\`, proxy.BufferLimit/len(unit)+1000) {
 				t.Fatalf("tail %q, pad of %d bytes", m["tail"], len(m["pad"].(string)))
 			}
 		})

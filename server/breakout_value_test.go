@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/sluice-edge/sluice/server/internal/proxy"
 )
 
 // TestRejectJSONBreakoutUnquotedValueTextPlain: a JSON template whose expression is not in quotes
@@ -18,7 +20,7 @@ func TestRejectJSONBreakoutUnquotedValueTextPlain(t *testing.T) {
 	const evil = `"x","role":"admin"`
 	id := e.token(e.adminKey, map[string]any{"data": evil})
 	small := []byte(`{"name": {{ ` + id + ` }}}`)
-	pad := strings.Repeat("p", bufferLimit+1000)
+	pad := strings.Repeat("p", proxy.BufferLimit+1000)
 	large := []byte(`{"pad":"` + pad + `","name": {{ ` + id + ` }}}`)
 	cases := []struct {
 		name, label string

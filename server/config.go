@@ -18,6 +18,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/sluice-edge/sluice/server/internal/edge"
 	"github.com/sluice-edge/sluice/store"
 )
 
@@ -55,6 +56,9 @@ type Config struct {
 	// in-memory destination; it is never set from flags or files.
 	DestinationDial func(addr string) (net.Conn, error) `yaml:"-"`
 }
+
+// RateLimits bound how often one caller may call (edge.RateLimits).
+type RateLimits = edge.RateLimits
 
 // Limits bound untrusted input; everything over a limit is refused before it is parsed.
 type Limits struct {
@@ -322,7 +326,7 @@ func devAdminKey(cfg *Config) (string, error) {
 		banner(cfg.Stdout, "dev admin key: see %s", path)
 		return strings.TrimSpace(string(b)), nil
 	}
-	key := newAPIKey()
+	key := edge.NewAPIKey()
 	if err := os.WriteFile(path, []byte(key+"\n"), 0o600); err != nil {
 		return "", err
 	}

@@ -123,6 +123,9 @@ type connAddr struct {
 	c *coarseConn
 }
 
+// BodyIdle gives the body of the exchange on the connection an idle timeout (bodyIdle).
+func (a *connAddr) BodyIdle(d time.Duration) { a.c.bodyIdle(d) }
+
 // skipDeadline reports whether setting t can be skipped: t is the deadline in effect (none
 // included), or later than it by less than deadlineSlack. Otherwise it records t as in effect.
 func skipDeadline(last *atomic.Int64, t time.Time) bool {

@@ -19,6 +19,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/sluice-edge/sluice/server/internal/edge"
 )
 
 // destination is a real TLS server on 127.0.0.1 that records what reaches it. Its certificate
@@ -157,7 +159,7 @@ func (d *destination) serve(w http.ResponseWriter, r *http.Request) {
 		h.Add("Link", "<a>")
 		h.Add("Link", "<b>")
 		h.Add("Link", "<c>")
-		h.Add(headerDestinationStatus, "999")
+		h.Add(edge.HeaderDestinationStatus, "999")
 		w.Write([]byte("ok"))
 	default:
 		w.Header().Set("Content-Type", r.Header.Get("Content-Type"))
@@ -167,7 +169,7 @@ func (d *destination) serve(w http.ResponseWriter, r *http.Request) {
 }
 
 // proxyEdge starts an edge that trusts dest's CA and may reach loopback.
-func proxyEdge(t *testing.T, dest *destination, mod ...func(*Config)) *edge {
+func proxyEdge(t *testing.T, dest *destination, mod ...func(*Config)) *testEdge {
 	return startEdge(t, append([]func(*Config){func(c *Config) {
 		c.DestinationCAFile = dest.caFile
 		c.AllowPrivateDestinations = true

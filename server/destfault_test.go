@@ -50,7 +50,7 @@ func reset(c *net.TCPConn) {
 
 // faultEdge is an edge that may reach plain-HTTP loopback destinations, with a short
 // destination timeout (time to the response headers) and body idle timeout.
-func faultEdge(t *testing.T) *edge {
+func faultEdge(t *testing.T) *testEdge {
 	return startEdge(t, func(c *Config) {
 		c.AllowPrivateDestinations, c.AllowHTTPDestinations = true, true
 		c.Timeouts.Destination = time.Second
@@ -68,7 +68,7 @@ type rawAnswer struct {
 }
 
 // callProxy sends one proxied request to dest and reads the answer as it comes.
-func (e *edge) callProxy(dest string) rawAnswer {
+func (e *testEdge) callProxy(dest string) rawAnswer {
 	e.t.Helper()
 	req, _ := http.NewRequest("POST", e.base+"/proxy", strings.NewReader("x"))
 	req.Header.Set("BT-API-KEY", e.adminKey)
@@ -85,7 +85,7 @@ func (e *edge) callProxy(dest string) rawAnswer {
 }
 
 // requestLog waits for the request line of the request callProxy sent and returns it.
-func (e *edge) requestLog() map[string]any {
+func (e *testEdge) requestLog() map[string]any {
 	e.t.Helper()
 	id := "fault-" + strings.ReplaceAll(e.t.Name(), "/", "-")
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {

@@ -9,6 +9,8 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/sluice-edge/sluice/server/internal/edge"
+	"github.com/sluice-edge/sluice/server/internal/proxy"
 	"github.com/sluice-edge/sluice/store"
 )
 
@@ -16,6 +18,7 @@ import (
 // disk space is a 503 with Retry-After — RFC 7807 on the API, proxy_error on proxy routes — and
 // the detail names neither the path nor the sizes; any other audit failure stays a 500.
 func TestDiskLowAnswers503RetryAfter(t *testing.T) {
+	auditFailed := func(err error) error { return fmt.Errorf("%w: %w", proxy.ErrAuditFailed, err) }
 	low := fmt.Errorf("%w (12.0 MiB free on the file system of /secret/path, reserve 256.0 MiB)", store.ErrDiskLow)
 	for _, tc := range []struct {
 		name  string
@@ -30,16 +33,16 @@ func TestDiskLowAnswers503RetryAfter(t *testing.T) {
 		{"other audit failure", auditFailed(errors.New("store: audit journal: input/output error")), true, 500, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var ctx fasthttp.RequestCtx
-			writeProblem(&ctx, toProblem(tc.err), tc.wrap)
-			body := ctx.Response.Body()
-			if ctx.Response.StatusCode() != tc.want || string(ctx.Response.Header.Peek("Retry-After")) != tc.retry {
-				t.Fatalf("%d Retry-After %q: %s", ctx.Response.StatusCode(), ctx.Response.Header.Peek("Retry-After"), body)
+			var rc fasthttp.RequestCtx
+			edge.WriteProblem(&rc, toProblem(tc.err), tc.wrap)
+			body := rc.Response.Body()
+			if rc.Response.StatusCode() != tc.want || string(rc.Response.Header.Peek("Retry-After")) != tc.retry {
+				t.Fatalf("%d Retry-After %q: %s", rc.Response.StatusCode(), rc.Response.Header.Peek("Retry-After"), body)
 			}
-			var p Problem
+			var p edge.Problem
 			if tc.wrap {
 				var w struct {
-					ProxyError *Problem `json:"proxy_error"`
+					ProxyError *edge.Problem `json:"proxy_error"`
 				}
 				if json.Unmarshal(body, &w) != nil || w.ProxyError == nil {
 					t.Fatalf("not a proxy_error: %s", body)

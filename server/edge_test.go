@@ -14,7 +14,7 @@ import (
 )
 
 // edge is a Sluice running in-process on real 127.0.0.1 sockets for a test.
-type edge struct {
+type testEdge struct {
 	t        *testing.T
 	srv      *Server
 	base     string // http://127.0.0.1:port
@@ -44,7 +44,7 @@ func (s *syncBuffer) String() string {
 const testAdminKey = "key_test_admin_0123456789abcdefghijklmnopqrstuvwxyz"
 
 // startEdge runs a Server on free ports with a temp data dir; mod may adjust the config.
-func startEdge(t *testing.T, mod ...func(*Config)) *edge {
+func startEdge(t *testing.T, mod ...func(*Config)) *testEdge {
 	t.Helper()
 	cfg := Defaults()
 	cfg.DataDir = t.TempDir()
@@ -73,7 +73,7 @@ func startEdge(t *testing.T, mod ...func(*Config)) *edge {
 			t.Errorf("serve: %v", err)
 		}
 	}()
-	e := &edge{t: t, srv: srv, base: "http://" + pub.Addr().String(), admin: "http://" + adm.Addr().String(),
+	e := &testEdge{t: t, srv: srv, base: "http://" + pub.Addr().String(), admin: "http://" + adm.Addr().String(),
 		adminKey: testAdminKey, logs: logs}
 	var once sync.Once
 	e.stop = func() {
@@ -88,7 +88,7 @@ func startEdge(t *testing.T, mod ...func(*Config)) *edge {
 }
 
 // logText is everything the edge has logged so far.
-func (e *edge) logText() string {
+func (e *testEdge) logText() string {
 	e.srv.logBuf.Flush()
 	return e.logs.String()
 }
@@ -110,7 +110,7 @@ func (r *resp) json(t *testing.T) map[string]any {
 }
 
 // do sends a request with key as BT-API-KEY (if not empty) and body as JSON (string bodies as is).
-func (e *edge) do(method, path, key string, body any, hdr ...string) *resp {
+func (e *testEdge) do(method, path, key string, body any, hdr ...string) *resp {
 	e.t.Helper()
 	var rd io.Reader
 	switch b := body.(type) {
@@ -174,7 +174,7 @@ func (r *resp) expectProblem(t *testing.T, want int, wrapped bool) map[string]an
 }
 
 // newApp creates an application with perms and returns its key and id.
-func (e *edge) newApp(typ string, perms ...string) (key, id string) {
+func (e *testEdge) newApp(typ string, perms ...string) (key, id string) {
 	e.t.Helper()
 	m := e.do("POST", "/applications", e.adminKey, map[string]any{"name": "app", "type": typ, "permissions": perms}).expect(e.t, 201).json(e.t)
 	return m["key"].(string), m["id"].(string)

@@ -15,11 +15,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sluice-edge/sluice/internal/egress"
+	"github.com/sluice-edge/sluice/server/internal/egress"
 )
 
 // rawRequest sends raw bytes to the edge on a fresh connection and reads one answer.
-func (e *edge) rawRequest(raw string) *http.Response {
+func (e *testEdge) rawRequest(raw string) *http.Response {
 	e.t.Helper()
 	c, err := net.Dial("tcp", strings.TrimPrefix(e.base, "http://"))
 	if err != nil {
@@ -227,8 +227,8 @@ func TestFootprintBlockedDestinationNamesTargetHeader(t *testing.T) {
 	r := e.do("POST", "/vault_proxy/jit", e.adminKey, `{"a":1}`, "x-fp-proxy-target-url", "https://rebind.example.com/x")
 	m := r.expectProblem(t, 400, true)
 	errs, _ := m["errors"].(map[string]any)
-	if _, ok := errs[fpTargetURL]; !ok || strings.Contains(string(r.body), "BT-PROXY-URL") {
-		t.Fatalf("error does not name %s: %s", fpTargetURL, r.body)
+	if _, ok := errs["x-fp-proxy-target-url"]; !ok || strings.Contains(string(r.body), "BT-PROXY-URL") {
+		t.Fatalf("error does not name %s: %s", "x-fp-proxy-target-url", r.body)
 	}
 }
 

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+
+	"github.com/sluice-edge/sluice/server/internal/proxy"
 )
 
 // TestRejectTooManyExpressionsStreamed: the expressions-per-body limit holds however the body
@@ -19,7 +21,7 @@ func TestRejectTooManyExpressionsStreamed(t *testing.T) {
 	body := func(n int, big bool) []byte {
 		var b bytes.Buffer
 		if big {
-			b.WriteString(strings.Repeat("x", bufferLimit))
+			b.WriteString(strings.Repeat("x", proxy.BufferLimit))
 		}
 		b.WriteString(strings.Repeat("{{ "+id+" }}", n))
 		b.WriteString(marker)

@@ -11,6 +11,8 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/sluice-edge/sluice/server/internal/edge"
+	"github.com/sluice-edge/sluice/server/internal/vault"
 	"github.com/sluice-edge/sluice/store"
 )
 
@@ -21,9 +23,9 @@ func memServer(t testing.TB) *Server {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	kt := newKeyTagger()
-	h := kt.tag([]byte(testAdminKey))
-	s := &Server{cfg: Defaults(), log: slog.New(slog.NewJSONHandler(io.Discard, nil)), keyTags: kt, adminKeyTag: &h, now: time.Now}
+	cfg := Defaults()
+	cfg.AdminKey = testAdminKey
+	s := &Server{cfg: cfg, log: slog.New(slog.NewJSONHandler(io.Discard, nil)), now: time.Now}
 	if err := s.attach(st); err != nil {
 		t.Fatal(err)
 	}
@@ -31,14 +33,14 @@ func memServer(t testing.TB) *Server {
 }
 
 func serveOne(s *Server, method, path string, body []byte) *fasthttp.RequestCtx {
-	var ctx fasthttp.RequestCtx
-	ctx.Request.Header.SetMethod(method)
-	ctx.Request.SetRequestURI(path)
-	ctx.Request.Header.Set("BT-API-KEY", testAdminKey)
-	ctx.Request.Header.SetContentType("application/json")
-	ctx.Request.SetBody(body)
-	s.handle(&ctx)
-	return &ctx
+	var rc fasthttp.RequestCtx
+	rc.Request.Header.SetMethod(method)
+	rc.Request.SetRequestURI(path)
+	rc.Request.Header.Set("BT-API-KEY", testAdminKey)
+	rc.Request.Header.SetContentType("application/json")
+	rc.Request.SetBody(body)
+	s.handle(&rc)
+	return &rc
 }
 
 // FuzzCreateToken drives POST /tokens with arbitrary bodies: never a panic or a 500, always an RFC
@@ -62,12 +64,12 @@ func FuzzCreateToken(f *testing.F) {
 		st := ctx.Response.StatusCode()
 		switch st {
 		case 201:
-			var v tokenView
+			var v vault.View
 			if err := json.Unmarshal(ctx.Response.Body(), &v); err != nil || v.ID == "" {
 				t.Fatalf("201 without a token: %s", ctx.Response.Body())
 			}
 		case 400, 409, 413, 415:
-			var p Problem
+			var p edge.Problem
 			if err := json.Unmarshal(ctx.Response.Body(), &p); err != nil || p.Status != st {
 				t.Fatalf("%d without RFC 7807 body: %s", st, ctx.Response.Body())
 			}
@@ -86,7 +88,7 @@ func FuzzMergePatch(f *testing.F) {
 		if !json.Valid(doc) {
 			return
 		}
-		out, err := mergePatch(doc, patch)
+		out, err := edge.MergePatch(doc, patch)
 		if err == nil && !json.Valid(out) {
 			t.Fatalf("invalid JSON from merge: %s", out)
 		}

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sluice-edge/sluice/server/internal/edge"
 )
 
 // TestRefuseConnectionsOverCaps: with limits.max_connections_per_ip (or max_connections), a
@@ -43,7 +45,7 @@ func TestRefuseConnectionsOverCaps(t *testing.T) {
 			if err != nil {
 				t.Fatalf("no refusal: %v", err)
 			}
-			var p Problem
+			var p edge.Problem
 			if json.NewDecoder(res.Body).Decode(&p) != nil || res.StatusCode != 503 || p.Status != 503 {
 				t.Fatalf("refusal: %d %+v", res.StatusCode, p)
 			}

@@ -4,6 +4,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/sluice-edge/sluice/server/internal/proxy"
 )
 
 // TestMaskRegexWorkBounded: a mask expression whose program is large is refused when the proxy is
@@ -24,7 +26,8 @@ func TestMaskRegexWorkBounded(t *testing.T) {
 		}
 	}
 	costly := maskProxy(`(.*a){20}`).expect(t, 201).json(t)["key"].(string)
-	size := bufferLimit - 1024
+	size := proxy.BufferLimit - 1024
+	const maxMaskWork = 32 * proxy.BufferLimit // proxy's budget (maskregex.go)
 	if insts := 102; int64(insts)*int64(size) <= maxMaskWork {
 		t.Fatalf("the test body is within the budget")
 	}

@@ -16,6 +16,9 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/valyala/fasthttp"
+
+	"github.com/sluice-edge/sluice/server/internal/edge"
+	"github.com/sluice-edge/sluice/server/internal/proxy"
 )
 
 // The OpenAPI document (openapi.json) is checked four ways: it is a valid OpenAPI 3.1 document;
@@ -132,7 +135,7 @@ func TestOpenAPIDocumentIsValid31(t *testing.T) {
 				t.Errorf("needs x-permissions")
 			} else {
 				for _, p := range perms {
-					if _, ok := permNames[fmt.Sprint(p)]; !ok {
+					if _, ok := edge.PermNames[fmt.Sprint(p)]; !ok {
 						t.Errorf("x-permissions names unknown permission %v", p)
 					}
 				}
@@ -239,7 +242,7 @@ func concretePath(pattern, proxyID string) string {
 }
 
 // unknownRoute reports whether r is the router's answer to a path or method it does not serve:
-// 405, or the plain (unwrapped) 404 whose detail is errNotFound's. Resources that are not found
+// 405, or the plain (unwrapped) 404 whose detail is edge.ErrNotFound's. Resources that are not found
 // and every proxy-route error come out differently (a served route without a key answers 401
 // before it looks anything up).
 func unknownRoute(r *resp) bool {
@@ -249,8 +252,8 @@ func unknownRoute(r *resp) bool {
 	if r.status != http.StatusNotFound {
 		return false
 	}
-	var p Problem
-	return json.Unmarshal(r.body, &p) == nil && p.Detail == errNotFound.Detail
+	var p edge.Problem
+	return json.Unmarshal(r.body, &p) == nil && p.Detail == edge.ErrNotFound.Detail
 }
 
 // TestOpenAPIEveryDocumentedRouteServed: every documented operation is served. Operations of the
@@ -273,12 +276,12 @@ func TestOpenAPIEveryDocumentedRouteServed(t *testing.T) {
 			}
 		}
 		if o.path == "/proxy" || strings.HasPrefix(o.path, "/proxy/") {
-			if !isProxyPath([]byte(path)) {
-				t.Errorf("isProxyPath(%q) = false", path)
+			if !proxy.IsProxyPath([]byte(path)) {
+				t.Errorf("proxy.IsProxyPath(%q) = false", path)
 			}
 		}
-		if strings.HasPrefix(o.path, "/vault_proxy/") && !isVaultProxyPath([]byte(path)) {
-			t.Errorf("isVaultProxyPath(%q) = false", path)
+		if strings.HasPrefix(o.path, "/vault_proxy/") && !proxy.IsVaultProxyPath([]byte(path)) {
+			t.Errorf("proxy.IsVaultProxyPath(%q) = false", path)
 		}
 		if inTable && o.path != "/openapi.json" { // /openapi.json is always probed: it must answer without a key
 			continue
@@ -300,19 +303,19 @@ func TestOpenAPIEveryDocumentedRouteServed(t *testing.T) {
 }
 
 func TestOpenAPIServeHandler(t *testing.T) {
-	var ctx fasthttp.RequestCtx
-	ctx.Request.Header.SetMethod("GET")
-	ctx.Request.SetRequestURI("/openapi.json")
-	if err := (&Server{}).serveOpenAPI(&call{ctx: &ctx, route: "/openapi.json"}); err != nil {
+	var rc fasthttp.RequestCtx
+	rc.Request.Header.SetMethod("GET")
+	rc.Request.SetRequestURI("/openapi.json")
+	if err := (&Server{}).serveOpenAPI(&edge.Call{RC: &rc, Route: "/openapi.json"}); err != nil {
 		t.Fatal(err)
 	}
-	if ctx.Response.StatusCode() != http.StatusOK {
-		t.Errorf("status %d", ctx.Response.StatusCode())
+	if rc.Response.StatusCode() != http.StatusOK {
+		t.Errorf("status %d", rc.Response.StatusCode())
 	}
-	if ct := string(ctx.Response.Header.ContentType()); ct != "application/json" {
+	if ct := string(rc.Response.Header.ContentType()); ct != "application/json" {
 		t.Errorf("Content-Type %q", ct)
 	}
-	if !bytes.Equal(ctx.Response.Body(), openAPIDoc) || len(openAPIDoc) == 0 {
+	if !bytes.Equal(rc.Response.Body(), openAPIDoc) || len(openAPIDoc) == 0 {
 		t.Error("body is not the embedded document")
 	}
 }
@@ -324,7 +327,7 @@ func TestOpenAPIProblemMatchesStruct(t *testing.T) {
 	doc := loadOpenAPI(t)
 	schema := doc.Components.Schemas["Problem"].Value
 
-	rt := reflect.TypeFor[Problem]()
+	rt := reflect.TypeFor[edge.Problem]()
 	fields := map[string]bool{}
 	for i := range rt.NumField() {
 		f := rt.Field(i)
@@ -364,7 +367,7 @@ func TestOpenAPIProblemMatchesStruct(t *testing.T) {
 		raw, _ := json.Marshal(ex)
 		d := json.NewDecoder(bytes.NewReader(raw))
 		d.DisallowUnknownFields()
-		var p Problem
+		var p edge.Problem
 		if err := d.Decode(&p); err != nil {
 			t.Errorf("example %d does not decode into Problem: %v", i, err)
 			continue
@@ -378,20 +381,20 @@ func TestOpenAPIProblemMatchesStruct(t *testing.T) {
 		}
 	}
 
-	real := []*Problem{errUnauthenticated, errNotFound, errTooLarge, errMalformedJSON,
-		invalid("data.number", "fails the Luhn check"), forbidden("token:create"), problem(http.StatusBadGateway, "x")}
+	real := []*edge.Problem{edge.ErrUnauthenticated, edge.ErrNotFound, edge.ErrTooLarge, edge.ErrMalformedJSON,
+		edge.Invalid("data.number", "fails the Luhn check"), edge.Forbidden("token:create"), edge.NewProblem(http.StatusBadGateway, "x")}
 	for _, p := range real {
 		for _, wrap := range []bool{false, true} {
 			name := fmt.Sprintf("%d/wrapped=%v", p.Status, wrap)
 			t.Run(name, func(t *testing.T) {
-				var ctx fasthttp.RequestCtx
-				writeProblem(&ctx, p, wrap)
+				var rc fasthttp.RequestCtx
+				edge.WriteProblem(&rc, p, wrap)
 				schemaName := "Problem"
 				if wrap {
 					schemaName = "ProxyError"
 				}
 				// Every documented error response names the Content-Type writeProblem sets.
-				ct := string(ctx.Response.Header.ContentType())
+				ct := string(rc.Response.Header.ContentType())
 				for name, r := range doc.Components.Responses {
 					for key, mt := range r.Value.Content {
 						if mt.Schema != nil && (strings.HasSuffix(mt.Schema.Ref, "/Problem") || strings.HasSuffix(mt.Schema.Ref, "/ProxyError")) && key != ct {
@@ -399,7 +402,7 @@ func TestOpenAPIProblemMatchesStruct(t *testing.T) {
 						}
 					}
 				}
-				checkBody(t, doc.Components.Schemas[schemaName].Value, ctx.Response.Body())
+				checkBody(t, doc.Components.Schemas[schemaName].Value, rc.Response.Body())
 			})
 		}
 	}
@@ -687,12 +690,12 @@ func TestOpenAPIResponsesMatchHandlers(t *testing.T) {
 }
 
 func BenchmarkOpenAPIServe(b *testing.B) {
-	var ctx fasthttp.RequestCtx
-	c := &call{ctx: &ctx}
+	var rc fasthttp.RequestCtx
+	c := &edge.Call{RC: &rc}
 	s := &Server{}
 	b.ReportAllocs()
 	for b.Loop() {
-		ctx.Response.Reset()
+		rc.Response.Reset()
 		if err := s.serveOpenAPI(c); err != nil {
 			b.Fatal(err)
 		}

@@ -2,52 +2,30 @@ package server
 
 import (
 	"bytes"
-	"encoding/json"
-	"errors"
-	"io"
 	"net/http"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/sluice-edge/sluice/server/internal/api"
+	"github.com/sluice-edge/sluice/server/internal/edge"
+	"github.com/sluice-edge/sluice/server/internal/obs"
+	"github.com/sluice-edge/sluice/server/internal/proxy"
+	"github.com/sluice-edge/sluice/store"
 )
 
-// call is one API request on its way through a handler. It lives for the request only.
-type call struct {
-	ctx   *fasthttp.RequestCtx
-	who   *principal // nil when the request carried no valid key
-	id    string     // the {id} path segment, if the route has one
-	route string     // the route pattern, for logs and metrics (never the raw path)
-	wrap  bool       // errors go out as {"proxy_error": …}
+var callPool = sync.Pool{New: func() any { return new(edge.Call) }}
 
-	destDuration      time.Duration // time spent waiting on the destination
-	transformDuration time.Duration // time spent in request and response transforms
-	tokens            int           // tokens detokenized
-	proxyID           string        // the pre-configured proxy used, if any
-	errClass          string        // why a proxied exchange failed (destbody.go), for the log
-	stream            *destBody     // a destination body still streaming when the handler returns
-
-	// Reused from request to request (calls are pooled): the request id and the state of a
-	// proxied request, whose slices keep their capacity.
-	reqID []byte    // in idBuf
-	idBuf [128]byte // a copy: the caller's header storage is edited (and reused) in place
-	x     exchange
-}
-
-var callPool = sync.Pool{New: func() any { return new(call) }}
-
-// releaseCall returns c to the pool. Nothing may hold c, its exchange or their buffers after
-// the handler returns (response bodies that stream do not reference them).
-func releaseCall(c *call) {
-	c.x.release() // idempotent: wipes the plaintext a proxied request held
-	x := c.x
-	x.reset()
-	*c = call{x: x}
+// releaseCall returns c to the pool. Nothing may hold c after the handler returns (response
+// bodies that stream do not reference it).
+func releaseCall(c *edge.Call) {
+	*c = edge.Call{}
 	callPool.Put(c)
 }
 
-type handlerFunc func(s *Server, c *call) error
+type handlerFunc func(a *api.API, c *edge.Call) error
 
 type route struct {
 	pattern string // "/tokens/{id}"
@@ -58,30 +36,30 @@ type route struct {
 // routes lists every API endpoint. Paths are matched segment by segment; "{id}" matches one
 // non-empty segment.
 var routes = []route{
-	{"/tokens", "POST", (*Server).createToken},
-	{"/tokens/{id}", "GET", (*Server).getToken},
-	{"/tokens/{id}", "PATCH", (*Server).patchToken},
-	{"/tokens/{id}", "DELETE", (*Server).deleteToken},
-	{"/applications", "POST", (*Server).createApplication},
-	{"/applications", "GET", (*Server).listApplications},
-	{"/applications/{id}", "GET", (*Server).getApplication},
-	{"/applications/{id}", "PUT", (*Server).updateApplication},
-	{"/applications/{id}", "DELETE", (*Server).deleteApplication},
-	{"/logs", "GET", (*Server).listLogs},
-	{"/proxies", "POST", (*Server).createProxy},
-	{"/proxies", "GET", (*Server).listProxies},
-	{"/proxies/{id}", "GET", (*Server).getProxy},
-	{"/proxies/{id}", "PUT", (*Server).updateProxy},
-	{"/proxies/{id}", "PATCH", (*Server).patchProxy},
-	{"/proxies/{id}", "DELETE", (*Server).deleteProxy},
-	{"/keys", "POST", (*Server).createKey},
-	{"/keys", "GET", (*Server).listKeys},
-	{"/keys/{id}", "GET", (*Server).getKey},
-	{"/keys/{id}", "DELETE", (*Server).deleteKey},
-	{"/transforms", "POST", (*Server).createTransform},
-	{"/transforms", "GET", (*Server).listTransforms},
-	{"/transforms/{id}", "GET", (*Server).getTransform},
-	{"/transforms/{id}", "DELETE", (*Server).deleteTransform},
+	{"/tokens", "POST", (*api.API).CreateToken},
+	{"/tokens/{id}", "GET", (*api.API).GetToken},
+	{"/tokens/{id}", "PATCH", (*api.API).PatchToken},
+	{"/tokens/{id}", "DELETE", (*api.API).DeleteToken},
+	{"/applications", "POST", (*api.API).CreateApplication},
+	{"/applications", "GET", (*api.API).ListApplications},
+	{"/applications/{id}", "GET", (*api.API).GetApplication},
+	{"/applications/{id}", "PUT", (*api.API).UpdateApplication},
+	{"/applications/{id}", "DELETE", (*api.API).DeleteApplication},
+	{"/logs", "GET", (*api.API).ListLogs},
+	{"/proxies", "POST", (*api.API).CreateProxy},
+	{"/proxies", "GET", (*api.API).ListProxies},
+	{"/proxies/{id}", "GET", (*api.API).GetProxy},
+	{"/proxies/{id}", "PUT", (*api.API).UpdateProxy},
+	{"/proxies/{id}", "PATCH", (*api.API).PatchProxy},
+	{"/proxies/{id}", "DELETE", (*api.API).DeleteProxy},
+	{"/keys", "POST", (*api.API).CreateKey},
+	{"/keys", "GET", (*api.API).ListKeys},
+	{"/keys/{id}", "GET", (*api.API).GetKey},
+	{"/keys/{id}", "DELETE", (*api.API).DeleteKey},
+	{"/transforms", "POST", (*api.API).CreateTransform},
+	{"/transforms", "GET", (*api.API).ListTransforms},
+	{"/transforms/{id}", "GET", (*api.API).GetTransform},
+	{"/transforms/{id}", "DELETE", (*api.API).DeleteTransform},
 }
 
 // match finds the route for path and method. It returns the route (nil if none) and whether the
@@ -116,206 +94,84 @@ func matchPattern(pattern, path string) (string, bool) {
 
 // handle is the fasthttp handler: request id, routing, authentication, the handler, the one
 // error-to-status mapping and the canonical log line.
-func (s *Server) handle(ctx *fasthttp.RequestCtx) {
+func (s *Server) handle(rc *fasthttp.RequestCtx) {
 	start := time.Now()
-	c := callPool.Get().(*call)
+	c := callPool.Get().(*edge.Call)
 	defer releaseCall(c)
-	c.ctx, c.route = ctx, "unmatched"
-	reqID := requestID(ctx, &c.idBuf)
-	c.reqID = reqID
+	c.RC, c.Route = rc, "unmatched"
+	reqID := edge.RequestID(rc, &c.IDBuf)
+	c.ReqID = reqID
 	err := s.dispatch(c)
-	if guest := asGuestError(err); guest != nil {
-		writeGuestError(ctx, guest)
+	if proxy.WriteGuestAnswer(rc, err) { // a guest transform answered in its own words
 		err = nil
 	}
 	if err != nil {
 		p := toProblem(err)
 		if p.Status == http.StatusInternalServerError {
-			s.log.Error("request failed", "request_id", string(reqID), "route", c.route, "error", err.Error())
+			s.log.Error("request failed", "request_id", string(reqID), "route", c.Route, "error", err.Error())
 		}
-		writeProblem(ctx, p, c.wrap)
+		edge.WriteProblem(rc, p, c.Wrap)
 		if p.Status == http.StatusRequestEntityTooLarge {
-			drainBody(ctx)
+			edge.DrainBody(rc)
 		}
 	}
 	// Set last: a proxied answer replaces the whole response.
-	ctx.Response.Header.SetCanonical(nameRequestID, reqID)
-	l := requestLine{requestID: reqID, start: start, method: methodName(ctx.Method()), route: c.route,
-		status: ctx.Response.StatusCode(), duration: time.Since(start), destination: c.destDuration,
-		transforms: c.transformDuration, proxyID: c.proxyID, tokens: c.tokens, conn: ctx.ConnID(),
-		errClass: c.errClass}
-	if c.who != nil {
-		l.application = c.who.appID
+	rc.Response.Header.SetCanonical(edge.NameRequestID, reqID)
+	l := obs.RequestLine{RequestID: reqID, Start: start, Method: edge.MethodName(rc.Method()), Route: c.Route,
+		Status: rc.Response.StatusCode(), Duration: time.Since(start), Destination: c.DestDuration,
+		Transforms: c.TransformDuration, ProxyID: c.ProxyID, Tokens: c.Tokens, Conn: rc.ConnID(),
+		ErrClass: c.ErrClass}
+	if c.Who != nil {
+		l.Application = c.Who.AppID
 	}
-	s.metrics.observe(c, l.status, l.duration)
-	if err == nil && c.stream != nil {
-		c.stream.logLater(&l) // the body is still on its way: logged when it ends
+	s.metrics.Observe(c.Route, l.Status, l.Duration, c.DestDuration, c.Tokens)
+	if err == nil && c.Stream != nil {
+		c.Stream.LogLater(&l) // the body is still on its way: logged when it ends
 		return
 	}
-	if !ctx.Response.IsBodyStream() {
-		l.bytes = int64(len(ctx.Response.Body()))
+	if !rc.Response.IsBodyStream() {
+		l.Bytes = int64(len(rc.Response.Body()))
 	}
-	s.logRequest(ctx, &l)
+	s.logRequest(rc, &l)
 }
 
-// asGuestError is the guest transform's error in err's chain, if there is one.
-func asGuestError(err error) *guestError {
-	if err == nil {
-		return nil
+func (s *Server) dispatch(c *edge.Call) error {
+	rc := c.RC
+	if proxy.IsProxyPath(rc.Path()) {
+		c.Route, c.Wrap = "/proxy", true
+		return s.proxy.Invoke(c)
 	}
-	var g *guestError
-	if errors.As(err, &g) {
-		return g
-	}
-	return nil
-}
-
-// methodName returns the method as a constant string for the usual methods (no allocation).
-func methodName(m []byte) string {
-	for _, k := range [...]string{"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"} {
-		if string(m) == k {
-			return k
-		}
-	}
-	return string(m)
-}
-
-func (s *Server) dispatch(c *call) error {
-	ctx := c.ctx
-	if isProxyPath(ctx.Path()) {
-		c.route, c.wrap = "/proxy", true
-		return s.invokeProxy(c)
-	}
-	if string(ctx.Path()) == "/openapi.json" && ctx.IsGet() {
-		c.route = "/openapi.json"
+	if string(rc.Path()) == "/openapi.json" && rc.IsGet() {
+		c.Route = "/openapi.json"
 		return s.serveOpenAPI(c) // public: the API description holds no secrets
 	}
-	if isVaultProxyPath(ctx.Path()) {
-		c.route, c.wrap = "/vault_proxy", true
-		return s.vaultProxy(c)
+	if proxy.IsVaultProxyPath(rc.Path()) {
+		c.Route, c.Wrap = "/vault_proxy", true
+		return s.proxy.VaultProxy(c)
 	}
-	rt, id, known := match(string(ctx.Method()), ctx.Path())
+	rt, id, known := match(string(rc.Method()), rc.Path())
 	if rt == nil {
 		if known {
-			return problem(http.StatusMethodNotAllowed, "method not allowed on this path")
+			return edge.NewProblem(http.StatusMethodNotAllowed, "method not allowed on this path")
 		}
-		return errNotFound
+		return edge.ErrNotFound
 	}
-	c.route, c.id = rt.pattern, id
-	who, err := s.authenticate(ctx)
+	c.Route, c.ID = rt.pattern, id
+	who, err := s.auth.Authenticate(rc)
 	if err != nil {
 		return err
 	}
 	if who == nil {
-		return errUnauthenticated
+		return edge.ErrUnauthenticated
 	}
-	c.who = who
-	if err := s.checkApplication(c); err != nil {
+	c.Who = who
+	if err := s.auth.AllowApplication(c.RC, c.Who); err != nil {
 		return err
 	}
-	return rt.h(s, c)
+	return rt.h(s.api, c)
 }
 
-// requestID accepts a caller's X-Request-Id if it is short and printable, else makes one; either
-// way the id is in buf. (A view into the request's headers would not do: the proxy edits them in
-// place, and fasthttp reuses a deleted header's storage for the next value it sets.)
-func requestID(ctx *fasthttp.RequestCtx, buf *[128]byte) []byte {
-	if v := ctx.Request.Header.PeekCanonical(nameRequestID); len(v) > 0 && len(v) <= len(buf) {
-		ok := true
-		for _, b := range v {
-			if b <= 0x20 || b >= 0x7f {
-				ok = false
-				break
-			}
-		}
-		if ok {
-			return buf[:copy(buf[:], v)]
-		}
-	}
-	newRequestID((*[24]byte)(buf[:24]))
-	return buf[:24]
-}
-
-// require fails with 403 unless the caller holds every permission in want.
-func (c *call) require(want perm, name string) error {
-	if !c.who.can(want) {
-		return forbidden(name)
-	}
-	return nil
-}
-
-// readBody reads the whole request body up to limit bytes; over it is a 413 before anything is
-// parsed.
-func (c *call) readBody(limit int64) ([]byte, error) {
-	cl := c.ctx.Request.Header.ContentLength()
-	if cl > 0 && int64(cl) > limit {
-		return nil, errTooLarge
-	}
-	r := c.ctx.RequestBodyStream()
-	if r == nil || cl >= 0 {
-		// A known length within the limit: fasthttp reads it into the request's own pooled
-		// buffer (no allocation); the slice is valid until the handler returns.
-		b := c.ctx.Request.Body()
-		if int64(len(b)) > limit {
-			return nil, errTooLarge
-		}
-		return b, nil
-	}
-	b, err := io.ReadAll(io.LimitReader(r, limit+1))
-	if err != nil {
-		return nil, problem(http.StatusBadRequest, "could not read the request body")
-	}
-	if int64(len(b)) > limit {
-		return nil, errTooLarge
-	}
-	return b, nil
-}
-
-// decodeJSON reads the body (API limit) into v. Malformed JSON is a 400; a field of the wrong
-// type is a 400 naming the field. Unknown fields are ignored, as Basis Theory's API does.
-func (s *Server) decodeJSON(c *call, v any) error {
-	ct := c.ctx.Request.Header.ContentType()
-	if mt := mediaType(ct); len(ct) > 0 && !strings.HasSuffix(mt, "/json") && !strings.HasSuffix(mt, "+json") {
-		return problem(http.StatusUnsupportedMediaType, "the request body must be JSON")
-	}
-	b, err := c.readBody(s.cfg.Limits.APIBodyBytes)
-	if err != nil {
-		return err
-	}
-	return decodeStrict(b, v)
-}
-
-func decodeStrict(b []byte, v any) error {
-	d := json.NewDecoder(bytes.NewReader(b))
-	if err := d.Decode(v); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) && te.Field != "" {
-			return invalid(te.Field, "has the wrong type (want "+te.Type.String()+")")
-		}
-		return errMalformedJSON
-	}
-	if d.More() {
-		return errMalformedJSON
-	}
-	return nil
-}
-
-// drainBody reads and discards up to 8 MiB of a refused body so that the client, still sending,
-// gets to read the answer instead of a connection reset. The connection is closed after.
-func drainBody(ctx *fasthttp.RequestCtx) {
-	if r := ctx.RequestBodyStream(); r != nil {
-		io.CopyN(io.Discard, r, 8<<20)
-	}
-}
-
-// writeJSON answers status with v as JSON.
-func writeJSON(ctx *fasthttp.RequestCtx, status int, v any) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	ctx.SetStatusCode(status)
-	ctx.SetContentType("application/json")
-	ctx.SetBody(b)
-	return nil
+// event is the audit record of op by the caller on one entity.
+func (s *Server) event(c *edge.Call, entityType, entityID, op string) store.Event {
+	return edge.Event(c.Who, s.now(), entityType, entityID, op)
 }

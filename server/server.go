@@ -1,6 +1,7 @@
-// Package server is the edge: the fasthttp listener, routing, authentication, the API handlers,
-// the proxy pipeline and the admin listener. It is the only package that imports fasthttp, and the
-// one place that turns errors into status codes (errors.go).
+// Package server is the shell of the edge: it builds the rooms under server/internal once (New),
+// serves the public and admin listeners (Run, Serve), routes each request (handle, dispatch) and
+// is the one place that turns errors into status codes (status.go). The API is
+// server/internal/api, the proxy pipeline server/internal/proxy.
 package server
 
 import (
@@ -8,17 +9,23 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"os"
-	"sync"
+	"path/filepath"
 	"sync/atomic"
 	"time"
 
 	"github.com/valyala/fasthttp"
 
-	"github.com/sluice-edge/sluice/internal/egress"
 	"github.com/sluice-edge/sluice/jwe"
+	"github.com/sluice-edge/sluice/server/internal/api"
+	"github.com/sluice-edge/sluice/server/internal/edge"
+	"github.com/sluice-edge/sluice/server/internal/egress"
+	"github.com/sluice-edge/sluice/server/internal/obs"
+	"github.com/sluice-edge/sluice/server/internal/proxy"
+	"github.com/sluice-edge/sluice/server/internal/vault"
 	"github.com/sluice-edge/sluice/store"
 	"github.com/sluice-edge/sluice/transforms"
 )
@@ -28,42 +35,37 @@ var Version = "dev"
 
 // Server holds what every request needs. Build it with New; it is safe for concurrent use.
 type Server struct {
-	cfg         Config
-	store       store.Store
-	log         *slog.Logger
-	adminKeyTag *tag       // of the bootstrap admin key, if any
-	keyTags     *keyTagger // API key → principal cache key, per process
-	ready       atomic.Bool
-	now         func() time.Time
+	cfg   Config
+	store store.Store
+	log   *slog.Logger
+	ready atomic.Bool
+	now   func() time.Time
 
-	proxies   *proxyRegistry
+	proxy     *proxy.Pipeline  // /proxy and /vault_proxy
 	policy    egress.Policy    // destination URL rules
 	client    *fasthttp.Client // to destinations, dialing through egress.Dialer
 	destConns connSet          // the client's open connections
-	decrypter *jwe.Decrypter   // BT-ENCRYPTED, private keys cached by hash
-	keyCache  sync.Map         // kid → *keyRecord, filled on first use
-	keyGen    atomic.Uint64    // bumped by every key deletion
-	metrics   *metrics
+	api       *api.API
+	metrics   *obs.Metrics
 	wasm      *transforms.Engine // WebAssembly transforms
 
-	logBuf      *bufferedLog   // the default log's buffer, flushed on Close
-	principals  principalCache // API key hash → principal
-	anonLimiter *limiter       // anonymous pre-configured proxy calls, per proxy and client IP
-	appLimiter  *limiter       // per application
+	logBuf *obs.BufferedLog    // the default log's buffer, flushed on Close
+	auth   *edge.Authenticator // API keys → principals, rate limits
+	vault  *vault.Vault        // the token service
 }
 
 // New opens the vault and prepares the handlers. The caller must Close the Server.
 func New(cfg Config) (s *Server, err error) {
-	var logBuf *bufferedLog
+	var logBuf *obs.BufferedLog
 	if cfg.Logger == nil {
 		out := cfg.LogOutput
 		if out == nil {
 			out = os.Stderr
 		}
-		logBuf = newBufferedLog(out)
+		logBuf = obs.NewBufferedLog(out)
 		cfg.Logger = slog.New(slog.NewJSONHandler(logBuf, &slog.HandlerOptions{Level: cfg.slogLevel()}))
 	}
-	s = &Server{cfg: cfg, log: cfg.Logger, now: time.Now, logBuf: logBuf, keyTags: newKeyTagger()}
+	s = &Server{cfg: cfg, log: cfg.Logger, now: time.Now, logBuf: logBuf}
 	defer func() {
 		if err != nil && logBuf != nil {
 			logBuf.Close()
@@ -83,16 +85,14 @@ func New(cfg Config) (s *Server, err error) {
 		st.Close()
 		return nil, err
 	}
-	adminKey := cfg.AdminKey
-	if adminKey == "" && cfg.Dev {
-		if adminKey, err = devAdminKey(&cfg); err != nil {
+	if cfg.AdminKey == "" && cfg.Dev {
+		// Made (or read) only once the vault opened: a wrong master key leaves no key file behind.
+		if s.cfg.AdminKey, err = devAdminKey(&cfg); err != nil {
 			st.Close()
 			return nil, err
 		}
-	}
-	if adminKey != "" {
-		h := s.keyTags.tag([]byte(adminKey))
-		s.adminKeyTag = &h
+		s.auth = edge.NewAuthenticator(s.store, s.cfg.AdminKey, s.cfg.RateLimits)
+		s.vault = vault.New(s.store, s.now)
 	}
 	s.ready.Store(true)
 	return s, nil
@@ -101,20 +101,38 @@ func New(cfg Config) (s *Server, err error) {
 // attach makes st the Server's vault and prepares everything that depends on it.
 func (s *Server) attach(st store.Store) error {
 	if s.metrics == nil {
-		s.metrics = newMetrics()
+		s.metrics = obs.NewMetrics()
 	}
-	rl := s.cfg.RateLimits
-	s.anonLimiter = newLimiter(rl.AnonymousRequests, rl.AnonymousWindow)
-	s.appLimiter = newLimiter(rl.ApplicationRequests, rl.ApplicationWindow)
-	s.store = newMeteredStore(st, s.metrics)
-	s.decrypter = jwe.NewDecrypter(s.lookupKey, 256)
+	s.store = obs.MeteredStore(st, s.metrics)
+	s.auth = edge.NewAuthenticator(s.store, s.cfg.AdminKey, s.cfg.RateLimits)
+	s.vault = vault.New(s.store, s.now)
 	if err := s.initTransforms(); err != nil {
 		return err
 	}
 	return s.initProxying()
 }
 
-// initProxying prepares the destination policy, the egress client and the proxy registry.
+// initTransforms starts the WebAssembly engine and compiles the stored modules.
+func (s *Server) initTransforms() error {
+	cacheDir := ""
+	if s.cfg.DataDir != "" {
+		cacheDir = filepath.Join(s.cfg.DataDir, "wasm-cache")
+	}
+	eng, err := api.StartTransforms(s.ctx(), s.store, s.log, transforms.Config{
+		MemoryLimitPages: uint32(s.cfg.Transforms.MemoryBytes >> 16),
+		CallTimeout:      s.cfg.Transforms.CallTimeout,
+		PoolSize:         s.cfg.Transforms.PoolSize,
+		MaxBodyBytes:     int(min(s.cfg.Limits.ProxyBodyBytes, math.MaxInt32)),
+		MaxTokens:        s.cfg.Transforms.MaxTokensPerCall,
+		CompileTimeout:   s.cfg.Transforms.CompileTimeout,
+		CacheDir:         cacheDir,
+	})
+	s.wasm = eng
+	return err
+}
+
+// initProxying prepares the destination policy, the egress client, the proxy pipeline and the
+// API that configures it.
 func (s *Server) initProxying() error {
 	s.policy = egress.Policy{AllowPrivate: s.cfg.AllowPrivateDestinations, AllowHTTP: s.cfg.AllowHTTPDestinations}
 	tlsConf, err := egress.TLSConfig(s.cfg.DestinationCAFile)
@@ -138,7 +156,26 @@ func (s *Server) initProxying() error {
 	if s.cfg.DestinationDial != nil {
 		s.client.DialTimeout, s.client.Dial = nil, coarseDial(&s.destConns, s.cfg.DestinationDial)
 	}
-	return s.loadProxies()
+	keys := api.NewKeys(s.store, s.now)
+	decrypter := jwe.NewDecrypter(keys.Lookup, 256) // BT-ENCRYPTED and "encrypted": keys parsed once
+	s.proxy, err = proxy.New(proxy.Deps{Store: s.store, Vault: s.vault, Auth: s.auth, Metrics: s.metrics, Log: s.log,
+		LogBuf: s.logBuf, Now: s.now, Policy: s.policy, Client: s.client, Decrypter: decrypter, Wasm: s.wasm},
+		proxy.Options{ProxyTokens: s.cfg.Limits.ProxyTokens, EphemeralTokens: s.cfg.Limits.EphemeralTokens,
+			ReflectTokens: s.cfg.Limits.ReflectTokens, ExpressionsPerBody: s.cfg.Limits.ExpressionsPerBody,
+			ProxyBodyBytes: s.cfg.Limits.ProxyBodyBytes, DestinationTimeout: s.cfg.Timeouts.Destination,
+			DestinationBodyIdle: s.cfg.Timeouts.DestinationBodyIdle, Ephemeral: s.cfg.ephemeralProxy()})
+	if err != nil {
+		return err
+	}
+	s.api = api.New(api.Deps{Store: s.store, Vault: s.vault, Auth: s.auth, Proxy: s.proxy, Policy: s.policy, Keys: keys,
+		Decrypter: decrypter, Wasm: s.wasm, Metrics: s.metrics, Log: s.log, Now: s.now},
+		api.Options{APIBodyBytes: s.cfg.Limits.APIBodyBytes, ModuleBytes: s.cfg.Limits.ModuleBytes})
+	return nil
+}
+
+// logRequest writes a request's canonical line to the edge's log.
+func (s *Server) logRequest(ctx context.Context, l *obs.RequestLine) {
+	obs.LogRequest(ctx, s.log, s.logBuf, l)
 }
 
 // ctx is the context of work that belongs to no request (start-up, background).
@@ -270,17 +307,17 @@ func (s *Server) httpServer() *fasthttp.Server {
 }
 
 // handleParseError answers requests fasthttp could not parse. It must not echo the request.
-func (s *Server) handleParseError(ctx *fasthttp.RequestCtx, err error) {
+func (s *Server) handleParseError(rc *fasthttp.RequestCtx, err error) {
 	var small *fasthttp.ErrSmallBuffer
 	switch {
 	case errors.Is(err, fasthttp.ErrBodyTooLarge):
-		writeProblem(ctx, errTooLarge, false)
+		edge.WriteProblem(rc, edge.ErrTooLarge, false)
 	case errors.As(err, &small):
-		writeProblem(ctx, problem(http.StatusRequestHeaderFieldsTooLarge, "request headers are too large"), false)
+		edge.WriteProblem(rc, edge.NewProblem(http.StatusRequestHeaderFieldsTooLarge, "request headers are too large"), false)
 	default:
-		writeProblem(ctx, problem(http.StatusBadRequest, "malformed HTTP request"), false)
+		edge.WriteProblem(rc, edge.NewProblem(http.StatusBadRequest, "malformed HTTP request"), false)
 	}
-	ctx.SetConnectionClose()
+	rc.SetConnectionClose()
 }
 
 // quietLogger keeps fasthttp's own messages (which can quote raw request bytes, API keys
@@ -301,6 +338,6 @@ func (s *Server) adminHandler() http.Handler {
 		}
 		w.Write([]byte("ready\n"))
 	})
-	mux.Handle("GET /metrics", s.metrics.handler())
+	mux.Handle("GET /metrics", s.metrics.Handler())
 	return mux
 }

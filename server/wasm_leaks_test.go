@@ -16,7 +16,7 @@ import (
 
 // doBounded sends a request that must be answered within bound: a guest or a compile the edge
 // fails to stop ends the test instead of hanging it.
-func (e *edge) doBounded(t *testing.T, bound time.Duration, method, path, key string, body []byte, hdr ...string) *resp {
+func (e *testEdge) doBounded(t *testing.T, bound time.Duration, method, path, key string, body []byte, hdr ...string) *resp {
 	t.Helper()
 	req, _ := http.NewRequest(method, e.base+path, bytes.NewReader(body))
 	req.Header.Set("BT-API-KEY", key)
@@ -34,7 +34,7 @@ func (e *edge) doBounded(t *testing.T, bound time.Duration, method, path, key st
 }
 
 // tokensCreated counts the token creations in the audit log.
-func tokensCreated(t *testing.T, e *edge) int {
+func tokensCreated(t *testing.T, e *testEdge) int {
 	t.Helper()
 	n, next := 0, ""
 	for {

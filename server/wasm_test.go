@@ -28,7 +28,7 @@ func testdataWasm(t *testing.T, name string) []byte {
 
 // upload posts a module and returns its id. A Go guest compiles in 1.5–3 s, but for over 30 s
 // (e.do's bound) under -race on a loaded VM.
-func (e *edge) upload(key string, wasm []byte) string {
+func (e *testEdge) upload(key string, wasm []byte) string {
 	e.t.Helper()
 	r := e.doBounded(e.t, 10*time.Minute, "POST", "/transforms", key, wasm, "Content-Type", "application/wasm")
 	if r == nil {
@@ -38,7 +38,7 @@ func (e *edge) upload(key string, wasm []byte) string {
 }
 
 // wasmProxy creates a proxy to dest with one request or response wasm transform.
-func (e *edge) wasmProxy(dest *destination, moduleID string, response bool, config map[string]string) string {
+func (e *testEdge) wasmProxy(dest *destination, moduleID string, response bool, config map[string]string) string {
 	e.t.Helper()
 	field := "request_transforms"
 	if response {

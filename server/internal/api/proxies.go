@@ -1,0 +1,258 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"strings"
+
+	"github.com/sluice-edge/sluice/internal/expr"
+	"github.com/sluice-edge/sluice/server/internal/edge"
+	"github.com/sluice-edge/sluice/server/internal/egress"
+	"github.com/sluice-edge/sluice/server/internal/proxy"
+	"github.com/sluice-edge/sluice/store"
+)
+
+// proxyRequest is the body of POST/PUT /proxies (and, as a merge patch, PATCH).
+type proxyRequest struct {
+	Name                  *string           `json:"name"`
+	DestinationURL        *string           `json:"destination_url"`
+	RequestTransforms     []proxy.Transform `json:"request_transforms"`
+	ResponseTransforms    []proxy.Transform `json:"response_transforms"`
+	RequestTransform      *proxy.Transform  `json:"request_transform"`
+	ResponseTransform     *proxy.Transform  `json:"response_transform"`
+	Configuration         map[string]string `json:"configuration"`
+	RequireAuth           *bool             `json:"require_auth"`
+	Timeout               *float64          `json:"timeout"`
+	DisableDetokenization *bool             `json:"disable_detokenization"`
+	ApplicationID         *string           `json:"application_id"`
+}
+
+// validateTransform checks one transform; field names the list it is in.
+func (s *API) validateTransform(c *edge.Call, t *proxy.Transform, field string) error {
+	if t.Type == "wasm" {
+		return s.validateWasmTransform(c, t, field)
+	}
+	return proxy.ValidateDeclarative(t, field)
+}
+
+// applyProxyRequest validates req and applies it to p (create, replace or merge).
+func (s *API) applyProxyRequest(c *edge.Call, p *proxy.Definition, req *proxyRequest) error {
+	if req.Name != nil {
+		p.Name = *req.Name
+	}
+	if strings.TrimSpace(p.Name) == "" || len(p.Name) > 200 {
+		return edge.Invalid("name", "is required (at most 200 bytes)")
+	}
+	if req.DestinationURL != nil {
+		p.DestinationURL = *req.DestinationURL
+	}
+	if _, err := s.policy.CheckURL(p.DestinationURL); err != nil {
+		return edge.Invalid("destination_url", "is not an allowed destination: "+egress.Detail(err))
+	}
+	if req.RequestTransform != nil {
+		req.RequestTransforms = append([]proxy.Transform{*req.RequestTransform}, req.RequestTransforms...)
+	}
+	if req.ResponseTransform != nil {
+		req.ResponseTransforms = append([]proxy.Transform{*req.ResponseTransform}, req.ResponseTransforms...)
+	}
+	if req.RequestTransforms != nil {
+		p.RequestTransforms = req.RequestTransforms
+	}
+	if req.ResponseTransforms != nil {
+		p.ResponseTransforms = req.ResponseTransforms
+	}
+	if len(p.RequestTransforms)+len(p.ResponseTransforms) > 16 {
+		return edge.Invalid("request_transforms", "at most 16 transforms in all")
+	}
+	for i := range p.RequestTransforms {
+		if err := s.validateTransform(c, &p.RequestTransforms[i], "request_transforms"); err != nil {
+			return err
+		}
+	}
+	for i := range p.ResponseTransforms {
+		if err := s.validateTransform(c, &p.ResponseTransforms[i], "response_transforms"); err != nil {
+			return err
+		}
+	}
+	if req.Configuration != nil {
+		if len(req.Configuration) > 100 {
+			return edge.Invalid("configuration", "at most 100 entries")
+		}
+		for k, v := range req.Configuration {
+			if !expr.ValidID([]byte(k)) || len(v) > 8192 {
+				return edge.Invalid("configuration", "names are letters, digits, '_' or '-'; values at most 8 KiB")
+			}
+		}
+		p.Configuration = req.Configuration
+	}
+	if req.RequireAuth != nil {
+		p.RequireAuth = *req.RequireAuth
+	}
+	if req.Timeout != nil {
+		if *req.Timeout < 0 || *req.Timeout > 300 {
+			return edge.Invalid("timeout", "seconds between 0 (default) and 300")
+		}
+		p.Timeout = *req.Timeout
+	}
+	if req.DisableDetokenization != nil {
+		p.DisableDetokenization = *req.DisableDetokenization
+	}
+	// A proxy acts as the application that last configured it. Only the bootstrap admin may name
+	// another application (which must exist): anyone else could lend a proxy rights they lack.
+	p.ApplicationID = c.Who.AppID
+	if req.ApplicationID != nil && *req.ApplicationID != c.Who.AppID {
+		if c.Who.AppID != edge.AdminActor {
+			return edge.Invalid("application_id", "only the admin key may set application_id")
+		}
+		if *req.ApplicationID != edge.AdminActor {
+			if _, err := s.store.GetApplication(c.RC, *req.ApplicationID); err != nil {
+				return edge.Invalid("application_id", "names no application")
+			}
+		}
+		p.ApplicationID = *req.ApplicationID
+	}
+	return nil
+}
+
+func (s *API) saveProxy(c *edge.Call, p *proxy.Definition, create bool, op string) error {
+	doc, err := json.Marshal(p)
+	if err != nil {
+		return err
+	}
+	if err := s.store.Put(c.RC, store.Proxies, p.ID, doc, create, s.event(c, "proxy", p.ID, op)); err != nil {
+		return err
+	}
+	s.proxy.Install(p)
+	return nil
+}
+
+func (s *API) CreateProxy(c *edge.Call) error {
+	if err := c.Require(edge.PermProxyCreate, "proxy:create"); err != nil {
+		return err
+	}
+	var req proxyRequest
+	if err := edge.DecodeJSON(c.RC, s.opt.APIBodyBytes, &req); err != nil {
+		return err
+	}
+	p := &proxy.Definition{ID: edge.NewID(), Key: edge.NewAPIKey(), RequireAuth: true, CreatedBy: c.Who.AppID, CreatedAt: s.now().UTC()}
+	if err := s.applyProxyRequest(c, p, &req); err != nil {
+		return err
+	}
+	if err := s.saveProxy(c, p, true, "create"); err != nil {
+		return err
+	}
+	return edge.WriteJSON(c.RC, http.StatusCreated, proxyView(p))
+}
+
+// proxyView is what the API shows of a proxy: everything, lists never null.
+func proxyView(p *proxy.Definition) *proxy.Definition {
+	v := *p
+	if v.RequestTransforms == nil {
+		v.RequestTransforms = []proxy.Transform{}
+	}
+	if v.ResponseTransforms == nil {
+		v.ResponseTransforms = []proxy.Transform{}
+	}
+	if v.Configuration == nil {
+		v.Configuration = map[string]string{}
+	}
+	return &v
+}
+
+func (s *API) ListProxies(c *edge.Call) error {
+	if err := c.Require(edge.PermProxyRead, "proxy:read"); err != nil {
+		return err
+	}
+	ps := s.proxy.List()
+	out := make([]*proxy.Definition, 0, len(ps))
+	for _, p := range ps {
+		out = append(out, proxyView(p))
+	}
+	return edge.WriteJSON(c.RC, http.StatusOK, map[string]any{
+		"pagination": map[string]any{"total_items": len(out), "page_size": len(out)}, "data": out})
+}
+
+func (s *API) GetProxy(c *edge.Call) error {
+	if err := c.Require(edge.PermProxyRead, "proxy:read"); err != nil {
+		return err
+	}
+	p := s.proxy.Get(c.ID)
+	if p == nil {
+		return edge.ErrNotFound
+	}
+	return edge.WriteJSON(c.RC, http.StatusOK, proxyView(p))
+}
+
+func (s *API) UpdateProxy(c *edge.Call) error {
+	if err := c.Require(edge.PermProxyUpdate, "proxy:update"); err != nil {
+		return err
+	}
+	old := s.proxy.Get(c.ID)
+	if old == nil {
+		return edge.ErrNotFound
+	}
+	var req proxyRequest
+	if err := edge.DecodeJSON(c.RC, s.opt.APIBodyBytes, &req); err != nil {
+		return err
+	}
+	return s.replaceProxy(c, old, &req)
+}
+
+// replaceProxy saves old rebuilt from req: a fresh proxy that keeps identity, key, creation and
+// application (PUT gives every field; PATCH gives the old fields merged with the patch).
+func (s *API) replaceProxy(c *edge.Call, old *proxy.Definition, req *proxyRequest) error {
+	p := &proxy.Definition{ID: old.ID, Key: old.Key, RequireAuth: true, CreatedBy: old.CreatedBy, CreatedAt: old.CreatedAt, ApplicationID: old.ApplicationID}
+	if err := s.applyProxyRequest(c, p, req); err != nil {
+		return err
+	}
+	now := s.now().UTC()
+	p.ModifiedAt = &now
+	if err := s.saveProxy(c, p, false, "update"); err != nil {
+		return err
+	}
+	return edge.WriteJSON(c.RC, http.StatusOK, proxyView(p))
+}
+
+// patchProxy applies an RFC 7396 merge patch; the Content-Type must say so (else 415).
+func (s *API) PatchProxy(c *edge.Call) error {
+	if err := c.Require(edge.PermProxyUpdate, "proxy:update"); err != nil {
+		return err
+	}
+	if ct := c.RC.Request.Header.ContentType(); !bytes.HasPrefix(ct, []byte("application/merge-patch+json")) {
+		return edge.NewProblem(http.StatusUnsupportedMediaType, "PATCH /proxies needs Content-Type: application/merge-patch+json")
+	}
+	old := s.proxy.Get(c.ID)
+	if old == nil {
+		return edge.ErrNotFound
+	}
+	body, err := edge.ReadBody(c.RC, s.opt.APIBodyBytes)
+	if err != nil {
+		return err
+	}
+	if !json.Valid(body) {
+		return edge.ErrMalformedJSON
+	}
+	cur, _ := json.Marshal(old)
+	merged, err := edge.MergePatch(cur, body)
+	if err != nil {
+		return edge.ErrMalformedJSON
+	}
+	var req proxyRequest
+	if err := edge.DecodeStrict(merged, &req); err != nil {
+		return err
+	}
+	return s.replaceProxy(c, old, &req)
+}
+
+func (s *API) DeleteProxy(c *edge.Call) error {
+	if err := c.Require(edge.PermProxyDelete, "proxy:delete"); err != nil {
+		return err
+	}
+	if err := s.store.Delete(c.RC, store.Proxies, c.ID, s.event(c, "proxy", c.ID, "delete")); err != nil {
+		return err
+	}
+	s.proxy.Remove(c.ID)
+	c.RC.SetStatusCode(http.StatusNoContent)
+	return nil
+}

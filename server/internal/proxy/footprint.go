@@ -1,0 +1,227 @@
+package proxy
+
+import (
+	"bytes"
+	"net/http"
+	"strings"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/sluice-edge/sluice/server/internal/edge"
+	"github.com/sluice-edge/sluice/server/internal/egress"
+)
+
+// Footprint's vault proxy (SPEC §9): /vault_proxy/jit, /vault_proxy/reflect and
+// /vault_proxy/{id}. Requests carry their instructions in x-fp-* headers and a raw body with
+// {{ … }} expressions; the pipeline is the one of /proxy (proxy.go).
+
+const (
+	fpTargetURL      = "x-fp-proxy-target-url"
+	fpMethod         = "x-fp-proxy-method"
+	fpForwardPrefix  = "x-fp-proxy-fwd-"
+	fpIngressRule    = "x-fp-proxy-ingress-rule"
+	fpIngressCT      = "x-fp-proxy-ingress-content-type"
+	reflectBodyLimit = 5 << 20
+)
+
+func IsVaultProxyPath(path []byte) bool { return bytes.HasPrefix(path, []byte("/vault_proxy/")) }
+
+// vaultProxy dispatches the /vault_proxy/ routes.
+func (s *Pipeline) VaultProxy(c *edge.Call) error {
+	if string(c.RC.Method()) != "POST" {
+		return edge.NewProblem(http.StatusMethodNotAllowed, "the vault proxy accepts POST")
+	}
+	rest := strings.TrimPrefix(string(c.RC.Path()), "/vault_proxy/")
+	switch {
+	case rest == "jit":
+		c.Route = "/vault_proxy/jit"
+		return s.vaultProxyJIT(c)
+	case rest == "reflect":
+		c.Route = "/vault_proxy/reflect"
+		return s.vaultProxyReflect(c)
+	case rest != "" && !strings.Contains(rest, "/"):
+		c.Route = "/vault_proxy/{id}"
+		return s.vaultProxyInvoke(c, rest)
+	}
+	return edge.ErrNotFound
+}
+
+// fpKey requires a valid key (X-Footprint-Secret-Key or BT-API-KEY) within its rate limit.
+func (s *Pipeline) fpKey(c *edge.Call) error {
+	who, err := s.auth.Authenticate(c.RC)
+	if err != nil {
+		return err
+	}
+	if who == nil {
+		return edge.NewProblem(http.StatusUnauthorized, "a valid X-Footprint-Secret-Key header is required")
+	}
+	c.Who = who
+	return s.auth.AllowApplication(c.RC, c.Who)
+}
+
+// fpAuthenticate requires a key holding want.
+func (s *Pipeline) fpAuthenticate(c *edge.Call, want edge.Perm, name string) error {
+	if err := s.fpKey(c); err != nil {
+		return err
+	}
+	who := c.Who
+	if who.Can(want) || (want == edge.PermProxyInvoke && who.Can(edge.PermTokenUse)) {
+		return nil
+	}
+	return edge.Forbidden(name)
+}
+
+func (s *Pipeline) vaultProxyJIT(c *edge.Call) error {
+	if err := s.fpAuthenticate(c, edge.PermProxyInvoke, "proxy:invoke"); err != nil {
+		return err
+	}
+	if !s.opt.Ephemeral {
+		return edge.NewProblem(http.StatusForbidden, "ephemeral proxying (jit) is switched off; use a pre-configured proxy")
+	}
+	h := &c.RC.Request.Header
+	target := string(h.Peek(fpTargetURL))
+	if target == "" {
+		return edge.Invalid(fpTargetURL, "is required")
+	}
+	u, err := s.policy.CheckURL(target)
+	if err != nil {
+		return edge.Invalid(fpTargetURL, "the destination is not allowed: "+egress.Detail(err))
+	}
+	x := s.newExchange(c)
+	defer x.done()
+	x.basePath = u.EscapedPath()
+	x.footprint, x.limit, x.method = true, s.opt.EphemeralTokens, "POST"
+	if m := strings.ToUpper(strings.TrimSpace(string(h.Peek(fpMethod)))); m != "" {
+		switch m {
+		case "GET", "POST", "PUT", "PATCH", "DELETE":
+			x.method = m
+		default:
+			return edge.Invalid(fpMethod, "must be GET, POST, PUT, PATCH or DELETE")
+		}
+	}
+	rules, err := ingressRules(h)
+	if err != nil {
+		return err
+	}
+	x.ingress = rules
+	x.url = append(x.url[:0], target...)
+	return s.forward(x, x.url)
+}
+
+// vaultProxyInvoke runs the pre-configured proxy id with the request's body.
+func (s *Pipeline) vaultProxyInvoke(c *edge.Call, id string) error {
+	// The id of a proxy is not a secret (it appears in logs), so unlike /proxy with the proxy's
+	// key, calling a proxy by id always needs an API key, even with require_auth false — checked
+	// before the id is looked up, so that without a key every id answers the same 401.
+	if err := s.fpKey(c); err != nil {
+		return err
+	}
+	if !c.Who.Can(edge.PermProxyInvoke) && !c.Who.Can(edge.PermTokenUse) {
+		return edge.Forbidden("proxy:invoke")
+	}
+	px := s.proxies.get(id)
+	if px == nil {
+		return edge.NewProblem(http.StatusNotFound, "no proxy has this id")
+	}
+	if px.destErr != nil {
+		return px.destErr
+	}
+	x := s.newExchange(c)
+	defer x.done()
+	x.px, x.footprint, x.limit, c.ProxyID = px, true, s.opt.ProxyTokens, px.ID
+	x.basePath = px.basePath
+	x.env.config = px.Configuration
+	rules, err := ingressRules(&c.RC.Request.Header)
+	if err != nil {
+		return err
+	}
+	x.ingress = rules
+	x.url = appendURL(x.url[:0], px.DestinationURL, nil, nil)
+	return s.forward(x, x.url)
+}
+
+// vaultProxyReflect resolves the body's expressions and returns it to the caller: a reveal of
+// every token it names, audited as such. Up to ReflectTokens tokens and 5 MB.
+func (s *Pipeline) vaultProxyReflect(c *edge.Call) error {
+	if err := s.fpAuthenticate(c, edge.PermTokenReveal, "token:reveal"); err != nil {
+		return err
+	}
+	body, err := edge.ReadBody(c.RC, reflectBodyLimit)
+	if err != nil {
+		return err
+	}
+	x := s.newExchange(c)
+	defer x.done()
+	x.limit, x.auditOp = s.opt.ReflectTokens, "reveal"
+	x.exprLimits.MaxExpansion = reflectBodyLimit // the answer stays within 5 MB of expansions
+	ct := c.RC.Request.Header.ContentType()
+	if err := checkBodyCharset(ct); err != nil {
+		return err
+	}
+	ec := bodyContext(ct)
+	if err := x.collect(body, ec); err != nil {
+		return exprProblem(err)
+	}
+	if err := s.resolveCollected(x); err != nil {
+		return err
+	}
+	out, err := x.renderer().Render(nil, body, ec, &x.env)
+	if err != nil {
+		return exprProblem(err)
+	}
+	c.RC.SetStatusCode(http.StatusOK)
+	if len(ct) > 0 {
+		c.RC.Response.Header.SetContentTypeBytes(ct)
+	}
+	c.RC.SetBody(out)
+	return nil
+}
+
+// ingressRules parses x-fp-proxy-ingress-rule headers (repeatable, comma-separated,
+// "<token type>=<$.json.path>") into tokenize transforms run on a 2xx answer.
+func ingressRules(h *fasthttp.RequestHeader) ([]Transform, error) {
+	var out []Transform
+	for _, v := range h.PeekAll(fpIngressRule) {
+		for _, rule := range strings.Split(string(v), ",") {
+			rule = strings.TrimSpace(rule)
+			if rule == "" {
+				continue
+			}
+			typ, path, ok := strings.Cut(rule, "=")
+			t := Transform{Type: "tokenize", Options: &TransformOptions{Location: strings.TrimSpace(path),
+				Token: &TokenTemplate{Type: strings.TrimSpace(typ)}}}
+			if !ok {
+				return nil, edge.Invalid(fpIngressRule, "a rule is <token type>=<$.json.path>")
+			}
+			if err := ValidateDeclarative(&t, fpIngressRule); err != nil {
+				return nil, err
+			}
+			out = append(out, t)
+		}
+	}
+	if len(out) > 64 {
+		return nil, edge.Invalid(fpIngressRule, "at most 64 rules")
+	}
+	if len(out) > 0 && strings.TrimSpace(string(h.Peek(fpIngressCT))) != "json" {
+		return nil, edge.Invalid(fpIngressCT, "must be json when ingress rules are given")
+	}
+	return out, nil
+}
+
+// copyFootprintHeaders forwards x-fp-proxy-fwd-<Name> as <Name> and the caller's Content-Type;
+// no other header (x-fp-*, the secret key, BT-*) reaches the destination.
+func copyFootprintHeaders(dst, src *fasthttp.RequestHeader) {
+	if ct := src.ContentType(); len(ct) > 0 {
+		dst.SetContentTypeBytes(ct)
+	}
+	for k, v := range src.All() {
+		if len(k) <= len(fpForwardPrefix) || !bytes.EqualFold(k[:len(fpForwardPrefix)], []byte(fpForwardPrefix)) {
+			continue
+		}
+		name := k[len(fpForwardPrefix):]
+		if skipForward(name) || !validHeaderName(string(name)) {
+			continue
+		}
+		dst.SetBytesKV(name, v)
+	}
+}
