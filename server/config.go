@@ -86,6 +86,9 @@ type Transforms struct {
 	PoolSize         int           `yaml:"pool_size"`           // warm instances per module
 	MaxTokensPerCall int           `yaml:"max_tokens_per_call"` // tokens one call may create
 	CompileTimeout   time.Duration `yaml:"compile_timeout"`     // per uploaded module
+	// CacheDir keeps compiled modules across restarts (default <data_dir>/wasm-cache). Code in it
+	// runs in the process: only the user Sluice runs as may write it.
+	CacheDir string `yaml:"cache_dir"`
 }
 
 // Storage sizes the Badger vault and guards its disk (see RATIONALE.md, "A full disk" and

@@ -114,8 +114,8 @@ func (s *Server) attach(st store.Store) error {
 
 // initTransforms starts the WebAssembly engine and compiles the stored modules.
 func (s *Server) initTransforms() error {
-	cacheDir := ""
-	if s.cfg.DataDir != "" {
+	cacheDir := s.cfg.Transforms.CacheDir
+	if cacheDir == "" && s.cfg.DataDir != "" {
 		cacheDir = filepath.Join(s.cfg.DataDir, "wasm-cache")
 	}
 	eng, err := api.StartTransforms(s.ctx(), s.store, s.log, transforms.Config{
