@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -373,26 +372,6 @@ func (s *pgStore) GetApplication(ctx context.Context, id string) (*Application, 
 		return nil, pgErr(err)
 	}
 	return s.openApp(id, sealed)
-}
-
-func (s *pgStore) ApplicationByKey(ctx context.Context, key string) (*Application, error) {
-	if s.closed.Load() {
-		return nil, ErrClosed
-	}
-	h := s.HashKey(key)
-	var id string
-	var sealed []byte
-	if err := s.pool.QueryRow(ctx, "SELECT id, sealed FROM applications WHERE key_hash = $1", h).Scan(&id, &sealed); err != nil {
-		return nil, pgErr(err)
-	}
-	a, err := s.openApp(id, sealed)
-	if err != nil {
-		return nil, err
-	}
-	if subtle.ConstantTimeCompare(a.KeyHash, h) != 1 {
-		return nil, ErrNotFound
-	}
-	return a, nil
 }
 
 func (s *pgStore) ListApplications(ctx context.Context) ([]*Application, error) {

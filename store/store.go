@@ -53,8 +53,22 @@ type Store interface {
 
 	CreateApplication(ctx context.Context, a *Application, ev Event) error
 	GetApplication(ctx context.Context, id string) (*Application, error)
-	// ApplicationByKey finds the application whose API key hashes to the hash of key.
+	// ApplicationByKey finds the application holding the live API key key.
 	ApplicationByKey(ctx context.Context, key string) (*Application, error)
+	// ApplicationKey finds the application holding the live API key key, and which of its keys
+	// it is; ErrNotFound for a key that is unknown, deleted or of a deleted application.
+	ApplicationKey(ctx context.Context, key string) (*Application, *AppKey, error)
+	// CreateAppKey adds a key to application k.ApplicationID (ErrNotFound if it does not exist)
+	// and sets k.Version to one more than any of its keys. ErrConflict if the application
+	// already has a key with k.ID.
+	CreateAppKey(ctx context.Context, k *AppKey, ev Event) error
+	// AppKeys lists an application's live keys, oldest first; ErrNotFound if it does not exist.
+	AppKeys(ctx context.Context, appID string) ([]*AppKey, error)
+	// GetAppKey returns one key of an application or ErrNotFound.
+	GetAppKey(ctx context.Context, appID, keyID string) (*AppKey, error)
+	// DeleteAppKey stops the key at once (on every node: ChangeFeed tells of the application);
+	// the application's other keys keep working.
+	DeleteAppKey(ctx context.Context, appID, keyID string, ev Event) error
 	ListApplications(ctx context.Context) ([]*Application, error)
 	UpdateApplication(ctx context.Context, a *Application, ev Event) error
 	DeleteApplication(ctx context.Context, id string, ev Event) error
@@ -110,15 +124,18 @@ type Token struct {
 	EphemeralUntil time.Time `json:"-"`
 }
 
-// Application is an API client. KeyHash is HashKey of its API key; the key itself is never stored.
+// Application is an API client. KeyHash is HashKey of the API key it was created with; the key
+// itself is never stored. Its other keys are AppKey records.
 type Application struct {
 	ID          string    `json:"id"`
 	Name        string    `json:"name"`
 	Type        string    `json:"type"`
 	Permissions []string  `json:"permissions"`
 	Containers  []string  `json:"containers,omitempty"` // container prefixes it may use; empty = all
-	KeyHash     []byte    `json:"key_hash"`
+	KeyHash     []byte    `json:"key_hash"`             // its first key (see AppKey); nil once deleted
+	CreatedBy   string    `json:"created_by,omitempty"`
 	CreatedAt   time.Time `json:"created_at"`
+	ModifiedBy  string    `json:"modified_by,omitempty"`
 	ModifiedAt  time.Time `json:"modified_at,omitzero"`
 }
 

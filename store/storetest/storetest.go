@@ -60,6 +60,7 @@ func Run(t *testing.T, b Backend) {
 		{"ResolveSeesUpdatesAndDeletes", testResolveSeesWrites, false},
 		{"ResolveCachedAllocatesNothing", testResolveCachedAllocs, true},
 		{"ApplicationsAndKeyHashes", testApplications, false},
+		{"ApplicationKeys", testAppKeys, false},
 		{"Documents", testDocuments, false},
 		{"MutationsWriteTheirEvent", testMutationEvents, false},
 		{"RefusedEventMeansNoMutation", testRefusedEventNoMutation, false},
