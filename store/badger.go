@@ -25,6 +25,7 @@ const (
 	prefixToken    = "t/"              // sealed token record
 	prefixEphem    = "e/"              // sealed short-lived token fields (cvc), own TTL
 	prefixFinger   = "f/"              // type \x00 fingerprint \x00 SHA-256(containers) -> token id
+	prefixIdem     = "i/"              // keyed hash of (scope, key) -> sealed idempotency record
 	prefixApp      = "a/"              // application record (holds a key hash, no secret)
 	prefixAppKey   = "k/"              // hex(key hash) -> application id
 	prefixEvent    = journal.KeyPrefix // big-endian nanos + random -> audit event

@@ -269,7 +269,7 @@ func (s *pgStore) ping() {
 const sweepBatch = 1000
 
 // sweep deletes expired tokens (their claims go with them), lapsed short-lived fields, old rows
-// of the change feed and, with a retention, old audit events. Reads already ignore the first
+// of the change feed, expired idempotency records and, with a retention, old audit events. Reads already ignore the first
 // two; this gives the space back.
 func (s *pgStore) sweep(retention time.Duration) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -283,6 +283,7 @@ func (s *pgStore) sweep(retention time.Duration) {
 	}
 	s.pool.Exec(ctx, "UPDATE tokens SET ephem = NULL, ephem_until = NULL WHERE ephem_until <= $1", now)
 	s.pool.Exec(ctx, "DELETE FROM changes WHERE at < $1", now.Add(-changeKeep))
+	s.pool.Exec(ctx, "DELETE FROM idempotency WHERE expires_at <= $1", now)
 	if retention > 0 {
 		s.pool.Exec(ctx, "DELETE FROM events WHERE created_at < $1", now.Add(-retention))
 	}

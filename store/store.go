@@ -73,6 +73,19 @@ type Store interface {
 	UpdateApplication(ctx context.Context, a *Application, ev Event) error
 	DeleteApplication(ctx context.Context, id string, ev Event) error
 
+	// BeginIdempotent claims (scope, key) for a request whose method, path and body hash to
+	// requestHash, or says what holds it: the same request still in flight, the same request's
+	// answer (kept for ttl from the claim), or another request. Racing callers on any number of
+	// nodes: exactly one gets IdemNew. A claim neither finished nor abandoned lapses after
+	// min(ttl, IdempotencyClaimLapse).
+	BeginIdempotent(ctx context.Context, scope, key string, requestHash []byte, ttl time.Duration) (IdemResult, error)
+	// FinishIdempotent keeps the answer of the claim for replay; ErrNotFound if the claim no
+	// longer holds the key (it lapsed and another took it).
+	FinishIdempotent(ctx context.Context, scope, key, claim string, status int, body []byte) error
+	// AbandonIdempotent frees the key of the claim (the request failed without an answer worth
+	// keeping); a claim that no longer holds it changes nothing.
+	AbandonIdempotent(ctx context.Context, scope, key, claim string) error
+
 	// Put, Get, List and Delete keep JSON documents (proxies, keys, transform modules) in a
 	// collection; sealed documents get the same envelope as token values.
 	Put(ctx context.Context, c Collection, id string, doc []byte, create bool, ev Event) error

@@ -27,6 +27,10 @@ type Backend struct {
 	FlipToken func(t *testing.T, s store.Store, id string)
 	// FlipDocument does the same for a document of a sealed collection.
 	FlipDocument func(t *testing.T, s store.Store, c store.Collection, id string)
+	// Reopen closes s and opens the same vault again (a restart).
+	Reopen func(t *testing.T, s store.Store) store.Store
+	// Sibling opens another node on the same vault, beside s; nil for single-node backends.
+	Sibling func(t *testing.T, s store.Store) store.Store
 	// Parallel runs the tests side by side (go test -parallel of them at a time): for backends
 	// whose vaults cost little memory each.
 	Parallel bool
@@ -62,6 +66,9 @@ func Run(t *testing.T, b Backend) {
 		{"ApplicationsAndKeyHashes", testApplications, false},
 		{"ApplicationKeys", testAppKeys, false},
 		{"Documents", testDocuments, false},
+		{"Idempotency", testIdempotency, false},
+		{"IdempotencyRacingNodesOneWins", testIdempotencyRace, false},
+		{"IdempotencySurvivesRestart", testIdempotencyRestart, false},
 		{"MutationsWriteTheirEvent", testMutationEvents, false},
 		{"RefusedEventMeansNoMutation", testRefusedEventNoMutation, false},
 		{"EventsPagingAndFilters", testEventsPaging, false},
