@@ -34,6 +34,7 @@ func TestBadgerConformance(t *testing.T) {
 			}
 			return open(t, dir)
 		},
+		Raw:       store.BadgerRaw,
 		FlipToken: func(t *testing.T, s store.Store, id string) { store.FlipBadgerValue(t, s, store.TokenKey(id)) },
 		FlipDocument: func(t *testing.T, s store.Store, c store.Collection, id string) {
 			store.FlipBadgerValue(t, s, store.DocKey(c, id))

@@ -81,7 +81,7 @@ func entryOf(sealed, ephem []byte, ephemTill, expires *time.Time) *cacheEntry {
 const tokenColumns = "sealed, ephem, ephem_until, expires_at"
 
 // insertTokenSQL inserts a token, its dedupe claim (taken over only from a token no longer
-// live, $9 being now) and its event ($10…) in one statement: none of it happens if the id is
+// live, $9 being now), its event ($10…) and its terms ($17, $18) in one statement: none of it happens if the id is
 // taken. It returns how many tokens it inserted.
 const insertTokenSQL = `WITH ins AS (
 		INSERT INTO tokens (id, sealed, ephem, ephem_until, expires_at, claim_key, type_tag, created_at)
@@ -93,7 +93,9 @@ const insertTokenSQL = `WITH ins AS (
 			AND (t.expires_at IS NULL OR t.expires_at > $9))),
 	ev AS (
 		INSERT INTO events (id, created_at, entity_type, entity_id, operation, actor, proxy_id)
-		SELECT $10, $11, $12, $13, $14, $15, $16 FROM ins)
+		SELECT $10, $11, $12, $13, $14, $15, $16 FROM ins),
+	tm AS (
+		INSERT INTO token_terms (tag, pos, token_id) SELECT tag, $17, id FROM ins, unnest($18::bytea[]) AS tag)
 	SELECT count(*) FROM ins`
 
 // batchSender is a pool (a batch is then its own transaction) or a transaction.
@@ -106,6 +108,7 @@ type batchSender interface {
 func (s *pgStore) insertToken(ctx context.Context, q batchSender, t *Token, row *tokenRow, ev *Event, now time.Time) error {
 	ephem, ephemTill := row.ephemArgs()
 	args := append([]any{t.ID, row.rec, ephem, ephemTill, row.expires, row.claim, s.tag("type", t.Type), t.CreatedAt, now}, eventRow(ev)...)
+	args = append(args, tokenPos(t), s.tokenTerms(t))
 	b := &pgx.Batch{}
 	b.Queue("DELETE FROM tokens WHERE id = $1 AND expires_at <= $2", t.ID, now) // its claims go with it
 	b.Queue(insertTokenSQL, args...)
@@ -295,6 +298,9 @@ func (s *pgStore) UpdateToken(ctx context.Context, t *Token, ev Event) error {
 			return err
 		}
 		if err := claim(ctx, tx, row.claim, t.ID, now); err != nil {
+			return err
+		}
+		if err := s.reindexTerms(ctx, tx, t); err != nil {
 			return err
 		}
 		return s.commitEvent(ctx, tx, &ev, ChangedToken, "", t.ID)

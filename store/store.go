@@ -50,6 +50,12 @@ type Store interface {
 	UpdateToken(ctx context.Context, t *Token, ev Event) error
 	// DeleteToken removes a token; ErrNotFound if it does not exist.
 	DeleteToken(ctx context.Context, id string, ev Event) error
+	// ListTokens pages through the live tokens matching q (its terms joined by AND), in
+	// creation order, through indexes: the work is bounded by the postings of q's terms near
+	// the cursor, never a scan of the vault. Following Next visits every token that lives
+	// throughout exactly once, however many are created or deleted meanwhile. ErrInvalidInput
+	// for a Start that is not a cursor.
+	ListTokens(ctx context.Context, q TokenQuery) (TokenPage, error)
 
 	CreateApplication(ctx context.Context, a *Application, ev Event) error
 	GetApplication(ctx context.Context, id string) (*Application, error)
@@ -126,10 +132,18 @@ type Token struct {
 	Mask                  json.RawMessage   `json:"mask,omitempty"`
 	Fingerprint           string            `json:"fingerprint,omitempty"`
 	FingerprintExpression string            `json:"fingerprint_expression,omitempty"`
-	CreatedBy             string            `json:"created_by,omitempty"`
+	SearchIndexes         []string          `json:"search_indexes,omitempty"` // expressions
+	CreatedBy             string            `json:"created_by,omitempty"`     // an application id
 	CreatedAt             time.Time         `json:"created_at"`
+	ModifiedBy            string            `json:"modified_by,omitempty"`
 	ModifiedAt            *time.Time        `json:"modified_at,omitempty"`
 	ExpiresAt             *time.Time        `json:"expires_at,omitempty"`
+	// SearchValues are the values of SearchIndexes evaluated on this token, set by the caller
+	// on create and update. The vault keeps only their keyed hashes (for TokenQuery.Data) and
+	// never returns them: a token read back has none, and writing it back with none keeps the
+	// hashes it was read with.
+	SearchValues []string `json:"-"`
+	searchTags   [][]byte // keyed hashes of the search values, as stored
 	// Ephemeral holds fields of Data kept for a limited time (a card's cvc: one hour). They are
 	// stored in a separate record with its own TTL and merged back into Data on read.
 	Ephemeral map[string]json.RawMessage `json:"-"`

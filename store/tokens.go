@@ -57,6 +57,9 @@ func (s *badgerStore) writeToken(txn *badger.Txn, t *Token) error {
 	if err := s.claimIndex(txn, t); err != nil {
 		return err
 	}
+	if err := s.indexTerms(txn, t); err != nil {
+		return err
+	}
 	// The short-lived fields' deadline is their entry's own expiry, which Badger keeps in whole
 	// seconds rounded down: they go up to a second early, never late.
 	d := time.Until(ephemTill)
@@ -266,6 +269,9 @@ func (s *badgerStore) UpdateToken(ctx context.Context, t *Token, ev Event) error
 				return err
 			}
 		}
+		if err := s.unindexTerms(txn, old); err != nil {
+			return err
+		}
 		if err := s.writeToken(txn, t); err != nil {
 			return err
 		}
@@ -290,6 +296,9 @@ func (s *badgerStore) DeleteToken(ctx context.Context, id string, ev Event) erro
 		}
 		dead = int64(len(e.token) + len(e.ephem))
 		if err := releaseIndex(txn, old); err != nil {
+			return err
+		}
+		if err := s.unindexTerms(txn, old); err != nil {
 			return err
 		}
 		for _, k := range [][]byte{tokenKey(id), ephemKey(id)} {

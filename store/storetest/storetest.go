@@ -31,6 +31,9 @@ type Backend struct {
 	Reopen func(t *testing.T, s store.Store) store.Store
 	// Sibling opens another node on the same vault, beside s; nil for single-node backends.
 	Sibling func(t *testing.T, s store.Store) store.Store
+	// Raw returns every key and value the backend stores, as it stores them under its own
+	// encryption at rest (nil when a dump of the database is checked instead).
+	Raw func(t *testing.T, s store.Store) []byte
 	// Parallel runs the tests side by side (go test -parallel of them at a time): for backends
 	// whose vaults cost little memory each.
 	Parallel bool
@@ -60,6 +63,9 @@ func Run(t *testing.T, b Backend) {
 		{"DedupeKeepsFindingTheFirst", testDedupeKeepsFindingTheFirst, false},
 		{"DedupeIgnoresExpired", testDedupeIgnoresExpired, false},
 		{"ConcurrentDedupeCreatesOne", testConcurrentDedupe, false},
+		{"ListPagingWhileCreating", testListPagingWhileCreating, false},
+		{"ListFilters", testListFilters, false},
+		{"SearchByDataIndex", testSearchByDataIndex, false},
 		{"ResolveTokens", testResolveTokens, false},
 		{"ResolveSeesUpdatesAndDeletes", testResolveSeesWrites, false},
 		{"ResolveCachedAllocatesNothing", testResolveCachedAllocs, true},
