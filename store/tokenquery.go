@@ -166,8 +166,8 @@ func encodeCursor(p []byte) string { return base64.RawURLEncoding.EncodeToString
 
 // decodeCursor reads a Start cursor: the position of the last token of the previous page.
 func decodeCursor(s string) ([]byte, error) {
-	p, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil || len(p) < 8 || !storable(string(p[8:])) {
+	p, err := base64.RawURLEncoding.Strict().DecodeString(s)
+	if err != nil || len(p) < 8 || !storable(string(p[8:])) || encodeCursor(p) != s { // one spelling per cursor
 		return nil, fmt.Errorf("%w: start is not a cursor from this API", ErrInvalidInput)
 	}
 	return p, nil
