@@ -149,36 +149,9 @@ func (s *pgStore) CreateToken(ctx context.Context, t *Token, dedupe bool, ev Eve
 	}
 	var existing *Token
 	err = s.tx(ctx, func(tx pgx.Tx) error {
-		existing = nil
-		now := time.Now()
-		b := &pgx.Batch{}
-		b.Queue("SELECT pg_advisory_xact_lock($1)", claimLock(row.claim))
-		b.Queue(`SELECT t.id, t.sealed, t.ephem, t.ephem_until, t.expires_at FROM token_claims c JOIN tokens t ON t.id = c.token_id
-			WHERE c.key = $1 AND (t.expires_at IS NULL OR t.expires_at > $2)`, row.claim, now)
-		res := tx.SendBatch(ctx, b)
-		if _, err := res.Exec(); err != nil {
-			res.Close()
-			return err
-		}
-		var id string
-		var sealed, ephem []byte
-		var ephemTill, expires *time.Time
-		err := res.QueryRow().Scan(&id, &sealed, &ephem, &ephemTill, &expires)
-		res.Close()
-		switch {
-		case err == nil:
-			old, err := s.openToken(id, entryOf(sealed, ephem, ephemTill, expires))
-			if err == nil {
-				existing = old
-				return nil
-			}
-			if !errors.Is(err, ErrNotFound) {
-				return err
-			}
-		case !errors.Is(err, pgx.ErrNoRows):
-			return err
-		}
-		return s.insertToken(ctx, tx, t, row, &ev, now)
+		var err error
+		existing, err = s.createInTx(ctx, tx, t, row, true, &ev)
+		return err
 	})
 	if err != nil {
 		return nil, false, err
@@ -187,6 +160,80 @@ func (s *pgStore) CreateToken(ctx context.Context, t *Token, dedupe bool, ev Eve
 		return existing, true, nil
 	}
 	return t, false, nil
+}
+
+// createInTx creates t in tx, or with dedupe returns the live token holding its claim (taking
+// the claim's lock first, so racing creates of one value agree on one token).
+func (s *pgStore) createInTx(ctx context.Context, tx pgx.Tx, t *Token, row *tokenRow, dedupe bool, ev *Event) (*Token, error) {
+	now := time.Now()
+	if !dedupe || row.claim == nil {
+		return nil, s.insertToken(ctx, tx, t, row, ev, now)
+	}
+	b := &pgx.Batch{}
+	b.Queue("SELECT pg_advisory_xact_lock($1)", claimLock(row.claim))
+	b.Queue(`SELECT t.id, t.sealed, t.ephem, t.ephem_until, t.expires_at FROM token_claims c JOIN tokens t ON t.id = c.token_id
+		WHERE c.key = $1 AND (t.expires_at IS NULL OR t.expires_at > $2)`, row.claim, now)
+	res := tx.SendBatch(ctx, b)
+	if _, err := res.Exec(); err != nil {
+		res.Close()
+		return nil, err
+	}
+	var id string
+	var sealed, ephem []byte
+	var ephemTill, expires *time.Time
+	err := res.QueryRow().Scan(&id, &sealed, &ephem, &ephemTill, &expires)
+	res.Close()
+	switch {
+	case err == nil:
+		old, err := s.openToken(id, entryOf(sealed, ephem, ephemTill, expires))
+		if err == nil {
+			return old, nil
+		}
+		if !errors.Is(err, ErrNotFound) {
+			return nil, err
+		}
+	case !errors.Is(err, pgx.ErrNoRows):
+		return nil, err
+	}
+	return nil, s.insertToken(ctx, tx, t, row, ev, now)
+}
+
+// CreateTokens creates the tokens in one transaction: all or nothing.
+func (s *pgStore) CreateTokens(ctx context.Context, reqs []TokenCreate) ([]TokenCreated, error) {
+	if err := checkBatch(reqs); err != nil {
+		return nil, err
+	}
+	rows := make([]*tokenRow, len(reqs))
+	for i, r := range reqs {
+		var err error
+		if rows[i], err = s.tokenRow(r.Token); err != nil {
+			return nil, &BatchError{Index: i, Err: err}
+		}
+	}
+	defer func() {
+		for _, r := range reqs {
+			s.cache.drop(r.Token.ID)
+		}
+	}()
+	out := make([]TokenCreated, len(reqs))
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		for i, r := range reqs {
+			ev := r.Event
+			existing, err := s.createInTx(ctx, tx, r.Token, rows[i], r.Dedupe, &ev)
+			if retryable(err) {
+				return err // the whole transaction again
+			}
+			if err != nil {
+				return &BatchError{Index: i, Err: pgErr(err)}
+			}
+			out[i] = created(r.Token, existing)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 func (s *pgStore) GetToken(ctx context.Context, id string) (*Token, error) {

@@ -39,6 +39,10 @@ type Store interface {
 	// nothing is written. Of several such tokens, deduplication keeps finding the one it found
 	// first, until that one is deleted, expires or moves.
 	CreateToken(ctx context.Context, t *Token, dedupe bool, ev Event) (stored *Token, existed bool, err error)
+	// CreateTokens creates every token of reqs (each as CreateToken, with its event) in one
+	// transaction: all or nothing. A failure is a *BatchError naming the item (its Err as
+	// CreateToken's), and then no token of the batch is stored. At most MaxTokenBatch tokens.
+	CreateTokens(ctx context.Context, reqs []TokenCreate) ([]TokenCreated, error)
 	// GetToken returns a live token or ErrNotFound (expired tokens are not found).
 	GetToken(ctx context.Context, id string) (*Token, error)
 	// GetTokens fetches many tokens in one read transaction; missing ids are absent from the map.

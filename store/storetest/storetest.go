@@ -63,6 +63,7 @@ func Run(t *testing.T, b Backend) {
 		{"DedupeKeepsFindingTheFirst", testDedupeKeepsFindingTheFirst, false},
 		{"DedupeIgnoresExpired", testDedupeIgnoresExpired, false},
 		{"ConcurrentDedupeCreatesOne", testConcurrentDedupe, false},
+		{"CreateTokensAllOrNothing", testCreateTokensAllOrNothing, false},
 		{"ListPagingWhileCreating", testListPagingWhileCreating, false},
 		{"ListFilters", testListFilters, false},
 		{"SearchByDataIndex", testSearchByDataIndex, false},
