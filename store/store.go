@@ -80,6 +80,9 @@ type Store interface {
 	// the application's other keys keep working.
 	DeleteAppKey(ctx context.Context, appID, keyID string, ev Event) error
 	ListApplications(ctx context.Context) ([]*Application, error)
+	// ApplicationsPage is an offset page of applications and the number that match q. It reads
+	// every application: they are few, and sealed (their names are not indexable).
+	ApplicationsPage(ctx context.Context, q ListQuery) (apps []*Application, total int, err error)
 	UpdateApplication(ctx context.Context, a *Application, ev Event) error
 	DeleteApplication(ctx context.Context, id string, ev Event) error
 
@@ -101,6 +104,9 @@ type Store interface {
 	Put(ctx context.Context, c Collection, id string, doc []byte, create bool, ev Event) error
 	Get(ctx context.Context, c Collection, id string) ([]byte, error)
 	List(ctx context.Context, c Collection) ([][]byte, error)
+	// DocumentsPage is an offset page of c's documents (filtered on their JSON id, name and
+	// type fields) and the number that match q. It reads the collection: documents are few.
+	DocumentsPage(ctx context.Context, c Collection, q ListQuery) (docs [][]byte, total int, err error)
 	Delete(ctx context.Context, c Collection, id string, ev Event) error
 
 	// Audit appends events on their own (detokenizations, reveals): the record of a use of
@@ -112,6 +118,10 @@ type Store interface {
 	Audit(ctx context.Context, evs ...Event) error
 	// Events lists audit events newest first.
 	Events(ctx context.Context, q EventQuery) (events []Event, next string, err error)
+	// EventsPage is offset page (from 1) of the events matching q (newest first; q.Start and
+	// q.Size ignored, size as ListQuery's) with their total. PostgreSQL counts by index
+	// (exact); Badger walks the matching events, up to MaxEventCount.
+	EventsPage(ctx context.Context, q EventQuery, page, size int) (EventPage, error)
 
 	// Fingerprint is a keyed hash of value within a token type; never reversible without the vault.
 	Fingerprint(tokenType string, value []byte) string

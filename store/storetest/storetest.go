@@ -73,6 +73,7 @@ func Run(t *testing.T, b Backend) {
 		{"ApplicationsAndKeyHashes", testApplications, false},
 		{"ApplicationKeys", testAppKeys, false},
 		{"Documents", testDocuments, false},
+		{"OffsetListsWithTotals", testOffsetLists, false},
 		{"Idempotency", testIdempotency, false},
 		{"IdempotencyRacingNodesOneWins", testIdempotencyRace, false},
 		{"IdempotencySurvivesRestart", testIdempotencyRestart, false},
