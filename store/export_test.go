@@ -66,3 +66,6 @@ func BadgerRaw(t *testing.T, st Store) []byte {
 	}
 	return out
 }
+
+// CursorOf is the cursor after t.
+func CursorOf(t *Token) string { return encodeCursor(tokenPos(t)) }
