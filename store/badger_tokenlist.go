@@ -60,6 +60,11 @@ func (s *badgerStore) ListTokens(ctx context.Context, q TokenQuery) (TokenPage, 
 	}
 	var page TokenPage
 	err := s.db.View(func(txn *badger.Txn) error {
+		var found []*Token
+		target := []byte{}
+		if start != nil {
+			target = successor(start)
+		}
 		terms := s.queryTerms(&q)
 		its := make([]*badger.Iterator, len(terms))
 		prefixes := make([][]byte, len(terms))
@@ -67,11 +72,7 @@ func (s *badgerStore) ListTokens(ctx context.Context, q TokenQuery) (TokenPage, 
 			prefixes[i] = postingPrefix(term)
 			its[i] = txn.NewIterator(badger.IteratorOptions{Prefix: prefixes[i]})
 			defer its[i].Close()
-		}
-		var found []*Token
-		target := []byte{}
-		if start != nil {
-			target = successor(start)
+			its[i].Seek(append(prefixes[i], target...))
 		}
 		for len(found) <= q.Size {
 			if err := ctx.Err(); err != nil {
@@ -98,20 +99,29 @@ func (s *badgerStore) ListTokens(ctx context.Context, q TokenQuery) (TokenPage, 
 }
 
 // leapfrog finds the first position at or after target that every iterator's postings hold.
+// An iterator already at or past target stays; one just behind it steps (cheaper than a seek).
 func leapfrog(its []*badger.Iterator, prefixes [][]byte, target []byte) ([]byte, bool) {
 	for {
 		agreed := true
 		for i, it := range its {
-			it.Seek(append(prefixes[i], target...))
 			if !it.Valid() {
 				return nil, false
 			}
 			pos := it.Item().Key()[len(prefixes[i]):]
+			if bytes.Compare(pos, target) < 0 {
+				if bytes.Equal(successor(pos), target) {
+					it.Next()
+				} else {
+					it.Seek(append(prefixes[i], target...))
+				}
+				if !it.Valid() {
+					return nil, false
+				}
+				pos = it.Item().Key()[len(prefixes[i]):]
+			}
 			if !bytes.Equal(pos, target) {
 				agreed = false
-				if bytes.Compare(pos, target) > 0 {
-					target = bytes.Clone(pos)
-				}
+				target = bytes.Clone(pos)
 			}
 		}
 		if agreed {

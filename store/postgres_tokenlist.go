@@ -49,7 +49,8 @@ func (s *pgStore) ListTokens(ctx context.Context, q TokenQuery) (TokenPage, erro
 	sql.WriteString("SELECT p0.pos, t.id, t.sealed, t.ephem, t.ephem_until, t.expires_at FROM token_terms p0")
 	for i, term := range terms[1:] {
 		args = append(args, term)
-		fmt.Fprintf(&sql, " JOIN token_terms p%d ON p%d.tag = $%d AND p%d.pos = p0.pos", i+1, i+1, len(args), i+1)
+		// The bound on every side lets a merge join start each term's postings at the cursor.
+		fmt.Fprintf(&sql, " JOIN token_terms p%d ON p%d.tag = $%d AND p%d.pos = p0.pos AND p%d.pos > $2", i+1, i+1, len(args), i+1, i+1)
 	}
 	sql.WriteString(" JOIN tokens t ON t.id = p0.token_id WHERE p0.tag = $1 AND p0.pos > $2")
 	sql.WriteString(" AND (t.expires_at IS NULL OR t.expires_at > $3)")
