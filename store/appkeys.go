@@ -76,3 +76,15 @@ func checkAppKey(k *AppKey, ev *Event) error {
 }
 
 func errInvalid(why string) error { return fmt.Errorf("%w: %s", ErrInvalidInput, why) }
+
+// keepDeletedFirstKey is the record UpdateApplication writes for a: once an application's
+// first key is deleted, an update (made from a copy read before the delete) cannot bring it
+// back; new keys come from CreateAppKey.
+func keepDeletedFirstKey(old, a *Application) *Application {
+	if len(old.KeyHash) > 0 || len(a.KeyHash) == 0 {
+		return a
+	}
+	rec := *a
+	rec.KeyHash = nil
+	return &rec
+}

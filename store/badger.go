@@ -593,16 +593,17 @@ func (s *badgerStore) UpdateApplication(ctx context.Context, a *Application, ev 
 	if err := checkWrite(a.ID, &ev); err != nil {
 		return err
 	}
-	b, err := json.Marshal(a)
-	if err != nil {
-		return err
-	}
 	return s.update(func(txn *badger.Txn) error {
 		var old Application
 		if err := getJSON(txn, prefixApp+a.ID, &old); err != nil {
 			return err
 		}
-		if err := moveFirstKey(txn, &old, a); err != nil {
+		rec := keepDeletedFirstKey(&old, a)
+		if err := moveFirstKey(txn, &old, rec); err != nil {
+			return err
+		}
+		b, err := json.Marshal(rec)
+		if err != nil {
 			return err
 		}
 		if err := txn.Set([]byte(prefixApp+a.ID), b); err != nil {

@@ -456,20 +456,29 @@ func (s *pgStore) UpdateApplication(ctx context.Context, a *Application, ev Even
 	if err := checkWrite(a.ID, &ev); err != nil {
 		return err
 	}
-	sealed, err := s.sealApp(a)
-	if err != nil {
-		return err
-	}
 	return s.tx(ctx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, "UPDATE applications SET key_hash = $2, sealed = $3 WHERE id = $1", a.ID, a.KeyHash, sealed)
+		old, err := s.lockApp(ctx, tx, a.ID)
 		if err != nil {
 			return err
 		}
-		if tag.RowsAffected() == 0 {
-			return ErrNotFound
+		rec := keepDeletedFirstKey(old, a)
+		sealed, err := s.sealApp(rec)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, "UPDATE applications SET key_hash = $2, sealed = $3 WHERE id = $1", a.ID, nullIfEmpty(rec.KeyHash), sealed); err != nil {
+			return err
 		}
 		return s.commitEvent(ctx, tx, &ev, ChangedApplication, "", a.ID)
 	})
+}
+
+// nullIfEmpty is NULL for an empty key hash (an application without a first key).
+func nullIfEmpty(b []byte) any {
+	if len(b) == 0 {
+		return nil
+	}
+	return b
 }
 
 func (s *pgStore) DeleteApplication(ctx context.Context, id string, ev Event) error {

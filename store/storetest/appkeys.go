@@ -84,10 +84,22 @@ func testAppKeys(t *testing.T, _ Backend, s store.Store) {
 			}
 		})
 	}
+	stale, err := s.GetApplication(ctx, "app")
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := s.DeleteAppKey(ctx, "app", keys[0].ID, ev("delete", "app")); err != nil {
 		t.Fatal(err)
 	}
 	works(first, "")
+	stale.Name = "renamed from a copy read before the delete"
+	if err := s.UpdateApplication(ctx, stale, ev("update", "app")); err != nil {
+		t.Fatal(err)
+	}
+	works(first, "")
+	if keys, err := s.AppKeys(ctx, "app"); err != nil || len(keys) != 2 || keys[0].ID != "k2" {
+		t.Fatalf("a deleted first key came back: %v %+v", err, keys)
+	}
 	works("key_two", "k2")
 	if _, ok := s.(store.ChangeFeed); ok {
 		awaitChange(t, changed, store.Change{Kind: store.ChangedApplication, ID: "app"})
