@@ -55,7 +55,9 @@ func (s *pgStore) ListTokens(ctx context.Context, q TokenQuery) (TokenPage, erro
 	sql.WriteString(" JOIN tokens t ON t.id = p0.token_id WHERE p0.tag = $1 AND p0.pos > $2")
 	sql.WriteString(" AND (t.expires_at IS NULL OR t.expires_at > $3)")
 	fmt.Fprintf(&sql, " ORDER BY p0.pos LIMIT %d", q.Size+1)
-	rows, err := s.pool.Query(ctx, sql.String(), args...)
+	// Planned for these values each time (an unnamed statement): a cached generic plan cannot
+	// tell a rare term from a common one, nor see where the cursor is.
+	rows, err := s.pool.Query(ctx, sql.String(), append([]any{pgx.QueryExecModeExec}, args...)...)
 	if err != nil {
 		return TokenPage{}, pgErr(err)
 	}
