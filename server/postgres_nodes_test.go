@@ -214,3 +214,19 @@ func readyz(t *testing.T, n *testEdge) int {
 	res.Body.Close()
 	return res.StatusCode
 }
+
+func TestModuleUploadedOnOneNodeRunsOnTheOther(t *testing.T) {
+	dest := startDestination(t)
+	n1, n2 := twoNodes(t, dest)
+	module := n1.upload(n1.adminKey, testdataWasm(t, "tiny"))
+	converges(t, "module uploaded on node 1 compiled on node 2", func() bool { return n2.srv.wasm.Has(module) })
+	pkey := n1.wasmProxy(dest, module, false, nil)
+	converges(t, "wasm proxy created on node 1 runs on node 2", func() bool {
+		r := n2.do("POST", "/proxy", n2.adminKey, `{}`, "BT-PROXY-KEY", pkey)
+		return r.status == 200 && dest.last(t).header.Get("X-Tiny") == "1"
+	})
+	pid := n1.do("GET", "/proxies", n1.adminKey, nil).expect(t, 200).json(t)["data"].([]any)[0].(map[string]any)["id"].(string)
+	n1.do("DELETE", "/proxies/"+pid, n1.adminKey, nil).expect(t, 204)
+	n1.do("DELETE", "/transforms/"+module, n1.adminKey, nil).expect(t, 204)
+	converges(t, "module deleted on node 1 removed on node 2", func() bool { return !n2.srv.wasm.Has(module) })
+}
