@@ -1,13 +1,18 @@
 package server
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
+	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/sluice-edge/sluice/store"
 	"github.com/sluice-edge/sluice/store/storetest"
 )
 
@@ -229,4 +234,38 @@ func TestModuleUploadedOnOneNodeRunsOnTheOther(t *testing.T) {
 	n1.do("DELETE", "/proxies/"+pid, n1.adminKey, nil).expect(t, 204)
 	n1.do("DELETE", "/transforms/"+module, n1.adminKey, nil).expect(t, 204)
 	converges(t, "module deleted on node 1 removed on node 2", func() bool { return !n2.srv.wasm.Has(module) })
+}
+
+// TestDatabaseStartFailuresAreClear: a node whose database cannot be reached, or whose master
+// key does not open the vault in it, does not start; the error says why and never holds the
+// URL's password.
+func TestDatabaseStartFailuresAreClear(t *testing.T) {
+	url := storetest.PostgresDatabase(t)
+	proxyEdge(t, startDestination(t), func(c *Config) { c.Database.URL = url }) // creates the vault
+	l, _ := net.Listen("tcp", "127.0.0.1:0")
+	dead := "postgres://sluice:PASSWORD-MARKER@" + l.Addr().String() + "/db?sslmode=disable&connect_timeout=1"
+	l.Close()
+	for _, tc := range []struct {
+		name, url string
+		key       byte
+		want      error
+		says      string
+	}{
+		{"unreachable", dead, 0x42, store.ErrUnavailable, "unavailable"},
+		{"wrong master key", url, 0x43, nil, "the master key does not open the vault in the database"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := Defaults()
+			cfg.DataDir, cfg.MasterKey, cfg.AdminKey = t.TempDir(), bytes.Repeat([]byte{tc.key}, 32), testAdminKey
+			cfg.Database.URL, cfg.LogOutput = tc.url, io.Discard
+			s, err := New(cfg)
+			if err == nil {
+				s.Close()
+				t.Fatal("the node started")
+			}
+			if tc.want != nil && !errors.Is(err, tc.want) || !strings.Contains(err.Error(), tc.says) || strings.Contains(err.Error(), "PASSWORD-MARKER") {
+				t.Fatalf("error %q", err)
+			}
+		})
+	}
 }

@@ -73,11 +73,11 @@ func New(cfg Config) (s *Server, err error) {
 		logBuf = obs.NewBufferedLog(out)
 		cfg.Logger = slog.New(slog.NewJSONHandler(logBuf, &slog.HandlerOptions{Level: cfg.slogLevel()}))
 	}
-	s = &Server{cfg: cfg, log: cfg.Logger, now: time.Now, logBuf: logBuf}
-	s.background, s.stop = context.WithCancel(context.Background())
+	background, stop := context.WithCancel(context.Background())
+	s = &Server{cfg: cfg, log: cfg.Logger, now: time.Now, logBuf: logBuf, background: background, stop: stop}
 	defer func() {
 		if err != nil {
-			s.stop()
+			stop()
 			if logBuf != nil {
 				logBuf.Close()
 			}
