@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
@@ -374,23 +375,29 @@ func (c *Config) slogLevel() slog.Level {
 	return l
 }
 
-// Rekey is `sluice rekey`: it rotates the master key of a data directory from the current key
+// Rekey is `sluice rekey`: it rotates the master key of a data directory, or of the vault in the
+// PostgreSQL database at --database-url (SLUICE_DATABASE_URL), from the current key
 // (SLUICE_MASTER_KEY or --master-key-file) to the new one (SLUICE_NEW_MASTER_KEY or
-// --new-master-key-file). The edge must be stopped.
+// --new-master-key-file). A Badger edge must be stopped; PostgreSQL nodes need the new key when
+// they next start.
 func Rekey(args []string, getenv func(string) string) error {
 	fs := flag.NewFlagSet("rekey", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	dataDir := fs.String("data-dir", "", "Badger directory")
 	oldFile := fs.String("master-key-file", "", "file with the current master key")
 	newFile := fs.String("new-master-key-file", "", "file with the new master key")
+	dbURL := fs.String("database-url", "", "postgres://…: the vault in PostgreSQL")
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("rekey: %w", err)
+	}
+	if *dbURL == "" {
+		*dbURL = getenv("SLUICE_DATABASE_URL")
 	}
 	if *dataDir == "" {
 		*dataDir = getenv("SLUICE_DATA_DIR")
 	}
-	if *dataDir == "" {
-		return errors.New("rekey: --data-dir is required")
+	if *dataDir == "" && *dbURL == "" {
+		return errors.New("rekey: --data-dir or --database-url is required")
 	}
 	load := func(file, env, what string) ([]byte, error) {
 		cfg := Config{MasterKeyFile: file}
@@ -410,6 +417,17 @@ func Rekey(args []string, getenv func(string) string) error {
 	}
 	if bytes.Equal(oldKey, newKey) {
 		return errors.New("rekey: the new key is the current key")
+	}
+	if *dbURL != "" {
+		ctx, cancel := context.WithTimeout(context.Background(), openStoreTimeout)
+		defer cancel()
+		if err := store.RekeyPostgres(ctx, *dbURL, oldKey, newKey); err != nil {
+			if errors.Is(err, store.ErrWrongKey) {
+				return errors.New("rekey: the current key does not open the vault in the database")
+			}
+			return err
+		}
+		return nil
 	}
 	if err := store.Rekey(*dataDir, oldKey, newKey, 0); err != nil {
 		if errors.Is(err, store.ErrWrongKey) {

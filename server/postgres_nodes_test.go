@@ -269,3 +269,25 @@ func TestDatabaseStartFailuresAreClear(t *testing.T) {
 		})
 	}
 }
+
+// TestRekeyDatabase: `sluice rekey --database-url` re-wraps the vault's root secret: a node
+// starts with the new key and reads what was stored under the old one; the old key is refused.
+func TestRekeyDatabase(t *testing.T) {
+	url := storetest.PostgresDatabase(t)
+	dest := startDestination(t)
+	n := proxyEdge(t, dest, func(c *Config) { c.Database.URL = url })
+	id := n.token(n.adminKey, cardBody(pan))
+	n.stop()
+	oldKey, newKey := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{0x42}, 32)), base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{0x44}, 32))
+	env := envOf(map[string]string{"SLUICE_MASTER_KEY": oldKey, "SLUICE_NEW_MASTER_KEY": newKey})
+	if err := Rekey([]string{"--database-url", url}, env); err != nil {
+		t.Fatal(err)
+	}
+	if err := Rekey([]string{"--database-url", url}, env); err == nil || !strings.Contains(err.Error(), "does not open the vault in the database") {
+		t.Fatalf("rekey with the old key again: %v", err)
+	}
+	n = proxyEdge(t, dest, func(c *Config) { c.Database.URL, c.MasterKey = url, bytes.Repeat([]byte{0x44}, 32) })
+	if got := n.do("GET", "/tokens/"+id, n.adminKey, nil).expect(t, 200).json(t); got["data"].(map[string]any)["number"] != pan {
+		t.Fatalf("token after rekey: %v", got)
+	}
+}
