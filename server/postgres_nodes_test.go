@@ -158,16 +158,17 @@ func TestAuditEventsOfBothNodesOnEither(t *testing.T) {
 // /readyz and answer writes, detokenizations and unknown keys with 503 (proxy_error on the proxy
 // route; never 401 or 403), forwarding nothing; started again, both serve without a restart.
 func TestDatabaseOutageAnswers503AndRecovers(t *testing.T) {
+	url := storetest.PostgresDatabase(t) + "&connect_timeout=2" // starts the cluster, if any
 	pg := storetest.PostgresServer()
 	if pg == nil {
 		t.Skip("needs the PostgreSQL pgtest starts (not SLUICE_TEST_DATABASE_URL) to stop and start it")
 	}
 	dest := startDestination(t)
-	url := storetest.PostgresDatabase(t) + "&connect_timeout=2"
 	mod := func(c *Config) { c.Database.URL = url }
 	nodes := []*testEdge{proxyEdge(t, dest, mod), proxyEdge(t, dest, mod)}
 	id := nodes[0].token(nodes[0].adminKey, cardBody(pan))
 	appKey, _ := nodes[0].newApp("private", "token:create", "token:read")
+	unusedKey, _ := nodes[0].newApp("private", "token:read") // in no node's cache
 	body := `{"n":"{{ ` + id + ` | json: '$.number' }}"}`
 	for _, n := range nodes {
 		n.do("GET", "/tokens/"+id, appKey, nil).expect(t, 200) // key and token cached on both
@@ -188,6 +189,7 @@ func TestDatabaseOutageAnswers503AndRecovers(t *testing.T) {
 		converges(t, "node "+string(rune('1'+i))+" /readyz 503", func() bool { return readyz(t, n) == 503 })
 		n.do("POST", "/tokens", n.adminKey, cardBody(pan)).expectProblem(t, 503, false)
 		n.do("POST", "/tokens", appKey, cardBody(pan)).expectProblem(t, 503, false)
+		n.do("GET", "/tokens/"+id, unusedKey, nil).expectProblem(t, 503, false)
 		n.do("POST", "/proxy", n.adminKey, body, "BT-PROXY-URL", dest.url).expectProblem(t, 503, true)
 		n.do("GET", "/logs", n.adminKey, nil).expectProblem(t, 503, false)
 	}

@@ -17,7 +17,8 @@ func PostgresMain(m *testing.M) { pgtest.Main(m) }
 func PostgresDatabase(t testing.TB) string { return pgtest.Database(t) }
 
 // PostgresServer is the throwaway cluster, for tests of outages, or nil when the tests use
-// SLUICE_TEST_DATABASE_URL (or have no PostgreSQL).
+// SLUICE_TEST_DATABASE_URL (or have no PostgreSQL). The cluster starts with the first
+// PostgresDatabase: call that first.
 func PostgresServer() interface {
 	Stop() error
 	Start() error
