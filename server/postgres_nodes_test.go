@@ -1,10 +1,13 @@
 package server
 
 import (
+	"context"
+
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"github.com/jackc/pgx/v5"
 	"io"
 	"net"
 	"net/http"
@@ -292,4 +295,40 @@ func TestRekeyDatabase(t *testing.T) {
 	if got := n.do("GET", "/tokens/"+id, n.adminKey, nil).expect(t, 200).json(t); got["data"].(map[string]any)["number"] != pan {
 		t.Fatalf("token after rekey: %v", got)
 	}
+}
+
+// TestLostChangeFeedDropsEveryCache: records changed behind the feed's back (no notification,
+// no changes row) are still served from node 2's caches; once its feed loses its connection it
+// tells the node that anything may have changed, and every cache is dropped or read again.
+func TestLostChangeFeedDropsEveryCache(t *testing.T) {
+	dest := startDestination(t)
+	n1, n := twoNodes(t, dest)
+	url := n.srv.cfg.Database.URL
+	key, appID := n1.newApp("private", "token:read")
+	px := n1.do("POST", "/proxies", n1.adminKey, map[string]any{"name": "acme", "destination_url": dest.url}).expect(t, 201).json(t)
+	invoke := func() int { return n.do("POST", "/proxy", n.adminKey, `{}`, "BT-PROXY-KEY", px["key"].(string)).status }
+	// Notifications arrive in commit order: once node 2 has the proxy, it has seen the application.
+	converges(t, "proxy on node 2", func() bool { return invoke() == 200 })
+	const missing = "/tokens/00000000-0000-4000-8000-000000000000"
+	n.do("GET", missing, key, nil).expectProblem(t, 404, false) // cached on node 2
+
+	db, err := pgx.Connect(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close(context.Background())
+	sql := func(q string, args ...any) {
+		t.Helper()
+		if _, err := db.Exec(context.Background(), q, args...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sql("DELETE FROM applications WHERE id = $1", appID)
+	sql("DELETE FROM documents WHERE collection = $1 AND id = $2", store.Proxies.Prefix, px["id"])
+	if s := n.do("GET", missing, key, nil).status; s != 404 || invoke() != 200 {
+		t.Fatalf("caches already dropped (key %d): the test cannot tell", s)
+	}
+	sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'sluice change feed'")
+	converges(t, "key of an application deleted behind the feed refused", func() bool { return n.do("GET", missing, key, nil).status == 401 })
+	converges(t, "proxy deleted behind the feed gone", func() bool { return invoke() == 404 })
 }
