@@ -184,6 +184,12 @@ func (s *API) DeleteTransform(c *edge.Call) error {
 			}
 		}
 	}
+	if id, err := s.reactorUsing(c, c.ID); err != nil || id != "" {
+		if err != nil {
+			return err
+		}
+		return edge.NewProblem(http.StatusConflict, "the module is used by reactor "+id)
+	}
 	if err := s.store.Delete(c.RC, store.Transforms, c.ID, s.event(c, "transform", c.ID, "delete")); err != nil {
 		return err
 	}
