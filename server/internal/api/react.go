@@ -74,12 +74,18 @@ func (s *API) React(c *edge.Call) error {
 	return edge.WriteJSON(c.RC, http.StatusOK, map[string]any{"tokens": tokens, "raw": raw})
 }
 
-// reactorPrincipal is who the reactor acts as: its application, else the caller.
+// reactorPrincipal is who the reactor acts as: the application it names, else the application
+// that last configured it (as a proxy does).
 func (s *API) reactorPrincipal(c *edge.Call, r *reactorRecord) (*edge.Principal, error) {
-	if r.ApplicationID == "" {
-		return c.Who, nil
+	id := r.ApplicationID
+	switch {
+	case id != "":
+	case r.ModifiedBy != "":
+		id = r.ModifiedBy
+	default:
+		id = r.CreatedBy
 	}
-	who, err := s.auth.ApplicationPrincipal(c.RC, r.ApplicationID)
+	who, err := s.auth.ApplicationPrincipal(c.RC, id)
 	if err != nil {
 		return nil, edge.NewProblem(http.StatusForbidden, "the reactor's application no longer exists")
 	}
@@ -97,7 +103,7 @@ func (s *API) reactorEnded(c *edge.Call, r *reactorRecord, out transforms.ReactO
 		return edge.NewProblem(http.StatusServiceUnavailable, "every instance of the reactor is busy; try again")
 	case err != nil:
 		s.metrics.Transformed(took, obs.TransformFailed)
-		s.log.Warn("reactor failed", "reactor_id", r.ID, "module_id", r.ModuleID, "request_id", string(c.ReqID))
+		s.log.Warn("reactor failed", "reactor_id", r.ID, "module_id", r.ModuleID, "request_id", string(c.ReqID), "error", err.Error()) // engine errors hold no message data
 		return errReactorFailed
 	case out.Kind == transforms.CustomHTTPResponse && out.Status < 200:
 		s.metrics.Transformed(took, obs.TransformFailed)

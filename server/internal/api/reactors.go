@@ -171,6 +171,12 @@ func (s *API) reactorModule(c *edge.Call, code string) (string, error) {
 	return m.ID, nil
 }
 
+// reactorBodyBytes bounds a reactor's JSON: its code may be a whole module in base64 (a third
+// larger than the module), which Basis Theory's SDK sends inline.
+func (s *API) reactorBodyBytes() int64 {
+	return max(s.opt.APIBodyBytes, s.opt.ModuleBytes/3*4+64<<10)
+}
+
 func (s *API) loadReactor(c *edge.Call, id string) (*reactorRecord, error) {
 	d, err := s.store.Get(c.RC, store.Reactors, id)
 	if err != nil {
@@ -196,7 +202,7 @@ func (s *API) CreateReactor(c *edge.Call) error {
 		return err
 	}
 	var req reactorRequest
-	if err := edge.DecodeJSON(c.RC, s.opt.APIBodyBytes, &req); err != nil {
+	if err := edge.DecodeJSON(c.RC, s.reactorBodyBytes(), &req); err != nil {
 		return err
 	}
 	r := &reactorRecord{ID: edge.NewID(), CreatedBy: c.Who.AppID, CreatedAt: s.now().UTC()}
@@ -229,7 +235,7 @@ func (s *API) UpdateReactor(c *edge.Call) error {
 		return err
 	}
 	var req reactorRequest
-	if err := edge.DecodeJSON(c.RC, s.opt.APIBodyBytes, &req); err != nil {
+	if err := edge.DecodeJSON(c.RC, s.reactorBodyBytes(), &req); err != nil {
 		return err
 	}
 	return s.replaceReactor(c, old, &req)
@@ -247,7 +253,7 @@ func (s *API) PatchReactor(c *edge.Call) error {
 	if err != nil {
 		return err
 	}
-	body, err := edge.ReadBody(c.RC, s.opt.APIBodyBytes)
+	body, err := edge.ReadBody(c.RC, s.reactorBodyBytes())
 	if err != nil {
 		return err
 	}

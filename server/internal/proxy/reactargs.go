@@ -10,7 +10,7 @@ import (
 
 // ResolveArgs resolves the {{ … }} expressions of a reactor's args (one JSON value) with the
 // proxy's detokenizer, as who: at most limit distinct tokens, each checked against who's rules
-// and audited before anything is rendered; {{ config.X }} reads config. The result is a copy
+// and audited before anything is rendered (who must hold token:use); {{ config.X }} reads config. The result is a copy
 // holding plaintext: the caller wipes it when done. Expression errors never hold values.
 func (s *Pipeline) ResolveArgs(c *edge.Call, who *edge.Principal, args []byte, config map[string]string, limit int) ([]byte, error) {
 	if !mayExpress(args, expr.JSON) {
@@ -24,6 +24,9 @@ func (s *Pipeline) ResolveArgs(c *edge.Call, who *edge.Principal, args []byte, c
 	x.limit, x.env.config = limit, config
 	if err := x.collectChecked(args, expr.JSON); err != nil {
 		return nil, exprProblem(err)
+	}
+	if len(x.env.ids) > 0 && !who.Can(edge.PermTokenUse) {
+		return nil, edge.Forbidden("token:use") // what detokenizing into a guest is
 	}
 	if x.wantsEncrypted {
 		return nil, edge.Invalid("args", "a reactor's args cannot name a BT-ENCRYPTED payload")
