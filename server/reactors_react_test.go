@@ -9,6 +9,8 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -39,8 +41,24 @@ func startProcessor(t *testing.T) *processor {
 		p.mu.Lock()
 		p.got = append(p.got, processorCall{r.Header.Get("Authorization"), body})
 		p.mu.Unlock()
-		w.Header().Set("Content-Type", "application/json")
-		w.Write([]byte(`{"id":"ch_1","network_token":"nt_4242_network"}`))
+		switch r.URL.Path {
+		case "/big-length": // 2 MiB, announced
+			w.Header().Set("Content-Length", strconv.Itoa(2<<20))
+			w.Write(make([]byte, 2<<20))
+		case "/big-chunked": // 2 MiB, unannounced
+			for i := 0; i < 32; i++ {
+				w.Write(make([]byte, 64<<10))
+				w.(http.Flusher).Flush()
+			}
+		case "/hang": // answers when the edge gives up, or after a minute
+			select {
+			case <-r.Context().Done():
+			case <-time.After(time.Minute):
+			}
+		default:
+			w.Header().Set("Content-Type", "application/json")
+			w.Write([]byte(`{"id":"ch_1","network_token":"nt_4242_network"}`))
+		}
 	}))
 	t.Cleanup(p.srv.Close)
 	p.caFile = filepath.Join(t.TempDir(), "processor-ca.pem")
@@ -111,6 +129,25 @@ func TestReactChargeCardDetokenizedArgReachesTLSProcessor(t *testing.T) {
 	if n := e.srv.wasm.Stats().RequestPathInstantiations; n != 0 {
 		t.Fatalf("%d instantiations on the request path", n)
 	}
+	metrics := e.metricsText()
+	for _, want := range []string{`sluice_guest_http_requests_total{result="ok"} 1`, `sluice_guest_http_requests_total{result="refused"} 0`,
+		`sluice_guest_http_duration_seconds_count 1`} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+}
+
+// metricsText is what the admin listener's /metrics serves.
+func (e *testEdge) metricsText() string {
+	e.t.Helper()
+	res, err := http.Get(e.admin + "/metrics")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return string(b)
 }
 
 // TestReactArgsUnderReactorApplicationRules: the args are detokenized with the rules of the
@@ -158,6 +195,9 @@ func TestReactBlockedDestinationFailsAlone(t *testing.T) {
 	}
 	if n := len(p.calls()); n != 0 {
 		t.Fatalf("the processor got %d calls from refused reactors", n)
+	}
+	if m := e.metricsText(); !strings.Contains(m, `sluice_guest_http_requests_total{result="refused"} 2`) {
+		t.Error("the refused requests are not counted in /metrics")
 	}
 	good := e.newReactor(k, "good", wasm, map[string]string{"CHARGE_URL": p.srv.URL + "/charges"})
 	e.do("POST", "/reactors/"+good["id"].(string)+"/react", k, args).expect(t, 200)
@@ -215,4 +255,44 @@ func TestReactTokenizeIsAllOrNothing(t *testing.T) {
 	if len(after) != 1 || len(before) == 0 {
 		t.Fatalf("the token made before the refusal was not deleted: %d deletes", len(after))
 	}
+}
+
+// TestReactHostileDestinationsFailAlone: a destination that answers more than the guest may
+// read (announced or not) fails the guest's http_request, and one that never answers is cut off
+// at the guest's deadline, well before the destination timeout (a minute here). Each fails its
+// react alone; the next react works.
+func TestReactHostileDestinationsFailAlone(t *testing.T) {
+	p := startProcessor(t)
+	e := reactEdge(t, p, func(c *Config) {
+		c.Limits.ProxyBodyBytes = 1 << 20 // a guest reads at most 1 MiB of a response
+		c.Timeouts.Destination = time.Minute
+		c.Transforms.CallTimeout = 500 * time.Millisecond
+	})
+	k := e.adminKey
+	card := e.token(k, map[string]any{"type": "card_number", "data": "4242424242424242"})
+	moduleID := e.upload(k, testwasm.Example(t, "charge-card"))
+	args := map[string]any{"args": map[string]any{"card": map[string]any{"number": "{{ " + card + " }}"}, "amount": 5}}
+	good := e.newReactor(k, "good", moduleID, map[string]string{"CHARGE_URL": p.srv.URL + "/charges"})
+	for _, c := range []struct {
+		path   string
+		status []int // what the guest makes of the failure
+	}{
+		{"/big-length", []int{503}},  // http_request fails: the guest answers ServiceUnavailableError
+		{"/big-chunked", []int{503}}, // the same, found while reading
+		// The request fails at the call's deadline: the guest is stopped (500), or, if its
+		// http_request returned a hair early, answers 503. Either way long before a minute
+		// (e.do gives up after 30 s).
+		{"/hang", []int{500, 503}},
+	} {
+		t.Run(c.path, func(t *testing.T) {
+			bad := e.newReactor(k, "bad", moduleID, map[string]string{"CHARGE_URL": p.srv.URL + c.path})
+			r := e.do("POST", "/reactors/"+bad["id"].(string)+"/react", k, args)
+			if !slices.Contains(c.status, r.status) {
+				t.Fatalf("status %d, want one of %v: %s", r.status, c.status, r.body)
+			}
+			r.expectProblem(t, r.status, true)
+			e.do("POST", "/reactors/"+good["id"].(string)+"/react", k, args).expect(t, 200)
+		})
+	}
+	assertNoSecrets(t, e.logText(), "4242424242424242")
 }
