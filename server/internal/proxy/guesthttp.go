@@ -64,8 +64,9 @@ func (g *GuestHTTP) Do(ctx context.Context, gr *transforms.GuestRequest) (*trans
 	if out.ContentLength < 0 {
 		out.ContentLength = -1 // chunked or until close
 	}
+	conn := resp.Header.PeekCanonical(nameConnection)
 	for k, v := range resp.Header.All() {
-		if !isHopByHop(k) {
+		if !isHopByHop(k) && !namedIn(conn, k) {
 			out.Header = append(out.Header, transforms.Header{Name: bytes.Clone(k), Value: bytes.Clone(v)})
 		}
 	}
