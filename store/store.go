@@ -191,6 +191,7 @@ var (
 	Proxies    = Collection{Prefix: "p", Sealed: true}
 	Keys       = Collection{Prefix: "j", Sealed: true}
 	Transforms = Collection{Prefix: "w", Sealed: false}
+	Reactors   = Collection{Prefix: "r", Sealed: true} // configurations hold processors' keys
 )
 
 // Event is one audit record: who did what to which entity, and when. Never plaintext.
