@@ -7,6 +7,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/sluice-edge/sluice/internal/expr"
 	"github.com/sluice-edge/sluice/server/internal/edge"
 	"github.com/sluice-edge/sluice/server/internal/egress"
 )
@@ -21,6 +22,8 @@ const (
 	fpForwardPrefix  = "x-fp-proxy-fwd-"
 	fpIngressRule    = "x-fp-proxy-ingress-rule"
 	fpIngressCT      = "x-fp-proxy-ingress-content-type"
+	fpID             = "x-fp-id"
+	fpLegacyID       = "x-fp-proxy-footprint-token"
 	reflectBodyLimit = 5 << 20
 )
 
@@ -89,6 +92,9 @@ func (s *Pipeline) vaultProxyJIT(c *edge.Call) error {
 	}
 	x := s.newExchange(c)
 	defer x.done()
+	if err := fpFields(x, h); err != nil {
+		return err
+	}
 	x.basePath = u.EscapedPath()
 	x.footprint, x.limit, x.method = true, s.opt.EphemeralTokens, "POST"
 	if m := strings.ToUpper(strings.TrimSpace(string(h.Peek(fpMethod)))); m != "" {
@@ -128,6 +134,9 @@ func (s *Pipeline) vaultProxyInvoke(c *edge.Call, id string) error {
 	}
 	x := s.newExchange(c)
 	defer x.done()
+	if err := fpFields(x, &c.RC.Request.Header); err != nil {
+		return err
+	}
 	x.px, x.footprint, x.limit, c.ProxyID = px, true, s.opt.ProxyTokens, px.ID
 	x.basePath = px.basePath
 	x.env.config = px.Configuration
@@ -152,6 +161,9 @@ func (s *Pipeline) vaultProxyReflect(c *edge.Call) error {
 	}
 	x := s.newExchange(c)
 	defer x.done()
+	if err := fpFields(x, &c.RC.Request.Header); err != nil {
+		return err
+	}
 	x.limit, x.auditOp = s.opt.ReflectTokens, "reveal"
 	x.exprLimits.MaxExpansion = reflectBodyLimit // the answer stays within 5 MB of expansions
 	ct := c.RC.Request.Header.ContentType()
@@ -174,6 +186,25 @@ func (s *Pipeline) vaultProxyReflect(c *edge.Call) error {
 		c.RC.Response.Header.SetContentTypeBytes(ct)
 	}
 	c.RC.SetBody(out)
+	return nil
+}
+
+// fpFields applies Footprint's field rules to x's expressions: a field that is missing is an
+// error naming it (never an empty string), and x-fp-id (or x-fp-proxy-footprint-token) names the
+// default token that {{ id.first_name }} reads.
+func fpFields(x *exchange, h *fasthttp.RequestHeader) error {
+	x.strictFields = true
+	name, id := fpID, h.Peek(fpID)
+	if len(id) == 0 {
+		name, id = fpLegacyID, h.Peek(fpLegacyID)
+	}
+	if len(id) == 0 {
+		return nil
+	}
+	if !expr.ValidID(id) {
+		return edge.Invalid(name, "is not a token id")
+	}
+	x.defaultToken = append(x.defaultToken[:0], id...)
 	return nil
 }
 

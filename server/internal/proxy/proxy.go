@@ -55,6 +55,9 @@ type exchange struct {
 	footprint bool        // x-fp-* header rules; destination 5xx → 502
 	method    string      // overrides the caller's method
 	ingress   []Transform // tokenize rules run on a 2xx answer
+
+	strictFields bool   // a missing field is an error (Footprint's rule; fpFields)
+	defaultToken []byte // x-fp-id: the token {{ id.first_name }} reads, or nil
 }
 
 // Invoke is POST|GET|PUT|PATCH|DELETE /proxy/**: find the destination, authenticate,
@@ -122,8 +125,17 @@ func (x *exchange) renderer() *expr.Renderer {
 	if x.r == nil {
 		x.r = expr.Acquire()
 		x.r.SetLimits(x.exprLimits)
+		x.fieldRules(x.r)
 	}
 	return x.r
+}
+
+// fieldRules gives r the exchange's rules for fields of tokens (see fpFields).
+func (x *exchange) fieldRules(r *expr.Renderer) {
+	r.SetStrictFields(x.strictFields)
+	if x.defaultToken != nil {
+		r.SetDefaultToken(x.defaultToken)
+	}
 }
 
 // done wipes x and returns it to the pool. Nothing may hold x or its buffers after (response
@@ -579,6 +591,7 @@ func (s *Pipeline) prepareStreamedBody(x *exchange, req *fasthttp.Request, cl in
 	if detok {
 		lazy := &lazyEnv{s: s, x: x}
 		bs.renderer = expr.Acquire()
+		x.fieldRules(bs.renderer)
 		// The same expression limit as a whole body: a stream is no licence for more.
 		bs.renderer.SetLimits(expr.Limits{MaxExprs: x.exprLimits.MaxExprs, MaxExpansion: limit})
 		r = bs.renderer.Reader(bs, ec, lazy)
