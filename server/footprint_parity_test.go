@@ -71,3 +71,36 @@ func TestFootprintDefaultVaultFieldResolution(t *testing.T) {
 	e.do("POST", "/vault_proxy/reflect", k, `{"n":"{{ id.nope }}"}`, "x-fp-id", user).expectProblem(t, 400, true)
 	assertNoSecrets(t, e.logText(), pan, "Jane")
 }
+
+// TestFootprintDestination5xxIs502WithItsAnswer: every answer of the vault proxy carries
+// x-footprint-proxy-upstream-status-code, and a destination 5xx becomes a 502 that keeps the
+// destination's headers and body (not a proxy_error in their place).
+func TestFootprintDestination5xxIs502WithItsAnswer(t *testing.T) {
+	dest := startDestination(t)
+	e := proxyEdge(t, dest)
+	k := e.adminKey
+	px := e.do("POST", "/proxies", k, map[string]any{"name": "down", "destination_url": dest.url + "/status/500"}).expect(t, 201).json(t)
+	tests := []struct {
+		name, path string
+		hdr        []string
+		status     int
+		upstream   string
+	}{
+		{name: "2xx", path: "/vault_proxy/jit", hdr: []string{"x-fp-proxy-target-url", dest.url + "/status/201"}, status: 201, upstream: "201"},
+		{name: "4xx", path: "/vault_proxy/jit", hdr: []string{"x-fp-proxy-target-url", dest.url + "/status/404"}, status: 404, upstream: "404"},
+		{name: "503 becomes 502", path: "/vault_proxy/jit", hdr: []string{"x-fp-proxy-target-url", dest.url + "/status/503"}, status: 502, upstream: "503"},
+		{name: "599 becomes 502", path: "/vault_proxy/jit", hdr: []string{"x-fp-proxy-target-url", dest.url + "/status/599"}, status: 502, upstream: "599"},
+		{name: "pre-configured 500 becomes 502", path: "/vault_proxy/" + px["id"].(string), status: 502, upstream: "500"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := e.do("POST", tc.path, k, `{}`, tc.hdr...).expect(t, tc.status)
+			if got := r.header.Get("x-footprint-proxy-upstream-status-code"); got != tc.upstream {
+				t.Fatalf("upstream status header %q, want %q", got, tc.upstream)
+			}
+			if r.header.Get("X-Dest") != "yes" || string(r.body) != `{"from":"destination"}` {
+				t.Fatalf("the destination's answer was not passed on: %v %s", r.header, r.body)
+			}
+		})
+	}
+}

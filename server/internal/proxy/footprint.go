@@ -17,14 +17,15 @@ import (
 // {{ … }} expressions; the pipeline is the one of /proxy (proxy.go).
 
 const (
-	fpTargetURL      = "x-fp-proxy-target-url"
-	fpMethod         = "x-fp-proxy-method"
-	fpForwardPrefix  = "x-fp-proxy-fwd-"
-	fpIngressRule    = "x-fp-proxy-ingress-rule"
-	fpIngressCT      = "x-fp-proxy-ingress-content-type"
-	fpID             = "x-fp-id"
-	fpLegacyID       = "x-fp-proxy-footprint-token"
-	reflectBodyLimit = 5 << 20
+	fpTargetURL          = "x-fp-proxy-target-url"
+	fpMethod             = "x-fp-proxy-method"
+	fpForwardPrefix      = "x-fp-proxy-fwd-"
+	fpIngressRule        = "x-fp-proxy-ingress-rule"
+	fpIngressCT          = "x-fp-proxy-ingress-content-type"
+	fpID                 = "x-fp-id"
+	headerUpstreamStatus = "x-footprint-proxy-upstream-status-code"
+	fpLegacyID           = "x-fp-proxy-footprint-token"
+	reflectBodyLimit     = 5 << 20
 )
 
 func IsVaultProxyPath(path []byte) bool { return bytes.HasPrefix(path, []byte("/vault_proxy/")) }

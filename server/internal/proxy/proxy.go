@@ -459,20 +459,20 @@ func (x *exchange) destinationError(err error) error {
 // respond moves the destination's answer (dresp, released here or handed on) into the caller's
 // response: status, headers and body as they came, minus hop-by-hop headers, plus
 // BT-PROXY-DESTINATION-STATUS. Response transforms run on 2xx only; otherwise the body passes
-// through (passBody). On an error nothing of the destination's answer goes out.
+// through (passBody). On an error nothing of the destination's answer goes out. Footprint's
+// routes (SPEC §9) add x-footprint-proxy-upstream-status-code to every answer, an error's too,
+// and answer a destination 5xx with 502 and the destination's headers and body.
 func (s *Pipeline) respond(x *exchange, dresp *fasthttp.Response) error {
 	resp := &x.c.RC.Response
 	status := dresp.StatusCode()
-	switch {
-	case status < 200:
+	if x.footprint {
+		defer setUpstreamStatus(resp, status) // after the answer is built (or reset for an error)
+	}
+	if status < 200 {
 		// An informational answer (101 Switching Protocols above all) is not the answer to a
 		// proxied request, and the edge does not relay protocol switches.
 		fasthttp.ReleaseResponse(dresp)
 		x.c.ErrClass = errDestinationStatus
-		return edge.NewProblem(http.StatusBadGateway, "the destination answered "+strconv.Itoa(status))
-	case x.footprint && status >= 500:
-		fasthttp.ReleaseResponse(dresp)
-		resp.Header.Set("x-footprint-proxy-upstream-status-code", strconv.Itoa(status))
 		return edge.NewProblem(http.StatusBadGateway, "the destination answered "+strconv.Itoa(status))
 	}
 	var err error
@@ -492,12 +492,17 @@ func (s *Pipeline) respond(x *exchange, dresp *fasthttp.Response) error {
 		return err
 	}
 	var b [3]byte
-	st := strconv.AppendInt(b[:0], int64(status), 10)
-	resp.Header.SetCanonical(nameDestinationStatus, st)
-	if x.footprint {
-		resp.Header.SetBytesV("x-footprint-proxy-upstream-status-code", st) // SPEC §9: on every answer
+	resp.Header.SetCanonical(nameDestinationStatus, strconv.AppendInt(b[:0], int64(status), 10))
+	if x.footprint && status >= 500 {
+		resp.SetStatusCode(http.StatusBadGateway)
 	}
 	return nil
+}
+
+// setUpstreamStatus sets Footprint's x-footprint-proxy-upstream-status-code on resp.
+func setUpstreamStatus(resp *fasthttp.Response, status int) {
+	var b [3]byte
+	resp.Header.SetBytesV(headerUpstreamStatus, strconv.AppendInt(b[:0], int64(status), 10))
 }
 
 // transformResponse reads the destination's whole body (its pauses bounded by the body idle
