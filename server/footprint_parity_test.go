@@ -1,8 +1,12 @@
 package server
 
 import (
+	"encoding/json"
+	"io"
+	"net/http"
 	"strings"
 	"testing"
+	"time"
 )
 
 // fpUser is a Footprint-style vault: flat field identifiers as keys, and one nested object.
@@ -100,6 +104,95 @@ func TestFootprintDestination5xxIs502WithItsAnswer(t *testing.T) {
 			}
 			if r.header.Get("X-Dest") != "yes" || string(r.body) != `{"from":"destination"}` {
 				t.Fatalf("the destination's answer was not passed on: %v %s", r.header, r.body)
+			}
+		})
+	}
+}
+
+// doHeaders is do with headers that may repeat (each pair is added, not set).
+func (e *testEdge) doHeaders(method, path, key string, body string, hdr ...string) *resp {
+	e.t.Helper()
+	req, _ := http.NewRequest(method, e.base+path, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	if key != "" {
+		req.Header.Set("BT-API-KEY", key)
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Add(hdr[i], hdr[i+1])
+	}
+	res, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
+	if err != nil {
+		e.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return &resp{status: res.StatusCode, header: res.Header, body: b}
+}
+
+// TestFootprintIngressRuleFieldForm: x-fp-proxy-ingress-rule in Footprint's form
+// <token>.<field>=<$.json.path> (repeatable; split on the first '=') stores the answer's value in
+// that token under the flat key <field> and hands the caller "<token>.<field>" in its place —
+// the reference a later request detokenizes. Sluice answered 400 to this form.
+func TestFootprintIngressRuleFieldForm(t *testing.T) {
+	dest := startDestination(t)
+	e := proxyEdge(t, dest)
+	k := e.adminKey
+	user := e.token(k, fpUser)
+	answer := `{"card":{"number":"5555555555554444","brand":"mc"},"name":"Doe-Smith","note":"a=b","x=y":"eq","keep":1}`
+	r := e.doHeaders("POST", "/vault_proxy/jit", k, `{}`,
+		"x-fp-proxy-target-url", dest.url+"/json", "x-fp-proxy-fwd-X-Answer", answer,
+		"x-fp-proxy-ingress-content-type", "json", "x-fp-id", user,
+		"x-fp-proxy-ingress-rule", user+".card.primary.number=$.card.number",
+		"x-fp-proxy-ingress-rule", user+".id.last_name=$['name'], custom.note=$.note", // custom.note: the x-fp-id token
+		"x-fp-proxy-ingress-rule", "custom.eq=$['x=y']") // split on the first '='
+
+	r.expect(t, 200)
+	var out struct {
+		Card struct{ Number, Brand string }
+		Name string
+		Note string
+		Keep int
+	}
+	if err := json.Unmarshal(r.body, &out); err != nil {
+		t.Fatalf("answer %s", r.body)
+	}
+	if out.Card.Number != user+".card.primary.number" || out.Name != user+".id.last_name" ||
+		out.Note != user+".custom.note" || out.Card.Brand != "mc" || out.Keep != 1 {
+		t.Fatalf("answer after ingress: %s", r.body)
+	}
+	if strings.Contains(string(r.body), "5555555555554444") || strings.Contains(string(r.body), "Doe-Smith") {
+		t.Fatalf("a vaulted value reached the caller: %s", r.body)
+	}
+	data := e.do("GET", "/tokens/"+user, k, nil).expect(t, 200).json(t)["data"].(map[string]any)
+	if data["card.primary.number"] != "5555555555554444" || data["id.last_name"] != "Doe-Smith" ||
+		data["custom.note"] != "a=b" || data["custom.eq"] != "eq" || data["id.first_name"] != "Jane" {
+		t.Fatalf("token data after ingress: %v", data)
+	}
+	// The reference the caller got reads the vaulted value back.
+	e.do("POST", "/vault_proxy/jit", k, `{"n":"{{ `+out.Card.Number+` }}","l":"{{ `+out.Name+` }}"}`,
+		"x-fp-proxy-target-url", dest.url+"/echo").expect(t, 200)
+	if got := string(dest.last(t).body); got != `{"n":"5555555555554444","l":"Doe-Smith"}` {
+		t.Fatalf("forwarded %s", got)
+	}
+	// Checked before anything is sent: the permission to update tokens, and each rule.
+	invoker, _ := e.newApp("private", "proxy:invoke", "token:use")
+	n := len(dest.requests())
+	bad := []struct{ name, key, rule string }{
+		{"no token:update", invoker, user + ".id.ssn9=$.a"},
+		{"field with a space", k, user + ".id.first name=$.a"},
+		{"empty field segment", k, user + ".id..x=$.a"},
+		{"token id with a slash", k, "a/b.id.x=$.a"},
+		{"recursive JSONPath", k, user + ".id.x=$..a"},
+	}
+	for _, tc := range bad {
+		t.Run(tc.name, func(t *testing.T) {
+			r := e.do("POST", "/vault_proxy/jit", tc.key, `{}`, "x-fp-proxy-target-url", dest.url+"/json",
+				"x-fp-proxy-ingress-rule", tc.rule, "x-fp-proxy-ingress-content-type", "json")
+			if r.status != 400 && r.status != 403 {
+				t.Fatalf("status %d: %s", r.status, r.body)
+			}
+			if len(dest.requests()) != n {
+				t.Fatal("forwarded with a refused ingress rule")
 			}
 		})
 	}

@@ -78,10 +78,10 @@ type parser struct {
 	dflt   []byte // the default token (SetDefaultToken), or nil
 }
 
-// footprintKind reports whether w is the first segment of a Footprint data identifier
+// FootprintKind reports whether w is the first segment of a Footprint data identifier
 // (id.first_name, card.primary.number, custom.x, …): with a default token such a source is a
 // field of that token, not a token id.
-func footprintKind(w []byte) bool {
+func FootprintKind(w []byte) bool {
 	switch string(w) {
 	case "id", "card", "bank", "custom", "document", "investor_profile", "business":
 		return true
@@ -181,7 +181,7 @@ func (p *parser) parse(ex *expr) *perr {
 	case string(w) == "encrypted":
 		p.i = save
 		ex.kind = RefEncrypted
-	case p.dflt != nil && save < len(p.s) && p.s[save] == '.' && footprintKind(w):
+	case p.dflt != nil && save < len(p.s) && p.s[save] == '.' && FootprintKind(w):
 		// {{ id.first_name }}: the whole identifier is the path into the default token.
 		p.i = save
 		ex.kind = RefToken

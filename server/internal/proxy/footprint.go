@@ -2,14 +2,19 @@ package proxy
 
 import (
 	"bytes"
+	"encoding/json"
+	"errors"
 	"net/http"
 	"strings"
 
+	"github.com/tidwall/gjson"
 	"github.com/valyala/fasthttp"
 
 	"github.com/sluice-edge/sluice/internal/expr"
 	"github.com/sluice-edge/sluice/server/internal/edge"
 	"github.com/sluice-edge/sluice/server/internal/egress"
+	"github.com/sluice-edge/sluice/server/internal/vault"
+	"github.com/sluice-edge/sluice/store"
 )
 
 // Footprint's vault proxy (SPEC §9): /vault_proxy/jit, /vault_proxy/reflect and
@@ -106,11 +111,9 @@ func (s *Pipeline) vaultProxyJIT(c *edge.Call) error {
 			return edge.Invalid(fpMethod, "must be GET, POST, PUT, PATCH or DELETE")
 		}
 	}
-	rules, err := ingressRules(h)
-	if err != nil {
+	if err := x.setIngress(h); err != nil {
 		return err
 	}
-	x.ingress = rules
 	x.url = append(x.url[:0], target...)
 	return s.forward(x, x.url)
 }
@@ -141,11 +144,9 @@ func (s *Pipeline) vaultProxyInvoke(c *edge.Call, id string) error {
 	x.px, x.footprint, x.limit, c.ProxyID = px, true, s.opt.ProxyTokens, px.ID
 	x.basePath = px.basePath
 	x.env.config = px.Configuration
-	rules, err := ingressRules(&c.RC.Request.Header)
-	if err != nil {
+	if err := x.setIngress(&c.RC.Request.Header); err != nil {
 		return err
 	}
-	x.ingress = rules
 	x.url = appendURL(x.url[:0], px.DestinationURL, nil, nil)
 	return s.forward(x, x.url)
 }
@@ -209,35 +210,125 @@ func fpFields(x *exchange, h *fasthttp.RequestHeader) error {
 	return nil
 }
 
-// ingressRules parses x-fp-proxy-ingress-rule headers (repeatable, comma-separated,
-// "<token type>=<$.json.path>") into tokenize transforms run on a 2xx answer.
-func ingressRules(h *fasthttp.RequestHeader) ([]Transform, error) {
-	var out []Transform
+// fieldRule is an ingress rule in Footprint's form, <token>.<field>=<$.json.path>: the value at
+// path in a 2xx answer is stored in the token's data under the flat key field, and the answer
+// carries "<token>.<field>" in its place, the reference {{ <token>.<field> }} reads back.
+type fieldRule struct {
+	token, field string
+	location     string // as written, for errors
+	path         string // gjson syntax
+}
+
+// setIngress parses the request's ingress rules into x and checks the caller may apply them:
+// Footprint-form rules update tokens (token:update), before anything is sent.
+func (x *exchange) setIngress(h *fasthttp.RequestHeader) error {
+	rules, fields, err := ingressRules(h, x.defaultToken)
+	if err != nil {
+		return err
+	}
+	if len(fields) > 0 && !x.c.Who.Can(edge.PermTokenUpdate) {
+		return edge.Forbidden("token:update")
+	}
+	x.ingress, x.ingressFields = rules, fields
+	return nil
+}
+
+// ingressRules parses x-fp-proxy-ingress-rule headers (repeatable, comma-separated; each split
+// on its first '='): Sluice's <token type>=<$.json.path> becomes a tokenize transform,
+// Footprint's <token>.<field>=<$.json.path> a fieldRule (with a default token dflt, <field>
+// alone when it is a Footprint data identifier such as card.primary.number). Both run on a 2xx
+// answer.
+func ingressRules(h *fasthttp.RequestHeader, dflt []byte) ([]Transform, []fieldRule, error) {
+	var rules []Transform
+	var fields []fieldRule
+	n := 0
 	for _, v := range h.PeekAll(fpIngressRule) {
 		for _, rule := range strings.Split(string(v), ",") {
 			rule = strings.TrimSpace(rule)
 			if rule == "" {
 				continue
 			}
-			typ, path, ok := strings.Cut(rule, "=")
-			t := Transform{Type: "tokenize", Options: &TransformOptions{Location: strings.TrimSpace(path),
-				Token: &TokenTemplate{Type: strings.TrimSpace(typ)}}}
+			if n++; n > 64 {
+				return nil, nil, edge.Invalid(fpIngressRule, "at most 64 rules")
+			}
+			left, location, ok := strings.Cut(rule, "=")
 			if !ok {
-				return nil, edge.Invalid(fpIngressRule, "a rule is <token type>=<$.json.path>")
+				return nil, nil, edge.Invalid(fpIngressRule, "a rule is <token>.<field>=<$.json.path> or <token type>=<$.json.path>")
 			}
+			left, location = strings.TrimSpace(left), strings.TrimSpace(location)
+			if strings.Contains(left, ".") {
+				r, err := parseFieldRule(left, location, dflt)
+				if err != nil {
+					return nil, nil, err
+				}
+				fields = append(fields, r)
+				continue
+			}
+			t := Transform{Type: "tokenize", Options: &TransformOptions{Location: location, Token: &TokenTemplate{Type: left}}}
 			if err := ValidateDeclarative(&t, fpIngressRule); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
-			out = append(out, t)
+			rules = append(rules, t)
 		}
 	}
-	if len(out) > 64 {
-		return nil, edge.Invalid(fpIngressRule, "at most 64 rules")
+	if n > 0 && strings.TrimSpace(string(h.Peek(fpIngressCT))) != "json" {
+		return nil, nil, edge.Invalid(fpIngressCT, "must be json when ingress rules are given")
 	}
-	if len(out) > 0 && strings.TrimSpace(string(h.Peek(fpIngressCT))) != "json" {
-		return nil, edge.Invalid(fpIngressCT, "must be json when ingress rules are given")
+	return rules, fields, nil
+}
+
+// parseFieldRule parses the Footprint form of an ingress rule: <token>.<field> (or, with a
+// default token dflt, a Footprint data identifier) and a JSONPath.
+func parseFieldRule(left, location string, dflt []byte) (fieldRule, error) {
+	token, field, _ := strings.Cut(left, ".")
+	if dflt != nil && expr.FootprintKind([]byte(token)) {
+		token, field = string(dflt), left
 	}
-	return out, nil
+	if !expr.ValidID([]byte(token)) {
+		return fieldRule{}, edge.Invalid(fpIngressRule, "a rule's token is not a token id")
+	}
+	for seg := range strings.SplitSeq(field, ".") {
+		if !expr.ValidID([]byte(seg)) {
+			return fieldRule{}, edge.Invalid(fpIngressRule, "a rule's field is segments of A-Z a-z 0-9 _ - joined by dots")
+		}
+	}
+	path, err := jsonPath(location)
+	if err != nil {
+		return fieldRule{}, edge.Invalid(fpIngressRule, "a rule's location "+err.Error())
+	}
+	return fieldRule{token: token, field: field, location: location, path: path}, nil
+}
+
+// runFieldRules stores each value a fieldRule selects in the answer (m.body, a JSON document)
+// into its token and puts the token's reference in its place. A rule that selects nothing is
+// skipped, as a tokenize rule is.
+func (s *Pipeline) runFieldRules(x *exchange, m *message) error {
+	for i := range x.ingressFields {
+		r := &x.ingressFields[i]
+		if !gjson.ValidBytes(m.body) {
+			return edge.NewProblem(http.StatusBadGateway, "the destination's answer is not JSON; ingress rules need JSON")
+		}
+		v := gjson.GetBytes(m.body, r.path)
+		if !v.Exists() {
+			continue
+		}
+		patch, err := json.Marshal(map[string]json.RawMessage{r.field: json.RawMessage(v.Raw)})
+		if err != nil {
+			return edge.NewProblem(http.StatusBadGateway, "the destination's value at "+edge.QuoteSafe(r.location)+" cannot be vaulted")
+		}
+		if _, err := s.vault.Update(x.c.RC, x.c.Who, r.token, &vault.Request{Data: patch}); err != nil {
+			if errors.Is(err, store.ErrNotFound) || errors.Is(err, edge.ErrNotFound) {
+				return unknownToken(r.token)
+			}
+			return err
+		}
+		out, err := sjsonSet(m.body, r.path, r.token+"."+r.field)
+		if err != nil {
+			return edge.NewProblem(http.StatusBadGateway, "ingress could not replace "+edge.QuoteSafe(r.location))
+		}
+		m.body = out
+	}
+	return nil
 }
 
 // copyFootprintHeaders forwards x-fp-proxy-fwd-<Name> as <Name> and the caller's Content-Type;

@@ -52,9 +52,10 @@ type exchange struct {
 	r              *expr.Renderer // see renderer()
 
 	// Footprint's vault proxy (footprint.go) sets these.
-	footprint bool        // x-fp-* header rules; destination 5xx → 502
-	method    string      // overrides the caller's method
-	ingress   []Transform // tokenize rules run on a 2xx answer
+	footprint     bool        // x-fp-* header rules; destination 5xx → 502
+	method        string      // overrides the caller's method
+	ingress       []Transform // tokenize rules run on a 2xx answer
+	ingressFields []fieldRule // Footprint-form ingress rules run on a 2xx answer
 
 	strictFields bool   // a missing field is an error (Footprint's rule; fpFields)
 	defaultToken []byte // x-fp-id: the token {{ id.first_name }} reads, or nil
@@ -476,7 +477,7 @@ func (s *Pipeline) respond(x *exchange, dresp *fasthttp.Response) error {
 		return edge.NewProblem(http.StatusBadGateway, "the destination answered "+strconv.Itoa(status))
 	}
 	var err error
-	if (x.px != nil && len(x.px.ResponseTransforms) > 0 || len(x.ingress) > 0) && status >= 200 && status < 300 {
+	if (x.px != nil && len(x.px.ResponseTransforms) > 0 || len(x.ingress) > 0 || len(x.ingressFields) > 0) && status >= 200 && status < 300 {
 		err = s.transformResponse(x, dresp, resp)
 	} else if dresp.IsBodyStream() {
 		err = s.passBody(x, dresp, resp)
