@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -196,4 +197,70 @@ func TestFootprintIngressRuleFieldForm(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestFootprintProxyIDPathAndQueryAccessReason: x-fp-proxy-id invokes the pre-configured proxy
+// (on /vault_proxy and over a jit target), x-fp-path-and-query is appended to its destination
+// (never stepping out of its base path), and x-fp-proxy-access-reason is kept in the audit event
+// of each detokenization. Sluice ignored all three.
+func TestFootprintProxyIDPathAndQueryAccessReason(t *testing.T) {
+	dest := startDestination(t)
+	other := startDestination(t)
+	e := proxyEdge(t, dest)
+	k := e.adminKey
+	id := e.token(k, map[string]any{"data": map[string]any{"ssn": "123-45-6789"}})
+	pxID := e.do("POST", "/proxies", k, map[string]any{"name": "bureau", "destination_url": dest.url + "/bureau?v=2"}).expect(t, 201).json(t)["id"].(string)
+	body := `{"s":"{{ ` + id + `.ssn }}"}`
+	const reason = "KYC re-check, ticket 42 — démarche"
+	for _, tc := range []struct{ name, path string }{{"bare route", "/vault_proxy"}, {"wins over a jit target", "/vault_proxy/jit"}} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := len(other.requests())
+			e.do("POST", tc.path, k, body, "x-fp-proxy-id", pxID, "x-fp-proxy-target-url", other.url,
+				"x-fp-path-and-query", "/v1/check?x=1&y="+url.QueryEscape("{{ "+id+".ssn | remove: '-' }}"),
+				"x-fp-proxy-access-reason", reason).expect(t, 200)
+			got := dest.last(t)
+			if got.path != "/bureau/v1/check" || got.query != "v=2&x=1&y=123456789" || string(got.body) != `{"s":"123-45-6789"}` {
+				t.Fatalf("forwarded %s ?%s %s", got.path, got.query, got.body)
+			}
+			if len(other.requests()) != before {
+				t.Fatal("the jit target was called instead of the proxy")
+			}
+		})
+	}
+	// jit appends the path and query to the target URL too.
+	e.do("POST", "/vault_proxy/jit", k, `{}`, "x-fp-proxy-target-url", dest.url+"/base?a=1", "x-fp-path-and-query", "/more?b=2").expect(t, 200)
+	if got := dest.last(t); got.path != "/base/more" || got.query != "a=1&b=2" {
+		t.Fatalf("jit path and query: %s ?%s", got.path, got.query)
+	}
+	// Every detokenization of the three requests carries the reason.
+	evs := e.do("GET", "/logs?operation=detokenize&entity_id="+id, k, nil).expect(t, 200).json(t)["data"].([]any)
+	if len(evs) != 2 {
+		t.Fatalf("%d detokenize events, want 2", len(evs))
+	}
+	for _, ev := range evs {
+		if m := ev.(map[string]any); m["reason"] != reason || m["proxy_id"] != pxID {
+			t.Fatalf("audit event %v", m)
+		}
+	}
+	// Refused before anything is sent.
+	n := len(dest.requests())
+	for _, tc := range []struct{ name, header, value string }{
+		{"dot-dot segment", "x-fp-path-and-query", "/v1/../../admin"},
+		{"encoded dot-dot", "x-fp-path-and-query", "/%2e%2e/admin"},
+		{"encoded slash", "x-fp-path-and-query", "/a%2f..%2fadmin"},
+		{"no leading slash", "x-fp-path-and-query", "@evil.example/x"},
+		{"fragment", "x-fp-path-and-query", "/a#b"},
+		{"space", "x-fp-path-and-query", "/a b"},
+		{"invalid UTF-8 in the reason", "x-fp-proxy-access-reason", "a\xffb"},
+		{"reason too long", "x-fp-proxy-access-reason", strings.Repeat("r", 1025)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e.do("POST", "/vault_proxy", k, body, "x-fp-proxy-id", pxID, tc.header, tc.value).expectProblem(t, 400, true)
+			if len(dest.requests()) != n {
+				t.Fatal("forwarded")
+			}
+		})
+	}
+	e.do("POST", "/vault_proxy", k, body, "x-fp-proxy-id", "no-such-proxy").expectProblem(t, 404, true)
+	e.do("POST", "/vault_proxy", "", body, "x-fp-proxy-id", pxID).expectProblem(t, 401, true)
 }

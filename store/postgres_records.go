@@ -93,8 +93,8 @@ const insertTokenSQL = `WITH ins AS (
 		WHERE NOT EXISTS (SELECT 1 FROM tokens t WHERE t.id = token_claims.token_id
 			AND (t.expires_at IS NULL OR t.expires_at > $9))),
 	ev AS (
-		INSERT INTO events (id, created_at, entity_type, entity_id, operation, actor, proxy_id)
-		SELECT $10, $11, $12, $13, $14, $15, $16 FROM ins)
+		INSERT INTO events (id, created_at, entity_type, entity_id, operation, actor, proxy_id, reason)
+		SELECT $10, $11, $12, $13, $14, $15, $16, $17 FROM ins)
 	SELECT count(*) FROM ins`
 
 // batchSender is a pool (a batch is then its own transaction) or a transaction.

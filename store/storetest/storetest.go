@@ -63,6 +63,7 @@ func Run(t *testing.T, b Backend) {
 		{"Documents", testDocuments, false},
 		{"MutationsWriteTheirEvent", testMutationEvents, false},
 		{"RefusedEventMeansNoMutation", testRefusedEventNoMutation, false},
+		{"EventReasonRoundTrips", testEventReason, false},
 		{"EventsPagingAndFilters", testEventsPaging, false},
 		{"FlippedTokenByteIsErrCorrupt", testFlippedToken, false},
 		{"FlippedDocumentByteIsErrCorrupt", testFlippedDocument, false},

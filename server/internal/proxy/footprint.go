@@ -6,6 +6,8 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/tidwall/gjson"
 	"github.com/valyala/fasthttp"
@@ -28,19 +30,31 @@ const (
 	fpIngressRule        = "x-fp-proxy-ingress-rule"
 	fpIngressCT          = "x-fp-proxy-ingress-content-type"
 	fpID                 = "x-fp-id"
+	fpProxyID            = "x-fp-proxy-id"
+	fpPathAndQuery       = "x-fp-path-and-query"
+	fpAccessReason       = "x-fp-proxy-access-reason"
 	headerUpstreamStatus = "x-footprint-proxy-upstream-status-code"
 	fpLegacyID           = "x-fp-proxy-footprint-token"
 	reflectBodyLimit     = 5 << 20
 )
 
-func IsVaultProxyPath(path []byte) bool { return bytes.HasPrefix(path, []byte("/vault_proxy/")) }
+// IsVaultProxyPath reports whether path is /vault_proxy or under /vault_proxy/.
+func IsVaultProxyPath(path []byte) bool {
+	return bytes.Equal(path, []byte("/vault_proxy")) || bytes.HasPrefix(path, []byte("/vault_proxy/"))
+}
 
 // vaultProxy dispatches the /vault_proxy/ routes.
 func (s *Pipeline) VaultProxy(c *edge.Call) error {
 	if string(c.RC.Method()) != "POST" {
 		return edge.NewProblem(http.StatusMethodNotAllowed, "the vault proxy accepts POST")
 	}
-	rest := strings.TrimPrefix(string(c.RC.Path()), "/vault_proxy/")
+	rest := strings.TrimPrefix(strings.TrimPrefix(string(c.RC.Path()), "/vault_proxy"), "/")
+	// x-fp-proxy-id names a pre-configured proxy on /vault_proxy, and wins over a jit target as
+	// BT-PROXY-KEY wins over BT-PROXY-URL.
+	if id := c.RC.Request.Header.Peek(fpProxyID); len(id) > 0 && (rest == "" || rest == "jit") {
+		c.Route = "/vault_proxy/{id}"
+		return s.vaultProxyInvoke(c, string(id))
+	}
 	switch {
 	case rest == "jit":
 		c.Route = "/vault_proxy/jit"
@@ -101,6 +115,9 @@ func (s *Pipeline) vaultProxyJIT(c *edge.Call) error {
 	if err := fpFields(x, h); err != nil {
 		return err
 	}
+	if err := fpAudit(x, h); err != nil {
+		return err
+	}
 	x.basePath = u.EscapedPath()
 	x.footprint, x.limit, x.method = true, s.opt.EphemeralTokens, "POST"
 	if m := strings.ToUpper(strings.TrimSpace(string(h.Peek(fpMethod)))); m != "" {
@@ -114,7 +131,16 @@ func (s *Pipeline) vaultProxyJIT(c *edge.Call) error {
 	if err := x.setIngress(h); err != nil {
 		return err
 	}
-	x.url = append(x.url[:0], target...)
+	rest, query, err := pathAndQuery(h)
+	if err != nil {
+		return err
+	}
+	x.url = appendURL(x.url[:0], target, rest, query)
+	if len(rest)+len(query) > 0 {
+		if _, err := s.policy.CheckURL(string(x.url)); err != nil {
+			return edge.Invalid(fpPathAndQuery, "the destination is not allowed: "+egress.Detail(err))
+		}
+	}
 	return s.forward(x, x.url)
 }
 
@@ -138,7 +164,11 @@ func (s *Pipeline) vaultProxyInvoke(c *edge.Call, id string) error {
 	}
 	x := s.newExchange(c)
 	defer x.done()
-	if err := fpFields(x, &c.RC.Request.Header); err != nil {
+	h := &c.RC.Request.Header
+	if err := fpFields(x, h); err != nil {
+		return err
+	}
+	if err := fpAudit(x, h); err != nil {
 		return err
 	}
 	x.px, x.footprint, x.limit, c.ProxyID = px, true, s.opt.ProxyTokens, px.ID
@@ -147,7 +177,13 @@ func (s *Pipeline) vaultProxyInvoke(c *edge.Call, id string) error {
 	if err := x.setIngress(&c.RC.Request.Header); err != nil {
 		return err
 	}
-	x.url = appendURL(x.url[:0], px.DestinationURL, nil, nil)
+	rest, query, err := pathAndQuery(h)
+	if err != nil {
+		return err
+	}
+	// The base was checked when the proxy was saved; rest only adds path (it starts with '/')
+	// and query, so scheme and host stay the checked ones. The dialer checks the address.
+	x.url = appendURL(x.url[:0], px.DestinationURL, rest, query)
 	return s.forward(x, x.url)
 }
 
@@ -164,6 +200,9 @@ func (s *Pipeline) vaultProxyReflect(c *edge.Call) error {
 	x := s.newExchange(c)
 	defer x.done()
 	if err := fpFields(x, &c.RC.Request.Header); err != nil {
+		return err
+	}
+	if err := fpAudit(x, &c.RC.Request.Header); err != nil {
 		return err
 	}
 	x.limit, x.auditOp = s.opt.ReflectTokens, "reveal"
@@ -217,6 +256,47 @@ type fieldRule struct {
 	token, field string
 	location     string // as written, for errors
 	path         string // gjson syntax
+}
+
+// maxAccessReason bounds x-fp-proxy-access-reason, which every detokenization's audit event keeps.
+const maxAccessReason = 1024
+
+// fpAudit takes x-fp-proxy-access-reason for the audit event of each token the request uses: at
+// most maxAccessReason bytes of UTF-8 without control characters.
+func fpAudit(x *exchange, h *fasthttp.RequestHeader) error {
+	v := h.Peek(fpAccessReason)
+	if len(v) == 0 {
+		return nil
+	}
+	if len(v) > maxAccessReason || !utf8.Valid(v) || bytes.ContainsFunc(v, unicode.IsControl) {
+		return edge.Invalid(fpAccessReason, "must be at most 1024 bytes of UTF-8 text without control characters")
+	}
+	x.reason = string(v)
+	return nil
+}
+
+// pathAndQuery splits x-fp-path-and-query, appended to the destination URL, into a path (empty,
+// or starting with '/') and a query. Only visible ASCII but '#' is allowed, and no path segment
+// may step out of the destination's base path (checkRestPath: the header is not normalized as
+// a request path is, so plain dot segments are caught there too).
+func pathAndQuery(h *fasthttp.RequestHeader) (rest, query []byte, err error) {
+	v := h.Peek(fpPathAndQuery)
+	if len(v) == 0 {
+		return nil, nil, nil
+	}
+	if v[0] != '/' && v[0] != '?' {
+		return nil, nil, edge.Invalid(fpPathAndQuery, "must start with / or ?")
+	}
+	for _, c := range v {
+		if c <= ' ' || c >= 0x7f || c == '#' {
+			return nil, nil, edge.Invalid(fpPathAndQuery, "must be visible ASCII without #")
+		}
+	}
+	rest, query, _ = bytes.Cut(v, []byte("?"))
+	if err := checkRestPath(rest); err != nil {
+		return nil, nil, err
+	}
+	return rest, query, nil
 }
 
 // setIngress parses the request's ingress rules into x and checks the caller may apply them:

@@ -59,6 +59,7 @@ type exchange struct {
 
 	strictFields bool   // a missing field is an error (Footprint's rule; fpFields)
 	defaultToken []byte // x-fp-id: the token {{ id.first_name }} reads, or nil
+	reason       string // x-fp-proxy-access-reason, kept in each token use's audit event
 }
 
 // Invoke is POST|GET|PUT|PATCH|DELETE /proxy/**: find the destination, authenticate,
