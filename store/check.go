@@ -20,7 +20,8 @@ func storable(s string) bool {
 // checkEvent refuses an event that a backend could not keep as given. Mutating methods check
 // their event before they change anything: a refused event means no mutation.
 func checkEvent(ev *Event) error {
-	if storable(ev.EntityType) && storable(ev.EntityID) && storable(ev.Operation) && storable(ev.Actor) && storable(ev.ProxyID) {
+	if storable(ev.EntityType) && storable(ev.EntityID) && storable(ev.Operation) && storable(ev.Actor) && storable(ev.ProxyID) &&
+		storable(ev.Reason) {
 		return nil
 	}
 	return fmt.Errorf("%w: an audit event field is not valid UTF-8, holds a NUL byte or exceeds %d bytes", ErrInvalidInput, maxField)

@@ -22,11 +22,11 @@ func eventRow(ev *Event) []any {
 	}
 	k := newEventKey(ev.CreatedAt)
 	ev.ID = journal.ID(k)
-	return []any{k[len(prefixEvent):], ev.CreatedAt, ev.EntityType, ev.EntityID, ev.Operation, ev.Actor, ev.ProxyID}
+	return []any{k[len(prefixEvent):], ev.CreatedAt, ev.EntityType, ev.EntityID, ev.Operation, ev.Actor, ev.ProxyID, ev.Reason}
 }
 
-const insertEventSQL = `INSERT INTO events (id, created_at, entity_type, entity_id, operation, actor, proxy_id)
-	VALUES ($1, $2, $3, $4, $5, $6, $7)`
+const insertEventSQL = `INSERT INTO events (id, created_at, entity_type, entity_id, operation, actor, proxy_id, reason)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`
 
 // commitEvent writes a mutation's event and its change (for the other nodes' caches) in the
 // mutation's transaction.
@@ -151,7 +151,7 @@ func (b *auditBatcher) flush() {
 	for _, r := range reqs {
 		n += len(r.rows)
 	}
-	cols := make([][]any, 7)
+	cols := make([][]any, 8)
 	for c := range cols {
 		cols[c] = make([]any, 0, n)
 	}
@@ -166,9 +166,9 @@ func (b *auditBatcher) flush() {
 		b.onFlush()
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), auditCommitTimeout)
-	_, err := b.pool.Exec(ctx, `INSERT INTO events (id, created_at, entity_type, entity_id, operation, actor, proxy_id)
-		SELECT * FROM unnest($1::bytea[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])`,
-		cols[0], cols[1], cols[2], cols[3], cols[4], cols[5], cols[6])
+	_, err := b.pool.Exec(ctx, `INSERT INTO events (id, created_at, entity_type, entity_id, operation, actor, proxy_id, reason)
+		SELECT * FROM unnest($1::bytea[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])`,
+		cols[0], cols[1], cols[2], cols[3], cols[4], cols[5], cols[6], cols[7])
 	cancel()
 	err = pgErr(err)
 	for _, r := range reqs {
@@ -217,7 +217,7 @@ func (s *pgStore) Events(ctx context.Context, q EventQuery) ([]Event, string, er
 	if none {
 		return nil, "", nil
 	}
-	sql := "SELECT id, created_at, entity_type, entity_id, operation, actor, proxy_id FROM events"
+	sql := "SELECT id, created_at, entity_type, entity_id, operation, actor, proxy_id, reason FROM events"
 	if len(where) > 0 {
 		sql += " WHERE " + strings.Join(where, " AND ")
 	}
@@ -273,7 +273,7 @@ func (s *pgStore) queryEvents(ctx context.Context, sql string, args []any) ([]Ev
 	for rows.Next() {
 		var id []byte
 		var ev Event
-		if err := rows.Scan(&id, &ev.CreatedAt, &ev.EntityType, &ev.EntityID, &ev.Operation, &ev.Actor, &ev.ProxyID); err != nil {
+		if err := rows.Scan(&id, &ev.CreatedAt, &ev.EntityType, &ev.EntityID, &ev.Operation, &ev.Actor, &ev.ProxyID, &ev.Reason); err != nil {
 			return nil, pgErr(err)
 		}
 		ev.ID = hex.EncodeToString(id)
@@ -302,7 +302,7 @@ func (s *pgStore) EventsPage(ctx context.Context, q EventQuery, page, size int) 
 	if err := s.pool.QueryRow(ctx, "SELECT count(*) FROM events"+cond, args...).Scan(&out.Total); err != nil {
 		return EventPage{}, pgErr(err)
 	}
-	evs, err := s.queryEvents(ctx, "SELECT id, created_at, entity_type, entity_id, operation, actor, proxy_id FROM events"+cond+
+	evs, err := s.queryEvents(ctx, "SELECT id, created_at, entity_type, entity_id, operation, actor, proxy_id, reason FROM events"+cond+
 		fmt.Sprintf(" ORDER BY id DESC LIMIT %d OFFSET %d", size, (page-1)*size), args)
 	out.Events = evs
 	return out, err

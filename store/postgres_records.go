@@ -92,10 +92,10 @@ const insertTokenSQL = `WITH ins AS (
 		WHERE NOT EXISTS (SELECT 1 FROM tokens t WHERE t.id = token_claims.token_id
 			AND (t.expires_at IS NULL OR t.expires_at > $9))),
 	ev AS (
-		INSERT INTO events (id, created_at, entity_type, entity_id, operation, actor, proxy_id)
-		SELECT $10, $11, $12, $13, $14, $15, $16 FROM ins),
+		INSERT INTO events (id, created_at, entity_type, entity_id, operation, actor, proxy_id, reason)
+		SELECT $10, $11, $12, $13, $14, $15, $16, $17 FROM ins),
 	tm AS (
-		INSERT INTO token_terms (tag, pos, token_id) SELECT tag, $17, id FROM ins, unnest($18::bytea[]) AS tag)
+		INSERT INTO token_terms (tag, pos, token_id) SELECT tag, $18, id FROM ins, unnest($19::bytea[]) AS tag)
 	SELECT count(*) FROM ins`
 
 // batchSender is a pool (a batch is then its own transaction) or a transaction.

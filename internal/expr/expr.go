@@ -216,6 +216,10 @@ var (
 	// character other than HTAB, or invalid UTF-8 (the one error that depends
 	// on a value).
 	ErrHeaderInjection = errors.New("expr: header value contains a control character")
+	// ErrMissingField: with SetStrictFields, the dotted path of a source
+	// ({{ id.path }}) selects nothing: rendering it empty would forward a
+	// silently wrong value.
+	ErrMissingField = errors.New("expr: missing field")
 )
 
 // Error describes a failed expression. It names the expression as written

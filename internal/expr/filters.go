@@ -497,6 +497,46 @@ func (r *Renderer) applyJSON(c *call, v value, out []byte) (value, []byte, *ferr
 	return r.fromJSON(doc, c.path, out)
 }
 
+// fromField is fromJSON for the dotted path of a source (nil: the whole
+// document). Footprint's field identifiers are flat keys ("id.first_name" is
+// one key), so a path with dots is first looked up as one key of an object,
+// then as nested keys. A path that selects nothing is null, or with
+// SetStrictFields ErrMissingField naming it (a field's presence is not a
+// secret; its value is never in the error).
+func (r *Renderer) fromField(doc, path, out []byte) (value, []byte, *ferr) {
+	if path == nil {
+		return r.fromJSON(doc, nil, out)
+	}
+	raw := trimSpace(doc)
+	var res gjson.Result
+	if len(raw) > 0 && raw[0] == '{' && bytes.IndexByte(path, '.') >= 0 {
+		var b [128]byte
+		res = gjson.Get(bstr(raw), string(appendFlatKey(b[:0], path)))
+	}
+	if !res.Exists() && len(raw) > 0 && (raw[0] == '{' || raw[0] == '[') {
+		res = gjson.Get(bstr(raw), bstr(path))
+	}
+	if !res.Exists() {
+		if !r.strict {
+			return value{}, out, nil
+		}
+		return value{}, out, &ferr{err: ErrMissingField, detail: "field " + strconv.Quote(string(path)) + " is missing"}
+	}
+	return r.fromJSON(sbytes(res.Raw), nil, out)
+}
+
+// appendFlatKey appends path as one gjson key: its dots escaped. Path segments
+// hold only ValidID bytes, so a dot is the only character gjson would read.
+func appendFlatKey(dst, path []byte) []byte {
+	for _, c := range path {
+		if c == '.' {
+			dst = append(dst, '\\')
+		}
+		dst = append(dst, c)
+	}
+	return dst
+}
+
 // fromJSON selects path (gjson syntax; nil = the whole document) in doc and
 // classifies the result. Strings are decoded into out.
 func (r *Renderer) fromJSON(doc, path, out []byte) (value, []byte, *ferr) {

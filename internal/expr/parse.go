@@ -75,6 +75,18 @@ type parser struct {
 	i      int
 	buf    []byte // argument buffer; never grown beyond its capacity
 	header bool   // the expression is in a header value
+	dflt   []byte // the default token (SetDefaultToken), or nil
+}
+
+// FootprintKind reports whether w is the first segment of a Footprint data identifier
+// (id.first_name, card.primary.number, custom.x, …): with a default token such a source is a
+// field of that token, not a token id.
+func FootprintKind(w []byte) bool {
+	switch string(w) {
+	case "id", "card", "bank", "custom", "document", "investor_profile", "business":
+		return true
+	}
+	return false
 }
 
 func isIDChar(c byte) bool { return idChar[c] }
@@ -148,6 +160,7 @@ func (p *parser) parse(ex *expr) *perr {
 		return syntax("expected a token id, token:, config: or encrypted")
 	}
 	save := p.i
+	pathStart := -1 // where a path that includes the source word starts
 	p.ws()
 	switch {
 	case p.peek() == ':' && (string(w) == "token" || string(w) == "config"):
@@ -168,6 +181,12 @@ func (p *parser) parse(ex *expr) *perr {
 	case string(w) == "encrypted":
 		p.i = save
 		ex.kind = RefEncrypted
+	case p.dflt != nil && save < len(p.s) && p.s[save] == '.' && FootprintKind(w):
+		// {{ id.first_name }}: the whole identifier is the path into the default token.
+		p.i = save
+		ex.kind = RefToken
+		ex.id = p.dflt
+		pathStart = save - len(w)
 	default:
 		p.i = save
 		ex.kind = RefToken
@@ -178,6 +197,9 @@ func (p *parser) parse(ex *expr) *perr {
 	}
 	if ex.kind != RefConfig && p.peek() == '.' {
 		start := p.i + 1
+		if pathStart >= 0 {
+			start = pathStart
+		}
 		for p.peek() == '.' {
 			p.i++
 			if len(p.word()) == 0 {

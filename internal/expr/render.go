@@ -45,6 +45,8 @@ type Renderer struct {
 	st        scanState
 	lim       Limits
 	set       Limits // as given to SetLimits
+	dflt      []byte // as given to SetDefaultToken
+	strict    bool   // as given to SetStrictFields
 	count     int
 	expansion int64
 	read      int64 // bytes of Env documents read by expressions
@@ -122,6 +124,7 @@ func Release(r *Renderer) {
 	r.last = lastParse{}
 	r.p = parser{}
 	r.set = Limits{}
+	r.dflt, r.strict = nil, false
 	r.scannedSrc = nil
 	if cap(r.hits) > keepHits {
 		r.hits = nil
@@ -143,6 +146,19 @@ func wipe(b []byte) []byte {
 
 // SetLimits sets the limits of the following calls on r (until Release).
 func (r *Renderer) SetLimits(l Limits) { r.set = l }
+
+// SetDefaultToken makes id the default token (Footprint's x-fp-id): a source
+// that is a Footprint data identifier, {{ id.first_name }} or
+// {{ card.primary.number }}, reads that field of this token, and Ref.ID is id
+// (the caller's slice, not a view into src). nil removes it. It lasts until
+// Release.
+func (r *Renderer) SetDefaultToken(id []byte) { r.dflt = id; r.last = lastParse{} }
+
+// SetStrictFields makes a source's dotted path that selects nothing
+// ({{ id.missing }}) ErrMissingField instead of null: Footprint's rule, where
+// an absent field must not be forwarded as an empty value. It lasts until
+// Release.
+func (r *Renderer) SetStrictFields(on bool) { r.strict = on }
 
 // Count returns how many expressions the last Scan, Render, Stream or Reader
 // saw (so far, for a Reader still being read).
@@ -425,7 +441,7 @@ func (r *Renderer) parseAt(src []byte, h hit, off int64) (raw []byte, idx int, e
 	if inside(r.text[:], text) {
 		r.textHW = max(r.textHW, len(text))
 	}
-	r.p = parser{s: text, buf: r.argBuf[:0]}
+	r.p = parser{s: text, buf: r.argBuf[:0], dflt: r.dflt}
 	r.p.header = r.st.ctx == Header
 	pe := r.p.parse(&r.ex)
 	r.argHW = max(r.argHW, len(r.p.buf))
@@ -502,6 +518,11 @@ func (r *Renderer) replay(dst, src []byte, hits []hit, env Env) ([]byte, error) 
 	return append(dst, src[pos:]...), nil
 }
 
+// sameSlice reports whether a and b are the same memory.
+func sameSlice(a, b []byte) bool {
+	return len(a) == len(b) && len(a) > 0 && &a[0] == &b[0]
+}
+
 // decode returns the expression text with the escaping of its context
 // removed: JSON string escapes inside a JSON string, percent-encoding in
 // Form and Query.
@@ -524,7 +545,11 @@ func (r *Renderer) decode(inner []byte, h hit) ([]byte, bool) {
 func (r *Renderer) report(fn func(Ref) error, raw []byte, off int64, idx int) error {
 	ex := &r.ex
 	ref := Ref{Kind: ex.kind, Expr: raw, Index: idx}
-	if ex.kind != RefEncrypted {
+	switch {
+	case ex.kind == RefEncrypted:
+	case r.dflt != nil && sameSlice(ex.id, r.dflt):
+		ref.ID = r.dflt // {{ id.first_name }}: the default token, which src does not name
+	default:
 		id, ok := srcView(raw, ex.id)
 		if !ok {
 			return newError(ErrSyntax, "token ids and configuration names must be written without escapes", raw, off, nil, false)
@@ -620,7 +645,7 @@ func (r *Renderer) eval(env Env) (value, *ferr) {
 			return v, &ferr{err: ErrUnknownToken, detail: "unknown token", id: ex.id}
 		}
 		if fe = r.charge(env, doc); fe == nil {
-			v, r.bufs[0], fe = r.fromJSON(doc, ex.path, r.bufs[0][:0])
+			v, r.bufs[0], fe = r.fromField(doc, ex.path, r.bufs[0][:0])
 		}
 	case RefConfig:
 		c, ok := env.Config(ex.id)
@@ -635,7 +660,7 @@ func (r *Renderer) eval(env Env) (value, *ferr) {
 			return v, &ferr{err: ErrNoEncrypted, detail: "the request has no BT-ENCRYPTED payload"}
 		}
 		if fe = r.charge(env, doc); fe == nil {
-			v, r.bufs[0], fe = r.fromJSON(doc, ex.path, r.bufs[0][:0])
+			v, r.bufs[0], fe = r.fromField(doc, ex.path, r.bufs[0][:0])
 		}
 	}
 	if fe != nil {

@@ -79,6 +79,7 @@ func Run(t *testing.T, b Backend) {
 		{"IdempotencySurvivesRestart", testIdempotencyRestart, false},
 		{"MutationsWriteTheirEvent", testMutationEvents, false},
 		{"RefusedEventMeansNoMutation", testRefusedEventNoMutation, false},
+		{"EventReasonRoundTrips", testEventReason, false},
 		{"EventsPagingAndFilters", testEventsPaging, false},
 		{"FlippedTokenByteIsErrCorrupt", testFlippedToken, false},
 		{"FlippedDocumentByteIsErrCorrupt", testFlippedDocument, false},

@@ -349,6 +349,7 @@ func (s *Pipeline) detokEvent(x *exchange, id string) store.Event {
 	if x.px != nil {
 		ev.ProxyID = x.px.ID
 	}
+	ev.Reason = x.reason
 	return ev
 }
 

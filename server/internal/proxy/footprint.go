@@ -2,13 +2,21 @@ package proxy
 
 import (
 	"bytes"
+	"encoding/json"
+	"errors"
 	"net/http"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
+	"github.com/tidwall/gjson"
 	"github.com/valyala/fasthttp"
 
+	"github.com/sluice-edge/sluice/internal/expr"
 	"github.com/sluice-edge/sluice/server/internal/edge"
 	"github.com/sluice-edge/sluice/server/internal/egress"
+	"github.com/sluice-edge/sluice/server/internal/vault"
+	"github.com/sluice-edge/sluice/store"
 )
 
 // Footprint's vault proxy (SPEC §9): /vault_proxy/jit, /vault_proxy/reflect and
@@ -16,22 +24,37 @@ import (
 // {{ … }} expressions; the pipeline is the one of /proxy (proxy.go).
 
 const (
-	fpTargetURL      = "x-fp-proxy-target-url"
-	fpMethod         = "x-fp-proxy-method"
-	fpForwardPrefix  = "x-fp-proxy-fwd-"
-	fpIngressRule    = "x-fp-proxy-ingress-rule"
-	fpIngressCT      = "x-fp-proxy-ingress-content-type"
-	reflectBodyLimit = 5 << 20
+	fpTargetURL          = "x-fp-proxy-target-url"
+	fpMethod             = "x-fp-proxy-method"
+	fpForwardPrefix      = "x-fp-proxy-fwd-"
+	fpIngressRule        = "x-fp-proxy-ingress-rule"
+	fpIngressCT          = "x-fp-proxy-ingress-content-type"
+	fpID                 = "x-fp-id"
+	fpProxyID            = "x-fp-proxy-id"
+	fpPathAndQuery       = "x-fp-path-and-query"
+	fpAccessReason       = "x-fp-proxy-access-reason"
+	headerUpstreamStatus = "x-footprint-proxy-upstream-status-code"
+	fpLegacyID           = "x-fp-proxy-footprint-token"
+	reflectBodyLimit     = 5 << 20
 )
 
-func IsVaultProxyPath(path []byte) bool { return bytes.HasPrefix(path, []byte("/vault_proxy/")) }
+// IsVaultProxyPath reports whether path is /vault_proxy or under /vault_proxy/.
+func IsVaultProxyPath(path []byte) bool {
+	return bytes.Equal(path, []byte("/vault_proxy")) || bytes.HasPrefix(path, []byte("/vault_proxy/"))
+}
 
 // vaultProxy dispatches the /vault_proxy/ routes.
 func (s *Pipeline) VaultProxy(c *edge.Call) error {
 	if string(c.RC.Method()) != "POST" {
 		return edge.NewProblem(http.StatusMethodNotAllowed, "the vault proxy accepts POST")
 	}
-	rest := strings.TrimPrefix(string(c.RC.Path()), "/vault_proxy/")
+	rest := strings.TrimPrefix(strings.TrimPrefix(string(c.RC.Path()), "/vault_proxy"), "/")
+	// x-fp-proxy-id names a pre-configured proxy on /vault_proxy, and wins over a jit target as
+	// BT-PROXY-KEY wins over BT-PROXY-URL.
+	if id := c.RC.Request.Header.Peek(fpProxyID); len(id) > 0 && (rest == "" || rest == "jit") {
+		c.Route = "/vault_proxy/{id}"
+		return s.vaultProxyInvoke(c, string(id))
+	}
 	switch {
 	case rest == "jit":
 		c.Route = "/vault_proxy/jit"
@@ -89,6 +112,12 @@ func (s *Pipeline) vaultProxyJIT(c *edge.Call) error {
 	}
 	x := s.newExchange(c)
 	defer x.done()
+	if err := fpFields(x, h); err != nil {
+		return err
+	}
+	if err := fpAudit(x, h); err != nil {
+		return err
+	}
 	x.basePath = u.EscapedPath()
 	x.footprint, x.limit, x.method = true, s.opt.EphemeralTokens, "POST"
 	if m := strings.ToUpper(strings.TrimSpace(string(h.Peek(fpMethod)))); m != "" {
@@ -99,12 +128,19 @@ func (s *Pipeline) vaultProxyJIT(c *edge.Call) error {
 			return edge.Invalid(fpMethod, "must be GET, POST, PUT, PATCH or DELETE")
 		}
 	}
-	rules, err := ingressRules(h)
+	if err := x.setIngress(h); err != nil {
+		return err
+	}
+	rest, query, err := pathAndQuery(h)
 	if err != nil {
 		return err
 	}
-	x.ingress = rules
-	x.url = append(x.url[:0], target...)
+	x.url = appendURL(x.url[:0], target, rest, query)
+	if len(rest)+len(query) > 0 {
+		if _, err := s.policy.CheckURL(string(x.url)); err != nil {
+			return edge.Invalid(fpPathAndQuery, "the destination is not allowed: "+egress.Detail(err))
+		}
+	}
 	return s.forward(x, x.url)
 }
 
@@ -128,15 +164,26 @@ func (s *Pipeline) vaultProxyInvoke(c *edge.Call, id string) error {
 	}
 	x := s.newExchange(c)
 	defer x.done()
+	h := &c.RC.Request.Header
+	if err := fpFields(x, h); err != nil {
+		return err
+	}
+	if err := fpAudit(x, h); err != nil {
+		return err
+	}
 	x.px, x.footprint, x.limit, c.ProxyID = px, true, s.opt.ProxyTokens, px.ID
 	x.basePath = px.basePath
 	x.env.config = px.Configuration
-	rules, err := ingressRules(&c.RC.Request.Header)
+	if err := x.setIngress(&c.RC.Request.Header); err != nil {
+		return err
+	}
+	rest, query, err := pathAndQuery(h)
 	if err != nil {
 		return err
 	}
-	x.ingress = rules
-	x.url = appendURL(x.url[:0], px.DestinationURL, nil, nil)
+	// The base was checked when the proxy was saved; rest only adds path (it starts with '/')
+	// and query, so scheme and host stay the checked ones. The dialer checks the address.
+	x.url = appendURL(x.url[:0], px.DestinationURL, rest, query)
 	return s.forward(x, x.url)
 }
 
@@ -152,6 +199,12 @@ func (s *Pipeline) vaultProxyReflect(c *edge.Call) error {
 	}
 	x := s.newExchange(c)
 	defer x.done()
+	if err := fpFields(x, &c.RC.Request.Header); err != nil {
+		return err
+	}
+	if err := fpAudit(x, &c.RC.Request.Header); err != nil {
+		return err
+	}
 	x.limit, x.auditOp = s.opt.ReflectTokens, "reveal"
 	x.exprLimits.MaxExpansion = reflectBodyLimit // the answer stays within 5 MB of expansions
 	ct := c.RC.Request.Header.ContentType()
@@ -177,35 +230,185 @@ func (s *Pipeline) vaultProxyReflect(c *edge.Call) error {
 	return nil
 }
 
-// ingressRules parses x-fp-proxy-ingress-rule headers (repeatable, comma-separated,
-// "<token type>=<$.json.path>") into tokenize transforms run on a 2xx answer.
-func ingressRules(h *fasthttp.RequestHeader) ([]Transform, error) {
-	var out []Transform
+// fpFields applies Footprint's field rules to x's expressions: a field that is missing is an
+// error naming it (never an empty string), and x-fp-id (or x-fp-proxy-footprint-token) names the
+// default token that {{ id.first_name }} reads.
+func fpFields(x *exchange, h *fasthttp.RequestHeader) error {
+	x.strictFields = true
+	name, id := fpID, h.Peek(fpID)
+	if len(id) == 0 {
+		name, id = fpLegacyID, h.Peek(fpLegacyID)
+	}
+	if len(id) == 0 {
+		return nil
+	}
+	if !expr.ValidID(id) {
+		return edge.Invalid(name, "is not a token id")
+	}
+	x.defaultToken = append(x.defaultToken[:0], id...)
+	return nil
+}
+
+// fieldRule is an ingress rule in Footprint's form, <token>.<field>=<$.json.path>: the value at
+// path in a 2xx answer is stored in the token's data under the flat key field, and the answer
+// carries "<token>.<field>" in its place, the reference {{ <token>.<field> }} reads back.
+type fieldRule struct {
+	token, field string
+	location     string // as written, for errors
+	path         string // gjson syntax
+}
+
+// maxAccessReason bounds x-fp-proxy-access-reason, which every detokenization's audit event keeps.
+const maxAccessReason = 1024
+
+// fpAudit takes x-fp-proxy-access-reason for the audit event of each token the request uses: at
+// most maxAccessReason bytes of UTF-8 without control characters.
+func fpAudit(x *exchange, h *fasthttp.RequestHeader) error {
+	v := h.Peek(fpAccessReason)
+	if len(v) == 0 {
+		return nil
+	}
+	if len(v) > maxAccessReason || !utf8.Valid(v) || bytes.ContainsFunc(v, unicode.IsControl) {
+		return edge.Invalid(fpAccessReason, "must be at most 1024 bytes of UTF-8 text without control characters")
+	}
+	x.reason = string(v)
+	return nil
+}
+
+// pathAndQuery splits x-fp-path-and-query, appended to the destination URL, into a path (empty,
+// or starting with '/') and a query. Only visible ASCII but '#' is allowed, and no path segment
+// may step out of the destination's base path (checkRestPath: the header is not normalized as
+// a request path is, so plain dot segments are caught there too).
+func pathAndQuery(h *fasthttp.RequestHeader) (rest, query []byte, err error) {
+	v := h.Peek(fpPathAndQuery)
+	if len(v) == 0 {
+		return nil, nil, nil
+	}
+	if v[0] != '/' && v[0] != '?' {
+		return nil, nil, edge.Invalid(fpPathAndQuery, "must start with / or ?")
+	}
+	for _, c := range v {
+		if c <= ' ' || c >= 0x7f || c == '#' {
+			return nil, nil, edge.Invalid(fpPathAndQuery, "must be visible ASCII without #")
+		}
+	}
+	rest, query, _ = bytes.Cut(v, []byte("?"))
+	if err := checkRestPath(rest); err != nil {
+		return nil, nil, err
+	}
+	return rest, query, nil
+}
+
+// setIngress parses the request's ingress rules into x and checks the caller may apply them:
+// Footprint-form rules update tokens (token:update), before anything is sent.
+func (x *exchange) setIngress(h *fasthttp.RequestHeader) error {
+	rules, fields, err := ingressRules(h, x.defaultToken)
+	if err != nil {
+		return err
+	}
+	if len(fields) > 0 && !x.c.Who.Can(edge.PermTokenUpdate) {
+		return edge.Forbidden("token:update")
+	}
+	x.ingress, x.ingressFields = rules, fields
+	return nil
+}
+
+// ingressRules parses x-fp-proxy-ingress-rule headers (repeatable, comma-separated; each split
+// on its first '='): Sluice's <token type>=<$.json.path> becomes a tokenize transform,
+// Footprint's <token>.<field>=<$.json.path> a fieldRule (with a default token dflt, <field>
+// alone when it is a Footprint data identifier such as card.primary.number). Both run on a 2xx
+// answer.
+func ingressRules(h *fasthttp.RequestHeader, dflt []byte) ([]Transform, []fieldRule, error) {
+	var rules []Transform
+	var fields []fieldRule
+	n := 0
 	for _, v := range h.PeekAll(fpIngressRule) {
 		for _, rule := range strings.Split(string(v), ",") {
 			rule = strings.TrimSpace(rule)
 			if rule == "" {
 				continue
 			}
-			typ, path, ok := strings.Cut(rule, "=")
-			t := Transform{Type: "tokenize", Options: &TransformOptions{Location: strings.TrimSpace(path),
-				Token: &TokenTemplate{Type: strings.TrimSpace(typ)}}}
+			if n++; n > 64 {
+				return nil, nil, edge.Invalid(fpIngressRule, "at most 64 rules")
+			}
+			left, location, ok := strings.Cut(rule, "=")
 			if !ok {
-				return nil, edge.Invalid(fpIngressRule, "a rule is <token type>=<$.json.path>")
+				return nil, nil, edge.Invalid(fpIngressRule, "a rule is <token>.<field>=<$.json.path> or <token type>=<$.json.path>")
 			}
+			left, location = strings.TrimSpace(left), strings.TrimSpace(location)
+			if strings.Contains(left, ".") {
+				r, err := parseFieldRule(left, location, dflt)
+				if err != nil {
+					return nil, nil, err
+				}
+				fields = append(fields, r)
+				continue
+			}
+			t := Transform{Type: "tokenize", Options: &TransformOptions{Location: location, Token: &TokenTemplate{Type: left}}}
 			if err := ValidateDeclarative(&t, fpIngressRule); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
-			out = append(out, t)
+			rules = append(rules, t)
 		}
 	}
-	if len(out) > 64 {
-		return nil, edge.Invalid(fpIngressRule, "at most 64 rules")
+	if n > 0 && strings.TrimSpace(string(h.Peek(fpIngressCT))) != "json" {
+		return nil, nil, edge.Invalid(fpIngressCT, "must be json when ingress rules are given")
 	}
-	if len(out) > 0 && strings.TrimSpace(string(h.Peek(fpIngressCT))) != "json" {
-		return nil, edge.Invalid(fpIngressCT, "must be json when ingress rules are given")
+	return rules, fields, nil
+}
+
+// parseFieldRule parses the Footprint form of an ingress rule: <token>.<field> (or, with a
+// default token dflt, a Footprint data identifier) and a JSONPath.
+func parseFieldRule(left, location string, dflt []byte) (fieldRule, error) {
+	token, field, _ := strings.Cut(left, ".")
+	if dflt != nil && expr.FootprintKind([]byte(token)) {
+		token, field = string(dflt), left
 	}
-	return out, nil
+	if !expr.ValidID([]byte(token)) {
+		return fieldRule{}, edge.Invalid(fpIngressRule, "a rule's token is not a token id")
+	}
+	for seg := range strings.SplitSeq(field, ".") {
+		if !expr.ValidID([]byte(seg)) {
+			return fieldRule{}, edge.Invalid(fpIngressRule, "a rule's field is segments of A-Z a-z 0-9 _ - joined by dots")
+		}
+	}
+	path, err := jsonPath(location)
+	if err != nil {
+		return fieldRule{}, edge.Invalid(fpIngressRule, "a rule's location "+err.Error())
+	}
+	return fieldRule{token: token, field: field, location: location, path: path}, nil
+}
+
+// runFieldRules stores each value a fieldRule selects in the answer (m.body, a JSON document)
+// into its token and puts the token's reference in its place. A rule that selects nothing is
+// skipped, as a tokenize rule is.
+func (s *Pipeline) runFieldRules(x *exchange, m *message) error {
+	for i := range x.ingressFields {
+		r := &x.ingressFields[i]
+		if !gjson.ValidBytes(m.body) {
+			return edge.NewProblem(http.StatusBadGateway, "the destination's answer is not JSON; ingress rules need JSON")
+		}
+		v := gjson.GetBytes(m.body, r.path)
+		if !v.Exists() {
+			continue
+		}
+		patch, err := json.Marshal(map[string]json.RawMessage{r.field: json.RawMessage(v.Raw)})
+		if err != nil {
+			return edge.NewProblem(http.StatusBadGateway, "the destination's value at "+edge.QuoteSafe(r.location)+" cannot be vaulted")
+		}
+		if _, err := s.vault.Update(x.c.RC, x.c.Who, r.token, &vault.Request{Data: patch}); err != nil {
+			if errors.Is(err, store.ErrNotFound) || errors.Is(err, edge.ErrNotFound) {
+				return unknownToken(r.token)
+			}
+			return err
+		}
+		out, err := sjsonSet(m.body, r.path, r.token+"."+r.field)
+		if err != nil {
+			return edge.NewProblem(http.StatusBadGateway, "ingress could not replace "+edge.QuoteSafe(r.location))
+		}
+		m.body = out
+	}
+	return nil
 }
 
 // copyFootprintHeaders forwards x-fp-proxy-fwd-<Name> as <Name> and the caller's Content-Type;

@@ -19,7 +19,8 @@ import (
 
 func FuzzIngressRules(f *testing.F) {
 	for _, s := range []string{"card_number=$.card.number", "card_number=$.a, social_security_number=$.b[0]",
-		"nonsense", "=", "token=$", "token=$..a", ",,,", "card=$['a.b']"} {
+		"nonsense", "=", "token=$", "token=$..a", ",,,", "card=$['a.b']",
+		"fp_id_1.card.primary.number=$.card", "fp_id_1.id.dob=$.a=b", ".x=$.a", "t..x=$.a", "t.x.=$.a", "t.x y=$.a"} {
 		f.Add(s, "json")
 		f.Add(s, "xml")
 	}
@@ -27,7 +28,15 @@ func FuzzIngressRules(f *testing.F) {
 		var h fasthttp.RequestHeader
 		h.Set(fpIngressRule, rule)
 		h.Set(fpIngressCT, ct)
-		rules, err := ingressRules(&h)
+		rules, fields, err := ingressRules(&h, nil)
+		for _, r := range fields {
+			if err != nil || !expr.ValidID([]byte(r.token)) || r.field == "" {
+				t.Fatalf("bad field rule accepted: %+v", r)
+			}
+			if _, perr := jsonPath(r.location); perr != nil {
+				t.Fatalf("rule with invalid location accepted: %q", r.location)
+			}
+		}
 		for _, r := range rules {
 			if err != nil || r.Type != "tokenize" || r.Options == nil || r.Options.Token == nil {
 				t.Fatalf("bad rule accepted: %+v", r)

@@ -52,9 +52,14 @@ type exchange struct {
 	r              *expr.Renderer // see renderer()
 
 	// Footprint's vault proxy (footprint.go) sets these.
-	footprint bool        // x-fp-* header rules; destination 5xx → 502
-	method    string      // overrides the caller's method
-	ingress   []Transform // tokenize rules run on a 2xx answer
+	footprint     bool        // x-fp-* header rules; destination 5xx → 502
+	method        string      // overrides the caller's method
+	ingress       []Transform // tokenize rules run on a 2xx answer
+	ingressFields []fieldRule // Footprint-form ingress rules run on a 2xx answer
+
+	strictFields bool   // a missing field is an error (Footprint's rule; fpFields)
+	defaultToken []byte // x-fp-id: the token {{ id.first_name }} reads, or nil
+	reason       string // x-fp-proxy-access-reason, kept in each token use's audit event
 }
 
 // Invoke is POST|GET|PUT|PATCH|DELETE /proxy/**: find the destination, authenticate,
@@ -122,8 +127,17 @@ func (x *exchange) renderer() *expr.Renderer {
 	if x.r == nil {
 		x.r = expr.Acquire()
 		x.r.SetLimits(x.exprLimits)
+		x.fieldRules(x.r)
 	}
 	return x.r
+}
+
+// fieldRules gives r the exchange's rules for fields of tokens (see fpFields).
+func (x *exchange) fieldRules(r *expr.Renderer) {
+	r.SetStrictFields(x.strictFields)
+	if x.defaultToken != nil {
+		r.SetDefaultToken(x.defaultToken)
+	}
 }
 
 // done wipes x and returns it to the pool. Nothing may hold x or its buffers after (response
@@ -447,24 +461,24 @@ func (x *exchange) destinationError(err error) error {
 // respond moves the destination's answer (dresp, released here or handed on) into the caller's
 // response: status, headers and body as they came, minus hop-by-hop headers, plus
 // BT-PROXY-DESTINATION-STATUS. Response transforms run on 2xx only; otherwise the body passes
-// through (passBody). On an error nothing of the destination's answer goes out.
+// through (passBody). On an error nothing of the destination's answer goes out. Footprint's
+// routes (SPEC §9) add x-footprint-proxy-upstream-status-code to every answer, an error's too,
+// and answer a destination 5xx with 502 and the destination's headers and body.
 func (s *Pipeline) respond(x *exchange, dresp *fasthttp.Response) error {
 	resp := &x.c.RC.Response
 	status := dresp.StatusCode()
-	switch {
-	case status < 200:
+	if x.footprint {
+		defer setUpstreamStatus(resp, status) // after the answer is built (or reset for an error)
+	}
+	if status < 200 {
 		// An informational answer (101 Switching Protocols above all) is not the answer to a
 		// proxied request, and the edge does not relay protocol switches.
 		fasthttp.ReleaseResponse(dresp)
 		x.c.ErrClass = errDestinationStatus
 		return edge.NewProblem(http.StatusBadGateway, "the destination answered "+strconv.Itoa(status))
-	case x.footprint && status >= 500:
-		fasthttp.ReleaseResponse(dresp)
-		resp.Header.Set("x-footprint-proxy-upstream-status-code", strconv.Itoa(status))
-		return edge.NewProblem(http.StatusBadGateway, "the destination answered "+strconv.Itoa(status))
 	}
 	var err error
-	if (x.px != nil && len(x.px.ResponseTransforms) > 0 || len(x.ingress) > 0) && status >= 200 && status < 300 {
+	if (x.px != nil && len(x.px.ResponseTransforms) > 0 || len(x.ingress) > 0 || len(x.ingressFields) > 0) && status >= 200 && status < 300 {
 		err = s.transformResponse(x, dresp, resp)
 	} else if dresp.IsBodyStream() {
 		err = s.passBody(x, dresp, resp)
@@ -480,12 +494,17 @@ func (s *Pipeline) respond(x *exchange, dresp *fasthttp.Response) error {
 		return err
 	}
 	var b [3]byte
-	st := strconv.AppendInt(b[:0], int64(status), 10)
-	resp.Header.SetCanonical(nameDestinationStatus, st)
-	if x.footprint {
-		resp.Header.SetBytesV("x-footprint-proxy-upstream-status-code", st) // SPEC §9: on every answer
+	resp.Header.SetCanonical(nameDestinationStatus, strconv.AppendInt(b[:0], int64(status), 10))
+	if x.footprint && status >= 500 {
+		resp.SetStatusCode(http.StatusBadGateway)
 	}
 	return nil
+}
+
+// setUpstreamStatus sets Footprint's x-footprint-proxy-upstream-status-code on resp.
+func setUpstreamStatus(resp *fasthttp.Response, status int) {
+	var b [3]byte
+	resp.Header.SetBytesV(headerUpstreamStatus, strconv.AppendInt(b[:0], int64(status), 10))
 }
 
 // transformResponse reads the destination's whole body (its pauses bounded by the body idle
@@ -579,6 +598,7 @@ func (s *Pipeline) prepareStreamedBody(x *exchange, req *fasthttp.Request, cl in
 	if detok {
 		lazy := &lazyEnv{s: s, x: x}
 		bs.renderer = expr.Acquire()
+		x.fieldRules(bs.renderer)
 		// The same expression limit as a whole body: a stream is no licence for more.
 		bs.renderer.SetLimits(expr.Limits{MaxExprs: x.exprLimits.MaxExprs, MaxExpansion: limit})
 		r = bs.renderer.Reader(bs, ec, lazy)

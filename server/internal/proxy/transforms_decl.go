@@ -62,6 +62,9 @@ func (s *Pipeline) runResponseTransforms(x *exchange, resp *fasthttp.Response, b
 			}
 		}
 	}
+	if err := s.runFieldRules(x, m); err != nil {
+		return nil, err
+	}
 	return m.body, nil
 }
 

@@ -20,6 +20,7 @@ type Event struct {
 	Operation  string    `json:"operation"`
 	Actor      string    `json:"actor"`
 	ProxyID    string    `json:"proxy_id,omitempty"`
+	Reason     string    `json:"reason,omitempty"` // why the caller used the token (x-fp-proxy-access-reason)
 	CreatedAt  time.Time `json:"created_at"`
 }
 

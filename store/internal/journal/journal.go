@@ -557,7 +557,7 @@ func (j *Journal) decode(rec []byte, dst []Event) ([]Event, error) {
 // sameButEntity reports whether a and b are the same event but for their ids and entity ids.
 func sameButEntity(a, b *Event) bool {
 	return a.EntityType == b.EntityType && a.Operation == b.Operation && a.Actor == b.Actor &&
-		a.ProxyID == b.ProxyID && a.CreatedAt.Equal(b.CreatedAt)
+		a.ProxyID == b.ProxyID && a.Reason == b.Reason && a.CreatedAt.Equal(b.CreatedAt)
 }
 
 // readChunk decodes the records in [from, to) of seg, in key order.
@@ -718,6 +718,10 @@ func appendEventJSON(b []byte, ev *Event, id, stamp []byte) []byte {
 	if ev.ProxyID != "" {
 		b = append(b, `,"proxy_id":`...)
 		b = appendJSONString(b, ev.ProxyID)
+	}
+	if ev.Reason != "" {
+		b = append(b, `,"reason":`...)
+		b = appendJSONString(b, ev.Reason)
 	}
 	b = append(b, `,"created_at":"`...)
 	b = append(b, stamp...)
