@@ -21,6 +21,7 @@ const refreshRetry = 250 * time.Millisecond
 func (s *Server) follow(feed store.ChangeFeed) {
 	s.stale = newStaleSet()
 	feed.Subscribe(s.changed)
+	s.stale.addAll() // what changed between the rooms' first reads and the subscription
 	s.workers.Add(1)
 	go func() {
 		defer s.workers.Done()
