@@ -151,7 +151,7 @@ func (s *Server) initTransforms() error {
 	if cacheDir == "" && s.cfg.DataDir != "" {
 		cacheDir = filepath.Join(s.cfg.DataDir, "wasm-cache")
 	}
-	s.guestHTTP = &proxy.GuestHTTP{}
+	s.guestHTTP = &proxy.GuestHTTP{Metrics: obs.NewGuestHTTP(s.metrics)} // series registered once
 	eng, err := api.StartTransforms(s.ctx(), s.store, s.log, transforms.Config{
 		MemoryLimitPages: uint32(s.cfg.Transforms.MemoryBytes >> 16),
 		CallTimeout:      s.cfg.Transforms.CallTimeout,
@@ -192,7 +192,7 @@ func (s *Server) initProxying() error {
 		s.client.DialTimeout, s.client.Dial = nil, coarseDial(&s.destConns, s.cfg.DestinationDial)
 	}
 	*s.guestHTTP = proxy.GuestHTTP{Policy: s.policy, Client: s.client, Timeout: s.cfg.Timeouts.Destination,
-		Metrics: obs.NewGuestHTTP(s.metrics)}
+		Metrics: s.guestHTTP.Metrics}
 	s.keys = api.NewKeys(s.store, s.now)
 	s.decrypter = jwe.NewDecrypter(s.keys.Lookup, 256) // BT-ENCRYPTED and "encrypted": keys parsed once
 	s.proxy, err = proxy.New(proxy.Deps{Store: s.store, Vault: s.vault, Auth: s.auth, Metrics: s.metrics, Log: s.log,
