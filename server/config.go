@@ -117,6 +117,10 @@ type Database struct {
 	URL string `yaml:"url"`
 	// MaxConns bounds the node's connection pool (0: the URL's pool_max_conns or pgx's default).
 	MaxConns int32 `yaml:"max_conns"`
+	// AuditWindow, when positive, is how long detokenization audit records gather before their one
+	// transaction; 0 (the default) commits as soon as the previous commit ends, taking every
+	// record waiting. (audit.sync_interval is Badger's fsync bound, a different thing.)
+	AuditWindow time.Duration `yaml:"audit_window"`
 }
 
 // Audit configures the audit journal (SPEC §10).
@@ -140,7 +144,7 @@ func (c *Config) auditSyncInterval() time.Duration {
 // postgresOptions is the PostgreSQL vault's part of the configuration.
 func (c *Config) postgresOptions() store.PostgresOptions {
 	return store.PostgresOptions{MasterKey: c.MasterKey, Logger: c.Logger, TokenCacheSize: c.Limits.TokenCacheEntries,
-		AuditSyncInterval: c.auditSyncInterval(), AuditRetention: c.Audit.Retention, MaxConns: c.Database.MaxConns}
+		AuditSyncInterval: c.Database.AuditWindow, AuditRetention: c.Audit.Retention, MaxConns: c.Database.MaxConns}
 }
 
 // storeOptions is the Badger vault's part of the configuration.

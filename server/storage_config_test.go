@@ -43,10 +43,11 @@ func TestStorageAndAuditKeysReachTheVault(t *testing.T) {
 
 // TestDatabaseURLFromFlagEnvAndFile: the database URL comes from --database-url, then
 // SLUICE_DATABASE_URL, then database.url; with it the PostgreSQL vault gets the same master key,
-// token cache and audit options as Badger would, and database.max_conns.
+// token cache and audit retention as Badger would, database.max_conns, and database.audit_window
+// (not audit.sync_interval, which is Badger's fsync bound).
 func TestDatabaseURLFromFlagEnvAndFile(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "c.yaml")
-	os.WriteFile(file, []byte("database:\n  url: postgres://file/db\n  max_conns: 7\naudit:\n  sync_interval: 0s\n  retention: 24h\nlimits:\n  token_cache_entries: 5\n"), 0o600)
+	os.WriteFile(file, []byte("database:\n  url: postgres://file/db\n  max_conns: 7\n  audit_window: 3ms\naudit:\n  sync_interval: 0s\n  retention: 24h\nlimits:\n  token_cache_entries: 5\n"), 0o600)
 	for _, tc := range []struct {
 		name string
 		args []string
@@ -67,7 +68,7 @@ func TestDatabaseURLFromFlagEnvAndFile(t *testing.T) {
 				t.Fatalf("database url %q, want %q", cfg.Database.URL, tc.want)
 			}
 			o := cfg.postgresOptions()
-			if o.MaxConns != 7 || o.AuditSyncInterval != -1 || o.AuditRetention != 24*time.Hour || o.TokenCacheSize != 5 || len(o.MasterKey) != 32 {
+			if o.MaxConns != 7 || o.AuditSyncInterval != 3*time.Millisecond || o.AuditRetention != 24*time.Hour || o.TokenCacheSize != 5 || len(o.MasterKey) != 32 {
 				t.Fatalf("options %+v", o)
 			}
 		})
