@@ -118,6 +118,9 @@ func (s *Pipeline) vaultProxyJIT(c *edge.Call) error {
 	if err := fpAudit(x, h); err != nil {
 		return err
 	}
+	if x.tls, err = destinationTLS(h, s.client.TLSConfig); err != nil {
+		return err
+	}
 	x.basePath = u.EscapedPath()
 	x.footprint, x.limit, x.method = true, s.opt.EphemeralTokens, "POST"
 	if m := strings.ToUpper(strings.TrimSpace(string(h.Peek(fpMethod)))); m != "" {
@@ -169,6 +172,10 @@ func (s *Pipeline) vaultProxyInvoke(c *edge.Call, id string) error {
 		return err
 	}
 	if err := fpAudit(x, h); err != nil {
+		return err
+	}
+	var err error
+	if x.tls, err = destinationTLS(h, s.client.TLSConfig); err != nil {
 		return err
 	}
 	x.px, x.footprint, x.limit, c.ProxyID = px, true, s.opt.ProxyTokens, px.ID
