@@ -240,3 +240,50 @@ func TestFootprintPinnedCertificate(t *testing.T) {
 	// A pinned request's connection is not the pool's: an unpinned request still works.
 	e.do("POST", "/vault_proxy/jit", k, body, "x-fp-proxy-target-url", dest.url+"/after").expect(t, 200)
 }
+
+// TestProxyClientCertificateMutualTLS: a pre-configured proxy's client_certificate (PEM
+// certificate and key) is presented to a destination that requires one, through /vault_proxy/{id}
+// and /proxy; the API never shows the key, and a certificate without its key is refused.
+func TestProxyClientCertificateMutualTLS(t *testing.T) {
+	serverCA, clientCA := newTestCA(t, "server CA"), newTestCA(t, "client CA")
+	_, _, serverPair := issue(t, serverCA, "localhost", true)
+	clientCAs := x509.NewCertPool()
+	clientCAs.AddCert(clientCA.cert)
+	dest := startTLSDestination(t, serverCA.file, serverPair, clientCAs)
+	e := proxyEdge(t, dest)
+	k := e.adminKey
+	certPEM, keyPEM, _ := issue(t, clientCA, "configured-client", false)
+	_, otherKey, _ := issue(t, clientCA, "other", false)
+	keyLine := strings.Split(string(keyPEM), "\n")[1]
+
+	for _, bad := range []string{string(certPEM), string(keyPEM), string(certPEM) + string(otherKey), "not pem"} {
+		r := e.do("POST", "/proxies", k, map[string]any{"name": "m", "destination_url": dest.url, "client_certificate": bad})
+		r.expectProblem(t, 400, false)
+		if strings.Contains(string(r.body), "PRIVATE KEY") {
+			t.Fatalf("the refusal quotes the key: %s", r.body)
+		}
+	}
+	created := e.do("POST", "/proxies", k, map[string]any{"name": "m", "destination_url": dest.url + "/mtls",
+		"client_certificate": string(certPEM) + string(keyPEM)}).expect(t, 201)
+	px := created.json(t)
+	for _, shown := range []*resp{created, e.do("GET", "/proxies/"+px["id"].(string), k, nil).expect(t, 200), e.do("GET", "/proxies", k, nil).expect(t, 200)} {
+		if strings.Contains(string(shown.body), keyLine) || strings.Contains(string(shown.body), "PRIVATE KEY") {
+			t.Fatalf("the API shows the client certificate's key: %s", shown.body)
+		}
+	}
+	if px["client_certificate"] != string(certPEM) {
+		t.Fatalf("client_certificate shown as %q", px["client_certificate"])
+	}
+	e.do("POST", "/vault_proxy/"+px["id"].(string), k, `{}`).expect(t, 200)
+	if cn := dest.last(t).header.Get("X-Test-Client-CN"); cn != "configured-client" {
+		t.Fatalf("destination saw client %q through /vault_proxy/{id}", cn)
+	}
+	e.do("POST", "/proxy", k, `{}`, "BT-PROXY-KEY", px["key"].(string)).expect(t, 200)
+	if cn := dest.last(t).header.Get("X-Test-Client-CN"); cn != "configured-client" {
+		t.Fatalf("destination saw client %q through /proxy", cn)
+	}
+	// A merge patch that leaves the certificate alone keeps it.
+	e.do("PATCH", "/proxies/"+px["id"].(string), k, `{"name":"renamed"}`, "Content-Type", "application/merge-patch+json").expect(t, 200)
+	e.do("POST", "/vault_proxy/"+px["id"].(string), k, `{}`).expect(t, 200)
+	assertNoSecrets(t, e.logText(), keyLine)
+}

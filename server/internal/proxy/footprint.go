@@ -174,8 +174,12 @@ func (s *Pipeline) vaultProxyInvoke(c *edge.Call, id string) error {
 	if err := fpAudit(x, h); err != nil {
 		return err
 	}
+	base := s.client.TLSConfig
+	if px.tls != nil {
+		base = px.tls // the headers' certificate, if any, replaces the proxy's; a pin adds to it
+	}
 	var err error
-	if x.tls, err = destinationTLS(h, s.client.TLSConfig); err != nil {
+	if x.tls, err = destinationTLS(h, base); err != nil {
 		return err
 	}
 	x.px, x.footprint, x.limit, c.ProxyID = px, true, s.opt.ProxyTokens, px.ID

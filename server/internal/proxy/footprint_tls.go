@@ -110,7 +110,7 @@ func destinationTLS(h *fasthttp.RequestHeader, base *tls.Config) (*tls.Config, e
 		if err != nil {
 			return nil, err
 		}
-		conf.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return cert, nil }
+		conf = withClientCertificate(conf, cert)
 	}
 	if len(pinV) > 0 {
 		pin, err := pinnedCertificate(pinV)
@@ -120,6 +120,59 @@ func destinationTLS(h *fasthttp.RequestHeader, base *tls.Config) (*tls.Config, e
 		pinTo(conf, pin)
 	}
 	return conf, nil
+}
+
+// ParseClientCertificate checks a proxy's client_certificate: PEM certificate blocks (the leaf
+// first) and one private key that matches the leaf.
+func ParseClientCertificate(text string) (*tls.Certificate, error) {
+	blocks, err := parsePEMHeader([]byte(text))
+	if err != nil {
+		return nil, edge.Invalid("client_certificate", "must be PEM: "+err.Error())
+	}
+	var certs, keys []pemBlock
+	for _, b := range blocks {
+		if b.typ == "CERTIFICATE" {
+			certs = append(certs, b)
+		} else if strings.HasSuffix(b.typ, "PRIVATE KEY") {
+			keys = append(keys, b)
+		}
+	}
+	if len(certs) == 0 || len(keys) != 1 {
+		return nil, edge.Invalid("client_certificate", "must hold a PEM certificate and its private key")
+	}
+	keyPEM := encodePEM(keys)
+	defer clear(keyPEM)
+	cert, err := tls.X509KeyPair(encodePEM(certs), keyPEM)
+	if err != nil {
+		return nil, edge.Invalid("client_certificate", "the certificate and private key do not parse or do not match")
+	}
+	return &cert, nil
+}
+
+// ClientCertificateView is what the API shows of a proxy's client_certificate: its certificate
+// blocks, never the key.
+func (p *Definition) ClientCertificateView() string {
+	blocks, err := parsePEMHeader([]byte(p.ClientCertificate))
+	if err != nil {
+		return ""
+	}
+	var certs []pemBlock
+	for _, b := range blocks {
+		if b.typ == "CERTIFICATE" {
+			certs = append(certs, b)
+		}
+	}
+	return string(encodePEM(certs))
+}
+
+// withClientCertificate is base (cloned) presenting cert.
+func withClientCertificate(base *tls.Config, cert *tls.Certificate) *tls.Config {
+	conf := base.Clone()
+	if conf == nil {
+		conf = &tls.Config{MinVersion: tls.VersionTLS12}
+	}
+	conf.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return cert, nil }
+	return conf
 }
 
 // clientCertificate pairs the caller's certificate (chain) and private key.
@@ -186,6 +239,9 @@ type sender interface {
 // configuration a HostClient of its own (same dialer and settings; no pool, no cleaner
 // goroutine) whose one connection closes after the request.
 func (s *Pipeline) clientFor(x *exchange, req *fasthttp.Request) (sender, error) {
+	if x.tls == nil && x.px != nil {
+		x.tls = x.px.tls // its client_certificate, if it has one
+	}
 	if x.tls == nil {
 		return s.client, nil
 	}
