@@ -121,6 +121,9 @@ func (s *Pipeline) vaultProxyJIT(c *edge.Call) error {
 	if x.tls, err = destinationTLS(h, s.client.TLSConfig); err != nil {
 		return err
 	}
+	if x.tls != nil && u.Scheme != "https" {
+		return errTLSNeedsHTTPS // before any token is read
+	}
 	x.basePath = u.EscapedPath()
 	x.footprint, x.limit, x.method = true, s.opt.EphemeralTokens, "POST"
 	if m := strings.ToUpper(strings.TrimSpace(string(h.Peek(fpMethod)))); m != "" {
@@ -181,6 +184,9 @@ func (s *Pipeline) vaultProxyInvoke(c *edge.Call, id string) error {
 	var err error
 	if x.tls, err = destinationTLS(h, base); err != nil {
 		return err
+	}
+	if x.tls != nil && !strings.HasPrefix(px.DestinationURL, "https://") {
+		return errTLSNeedsHTTPS
 	}
 	x.px, x.footprint, x.limit, c.ProxyID = px, true, s.opt.ProxyTokens, px.ID
 	x.basePath = px.basePath

@@ -29,6 +29,8 @@ const (
 	maxPEMBlocks = 8
 )
 
+var errTLSNeedsHTTPS = edge.Invalid(fpClientCert, "mutual TLS and pinning need an https destination")
+
 // errPinMismatch fails a handshake whose leaf certificate is not the pinned one.
 var errPinMismatch = errors.New("proxy: the destination's certificate is not the pinned one")
 
@@ -247,7 +249,7 @@ func (s *Pipeline) clientFor(x *exchange, req *fasthttp.Request) (sender, error)
 	}
 	uri := req.URI()
 	if !bytes.Equal(uri.Scheme(), []byte("https")) {
-		return nil, edge.Invalid(fpClientCert, "mutual TLS and pinning need an https destination")
+		return nil, errTLSNeedsHTTPS
 	}
 	req.SetConnectionClose()
 	c := s.client
