@@ -14,9 +14,11 @@ import (
 const usage = `usage: sluice <command> [flags]
 
 commands:
-  serve     run the edge (see README.md for flags)
-  rekey     rotate the master key: --data-dir DIR, current key from SLUICE_MASTER_KEY or
-            --master-key-file, new key from SLUICE_NEW_MASTER_KEY or --new-master-key-file
+  serve     run the edge (see README.md for flags; --database-url postgres://… keeps the
+            vault in PostgreSQL, shared by any number of nodes)
+  rekey     rotate the master key: --data-dir DIR (or --database-url postgres://…), current key
+            from SLUICE_MASTER_KEY or --master-key-file, new key from SLUICE_NEW_MASTER_KEY or
+            --new-master-key-file
   version   print the version
 `
 

@@ -217,7 +217,8 @@ func TestFullDiskRefusesWritesThenRecovers(t *testing.T) {
 		t.Helper()
 		for _, tok := range tokens {
 			if st, m := p.get(t, "/tokens/"+tok.id, adminKey); st != 200 || m["data"] != tok.data {
-				t.Fatalf("acknowledged token %s: %d", tok.id, st)
+				_, why := p.readyz(t)
+				t.Fatalf("acknowledged token %s: %d %v (readyz: %s)", tok.id, st, m["detail"], why)
 			}
 		}
 	}

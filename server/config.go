@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
@@ -43,6 +44,7 @@ type Config struct {
 	RateLimits RateLimits `yaml:"rate_limits"`
 	Transforms Transforms `yaml:"transforms"`
 	Storage    Storage    `yaml:"storage"`
+	Database   Database   `yaml:"database"`
 	Audit      Audit      `yaml:"audit"`
 	LogLevel   string     `yaml:"log_level"`
 
@@ -86,6 +88,9 @@ type Transforms struct {
 	PoolSize         int           `yaml:"pool_size"`           // warm instances per module
 	MaxTokensPerCall int           `yaml:"max_tokens_per_call"` // tokens one call may create
 	CompileTimeout   time.Duration `yaml:"compile_timeout"`     // per uploaded module
+	// CacheDir keeps compiled modules across restarts (default <data_dir>/wasm-cache). Code in it
+	// runs in the process: only the user Sluice runs as may write it.
+	CacheDir string `yaml:"cache_dir"`
 }
 
 // Storage sizes the Badger vault and guards its disk (see RATIONALE.md, "A full disk" and
@@ -104,6 +109,16 @@ type Storage struct {
 	GCInterval          time.Duration `yaml:"gc_interval"` // value-log GC and audit retention
 }
 
+// Database puts the vault in PostgreSQL instead of Badger (SPEC §11): any number of nodes with
+// the same master key share it.
+type Database struct {
+	// URL is postgres://user:password@host:port/database?sslmode=… ("": Badger in DataDir). It
+	// holds a password: it is never logged.
+	URL string `yaml:"url"`
+	// MaxConns bounds the node's connection pool (0: the URL's pool_max_conns or pgx's default).
+	MaxConns int32 `yaml:"max_conns"`
+}
+
 // Audit configures the audit journal (SPEC §10).
 type Audit struct {
 	// SyncInterval bounds how long a record waits for fsync after the plaintext left
@@ -113,20 +128,31 @@ type Audit struct {
 	Retention time.Duration `yaml:"retention"`
 }
 
-// storeOptions is the vault's part of the configuration.
+// auditSyncInterval is audit.sync_interval as the stores take it: 0 becomes their "before Audit
+// returns".
+func (c *Config) auditSyncInterval() time.Duration {
+	if c.Audit.SyncInterval == 0 {
+		return -1
+	}
+	return c.Audit.SyncInterval
+}
+
+// postgresOptions is the PostgreSQL vault's part of the configuration.
+func (c *Config) postgresOptions() store.PostgresOptions {
+	return store.PostgresOptions{MasterKey: c.MasterKey, Logger: c.Logger, TokenCacheSize: c.Limits.TokenCacheEntries,
+		AuditSyncInterval: c.auditSyncInterval(), AuditRetention: c.Audit.Retention, MaxConns: c.Database.MaxConns}
+}
+
+// storeOptions is the Badger vault's part of the configuration.
 func (c *Config) storeOptions() store.Options {
 	st := c.Storage
-	sync := c.Audit.SyncInterval
-	if sync == 0 {
-		sync = -1 // the store's "before Audit returns"
-	}
 	return store.Options{
 		Dir: c.DataDir, MasterKey: c.MasterKey, Logger: c.Logger, TokenCacheSize: c.Limits.TokenCacheEntries,
 		Sizes: store.Sizes{MemTableBytes: st.MemTableBytes, MemTables: st.MemTables, BlockCacheBytes: st.BlockCacheBytes,
 			IndexCacheBytes: st.IndexCacheBytes, Compactors: st.Compactors, ValueThreshold: st.ValueThresholdBytes,
 			ValueLogFileBytes: st.ValueLogFileBytes},
 		DiskReserve:       st.ReserveBytes,
-		AuditSyncInterval: sync,
+		AuditSyncInterval: c.auditSyncInterval(),
 		AuditRetention:    c.Audit.Retention,
 		GCInterval:        st.GCInterval,
 	}
@@ -184,8 +210,8 @@ func ParseConfig(args []string, getenv func(string) string, stdout io.Writer) (C
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	var f struct {
-		listen, admin, dataDir, keyFile, adminKey, caFile, config string
-		dev, allowPrivate, allowHTTP                              bool
+		listen, admin, dataDir, keyFile, adminKey, caFile, config, dbURL string
+		dev, allowPrivate, allowHTTP                                     bool
 	}
 	fs.StringVar(&f.listen, "listen", "", "public API and proxy listener")
 	fs.StringVar(&f.admin, "admin-listen", "", "health and metrics listener")
@@ -197,6 +223,7 @@ func ParseConfig(args []string, getenv func(string) string, stdout io.Writer) (C
 	fs.BoolVar(&f.allowHTTP, "allow-http-destinations", false, "allow http:// destinations")
 	fs.StringVar(&f.caFile, "destination-ca-file", "", "extra PEM CA bundle for destinations")
 	fs.StringVar(&f.config, "config", "", "YAML configuration file")
+	fs.StringVar(&f.dbURL, "database-url", "", "postgres://…: the vault in PostgreSQL instead of Badger")
 	if err := fs.Parse(args); err != nil {
 		return cfg, fmt.Errorf("serve: %w", err)
 	}
@@ -230,6 +257,7 @@ func ParseConfig(args []string, getenv func(string) string, stdout io.Writer) (C
 		{"master-key-file", "", &cfg.MasterKeyFile},
 		{"admin-key", "SLUICE_ADMIN_KEY", &cfg.AdminKey},
 		{"destination-ca-file", "SLUICE_DESTINATION_CA_FILE", &cfg.DestinationCAFile},
+		{"database-url", "SLUICE_DATABASE_URL", &cfg.Database.URL},
 	}
 	for _, s := range strs {
 		if v, ok := pick(s.flag, s.env); ok {
@@ -350,23 +378,29 @@ func (c *Config) slogLevel() slog.Level {
 	return l
 }
 
-// Rekey is `sluice rekey`: it rotates the master key of a data directory from the current key
+// Rekey is `sluice rekey`: it rotates the master key of a data directory, or of the vault in the
+// PostgreSQL database at --database-url (SLUICE_DATABASE_URL), from the current key
 // (SLUICE_MASTER_KEY or --master-key-file) to the new one (SLUICE_NEW_MASTER_KEY or
-// --new-master-key-file). The edge must be stopped.
+// --new-master-key-file). A Badger edge must be stopped; PostgreSQL nodes need the new key when
+// they next start.
 func Rekey(args []string, getenv func(string) string) error {
 	fs := flag.NewFlagSet("rekey", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	dataDir := fs.String("data-dir", "", "Badger directory")
 	oldFile := fs.String("master-key-file", "", "file with the current master key")
 	newFile := fs.String("new-master-key-file", "", "file with the new master key")
+	dbURL := fs.String("database-url", "", "postgres://…: the vault in PostgreSQL")
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("rekey: %w", err)
+	}
+	if *dbURL == "" {
+		*dbURL = getenv("SLUICE_DATABASE_URL")
 	}
 	if *dataDir == "" {
 		*dataDir = getenv("SLUICE_DATA_DIR")
 	}
-	if *dataDir == "" {
-		return errors.New("rekey: --data-dir is required")
+	if *dataDir == "" && *dbURL == "" {
+		return errors.New("rekey: --data-dir or --database-url is required")
 	}
 	load := func(file, env, what string) ([]byte, error) {
 		cfg := Config{MasterKeyFile: file}
@@ -386,6 +420,17 @@ func Rekey(args []string, getenv func(string) string) error {
 	}
 	if bytes.Equal(oldKey, newKey) {
 		return errors.New("rekey: the new key is the current key")
+	}
+	if *dbURL != "" {
+		ctx, cancel := context.WithTimeout(context.Background(), openStoreTimeout)
+		defer cancel()
+		if err := store.RekeyPostgres(ctx, *dbURL, oldKey, newKey); err != nil {
+			if errors.Is(err, store.ErrWrongKey) {
+				return errors.New("rekey: the current key does not open the vault in the database")
+			}
+			return err
+		}
+		return nil
 	}
 	if err := store.Rekey(*dataDir, oldKey, newKey, 0); err != nil {
 		if errors.Is(err, store.ErrWrongKey) {

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/sluice-edge/sluice/internal/testwasm"
 )
 
 // edge is a Sluice running in-process on real 127.0.0.1 sockets for a test.
@@ -51,7 +53,8 @@ func startEdge(t *testing.T, mod ...func(*Config)) *testEdge {
 	cfg.MasterKey = bytes.Repeat([]byte{0x42}, 32)
 	cfg.AdminKey = testAdminKey
 	logs := &syncBuffer{}
-	cfg.LogOutput, cfg.LogLevel = logs, "debug" // the production log path: buffered, request lines hand-encoded
+	cfg.Transforms.CacheDir = testwasm.CompileCacheDir() // Go guests compile once per run, not per edge
+	cfg.LogOutput, cfg.LogLevel = logs, "debug"          // the production log path: buffered, request lines hand-encoded
 	if raceEnabled {
 		// A Go guest compiles in 1.5–3 s, but for over 30 s under -race on a loaded VM.
 		cfg.Transforms.CompileTimeout = 10 * time.Minute

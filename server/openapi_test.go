@@ -124,6 +124,9 @@ func TestOpenAPIDocumentIsValid31(t *testing.T) {
 					t.Errorf("error %s is not documented as application/problem+json", code)
 					continue
 				}
+				if strings.HasSuffix(mt.Schema.Ref, "/ReactorProblem") && strings.HasSuffix(o.path, "/react") {
+					continue // a reactor's failures and standard errors are wrapped, the edge's own are not
+				}
 				if got := strings.HasSuffix(mt.Schema.Ref, "/ProxyError"); got != wrapped {
 					t.Errorf("error %s: wrapped in proxy_error = %v, want %v", code, got, wrapped)
 				}
@@ -178,6 +181,8 @@ var specEndpoints = []string{
 	"POST /proxies", "GET /proxies", "GET /proxies/{id}", "PUT /proxies/{id}", "PATCH /proxies/{id}", "DELETE /proxies/{id}",
 	"POST /keys", "GET /keys", "GET /keys/{id}", "DELETE /keys/{id}",
 	"POST /transforms", "GET /transforms", "GET /transforms/{id}", "DELETE /transforms/{id}",
+	"POST /reactors", "GET /reactors", "GET /reactors/{id}", "PUT /reactors/{id}", "PATCH /reactors/{id}",
+	"DELETE /reactors/{id}", "POST /reactors/{id}/react",
 	"GET /logs",
 	"POST /vault_proxy/jit", "POST /vault_proxy/reflect", "POST /vault_proxy/{id}",
 	"GET /openapi.json",

@@ -34,7 +34,7 @@ type route struct {
 }
 
 // routes lists every API endpoint. Paths are matched segment by segment; "{id}" matches one
-// non-empty segment.
+// non-empty segment, at the end or before a fixed tail.
 var routes = []route{
 	{"/tokens", "POST", (*api.API).CreateToken},
 	{"/tokens/{id}", "GET", (*api.API).GetToken},
@@ -60,6 +60,13 @@ var routes = []route{
 	{"/transforms", "GET", (*api.API).ListTransforms},
 	{"/transforms/{id}", "GET", (*api.API).GetTransform},
 	{"/transforms/{id}", "DELETE", (*api.API).DeleteTransform},
+	{"/reactors", "POST", (*api.API).CreateReactor},
+	{"/reactors", "GET", (*api.API).ListReactors},
+	{"/reactors/{id}", "GET", (*api.API).GetReactor},
+	{"/reactors/{id}", "PUT", (*api.API).UpdateReactor},
+	{"/reactors/{id}", "PATCH", (*api.API).PatchReactor},
+	{"/reactors/{id}", "DELETE", (*api.API).DeleteReactor},
+	{"/reactors/{id}/react", "POST", (*api.API).React},
 }
 
 // match finds the route for path and method. It returns the route (nil if none) and whether the
@@ -81,11 +88,14 @@ func match(method string, path []byte) (r *route, id string, pathKnown bool) {
 }
 
 func matchPattern(pattern, path string) (string, bool) {
-	base, hasID := strings.CutSuffix(pattern, "/{id}")
+	base, tail, hasID := strings.Cut(pattern, "{id}")
 	if !hasID {
 		return "", path == pattern
 	}
-	rest, ok := strings.CutPrefix(path, base+"/")
+	rest, ok := strings.CutPrefix(path, base)
+	if ok {
+		rest, ok = strings.CutSuffix(rest, tail)
+	}
 	if !ok || rest == "" || strings.Contains(rest, "/") {
 		return "", false
 	}

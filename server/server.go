@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -48,10 +49,18 @@ type Server struct {
 	api       *api.API
 	metrics   *obs.Metrics
 	wasm      *transforms.Engine // WebAssembly transforms
+	guestHTTP *proxy.GuestHTTP   // the guests' sluice.http_request, filled by initProxying
 
-	logBuf *obs.BufferedLog    // the default log's buffer, flushed on Close
-	auth   *edge.Authenticator // API keys → principals, rate limits
-	vault  *vault.Vault        // the token service
+	logBuf    *obs.BufferedLog    // the default log's buffer, flushed on Close
+	auth      *edge.Authenticator // API keys → principals, rate limits
+	vault     *vault.Vault        // the token service
+	keys      *api.Keys           // private keys, cached after first use
+	decrypter *jwe.Decrypter      // BT-ENCRYPTED and "encrypted", over keys
+
+	stale      *staleSet          // cached records other nodes changed, to read again
+	background context.Context    // of work that belongs to no request; ends at Close
+	stop       context.CancelFunc // ends background
+	workers    sync.WaitGroup     // background goroutines, waited for before the vault closes
 }
 
 // New opens the vault and prepares the handlers. The caller must Close the Server.
@@ -65,24 +74,21 @@ func New(cfg Config) (s *Server, err error) {
 		logBuf = obs.NewBufferedLog(out)
 		cfg.Logger = slog.New(slog.NewJSONHandler(logBuf, &slog.HandlerOptions{Level: cfg.slogLevel()}))
 	}
-	s = &Server{cfg: cfg, log: cfg.Logger, now: time.Now, logBuf: logBuf}
+	background, stop := context.WithCancel(context.Background())
+	s = &Server{cfg: cfg, log: cfg.Logger, now: time.Now, logBuf: logBuf, background: background, stop: stop}
 	defer func() {
-		if err != nil && logBuf != nil {
-			logBuf.Close()
+		if err != nil {
+			stop()
+			if logBuf != nil {
+				logBuf.Close()
+			}
 		}
 	}()
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
-	st, err := store.Open(cfg.storeOptions())
+	st, err := openStore(&cfg)
 	if err != nil {
-		if errors.Is(err, store.ErrWrongKey) {
-			return nil, fmt.Errorf("the master key does not open the data directory %s (wrong key?); nothing was changed", cfg.DataDir)
-		}
-		return nil, err
-	}
-	if err := s.attach(st); err != nil {
-		st.Close()
 		return nil, err
 	}
 	if cfg.AdminKey == "" && cfg.Dev {
@@ -91,11 +97,38 @@ func New(cfg Config) (s *Server, err error) {
 			st.Close()
 			return nil, err
 		}
-		s.auth = edge.NewAuthenticator(s.store, s.cfg.AdminKey, s.cfg.RateLimits)
-		s.vault = vault.New(s.store, s.now)
+	}
+	if err := s.attach(st); err != nil {
+		st.Close()
+		return nil, err
+	}
+	if feed, ok := st.(store.ChangeFeed); ok {
+		s.follow(feed)
 	}
 	s.ready.Store(true)
 	return s, nil
+}
+
+// openStoreTimeout bounds connecting to and migrating a PostgreSQL vault at start.
+const openStoreTimeout = time.Minute
+
+// openStore opens the vault: in PostgreSQL when a database URL is configured, otherwise Badger
+// in the data directory.
+func openStore(cfg *Config) (store.Store, error) {
+	if cfg.Database.URL != "" {
+		ctx, cancel := context.WithTimeout(context.Background(), openStoreTimeout)
+		defer cancel()
+		st, err := store.OpenPostgres(ctx, cfg.Database.URL, cfg.postgresOptions())
+		if errors.Is(err, store.ErrWrongKey) {
+			return nil, errors.New("the master key does not open the vault in the database (wrong key?); nothing was changed")
+		}
+		return st, err
+	}
+	st, err := store.Open(cfg.storeOptions())
+	if errors.Is(err, store.ErrWrongKey) {
+		return nil, fmt.Errorf("the master key does not open the data directory %s (wrong key?); nothing was changed", cfg.DataDir)
+	}
+	return st, err
 }
 
 // attach makes st the Server's vault and prepares everything that depends on it.
@@ -114,10 +147,11 @@ func (s *Server) attach(st store.Store) error {
 
 // initTransforms starts the WebAssembly engine and compiles the stored modules.
 func (s *Server) initTransforms() error {
-	cacheDir := ""
-	if s.cfg.DataDir != "" {
+	cacheDir := s.cfg.Transforms.CacheDir
+	if cacheDir == "" && s.cfg.DataDir != "" {
 		cacheDir = filepath.Join(s.cfg.DataDir, "wasm-cache")
 	}
+	s.guestHTTP = &proxy.GuestHTTP{Metrics: obs.NewGuestHTTP(s.metrics)} // series registered once
 	eng, err := api.StartTransforms(s.ctx(), s.store, s.log, transforms.Config{
 		MemoryLimitPages: uint32(s.cfg.Transforms.MemoryBytes >> 16),
 		CallTimeout:      s.cfg.Transforms.CallTimeout,
@@ -126,6 +160,7 @@ func (s *Server) initTransforms() error {
 		MaxTokens:        s.cfg.Transforms.MaxTokensPerCall,
 		CompileTimeout:   s.cfg.Transforms.CompileTimeout,
 		CacheDir:         cacheDir,
+		HTTPDoer:         s.guestHTTP,
 	})
 	s.wasm = eng
 	return err
@@ -156,10 +191,12 @@ func (s *Server) initProxying() error {
 	if s.cfg.DestinationDial != nil {
 		s.client.DialTimeout, s.client.Dial = nil, coarseDial(&s.destConns, s.cfg.DestinationDial)
 	}
-	keys := api.NewKeys(s.store, s.now)
-	decrypter := jwe.NewDecrypter(keys.Lookup, 256) // BT-ENCRYPTED and "encrypted": keys parsed once
+	*s.guestHTTP = proxy.GuestHTTP{Policy: s.policy, Client: s.client, Timeout: s.cfg.Timeouts.Destination,
+		Metrics: s.guestHTTP.Metrics}
+	s.keys = api.NewKeys(s.store, s.now)
+	s.decrypter = jwe.NewDecrypter(s.keys.Lookup, 256) // BT-ENCRYPTED and "encrypted": keys parsed once
 	s.proxy, err = proxy.New(proxy.Deps{Store: s.store, Vault: s.vault, Auth: s.auth, Metrics: s.metrics, Log: s.log,
-		LogBuf: s.logBuf, Now: s.now, Policy: s.policy, Client: s.client, Decrypter: decrypter, Wasm: s.wasm},
+		LogBuf: s.logBuf, Now: s.now, Policy: s.policy, Client: s.client, Decrypter: s.decrypter, Wasm: s.wasm},
 		proxy.Options{ProxyTokens: s.cfg.Limits.ProxyTokens, EphemeralTokens: s.cfg.Limits.EphemeralTokens,
 			ReflectTokens: s.cfg.Limits.ReflectTokens, ExpressionsPerBody: s.cfg.Limits.ExpressionsPerBody,
 			ProxyBodyBytes: s.cfg.Limits.ProxyBodyBytes, DestinationTimeout: s.cfg.Timeouts.Destination,
@@ -167,8 +204,8 @@ func (s *Server) initProxying() error {
 	if err != nil {
 		return err
 	}
-	s.api = api.New(api.Deps{Store: s.store, Vault: s.vault, Auth: s.auth, Proxy: s.proxy, Policy: s.policy, Keys: keys,
-		Decrypter: decrypter, Wasm: s.wasm, Metrics: s.metrics, Log: s.log, Now: s.now},
+	s.api = api.New(api.Deps{Store: s.store, Vault: s.vault, Auth: s.auth, Proxy: s.proxy, Policy: s.policy, Keys: s.keys,
+		Decrypter: s.decrypter, Wasm: s.wasm, Metrics: s.metrics, Log: s.log, Now: s.now},
 		api.Options{APIBodyBytes: s.cfg.Limits.APIBodyBytes, ModuleBytes: s.cfg.Limits.ModuleBytes})
 	return nil
 }
@@ -184,6 +221,8 @@ func (s *Server) ctx() context.Context { return context.Background() }
 // Close closes the vault.
 func (s *Server) Close() error {
 	s.ready.Store(false)
+	s.stop()
+	s.workers.Wait()
 	if s.logBuf != nil {
 		defer s.logBuf.Close()
 	}

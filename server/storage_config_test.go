@@ -40,3 +40,36 @@ func TestStorageAndAuditKeysReachTheVault(t *testing.T) {
 		})
 	}
 }
+
+// TestDatabaseURLFromFlagEnvAndFile: the database URL comes from --database-url, then
+// SLUICE_DATABASE_URL, then database.url; with it the PostgreSQL vault gets the same master key,
+// token cache and audit options as Badger would, and database.max_conns.
+func TestDatabaseURLFromFlagEnvAndFile(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "c.yaml")
+	os.WriteFile(file, []byte("database:\n  url: postgres://file/db\n  max_conns: 7\naudit:\n  sync_interval: 0s\n  retention: 24h\nlimits:\n  token_cache_entries: 5\n"), 0o600)
+	for _, tc := range []struct {
+		name string
+		args []string
+		env  string
+		want string
+	}{
+		{"file", nil, "", "postgres://file/db"},
+		{"env beats file", nil, "postgres://env/db", "postgres://env/db"},
+		{"flag beats env", []string{"--database-url", "postgres://flag/db"}, "postgres://env/db", "postgres://flag/db"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := ParseConfig(append([]string{"--config", file}, tc.args...),
+				envOf(map[string]string{"SLUICE_MASTER_KEY": key64, "SLUICE_DATABASE_URL": tc.env}), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.Database.URL != tc.want {
+				t.Fatalf("database url %q, want %q", cfg.Database.URL, tc.want)
+			}
+			o := cfg.postgresOptions()
+			if o.MaxConns != 7 || o.AuditSyncInterval != -1 || o.AuditRetention != 24*time.Hour || o.TokenCacheSize != 5 || len(o.MasterKey) != 32 {
+				t.Fatalf("options %+v", o)
+			}
+		})
+	}
+}

@@ -122,7 +122,10 @@ func brTableModule(n int) []byte {
 // compile timeout is abandoned (422); and while it compiles, other uploads are answered.
 func TestCompileBoundedAndConcurrent(t *testing.T) {
 	dest := startDestination(t)
-	e := proxyEdge(t, dest, func(c *Config) { c.Transforms.CompileTimeout = 5 * time.Second })
+	e := proxyEdge(t, dest, func(c *Config) {
+		c.Transforms.CompileTimeout = 5 * time.Second
+		c.Transforms.CacheDir = "" // its own: an abandoned compile must not be found done by the next run
+	})
 	const bound = 60 * time.Second // generous: the bombs took 22 s to forever; this is about ending
 
 	// A slow compile (1 500 functions of 2 000 nested blocks: a minute or more here) starts first.

@@ -1,10 +1,8 @@
 package store
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
-	"crypto/subtle"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -27,6 +25,7 @@ const (
 	prefixToken    = "t/"              // sealed token record
 	prefixEphem    = "e/"              // sealed short-lived token fields (cvc), own TTL
 	prefixFinger   = "f/"              // type \x00 fingerprint \x00 SHA-256(containers) -> token id
+	prefixIdem     = "i/"              // keyed hash of (scope, key) -> sealed idempotency record
 	prefixApp      = "a/"              // application record (holds a key hash, no secret)
 	prefixAppKey   = "k/"              // hex(key hash) -> application id
 	prefixEvent    = journal.KeyPrefix // big-endian nanos + random -> audit event
@@ -544,8 +543,13 @@ func (s *badgerStore) CreateApplication(ctx context.Context, a *Application, ev 
 		if err := txn.Set([]byte(prefixApp+a.ID), b); err != nil {
 			return err
 		}
-		if err := txn.Set([]byte(prefixAppKey+hex.EncodeToString(a.KeyHash)), []byte(a.ID)); err != nil {
-			return err
+		if len(a.KeyHash) > 0 {
+			if _, err := txn.Get(appKeyIndex(a.KeyHash)); err == nil {
+				return ErrConflict
+			}
+			if err := txn.Set(appKeyIndex(a.KeyHash), []byte(a.ID)); err != nil {
+				return err
+			}
 		}
 		return putEvents(txn, ev)
 	})
@@ -564,29 +568,6 @@ func (s *badgerStore) GetApplication(ctx context.Context, id string) (*Applicati
 	err := s.db.View(func(txn *badger.Txn) error { return getJSON(txn, prefixApp+id, &a) })
 	if err != nil {
 		return nil, mapErr(err)
-	}
-	return &a, nil
-}
-
-func (s *badgerStore) ApplicationByKey(ctx context.Context, key string) (*Application, error) {
-	h := s.HashKey(key)
-	var a Application
-	err := s.db.View(func(txn *badger.Txn) error {
-		item, err := txn.Get([]byte(prefixAppKey + hex.EncodeToString(h)))
-		if err != nil {
-			return err
-		}
-		id, err := item.ValueCopy(nil)
-		if err != nil {
-			return err
-		}
-		return getJSON(txn, prefixApp+string(id), &a)
-	})
-	if err != nil {
-		return nil, mapErr(err)
-	}
-	if subtle.ConstantTimeCompare(a.KeyHash, h) != 1 {
-		return nil, ErrNotFound
 	}
 	return &a, nil
 }
@@ -612,22 +593,18 @@ func (s *badgerStore) UpdateApplication(ctx context.Context, a *Application, ev 
 	if err := checkWrite(a.ID, &ev); err != nil {
 		return err
 	}
-	b, err := json.Marshal(a)
-	if err != nil {
-		return err
-	}
 	return s.update(func(txn *badger.Txn) error {
 		var old Application
 		if err := getJSON(txn, prefixApp+a.ID, &old); err != nil {
 			return err
 		}
-		if !bytes.Equal(old.KeyHash, a.KeyHash) {
-			if err := txn.Delete([]byte(prefixAppKey + hex.EncodeToString(old.KeyHash))); err != nil {
-				return err
-			}
-			if err := txn.Set([]byte(prefixAppKey+hex.EncodeToString(a.KeyHash)), []byte(a.ID)); err != nil {
-				return err
-			}
+		rec := keepDeletedFirstKey(&old, a)
+		if err := moveFirstKey(txn, &old, rec); err != nil {
+			return err
+		}
+		b, err := json.Marshal(rec)
+		if err != nil {
+			return err
 		}
 		if err := txn.Set([]byte(prefixApp+a.ID), b); err != nil {
 			return err
@@ -645,8 +622,17 @@ func (s *badgerStore) DeleteApplication(ctx context.Context, id string, ev Event
 		if err := getJSON(txn, prefixApp+id, &old); err != nil {
 			return err
 		}
-		if err := txn.Delete([]byte(prefixAppKey + hex.EncodeToString(old.KeyHash))); err != nil {
+		if err := moveFirstKey(txn, &old, &Application{ID: id}); err != nil {
 			return err
+		}
+		others, err := otherKeys(txn, id)
+		if err != nil {
+			return err
+		}
+		for _, k := range others {
+			if err := deleteAppKeyRec(txn, k); err != nil {
+				return err
+			}
 		}
 		if err := txn.Delete([]byte(prefixApp + id)); err != nil {
 			return err

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"bytes"
+	"sync"
 	"testing"
 
 	"github.com/sluice-edge/sluice/store"
@@ -10,14 +11,30 @@ import (
 
 // TestBadgerConformance runs the conformance suite on the Badger vault, on disk.
 func TestBadgerConformance(t *testing.T) {
+	var mu sync.Mutex
+	dirs := map[store.Store]string{}
+	open := func(t *testing.T, dir string) store.Store {
+		s, err := store.Open(store.Options{Dir: dir, MasterKey: bytes.Repeat([]byte{7}, 32)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		mu.Lock()
+		dirs[s] = dir
+		mu.Unlock()
+		return s
+	}
 	storetest.Run(t, storetest.Backend{
-		Open: func(t *testing.T) store.Store {
-			s, err := store.Open(store.Options{Dir: t.TempDir(), MasterKey: bytes.Repeat([]byte{7}, 32)})
-			if err != nil {
+		Open: func(t *testing.T) store.Store { return open(t, t.TempDir()) },
+		Reopen: func(t *testing.T, s store.Store) store.Store {
+			mu.Lock()
+			dir := dirs[s]
+			mu.Unlock()
+			if err := s.Close(); err != nil {
 				t.Fatal(err)
 			}
-			return s
+			return open(t, dir)
 		},
+		Raw:       store.BadgerRaw,
 		FlipToken: func(t *testing.T, s store.Store, id string) { store.FlipBadgerValue(t, s, store.TokenKey(id)) },
 		FlipDocument: func(t *testing.T, s store.Store, c store.Collection, id string) {
 			store.FlipBadgerValue(t, s, store.DocKey(c, id))

@@ -11,9 +11,15 @@ import (
 // cost of a cached read. Layout, after a version byte: id, type, data, mask, fingerprint,
 // fingerprint expression, created by (each uvarint length + bytes), created at, modified at,
 // expires at (a presence byte, then varint Unix seconds and uvarint nanoseconds), containers and metadata (uvarint count, then
-// strings / key-value pairs).
+// strings / key-value pairs). Version 3 appends modified by, the search index expressions
+// (count, strings) and the keyed hashes of their values (count, bytes); version 2 records end
+// before them and still decode. Fields only ever go at the end: the proxy's viewToken reads a
+// prefix of every version.
 
-const tokenCodecVersion = 2
+const (
+	tokenCodecVersion   = 3
+	tokenCodecVersionV2 = 2
+)
 
 var errCodec = errors.New("store: malformed token record")
 
@@ -58,7 +64,31 @@ func encodeToken(b []byte, t *Token) []byte {
 	for k, v := range t.Metadata {
 		b = appendString(appendString(b, k), v)
 	}
+	b = appendString(b, t.ModifiedBy)
+	b = binary.AppendUvarint(b, uint64(len(t.SearchIndexes)))
+	for _, x := range t.SearchIndexes {
+		b = appendString(b, x)
+	}
+	b = binary.AppendUvarint(b, uint64(len(t.searchTags)))
+	for _, tag := range t.searchTags {
+		b = appendBytes(b, tag)
+	}
 	return b
+}
+
+// knownVersion says whether rec starts with a version of the record this node reads.
+func knownVersion(rec []byte) bool {
+	return len(rec) > 0 && (rec[0] == tokenCodecVersion || rec[0] == tokenCodecVersionV2)
+}
+
+// count reads a count of items that take at least a byte each.
+func (d *decoder) count() int {
+	n := d.uvarint()
+	if n > uint64(len(d.b)) {
+		d.err = true
+		return 0
+	}
+	return int(n)
 }
 
 type decoder struct {
@@ -118,7 +148,7 @@ func (d *decoder) time() *time.Time {
 // decodeToken decodes a record. The returned token's Data and Mask are views into rec: the
 // caller gives rec to the token (and must not wipe it while the token is used).
 func decodeToken(rec []byte) (*Token, error) {
-	if len(rec) == 0 || rec[0] != tokenCodecVersion {
+	if !knownVersion(rec) {
 		return nil, errCodec
 	}
 	d := &decoder{b: rec[1:]}
@@ -150,6 +180,21 @@ func decodeToken(rec []byte) (*Token, error) {
 		for i := uint64(0); i < n && !d.err; i++ {
 			k := d.string()
 			t.Metadata[k] = d.string()
+		}
+	}
+	if rec[0] >= 3 {
+		t.ModifiedBy = d.string()
+		if n := d.count(); n > 0 {
+			t.SearchIndexes = make([]string, n)
+			for i := range t.SearchIndexes {
+				t.SearchIndexes[i] = d.string()
+			}
+		}
+		if n := d.count(); n > 0 {
+			t.searchTags = make([][]byte, n)
+			for i := range t.searchTags {
+				t.searchTags[i] = d.bytes()
+			}
 		}
 	}
 	if d.err || len(d.b) != 0 {

@@ -29,6 +29,9 @@ func TestTokenCodecRoundTrip(t *testing.T) {
 func FuzzDecodeToken(f *testing.F) {
 	now := time.Now()
 	f.Add(encodeToken(nil, &Token{ID: "a", Type: "card", Data: []byte(`{}`), Metadata: map[string]string{"a": "b"}, Containers: []string{"/a/"}, CreatedAt: now, ExpiresAt: &now}))
+	f.Add(encodeToken(nil, &Token{ID: "s", Type: "token", Data: []byte(`"x"`), ModifiedBy: "m", SearchIndexes: []string{"{{ data }}"},
+		searchTags: [][]byte{make([]byte, 16)}}))
+	f.Add([]byte{tokenCodecVersionV2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0})
 	f.Add([]byte{tokenCodecVersion})
 	f.Add([]byte{tokenCodecVersion, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01})
 	f.Add([]byte{})

@@ -42,3 +42,30 @@ func DropCached(st Store, id string) {
 		s.cache.drop(id)
 	}
 }
+
+// BadgerRaw is every key and value of a Badger vault, as Badger stores them (inside its own
+// file encryption).
+func BadgerRaw(t *testing.T, st Store) []byte {
+	t.Helper()
+	var out []byte
+	err := st.(*badgerStore).db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.DefaultIteratorOptions)
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			out = append(out, it.Item().Key()...)
+			v, err := it.Item().ValueCopy(nil)
+			if err != nil {
+				return err
+			}
+			out = append(out, v...)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// CursorOf is the cursor after t.
+func CursorOf(t *Token) string { return encodeCursor(tokenPos(t)) }

@@ -32,8 +32,9 @@ type PostgresOptions struct {
 	// TokenCacheSize bounds this node's cache of sealed token records (entries); 0 means
 	// 10,000, negative disables it.
 	TokenCacheSize int
-	// AuditSyncInterval is how long Audit's group commit gathers records before their one
-	// transaction; 0 means DefaultAuditSyncInterval, negative commits what is waiting at once.
+	// AuditSyncInterval, when positive, is how long Audit's group commit gathers records before
+	// their one transaction. Zero or negative (the default) is the natural group commit: a
+	// commit starts as soon as the previous one ends and takes every record waiting.
 	AuditSyncInterval time.Duration
 	// MaxConns bounds the connection pool; 0 takes the URL's pool_max_conns or pgxpool's
 	// default (4, or the number of CPUs if more).
@@ -151,11 +152,7 @@ func OpenPostgres(ctx context.Context, url string, opt PostgresOptions) (Store, 
 		defer s.done.Done()
 		s.feed.run(feedCtx)
 	}()
-	window := opt.AuditSyncInterval
-	if window == 0 {
-		window = DefaultAuditSyncInterval
-	}
-	s.audit = newAuditBatcher(pool, max(window, 0))
+	s.audit = newAuditBatcher(pool, max(opt.AuditSyncInterval, 0))
 	s.background(opt)
 	return s, nil
 }
@@ -272,7 +269,7 @@ func (s *pgStore) ping() {
 const sweepBatch = 1000
 
 // sweep deletes expired tokens (their claims go with them), lapsed short-lived fields, old rows
-// of the change feed and, with a retention, old audit events. Reads already ignore the first
+// of the change feed, expired idempotency records and, with a retention, old audit events. Reads already ignore the first
 // two; this gives the space back.
 func (s *pgStore) sweep(retention time.Duration) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -286,6 +283,7 @@ func (s *pgStore) sweep(retention time.Duration) {
 	}
 	s.pool.Exec(ctx, "UPDATE tokens SET ephem = NULL, ephem_until = NULL WHERE ephem_until <= $1", now)
 	s.pool.Exec(ctx, "DELETE FROM changes WHERE at < $1", now.Add(-changeKeep))
+	s.pool.Exec(ctx, "DELETE FROM idempotency WHERE expires_at <= $1", now)
 	if retention > 0 {
 		s.pool.Exec(ctx, "DELETE FROM events WHERE created_at < $1", now.Add(-retention))
 	}

@@ -205,25 +205,51 @@ func (s *pgStore) Events(ctx context.Context, q EventQuery) ([]Event, string, er
 	if q.Size > 100 {
 		q.Size = 100
 	}
-	var where []string
-	var args []any
-	add := func(cond string, v any) {
-		args = append(args, v)
-		where = append(where, fmt.Sprintf(cond, len(args)))
-	}
+	var cursor []byte
 	if q.Start != "" {
 		c, err := hex.DecodeString(q.Start)
 		if err != nil || len(c) != 16 {
 			return nil, "", fmt.Errorf("%w: start is not a cursor from this API", ErrInvalidInput)
 		}
-		add("id < $%d", c)
+		cursor = c
+	}
+	where, args, none := eventFilter(q, cursor)
+	if none {
+		return nil, "", nil
+	}
+	sql := "SELECT id, created_at, entity_type, entity_id, operation, actor, proxy_id, reason FROM events"
+	if len(where) > 0 {
+		sql += " WHERE " + strings.Join(where, " AND ")
+	}
+	sql += fmt.Sprintf(" ORDER BY id DESC LIMIT %d", q.Size+1)
+	out, err := s.queryEvents(ctx, sql, args)
+	if err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if len(out) > q.Size {
+		out = out[:q.Size]
+		next = out[q.Size-1].ID
+	}
+	return out, next, nil
+}
+
+// eventFilter is the WHERE conditions and arguments of q, below cursor (when not nil); none
+// when no event can match.
+func eventFilter(q EventQuery, cursor []byte) (where []string, args []any, none bool) {
+	add := func(cond string, v any) {
+		args = append(args, v)
+		where = append(where, fmt.Sprintf(cond, len(args)))
+	}
+	if cursor != nil {
+		add("id < $%d", cursor)
 	}
 	for _, f := range []struct{ col, v string }{{"entity_type", q.EntityType}, {"entity_id", q.EntityID}, {"operation", q.Operation}, {"actor", q.Actor}} {
 		if f.v == "" {
 			continue
 		}
 		if !storable(f.v) {
-			return nil, "", nil // no event has it
+			return nil, nil, true // no event has it
 		}
 		add(f.col+" = $%d", f.v)
 	}
@@ -233,14 +259,14 @@ func (s *pgStore) Events(ctx context.Context, q EventQuery) ([]Event, string, er
 	if !q.Until.IsZero() {
 		add("created_at <= $%d", q.Until)
 	}
-	sql := "SELECT id, created_at, entity_type, entity_id, operation, actor, proxy_id, reason FROM events"
-	if len(where) > 0 {
-		sql += " WHERE " + strings.Join(where, " AND ")
-	}
-	sql += fmt.Sprintf(" ORDER BY id DESC LIMIT %d", q.Size+1)
+	return where, args, false
+}
+
+// queryEvents runs a SELECT of the events columns.
+func (s *pgStore) queryEvents(ctx context.Context, sql string, args []any) ([]Event, error) {
 	rows, err := s.pool.Query(ctx, sql, args...)
 	if err != nil {
-		return nil, "", pgErr(err)
+		return nil, pgErr(err)
 	}
 	defer rows.Close()
 	var out []Event
@@ -248,19 +274,36 @@ func (s *pgStore) Events(ctx context.Context, q EventQuery) ([]Event, string, er
 		var id []byte
 		var ev Event
 		if err := rows.Scan(&id, &ev.CreatedAt, &ev.EntityType, &ev.EntityID, &ev.Operation, &ev.Actor, &ev.ProxyID, &ev.Reason); err != nil {
-			return nil, "", pgErr(err)
+			return nil, pgErr(err)
 		}
 		ev.ID = hex.EncodeToString(id)
 		ev.CreatedAt = ev.CreatedAt.UTC()
 		out = append(out, ev)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, "", pgErr(err)
+	return out, pgErr(rows.Err())
+}
+
+// EventsPage counts the matching events with the same indexes that filter them (one count
+// query) and reads the page with OFFSET.
+func (s *pgStore) EventsPage(ctx context.Context, q EventQuery, page, size int) (EventPage, error) {
+	if s.closed.Load() {
+		return EventPage{}, ErrClosed
 	}
-	next := ""
-	if len(out) > q.Size {
-		out = out[:q.Size]
-		next = out[q.Size-1].ID
+	page, size = pageBounds(page, size)
+	where, args, none := eventFilter(q, nil)
+	if none {
+		return EventPage{TotalExact: true}, nil
 	}
-	return out, next, nil
+	cond := ""
+	if len(where) > 0 {
+		cond = " WHERE " + strings.Join(where, " AND ")
+	}
+	out := EventPage{TotalExact: true}
+	if err := s.pool.QueryRow(ctx, "SELECT count(*) FROM events"+cond, args...).Scan(&out.Total); err != nil {
+		return EventPage{}, pgErr(err)
+	}
+	evs, err := s.queryEvents(ctx, "SELECT id, created_at, entity_type, entity_id, operation, actor, proxy_id, reason FROM events"+cond+
+		fmt.Sprintf(" ORDER BY id DESC LIMIT %d OFFSET %d", size, (page-1)*size), args)
+	out.Events = evs
+	return out, err
 }

@@ -30,6 +30,16 @@ func openPostgres(t *testing.T) (store.Store, string) {
 	return s, url
 }
 
+// openPostgresAt opens another vault on the database at url.
+func openPostgresAt(t *testing.T, url string) store.Store {
+	t.Helper()
+	s, err := store.OpenPostgres(context.Background(), url, store.PostgresOptions{MasterKey: testMaster})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
 // flipColumn changes one bit in the middle of a bytea column of the row where keyCol = key.
 func flipColumn(t *testing.T, url, table, col, where string, args ...any) {
 	t.Helper()
@@ -69,6 +79,16 @@ func TestPostgresConformance(t *testing.T) {
 			url := u
 			t.Cleanup(func() { assertNoSecretsAtRest(t, url) }) // before the database is dropped
 			return s
+		},
+		Reopen: func(t *testing.T, s store.Store) store.Store {
+			u := url(s)
+			s.Close()
+			return openPostgresAt(t, u)
+		},
+		Sibling: func(t *testing.T, s store.Store) store.Store {
+			n := openPostgresAt(t, url(s))
+			t.Cleanup(func() { n.Close() })
+			return n
 		},
 		FlipToken: func(t *testing.T, s store.Store, id string) {
 			flipColumn(t, url(s), "tokens", "sealed", "id = $1", id)

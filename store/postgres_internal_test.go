@@ -128,3 +128,25 @@ func TestPostgresSweepGivesSpaceBack(t *testing.T) {
 		}
 	}
 }
+
+// TestPostgresAuditDefaultHasNoWindow: by default a lone audit record's commit starts at once
+// (the natural group commit); audit.sync_interval > 0 opts into a gathering window.
+func TestPostgresAuditDefaultHasNoWindow(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name string
+		opt  time.Duration
+		want time.Duration
+	}{{"default", 0, 0}, {"negative", -1, 0}, {"opt-in window", 10 * time.Millisecond, 10 * time.Millisecond}} {
+		t.Run(tc.name, func(t *testing.T) {
+			st, err := OpenPostgres(ctx, pgtest.Database(t), PostgresOptions{MasterKey: testKey(1), AuditSyncInterval: tc.opt})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			if w := st.(*pgStore).audit.window; w != tc.want {
+				t.Fatalf("window %v, want %v", w, tc.want)
+			}
+		})
+	}
+}

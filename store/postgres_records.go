@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -82,7 +81,7 @@ func entryOf(sealed, ephem []byte, ephemTill, expires *time.Time) *cacheEntry {
 const tokenColumns = "sealed, ephem, ephem_until, expires_at"
 
 // insertTokenSQL inserts a token, its dedupe claim (taken over only from a token no longer
-// live, $9 being now) and its event ($10…) in one statement: none of it happens if the id is
+// live, $9 being now), its event ($10…) and its terms ($17, $18) in one statement: none of it happens if the id is
 // taken. It returns how many tokens it inserted.
 const insertTokenSQL = `WITH ins AS (
 		INSERT INTO tokens (id, sealed, ephem, ephem_until, expires_at, claim_key, type_tag, created_at)
@@ -94,7 +93,9 @@ const insertTokenSQL = `WITH ins AS (
 			AND (t.expires_at IS NULL OR t.expires_at > $9))),
 	ev AS (
 		INSERT INTO events (id, created_at, entity_type, entity_id, operation, actor, proxy_id, reason)
-		SELECT $10, $11, $12, $13, $14, $15, $16, $17 FROM ins)
+		SELECT $10, $11, $12, $13, $14, $15, $16, $17 FROM ins),
+	tm AS (
+		INSERT INTO token_terms (tag, pos, token_id) SELECT tag, $18, id FROM ins, unnest($19::bytea[]) AS tag)
 	SELECT count(*) FROM ins`
 
 // batchSender is a pool (a batch is then its own transaction) or a transaction.
@@ -107,6 +108,7 @@ type batchSender interface {
 func (s *pgStore) insertToken(ctx context.Context, q batchSender, t *Token, row *tokenRow, ev *Event, now time.Time) error {
 	ephem, ephemTill := row.ephemArgs()
 	args := append([]any{t.ID, row.rec, ephem, ephemTill, row.expires, row.claim, s.tag("type", t.Type), t.CreatedAt, now}, eventRow(ev)...)
+	args = append(args, tokenPos(t), s.tokenTerms(t))
 	b := &pgx.Batch{}
 	b.Queue("DELETE FROM tokens WHERE id = $1 AND expires_at <= $2", t.ID, now) // its claims go with it
 	b.Queue(insertTokenSQL, args...)
@@ -147,36 +149,9 @@ func (s *pgStore) CreateToken(ctx context.Context, t *Token, dedupe bool, ev Eve
 	}
 	var existing *Token
 	err = s.tx(ctx, func(tx pgx.Tx) error {
-		existing = nil
-		now := time.Now()
-		b := &pgx.Batch{}
-		b.Queue("SELECT pg_advisory_xact_lock($1)", claimLock(row.claim))
-		b.Queue(`SELECT t.id, t.sealed, t.ephem, t.ephem_until, t.expires_at FROM token_claims c JOIN tokens t ON t.id = c.token_id
-			WHERE c.key = $1 AND (t.expires_at IS NULL OR t.expires_at > $2)`, row.claim, now)
-		res := tx.SendBatch(ctx, b)
-		if _, err := res.Exec(); err != nil {
-			res.Close()
-			return err
-		}
-		var id string
-		var sealed, ephem []byte
-		var ephemTill, expires *time.Time
-		err := res.QueryRow().Scan(&id, &sealed, &ephem, &ephemTill, &expires)
-		res.Close()
-		switch {
-		case err == nil:
-			old, err := s.openToken(id, entryOf(sealed, ephem, ephemTill, expires))
-			if err == nil {
-				existing = old
-				return nil
-			}
-			if !errors.Is(err, ErrNotFound) {
-				return err
-			}
-		case !errors.Is(err, pgx.ErrNoRows):
-			return err
-		}
-		return s.insertToken(ctx, tx, t, row, &ev, now)
+		var err error
+		existing, err = s.createInTx(ctx, tx, t, row, true, &ev)
+		return err
 	})
 	if err != nil {
 		return nil, false, err
@@ -185,6 +160,80 @@ func (s *pgStore) CreateToken(ctx context.Context, t *Token, dedupe bool, ev Eve
 		return existing, true, nil
 	}
 	return t, false, nil
+}
+
+// createInTx creates t in tx, or with dedupe returns the live token holding its claim (taking
+// the claim's lock first, so racing creates of one value agree on one token).
+func (s *pgStore) createInTx(ctx context.Context, tx pgx.Tx, t *Token, row *tokenRow, dedupe bool, ev *Event) (*Token, error) {
+	now := time.Now()
+	if !dedupe || row.claim == nil {
+		return nil, s.insertToken(ctx, tx, t, row, ev, now)
+	}
+	b := &pgx.Batch{}
+	b.Queue("SELECT pg_advisory_xact_lock($1)", claimLock(row.claim))
+	b.Queue(`SELECT t.id, t.sealed, t.ephem, t.ephem_until, t.expires_at FROM token_claims c JOIN tokens t ON t.id = c.token_id
+		WHERE c.key = $1 AND (t.expires_at IS NULL OR t.expires_at > $2)`, row.claim, now)
+	res := tx.SendBatch(ctx, b)
+	if _, err := res.Exec(); err != nil {
+		res.Close()
+		return nil, err
+	}
+	var id string
+	var sealed, ephem []byte
+	var ephemTill, expires *time.Time
+	err := res.QueryRow().Scan(&id, &sealed, &ephem, &ephemTill, &expires)
+	res.Close()
+	switch {
+	case err == nil:
+		old, err := s.openToken(id, entryOf(sealed, ephem, ephemTill, expires))
+		if err == nil {
+			return old, nil
+		}
+		if !errors.Is(err, ErrNotFound) {
+			return nil, err
+		}
+	case !errors.Is(err, pgx.ErrNoRows):
+		return nil, err
+	}
+	return nil, s.insertToken(ctx, tx, t, row, ev, now)
+}
+
+// CreateTokens creates the tokens in one transaction: all or nothing.
+func (s *pgStore) CreateTokens(ctx context.Context, reqs []TokenCreate) ([]TokenCreated, error) {
+	if err := checkBatch(reqs); err != nil {
+		return nil, err
+	}
+	rows := make([]*tokenRow, len(reqs))
+	for i, r := range reqs {
+		var err error
+		if rows[i], err = s.tokenRow(r.Token); err != nil {
+			return nil, &BatchError{Index: i, Err: err}
+		}
+	}
+	defer func() {
+		for _, r := range reqs {
+			s.cache.drop(r.Token.ID)
+		}
+	}()
+	out := make([]TokenCreated, len(reqs))
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		for i, r := range reqs {
+			ev := r.Event
+			existing, err := s.createInTx(ctx, tx, r.Token, rows[i], r.Dedupe, &ev)
+			if retryable(err) {
+				return err // the whole transaction again
+			}
+			if err != nil {
+				return &BatchError{Index: i, Err: pgErr(err)}
+			}
+			out[i] = created(r.Token, existing)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 func (s *pgStore) GetToken(ctx context.Context, id string) (*Token, error) {
@@ -298,6 +347,9 @@ func (s *pgStore) UpdateToken(ctx context.Context, t *Token, ev Event) error {
 		if err := claim(ctx, tx, row.claim, t.ID, now); err != nil {
 			return err
 		}
+		if err := s.reindexTerms(ctx, tx, t); err != nil {
+			return err
+		}
 		return s.commitEvent(ctx, tx, &ev, ChangedToken, "", t.ID)
 	})
 }
@@ -375,26 +427,6 @@ func (s *pgStore) GetApplication(ctx context.Context, id string) (*Application, 
 	return s.openApp(id, sealed)
 }
 
-func (s *pgStore) ApplicationByKey(ctx context.Context, key string) (*Application, error) {
-	if s.closed.Load() {
-		return nil, ErrClosed
-	}
-	h := s.HashKey(key)
-	var id string
-	var sealed []byte
-	if err := s.pool.QueryRow(ctx, "SELECT id, sealed FROM applications WHERE key_hash = $1", h).Scan(&id, &sealed); err != nil {
-		return nil, pgErr(err)
-	}
-	a, err := s.openApp(id, sealed)
-	if err != nil {
-		return nil, err
-	}
-	if subtle.ConstantTimeCompare(a.KeyHash, h) != 1 {
-		return nil, ErrNotFound
-	}
-	return a, nil
-}
-
 func (s *pgStore) ListApplications(ctx context.Context) ([]*Application, error) {
 	if s.closed.Load() {
 		return nil, ErrClosed
@@ -424,20 +456,29 @@ func (s *pgStore) UpdateApplication(ctx context.Context, a *Application, ev Even
 	if err := checkWrite(a.ID, &ev); err != nil {
 		return err
 	}
-	sealed, err := s.sealApp(a)
-	if err != nil {
-		return err
-	}
 	return s.tx(ctx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, "UPDATE applications SET key_hash = $2, sealed = $3 WHERE id = $1", a.ID, a.KeyHash, sealed)
+		old, err := s.lockApp(ctx, tx, a.ID)
 		if err != nil {
 			return err
 		}
-		if tag.RowsAffected() == 0 {
-			return ErrNotFound
+		rec := keepDeletedFirstKey(old, a)
+		sealed, err := s.sealApp(rec)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, "UPDATE applications SET key_hash = $2, sealed = $3 WHERE id = $1", a.ID, nullIfEmpty(rec.KeyHash), sealed); err != nil {
+			return err
 		}
 		return s.commitEvent(ctx, tx, &ev, ChangedApplication, "", a.ID)
 	})
+}
+
+// nullIfEmpty is NULL for an empty key hash (an application without a first key).
+func nullIfEmpty(b []byte) any {
+	if len(b) == 0 {
+		return nil
+	}
+	return b
 }
 
 func (s *pgStore) DeleteApplication(ctx context.Context, id string, ev Event) error {

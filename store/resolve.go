@@ -66,7 +66,7 @@ func (s *badgerStore) ResolveTokens(ctx context.Context, ids []string, r *Resolv
 // past its expiry is returned with Found false.
 func viewToken(rec []byte, now time.Time) (ResolvedToken, bool) {
 	var t ResolvedToken
-	if len(rec) == 0 || rec[0] != tokenCodecVersion {
+	if !knownVersion(rec) {
 		return t, false
 	}
 	d := &decoder{b: rec[1:]}

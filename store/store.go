@@ -39,6 +39,10 @@ type Store interface {
 	// nothing is written. Of several such tokens, deduplication keeps finding the one it found
 	// first, until that one is deleted, expires or moves.
 	CreateToken(ctx context.Context, t *Token, dedupe bool, ev Event) (stored *Token, existed bool, err error)
+	// CreateTokens creates every token of reqs (each as CreateToken, with its event) in one
+	// transaction: all or nothing. A failure is a *BatchError naming the item (its Err as
+	// CreateToken's), and then no token of the batch is stored. At most MaxTokenBatch tokens.
+	CreateTokens(ctx context.Context, reqs []TokenCreate) ([]TokenCreated, error)
 	// GetToken returns a live token or ErrNotFound (expired tokens are not found).
 	GetToken(ctx context.Context, id string) (*Token, error)
 	// GetTokens fetches many tokens in one read transaction; missing ids are absent from the map.
@@ -50,20 +54,59 @@ type Store interface {
 	UpdateToken(ctx context.Context, t *Token, ev Event) error
 	// DeleteToken removes a token; ErrNotFound if it does not exist.
 	DeleteToken(ctx context.Context, id string, ev Event) error
+	// ListTokens pages through the live tokens matching q (its terms joined by AND), in
+	// creation order, through indexes: the work is bounded by the postings of q's terms near
+	// the cursor, never a scan of the vault. Following Next visits every token that lives
+	// throughout exactly once, however many are created or deleted meanwhile. ErrInvalidInput
+	// for a Start that is not a cursor.
+	ListTokens(ctx context.Context, q TokenQuery) (TokenPage, error)
 
 	CreateApplication(ctx context.Context, a *Application, ev Event) error
 	GetApplication(ctx context.Context, id string) (*Application, error)
-	// ApplicationByKey finds the application whose API key hashes to the hash of key.
+	// ApplicationByKey finds the application holding the live API key key.
 	ApplicationByKey(ctx context.Context, key string) (*Application, error)
+	// ApplicationKey finds the application holding the live API key key, and which of its keys
+	// it is; ErrNotFound for a key that is unknown, deleted or of a deleted application.
+	ApplicationKey(ctx context.Context, key string) (*Application, *AppKey, error)
+	// CreateAppKey adds a key to application k.ApplicationID (ErrNotFound if it does not exist)
+	// and sets k.Version to one more than any of its keys. ErrConflict if the application
+	// already has a key with k.ID.
+	CreateAppKey(ctx context.Context, k *AppKey, ev Event) error
+	// AppKeys lists an application's live keys, oldest first; ErrNotFound if it does not exist.
+	AppKeys(ctx context.Context, appID string) ([]*AppKey, error)
+	// GetAppKey returns one key of an application or ErrNotFound.
+	GetAppKey(ctx context.Context, appID, keyID string) (*AppKey, error)
+	// DeleteAppKey stops the key at once (on every node: ChangeFeed tells of the application);
+	// the application's other keys keep working.
+	DeleteAppKey(ctx context.Context, appID, keyID string, ev Event) error
 	ListApplications(ctx context.Context) ([]*Application, error)
+	// ApplicationsPage is an offset page of applications and the number that match q. It reads
+	// every application: they are few, and sealed (their names are not indexable).
+	ApplicationsPage(ctx context.Context, q ListQuery) (apps []*Application, total int, err error)
 	UpdateApplication(ctx context.Context, a *Application, ev Event) error
 	DeleteApplication(ctx context.Context, id string, ev Event) error
+
+	// BeginIdempotent claims (scope, key) for a request whose method, path and body hash to
+	// requestHash, or says what holds it: the same request still in flight, the same request's
+	// answer (kept for ttl from the claim), or another request. Racing callers on any number of
+	// nodes: exactly one gets IdemNew. A claim neither finished nor abandoned lapses after
+	// min(ttl, IdempotencyClaimLapse).
+	BeginIdempotent(ctx context.Context, scope, key string, requestHash []byte, ttl time.Duration) (IdemResult, error)
+	// FinishIdempotent keeps the answer of the claim for replay; ErrNotFound if the claim no
+	// longer holds the key (it lapsed and another took it).
+	FinishIdempotent(ctx context.Context, scope, key, claim string, status int, body []byte) error
+	// AbandonIdempotent frees the key of the claim (the request failed without an answer worth
+	// keeping); a claim that no longer holds it changes nothing.
+	AbandonIdempotent(ctx context.Context, scope, key, claim string) error
 
 	// Put, Get, List and Delete keep JSON documents (proxies, keys, transform modules) in a
 	// collection; sealed documents get the same envelope as token values.
 	Put(ctx context.Context, c Collection, id string, doc []byte, create bool, ev Event) error
 	Get(ctx context.Context, c Collection, id string) ([]byte, error)
 	List(ctx context.Context, c Collection) ([][]byte, error)
+	// DocumentsPage is an offset page of c's documents (filtered on their JSON id, name and
+	// type fields) and the number that match q. It reads the collection: documents are few.
+	DocumentsPage(ctx context.Context, c Collection, q ListQuery) (docs [][]byte, total int, err error)
 	Delete(ctx context.Context, c Collection, id string, ev Event) error
 
 	// Audit appends events on their own (detokenizations, reveals): the record of a use of
@@ -75,6 +118,10 @@ type Store interface {
 	Audit(ctx context.Context, evs ...Event) error
 	// Events lists audit events newest first.
 	Events(ctx context.Context, q EventQuery) (events []Event, next string, err error)
+	// EventsPage is offset page (from 1) of the events matching q (newest first; q.Start and
+	// q.Size ignored, size as ListQuery's) with their total. PostgreSQL counts by index
+	// (exact); Badger walks the matching events, up to MaxEventCount.
+	EventsPage(ctx context.Context, q EventQuery, page, size int) (EventPage, error)
 
 	// Fingerprint is a keyed hash of value within a token type; never reversible without the vault.
 	Fingerprint(tokenType string, value []byte) string
@@ -99,10 +146,18 @@ type Token struct {
 	Mask                  json.RawMessage   `json:"mask,omitempty"`
 	Fingerprint           string            `json:"fingerprint,omitempty"`
 	FingerprintExpression string            `json:"fingerprint_expression,omitempty"`
-	CreatedBy             string            `json:"created_by,omitempty"`
+	SearchIndexes         []string          `json:"search_indexes,omitempty"` // expressions
+	CreatedBy             string            `json:"created_by,omitempty"`     // an application id
 	CreatedAt             time.Time         `json:"created_at"`
+	ModifiedBy            string            `json:"modified_by,omitempty"`
 	ModifiedAt            *time.Time        `json:"modified_at,omitempty"`
 	ExpiresAt             *time.Time        `json:"expires_at,omitempty"`
+	// SearchValues are the values of SearchIndexes evaluated on this token, set by the caller
+	// on create and update. The vault keeps only their keyed hashes (for TokenQuery.Data) and
+	// never returns them: a token read back has none, and writing it back with none keeps the
+	// hashes it was read with.
+	SearchValues []string `json:"-"`
+	searchTags   [][]byte // keyed hashes of the search values, as stored
 	// Ephemeral holds fields of Data kept for a limited time (a card's cvc: one hour). They are
 	// stored in a separate record with its own TTL and merged back into Data on read.
 	Ephemeral map[string]json.RawMessage `json:"-"`
@@ -110,15 +165,18 @@ type Token struct {
 	EphemeralUntil time.Time `json:"-"`
 }
 
-// Application is an API client. KeyHash is HashKey of its API key; the key itself is never stored.
+// Application is an API client. KeyHash is HashKey of the API key it was created with; the key
+// itself is never stored. Its other keys are AppKey records.
 type Application struct {
 	ID          string    `json:"id"`
 	Name        string    `json:"name"`
 	Type        string    `json:"type"`
 	Permissions []string  `json:"permissions"`
 	Containers  []string  `json:"containers,omitempty"` // container prefixes it may use; empty = all
-	KeyHash     []byte    `json:"key_hash"`
+	KeyHash     []byte    `json:"key_hash"`             // its first key (see AppKey); nil once deleted
+	CreatedBy   string    `json:"created_by,omitempty"`
 	CreatedAt   time.Time `json:"created_at"`
+	ModifiedBy  string    `json:"modified_by,omitempty"`
 	ModifiedAt  time.Time `json:"modified_at,omitzero"`
 }
 
@@ -133,6 +191,7 @@ var (
 	Proxies    = Collection{Prefix: "p", Sealed: true}
 	Keys       = Collection{Prefix: "j", Sealed: true}
 	Transforms = Collection{Prefix: "w", Sealed: false}
+	Reactors   = Collection{Prefix: "r", Sealed: true} // configurations hold processors' keys
 )
 
 // Event is one audit record: who did what to which entity, and when. Never plaintext.

@@ -57,6 +57,9 @@ func (s *badgerStore) writeToken(txn *badger.Txn, t *Token) error {
 	if err := s.claimIndex(txn, t); err != nil {
 		return err
 	}
+	if err := s.indexTerms(txn, t); err != nil {
+		return err
+	}
 	// The short-lived fields' deadline is their entry's own expiry, which Badger keeps in whole
 	// seconds rounded down: they go up to a second early, never late.
 	d := time.Until(ephemTill)
@@ -156,32 +159,9 @@ func (s *badgerStore) CreateToken(ctx context.Context, t *Token, dedupe bool, ev
 	}
 	var existing *Token
 	err := s.update(func(txn *badger.Txn) error {
-		existing = nil
-		if dedupe && t.Fingerprint != "" {
-			id, err := indexOwner(txn, indexKey(t))
-			if err != nil {
-				return err
-			}
-			if id != "" {
-				old, err := s.readToken(txn, id)
-				if err == nil {
-					existing = old
-					return nil
-				}
-				if !errors.Is(err, ErrNotFound) {
-					return err
-				}
-			}
-		}
-		if _, err := txn.Get(tokenKey(t.ID)); err == nil {
-			return ErrConflict
-		} else if !errors.Is(err, badger.ErrKeyNotFound) {
-			return err
-		}
-		if err := s.writeToken(txn, t); err != nil {
-			return err
-		}
-		return putEvents(txn, ev)
+		var err error
+		existing, err = s.createIn(txn, t, dedupe, ev)
+		return err
 	})
 	s.cache.drop(t.ID)
 	if err != nil {
@@ -191,6 +171,63 @@ func (s *badgerStore) CreateToken(ctx context.Context, t *Token, dedupe bool, ev
 		return existing, true, nil
 	}
 	return t, false, nil
+}
+
+// createIn stages the creation of t and its event in txn, or returns the live token
+// deduplication finds (and stages nothing).
+func (s *badgerStore) createIn(txn *badger.Txn, t *Token, dedupe bool, ev Event) (existing *Token, err error) {
+	if dedupe && t.Fingerprint != "" {
+		id, err := indexOwner(txn, indexKey(t))
+		if err != nil {
+			return nil, err
+		}
+		if id != "" {
+			old, err := s.readToken(txn, id)
+			if err == nil {
+				return old, nil
+			}
+			if !errors.Is(err, ErrNotFound) {
+				return nil, err
+			}
+		}
+	}
+	if _, err := txn.Get(tokenKey(t.ID)); err == nil {
+		return nil, ErrConflict
+	} else if !errors.Is(err, badger.ErrKeyNotFound) {
+		return nil, err
+	}
+	if err := s.writeToken(txn, t); err != nil {
+		return nil, err
+	}
+	return nil, putEvents(txn, ev)
+}
+
+// CreateTokens stages every creation in one transaction: Badger commits all or none.
+func (s *badgerStore) CreateTokens(ctx context.Context, reqs []TokenCreate) ([]TokenCreated, error) {
+	if err := checkBatch(reqs); err != nil {
+		return nil, err
+	}
+	out := make([]TokenCreated, len(reqs))
+	err := s.update(func(txn *badger.Txn) error {
+		for i, r := range reqs {
+			existing, err := s.createIn(txn, r.Token, r.Dedupe, r.Event)
+			if err != nil {
+				return &BatchError{Index: i, Err: mapErr(err)}
+			}
+			out[i] = created(r.Token, existing)
+		}
+		return nil
+	})
+	for _, r := range reqs {
+		s.cache.drop(r.Token.ID)
+	}
+	if errors.Is(err, badger.ErrTxnTooBig) {
+		return nil, errInvalid("a batch of tokens too large for one transaction")
+	}
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 func (s *badgerStore) GetToken(ctx context.Context, id string) (*Token, error) {
@@ -266,6 +303,9 @@ func (s *badgerStore) UpdateToken(ctx context.Context, t *Token, ev Event) error
 				return err
 			}
 		}
+		if err := s.unindexTerms(txn, old); err != nil {
+			return err
+		}
 		if err := s.writeToken(txn, t); err != nil {
 			return err
 		}
@@ -290,6 +330,9 @@ func (s *badgerStore) DeleteToken(ctx context.Context, id string, ev Event) erro
 		}
 		dead = int64(len(e.token) + len(e.ephem))
 		if err := releaseIndex(txn, old); err != nil {
+			return err
+		}
+		if err := s.unindexTerms(txn, old); err != nil {
 			return err
 		}
 		for _, k := range [][]byte{tokenKey(id), ephemKey(id)} {

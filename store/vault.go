@@ -65,6 +65,9 @@ func (k *vaultKeys) HashKey(key string) []byte {
 // stop being valid (the earlier of EphemeralUntil and the token's expiry). The sealed values
 // are bound to the token's id.
 func (k *vaultKeys) sealToken(t *Token) (rec, ephem []byte, ephemTill time.Time, err error) {
+	if t.SearchValues != nil {
+		t.searchTags = k.searchTags(t.SearchValues)
+	}
 	b := encodeToken(nil, t)
 	rec = k.seal.Seal(nil, b, tokenKey(t.ID))
 	clear(b)

@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/sluice-edge/sluice/internal/testwasm"
 )
 
 // Every example transform, built from source with GOOS=wasip1 and run
@@ -28,7 +30,7 @@ var exampleEngine struct {
 func examplesEngine(t *testing.T) (*Engine, map[string]string) {
 	t.Helper()
 	exampleEngine.once.Do(func() {
-		e, err := New(context.Background(), Config{CacheDir: exampleDir + "/wazero-cache", CompileTimeout: testCompileTimeout})
+		e, err := New(context.Background(), Config{CacheDir: testwasm.CompileCacheDir(), CompileTimeout: testCompileTimeout})
 		if err != nil {
 			exampleEngine.err = err
 			return

@@ -41,6 +41,12 @@ func Example(t testing.TB, name string) []byte {
 	return Build(t, "examples/"+name)
 }
 
+// CompileCacheDir is a compilation cache for the engines of tests, shared by every test binary of
+// a run (wazero keys it by module bytes, its version and the CPU), so each guest compiles once.
+func CompileCacheDir() string {
+	return filepath.Join(os.TempDir(), "sluice-testwasm", "wazero-"+runtime.Version())
+}
+
 // Build returns the module built from the package in dir, relative to the repository root.
 func Build(t testing.TB, dir string) []byte {
 	t.Helper()

@@ -27,6 +27,13 @@ type Backend struct {
 	FlipToken func(t *testing.T, s store.Store, id string)
 	// FlipDocument does the same for a document of a sealed collection.
 	FlipDocument func(t *testing.T, s store.Store, c store.Collection, id string)
+	// Reopen closes s and opens the same vault again (a restart).
+	Reopen func(t *testing.T, s store.Store) store.Store
+	// Sibling opens another node on the same vault, beside s; nil for single-node backends.
+	Sibling func(t *testing.T, s store.Store) store.Store
+	// Raw returns every key and value the backend stores, as it stores them under its own
+	// encryption at rest (nil when a dump of the database is checked instead).
+	Raw func(t *testing.T, s store.Store) []byte
 	// Parallel runs the tests side by side (go test -parallel of them at a time): for backends
 	// whose vaults cost little memory each.
 	Parallel bool
@@ -56,11 +63,20 @@ func Run(t *testing.T, b Backend) {
 		{"DedupeKeepsFindingTheFirst", testDedupeKeepsFindingTheFirst, false},
 		{"DedupeIgnoresExpired", testDedupeIgnoresExpired, false},
 		{"ConcurrentDedupeCreatesOne", testConcurrentDedupe, false},
+		{"CreateTokensAllOrNothing", testCreateTokensAllOrNothing, false},
+		{"ListPagingWhileCreating", testListPagingWhileCreating, false},
+		{"ListFilters", testListFilters, false},
+		{"SearchByDataIndex", testSearchByDataIndex, false},
 		{"ResolveTokens", testResolveTokens, false},
 		{"ResolveSeesUpdatesAndDeletes", testResolveSeesWrites, false},
 		{"ResolveCachedAllocatesNothing", testResolveCachedAllocs, true},
 		{"ApplicationsAndKeyHashes", testApplications, false},
+		{"ApplicationKeys", testAppKeys, false},
 		{"Documents", testDocuments, false},
+		{"OffsetListsWithTotals", testOffsetLists, false},
+		{"Idempotency", testIdempotency, false},
+		{"IdempotencyRacingNodesOneWins", testIdempotencyRace, false},
+		{"IdempotencySurvivesRestart", testIdempotencyRestart, false},
 		{"MutationsWriteTheirEvent", testMutationEvents, false},
 		{"RefusedEventMeansNoMutation", testRefusedEventNoMutation, false},
 		{"EventReasonRoundTrips", testEventReason, false},

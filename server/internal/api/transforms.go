@@ -64,8 +64,28 @@ func StartTransforms(ctx context.Context, st store.Store, log *slog.Logger, cfg 
 	return eng, nil
 }
 
-// installModule compiles wasm and keeps it in the vault; the same bytes give the same record.
-func (s *API) installModule(c *edge.Call, wasm []byte) (*moduleRecord, error) {
+// moduleRole is what a module is uploaded to be: each needs its own entry point.
+type moduleRole int
+
+const (
+	roleTransform moduleRole = iota // sluice_on_request and/or sluice_on_response
+	roleReactor                     // sluice_on_react
+)
+
+// check refuses a module that lacks the role's entry point (422, before it is stored).
+func (r moduleRole) check(info transforms.Info) error {
+	switch {
+	case r == roleTransform && !info.Transform():
+		return edge.NewProblem(http.StatusUnprocessableEntity, "a transform must export sluice_on_request or sluice_on_response")
+	case r == roleReactor && !info.Reactor():
+		return edge.NewProblem(http.StatusUnprocessableEntity, "a reactor must export sluice_on_react")
+	}
+	return nil
+}
+
+// installModule compiles wasm, checks it can play role and keeps it in the vault; the same
+// bytes give the same record.
+func (s *API) installModule(c *edge.Call, wasm []byte, role moduleRole) (*moduleRecord, error) {
 	if int64(len(wasm)) > s.opt.ModuleBytes {
 		return nil, edge.ErrTooLarge
 	}
@@ -77,6 +97,9 @@ func (s *API) installModule(c *edge.Call, wasm []byte) (*moduleRecord, error) {
 		if errors.Is(err, transforms.ErrBusy) {
 			return nil, edge.NewProblem(http.StatusServiceUnavailable, "every compilation slot is taken; try again")
 		}
+		return nil, err
+	}
+	if err := role.check(info); err != nil {
 		return nil, err
 	}
 	if d, err := s.store.Get(c.RC, store.Transforms, info.ID); err == nil {
@@ -108,7 +131,7 @@ func (s *API) CreateTransform(c *edge.Call) error {
 	if err != nil {
 		return err
 	}
-	r, err := s.installModule(c, bytes.Clone(wasm))
+	r, err := s.installModule(c, bytes.Clone(wasm), roleTransform)
 	if err != nil {
 		return err
 	}
@@ -161,6 +184,12 @@ func (s *API) DeleteTransform(c *edge.Call) error {
 			}
 		}
 	}
+	if id, err := s.reactorUsing(c, c.ID); err != nil || id != "" {
+		if err != nil {
+			return err
+		}
+		return edge.NewProblem(http.StatusConflict, "the module is used by reactor "+id)
+	}
 	if err := s.store.Delete(c.RC, store.Transforms, c.ID, s.event(c, "transform", c.ID, "delete")); err != nil {
 		return err
 	}
@@ -180,14 +209,18 @@ func (s *API) validateWasmTransform(c *edge.Call, t *proxy.Transform, field stri
 		if c == nil {
 			return edge.Invalid(field, "inline code is not accepted here")
 		}
-		r, err := s.installModule(c, wasm)
+		r, err := s.installModule(c, wasm, roleTransform)
 		if err != nil {
 			return err
 		}
 		t.ModuleID, t.Code = r.ID, ""
 	}
-	if !s.wasm.Has(t.ModuleID) {
+	info, ok := s.wasm.Info(t.ModuleID)
+	if !ok {
 		return edge.Invalid(field, "module_id names no uploaded module")
+	}
+	if !info.Transform() {
+		return edge.Invalid(field, "module_id names a module without a transform entry point")
 	}
 	return nil
 }

@@ -32,6 +32,11 @@ const (
 	PermApplicationUpdate
 	PermApplicationDelete
 	PermLogRead
+	PermReactorCreate
+	PermReactorRead
+	PermReactorUpdate
+	PermReactorDelete
+	PermReactorInvoke
 	PermAll Perm = 1<<iota - 1
 )
 
@@ -44,7 +49,9 @@ var PermNames = map[string]Perm{
 	"transform:create": PermTransformCreate, "transform:read": PermTransformRead, "transform:delete": PermTransformDelete,
 	"application:create": PermApplicationCreate, "application:read": PermApplicationRead,
 	"application:update": PermApplicationUpdate, "application:delete": PermApplicationDelete,
-	"log:read": PermLogRead,
+	"log:read":       PermLogRead,
+	"reactor:create": PermReactorCreate, "reactor:read": PermReactorRead, "reactor:update": PermReactorUpdate,
+	"reactor:delete": PermReactorDelete, "reactor:invoke": PermReactorInvoke,
 }
 
 // String is the permission names, sorted and space-separated.

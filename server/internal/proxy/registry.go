@@ -2,7 +2,6 @@ package proxy
 
 import (
 	"crypto/tls"
-	"encoding/json"
 	"regexp"
 	"strings"
 	"sync"
@@ -14,7 +13,6 @@ import (
 	"github.com/sluice-edge/sluice/server/internal/edge"
 	"github.com/sluice-edge/sluice/server/internal/egress"
 	"github.com/sluice-edge/sluice/server/internal/vault"
-	"github.com/sluice-edge/sluice/store"
 )
 
 // Definition is a pre-configured proxy (SPEC §5), as stored (sealed: it holds the proxy key and
@@ -133,25 +131,8 @@ func (r *proxyRegistry) list() []*Definition {
 
 // loadProxies fills the registry from the vault.
 func (s *Pipeline) loadProxies() error {
-	s.proxies = &proxyRegistry{byID: map[string]*Definition{}, byKey: map[string]*Definition{}}
-	docs, err := s.store.List(s.ctx(), store.Proxies)
-	if err != nil {
-		return err
-	}
-	for _, d := range docs {
-		var p Definition
-		if err := json.Unmarshal(d, &p); err != nil {
-			return err
-		}
-		for _, list := range [][]Transform{p.RequestTransforms, p.ResponseTransforms} {
-			for i := range list {
-				list[i].compile()
-			}
-		}
-		s.prepareProxy(&p)
-		s.proxies.put(&p)
-	}
-	return nil
+	s.proxies = newProxyRegistry()
+	return s.ReloadAll(s.ctx())
 }
 
 func (t *Transform) compile() {

@@ -1,0 +1,30 @@
+package storetest
+
+import (
+	"testing"
+
+	"github.com/sluice-edge/sluice/store/internal/pgtest"
+)
+
+// PostgreSQL for the tests of packages outside store/ (pgtest is internal to it).
+
+// PostgresMain runs m's tests, then stops the throwaway PostgreSQL if one was started: call it
+// from TestMain.
+func PostgresMain(m *testing.M) { pgtest.Main(m) }
+
+// PostgresDatabase returns the URL of a new, empty database, dropped when t ends; it skips t
+// when no PostgreSQL can be had (see pgtest).
+func PostgresDatabase(t testing.TB) string { return pgtest.Database(t) }
+
+// PostgresServer is the throwaway cluster, for tests of outages, or nil when the tests use
+// SLUICE_TEST_DATABASE_URL (or have no PostgreSQL). The cluster starts with the first
+// PostgresDatabase: call that first.
+func PostgresServer() interface {
+	Stop() error
+	Start() error
+} {
+	if c := pgtest.Server(); c != nil {
+		return c
+	}
+	return nil
+}
