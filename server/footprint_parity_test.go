@@ -264,3 +264,35 @@ func TestFootprintProxyIDPathAndQueryAccessReason(t *testing.T) {
 	e.do("POST", "/vault_proxy", k, body, "x-fp-proxy-id", "no-such-proxy").expectProblem(t, 404, true)
 	e.do("POST", "/vault_proxy", "", body, "x-fp-proxy-id", pxID).expectProblem(t, 401, true)
 }
+
+// TestFootprintIngressInvalidCardIs502: an ingress rule that finds a value the vault refuses (a
+// card number that fails its checks) is the destination's fault: 502 with the upstream status,
+// nothing vaulted, and neither the value nor the rest of the destination's answer sent on. It was
+// a 500.
+func TestFootprintIngressInvalidCardIs502(t *testing.T) {
+	dest := startDestination(t)
+	e := proxyEdge(t, dest)
+	k := e.adminKey
+	for _, tc := range []struct{ name, number string }{
+		{"fails the Luhn check", "4111111111111112"},
+		{"too short", "4111"},
+		{"not digits", "4111-abcd-1111-1111"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			answer := `{"card":{"number":"` + tc.number + `"},"other":"kept-out"}`
+			r := e.do("POST", "/vault_proxy/jit", k, `{}`, "x-fp-proxy-target-url", dest.url+"/json",
+				"x-fp-proxy-fwd-X-Answer", answer, "x-fp-proxy-ingress-rule", "card_number=$.card.number",
+				"x-fp-proxy-ingress-content-type", "json")
+			r.expectProblem(t, 502, true)
+			if r.header.Get("x-footprint-proxy-upstream-status-code") != "200" {
+				t.Fatalf("upstream status header %q", r.header.Get("x-footprint-proxy-upstream-status-code"))
+			}
+			if strings.Contains(string(r.body), tc.number) || strings.Contains(string(r.body), "kept-out") {
+				t.Fatalf("the destination's answer leaked into the error: %s", r.body)
+			}
+		})
+	}
+	if evs := e.do("GET", "/logs?entity_type=token&operation=create", k, nil).expect(t, 200).json(t)["data"].([]any); len(evs) != 0 {
+		t.Fatalf("%d tokens vaulted from invalid values", len(evs))
+	}
+}

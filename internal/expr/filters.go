@@ -510,8 +510,7 @@ func (r *Renderer) fromField(doc, path, out []byte) (value, []byte, *ferr) {
 	raw := trimSpace(doc)
 	var res gjson.Result
 	if len(raw) > 0 && raw[0] == '{' && bytes.IndexByte(path, '.') >= 0 {
-		var b [128]byte
-		res = gjson.Get(bstr(raw), string(appendFlatKey(b[:0], path)))
+		res = flatKey(raw, path)
 	}
 	if !res.Exists() && len(raw) > 0 && (raw[0] == '{' || raw[0] == '[') {
 		res = gjson.Get(bstr(raw), bstr(path))
@@ -525,16 +524,19 @@ func (r *Renderer) fromField(doc, path, out []byte) (value, []byte, *ferr) {
 	return r.fromJSON(sbytes(res.Raw), nil, out)
 }
 
-// appendFlatKey appends path as one gjson key: its dots escaped. Path segments
-// hold only ValidID bytes, so a dot is the only character gjson would read.
-func appendFlatKey(dst, path []byte) []byte {
-	for _, c := range path {
-		if c == '.' {
-			dst = append(dst, '\\')
+// flatKey is the member of the JSON object obj whose key is path itself, dots included. Path
+// segments hold only ValidID bytes, which JSON never needs to escape, so the key is compared as
+// written.
+func flatKey(obj, path []byte) gjson.Result {
+	var found gjson.Result
+	gjson.Parse(bstr(obj)).ForEach(func(k, v gjson.Result) bool {
+		if key := k.Raw; len(key) == len(path)+2 && key[1:len(key)-1] == bstr(path) {
+			found = v
+			return false
 		}
-		dst = append(dst, c)
-	}
-	return dst
+		return true
+	})
+	return found
 }
 
 // fromJSON selects path (gjson syntax; nil = the whole document) in doc and

@@ -87,3 +87,22 @@ func TestMissingFieldIsNullWithoutStrictFields(t *testing.T) {
 		}
 	}
 }
+
+// TestFlatKeyLookupAlloc: resolving a Footprint field (flat key first, then the dotted path)
+// does not allocate on a warmed-up Renderer.
+func TestFlatKeyLookupAlloc(t *testing.T) {
+	skipAllocUnderRace(t)
+	env := &testEnv{data: bmap(map[string]string{"t": `{"id.first_name":"Flat","id":{"last_name":"Deep"}}`})}
+	src := []byte(`{"a":"{{ t.id.first_name }}","b":"{{ t.id.last_name }}"}`)
+	r := Acquire()
+	defer Release(r)
+	r.SetStrictFields(true)
+	dst := make([]byte, 0, 256)
+	out, err := r.Render(dst, src, JSON, env)
+	if err != nil || string(out) != `{"a":"Flat","b":"Deep"}` {
+		t.Fatalf("%s %v", out, err)
+	}
+	if allocs := testing.AllocsPerRun(100, func() { out, err = r.Render(dst[:0], src, JSON, env) }); allocs != 0 {
+		t.Fatalf("%v allocs per render", allocs)
+	}
+}

@@ -26,6 +26,7 @@ type proxyRequest struct {
 	Timeout               *float64          `json:"timeout"`
 	DisableDetokenization *bool             `json:"disable_detokenization"`
 	ApplicationID         *string           `json:"application_id"`
+	ClientCertificate     *string           `json:"client_certificate"`
 }
 
 // validateTransform checks one transform; field names the list it is in.
@@ -98,6 +99,14 @@ func (s *API) applyProxyRequest(c *edge.Call, p *proxy.Definition, req *proxyReq
 	if req.DisableDetokenization != nil {
 		p.DisableDetokenization = *req.DisableDetokenization
 	}
+	if req.ClientCertificate != nil {
+		if *req.ClientCertificate != "" {
+			if _, err := proxy.ParseClientCertificate(*req.ClientCertificate); err != nil {
+				return err
+			}
+		}
+		p.ClientCertificate = *req.ClientCertificate
+	}
 	// A proxy acts as the application that last configured it. Only the bootstrap admin may name
 	// another application (which must exist): anyone else could lend a proxy rights they lack.
 	p.ApplicationID = c.Who.AppID
@@ -145,7 +154,8 @@ func (s *API) CreateProxy(c *edge.Call) error {
 	return edge.WriteJSON(c.RC, http.StatusCreated, proxyView(p))
 }
 
-// proxyView is what the API shows of a proxy: everything, lists never null.
+// proxyView is what the API shows of a proxy: everything but the client certificate's private
+// key, lists never null.
 func proxyView(p *proxy.Definition) *proxy.Definition {
 	v := *p
 	if v.RequestTransforms == nil {
@@ -157,6 +167,7 @@ func proxyView(p *proxy.Definition) *proxy.Definition {
 	if v.Configuration == nil {
 		v.Configuration = map[string]string{}
 	}
+	v.ClientCertificate = p.ClientCertificateView() // the certificate, never its private key
 	return &v
 }
 

@@ -118,6 +118,12 @@ func (s *Pipeline) vaultProxyJIT(c *edge.Call) error {
 	if err := fpAudit(x, h); err != nil {
 		return err
 	}
+	if x.tls, err = destinationTLS(h, s.client.TLSConfig); err != nil {
+		return err
+	}
+	if x.tls != nil && u.Scheme != "https" {
+		return errTLSNeedsHTTPS // before any token is read
+	}
 	x.basePath = u.EscapedPath()
 	x.footprint, x.limit, x.method = true, s.opt.EphemeralTokens, "POST"
 	if m := strings.ToUpper(strings.TrimSpace(string(h.Peek(fpMethod)))); m != "" {
@@ -170,6 +176,17 @@ func (s *Pipeline) vaultProxyInvoke(c *edge.Call, id string) error {
 	}
 	if err := fpAudit(x, h); err != nil {
 		return err
+	}
+	base := s.client.TLSConfig
+	if px.tls != nil {
+		base = px.tls // the headers' certificate, if any, replaces the proxy's; a pin adds to it
+	}
+	var err error
+	if x.tls, err = destinationTLS(h, base); err != nil {
+		return err
+	}
+	if x.tls != nil && !strings.HasPrefix(px.DestinationURL, "https://") {
+		return errTLSNeedsHTTPS
 	}
 	x.px, x.footprint, x.limit, c.ProxyID = px, true, s.opt.ProxyTokens, px.ID
 	x.basePath = px.basePath

@@ -64,3 +64,38 @@ func FuzzFootprintAccessReason(f *testing.F) {
 		}
 	})
 }
+
+// FuzzFootprintPEMHeader: the PEM of x-fp-proxy-client-cert / -key / -pin-cert, in any of its
+// header spellings, decodes to a bounded number of non-empty blocks or fails with an error that
+// never quotes the value (it may be a private key); building the TLS configuration from it never
+// panics.
+func FuzzFootprintPEMHeader(f *testing.F) {
+	const cert = "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIBAjAKBggqhkjOPQQDAjAaMRgwFgYDVQQDEw9zbHVp\n-----END CERTIFICATE-----\n"
+	for _, s := range []string{cert, strings.ReplaceAll(cert, "\n", `\n`), strings.ReplaceAll(cert, "\n", " "),
+		"LS0tLS1CRUdJTiBYLS0tLS0KQUFBQQotLS0tLUVORCBYLS0tLS0K", "-----BEGIN -----", "-----BEGIN X-----AAAA-----END Y-----",
+		"-----BEGIN X-----\\n!!!!\\n-----END X-----", strings.Repeat("-----BEGIN A-----QQ==-----END A-----", 9), "secret-key-bytes"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, v []byte) {
+		blocks, err := parsePEMHeader(v)
+		if err != nil {
+			if len(v) >= 8 && strings.Contains(err.Error(), string(v)) {
+				t.Fatalf("the error quotes the value: %v", err)
+			}
+			return
+		}
+		if len(blocks) == 0 || len(blocks) > maxPEMBlocks || len(v) > maxPEMHeader {
+			t.Fatalf("%d blocks from %d bytes", len(blocks), len(v))
+		}
+		for _, b := range blocks {
+			if len(b.der) == 0 || b.typ == "" {
+				t.Fatalf("empty block %+v", b)
+			}
+		}
+		var h fasthttp.RequestHeader
+		h.SetBytesV(fpClientCert, v)
+		h.SetBytesV(fpClientKey, v)
+		h.SetBytesV(fpPinCert, v)
+		destinationTLS(&h, nil) // must not panic
+	})
+}

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bytes"
+	"crypto/tls"
 	"errors"
 	"io"
 	"net/http"
@@ -57,9 +58,10 @@ type exchange struct {
 	ingress       []Transform // tokenize rules run on a 2xx answer
 	ingressFields []fieldRule // Footprint-form ingress rules run on a 2xx answer
 
-	strictFields bool   // a missing field is an error (Footprint's rule; fpFields)
-	defaultToken []byte // x-fp-id: the token {{ id.first_name }} reads, or nil
-	reason       string // x-fp-proxy-access-reason, kept in each token use's audit event
+	strictFields bool        // a missing field is an error (Footprint's rule; fpFields)
+	defaultToken []byte      // x-fp-id: the token {{ id.first_name }} reads, or nil
+	reason       string      // x-fp-proxy-access-reason, kept in each token use's audit event
+	tls          *tls.Config // mutual TLS or pinning for this request (footprint_tls.go), or nil
 }
 
 // Invoke is POST|GET|PUT|PATCH|DELETE /proxy/**: find the destination, authenticate,
@@ -394,9 +396,13 @@ func (s *Pipeline) forward(x *exchange, dest []byte) error {
 	}
 	req.SetTimeout(timeout)
 	// The destination answers into a response of its own; respond moves it into the caller's.
+	client, err := s.clientFor(x, req)
+	if err != nil {
+		return err
+	}
 	dresp := fasthttp.AcquireResponse()
 	start := time.Now()
-	err = s.client.Do(req, dresp)
+	err = client.Do(req, dresp)
 	x.c.DestDuration = time.Since(start)
 	streamed.done()
 	if err != nil {

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"crypto/tls"
 	"regexp"
 	"strings"
 	"sync"
@@ -33,6 +34,10 @@ type Definition struct {
 	CreatedBy     string     `json:"created_by,omitempty"`
 	CreatedAt     time.Time  `json:"created_at"`
 	ModifiedAt    *time.Time `json:"modified_at,omitempty"`
+	// ClientCertificate is the PEM certificate (chain) and private key presented to the
+	// destination for mutual TLS, sealed at rest with the proxy. The API shows only its
+	// certificates (ClientCertificateView).
+	ClientCertificate string `json:"client_certificate,omitempty"`
 
 	basePath string // DestinationURL's path without trailing slashes, checked once on save/load
 	// destErr is DestinationURL's verdict under the policy this process runs with (nil: allowed),
@@ -42,6 +47,8 @@ type Definition struct {
 	// hostMemo is DestinationURL parsed once by fasthttp: copied into each destination request,
 	// it spares fasthttp the parse of the same host (see destinationHostMemo).
 	hostMemo *fasthttp.URI
+	// tls presents ClientCertificate (parsed once, when installed), or nil.
+	tls *tls.Config
 }
 
 // transform is one entry of request_transforms / response_transforms.
@@ -143,6 +150,14 @@ func (s *Pipeline) prepareProxy(p *Definition) {
 	}
 	p.basePath = strings.TrimRight(u.EscapedPath(), "/")
 	p.hostMemo = destinationHostMemo(p.DestinationURL)
+	if p.ClientCertificate != "" && s.client != nil {
+		cert, err := ParseClientCertificate(p.ClientCertificate)
+		if err != nil {
+			p.destErr = err
+			return
+		}
+		p.tls = withClientCertificate(s.client.TLSConfig, cert)
+	}
 }
 
 // ValidateDeclarative checks a transform that needs nothing of the server: tokenize, mask,

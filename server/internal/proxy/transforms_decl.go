@@ -192,6 +192,10 @@ func (s *Pipeline) tokenizeAt(x *exchange, t *Transform, m *message) error {
 	}
 	tok, _, err := s.vault.Create(x.c.RC, x.c.Who, &req, nil)
 	if errors.Is(err, vault.ErrInvalidData) {
+		if m.response {
+			// The destination's data, not the edge, is at fault: a bad gateway, not a 500.
+			return edge.NewProblem(http.StatusBadGateway, "the destination's value at "+edge.QuoteSafe(t.Options.Location)+" is not a valid "+tpl.Type)
+		}
 		return transformFailed(m, "the value at "+edge.QuoteSafe(t.Options.Location)+" is not a valid "+tpl.Type)
 	}
 	if err != nil {
