@@ -21,7 +21,7 @@ import (
 const maxReactTokens = 100
 
 var (
-	errReactorFailed        = edge.NewProblem(http.StatusInternalServerError, "the reactor failed (trap, time or memory limit)")
+	errReactorFailed        = edge.NewProblem(http.StatusInternalServerError, "the reactor failed (trap, time or memory limit)") // FuzzReactArgs knows this text
 	errReactorInformational = edge.NewProblem(http.StatusInternalServerError, "the reactor answered with an informational (1xx) status")
 )
 
