@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"sync/atomic"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -19,12 +20,34 @@ import (
 // the egress dialer (which checks every resolved address) with the proxy's TLS configuration,
 // and the destination timeout applies, cut short by the guest's deadline. The body is read
 // under the same deadline, at most one byte past the guest's limit. Fill the fields before the
-// engine's first call; they are not changed after.
+// engine's first call (see LateGuestHTTP); they are not changed after.
 type GuestHTTP struct {
 	Policy  egress.Policy
 	Client  *fasthttp.Client
 	Timeout time.Duration // the destination timeout
 	Metrics *obs.GuestHTTP
+}
+
+// LateGuestHTTP is the engine's HTTPDoer when the GuestHTTP it delegates to is built after the
+// engine (the shell builds the client after it) and may be rebuilt while serving. Its Metrics
+// are registered once.
+type LateGuestHTTP struct {
+	Metrics *obs.GuestHTTP
+	g       atomic.Pointer[GuestHTTP]
+}
+
+var errGuestHTTPNotReady = errors.New("http_request is not available yet")
+
+// Set makes g the doer from now on.
+func (l *LateGuestHTTP) Set(g *GuestHTTP) { l.g.Store(g) }
+
+// Do sends req with the current GuestHTTP.
+func (l *LateGuestHTTP) Do(ctx context.Context, req *transforms.GuestRequest) (*transforms.GuestResponse, error) {
+	g := l.g.Load()
+	if g == nil {
+		return nil, errGuestHTTPNotReady
+	}
+	return g.Do(ctx, req)
 }
 
 var (
