@@ -57,7 +57,8 @@ var (
 
 // Do sends gr. Its errors name the rule or the failure, never the URL's path or query.
 func (g *GuestHTTP) Do(ctx context.Context, gr *transforms.GuestRequest) (*transforms.GuestResponse, error) {
-	if _, err := g.Policy.CheckURL(gr.URL); err != nil {
+	u, err := g.Policy.CheckURL(gr.URL)
+	if err != nil {
 		g.Metrics.Done(obs.GuestHTTPRefused, 0)
 		return nil, errors.New("the destination is not allowed: " + egress.Detail(err))
 	}
@@ -67,7 +68,7 @@ func (g *GuestHTTP) Do(ctx context.Context, gr *transforms.GuestRequest) (*trans
 	}
 	req := fasthttp.AcquireRequest()
 	defer fasthttp.ReleaseRequest(req)
-	req.SetRequestURI(gr.URL)
+	req.SetRequestURI(u.String()) // the URL as checked, not a second parser's reading of the guest's
 	req.URI().DisablePathNormalizing = true
 	req.Header.SetMethod(gr.Method)
 	for _, h := range gr.Header {
@@ -79,8 +80,7 @@ func (g *GuestHTTP) Do(ctx context.Context, gr *transforms.GuestRequest) (*trans
 	resp := fasthttp.AcquireResponse()
 	defer fasthttp.ReleaseResponse(resp)
 	start := time.Now()
-	err := g.Client.DoDeadline(req, resp, deadline)
-	if err != nil {
+	if err := g.Client.DoDeadline(req, resp, deadline); err != nil {
 		return nil, g.failed(err, time.Since(start))
 	}
 	out := &transforms.GuestResponse{Status: resp.StatusCode(), ContentLength: int64(resp.Header.ContentLength())}
