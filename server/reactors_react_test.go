@@ -125,7 +125,14 @@ func TestReactChargeCardDetokenizedArgReachesTLSProcessor(t *testing.T) {
 	if !strings.Contains(string(logs.body), "detokenize") {
 		t.Fatalf("the card's use by the reactor is not audited: %s", logs.body)
 	}
-	assertNoSecrets(t, e.logText(), "4242424242424242", "nt_4242_network", "sk_test_processor")
+	logText := e.logText()
+	assertNoSecrets(t, logText, "4242424242424242", "nt_4242_network", "sk_test_processor")
+	// The guest's wait on the processor is the react's destination time in its log line.
+	for _, l := range strings.Split(logText, "\n") {
+		if strings.Contains(l, `"route":"/reactors/{id}/react"`) && strings.Contains(l, `"destination_ms":0,`) {
+			t.Errorf("the react's log line has no destination time: %s", l)
+		}
+	}
 	if n := e.srv.wasm.Stats().RequestPathInstantiations; n != 0 {
 		t.Fatalf("%d instantiations on the request path", n)
 	}

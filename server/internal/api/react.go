@@ -56,7 +56,9 @@ func (s *API) React(c *edge.Call) error {
 	defer clear(args) // plaintext
 	rx := &transforms.ReactExchange{Args: args, Config: r.Configuration, Services: &reactServices{s: s, who: who}}
 	start := time.Now()
+	stop := proxy.CountGuestHTTP(c.RC, &c.DestDuration)
 	out, err := s.wasm.OnReact(c.RC, r.ModuleID, rx)
+	stop()
 	took := time.Since(start)
 	c.TransformDuration += took
 	if err != nil || out.Ended {

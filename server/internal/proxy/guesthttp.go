@@ -50,6 +50,24 @@ func (l *LateGuestHTTP) Do(ctx context.Context, req *transforms.GuestRequest) (*
 	return g.Do(ctx, req)
 }
 
+// guestWaitKey is the request value under which CountGuestHTTP keeps where to add the time.
+type guestWaitKey struct{}
+
+// CountGuestHTTP adds the time the guests' requests take during rc to *wait (the request log's
+// destination time), until the returned func is called. The guest runs on rc's goroutine, so
+// *wait needs no lock.
+func CountGuestHTTP(rc *fasthttp.RequestCtx, wait *time.Duration) (stop func()) {
+	rc.SetUserValue(guestWaitKey{}, wait)
+	return func() { rc.RemoveUserValue(guestWaitKey{}) }
+}
+
+// addWait adds d to the counter CountGuestHTTP put in ctx, if any.
+func addWait(ctx context.Context, d time.Duration) {
+	if w, ok := ctx.Value(guestWaitKey{}).(*time.Duration); ok {
+		*w += d
+	}
+}
+
 var (
 	errGuestTimeout     = errors.New("the destination did not answer in time")
 	errGuestUnreachable = errors.New("the destination could not be reached")
@@ -80,6 +98,7 @@ func (g *GuestHTTP) Do(ctx context.Context, gr *transforms.GuestRequest) (*trans
 	resp := fasthttp.AcquireResponse()
 	defer fasthttp.ReleaseResponse(resp)
 	start := time.Now()
+	defer func() { addWait(ctx, time.Since(start)) }()
 	if err := g.Client.DoDeadline(req, resp, deadline); err != nil {
 		return nil, g.failed(err, time.Since(start))
 	}
