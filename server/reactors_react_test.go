@@ -253,9 +253,9 @@ func TestReactTokenizeIsAllOrNothing(t *testing.T) {
 		t.Fatalf("token request answered %v", c)
 	}
 	before := e.do("GET", "/logs?entity_type=token&operation=create&size=100", k, nil).expect(t, 200).json(t)["data"].([]any)
-	m := e.do("POST", path, k, map[string]any{"args": map[string]any{"tokenize": map[string]any{
-		"a": "made-then-undone", "b": map[string]any{"type": "card_number", "data": "4242424242424241"}}}}).expectProblem(t, 400, false)
-	if _, named := m["errors"].(map[string]any)["tokenize.b"]; !named {
+	m := e.do("POST", path, k, map[string]any{"args": map[string]any{"tokenize": []any{
+		"made-then-undone", map[string]any{"type": "card_number", "data": "4242424242424241"}}}}).expectProblem(t, 400, false)
+	if _, named := m["errors"].(map[string]any)["tokenize[1]"]; !named {
 		t.Fatalf("the refusal does not name the path: %v", m)
 	}
 	after := e.do("GET", "/logs?entity_type=token&operation=delete&size=100", k, nil).expect(t, 200).json(t)["data"].([]any)

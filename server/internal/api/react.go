@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"maps"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -163,7 +165,7 @@ func (t *tokenizer) walk(v any, path string) (any, error) {
 		if typed && data {
 			return t.create(v, path)
 		}
-		for k := range v {
+		for _, k := range slices.Sorted(maps.Keys(v)) { // in a fixed order: the same result fails the same way
 			var err error
 			if v[k], err = t.walk(v[k], path+"."+k); err != nil {
 				return nil, err
