@@ -2,8 +2,10 @@ package server
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"strconv"
 	"testing"
+	"time"
 )
 
 // newReactor creates a reactor from wasm (base64) or a module id and returns its JSON.
@@ -13,7 +15,13 @@ func (e *testEdge) newReactor(key, name, code string, config map[string]string, 
 	for i := 0; i+1 < len(extra); i += 2 {
 		body[extra[i].(string)] = extra[i+1]
 	}
-	return e.do("POST", "/reactors", key, body).expect(e.t, 201).json(e.t)
+	// Inline code is compiled like an upload: over 30 s (e.do's bound) under -race on a loaded VM.
+	j, _ := json.Marshal(body)
+	r := e.doBounded(e.t, 10*time.Minute, "POST", "/reactors", key, j, "Content-Type", "application/json")
+	if r == nil {
+		e.t.FailNow()
+	}
+	return r.expect(e.t, 201).json(e.t)
 }
 
 func TestReactorsCRUDAndPaging(t *testing.T) {

@@ -48,8 +48,8 @@ type Server struct {
 	destConns connSet          // the client's open connections
 	api       *api.API
 	metrics   *obs.Metrics
-	wasm      *transforms.Engine // WebAssembly transforms
-	guestHTTP *proxy.GuestHTTP   // the guests' sluice.http_request, filled by initProxying
+	wasm      *transforms.Engine   // WebAssembly transforms
+	guestHTTP *proxy.LateGuestHTTP // the guests' sluice.http_request, set by initProxying
 
 	logBuf    *obs.BufferedLog    // the default log's buffer, flushed on Close
 	auth      *edge.Authenticator // API keys → principals, rate limits
@@ -151,7 +151,7 @@ func (s *Server) initTransforms() error {
 	if cacheDir == "" && s.cfg.DataDir != "" {
 		cacheDir = filepath.Join(s.cfg.DataDir, "wasm-cache")
 	}
-	s.guestHTTP = &proxy.GuestHTTP{Metrics: obs.NewGuestHTTP(s.metrics)} // series registered once
+	s.guestHTTP = &proxy.LateGuestHTTP{Metrics: obs.NewGuestHTTP(s.metrics)}
 	eng, err := api.StartTransforms(s.ctx(), s.store, s.log, transforms.Config{
 		MemoryLimitPages: uint32(s.cfg.Transforms.MemoryBytes >> 16),
 		CallTimeout:      s.cfg.Transforms.CallTimeout,
@@ -191,8 +191,8 @@ func (s *Server) initProxying() error {
 	if s.cfg.DestinationDial != nil {
 		s.client.DialTimeout, s.client.Dial = nil, coarseDial(&s.destConns, s.cfg.DestinationDial)
 	}
-	*s.guestHTTP = proxy.GuestHTTP{Policy: s.policy, Client: s.client, Timeout: s.cfg.Timeouts.Destination,
-		Metrics: s.guestHTTP.Metrics}
+	s.guestHTTP.Set(&proxy.GuestHTTP{Policy: s.policy, Client: s.client, Timeout: s.cfg.Timeouts.Destination,
+		Metrics: s.guestHTTP.Metrics})
 	s.keys = api.NewKeys(s.store, s.now)
 	s.decrypter = jwe.NewDecrypter(s.keys.Lookup, 256) // BT-ENCRYPTED and "encrypted": keys parsed once
 	s.proxy, err = proxy.New(proxy.Deps{Store: s.store, Vault: s.vault, Auth: s.auth, Metrics: s.metrics, Log: s.log,

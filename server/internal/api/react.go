@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"maps"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -21,7 +23,7 @@ import (
 const maxReactTokens = 100
 
 var (
-	errReactorFailed        = edge.NewProblem(http.StatusInternalServerError, "the reactor failed (trap, time or memory limit)")
+	errReactorFailed        = edge.NewProblem(http.StatusInternalServerError, "the reactor failed (trap, time or memory limit)") // FuzzReactArgs knows this text
 	errReactorInformational = edge.NewProblem(http.StatusInternalServerError, "the reactor answered with an informational (1xx) status")
 )
 
@@ -56,7 +58,9 @@ func (s *API) React(c *edge.Call) error {
 	defer clear(args) // plaintext
 	rx := &transforms.ReactExchange{Args: args, Config: r.Configuration, Services: &reactServices{s: s, who: who}}
 	start := time.Now()
+	stop := proxy.CountGuestHTTP(c.RC, &c.DestDuration)
 	out, err := s.wasm.OnReact(c.RC, r.ModuleID, rx)
+	stop()
 	took := time.Since(start)
 	c.TransformDuration += took
 	if err != nil || out.Ended {
@@ -161,7 +165,7 @@ func (t *tokenizer) walk(v any, path string) (any, error) {
 		if typed && data {
 			return t.create(v, path)
 		}
-		for k := range v {
+		for _, k := range slices.Sorted(maps.Keys(v)) { // in a fixed order: the same result fails the same way
 			var err error
 			if v[k], err = t.walk(v[k], path+"."+k); err != nil {
 				return nil, err

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"sync/atomic"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -19,12 +20,52 @@ import (
 // the egress dialer (which checks every resolved address) with the proxy's TLS configuration,
 // and the destination timeout applies, cut short by the guest's deadline. The body is read
 // under the same deadline, at most one byte past the guest's limit. Fill the fields before the
-// engine's first call; they are not changed after.
+// engine's first call (see LateGuestHTTP); they are not changed after.
 type GuestHTTP struct {
 	Policy  egress.Policy
 	Client  *fasthttp.Client
 	Timeout time.Duration // the destination timeout
 	Metrics *obs.GuestHTTP
+}
+
+// LateGuestHTTP is the engine's HTTPDoer when the GuestHTTP it delegates to is built after the
+// engine (the shell builds the client after it) and may be rebuilt while serving. Its Metrics
+// are registered once.
+type LateGuestHTTP struct {
+	Metrics *obs.GuestHTTP
+	g       atomic.Pointer[GuestHTTP]
+}
+
+var errGuestHTTPNotReady = errors.New("http_request is not available yet")
+
+// Set makes g the doer from now on.
+func (l *LateGuestHTTP) Set(g *GuestHTTP) { l.g.Store(g) }
+
+// Do sends req with the current GuestHTTP.
+func (l *LateGuestHTTP) Do(ctx context.Context, req *transforms.GuestRequest) (*transforms.GuestResponse, error) {
+	g := l.g.Load()
+	if g == nil {
+		return nil, errGuestHTTPNotReady
+	}
+	return g.Do(ctx, req)
+}
+
+// guestWaitKey is the request value under which CountGuestHTTP keeps where to add the time.
+type guestWaitKey struct{}
+
+// CountGuestHTTP adds the time the guests' requests take during rc to *wait (the request log's
+// destination time), until the returned func is called. The guest runs on rc's goroutine, so
+// *wait needs no lock.
+func CountGuestHTTP(rc *fasthttp.RequestCtx, wait *time.Duration) (stop func()) {
+	rc.SetUserValue(guestWaitKey{}, wait)
+	return func() { rc.RemoveUserValue(guestWaitKey{}) }
+}
+
+// addWait adds d to the counter CountGuestHTTP put in ctx, if any.
+func addWait(ctx context.Context, d time.Duration) {
+	if w, ok := ctx.Value(guestWaitKey{}).(*time.Duration); ok {
+		*w += d
+	}
 }
 
 var (
@@ -34,7 +75,8 @@ var (
 
 // Do sends gr. Its errors name the rule or the failure, never the URL's path or query.
 func (g *GuestHTTP) Do(ctx context.Context, gr *transforms.GuestRequest) (*transforms.GuestResponse, error) {
-	if _, err := g.Policy.CheckURL(gr.URL); err != nil {
+	u, err := g.Policy.CheckURL(gr.URL)
+	if err != nil {
 		g.Metrics.Done(obs.GuestHTTPRefused, 0)
 		return nil, errors.New("the destination is not allowed: " + egress.Detail(err))
 	}
@@ -44,7 +86,7 @@ func (g *GuestHTTP) Do(ctx context.Context, gr *transforms.GuestRequest) (*trans
 	}
 	req := fasthttp.AcquireRequest()
 	defer fasthttp.ReleaseRequest(req)
-	req.SetRequestURI(gr.URL)
+	req.SetRequestURI(u.String()) // the URL as checked, not a second parser's reading of the guest's
 	req.URI().DisablePathNormalizing = true
 	req.Header.SetMethod(gr.Method)
 	for _, h := range gr.Header {
@@ -56,8 +98,8 @@ func (g *GuestHTTP) Do(ctx context.Context, gr *transforms.GuestRequest) (*trans
 	resp := fasthttp.AcquireResponse()
 	defer fasthttp.ReleaseResponse(resp)
 	start := time.Now()
-	err := g.Client.DoDeadline(req, resp, deadline)
-	if err != nil {
+	defer func() { addWait(ctx, time.Since(start)) }()
+	if err := g.Client.DoDeadline(req, resp, deadline); err != nil {
 		return nil, g.failed(err, time.Since(start))
 	}
 	out := &transforms.GuestResponse{Status: resp.StatusCode(), ContentLength: int64(resp.Header.ContentLength())}
