@@ -20,7 +20,7 @@ func checkDecodeB64AgreesWithStdlib(t *testing.T, src []byte) {
 		{"url", b64URLDec, base64.RawURLEncoding.Strict()},
 	} {
 		// encoding/base64 skips '\r' and '\n'; decodeB64 refuses them.
-		wantOK := bytes.IndexAny(src, "\r\n") < 0
+		wantOK := !bytes.ContainsAny(src, "\r\n")
 		want := make([]byte, c.enc.DecodedLen(len(src)))
 		n, err := c.enc.Decode(want, src)
 		wantOK = wantOK && err == nil

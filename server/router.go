@@ -13,7 +13,6 @@ import (
 	"github.com/sluice-edge/sluice/server/internal/edge"
 	"github.com/sluice-edge/sluice/server/internal/obs"
 	"github.com/sluice-edge/sluice/server/internal/proxy"
-	"github.com/sluice-edge/sluice/store"
 )
 
 var callPool = sync.Pool{New: func() any { return new(edge.Call) }}
@@ -179,9 +178,4 @@ func (s *Server) dispatch(c *edge.Call) error {
 		return err
 	}
 	return rt.h(s.api, c)
-}
-
-// event is the audit record of op by the caller on one entity.
-func (s *Server) event(c *edge.Call, entityType, entityID, op string) store.Event {
-	return edge.Event(c.Who, s.now(), entityType, entityID, op)
 }

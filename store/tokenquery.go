@@ -158,9 +158,8 @@ func tokenPos(t *Token) []byte {
 	return append(b, t.ID...)
 }
 
-// posNanos and posID split a position.
-func posNanos(p []byte) int64 { return int64(binary.BigEndian.Uint64(p) ^ 1<<63) }
-func posID(p []byte) string   { return string(p[8:]) }
+// posID is the token id of a position.
+func posID(p []byte) string { return string(p[8:]) }
 
 func encodeCursor(p []byte) string { return base64.RawURLEncoding.EncodeToString(p) }
 

@@ -19,7 +19,11 @@ import (
 var (
 	testECHex = func() string {
 		c := elliptic.P256().Params()
-		der, err := x509.MarshalPKIXPublicKey(&ecdsa.PublicKey{Curve: elliptic.P256(), X: c.Gx, Y: c.Gy})
+		g, err := ecdsa.ParseUncompressedPublicKey(elliptic.P256(), append(append([]byte{4}, c.Gx.FillBytes(make([]byte, 32))...), c.Gy.FillBytes(make([]byte, 32))...))
+		if err != nil {
+			panic(err)
+		}
+		der, err := x509.MarshalPKIXPublicKey(g)
 		if err != nil {
 			panic(err)
 		}

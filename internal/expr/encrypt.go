@@ -144,7 +144,7 @@ func appendRSA(out []byte, pub *rsa.PublicKey, msg []byte) ([]byte, bool) {
 	if len(msg) > pub.Size()-11 {
 		return out, false
 	}
-	//nolint:staticcheck // PKCS #1 v1.5 encryption is what Footprint's filter offers.
+	//lint:ignore SA1019 PKCS #1 v1.5 encryption is what Footprint's filter offers.
 	ct, err := rsa.EncryptPKCS1v15(rand.Reader, pub, msg)
 	if err != nil {
 		return out, false

@@ -56,7 +56,7 @@ func parseNum(s []byte) (num, bool) {
 	if err != nil {
 		return num{}, false
 	}
-	if bytes.IndexAny(s, ".eE") < 0 {
+	if !bytes.ContainsAny(s, ".eE") {
 		if i, err := strconv.ParseInt(bstr(s), 10, 64); err == nil {
 			return num{kind: nInt, i: i}, true
 		}
