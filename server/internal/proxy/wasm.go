@@ -11,7 +11,6 @@ import (
 
 	"github.com/sluice-edge/sluice/server/internal/edge"
 	"github.com/sluice-edge/sluice/server/internal/obs"
-	"github.com/sluice-edge/sluice/server/internal/vault"
 	"github.com/sluice-edge/sluice/transforms"
 )
 
@@ -164,20 +163,7 @@ type guestServices struct {
 
 // Tokenize vaults data as a new token with the invoking application's permissions.
 func (g *guestServices) Tokenize(ctx context.Context, tokenType string, data []byte) (string, error) {
-	tok, _, err := g.s.vault.Create(ctx, g.x.c.Who, &vault.Request{Type: &tokenType, Data: bytes.Clone(data)}, nil)
-	switch {
-	case err == nil:
-		return tok.ID, nil
-	case errors.Is(err, vault.ErrMayNotCreate):
-		return "", errors.New("the application lacks the token:create permission")
-	case errors.Is(err, vault.ErrUnknownType):
-		return "", errors.New("unknown token type")
-	case errors.Is(err, vault.ErrCreateOutsideContainers):
-		return "", errors.New("the application may not create tokens in this type's containers")
-	case errors.Is(err, vault.ErrInvalidData):
-		return "", errors.New("the data is not a valid " + tokenType)
-	}
-	return "", errors.New("the vault refused the token")
+	return g.s.vault.CreateForGuest(ctx, g.x.c.Who, tokenType, data)
 }
 
 // Log drops what the guest wrote: a transform sees detokenized data, and no log line may hold
