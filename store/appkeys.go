@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -87,4 +88,33 @@ func keepDeletedFirstKey(old, a *Application) *Application {
 	rec := *a
 	rec.KeyHash = nil
 	return &rec
+}
+
+// findAppKey picks keyID out of an application's keys (ErrNotFound when it has no such key).
+func findAppKey(keys []*AppKey, err error) func(keyID string) (*AppKey, error) {
+	return func(keyID string) (*AppKey, error) {
+		if err != nil {
+			return nil, err
+		}
+		for _, k := range keys {
+			if k.ID == keyID {
+				return k, nil
+			}
+		}
+		return nil, ErrNotFound
+	}
+}
+
+// getOne is GetToken through a backend's GetTokens.
+func getOne(s interface {
+	GetTokens(context.Context, []string) (map[string]*Token, error)
+}, ctx context.Context, id string) (*Token, error) {
+	m, err := s.GetTokens(ctx, []string{id})
+	if err != nil {
+		return nil, err
+	}
+	if t := m[id]; t != nil {
+		return t, nil
+	}
+	return nil, ErrNotFound
 }

@@ -160,16 +160,7 @@ func (s *pgStore) AppKeys(ctx context.Context, appID string) ([]*AppKey, error) 
 }
 
 func (s *pgStore) GetAppKey(ctx context.Context, appID, keyID string) (*AppKey, error) {
-	keys, err := s.AppKeys(ctx, appID)
-	if err != nil {
-		return nil, err
-	}
-	for _, k := range keys {
-		if k.ID == keyID {
-			return k, nil
-		}
-	}
-	return nil, ErrNotFound
+	return findAppKey(s.AppKeys(ctx, appID))(keyID)
 }
 
 func (s *pgStore) DeleteAppKey(ctx context.Context, appID, keyID string, ev Event) error {

@@ -231,14 +231,7 @@ func (s *badgerStore) CreateTokens(ctx context.Context, reqs []TokenCreate) ([]T
 }
 
 func (s *badgerStore) GetToken(ctx context.Context, id string) (*Token, error) {
-	m, err := s.GetTokens(ctx, []string{id})
-	if err != nil {
-		return nil, err
-	}
-	if t := m[id]; t != nil {
-		return t, nil
-	}
-	return nil, ErrNotFound
+	return getOne(s, ctx, id)
 }
 
 // GetTokens serves what it can from the sealed cache and reads the rest in one transaction.
