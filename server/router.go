@@ -40,6 +40,8 @@ var routes = []route{
 	{"/tokens/{id}", "GET", (*api.API).GetToken},
 	{"/tokens/{id}", "PATCH", (*api.API).PatchToken},
 	{"/tokens/{id}", "DELETE", (*api.API).DeleteToken},
+	{"/v2/tokens", "GET", (*api.API).ListTokensV2},
+	{"/v2/tokens/search", "POST", (*api.API).SearchTokensV2},
 	{"/applications", "POST", (*api.API).CreateApplication},
 	{"/applications", "GET", (*api.API).ListApplications},
 	{"/applications/{id}", "GET", (*api.API).GetApplication},
