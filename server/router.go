@@ -42,6 +42,7 @@ var routes = []route{
 	{"/tokens/{id}", "DELETE", (*api.API).DeleteToken},
 	{"/v2/tokens", "GET", (*api.API).ListTokensV2},
 	{"/v2/tokens/search", "POST", (*api.API).SearchTokensV2},
+	{"/tokenize", "POST", (*api.API).Tokenize},
 	{"/applications", "POST", (*api.API).CreateApplication},
 	{"/applications", "GET", (*api.API).ListApplications},
 	{"/applications/{id}", "GET", (*api.API).GetApplication},

@@ -92,6 +92,24 @@ var (
 // same containers is returned instead (existed), but only to a caller that may read tokens:
 // anyone else gets a new one, exactly as if there were no duplicate.
 func (v *Vault) Create(ctx context.Context, who *edge.Principal, req *Request, decrypt func(compact string) (json.RawMessage, error)) (t *store.Token, existed bool, err error) {
+	c, err := v.Prepare(who, req, decrypt)
+	if err != nil {
+		return nil, false, err
+	}
+	return v.store.CreateToken(ctx, c.Token, c.Dedupe, c.Event)
+}
+
+// Prepare checks req as Create does and builds the token to store, without storing it: the
+// caller stores it (alone or in a batch with CreateTokens).
+func (v *Vault) Prepare(who *edge.Principal, req *Request, decrypt func(compact string) (json.RawMessage, error)) (c store.TokenCreate, err error) {
+	t, dedupe, err := v.prepare(who, req, decrypt)
+	if err != nil {
+		return c, err
+	}
+	return store.TokenCreate{Token: t, Dedupe: dedupe, Event: edge.Event(who, v.now(), "token", t.ID, "create")}, nil
+}
+
+func (v *Vault) prepare(who *edge.Principal, req *Request, decrypt func(compact string) (json.RawMessage, error)) (t *store.Token, dedupe bool, err error) {
 	if !who.Can(edge.PermTokenCreate) {
 		return nil, false, ErrMayNotCreate
 	}
@@ -132,8 +150,7 @@ func (v *Vault) Create(ctx context.Context, who *edge.Principal, req *Request, d
 	if err := v.setData(t, data, time.Time{}); err != nil {
 		return nil, false, err
 	}
-	dedupe := req.DeduplicateToken != nil && *req.DeduplicateToken && who.MayRead()
-	return v.store.CreateToken(ctx, t, dedupe, edge.Event(who, v.now(), "token", t.ID, "create"))
+	return t, req.DeduplicateToken != nil && *req.DeduplicateToken && who.MayRead(), nil
 }
 
 // Get is the token id as who may see it (masked, or plaintext with reveal), after its audit
