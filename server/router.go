@@ -43,6 +43,7 @@ var routes = []route{
 	{"/v2/tokens", "GET", (*api.API).ListTokensV2},
 	{"/v2/tokens/search", "POST", (*api.API).SearchTokensV2},
 	{"/tokenize", "POST", (*api.API).Tokenize},
+	{"/detokenize", "POST", (*api.API).Detokenize},
 	{"/applications", "POST", (*api.API).CreateApplication},
 	{"/applications", "GET", (*api.API).ListApplications},
 	{"/applications/{id}", "GET", (*api.API).GetApplication},

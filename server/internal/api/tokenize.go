@@ -155,3 +155,28 @@ func batchRefused(path string, err error) error {
 	}
 	return err
 }
+
+// POST /detokenize (SPEC §4): any JSON whose strings hold {{ … }} expressions, answered with
+// them resolved. Plaintext leaves here, so the caller needs the right to see it (token:reveal,
+// or token:use as on the proxy) besides token:read; each token read is audited first.
+func (s *API) Detokenize(c *edge.Call) error {
+	if !c.Who.MayRead() {
+		return edge.Forbidden("token:read")
+	}
+	if !c.Who.Can(edge.PermTokenReveal) && !c.Who.Can(edge.PermTokenUse) {
+		return edge.Forbidden("token:reveal")
+	}
+	var raw json.RawMessage
+	if err := edge.DecodeJSON(c.RC, s.opt.APIBodyBytes, &raw); err != nil {
+		return err
+	}
+	out, err := s.proxy.Detokenize(c, raw)
+	if err != nil {
+		return err
+	}
+	defer clear(out)
+	c.RC.SetStatusCode(http.StatusOK)
+	c.RC.SetContentType("application/json")
+	c.RC.SetBody(out)
+	return nil
+}
