@@ -35,6 +35,7 @@ type Request struct {
 	ExpiresAt             *string           `json:"expires_at"`
 	DeduplicateToken      *bool             `json:"deduplicate_token"`
 	FingerprintExpression *string           `json:"fingerprint_expression"`
+	SearchIndexes         []string          `json:"search_indexes"`
 }
 
 // View is the token JSON of SPEC §4.
@@ -47,6 +48,7 @@ type View struct {
 	Mask                  json.RawMessage   `json:"mask"`
 	Fingerprint           string            `json:"fingerprint"`
 	FingerprintExpression string            `json:"fingerprint_expression"`
+	SearchIndexes         []string          `json:"search_indexes"`
 	CreatedBy             string            `json:"created_by,omitempty"`
 	CreatedAt             time.Time         `json:"created_at"`
 	ModifiedAt            *time.Time        `json:"modified_at,omitempty"`
@@ -90,6 +92,24 @@ var (
 // same containers is returned instead (existed), but only to a caller that may read tokens:
 // anyone else gets a new one, exactly as if there were no duplicate.
 func (v *Vault) Create(ctx context.Context, who *edge.Principal, req *Request, decrypt func(compact string) (json.RawMessage, error)) (t *store.Token, existed bool, err error) {
+	c, err := v.Prepare(who, req, decrypt)
+	if err != nil {
+		return nil, false, err
+	}
+	return v.store.CreateToken(ctx, c.Token, c.Dedupe, c.Event)
+}
+
+// Prepare checks req as Create does and builds the token to store, without storing it: the
+// caller stores it (alone or in a batch with CreateTokens).
+func (v *Vault) Prepare(who *edge.Principal, req *Request, decrypt func(compact string) (json.RawMessage, error)) (c store.TokenCreate, err error) {
+	t, dedupe, err := v.prepare(who, req, decrypt)
+	if err != nil {
+		return c, err
+	}
+	return store.TokenCreate{Token: t, Dedupe: dedupe, Event: edge.Event(who, v.now(), "token", t.ID, "create")}, nil
+}
+
+func (v *Vault) prepare(who *edge.Principal, req *Request, decrypt func(compact string) (json.RawMessage, error)) (t *store.Token, dedupe bool, err error) {
 	if !who.Can(edge.PermTokenCreate) {
 		return nil, false, ErrMayNotCreate
 	}
@@ -130,8 +150,7 @@ func (v *Vault) Create(ctx context.Context, who *edge.Principal, req *Request, d
 	if err := v.setData(t, data, time.Time{}); err != nil {
 		return nil, false, err
 	}
-	dedupe := req.DeduplicateToken != nil && *req.DeduplicateToken && who.MayRead()
-	return v.store.CreateToken(ctx, t, dedupe, edge.Event(who, v.now(), "token", t.ID, "create"))
+	return t, req.DeduplicateToken != nil && *req.DeduplicateToken && who.MayRead(), nil
 }
 
 // Get is the token id as who may see it (masked, or plaintext with reveal), after its audit
@@ -163,9 +182,9 @@ func (v *Vault) Update(ctx context.Context, who *edge.Principal, id string, req 
 	if req.ID != nil || req.Type != nil {
 		return nil, edge.Invalid("type", "id and type cannot be changed")
 	}
-	// A new mask or fingerprint expression over existing data can show or probe that data: it
-	// takes the right to see it.
-	if (req.Mask != nil || req.FingerprintExpression != nil) && !who.Can(edge.PermTokenReveal) {
+	// A new mask, fingerprint expression or search index over existing data can show or probe
+	// that data: it takes the right to see it.
+	if (req.Mask != nil || req.FingerprintExpression != nil || req.SearchIndexes != nil) && !who.Can(edge.PermTokenReveal) {
 		return nil, edge.Forbidden("token:reveal")
 	}
 	t, err := v.usable(ctx, who, id)
@@ -215,12 +234,15 @@ func (v *Vault) Delete(ctx context.Context, who *edge.Principal, id string) erro
 func (v *Vault) View(t *store.Token, reveal bool) (*View, error) {
 	w := &View{
 		ID: t.ID, Type: t.Type, Metadata: t.Metadata, Containers: t.Containers, Mask: t.Mask,
-		Fingerprint: t.Fingerprint, FingerprintExpression: t.FingerprintExpression,
+		Fingerprint: t.Fingerprint, FingerprintExpression: t.FingerprintExpression, SearchIndexes: t.SearchIndexes,
 		CreatedBy: t.CreatedBy, CreatedAt: t.CreatedAt, ModifiedAt: t.ModifiedAt, ExpiresAt: t.ExpiresAt,
 		Card: summary(t.Type, t.Data),
 	}
 	if w.Metadata == nil {
 		w.Metadata = map[string]string{}
+	}
+	if w.SearchIndexes == nil {
+		w.SearchIndexes = []string{}
 	}
 	if w.FingerprintExpression == "" {
 		w.FingerprintExpression = defaultFingerprintExpressions[t.Type]
@@ -301,6 +323,12 @@ func (v *Vault) applyFields(t *store.Token, req *Request) error {
 		}
 		t.FingerprintExpression = *req.FingerprintExpression
 	}
+	if req.SearchIndexes != nil {
+		if err := validateSearchIndexes(req.SearchIndexes); err != nil {
+			return err
+		}
+		t.SearchIndexes = req.SearchIndexes
+	}
 	return nil
 }
 
@@ -330,6 +358,9 @@ func (v *Vault) setDataChecked(t *store.Token, data json.RawMessage, keepEphemer
 		return err
 	}
 	t.Fingerprint = fp
+	if t.SearchValues, err = searchValues(t); err != nil {
+		return err
+	}
 	// A mask is checked over the data it will show: its size bound depends on the data's size.
 	if len(t.Mask) > 0 && !bytes.Equal(t.Mask, []byte("null")) {
 		if _, err := renderMask(t); err != nil {
