@@ -178,6 +178,9 @@ func (s *Server) dispatch(c *edge.Call) error {
 	if err := s.auth.AllowApplication(c.RC, c.Who); err != nil {
 		return err
 	}
+	if key := api.IdempotencyKey(c); key != "" {
+		return s.api.Idempotent(c, key, func(c *edge.Call) error { return rt.h(s.api, c) })
+	}
 	return rt.h(s.api, c)
 }
 

@@ -1,0 +1,90 @@
+package server
+
+import (
+	"context"
+	"testing"
+
+	"github.com/sluice-edge/sluice/server/internal/api"
+	"github.com/sluice-edge/sluice/store"
+)
+
+const idemHeader = "BT-IDEMPOTENCY-KEY"
+
+// TestIdempotencyKeyReplaysAcrossRestart: a repeated create with one key makes one token, its
+// answer is replayed (also after the edge restarts on the same data dir), and the key with a
+// different body is refused.
+func TestIdempotencyKeyReplaysAcrossRestart(t *testing.T) {
+	dir := t.TempDir()
+	onDir := func(c *Config) { c.DataDir = dir }
+	e := startEdge(t, onDir)
+	body := map[string]any{"type": "token", "data": "idempotent secret"}
+	first := e.do("POST", "/tokens", e.adminKey, body, idemHeader, "create-1").expect(t, 201)
+	id := first.json(t)["id"]
+	again := e.do("POST", "/tokens", e.adminKey, body, idemHeader, "create-1").expect(t, 201)
+	if string(again.body) != string(first.body) {
+		t.Fatalf("replay differs:\n%s\n%s", again.body, first.body)
+	}
+	other := e.do("POST", "/tokens", e.adminKey, map[string]any{"type": "token", "data": "another"}, idemHeader, "create-1")
+	other.expectProblem(t, 400, false)
+	e.do("POST", "/tokens", e.adminKey, body, idemHeader, "create-2").expect(t, 201)
+
+	e.stop()
+	e = startEdge(t, onDir)
+	after := e.do("POST", "/tokens", e.adminKey, body, idemHeader, "create-1").expect(t, 201)
+	if got := after.json(t)["id"]; got != id {
+		t.Fatalf("after a restart the replay made token %v, want %v", got, id)
+	}
+	page, err := e.srv.store.ListTokens(context.Background(), store.TokenQuery{Size: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Tokens) != 2 {
+		t.Fatalf("%d tokens, want 2 (one per idempotency key)", len(page.Tokens))
+	}
+}
+
+// TestIdempotencyKeyInFlightIsConflict: while another request (here: another node's claim in
+// the shared vault) holds the key, the same request is a 409 and nothing is created.
+func TestIdempotencyKeyInFlightIsConflict(t *testing.T) {
+	e := startEdge(t)
+	body := `{"type":"token","data":"racing"}`
+	hash := api.RequestHash([]byte("POST"), []byte("/tokens"), []byte(body))
+	res, err := e.srv.store.BeginIdempotent(context.Background(), "admin", "race", hash, api.IdempotencyTTL)
+	if err != nil || res.State != store.IdemNew {
+		t.Fatalf("claim: %v %v", res.State, err)
+	}
+	e.do("POST", "/tokens", e.adminKey, body, idemHeader, "race").expectProblem(t, 409, false)
+	page, _ := e.srv.store.ListTokens(context.Background(), store.TokenQuery{Size: 10})
+	if len(page.Tokens) != 0 {
+		t.Fatalf("%d tokens created under an in-flight key", len(page.Tokens))
+	}
+}
+
+// TestIdempotencyKeyRefusedAnswerIsNotKept: a refused request frees its key, so the corrected
+// request with the same key runs (only successful answers are replayed).
+func TestIdempotencyKeyRefusedAnswerIsNotKept(t *testing.T) {
+	e := startEdge(t)
+	bad := map[string]any{"type": "card_number", "data": "4242"}
+	e.do("POST", "/tokens", e.adminKey, bad, idemHeader, "fix-me").expectProblem(t, 400, false)
+	e.do("POST", "/tokens", e.adminKey, bad, idemHeader, "fix-me").expectProblem(t, 400, false)
+	good := map[string]any{"type": "card_number", "data": "4242424242424242"}
+	e.do("POST", "/tokens", e.adminKey, good, idemHeader, "fix-me").expect(t, 201)
+}
+
+// TestIdempotencyKeyScopedByApplication: two applications using the same key get their own
+// answers; a key on a GET or DELETE is ignored.
+func TestIdempotencyKeyScopedByApplication(t *testing.T) {
+	e := startEdge(t)
+	app := e.do("POST", "/applications", e.adminKey, map[string]any{"name": "other", "type": "private",
+		"permissions": []string{"token:create", "token:read", "token:delete"}, "create_key": true}).expect(t, 201).json(t)
+	key := app["key"].(string)
+	body := map[string]any{"type": "token", "data": "shared key"}
+	a := e.do("POST", "/tokens", e.adminKey, body, idemHeader, "same").expect(t, 201).json(t)["id"]
+	b := e.do("POST", "/tokens", key, body, idemHeader, "same").expect(t, 201).json(t)["id"]
+	if a == b {
+		t.Fatalf("two applications shared one idempotent answer (%v)", a)
+	}
+	path := "/tokens/" + b.(string)
+	e.do("DELETE", path, key, nil, idemHeader, "del").expect(t, 204)
+	e.do("DELETE", path, key, nil, idemHeader, "del").expect(t, 404)
+}
