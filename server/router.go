@@ -127,6 +127,7 @@ func (s *Server) handle(rc *fasthttp.RequestCtx) {
 	}
 	// Set last: a proxied answer replaces the whole response.
 	rc.Response.Header.SetCanonical(edge.NameRequestID, reqID)
+	rc.Response.Header.SetCanonical(edge.NameTraceID, reqID)
 	l := obs.RequestLine{RequestID: reqID, Start: start, Method: edge.MethodName(rc.Method()), Route: c.Route,
 		Status: rc.Response.StatusCode(), Duration: time.Since(start), Destination: c.DestDuration,
 		Transforms: c.TransformDuration, ProxyID: c.ProxyID, Tokens: c.Tokens, Conn: rc.ConnID(),
