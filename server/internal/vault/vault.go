@@ -35,6 +35,9 @@ type Request struct {
 	ExpiresAt             *string           `json:"expires_at"`
 	DeduplicateToken      *bool             `json:"deduplicate_token"`
 	FingerprintExpression *string           `json:"fingerprint_expression"`
+	// MetadataPatch, on an update, is merged into the token's metadata (mergeMetadata)
+	// instead of Metadata replacing it.
+	MetadataPatch json.RawMessage `json:"-"`
 }
 
 // View is the token JSON of SPEC §4.
@@ -174,6 +177,14 @@ func (v *Vault) Update(ctx context.Context, who *edge.Principal, id string, req 
 	}
 	if req.Containers != nil && !who.CanUse(req.Containers) {
 		return nil, edge.NewProblem(http.StatusForbidden, "the application may not move tokens into these containers")
+	}
+	if req.MetadataPatch != nil {
+		merged, err := mergeMetadata(t.Metadata, req.MetadataPatch)
+		if err != nil {
+			return nil, err
+		}
+		r := *req
+		r.Metadata, req = merged, &r
 	}
 	if err := v.applyFields(t, req); err != nil {
 		return nil, err
