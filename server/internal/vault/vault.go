@@ -43,8 +43,9 @@ type Request struct {
 // View is the token JSON of SPEC §4.
 type View struct {
 	ID                    string            `json:"id"`
+	TenantID              string            `json:"tenant_id"`
 	Type                  string            `json:"type"`
-	Data                  json.RawMessage   `json:"data"`
+	Data                  json.RawMessage   `json:"data,omitempty"` // none: redacted, or masked without a mask
 	Metadata              map[string]string `json:"metadata"`
 	Containers            []string          `json:"containers"`
 	Mask                  json.RawMessage   `json:"mask"`
@@ -225,7 +226,7 @@ func (v *Vault) Delete(ctx context.Context, who *edge.Principal, id string) erro
 // View renders t for a response; reveal decides whether data is plaintext or masked.
 func (v *Vault) View(t *store.Token, reveal bool) (*View, error) {
 	w := &View{
-		ID: t.ID, Type: t.Type, Metadata: t.Metadata, Containers: t.Containers, Mask: t.Mask,
+		ID: t.ID, TenantID: edge.TenantID, Type: t.Type, Metadata: t.Metadata, Containers: t.Containers, Mask: t.Mask,
 		Fingerprint: t.Fingerprint, FingerprintExpression: t.FingerprintExpression,
 		CreatedBy: t.CreatedBy, CreatedAt: t.CreatedAt, ModifiedAt: t.ModifiedAt, ExpiresAt: t.ExpiresAt,
 		Card: summary(t.Type, t.Data),
