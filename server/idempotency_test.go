@@ -2,7 +2,11 @@ package server
 
 import (
 	"context"
+	"io"
+	"net/http"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/sluice-edge/sluice/server/internal/api"
 	"github.com/sluice-edge/sluice/store"
@@ -87,4 +91,32 @@ func TestIdempotencyKeyScopedByApplication(t *testing.T) {
 	path := "/tokens/" + b.(string)
 	e.do("DELETE", path, key, nil, idemHeader, "del").expect(t, 204)
 	e.do("DELETE", path, key, nil, idemHeader, "del").expect(t, 404)
+}
+
+// TestIdempotencyKeyChunkedBodyReachesHandler: a chunked (streamed) body is read once for the
+// request's hash and still reaches the handler whole; its repeat, chunked again, is a replay.
+func TestIdempotencyKeyChunkedBodyReachesHandler(t *testing.T) {
+	e := startEdge(t)
+	body := `{"type":"token","data":"` + strings.Repeat("chunked ", 2000) + `"}`
+	post := func() *resp {
+		req, _ := http.NewRequest("POST", e.base+"/tokens", io.MultiReader(strings.NewReader(body))) // no length: chunked
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("BT-API-KEY", e.adminKey)
+		req.Header.Set(idemHeader, "chunked")
+		res, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return &resp{status: res.StatusCode, header: res.Header, body: b}
+	}
+	first := post().expect(t, 201).json(t)
+	if again := post().expect(t, 201).json(t); again["id"] != first["id"] {
+		t.Fatalf("the chunked repeat made token %v, want %v", again["id"], first["id"])
+	}
+	got := e.do("GET", "/tokens/"+first["id"].(string), e.adminKey, nil).expect(t, 200).json(t)
+	if got["data"] != strings.Repeat("chunked ", 2000) {
+		t.Fatalf("the handler did not get the whole chunked body: %.60v", got["data"])
+	}
 }
