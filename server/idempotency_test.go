@@ -120,3 +120,20 @@ func TestIdempotencyKeyChunkedBodyReachesHandler(t *testing.T) {
 		t.Fatalf("the handler did not get the whole chunked body: %.60v", got["data"])
 	}
 }
+
+// TestIdempotencyKeyIgnoredOnProxyRoutes: a proxied call is the caller's to make idempotent
+// with its destination: each call with the same key reaches it, and the key itself does not.
+func TestIdempotencyKeyIgnoredOnProxyRoutes(t *testing.T) {
+	dest := startDestination(t)
+	e := proxyEdge(t, dest)
+	for range 2 {
+		e.do("POST", "/proxy", e.adminKey, `{"n":1}`, "BT-PROXY-URL", dest.url+"/echo", idemHeader, "proxied").expect(t, 200)
+	}
+	got := dest.requests()
+	if len(got) != 2 {
+		t.Fatalf("%d calls reached the destination, want 2", len(got))
+	}
+	if v := got[1].header.Get(idemHeader); v != "" {
+		t.Fatalf("the destination got %s: %q", idemHeader, v)
+	}
+}
