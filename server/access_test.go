@@ -234,6 +234,7 @@ func headersBut(h http.Header) string {
 	h = h.Clone()
 	h.Del("Date")
 	h.Del("X-Request-Id")
+	h.Del("Bt-Trace-Id")
 	return fmt.Sprint(h)
 }
 

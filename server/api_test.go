@@ -117,10 +117,10 @@ func TestTokenTypesOverHTTP(t *testing.T) {
 	}{
 		{"token", "token", map[string]any{"any": []any{1, "json"}}, "/general/high/", 201},
 		{"card_number", "card_number", "5555555555554444", "/pci/high/", 201},
-		{"bank", "bank", map[string]any{"routing_number": "021000021", "account_number": "12345678"}, "/pii/high/", 201},
+		{"bank", "bank", map[string]any{"routing_number": "021000021", "account_number": "12345678"}, "/bank/high/", 201},
 		{"ssn", "social_security_number", "123-45-6789", "/pii/high/", 201},
-		{"routing", "us_bank_routing_number", "021000021", "/pii/high/", 201},
-		{"account", "us_bank_account_number", "12345678", "/pii/high/", 201},
+		{"routing", "us_bank_routing_number", "021000021", "/bank/low/", 201},
+		{"account", "us_bank_account_number", "12345678", "/bank/high/", 201},
 		{"bad ssn", "social_security_number", "000-12-3456", "", 400},
 		{"unknown type", "passport", "x", "", 400},
 	}

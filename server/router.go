@@ -130,6 +130,7 @@ func (s *Server) handle(rc *fasthttp.RequestCtx) {
 	}
 	// Set last: a proxied answer replaces the whole response.
 	rc.Response.Header.SetCanonical(edge.NameRequestID, reqID)
+	rc.Response.Header.SetCanonical(edge.NameTraceID, reqID)
 	l := obs.RequestLine{RequestID: reqID, Start: start, Method: edge.MethodName(rc.Method()), Route: c.Route,
 		Status: rc.Response.StatusCode(), Duration: time.Since(start), Destination: c.DestDuration,
 		Transforms: c.TransformDuration, ProxyID: c.ProxyID, Tokens: c.Tokens, Conn: rc.ConnID(),
@@ -180,6 +181,9 @@ func (s *Server) dispatch(c *edge.Call) error {
 	c.Who = who
 	if err := s.auth.AllowApplication(c.RC, c.Who); err != nil {
 		return err
+	}
+	if key := api.IdempotencyKey(c); key != "" {
+		return s.api.Idempotent(c, key, func(c *edge.Call) error { return rt.h(s.api, c) })
 	}
 	return rt.h(s.api, c)
 }

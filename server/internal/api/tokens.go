@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"net/http"
 
 	"github.com/sluice-edge/sluice/server/internal/edge"
@@ -45,11 +46,16 @@ func (s *API) PatchToken(c *edge.Call) error {
 	if err := c.Require(edge.PermTokenUpdate, "token:update"); err != nil {
 		return err
 	}
-	var req vault.Request
+	// metadata is a merge patch: kept raw here so that a null (remove the key) stays a null.
+	var req struct {
+		vault.Request
+		Metadata json.RawMessage `json:"metadata"`
+	}
 	if err := edge.DecodeJSON(c.RC, s.opt.APIBodyBytes, &req); err != nil {
 		return err
 	}
-	v, err := s.vault.Update(c.RC, c.Who, c.ID, &req)
+	req.MetadataPatch = req.Metadata
+	v, err := s.vault.Update(c.RC, c.Who, c.ID, &req.Request)
 	if err != nil {
 		return err
 	}

@@ -22,6 +22,7 @@ var (
 	NameBTAPIKey     = []byte("Bt-Api-Key")
 	NameFootprintKey = []byte("X-Footprint-Secret-Key")
 	NameRequestID    = []byte("X-Request-Id")
+	NameTraceID      = []byte("Bt-Trace-Id")
 )
 
 // Applications are the vault reads authentication needs.

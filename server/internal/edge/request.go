@@ -23,24 +23,31 @@ func MethodName(m []byte) string {
 	return string(m)
 }
 
-// RequestID accepts a caller's X-Request-Id if it is short and printable, else makes one; either
-// way the id is in buf. (A view into the request's headers would not do: the proxy edits them in
-// place, and fasthttp reuses a deleted header's storage for the next value it sets.)
+// RequestID is the caller's BT-TRACE-ID, else its X-Request-Id, if short and printable, else a
+// new id; either way the id is in buf. (A view into the request's headers would not do: the
+// proxy edits them in place, and fasthttp reuses a deleted header's storage for the next value
+// it sets.)
 func RequestID(rc *fasthttp.RequestCtx, buf *[128]byte) []byte {
-	if v := rc.Request.Header.PeekCanonical(NameRequestID); len(v) > 0 && len(v) <= len(buf) {
-		ok := true
-		for _, b := range v {
-			if b <= 0x20 || b >= 0x7f {
-				ok = false
-				break
-			}
-		}
-		if ok {
+	for _, name := range [...][]byte{NameTraceID, NameRequestID} {
+		if v := rc.Request.Header.PeekCanonical(name); printableID(v, len(buf)) {
 			return buf[:copy(buf[:], v)]
 		}
 	}
 	obs.NewRequestID((*[24]byte)(buf[:24]))
 	return buf[:24]
+}
+
+// printableID reports whether v can name a request: 1..max bytes of printable ASCII, no space.
+func printableID(v []byte, max int) bool {
+	if len(v) == 0 || len(v) > max {
+		return false
+	}
+	for _, b := range v {
+		if b <= 0x20 || b >= 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 // ReadBody reads the whole request body up to limit bytes; over it is a 413 before anything is

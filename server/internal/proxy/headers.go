@@ -57,10 +57,11 @@ func isHopByHop(name []byte) bool {
 }
 
 // skipForward reports whether a request header must not reach the destination: every BT-*
-// header (BT-API-KEY above all), hop-by-hop headers and the caller's secret-key header.
+// header (BT-API-KEY above all) but BT-TRACE-ID, which names the request along its way,
+// hop-by-hop headers and the caller's secret-key header.
 func skipForward(name []byte) bool {
 	if len(name) >= 3 && (name[0]|0x20) == 'b' && (name[1]|0x20) == 't' && name[2] == '-' {
-		return true
+		return !bytes.EqualFold(name, edge.NameTraceID)
 	}
 	return isHopByHop(name)
 }

@@ -52,7 +52,11 @@ func defaultContainers(typ string) []string {
 	switch typ {
 	case TypeCard, TypeCardNumber:
 		return []string{"/pci/high/"}
-	case TypeBank, TypeSSN, TypeRouting, TypeBankAccount:
+	case TypeBank, TypeBankAccount:
+		return []string{"/bank/high/"}
+	case TypeRouting:
+		return []string{"/bank/low/"}
+	case TypeSSN:
 		return []string{"/pii/high/"}
 	}
 	return []string{"/general/high/"}
@@ -412,30 +416,49 @@ func fingerprintInput(typ string, data json.RawMessage) []byte {
 	return buf.Bytes()
 }
 
-// defaultMask returns data with every value masked the type's way: strings keep their last four
-// letters or digits (and their separators) when they have more than four, a card keeps its expiry
-// and loses its cvc. Numbers are masked as strings of their digits.
+// defaultMask is data under its type's default mask, Basis Theory's: strings keep their last
+// four letters or digits (and their separators) when they have more than four; a card keeps its
+// expiry and loses its cvc; a bank account keeps its routing number; a routing number is shown
+// whole. A token of type token has no default mask: nil, no data at all. Numbers are masked as
+// strings of their digits.
 func defaultMask(typ string, data json.RawMessage) json.RawMessage {
+	switch typ {
+	case TypeToken:
+		return nil
+	case TypeRouting:
+		return data
+	}
 	var v any
 	d := json.NewDecoder(bytes.NewReader(data))
 	d.UseNumber()
 	if d.Decode(&v) != nil {
 		return json.RawMessage(`null`)
 	}
-	if typ == TypeCard {
-		if m, ok := v.(map[string]any); ok {
+	if m, ok := v.(map[string]any); ok && (typ == TypeCard || typ == TypeBank) {
+		if typ == TypeCard {
 			delete(m, "cvc")
-			for k, x := range m {
-				if k != "expiration_month" && k != "expiration_year" {
-					m[k] = maskAny(x)
-				}
-			}
-			out, _ := json.Marshal(m)
-			return out
 		}
+		for k, x := range m {
+			if !shownByDefault(typ, k) {
+				m[k] = maskAny(x)
+			}
+		}
+		out, _ := json.Marshal(m)
+		return out
 	}
 	out, _ := json.Marshal(maskAny(v))
 	return out
+}
+
+// shownByDefault reports whether field k of a typ token is shown whole by the default mask.
+func shownByDefault(typ, k string) bool {
+	switch typ {
+	case TypeCard:
+		return k == "expiration_month" || k == "expiration_year"
+	case TypeBank:
+		return k == "routing_number"
+	}
+	return false
 }
 
 func maskAny(v any) any {

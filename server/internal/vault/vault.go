@@ -36,13 +36,17 @@ type Request struct {
 	DeduplicateToken      *bool             `json:"deduplicate_token"`
 	FingerprintExpression *string           `json:"fingerprint_expression"`
 	SearchIndexes         []string          `json:"search_indexes"`
+	// MetadataPatch, on an update, is merged into the token's metadata (mergeMetadata)
+	// instead of Metadata replacing it.
+	MetadataPatch json.RawMessage `json:"-"`
 }
 
 // View is the token JSON of SPEC §4.
 type View struct {
 	ID                    string            `json:"id"`
+	TenantID              string            `json:"tenant_id"`
 	Type                  string            `json:"type"`
-	Data                  json.RawMessage   `json:"data"`
+	Data                  json.RawMessage   `json:"data,omitempty"` // none: redacted, or masked without a mask
 	Metadata              map[string]string `json:"metadata"`
 	Containers            []string          `json:"containers"`
 	Mask                  json.RawMessage   `json:"mask"`
@@ -194,6 +198,14 @@ func (v *Vault) Update(ctx context.Context, who *edge.Principal, id string, req 
 	if req.Containers != nil && !who.CanUse(req.Containers) {
 		return nil, edge.NewProblem(http.StatusForbidden, "the application may not move tokens into these containers")
 	}
+	if req.MetadataPatch != nil {
+		merged, err := mergeMetadata(t.Metadata, req.MetadataPatch)
+		if err != nil {
+			return nil, err
+		}
+		r := *req
+		r.Metadata, req = merged, &r
+	}
 	if err := v.applyFields(t, req); err != nil {
 		return nil, err
 	}
@@ -233,7 +245,7 @@ func (v *Vault) Delete(ctx context.Context, who *edge.Principal, id string) erro
 // View renders t for a response; reveal decides whether data is plaintext or masked.
 func (v *Vault) View(t *store.Token, reveal bool) (*View, error) {
 	w := &View{
-		ID: t.ID, Type: t.Type, Metadata: t.Metadata, Containers: t.Containers, Mask: t.Mask,
+		ID: t.ID, TenantID: edge.TenantID, Type: t.Type, Metadata: t.Metadata, Containers: t.Containers, Mask: t.Mask,
 		Fingerprint: t.Fingerprint, FingerprintExpression: t.FingerprintExpression, SearchIndexes: t.SearchIndexes,
 		CreatedBy: t.CreatedBy, CreatedAt: t.CreatedAt, ModifiedAt: t.ModifiedAt, ExpiresAt: t.ExpiresAt,
 		Card: summary(t.Type, t.Data),
