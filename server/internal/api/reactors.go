@@ -20,8 +20,6 @@ import (
 // module lives with the transforms (one compiled copy per distinct module); a reactor is a
 // document in the vault that names it. React is in react.go.
 
-// tenantID is the one tenant of a self-hosted edge, shown where Basis Theory shows its tenant.
-const tenantID = "00000000-0000-4000-8000-000000000000"
 
 // reactorRecord is a reactor as kept in the vault (sealed: configurations hold secrets).
 type reactorRecord struct {
@@ -60,7 +58,7 @@ type reactorView struct {
 }
 
 func (r *reactorRecord) view() *reactorView {
-	v := &reactorView{ID: r.ID, TenantID: tenantID, Name: r.Name, Code: r.ModuleID, Configuration: r.Configuration,
+	v := &reactorView{ID: r.ID, TenantID: edge.TenantID, Name: r.Name, Code: r.ModuleID, Configuration: r.Configuration,
 		Runtime: r.Runtime, State: "active", CreatedBy: r.CreatedBy, CreatedAt: r.CreatedAt,
 		ModifiedBy: r.ModifiedBy, ModifiedAt: r.ModifiedAt}
 	if v.Configuration == nil {
