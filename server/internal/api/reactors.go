@@ -20,7 +20,6 @@ import (
 // module lives with the transforms (one compiled copy per distinct module); a reactor is a
 // document in the vault that names it. React is in react.go.
 
-
 // reactorRecord is a reactor as kept in the vault (sealed: configurations hold secrets).
 type reactorRecord struct {
 	ID            string            `json:"id"`
