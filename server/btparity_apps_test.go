@@ -33,17 +33,27 @@ func pageAllOffset(t *testing.T, e *testEdge, key, path string, size int) (ids [
 			t.Fatalf("%s: more than 50 pages", path)
 		}
 		m := e.do("GET", fmt.Sprintf("%s%spage=%d&size=%d", path, sep, page, size), key, nil).expect(t, 200).json(t)
-		p := m["pagination"].(map[string]any)
-		if int(p["page_number"].(float64)) != page || int(p["page_size"].(float64)) != size {
+		p, _ := m["pagination"].(map[string]any)
+		num := func(name string) int {
+			n, ok := p[name].(float64)
+			if !ok {
+				t.Fatalf("%s page %d: no pagination.%s: %v", path, page, name, m)
+			}
+			return int(n)
+		}
+		if num("page_number") != page || num("page_size") != size {
 			t.Fatalf("%s page %d: pagination %v", path, page, p)
 		}
-		if n := int(p["total_items"].(float64)); total == -1 {
+		if n := num("total_items"); total == -1 {
 			total = n
-			if want := (n + size - 1) / size; int(p["total_pages"].(float64)) != want {
+			if want := (n + size - 1) / size; num("total_pages") != want {
 				t.Fatalf("%s: total_pages %v for %d items of size %d", path, p["total_pages"], n, size)
 			}
 		}
-		data := m["data"].([]any)
+		data, ok := m["data"].([]any)
+		if !ok {
+			t.Fatalf("%s page %d: data is not an array: %v", path, page, m)
+		}
 		if len(data) > size {
 			t.Fatalf("%s page %d: %d items, size %d", path, page, len(data), size)
 		}
@@ -163,7 +173,7 @@ func TestDeletedApplicationKeyStopsAtOnce(t *testing.T) {
 	e := startEdge(t)
 	app := e.do("POST", "/applications", e.adminKey, map[string]any{"name": "rotating", "type": "private", "permissions": []string{"token:create"}}).expect(t, 201).json(t)
 	id, first := app["id"].(string), app["key"].(string)
-	if keys := app["keys"].([]any); len(keys) != 1 || keys[0].(map[string]any)["key"] != first {
+	if keys, _ := app["keys"].([]any); len(keys) != 1 || keys[0].(map[string]any)["key"] != first {
 		t.Fatalf("create shows its key in keys: %v", app["keys"])
 	}
 	second := e.do("POST", "/applications/"+id+"/keys", e.adminKey, nil).expect(t, 201).json(t)
@@ -274,4 +284,35 @@ func TestBareArrayListsTheSDKExpects(t *testing.T) {
 	}
 	k, _ := e.newApp("private", "token:read")
 	e.do("GET", "/logs/entity-types", k, nil).expectProblem(t, 403, false)
+}
+
+// TestOpenAPIResponsesOfKeysPermissionsAndOffsetLists: the answers of the application-key,
+// permission, entity-type and offset-list routes match openapi.json, members included.
+func TestOpenAPIResponsesOfKeysPermissionsAndOffsetLists(t *testing.T) {
+	doc := loadOpenAPI(t)
+	e := startEdge(t)
+	c := &responseChecker{t: t, doc: doc}
+	adm := e.adminKey
+	app := c.check("POST", "/applications", e.do("POST", "/applications", adm, map[string]any{"name": "a", "type": "private", "permissions": []string{"token:create"}}).expect(t, 201))
+	id, key := app["id"].(string), app["key"].(string)
+	k := c.check("POST", "/applications/{id}/keys", e.do("POST", "/applications/"+id+"/keys", adm, nil).expect(t, 201))
+	kp := "/applications/" + id + "/keys/" + k["id"].(string)
+	c.check("POST", "/applications/{id}/keys", e.do("POST", "/applications/nope/keys", adm, nil).expect(t, 404))
+	c.check("POST", "/applications/{id}/keys", e.do("POST", "/applications/"+id+"/keys", key, nil).expect(t, 403))
+	c.check("GET", "/applications/{id}/keys", e.do("GET", "/applications/"+id+"/keys", adm, nil).expect(t, 200))
+	c.check("GET", "/applications/{id}/keys/{keyId}", e.do("GET", kp, adm, nil).expect(t, 200))
+	c.check("GET", "/applications/{id}", e.do("GET", "/applications/"+id, adm, nil).expect(t, 200))
+	c.check("GET", "/applications/key", e.do("GET", "/applications/key", key, nil).expect(t, 200))
+	c.check("GET", "/applications/key", e.do("GET", "/applications/key", adm, nil).expect(t, 404))
+	c.check("DELETE", "/applications/{id}/keys/{keyId}", e.do("DELETE", kp, adm, nil).expect(t, 204))
+	c.check("GET", "/applications/{id}/keys/{keyId}", e.do("GET", kp, adm, nil).expect(t, 404))
+	c.check("GET", "/permissions", e.do("GET", "/permissions?application_type=public", key, nil).expect(t, 200))
+	c.check("GET", "/permissions", e.do("GET", "/permissions?application_type=x", key, nil).expect(t, 400))
+	c.check("GET", "/logs/entity-types", e.do("GET", "/logs/entity-types", adm, nil).expect(t, 200))
+	c.check("GET", "/logs", e.do("GET", "/logs?page=1&size=2", adm, nil).expect(t, 200))
+	c.check("GET", "/applications", e.do("GET", "/applications?page=2&size=1&type=private", adm, nil).expect(t, 200))
+	c.check("GET", "/proxies", e.do("GET", "/proxies?page=1", adm, nil).expect(t, 200))
+	c.check("GET", "/transforms", e.do("GET", "/transforms?page=1", adm, nil).expect(t, 200))
+	e.do("POST", "/keys", adm, map[string]any{}).expect(t, 201)
+	c.check("GET", "/keys", e.do("GET", "/keys", adm, nil).expect(t, 200))
 }
