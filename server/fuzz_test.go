@@ -111,7 +111,8 @@ func TestRouteMatching(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.method+tt.path, func(t *testing.T) {
-			r, id, known := match(tt.method, []byte(tt.path))
+			r, args, known := match(tt.method, []byte(tt.path))
+			id := args[0]
 			got := ""
 			if r != nil {
 				got = r.pattern

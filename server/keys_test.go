@@ -70,7 +70,7 @@ func TestKeysAndEncryptedTokens(t *testing.T) {
 	if got["public_key_pem"] != nil || got["key_id"] != kid {
 		t.Fatalf("GET /keys/{id}: %v", got)
 	}
-	if l := e.do("GET", "/keys", k, nil).expect(t, 200).json(t)["data"].([]any); len(l) != 1 {
+	if l := e.do("GET", "/keys", k, nil).expect(t, 200).bareArray(t); len(l) != 1 {
 		t.Fatalf("list %v", l)
 	}
 	for _, alg := range []string{"ECDH-ES+A256KW", "RSA-OAEP-256"} {

@@ -134,8 +134,9 @@ func TestOpenAPIDocumentIsValid31(t *testing.T) {
 			if strings.HasPrefix(o.path, "/vault_proxy/") && !securityNames(o.op)["FootprintSecretKey"] {
 				t.Errorf("a Footprint route must accept X-Footprint-Secret-Key")
 			}
-			if perms, _ := o.op.Extensions["x-permissions"].([]any); len(perms) == 0 {
-				t.Errorf("needs x-permissions")
+			// An operation open to any valid key says so with x-any-valid-key and no permissions.
+			if perms, _ := o.op.Extensions["x-permissions"].([]any); len(perms) == 0 && o.op.Extensions["x-any-valid-key"] != true {
+				t.Errorf("needs x-permissions (or x-any-valid-key: true)")
 			} else {
 				for _, p := range perms {
 					if _, ok := edge.PermNames[fmt.Sprint(p)]; !ok {
@@ -183,7 +184,9 @@ var specEndpoints = []string{
 	"POST /transforms", "GET /transforms", "GET /transforms/{id}", "DELETE /transforms/{id}",
 	"POST /reactors", "GET /reactors", "GET /reactors/{id}", "PUT /reactors/{id}", "PATCH /reactors/{id}",
 	"DELETE /reactors/{id}", "POST /reactors/{id}/react",
-	"GET /logs",
+	"GET /logs", "GET /logs/entity-types",
+	"GET /applications/key", "POST /applications/{id}/keys", "GET /applications/{id}/keys",
+	"GET /applications/{id}/keys/{keyId}", "DELETE /applications/{id}/keys/{keyId}", "GET /permissions",
 	"POST /vault_proxy/jit", "POST /vault_proxy/reflect", "POST /vault_proxy/{id}",
 	"GET /openapi.json",
 	"GET /v2/tokens", "POST /v2/tokens/search",

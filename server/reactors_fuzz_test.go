@@ -98,15 +98,21 @@ func FuzzRoutePattern(f *testing.F) {
 		f.Add("POST", seed)
 	}
 	f.Fuzz(func(t *testing.T, method, path string) {
-		rt, id, known := match(method, []byte(path))
+		rt, args, known := match(method, []byte(path))
 		if rt == nil {
 			return
 		}
-		if !known || strings.Contains(id, "/") || strings.Contains(rt.pattern, "{id}") == (id == "") {
-			t.Fatalf("%s %q → %s id %q", method, path, rt.pattern, id)
+		params := strings.Count(rt.pattern, "{")
+		back := rt.pattern
+		for i := 0; i < params; i++ {
+			if !known || args[i] == "" || strings.Contains(args[i], "/") {
+				t.Fatalf("%s %q → %s args %q", method, path, rt.pattern, args)
+			}
+			open, end := strings.Index(back, "{"), strings.Index(back, "}")
+			back = back[:open] + args[i] + back[end+1:]
 		}
-		if back := strings.Replace(rt.pattern, "{id}", id, 1); back != strings.TrimSuffix(path, "/") {
-			t.Fatalf("%q matched %s with id %q", path, rt.pattern, id)
+		if back != strings.TrimSuffix(path, "/") {
+			t.Fatalf("%q matched %s with args %q", path, rt.pattern, args)
 		}
 	})
 }
@@ -121,7 +127,8 @@ func TestReactRouteMatching(t *testing.T) {
 		{"POST", "/reactors/abc/reactx", "", ""},
 		{"GET", "/reactors/abc/react", "", ""},
 	} {
-		rt, id, _ := match(c.method, []byte(c.path))
+		rt, args, _ := match(c.method, []byte(c.path))
+		id := args[0]
 		got := ""
 		if rt != nil {
 			got = rt.pattern

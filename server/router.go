@@ -32,8 +32,8 @@ type route struct {
 	h       handlerFunc
 }
 
-// routes lists every API endpoint. Paths are matched segment by segment; "{id}" matches one
-// non-empty segment, at the end or before a fixed tail.
+// routes lists every API endpoint. Paths are matched segment by segment; a "{name}" segment
+// matches one non-empty segment (at most two per pattern: the route's id and sub-id).
 var routes = []route{
 	{"/tokens", "POST", (*api.API).CreateToken},
 	{"/tokens/{id}", "GET", (*api.API).GetToken},
@@ -45,10 +45,17 @@ var routes = []route{
 	{"/detokenize", "POST", (*api.API).Detokenize},
 	{"/applications", "POST", (*api.API).CreateApplication},
 	{"/applications", "GET", (*api.API).ListApplications},
+	{"/applications/key", "GET", (*api.API).GetApplicationByKey}, // before /applications/{id}
 	{"/applications/{id}", "GET", (*api.API).GetApplication},
 	{"/applications/{id}", "PUT", (*api.API).UpdateApplication},
 	{"/applications/{id}", "DELETE", (*api.API).DeleteApplication},
+	{"/applications/{id}/keys", "POST", (*api.API).CreateApplicationKey},
+	{"/applications/{id}/keys", "GET", (*api.API).ListApplicationKeys},
+	{"/applications/{id}/keys/{keyId}", "GET", (*api.API).GetApplicationKey},
+	{"/applications/{id}/keys/{keyId}", "DELETE", (*api.API).DeleteApplicationKey},
+	{"/permissions", "GET", (*api.API).ListPermissions},
 	{"/logs", "GET", (*api.API).ListLogs},
+	{"/logs/entity-types", "GET", (*api.API).ListLogEntityTypes},
 	{"/proxies", "POST", (*api.API).CreateProxy},
 	{"/proxies", "GET", (*api.API).ListProxies},
 	{"/proxies/{id}", "GET", (*api.API).GetProxy},
@@ -72,37 +79,46 @@ var routes = []route{
 	{"/reactors/{id}/react", "POST", (*api.API).React},
 }
 
-// match finds the route for path and method. It returns the route (nil if none) and whether the
-// path exists under another method.
-func match(method string, path []byte) (r *route, id string, pathKnown bool) {
+// match finds the route for path and method. It returns the route (nil if none), the values of
+// its parameters in order, and whether the path exists under another method.
+func match(method string, path []byte) (r *route, args [2]string, pathKnown bool) {
 	p := string(bytes.TrimSuffix(path, []byte("/")))
 	for i := range routes {
 		rt := &routes[i]
-		arg, ok := matchPattern(rt.pattern, p)
+		a, ok := matchPattern(rt.pattern, p)
 		if !ok {
 			continue
 		}
 		pathKnown = true
 		if rt.method == method {
-			return rt, arg, true
+			return rt, a, true
 		}
 	}
-	return nil, "", pathKnown
+	return nil, [2]string{}, pathKnown
 }
 
-func matchPattern(pattern, path string) (string, bool) {
-	base, tail, hasID := strings.Cut(pattern, "{id}")
-	if !hasID {
-		return "", path == pattern
+func matchPattern(pattern, path string) (args [2]string, ok bool) {
+	n := 0
+	for {
+		pseg, prest, pmore := strings.Cut(strings.TrimPrefix(pattern, "/"), "/")
+		seg, rest, more := strings.Cut(strings.TrimPrefix(path, "/"), "/")
+		if !strings.HasPrefix(path, "/") || pmore != more {
+			return args, false
+		}
+		if strings.HasPrefix(pseg, "{") {
+			if seg == "" || n == len(args) {
+				return args, false
+			}
+			args[n] = seg
+			n++
+		} else if seg != pseg {
+			return args, false
+		}
+		if !more {
+			return args, true
+		}
+		pattern, path = "/"+prest, "/"+rest
 	}
-	rest, ok := strings.CutPrefix(path, base)
-	if ok {
-		rest, ok = strings.CutSuffix(rest, tail)
-	}
-	if !ok || rest == "" || strings.Contains(rest, "/") {
-		return "", false
-	}
-	return rest, true
 }
 
 // handle is the fasthttp handler: request id, routing, authentication, the handler, the one
@@ -163,14 +179,14 @@ func (s *Server) dispatch(c *edge.Call) error {
 		c.Route, c.Wrap = "/vault_proxy", true
 		return s.proxy.VaultProxy(c)
 	}
-	rt, id, known := match(string(rc.Method()), rc.Path())
+	rt, args, known := match(string(rc.Method()), rc.Path())
 	if rt == nil {
 		if known {
 			return edge.NewProblem(http.StatusMethodNotAllowed, "method not allowed on this path")
 		}
 		return edge.ErrNotFound
 	}
-	c.Route, c.ID = rt.pattern, id
+	c.Route, c.ID, c.SubID = rt.pattern, args[0], args[1]
 	who, err := s.auth.Authenticate(rc)
 	if err != nil {
 		return err

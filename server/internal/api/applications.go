@@ -20,18 +20,25 @@ type applicationRequest struct {
 }
 
 type applicationView struct {
-	ID          string     `json:"id"`
-	Name        string     `json:"name"`
-	Type        string     `json:"type"`
-	Key         string     `json:"key,omitempty"` // only in the answer to create
-	Permissions []string   `json:"permissions"`
-	Containers  []string   `json:"containers,omitempty"` // container prefixes it may use; absent = all
-	CreatedAt   time.Time  `json:"created_at"`
-	ModifiedAt  *time.Time `json:"modified_at,omitempty"`
+	ID          string        `json:"id"`
+	TenantID    string        `json:"tenant_id"`
+	Name        string        `json:"name"`
+	Type        string        `json:"type"`
+	Key         string        `json:"key,omitempty"` // only in the answer to create
+	Keys        []*appKeyView `json:"keys"`
+	Permissions []string      `json:"permissions"`
+	Containers  []string      `json:"containers,omitempty"` // container prefixes it may use; absent = all
+	CreatedBy   string        `json:"created_by,omitempty"`
+	CreatedAt   time.Time     `json:"created_at"`
+	ModifiedBy  string        `json:"modified_by,omitempty"`
+	ModifiedAt  *time.Time    `json:"modified_at,omitempty"`
 }
 
-func appView(a *store.Application) *applicationView {
-	v := &applicationView{ID: a.ID, Name: a.Name, Type: a.Type, Permissions: a.Permissions, Containers: a.Containers, CreatedAt: a.CreatedAt}
+// appView is a's JSON with its live keys (without their values).
+func appView(a *store.Application, keys []*store.AppKey) *applicationView {
+	v := &applicationView{ID: a.ID, TenantID: edge.TenantID, Name: a.Name, Type: a.Type, Permissions: a.Permissions,
+		Containers: a.Containers, CreatedBy: a.CreatedBy, CreatedAt: a.CreatedAt, ModifiedBy: a.ModifiedBy,
+		Keys: make([]*appKeyView, 0, len(keys))}
 	if !a.ModifiedAt.IsZero() {
 		m := a.ModifiedAt
 		v.ModifiedAt = &m
@@ -39,7 +46,19 @@ func appView(a *store.Application) *applicationView {
 	if v.Permissions == nil {
 		v.Permissions = []string{}
 	}
+	for _, k := range keys {
+		v.Keys = append(v.Keys, keyViewOf(k))
+	}
 	return v
+}
+
+// loadAppView is appView of a with its keys read from the vault.
+func (s *API) loadAppView(c *edge.Call, a *store.Application) (*applicationView, error) {
+	keys, err := s.store.AppKeys(c.RC, a.ID)
+	if err != nil {
+		return nil, err
+	}
+	return appView(a, keys), nil
 }
 
 // publicPermissions are what a "public" application (a key that ships in browsers and apps) may
@@ -101,12 +120,13 @@ func (s *API) CreateApplication(c *edge.Call) error {
 	}
 	key := edge.NewAPIKey()
 	a := &store.Application{ID: edge.NewID(), Name: *req.Name, Type: *req.Type, Permissions: perms, Containers: req.Containers,
-		KeyHash: s.store.HashKey(key), CreatedAt: s.now().UTC()}
+		KeyHash: s.store.HashKey(key), CreatedBy: c.Who.AppID, CreatedAt: s.now().UTC()}
 	if err := s.store.CreateApplication(c.RC, a, s.event(c, "application", a.ID, "create")); err != nil {
 		return err
 	}
-	v := appView(a)
-	v.Key = key
+	first := appKeyView{ID: store.FirstKeyID(a.KeyHash), Key: key, Version: 1, CreatedBy: a.CreatedBy, CreatedAt: a.CreatedAt}
+	v := appView(a, nil)
+	v.Key, v.Keys = key, []*appKeyView{&first}
 	return edge.WriteJSON(c.RC, http.StatusCreated, v)
 }
 
@@ -114,18 +134,23 @@ func (s *API) ListApplications(c *edge.Call) error {
 	if err := c.Require(edge.PermApplicationRead, "application:read"); err != nil {
 		return err
 	}
-	apps, err := s.store.ListApplications(c.RC)
+	q, err := listQuery(c)
+	if err != nil {
+		return err
+	}
+	apps, total, err := s.store.ApplicationsPage(c.RC, q)
 	if err != nil {
 		return err
 	}
 	out := make([]*applicationView, 0, len(apps))
 	for _, a := range apps {
-		out = append(out, appView(a))
+		v, err := s.loadAppView(c, a)
+		if err != nil {
+			return err
+		}
+		out = append(out, v)
 	}
-	return edge.WriteJSON(c.RC, http.StatusOK, map[string]any{
-		"pagination": map[string]any{"total_items": len(out), "page_size": len(out)},
-		"data":       out,
-	})
+	return writeOffsetPage(c, q, total, out)
 }
 
 func (s *API) GetApplication(c *edge.Call) error {
@@ -136,7 +161,11 @@ func (s *API) GetApplication(c *edge.Call) error {
 	if err != nil {
 		return err
 	}
-	return edge.WriteJSON(c.RC, http.StatusOK, appView(a))
+	v, err := s.loadAppView(c, a)
+	if err != nil {
+		return err
+	}
+	return edge.WriteJSON(c.RC, http.StatusOK, v)
 }
 
 func (s *API) UpdateApplication(c *edge.Call) error {
@@ -175,13 +204,17 @@ func (s *API) UpdateApplication(c *edge.Call) error {
 	if err := c.Who.MayManage(a); err != nil { // as it would be
 		return err
 	}
-	a.ModifiedAt = s.now().UTC()
+	a.ModifiedAt, a.ModifiedBy = s.now().UTC(), c.Who.AppID
 	err = s.store.UpdateApplication(c.RC, a, s.event(c, "application", a.ID, "update"))
 	s.auth.Invalidate()
 	if err != nil {
 		return err
 	}
-	return edge.WriteJSON(c.RC, http.StatusOK, appView(a))
+	v, err := s.loadAppView(c, a)
+	if err != nil {
+		return err
+	}
+	return edge.WriteJSON(c.RC, http.StatusOK, v)
 }
 
 func (s *API) DeleteApplication(c *edge.Call) error {
@@ -210,8 +243,9 @@ func dedupeStrings(in []string) []string {
 	return slices.Compact(out)
 }
 
-// listLogs is GET /logs: audit events newest first, filtered by entity_type, entity_id,
-// operation, actor, start_date and end_date (RFC 3339), paged by size and start.
+// ListLogs is GET /logs: audit events newest first, filtered by entity_type, entity_id,
+// operation, actor, start_date and end_date (RFC 3339). With `page` it is an offset list (the
+// SDK always sends it); without, a cursor list paged by size and start.
 func (s *API) ListLogs(c *edge.Call) error {
 	if err := c.Require(edge.PermLogRead, "log:read"); err != nil {
 		return err
@@ -233,6 +267,9 @@ func (s *API) ListLogs(c *edge.Call) error {
 			*dst = t
 		}
 	}
+	if args.Has("page") {
+		return s.listLogsPage(c, q)
+	}
 	if v := args.Peek("size"); len(v) > 0 {
 		n, err := strconv.Atoi(string(v))
 		if err != nil || n < 1 || n > 100 {
@@ -247,14 +284,75 @@ func (s *API) ListLogs(c *edge.Call) error {
 	if evs, err = s.visibleEvents(c, evs); err != nil {
 		return err
 	}
-	if evs == nil {
-		evs = []store.Event{}
-	}
 	page := map[string]any{"page_size": len(evs)}
 	if next != "" {
 		page["next"] = next
 	}
-	return edge.WriteJSON(c.RC, http.StatusOK, map[string]any{"pagination": page, "data": evs})
+	return edge.WriteJSON(c.RC, http.StatusOK, map[string]any{"pagination": page, "data": logViews(evs)})
+}
+
+// listLogsPage answers an offset page of the events matching q. Events a container-limited
+// caller may not see are dropped from the page (see visibleEvents). Its total counts them, so a
+// question about one token it may not use is answered as one about no events at all: the total
+// must not tell that the token exists.
+func (s *API) listLogsPage(c *edge.Call, q store.EventQuery) error {
+	page, size, err := offsetPage(c)
+	if err != nil {
+		return err
+	}
+	pq := store.ListQuery{Page: page, Size: size}
+	if hidden, err := s.hiddenTokenQuery(c, q); err != nil || hidden {
+		if err != nil {
+			return err
+		}
+		return writeOffsetPage(c, pq, 0, []logView{})
+	}
+	p, err := s.store.EventsPage(c.RC, q, page, size)
+	if err != nil {
+		return err
+	}
+	evs, err := s.visibleEvents(c, p.Events)
+	if err != nil {
+		return err
+	}
+	return writeOffsetPage(c, pq, p.Total, logViews(evs))
+}
+
+// hiddenTokenQuery reports whether q asks, for a container-limited caller, about the events of
+// one entity that may be a token it may not use (unknown and deleted tokens included).
+func (s *API) hiddenTokenQuery(c *edge.Call, q store.EventQuery) (bool, error) {
+	if len(c.Who.Containers) == 0 || q.EntityID == "" || q.EntityType != "" && q.EntityType != "token" {
+		return false, nil
+	}
+	toks, err := s.store.GetTokens(c.RC, []string{q.EntityID})
+	if err != nil {
+		return false, err
+	}
+	t := toks[q.EntityID]
+	return t == nil || !c.Who.CanUse(t.Containers), nil
+}
+
+// logView is an audit event as Basis Theory shows it, with Sluice's own fields (actor, proxy_id,
+// reason) kept.
+type logView struct {
+	store.Event
+	TenantID  string `json:"tenant_id"`
+	ActorID   string `json:"actor_id"`
+	ActorType string `json:"actor_type"`
+	Message   string `json:"message"`
+}
+
+func logViews(evs []store.Event) []logView {
+	out := make([]logView, 0, len(evs))
+	for _, ev := range evs {
+		typ := "application"
+		if ev.Actor == edge.AdminActor {
+			typ = "admin"
+		}
+		out = append(out, logView{Event: ev, TenantID: edge.TenantID, ActorID: ev.Actor, ActorType: typ,
+			Message: ev.EntityType + " " + ev.Operation})
+	}
+	return out
 }
 
 // visibleEvents drops, for a caller limited to containers, the events of tokens it may not use

@@ -92,7 +92,7 @@ func (s *API) ListKeys(c *edge.Call) error {
 		}
 		clear(d)
 	}
-	return edge.WriteJSON(c.RC, http.StatusOK, map[string]any{"pagination": map[string]any{"total_items": len(out), "page_size": len(out)}, "data": out})
+	return edge.WriteJSON(c.RC, http.StatusOK, out) // a bare array, as Basis Theory answers
 }
 
 func (s *API) GetKey(c *edge.Call) error {

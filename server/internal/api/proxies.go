@@ -175,13 +175,25 @@ func (s *API) ListProxies(c *edge.Call) error {
 	if err := c.Require(edge.PermProxyRead, "proxy:read"); err != nil {
 		return err
 	}
-	ps := s.proxy.List()
-	out := make([]*proxy.Definition, 0, len(ps))
-	for _, p := range ps {
-		out = append(out, proxyView(p))
+	q, err := listQuery(c)
+	if err != nil {
+		return err
 	}
-	return edge.WriteJSON(c.RC, http.StatusOK, map[string]any{
-		"pagination": map[string]any{"total_items": len(out), "page_size": len(out)}, "data": out})
+	docs, total, err := s.store.DocumentsPage(c.RC, store.Proxies, q)
+	if err != nil {
+		return err
+	}
+	out := make([]*proxy.Definition, 0, len(docs))
+	for _, d := range docs {
+		var p proxy.Definition
+		err := json.Unmarshal(d, &p)
+		clear(d)
+		if err != nil {
+			return err
+		}
+		out = append(out, proxyView(&p))
+	}
+	return writeOffsetPage(c, q, total, out)
 }
 
 func (s *API) GetProxy(c *edge.Call) error {

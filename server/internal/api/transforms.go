@@ -142,18 +142,23 @@ func (s *API) ListTransforms(c *edge.Call) error {
 	if err := c.Require(edge.PermTransformRead, "transform:read"); err != nil {
 		return err
 	}
-	docs, err := s.store.List(c.RC, store.Transforms)
+	q, err := listQuery(c)
 	if err != nil {
 		return err
 	}
-	out := []moduleView{}
+	docs, total, err := s.store.DocumentsPage(c.RC, store.Transforms, q)
+	if err != nil {
+		return err
+	}
+	out := make([]moduleView, 0, len(docs))
 	for _, d := range docs {
 		var r moduleRecord
-		if json.Unmarshal(d, &r) == nil {
-			out = append(out, r.view())
+		if err := json.Unmarshal(d, &r); err != nil {
+			return err
 		}
+		out = append(out, r.view())
 	}
-	return edge.WriteJSON(c.RC, http.StatusOK, map[string]any{"pagination": map[string]any{"total_items": len(out), "page_size": len(out)}, "data": out})
+	return writeOffsetPage(c, q, total, out)
 }
 
 func (s *API) GetTransform(c *edge.Call) error {

@@ -15,6 +15,7 @@ type Call struct {
 	RC    *fasthttp.RequestCtx
 	Who   *Principal // nil when the request carried no valid key
 	ID    string     // the {id} path segment, if the route has one
+	SubID string     // the second parameter segment ("/applications/{id}/keys/{keyId}"), if any
 	Route string     // the route pattern, for logs and metrics (never the raw path)
 	Wrap  bool       // errors go out as {"proxy_error": …}
 
