@@ -35,7 +35,12 @@ func (s *API) ListTokensV2(c *edge.Call) error {
 	if !c.Who.MayRead() {
 		return edge.Forbidden("token:read")
 	}
-	q, err := tokenFilters(c.RC.QueryArgs().Peek, c.RC.QueryArgs().VisitAll)
+	args := c.RC.QueryArgs()
+	q, err := tokenFilters(args.Peek, func(f func(k, v []byte)) {
+		for k, v := range args.All() {
+			f(k, v)
+		}
+	})
 	if err != nil {
 		return err
 	}
