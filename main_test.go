@@ -19,6 +19,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sluice-edge/sluice/store/storetest"
 )
 
 var binPath string
@@ -33,7 +35,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintf(os.Stderr, "build: %v\n%s", err, out)
 		os.Exit(1)
 	}
-	code := m.Run()
+	code := storetest.PostgresRun(m) // stops the throwaway PostgreSQL of main_nodes_test.go
 	os.RemoveAll(dir)
 	os.Exit(code)
 }

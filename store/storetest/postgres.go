@@ -12,6 +12,13 @@ import (
 // from TestMain.
 func PostgresMain(m *testing.M) { pgtest.Main(m) }
 
+// PostgresRun is PostgresMain for a TestMain with more to do after the tests: it returns their
+// exit code.
+func PostgresRun(m *testing.M) int { return pgtest.Run(m) }
+
+// PostgresDump is pg_dump's plain SQL dump of the database at url, for at-rest checks.
+func PostgresDump(t testing.TB, url string) string { return pgtest.PgDump(t, url) }
+
 // PostgresDatabase returns the URL of a new, empty database, dropped when t ends; it skips t
 // when no PostgreSQL can be had (see pgtest).
 func PostgresDatabase(t testing.TB) string { return pgtest.Database(t) }

@@ -40,12 +40,15 @@ var (
 )
 
 // Main runs the tests and then stops the cluster, if one was started.
-func Main(m *testing.M) {
+func Main(m *testing.M) { os.Exit(Run(m)) }
+
+// Run is Main for a TestMain with more to do after the tests: it returns their exit code.
+func Run(m *testing.M) int {
 	code := m.Run()
 	if server != nil {
 		server.stop()
 	}
-	os.Exit(code)
+	return code
 }
 
 // Database returns the URL of a new, empty database, dropped when t ends. It skips t when no
@@ -313,4 +316,25 @@ func Dump(t testing.TB, u string) string {
 		fmt.Fprintf(&b, "-- %s\n%s\n", table, strings.Join(lines, "\n"))
 	}
 	return b.String()
+}
+
+// PgDump returns pg_dump's plain SQL dump of the database at u, made by the pg_dump of the
+// newest installed PostgreSQL, run as the cluster's owner when pgtest started the cluster.
+func PgDump(t testing.TB, u string) string {
+	t.Helper()
+	bin, err := binDir()
+	if err != nil {
+		t.Skipf("pgtest: no pg_dump: %v", err)
+	}
+	cmd := exec.Command(filepath.Join(bin, "pg_dump"), "--no-owner", "--dbname", u)
+	if server != nil {
+		cmd = server.command("pg_dump", "--no-owner", "--dbname", u)
+	}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("pgtest: pg_dump: %v: %s", err, stderr.String())
+	}
+	return string(out)
 }
