@@ -1,0 +1,226 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/sluice-edge/sluice/store/storetest"
+)
+
+// TestKill9NodeUnderLoadLosesNoAcknowledgedWrite: token creations run concurrently through
+// two nodes; one is killed with SIGKILL mid-load, the other keeps going. Every creation
+// answered 201, by either node, reads back with its data on the surviving node and on a node
+// started afterwards.
+func TestKill9NodeUnderLoadLosesNoAcknowledgedWrite(t *testing.T) {
+	c := startNodes(t, 2)
+	victim, survivor := c.procs[0], c.procs[1]
+	const workers, killAfter, thenMore = 4, 150, 150
+
+	var mu sync.Mutex
+	acked := map[string]string{} // id → data
+	var victimAcks, survivorAcks atomic.Int64
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	create := func(p *proc, w int, count *atomic.Int64) {
+		defer wg.Done()
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			data := fmt.Sprintf("acked-%s-%d-%d", p.addr, w, i)
+			a, err := p.try("POST", "/tokens", adminKey, map[string]any{"type": "token", "data": data})
+			if err != nil {
+				if p != victim {
+					t.Error(err)
+				}
+				return // the victim is gone: an unanswered creation was not acknowledged
+			}
+			if a.status != 201 {
+				t.Errorf("create on %s: %d %.200s", p.addr, a.status, a.body)
+				return
+			}
+			var m map[string]any
+			json.Unmarshal(a.body, &m)
+			mu.Lock()
+			acked[m["id"].(string)] = data
+			mu.Unlock()
+			count.Add(1)
+		}
+	}
+	for w := range workers {
+		wg.Add(2)
+		go create(victim, w, &victimAcks)
+		go create(survivor, w, &survivorAcks)
+	}
+	waitFor := func(what string, cond func() bool) {
+		waitUntil(t, what, func() bool { return cond() || t.Failed() })
+		if t.Failed() {
+			close(stop)
+			wg.Wait()
+			t.FailNow()
+		}
+	}
+	waitFor(fmt.Sprint(killAfter, " creations acknowledged by the victim"), func() bool { return victimAcks.Load() >= killAfter })
+	kill9(victim)
+	atKill := survivorAcks.Load()
+	waitFor(fmt.Sprint(thenMore, " more creations acknowledged by the survivor"), func() bool { return survivorAcks.Load() >= atKill+thenMore })
+	close(stop)
+	wg.Wait()
+	if t.Failed() {
+		t.FailNow()
+	}
+	t.Logf("acknowledged: %d by the killed node, %d by the survivor", victimAcks.Load(), survivorAcks.Load())
+
+	fresh := c.add(t)
+	for _, p := range []*proc{survivor, fresh} {
+		for id, data := range acked {
+			if a := p.call(t, "GET", "/tokens/"+id, adminKey, nil); a.status != 200 || a.json(t)["data"] != data {
+				t.Fatalf("acknowledged token %s on %s: %d %.200s", id, p.addr, a.status, a.body)
+			}
+		}
+	}
+}
+
+// unavailable checks a 503 answer of a node whose database is down: RFC 7807, wrapped in
+// proxy_error on proxy routes, with no plaintext.
+func unavailable(t *testing.T, what string, a answer, wrapped bool, secret string) {
+	t.Helper()
+	m := a.json(t)
+	if wrapped {
+		pe, ok := m["proxy_error"].(map[string]any)
+		if !ok {
+			t.Fatalf("%s: not a proxy_error: %d %s", what, a.status, a.body)
+		}
+		m = pe
+	}
+	if a.status != 503 || m["status"] != float64(503) || m["title"] == nil {
+		t.Fatalf("%s: %d %s", what, a.status, a.body)
+	}
+	if secret != "" && bytes.Contains(a.body, []byte(secret)) {
+		t.Fatalf("%s: the answer holds the plaintext", what)
+	}
+}
+
+// TestDatabaseStoppedEveryNodeAnswers503ThenRecovers: three nodes detokenize through the proxy
+// without pause while PostgreSQL is stopped and started again. While it is down every node says
+// so on /readyz and answers writes, reveals, detokenizations, unknown keys and /logs with 503;
+// the destination receives no request whose audit record is not in the database (it counts
+// what it got; the audit log counts what was recorded); once it is back every node serves
+// again without a restart.
+func TestDatabaseStoppedEveryNodeAnswers503ThenRecovers(t *testing.T) {
+	c := startNodes(t, 3) // starts the throwaway cluster, if pgtest runs one
+	pg := storetest.PostgresServer()
+	if pg == nil {
+		t.Skip("needs the PostgreSQL pgtest starts (not SLUICE_TEST_DATABASE_URL) to stop and start it")
+	}
+	dest := newDestination(t)
+	const pan = "4242424242424242"
+	n1 := c.procs[0]
+	id := n1.newToken(t, pan)
+	app := n1.call(t, "POST", "/applications", adminKey, map[string]any{"name": "w", "type": "private", "permissions": []string{"token:create", "token:read"}}).expect(t, 201).json(t)
+	appKey := app["key"].(string)
+	unused := n1.call(t, "POST", "/applications", adminKey, map[string]any{"name": "u", "type": "private", "permissions": []string{"token:read"}}).expect(t, 201).json(t)["key"].(string)
+	for _, n := range c.procs { // the token and the keys in every node's caches
+		n.call(t, "POST", "/proxy", adminKey, detokenizing(id), "BT-PROXY-URL", dest.url).expect(t, 200)
+		n.call(t, "GET", "/tokens/"+id, appKey, nil).expect(t, 200)
+	}
+
+	// Load through every node, before, during and after the outage: each answer is 200 or 503.
+	var ok, refused atomic.Int64
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for _, n := range c.procs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				a, err := n.try("POST", "/proxy", adminKey, detokenizing(id), "BT-PROXY-URL", dest.url)
+				switch {
+				case err != nil:
+					t.Error(err)
+					return
+				case a.status == 200:
+					ok.Add(1)
+				case a.status == 503:
+					refused.Add(1)
+				default:
+					t.Errorf("detokenization during the outage: %d %.300s", a.status, a.body)
+					return
+				}
+			}
+		}()
+	}
+	stopLoad := func() {
+		select {
+		case <-stop:
+		default:
+			close(stop)
+			wg.Wait()
+		}
+	}
+	defer stopLoad()
+
+	if err := pg.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	running := false
+	defer func() {
+		if !running {
+			pg.Start()
+		}
+	}()
+	for i, n := range c.procs {
+		waitUntil(t, fmt.Sprintf("database stopped: node %d /readyz 503", i+1), func() bool { return n.readyzStatus(t) == 503 })
+	}
+	refusedBefore := refused.Load()
+	for i, n := range c.procs {
+		what := func(s string) string { return fmt.Sprintf("node %d, database down: %s", i+1, s) }
+		unavailable(t, what("create"), n.call(t, "POST", "/tokens", adminKey, cardData(pan)), false, pan)
+		unavailable(t, what("create by an application"), n.call(t, "POST", "/tokens", appKey, cardData(pan)), false, pan)
+		unavailable(t, what("reveal"), n.call(t, "GET", "/tokens/"+id, adminKey, nil), false, pan)
+		unavailable(t, what("a key in no cache"), n.call(t, "GET", "/tokens/"+id, unused, nil), false, pan)
+		unavailable(t, what("detokenization"), n.call(t, "POST", "/proxy", adminKey, detokenizing(id), "BT-PROXY-URL", dest.url), true, pan)
+		unavailable(t, what("logs"), n.call(t, "GET", "/logs", adminKey, nil), false, "")
+	}
+	waitUntil(t, "the load refused while the database is down", func() bool { return refused.Load() > refusedBefore+int64(len(c.procs)) })
+
+	if err := pg.Start(); err != nil {
+		t.Fatal(err)
+	}
+	running = true
+	for i, n := range c.procs {
+		waitUntil(t, fmt.Sprintf("database back: node %d /readyz 200", i+1), func() bool { return n.readyzStatus(t) == 200 })
+	}
+	okBefore := ok.Load()
+	waitUntil(t, "the load served again", func() bool { return ok.Load() > okBefore+int64(len(c.procs)) })
+	for _, n := range c.procs {
+		n.call(t, "POST", "/tokens", appKey, cardData(pan)).expect(t, 201)
+		n.call(t, "POST", "/proxy", adminKey, detokenizing(id), "BT-PROXY-URL", dest.url).expect(t, 200)
+	}
+	stopLoad()
+	if t.Failed() {
+		t.FailNow()
+	}
+
+	forwarded := dest.holding(pan)
+	audited := c.procs[1].eventCount(t, id, "detokenize")
+	answered := int(ok.Load()) + 2*len(c.procs) // the load's 200s, and the checks' before and after
+	t.Logf("detokenizations: %d answered 200, %d refused with 503, %d forwarded, %d audit records", answered, refused.Load(), forwarded, audited)
+	if forwarded > audited {
+		t.Fatalf("%d detokenized requests forwarded, %d audit records: some left without their record", forwarded, audited)
+	}
+	if answered != forwarded {
+		t.Fatalf("%d answered 200, %d forwarded", answered, forwarded)
+	}
+}
