@@ -35,3 +35,7 @@ func PostgresServer() interface {
 	}
 	return nil
 }
+
+// StartPostgres starts a throwaway PostgreSQL outside a test (benchmarks; see pgtest): the URL
+// of a database to use, the postmaster's pid and a function that stops and removes it.
+func StartPostgres() (url string, pid int, stop func(), err error) { return pgtest.Throwaway() }

@@ -8,6 +8,8 @@
 // tiny wasm transform ≤ +8 k instructions over 5 tokens, the Go-SDK guest ≤ +30 k, a
 // BT-ENCRYPTED request ≤ one X25519 + the 0-token request + 40 k; and the 5-token scenario,
 // measured twice, within 3 %. -budget overrides them (e.g. to see the gate fail).
+// -database-url adds a node whose vault is in PostgreSQL, counted on the same 0- and 5-token
+// requests and reported beside the Badger node, never budgeted.
 package main
 
 import (
@@ -53,6 +55,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		out     = fs.String("o", "", "also write the Markdown report to this file")
 		goCmd   = fs.String("go", "go", "go command used for the builds")
 		from    = fs.String("from", "", "judge the results saved by an earlier run (e.g. "+ResultsFile+") instead of measuring")
+		pgURL   = fs.String("database-url", "", `also count a node whose vault is in PostgreSQL at this URL (an empty database; "auto": a throwaway cluster) on 0 and 5 tokens; reported, not budgeted`)
 	)
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -78,7 +81,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return fail(err)
 	}
 	o := harness.InstrOptions{Repo: repo, Go: *goCmd, Window: *window, Windows: *windows, Warmup: *warmup,
-		KeepDir: *keep, Log: stderr}
+		KeepDir: *keep, Log: stderr, DatabaseURL: *pgURL}
 	if *only != "" {
 		o.Only = strings.Split(*only, ",")
 	}
@@ -121,6 +124,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(&md, "Sluice instructions per request (callgrind), %s, %s, %s, commit %s, took %s\n\n",
 		res.Started.Format(time.RFC3339), res.Machine, res.Go, res.Commit, res.Took.Round(time.Second))
 	instr.WriteTable(&md, res)
+	instr.WritePostgresTable(&md, res)
 	vs := instr.Evaluate(res, b)
 	md.WriteString("\nBudgets:\n\n")
 	for _, v := range vs {

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -30,8 +31,11 @@ type InstrOptions struct {
 	Wasm     string   // tiny module for the wasm scenario ("" = n/a)
 	NginxBin string   // nginx binary; "" = none
 	Only     []string // scenario keys to count; empty = all (the gate then cannot pass)
-	KeepDir  bool
-	Log      io.Writer
+	// DatabaseURL adds a Sluice node whose vault is in PostgreSQL (SluicePG), counted on the 0-
+	// and 5-token scenarios: "auto" starts a throwaway cluster, "" adds none.
+	DatabaseURL string
+	KeepDir     bool
+	Log         io.Writer
 }
 
 // goRuntimeUnderValgrind: valgrind 3.19 delivers the preemption signal badly and does not
@@ -101,6 +105,16 @@ func RunInstr(ctx context.Context, o InstrOptions) (*instr.Results, string, erro
 	}
 	defer stopDest()
 
+	pgURL := ""
+	if o.DatabaseURL != "" {
+		url, _, stopPG, err := postgres(o.DatabaseURL)
+		if err != nil {
+			return nil, dir, fmt.Errorf("harness: PostgreSQL: %w", err)
+		}
+		defer stopPG() // after the nodes stop
+		pgURL = url
+	}
+
 	targets := map[string]*proc{}
 	addrs := map[string]string{}
 	defer func() {
@@ -150,6 +164,27 @@ func RunInstr(ctx context.Context, o InstrOptions) (*instr.Results, string, erro
 	if err != nil {
 		return nil, dir, err
 	}
+	var pgSS []scenario.Scenario // the PostgreSQL node's own copies of the scenarios it runs
+	if pgURL != "" {
+		n := newNode(SluicePG, "--database-url", pgURL, "--data-dir", filepath.Join(dir, "vault-pg"))
+		addr, err := n.start(ctx, dir, env, "valgrind", grind(SluicePG, bins["sluice"]), targets, addrs, 3*time.Minute)
+		if err != nil {
+			return nil, dir, err
+		}
+		all, err := scenario.Setup(scenario.NewClient(addr, n.adminKey, nil), "http://"+destAddr, scenario.Modules{})
+		if err != nil {
+			return nil, dir, fmt.Errorf("harness: %s: %w", SluicePG, err)
+		}
+		for _, k := range []string{scenario.Tokens0, scenario.Tokens5} {
+			if s := scenario.ByKey(all, k); (len(o.Only) == 0 || slices.Contains(o.Only, k)) && s != nil {
+				if err := check(s, addrs, []string{SluicePG}); err != nil {
+					return nil, dir, err
+				}
+				pgSS = append(pgSS, *s)
+			}
+		}
+		res.Targets = append(res.Targets, SluicePG)
+	}
 	if len(o.Only) > 0 {
 		var keep []scenario.Scenario
 		for _, k := range o.Only {
@@ -186,7 +221,11 @@ func RunInstr(ctx context.Context, o InstrOptions) (*instr.Results, string, erro
 			return nil, dir, err
 		}
 		logf(o.Log, "%s idle: %s instructions/s", t, instr.K(res.Idle[t]))
-		for _, s := range ss {
+		scenarios := ss
+		if t == SluicePG {
+			scenarios = pgSS
+		}
+		for _, s := range scenarios {
 			if s.NA != "" {
 				continue
 			}

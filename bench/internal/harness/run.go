@@ -225,29 +225,49 @@ func startSluice(ctx context.Context, dir, bin string, targets map[string]*proc,
 // startSluiceWith runs Sluice as "bin pre... serve ..." (pre: e.g. valgrind's arguments ending
 // with the sluice binary) with env and the keys added, and waits up to wait for /readyz.
 func startSluiceWith(ctx context.Context, dir string, env []string, bin string, pre []string, targets map[string]*proc, addrs map[string]string, wait time.Duration) (adminKey, addr string, err error) {
+	n := newNode(Sluice, "--data-dir", filepath.Join(dir, "vault"))
+	addr, err = n.start(ctx, dir, env, bin, pre, targets, addrs, wait)
+	return n.adminKey, addr, err
+}
+
+// node is one Sluice process to start: its target name, its keys and more serve flags (where
+// its vault is).
+type node struct {
+	name     string
+	master   []byte
+	adminKey string
+	args     []string
+}
+
+// newNode is a node with random keys.
+func newNode(name string, args ...string) node {
 	master := make([]byte, 32)
 	rand.Read(master)
 	admin := make([]byte, 24)
 	rand.Read(admin)
-	adminKey = hex.EncodeToString(admin)
+	return node{name: name, master: master, adminKey: hex.EncodeToString(admin), args: args}
+}
+
+// start runs the node as "bin pre... serve ..." with env and its keys added, registers it in
+// targets and addrs under its name, and waits up to wait for /readyz.
+func (n node) start(ctx context.Context, dir string, env []string, bin string, pre []string, targets map[string]*proc, addrs map[string]string, wait time.Duration) (addr string, err error) {
 	if addr, err = freeAddr(); err != nil {
-		return "", "", err
+		return "", err
 	}
 	adminAddr, err := freeAddr()
 	if err != nil {
-		return "", "", err
+		return "", err
 	}
-	env = append(env[:len(env):len(env)], "SLUICE_MASTER_KEY="+base64.StdEncoding.EncodeToString(master), "SLUICE_ADMIN_KEY="+adminKey)
-	args := append(pre[:len(pre):len(pre)], "serve",
-		"--listen", addr, "--admin-listen", adminAddr, "--data-dir", filepath.Join(dir, "vault"),
+	env = append(env[:len(env):len(env)], "SLUICE_MASTER_KEY="+base64.StdEncoding.EncodeToString(n.master), "SLUICE_ADMIN_KEY="+n.adminKey)
+	args := append(pre[:len(pre):len(pre)], "serve", "--listen", addr, "--admin-listen", adminAddr,
 		"--allow-private-destinations", "--allow-http-destinations")
-	p, err := startProc(Sluice, filepath.Join(dir, "sluice.log"), env, bin, args...)
+	p, err := startProc(n.name, filepath.Join(dir, n.name+".log"), env, bin, append(args, n.args...)...)
 	if err != nil {
-		return "", "", err
+		return "", err
 	}
-	p.cgOut = filepath.Join(dir, Sluice+".callgrind")
-	targets[Sluice], addrs[Sluice] = p, addr
-	return adminKey, addr, p.waitHTTP(ctx, "http://"+adminAddr+"/readyz", wait)
+	p.cgOut = filepath.Join(dir, n.name+".callgrind")
+	targets[n.name], addrs[n.name] = p, addr
+	return addr, p.waitHTTP(ctx, "http://"+adminAddr+"/readyz", wait)
 }
 
 // startNginx runs nginx as a reverse proxy to dest with upstream keep-alive, one worker per CPU,
@@ -312,7 +332,7 @@ func check(s *scenario.Scenario, addrs map[string]string, targets []string) erro
 		if status != 200 {
 			return fmt.Errorf("harness: %s on %s: status %d", s.Key, t, status)
 		}
-		if t == Sluice {
+		if strings.HasPrefix(t, Sluice) { // every Sluice node: sluice, sluice-pg…
 			if err := s.Check(body); err != nil {
 				return err
 			}

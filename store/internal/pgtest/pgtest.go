@@ -338,3 +338,14 @@ func PgDump(t testing.TB, u string) string {
 	}
 	return string(out)
 }
+
+// Throwaway starts a cluster outside a test (benchmarks): it returns the URL of its maintenance
+// database, the postmaster's pid (to read its CPU time) and a function that stops the cluster
+// and removes its files. The cluster dies with the calling process.
+func Throwaway() (url string, pid int, stop func(), err error) {
+	c, err := startCluster()
+	if err != nil {
+		return "", 0, nil, err
+	}
+	return c.url("postgres"), c.server.Process.Pid, c.stop, nil
+}
