@@ -1,0 +1,137 @@
+// Command pgload measures Sluice nodes whose vault is in PostgreSQL (SPEC §11) against a Badger
+// node, as processes on loopback: the 5-token proxied request with its tokens cached, and token
+// creation, each on the Badger node, on one PostgreSQL node and on two PostgreSQL nodes sharing
+// the database at once. It prints requests/s, p50/p99 latency, and CPU per request of the nodes
+// and of PostgreSQL (with -database-url auto, a throwaway cluster whose processes it can read),
+// then the goals of issue 19: cached-token proxying ≤ 1.2× the Badger node's CPU per request,
+// creates ≥ 2,000/s. Wall-clock numbers: they move with the machine's load. It reports; it
+// gates nothing. Exit 2 when the harness fails. Linux only (it reads /proc).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/sluice-edge/sluice/bench/internal/harness"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("pgload", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var (
+		dbURL    = fs.String("database-url", "auto", `an empty PostgreSQL database for the nodes ("auto": a throwaway cluster)`)
+		duration = fs.Duration("duration", 5*time.Second, "measured time per run")
+		warmup   = fs.Duration("warmup", time.Second, "unmeasured warm-up before each run")
+		settle   = fs.Duration("settle", 2*time.Second, "at most this long waiting for the nodes to go idle around each run")
+		conc     = fs.Int("c", 16, "connections per node")
+		timeout  = fs.Duration("timeout", 5*time.Minute, "hard limit for the whole run")
+		keep     = fs.Bool("keep", false, "keep the temporary directory (binary, logs)")
+		out      = fs.String("o", "", "also write the Markdown report to this file")
+		goCmd    = fs.String("go", "go", "go command used to build Sluice")
+	)
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	fail := func(err error) int {
+		fmt.Fprintln(stderr, "pgload:", err)
+		return 2
+	}
+	if *duration <= 0 || *conc < 1 {
+		return fail(errors.New("-duration must be > 0 and -c ≥ 1"))
+	}
+	if runtime.GOOS != "linux" {
+		return fail(errors.New("needs Linux"))
+	}
+	repo, err := harness.ModuleRoot()
+	if err != nil {
+		return fail(err)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
+	load := loadAverage()
+	started := time.Now().UTC()
+	samples, err := harness.RunPG(ctx, harness.PGOptions{Repo: repo, Go: *goCmd, DatabaseURL: *dbURL, Duration: *duration,
+		Warmup: *warmup, Settle: *settle, Concurrency: *conc, KeepDir: *keep, Log: stderr})
+	if err != nil {
+		return fail(err)
+	}
+	var md strings.Builder
+	fmt.Fprintf(&md, "Sluice on PostgreSQL vs Badger, %s, %d CPUs, %s, load average before %s, after %s; %d connections per node, %v per run\n\n",
+		started.Format(time.RFC3339), runtime.NumCPU(), runtime.Version(), load, loadAverage(), *conc, *duration)
+	writeTable(&md, samples)
+	writeGoals(&md, samples)
+	fmt.Fprint(stdout, md.String())
+	if *out != "" {
+		if err := os.WriteFile(*out, []byte(md.String()), 0o644); err != nil {
+			return fail(err)
+		}
+	}
+	return 0
+}
+
+func writeTable(w io.Writer, ss []harness.PGSample) {
+	fmt.Fprintln(w, "| workload | nodes | req/s | p50 | p99 | Sluice CPU µs/req | PostgreSQL CPU µs/req | errors |")
+	fmt.Fprintln(w, "|---|---|---:|---:|---:|---:|---:|---:|")
+	for _, s := range ss {
+		fmt.Fprintf(w, "| %s | %s | %.0f | %s | %s | %.1f | %.1f | %d |\n", s.Workload, s.Nodes, s.RPS,
+			ms(s.P50), ms(s.P99), s.PerRequest(s.NodeCPU), s.PerRequest(s.PGCPU), s.Errors)
+	}
+}
+
+// writeGoals judges the goals of issue 19 on the samples (reported; nothing fails).
+func writeGoals(w io.Writer, ss []harness.PGSample) {
+	get := func(workload, nodes string) (harness.PGSample, bool) {
+		for _, s := range ss {
+			if s.Workload == workload && s.Nodes == nodes {
+				return s, true
+			}
+		}
+		return harness.PGSample{}, false
+	}
+	verdict := func(ok bool) string {
+		if ok {
+			return "met"
+		}
+		return "NOT met"
+	}
+	fmt.Fprintln(w, "\nGoals (issue 19):")
+	b, ok1 := get(harness.WorkloadProxy5, "Badger")
+	p, ok2 := get(harness.WorkloadProxy5, "PostgreSQL")
+	if ok1 && ok2 && b.PerRequest(b.NodeCPU) > 0 {
+		node := p.PerRequest(p.NodeCPU) / b.PerRequest(b.NodeCPU)
+		all := (p.PerRequest(p.NodeCPU) + p.PerRequest(p.PGCPU)) / b.PerRequest(b.NodeCPU)
+		fmt.Fprintf(w, "- cached-token proxying, CPU per request, PostgreSQL node ÷ Badger node ≤ 1.2×: %.2f× (%s); with PostgreSQL's own CPU: %.2f× (%s)\n",
+			node, verdict(node <= 1.2), all, verdict(all <= 1.2))
+	}
+	for _, nodes := range []string{"PostgreSQL", "PostgreSQL ×2"} {
+		if c, ok := get(harness.WorkloadCreate, nodes); ok {
+			fmt.Fprintf(w, "- token creates ≥ 2,000/s, %s: %.0f/s (%s)\n", nodes, c.RPS, verdict(c.RPS >= 2000))
+		}
+	}
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d.Microseconds())/1000) }
+
+// loadAverage is the first three fields of /proc/loadavg, or "unknown".
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(b)); err == nil && len(f) >= 3 {
+		return strings.Join(f[:3], " ")
+	}
+	return "unknown"
+}
