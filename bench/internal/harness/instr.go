@@ -183,7 +183,6 @@ func RunInstr(ctx context.Context, o InstrOptions) (*instr.Results, string, erro
 				pgSS = append(pgSS, *s)
 			}
 		}
-		res.Targets = append(res.Targets, SluicePG)
 	}
 	if len(o.Only) > 0 {
 		var keep []scenario.Scenario
@@ -211,6 +210,9 @@ func RunInstr(ctx context.Context, o InstrOptions) (*instr.Results, string, erro
 		}
 	}
 
+	if pgURL != "" { // checked on its own scenarios above
+		res.Targets = append(res.Targets, SluicePG)
+	}
 	for _, t := range res.Targets {
 		p := targets[t]
 		p.keep = o.KeepDir

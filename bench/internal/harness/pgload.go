@@ -110,22 +110,18 @@ func RunPG(ctx context.Context, o PGOptions) ([]PGSample, error) {
 	}
 	logf(o.Log, "PostgreSQL at %s (ours: %v); nodes %s (Badger), %s and %s (PostgreSQL)", redacted(dbURL), pgPID != 0, addrs[badger.name], addrs[pg1.name], addrs[pg2.name])
 
-	proxy5 := map[string][]loadgen.Request{}
+	proxy5 := map[string]*scenario.Scenario{} // node 2 uses node 1's proxy and tokens
 	for _, n := range []node{badger, pg1} {
 		ss, err := scenario.Setup(scenario.NewClient(addrs[n.name], n.adminKey, nil), "http://"+destAddr, scenario.Modules{})
 		if err != nil {
 			return nil, fmt.Errorf("harness: %s: %w", n.name, err)
 		}
-		s := scenario.ByKey(ss, scenario.Tokens5)
-		if err := check(s, addrs, []string{n.name}); err != nil {
+		proxy5[n.name] = scenario.ByKey(ss, scenario.Tokens5)
+	}
+	proxy5[pg2.name] = proxy5[pg1.name]
+	for name, s := range proxy5 { // node 2 learns of node 1's proxy through the change feed
+		if err := waitCheck(ctx, s, addrs, name, 30*time.Second); err != nil {
 			return nil, err
-		}
-		proxy5[n.name] = s.Requests
-		if n.name == pg1.name { // node 2 learns of node 1's proxy through the change feed
-			proxy5[pg2.name] = s.Requests
-			if err := waitCheck(ctx, s, addrs, pg2.name, 10*time.Second); err != nil {
-				return nil, err
-			}
 		}
 	}
 	creates := func(n node) []loadgen.Request {
@@ -147,9 +143,9 @@ func RunPG(ctx context.Context, o PGOptions) ([]PGSample, error) {
 		loads           []load
 		status          int
 	}{
-		{WorkloadProxy5, nodesBadger, []load{{badger.name, proxy5[badger.name]}}, 200},
-		{WorkloadProxy5, nodesPostgres, []load{{pg1.name, proxy5[pg1.name]}}, 200},
-		{WorkloadProxy5, nodesPostgresX2, []load{{pg1.name, proxy5[pg1.name]}, {pg2.name, proxy5[pg2.name]}}, 200},
+		{WorkloadProxy5, nodesBadger, []load{{badger.name, proxy5[badger.name].Requests}}, 200},
+		{WorkloadProxy5, nodesPostgres, []load{{pg1.name, proxy5[pg1.name].Requests}}, 200},
+		{WorkloadProxy5, nodesPostgresX2, []load{{pg1.name, proxy5[pg1.name].Requests}, {pg2.name, proxy5[pg2.name].Requests}}, 200},
 		{WorkloadCreate, nodesBadger, []load{{badger.name, creates(badger)}}, 201},
 		{WorkloadCreate, nodesPostgres, []load{{pg1.name, creates(pg1)}}, 201},
 		{WorkloadCreate, nodesPostgresX2, []load{{pg1.name, creates(pg1)}, {pg2.name, creates(pg2)}}, 201},
