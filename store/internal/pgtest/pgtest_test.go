@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strings"
 	"testing"
 	"time"
 
@@ -88,4 +89,22 @@ func TestClusterDiesWithItsTestBinary(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	os.RemoveAll(dir)
+}
+
+// TestPgDumpWritesByteaAsHex: PgDump is pg_dump's plain dump, with bytea in COPY's escaped hex
+// form (\\x…), which the at-rest scans of package main decode.
+func TestPgDumpWritesByteaAsHex(t *testing.T) {
+	ctx := context.Background()
+	u := Database(t)
+	c, err := pgx.Connect(ctx, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(ctx)
+	if _, err := c.Exec(ctx, "CREATE TABLE sealed (v bytea); INSERT INTO sealed VALUES ('\\x00c0ffee'::bytea)"); err != nil {
+		t.Fatal(err)
+	}
+	if dump := PgDump(t, u); !strings.Contains(dump, "COPY public.sealed") || !strings.Contains(dump, `\\x00c0ffee`) {
+		t.Fatalf("dump:\n%s", dump)
+	}
 }
