@@ -11,58 +11,84 @@ import (
 	"github.com/sluice-edge/sluice/store/storetest"
 )
 
-// TestKill9NodeUnderLoadLosesNoAcknowledgedWrite: token creations run concurrently through
-// two nodes; one is killed with SIGKILL mid-load, the other keeps going. Every creation
-// answered 201, by either node, reads back with its data on the surviving node and on a node
-// started afterwards.
+// TestKill9NodeUnderLoadLosesNoAcknowledgedWrite: token creations and detokenizations run
+// concurrently through two nodes; one is killed with SIGKILL mid-load, the other keeps going.
+// Every creation answered 201, by either node, reads back with its data on the surviving node
+// and on a node started afterwards; every detokenization answered 200 reached the destination,
+// and each one the destination got has its audit record.
 func TestKill9NodeUnderLoadLosesNoAcknowledgedWrite(t *testing.T) {
 	c := startNodes(t, 2)
 	victim, survivor := c.procs[0], c.procs[1]
+	dest := newDestination(t)
+	const pan = "4242424242424242"
+	id := survivor.newToken(t, pan)
 	const workers, killAfter, thenMore = 4, 150, 150
 
 	var mu sync.Mutex
 	acked := map[string]string{} // id → data
-	var victimAcks, survivorAcks atomic.Int64
+	var victimAcks, survivorAcks, detokenized atomic.Int64
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
-	create := func(p *proc, w int, count *atomic.Int64) {
+	stopLoad := sync.OnceFunc(func() { close(stop); wg.Wait() })
+	defer stopLoad()
+	// each sends requests until stop or, on the victim, until it is gone; ok says whether an
+	// answer is an acknowledgement.
+	each := func(p *proc, send func() (answer, error), ok func(answer) bool) {
 		defer wg.Done()
-		for i := 0; ; i++ {
+		for {
 			select {
 			case <-stop:
 				return
 			default:
 			}
-			data := fmt.Sprintf("acked-%s-%d-%d", p.addr, w, i)
-			a, err := p.try("POST", "/tokens", adminKey, map[string]any{"type": "token", "data": data})
+			a, err := send()
 			if err != nil {
 				if p != victim {
 					t.Error(err)
 				}
-				return // the victim is gone: an unanswered creation was not acknowledged
+				return // the victim is gone: an unanswered request was not acknowledged
 			}
-			if a.status != 201 {
-				t.Errorf("create on %s: %d %.200s", p.addr, a.status, a.body)
+			if !ok(a) {
+				t.Errorf("on %s: %d %.200s", p.addr, a.status, a.body)
 				return
 			}
-			var m map[string]any
-			json.Unmarshal(a.body, &m)
-			mu.Lock()
-			acked[m["id"].(string)] = data
-			mu.Unlock()
-			count.Add(1)
 		}
 	}
-	for w := range workers {
-		wg.Add(2)
-		go create(victim, w, &victimAcks)
-		go create(survivor, w, &survivorAcks)
+	for _, p := range []*proc{victim, survivor} {
+		count := &victimAcks
+		if p == survivor {
+			count = &survivorAcks
+		}
+		for w := range workers {
+			wg.Add(1)
+			i, data := 0, ""
+			go each(p, func() (answer, error) {
+				i++
+				data = fmt.Sprintf("acked-%s-%d-%d", p.addr, w, i)
+				return p.try("POST", "/tokens", adminKey, map[string]any{"type": "token", "data": data})
+			}, func(a answer) bool {
+				var m map[string]any
+				if a.status != 201 || json.Unmarshal(a.body, &m) != nil {
+					return false
+				}
+				mu.Lock()
+				acked[m["id"].(string)] = data
+				mu.Unlock()
+				count.Add(1)
+				return true
+			})
+		}
+		wg.Add(1)
+		go each(p, func() (answer, error) {
+			return p.try("POST", "/proxy", adminKey, detokenizing(id), "BT-PROXY-URL", dest.url)
+		}, func(a answer) bool {
+			detokenized.Add(1)
+			return a.status == 200
+		})
 	}
 	waitFor := func(what string, cond func() bool) {
 		waitUntil(t, what, func() bool { return cond() || t.Failed() })
 		if t.Failed() {
-			close(stop)
-			wg.Wait()
 			t.FailNow()
 		}
 	}
@@ -70,12 +96,11 @@ func TestKill9NodeUnderLoadLosesNoAcknowledgedWrite(t *testing.T) {
 	kill9(victim)
 	atKill := survivorAcks.Load()
 	waitFor(fmt.Sprint(thenMore, " more creations acknowledged by the survivor"), func() bool { return survivorAcks.Load() >= atKill+thenMore })
-	close(stop)
-	wg.Wait()
+	stopLoad()
 	if t.Failed() {
 		t.FailNow()
 	}
-	t.Logf("acknowledged: %d by the killed node, %d by the survivor", victimAcks.Load(), survivorAcks.Load())
+	t.Logf("creations acknowledged: %d by the killed node, %d by the survivor", victimAcks.Load(), survivorAcks.Load())
 
 	fresh := c.add(t)
 	for _, p := range []*proc{survivor, fresh} {
@@ -84,6 +109,11 @@ func TestKill9NodeUnderLoadLosesNoAcknowledgedWrite(t *testing.T) {
 				t.Fatalf("acknowledged token %s on %s: %d %.200s", id, p.addr, a.status, a.body)
 			}
 		}
+	}
+	forwarded, audited := dest.holding(pan), fresh.eventCount(t, id, "detokenize")
+	t.Logf("detokenizations: %d answered 200, %d forwarded, %d audit records", detokenized.Load(), forwarded, audited)
+	if int64(forwarded) < detokenized.Load() || forwarded > audited {
+		t.Fatalf("%d answered 200, %d forwarded, %d audit records", detokenized.Load(), forwarded, audited)
 	}
 }
 
