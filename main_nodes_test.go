@@ -71,7 +71,7 @@ func kill9(p *proc) {
 	p.done <- <-p.done // the cleanup of start waits for it again
 }
 
-var client = &http.Client{Timeout: 30 * time.Second}
+var nodeClient = &http.Client{Timeout: 30 * time.Second}
 
 // answer is one HTTP answer of a node.
 type answer struct {
@@ -126,7 +126,7 @@ func (p *proc) try(method, path, key string, body any, hdr ...string) (answer, e
 	for i := 0; i+1 < len(hdr); i += 2 {
 		req.Header.Set(hdr[i], hdr[i+1])
 	}
-	res, err := client.Do(req)
+	res, err := nodeClient.Do(req)
 	if err != nil {
 		return answer{}, fmt.Errorf("%s %s on %s: %w", method, path, p.addr, err)
 	}
@@ -137,7 +137,7 @@ func (p *proc) try(method, path, key string, body any, hdr ...string) (answer, e
 
 func (p *proc) readyzStatus(t *testing.T) int {
 	t.Helper()
-	res, err := client.Get("http://" + p.admin + "/readyz")
+	res, err := nodeClient.Get("http://" + p.admin + "/readyz")
 	if err != nil {
 		t.Fatal(err)
 	}
