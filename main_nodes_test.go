@@ -196,10 +196,9 @@ func poll(t *testing.T, what string, cond func() bool) time.Duration {
 
 // destination is a real HTTP server on 127.0.0.1 that records what it receives.
 type destination struct {
-	url  string
-	mu   sync.Mutex
-	got  []received
-	stop func()
+	url string
+	mu  sync.Mutex
+	got []received
 }
 
 type received struct {
