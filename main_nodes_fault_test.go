@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/sluice-edge/sluice/store/storetest"
 )
@@ -252,5 +253,77 @@ func TestDatabaseStoppedEveryNodeAnswers503ThenRecovers(t *testing.T) {
 	}
 	if answered != forwarded {
 		t.Fatalf("%d answered 200, %d forwarded", answered, forwarded)
+	}
+}
+
+// TestDatabaseHungNodesAnswerNotHang: PostgreSQL frozen (SIGSTOP: its connections stay open and
+// nothing answers, as with a hung host or a partition). Every node says so on /readyz; a
+// detokenization, a create and a reveal are each answered 503 — not left waiting past the
+// client's 30 s — and nothing is forwarded; once PostgreSQL runs again the nodes serve.
+func TestDatabaseHungNodesAnswerNotHang(t *testing.T) {
+	c := startNodes(t, 2)
+	pg := storetest.PostgresServer()
+	if pg == nil {
+		t.Skip("needs the PostgreSQL pgtest starts (not SLUICE_TEST_DATABASE_URL) to freeze it")
+	}
+	dest := newDestination(t)
+	const pan = "4242424242424242"
+	id := c.procs[0].newToken(t, pan)
+	for _, n := range c.procs {
+		n.call(t, "POST", "/proxy", adminKey, detokenizing(id), "BT-PROXY-URL", dest.url).expect(t, 200)
+	}
+	forwarded := dest.holding(pan)
+
+	if err := pg.Pause(); err != nil {
+		t.Fatal(err)
+	}
+	resumed := false
+	defer func() {
+		if !resumed {
+			pg.Resume()
+		}
+	}()
+	for i, n := range c.procs {
+		waitUntil(t, fmt.Sprintf("database frozen: node %d /readyz 503", i+1), func() bool { return n.readyzStatus(t) == 503 })
+	}
+	var wg sync.WaitGroup
+	for i, n := range c.procs {
+		for _, r := range []struct {
+			what, method, path string
+			body               any
+			hdr                []string
+		}{
+			{"detokenization", "POST", "/proxy", detokenizing(id), []string{"BT-PROXY-URL", dest.url}},
+			{"create", "POST", "/tokens", cardData(pan), nil},
+			{"reveal", "GET", "/tokens/" + id, nil, nil},
+		} {
+			wg.Go(func() {
+				start := time.Now()
+				a, err := n.try(r.method, r.path, adminKey, r.body, r.hdr...)
+				took := time.Since(start).Round(time.Millisecond)
+				if err != nil {
+					t.Errorf("node %d, database frozen: %s: no answer after %v: %v", i+1, r.what, took, err)
+					return
+				}
+				t.Logf("node %d, database frozen: %s answered %d after %v", i+1, r.what, a.status, took)
+				if a.status != 503 || bytes.Contains(a.body, []byte(pan)) {
+					t.Errorf("node %d, database frozen: %s: %d %.300s", i+1, r.what, a.status, a.body)
+				}
+			})
+		}
+	}
+	wg.Wait()
+	if dest.holding(pan) != forwarded {
+		t.Error("a detokenization was forwarded while the database was frozen")
+	}
+
+	if err := pg.Resume(); err != nil {
+		t.Fatal(err)
+	}
+	resumed = true
+	for i, n := range c.procs {
+		waitUntil(t, fmt.Sprintf("database running again: node %d /readyz 200", i+1), func() bool { return n.readyzStatus(t) == 200 })
+		n.call(t, "POST", "/proxy", adminKey, detokenizing(id), "BT-PROXY-URL", dest.url).expect(t, 200)
+		n.call(t, "POST", "/tokens", adminKey, cardData(pan)).expect(t, 201)
 	}
 }

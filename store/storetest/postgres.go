@@ -29,6 +29,8 @@ func PostgresDatabase(t testing.TB) string { return pgtest.Database(t) }
 func PostgresServer() interface {
 	Stop() error
 	Start() error
+	Pause() error  // SIGSTOP: connections stay open, nothing answers
+	Resume() error // SIGCONT
 } {
 	if c := pgtest.Server(); c != nil {
 		return c

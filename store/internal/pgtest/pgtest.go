@@ -6,6 +6,7 @@
 package pgtest
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net"
@@ -348,4 +349,41 @@ func Throwaway() (url string, pid int, stop func(), err error) {
 		return "", 0, nil, err
 	}
 	return c.url("postgres"), c.server.Process.Pid, c.stop, nil
+}
+
+// Pause freezes the server and its backends (SIGSTOP): connections stay open and nothing
+// answers, as with a hung host or a partition; Resume lets them run again.
+func (c *Cluster) Pause() error { return c.signalAll(syscall.SIGSTOP) }
+
+// Resume undoes Pause.
+func (c *Cluster) Resume() error { return c.signalAll(syscall.SIGCONT) }
+
+// signalAll sends sig to the postmaster and to every process it started.
+func (c *Cluster) signalAll(sig syscall.Signal) error {
+	if c.server == nil {
+		return fmt.Errorf("pgtest: the server is not running")
+	}
+	pid := c.server.Process.Pid
+	pids := []int{pid}
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		child, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		// Fields after the command name (in parentheses, which may hold spaces): state, ppid.
+		if f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:])); len(f) > 1 && f[1] == strconv.Itoa(pid) {
+			pids = append(pids, child)
+		}
+	}
+	for _, p := range pids {
+		if err := syscall.Kill(p, sig); err != nil && p == pid {
+			return err
+		}
+	}
+	return nil
 }
