@@ -7,6 +7,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -248,8 +249,8 @@ func (p *proc) eventCount(t *testing.T, id, operation string) int {
 
 // TestThreeNodesSeeEachOthersChanges: a token created on node 1 reads on node 2; a proxy
 // created on node 2 is invoked on node 3; an application deleted on node 3 has its key refused
-// on node 1; a token deleted on node 1 stops detokenizing on node 2, caches included; every
-// node lists the audit events of all three.
+// on node 1; a token deleted on node 1 stops detokenizing on node 2; a key deleted on node 3
+// stops decrypting on node 2 — caches included; every node lists the audit events of all three.
 func TestThreeNodesSeeEachOthersChanges(t *testing.T) {
 	dest := newDestination(t)
 	c := startNodes(t, 3)
@@ -309,6 +310,19 @@ func TestThreeNodesSeeEachOthersChanges(t *testing.T) {
 		t.Fatal("a request naming a deleted token was forwarded")
 	}
 
+	key := n1.call(t, "POST", "/keys", adminKey, map[string]any{"alg": "ECDH-ES+A256KW"}).expect(t, 201).json(t)
+	btEncrypted := base64.StdEncoding.EncodeToString([]byte(`{"type":"card","encrypted":"` + encryptP256(t, key, `{"number":"`+pan+`"}`) + `"}`))
+	decrypt := func() answer {
+		return n2.call(t, "POST", "/proxy", adminKey, `{"n":"{{ encrypted | json: '$.data.number' }}"}`, "BT-PROXY-URL", dest.url, "BT-ENCRYPTED", btEncrypted)
+	}
+	seenWithin(t, "key created on node 1 decrypts on node 2", func() bool { return decrypt().status == 200 }) // and is cached there
+	n3.call(t, "DELETE", "/keys/"+key["id"].(string), adminKey, nil).expect(t, 204)
+	seenWithin(t, "key deleted on node 3: no longer decrypts on node 2", func() bool {
+		last = decrypt()
+		return last.status != 200
+	})
+	last.expect(t, 400)
+
 	// The events, each written by one node, as every node lists them.
 	events := []struct{ id, op string }{
 		{id, "create"},     // node 1
@@ -317,7 +331,8 @@ func TestThreeNodesSeeEachOthersChanges(t *testing.T) {
 		{appID, "create"},  // node 1
 		{appID, "delete"},  // node 3
 		{id2, "detokenize"},
-		{id2, "delete"}, // node 1
+		{id2, "delete"},                // node 1
+		{key["id"].(string), "delete"}, // node 3
 	}
 	for i, n := range c.procs {
 		for _, ev := range events {
