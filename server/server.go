@@ -38,6 +38,7 @@ var Version = "dev"
 type Server struct {
 	cfg   Config
 	store store.Store
+	raw   store.Store // the same vault without the metering: for the online backup
 	log   *slog.Logger
 	ready atomic.Bool
 	now   func() time.Time
@@ -136,6 +137,7 @@ func (s *Server) attach(st store.Store) error {
 	if s.metrics == nil {
 		s.metrics = obs.NewMetrics()
 	}
+	s.raw = st
 	s.store = obs.MeteredStore(st, s.metrics)
 	s.auth = edge.NewAuthenticator(s.store, s.cfg.AdminKey, s.cfg.RateLimits)
 	s.vault = vault.New(s.store, s.now)
@@ -378,5 +380,6 @@ func (s *Server) adminHandler() http.Handler {
 		w.Write([]byte("ready\n"))
 	})
 	mux.Handle("GET /metrics", s.metrics.Handler())
+	mux.HandleFunc("POST /backup", s.serveBackup)
 	return mux
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
@@ -11,6 +12,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/dgraph-io/badger/v4"
 
@@ -43,8 +45,13 @@ const (
 	backupEnd     byte = 'E'
 )
 
-// ErrBackupDamaged: the backup file is not one, was cut short or was altered.
-var ErrBackupDamaged = errors.New("store: the backup file is damaged, truncated or not a Sluice backup")
+// Errors of backups and copies, matched with errors.Is.
+var (
+	// ErrBackupDamaged: the backup file is not one, was cut short or was altered.
+	ErrBackupDamaged = errors.New("store: the backup file is damaged, truncated or not a Sluice backup")
+	// ErrInUse: another process (a running edge) holds the data directory.
+	ErrInUse = errors.New("store: the data directory is in use by another process (a running sluice)")
+)
 
 // BackupStats says what a backup holds.
 type BackupStats struct {
@@ -196,6 +203,68 @@ func backupJournal(ctx context.Context, bw *backupWriter, snapshot func() ([]jou
 		stats.AuditBytes += audit.n
 	}
 	return nil
+}
+
+// BackupDir writes a backup (as WriteBackup) of the vault in dir, which no process holds:
+// ErrInUse while a running edge does (ask it for the backup instead); ErrNotFound if dir holds
+// no vault.
+func BackupDir(ctx context.Context, dir string, master []byte, w io.Writer) (BackupStats, error) {
+	st, err := openIdle(dir, master)
+	if err != nil {
+		return BackupStats{}, err
+	}
+	stats, err := WriteBackup(ctx, st, master, w)
+	if cerr := st.Close(); err == nil {
+		err = cerr
+	}
+	return stats, err
+}
+
+// openIdle opens the existing vault in dir for a command (backup, copy): ErrNotFound if there
+// is none (it is not created), ErrInUse if a running edge holds it.
+func openIdle(dir string, master []byte) (Store, error) {
+	if _, err := os.Stat(filepath.Join(dir, "MANIFEST")); err != nil {
+		return nil, fmt.Errorf("%w: no vault in %s", ErrNotFound, dir)
+	}
+	st, err := Open(Options{Dir: dir, MasterKey: master, DiskReserve: -1})
+	if err != nil && strings.Contains(err.Error(), "Another process is using this Badger database") {
+		return nil, ErrInUse
+	}
+	return st, err
+}
+
+// BackupAuth is what a client presents (as a bearer token) to have a running edge write its
+// backup: derived from the master key, so that only a holder of the key that opens the backup
+// can have one made.
+func BackupAuth(master []byte) string {
+	return base64.RawURLEncoding.EncodeToString(seal.Derive(master, "backup request"))
+}
+
+// VerifyBackup reads a whole backup from r and checks that every chunk opens with master, in
+// order, up to the end chunk: ErrWrongKey or ErrBackupDamaged otherwise. It writes nothing.
+func VerifyBackup(r io.Reader, master []byte) (BackupStats, error) {
+	cr := &countingReader{r: r}
+	br, err := openBackup(cr, master)
+	if err != nil {
+		return BackupStats{}, err
+	}
+	var stats BackupStats
+	for {
+		kind, data, err := br.next()
+		switch {
+		case err == io.EOF:
+			stats.Bytes = cr.n
+			return stats, nil
+		case err != nil:
+			return stats, err
+		case kind == backupVault:
+			stats.VaultBytes += int64(len(data))
+		case kind == backupSegment:
+			stats.Segments++
+		case kind == backupAudit:
+			stats.AuditBytes += int64(len(data))
+		}
+	}
 }
 
 // checkMaster is nil if master wraps the vault's root secret.

@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -58,13 +57,10 @@ var copyPrefixes = map[string]bool{
 // Each batch is one transaction that also counts the batch's records in the database, so an
 // interruption loses nothing and a second run finishes the first: records already there and
 // equal are not written again (Written counts the others). Records only the database holds
-// stay. The Badger vault must not be in use (stop the edge, or copy a restored backup).
+// stay. ErrInUse while an edge runs on dir (stop it, or copy a restored backup).
 func CopyToPostgres(ctx context.Context, dir string, master []byte, url string, opt CopyOptions) ([]CopyCount, error) {
-	st, err := Open(Options{Dir: dir, MasterKey: master, DiskReserve: -1})
+	st, err := openIdle(dir, master)
 	if err != nil {
-		if strings.Contains(err.Error(), "Another process is using this Badger database") {
-			return nil, fmt.Errorf("store: copy: %s is in use by a running sluice: stop it, or copy from a restored backup", dir)
-		}
 		return nil, err
 	}
 	defer st.Close()
