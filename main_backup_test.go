@@ -260,6 +260,7 @@ func bulkTokens(t *testing.T, dir string, key []byte, template string, n int) {
 			tok.ID = fmt.Sprintf("bulk-%07d", i)
 			tok.Data = json.RawMessage(`{"email":"` + bulkEmail(i) + `"}`)
 			tok.SearchValues = []string{bulkEmail(i)}
+			tok.Fingerprint = st.Fingerprint(tok.Type, tok.Data)
 			tok.CreatedAt = tmpl.CreatedAt.Add(time.Duration(i+1) * time.Microsecond)
 			reqs = append(reqs, store.TokenCreate{Token: &tok, Event: store.Event{EntityType: "token", EntityID: tok.ID, Operation: "create", Actor: "bulk"}})
 		}

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -160,14 +161,86 @@ func (s *badgerStore) copyRoot(ctx context.Context, pool *pgxpool.Pool, master [
 
 // copier copies one vault's records, batch by batch.
 type copier struct {
-	src     *badgerStore
-	pool    *pgxpool.Pool
-	opt     CopyOptions
+	src  *badgerStore
+	pool *pgxpool.Pool
+	opt  CopyOptions
+
+	mu      sync.Mutex // guards the counts (workers commit batches concurrently)
 	counts  map[string]*CopyCount
 	written int // over all kinds
 }
 
+// copyWorkers is how many batches of one kind are committed at once, on their own
+// connections, while the vault is read further: PostgreSQL works on several cores.
+const copyWorkers = 3
+
+// workers commit batches concurrently; the first failure stops them all.
+type workers struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	slots  chan struct{}
+	mu     sync.Mutex
+	err    error
+}
+
+func newWorkers(ctx context.Context) *workers {
+	ctx, cancel := context.WithCancel(ctx)
+	return &workers{ctx: ctx, cancel: cancel, slots: make(chan struct{}, copyWorkers)}
+}
+
+func (w *workers) failed() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.err
+}
+
+func (w *workers) fail(err error) {
+	w.mu.Lock()
+	if w.err == nil {
+		w.err = err
+	}
+	w.mu.Unlock()
+	w.cancel()
+}
+
+// do runs fn on a free worker, waiting for one; it returns the first failure so far, for the
+// caller to stop reading.
+func (w *workers) do(fn func(context.Context) error) error {
+	select {
+	case w.slots <- struct{}{}:
+	case <-w.ctx.Done():
+		w.fail(w.ctx.Err())
+		return w.failed()
+	}
+	if err := w.failed(); err != nil {
+		<-w.slots
+		return err
+	}
+	w.wg.Add(1)
+	go func() {
+		defer func() { <-w.slots; w.wg.Done() }()
+		if err := fn(w.ctx); err != nil {
+			w.fail(err)
+		}
+	}()
+	return nil
+}
+
+// wait waits for the batches under way and returns the first failure: of a batch, or err
+// (the reading's) when none failed.
+func (w *workers) wait(err error) error {
+	w.wg.Wait()
+	w.cancel()
+	if ferr := w.failed(); ferr != nil {
+		return ferr
+	}
+	return err
+}
+
 func (c *copier) result() []CopyCount {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	var out []CopyCount
 	for _, k := range copyKinds {
 		if n := c.counts[k]; n != nil {
@@ -221,6 +294,8 @@ func (c *copier) commit(ctx context.Context, kind string, n int, write statement
 	if found != n {
 		return fmt.Errorf("store: copy: %s: the database holds %d of the %d just copied", kind, found, n)
 	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	cnt := c.counts[kind]
 	if cnt == nil {
 		cnt = &CopyCount{Kind: kind}
@@ -315,6 +390,12 @@ func (c *copier) flushTokens(ctx context.Context, r *tokenRows) error {
 // the columns and terms PostgreSQL derives from the record (opened in memory only).
 func (c *copier) tokens(ctx context.Context) error {
 	var rows tokenRows
+	wk := newWorkers(ctx)
+	flush := func() error {
+		batch := rows
+		rows = tokenRows{}
+		return wk.do(func(ctx context.Context) error { return c.flushTokens(ctx, &batch) })
+	}
 	now := time.Now()
 	err := c.each(prefixToken, func(txn *badger.Txn, item *badger.Item, sealed []byte) error {
 		id := string(item.Key()[len(prefixToken):])
@@ -343,14 +424,14 @@ func (c *copier) tokens(ctx context.Context) error {
 		}
 		rows.add(c.src.vaultKeys, id, t, sealed, ephem, ephemTill)
 		if len(rows.ids) == c.opt.Batch {
-			return c.flushTokens(ctx, &rows)
+			return flush()
 		}
 		return nil
 	})
-	if err != nil {
-		return err
+	if err == nil {
+		err = flush()
 	}
-	return c.flushTokens(ctx, &rows)
+	return wk.wait(err)
 }
 
 // claims copies the dedupe index: which token deduplication finds for a type, fingerprint
@@ -358,18 +439,20 @@ func (c *copier) tokens(ctx context.Context) error {
 func (c *copier) claims(ctx context.Context) error {
 	var keys [][]byte
 	var ids []string
+	wk := newWorkers(ctx)
 	flush := func() error {
-		err := c.commit(ctx, "dedupe claims", len(keys),
-			statement{`WITH up AS (INSERT INTO token_claims (key, token_id)
+		keys, ids := keys, ids
+		return wk.do(func(ctx context.Context) error {
+			return c.commit(ctx, "dedupe claims", len(keys),
+				statement{`WITH up AS (INSERT INTO token_claims (key, token_id)
 				SELECT s.key, s.token_id FROM unnest($1::bytea[], $2::text[]) AS s(key, token_id)
 				WHERE EXISTS (SELECT 1 FROM tokens t WHERE t.id = s.token_id)
 				ON CONFLICT (key) DO UPDATE SET token_id = EXCLUDED.token_id WHERE token_claims.token_id <> EXCLUDED.token_id
 				RETURNING 1) SELECT count(*) FROM up`, []any{keys, ids}},
-			nil,
-			statement{`SELECT count(*) FROM token_claims c JOIN unnest($1::bytea[], $2::text[]) AS s(key, token_id)
+				nil,
+				statement{`SELECT count(*) FROM token_claims c JOIN unnest($1::bytea[], $2::text[]) AS s(key, token_id)
 				ON c.key = s.key AND c.token_id = s.token_id`, []any{keys, ids}})
-		keys, ids = nil, nil
-		return err
+		})
 	}
 	err := c.each(prefixFinger, func(txn *badger.Txn, item *badger.Item, owner []byte) error {
 		if _, err := txn.Get(tokenKey(string(owner))); errors.Is(err, badger.ErrKeyNotFound) {
@@ -378,14 +461,16 @@ func (c *copier) claims(ctx context.Context) error {
 		k := sha256.Sum256(item.Key())
 		keys, ids = append(keys, k[:]), append(ids, string(owner))
 		if len(keys) == c.opt.Batch {
-			return flush()
+			err := flush()
+			keys, ids = nil, nil
+			return err
 		}
 		return nil
 	})
-	if err != nil {
-		return err
+	if err == nil {
+		err = flush()
 	}
-	return flush()
+	return wk.wait(err)
 }
 
 // ---- applications and their keys ----
@@ -647,6 +732,12 @@ func (c *copier) flushEvents(ctx context.Context, r *eventRows) error {
 func (c *copier) events(ctx context.Context) error {
 	var rows eventRows
 	batch := 5 * c.opt.Batch
+	wk := newWorkers(ctx)
+	flush := func() error {
+		b := rows
+		rows = eventRows{}
+		return wk.do(func(ctx context.Context) error { return c.flushEvents(ctx, &b) })
+	}
 	err := c.each(prefixEvent, func(_ *badger.Txn, item *badger.Item, v []byte) error {
 		var ev Event
 		if err := json.Unmarshal(v, &ev); err != nil {
@@ -654,13 +745,21 @@ func (c *copier) events(ctx context.Context) error {
 		}
 		rows.add(bytes.Clone(item.Key()[len(prefixEvent):]), &ev)
 		if len(rows.ids) == batch {
-			return c.flushEvents(ctx, &rows)
+			return flush()
 		}
 		return nil
 	})
-	if err != nil {
-		return err
+	if err == nil {
+		err = c.journalEvents(&rows, batch, flush)
 	}
+	if err == nil {
+		err = flush()
+	}
+	return wk.wait(err)
+}
+
+// journalEvents adds the journal's events to rows, flushing every batch.
+func (c *copier) journalEvents(rows *eventRows, batch int, flush func() error) error {
 	if c.src.journal != nil {
 		it := c.src.journal.Iter("")
 		for {
@@ -677,13 +776,13 @@ func (c *copier) events(ctx context.Context) error {
 			}
 			rows.add(id, &ev)
 			if len(rows.ids) == batch {
-				if err := c.flushEvents(ctx, &rows); err != nil {
+				if err := flush(); err != nil {
 					return err
 				}
 			}
 		}
 	}
-	return c.flushEvents(ctx, &rows)
+	return nil
 }
 
 // announce tells nodes already running on the database to drop every cached record, if the
