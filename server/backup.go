@@ -28,8 +28,21 @@ func (s *Server) serveBackup(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "backup: this edge keeps its vault in PostgreSQL: back it up with PostgreSQL's own tools", http.StatusConflict)
 		return
 	}
+	s.backups.RLock()
+	defer s.backups.RUnlock()
+	if s.background.Err() != nil {
+		http.Error(w, "backup: the edge is stopping", http.StatusServiceUnavailable)
+		return
+	}
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	rc := http.NewResponseController(w)
+	defer context.AfterFunc(s.background, func() { // Close ends it (a write blocked on a slow client too), then waits for it
+		cancel()
+		rc.SetWriteDeadline(time.Now())
+	})()
 	w.Header().Set("Content-Type", "application/octet-stream")
-	stats, err := store.WriteBackup(r.Context(), s.raw, s.cfg.MasterKey, w)
+	stats, err := store.WriteBackup(ctx, s.raw, s.cfg.MasterKey, w)
 	if err != nil {
 		s.log.Warn("backup failed", "err", err)
 		panic(http.ErrAbortHandler) // cut the stream: the client finds no end chunk and refuses it

@@ -62,6 +62,9 @@ type Server struct {
 	background context.Context    // of work that belongs to no request; ends at Close
 	stop       context.CancelFunc // ends background
 	workers    sync.WaitGroup     // background goroutines, waited for before the vault closes
+	// backups is read-held by each online backup; Close takes it once (after cancelling them)
+	// so that the vault closes only once none reads it.
+	backups sync.RWMutex
 }
 
 // New opens the vault and prepares the handlers. The caller must Close the Server.
@@ -225,6 +228,8 @@ func (s *Server) Close() error {
 	s.ready.Store(false)
 	s.stop()
 	s.workers.Wait()
+	s.backups.Lock() // waits for the backups under way; later ones find background ended
+	s.backups.Unlock()
 	if s.logBuf != nil {
 		defer s.logBuf.Close()
 	}
