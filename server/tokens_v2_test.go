@@ -157,7 +157,7 @@ func TestTokenListsHideTokensOutsideCallersContainers(t *testing.T) {
 	e := startEdge(t)
 	gen := e.token(e.adminKey, map[string]any{"type": "token", "data": "general-secret", "metadata": map[string]string{"run": "c"}})
 	e.token(e.adminKey, map[string]any{"type": "card_number", "data": pan, "metadata": map[string]string{"run": "c"}})
-	reader := e.appWith("private", []string{"/general/"}, "token:read")
+	reader := e.appWith("private", []string{"/general/"}, "token:read", "token:search")
 	writer := e.appWith("private", nil, "token:create")
 
 	listed := e.pageCursor(20, func(start string) *resp {
