@@ -9,6 +9,7 @@ import (
 // container, a masked read (token:read without token:reveal) shows what BT's default mask shows
 // — a token-type token has none, so no data at all — and every token answers its tenant_id.
 func TestDefaultMasksAndContainersAreBasisTheorys(t *testing.T) {
+	t.Parallel()
 	e := startEdge(t)
 	reader, _ := e.newApp("private", "token:read")
 	cases := []struct {
