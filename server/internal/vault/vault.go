@@ -74,6 +74,7 @@ var defaultFingerprintExpressions = map[string]string{
 	TypeCardNumber:  "{{ data }}",
 	TypeBank:        "{{ data.routing_number }}|{{ data.account_number }}",
 	TypeSSN:         "{{ data | remove: '-' }}",
+	TypeEIN:         "{{ data | remove: '-' }}",
 	TypeRouting:     "{{ data }}",
 	TypeBankAccount: "{{ data }}",
 }
