@@ -371,6 +371,27 @@ func summary(typ string, data json.RawMessage) *Card {
 	return c
 }
 
+// Bank is the non-secret summary returned with bank tokens, as Basis Theory's.
+type Bank struct {
+	RoutingNumber      string `json:"routing_number"`
+	AccountNumberLast4 string `json:"account_number_last4"`
+}
+
+// bankSummary returns the summary of a bank token's data, or nil.
+func bankSummary(typ string, data json.RawMessage) *Bank {
+	if typ != TypeBank {
+		return nil
+	}
+	var d struct {
+		R string `json:"routing_number"`
+		A string `json:"account_number"`
+	}
+	if json.Unmarshal(data, &d) != nil || len(d.A) < 4 {
+		return nil
+	}
+	return &Bank{RoutingNumber: d.R, AccountNumberLast4: d.A[len(d.A)-4:]}
+}
+
 // cardBrand names the card network of pan by its IIN ranges.
 func cardBrand(pan string) string {
 	p := func(n int) int {

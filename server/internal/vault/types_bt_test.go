@@ -38,3 +38,14 @@ func TestEmployerIDNumber(t *testing.T) {
 		t.Errorf("fingerprint values differ with and without the dash: %q %q", a, b)
 	}
 }
+
+// A bank token answers Basis Theory's bank summary: the routing number and the account's last 4.
+func TestBankSummary(t *testing.T) {
+	got := bankSummary(TypeBank, json.RawMessage(`{"routing_number":"021000021","account_number":"1234567890"}`))
+	if got == nil || *got != (Bank{RoutingNumber: "021000021", AccountNumberLast4: "7890"}) {
+		t.Fatalf("bank summary = %+v", got)
+	}
+	if got := bankSummary(TypeToken, json.RawMessage(`{"routing_number":"021000021","account_number":"1234567890"}`)); got != nil {
+		t.Fatalf("a token-type token has a bank summary: %+v", got)
+	}
+}
