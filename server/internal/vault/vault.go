@@ -58,6 +58,7 @@ type View struct {
 	ModifiedAt            *time.Time        `json:"modified_at,omitempty"`
 	ExpiresAt             *time.Time        `json:"expires_at"`
 	Card                  *Card             `json:"card,omitempty"`
+	Bank                  *Bank             `json:"bank,omitempty"`
 	Extras                *Extras           `json:"_extras,omitempty"`
 }
 
@@ -74,6 +75,7 @@ var defaultFingerprintExpressions = map[string]string{
 	TypeCardNumber:  "{{ data }}",
 	TypeBank:        "{{ data.routing_number }}|{{ data.account_number }}",
 	TypeSSN:         "{{ data | remove: '-' }}",
+	TypeEIN:         "{{ data | remove: '-' }}",
 	TypeRouting:     "{{ data }}",
 	TypeBankAccount: "{{ data }}",
 }
@@ -266,7 +268,7 @@ func (v *Vault) View(t *store.Token, shape edge.Transform) (*View, error) {
 		ID: t.ID, TenantID: edge.TenantID, Type: t.Type, Metadata: t.Metadata, Containers: t.Containers, Mask: t.Mask,
 		Fingerprint: t.Fingerprint, FingerprintExpression: t.FingerprintExpression, SearchIndexes: t.SearchIndexes,
 		CreatedBy: t.CreatedBy, CreatedAt: t.CreatedAt, ModifiedAt: t.ModifiedAt, ExpiresAt: t.ExpiresAt,
-		Card: summary(t.Type, t.Data),
+		Card: summary(t.Type, t.Data), Bank: bankSummary(t.Type, t.Data),
 	}
 	if w.Metadata == nil {
 		w.Metadata = map[string]string{}
