@@ -12,6 +12,7 @@ import (
 // unknown (the same answer as an id never vaulted), a token is created only where a create
 // rule covers its container.
 func TestRulesDecideReactorArgsAndTokens(t *testing.T) {
+	t.Parallel()
 	e := startEdge(t)
 	app := e.do("POST", "/applications", e.adminKey, map[string]any{"name": "reactor app", "type": "private", "rules": []any{
 		rule(1, "/pci/", "mask", "token:use"),

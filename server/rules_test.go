@@ -57,6 +57,7 @@ func sameAsUnknown(t *testing.T, hidden, unknown *resp, hiddenID, unknownID stri
 // A token no rule covers for the operation is a 404 byte for byte like an unknown id; a caller
 // no rule of which grants the operation anywhere gets 403.
 func TestRulesDecideTokenAPIByPriorityAndPrefix(t *testing.T) {
+	t.Parallel()
 	e := startEdge(t)
 	key := e.rulesApp(nil,
 		rule(40, "/bank/", "reveal", "token:create"), // given out of order: priority decides
@@ -131,6 +132,7 @@ func TestRulesDecideTokenAPIByPriorityAndPrefix(t *testing.T) {
 // mask (token:read), with reveal (token:reveal), searches with mask (token:search, and only
 // with it), and creates with a masked answer; its containers narrow all of that.
 func TestLegacyPermissionsBehaveAsRulesOnRoot(t *testing.T) {
+	t.Parallel()
 	e := startEdge(t)
 	card := e.token(e.adminKey, map[string]any{"type": "card_number", "data": pan, "metadata": map[string]string{"run": "legacy"}})
 	const masked = "XXXXXXXXXXXX1111"
@@ -177,6 +179,7 @@ func TestLegacyPermissionsBehaveAsRulesOnRoot(t *testing.T) {
 // covers, each shaped by it; the v2 list, those a token:read rule covers; a caller without
 // the permission in any rule gets 403.
 func TestRulesPickAndShapeSearchAndList(t *testing.T) {
+	t.Parallel()
 	e := startEdge(t)
 	meta := map[string]string{"run": "rules"}
 	card := e.token(e.adminKey, map[string]any{"type": "card_number", "data": pan, "metadata": meta})
@@ -213,6 +216,7 @@ func TestRulesPickAndShapeSearchAndList(t *testing.T) {
 // token:read, reveals it. Any other token answers byte for byte as an unknown id (400, wrapped
 // on proxy routes) and nothing is forwarded; a caller no rule of which grants use or read gets 403.
 func TestRulesDecideDetokenization(t *testing.T) {
+	t.Parallel()
 	dest := startDestination(t)
 	e := proxyEdge(t, dest)
 	key := e.rulesApp([]string{"proxy:create"},
@@ -273,6 +277,7 @@ func TestRulesDecideDetokenization(t *testing.T) {
 // invoking application's create rights on the new token's container: allowed by a create rule
 // covering it, else 403 and nothing forwarded.
 func TestRulesDecideTransformCreatedTokens(t *testing.T) {
+	t.Parallel()
 	dest := startDestination(t)
 	e := proxyEdge(t, dest)
 	tokenize := func(containers ...string) any {
@@ -310,6 +315,7 @@ func TestRulesDecideTransformCreatedTokens(t *testing.T) {
 // (400 naming the rule's field), bounded, kept on update (PUT and PATCH), and a key cannot
 // grant rules broader than its own.
 func TestApplicationsKeepAndBoundRules(t *testing.T) {
+	t.Parallel()
 	e := startEdge(t)
 	rules := []any{rule(2, "/pci/", "mask", "token:read"), rule(1, "/general/", "reveal", "token:read", "token:create")}
 	created := e.do("POST", "/applications", e.adminKey, map[string]any{"name": "r", "type": "private", "rules": rules}).expect(t, 201).json(t)
