@@ -47,11 +47,10 @@ func NewPrincipal(appID string, perms Perm, containers []string, rules []store.A
 			if r.grants&PermTokenRead != 0 && r.transform == Reveal {
 				p.Perms |= PermTokenReveal
 			}
-			if r.container == "/" {
-				p.scope = nil
-				break
-			}
 			p.scope = append(p.scope, r.container)
+		}
+		if slices.Contains(p.scope, "/") {
+			p.scope = nil
 		}
 	}
 	if p.Perms&PermTokenReveal != 0 {

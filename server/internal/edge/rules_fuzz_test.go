@@ -48,6 +48,7 @@ func FuzzRules(f *testing.F) {
 		`[{"priority":-5,"container":"/pcix","transform":"mask","permissions":["token:search","token:create"]}]`,
 		`[{"priority":1,"container":"/","transform":"reveal","permissions":["proxy:invoke"]}]`,
 		`[{"priority":1,"container":"/","transform":"reveal","permissions":["token:read"]},{"priority":1,"container":"/b/","transform":"mask","permissions":["token:read"]}]`,
+		`[{"priority":1,"container":"/","transform":"mask","permissions":["token:read"]},{"priority":2,"container":"/pci/","transform":"reveal","permissions":["token:use"]}]`,
 		`[]`, `null`, `[{}]`,
 	} {
 		f.Add([]byte(seed), []byte(`[{"priority":1,"container":"/general/","transform":"reveal","permissions":["token:read","token:use"]}]`))
@@ -62,6 +63,15 @@ func FuzzRules(f *testing.F) {
 		}
 		p, c := NewPrincipal("caller", 0, nil, caller), NewPrincipal("child", 0, nil, child)
 		ops := []Perm{PermTokenCreate, PermTokenRead, PermTokenUpdate, PermTokenDelete, PermTokenUse, PermTokenSearch}
+		for _, op := range ops {
+			anywhere := slices.ContainsFunc(caller, func(r store.AccessRule) bool {
+				g := knownPerms(r.Permissions)
+				return g&op != 0 || op == PermTokenRead && g&PermTokenReveal != 0
+			})
+			if p.Can(op) != anywhere {
+				t.Fatalf("Can(%v) = %v, but a rule grants it somewhere: %v", op, p.Can(op), anywhere)
+			}
+		}
 		for _, containers := range tokenContainerSets {
 			for _, op := range ops {
 				gotOK, gotShape := p.Access(op, containers)

@@ -53,6 +53,10 @@ func TestAccessFirstRuleByPriorityDecides(t *testing.T) {
 	if !p.Can(PermTokenRead|PermTokenUse|PermTokenCreate|PermTokenUpdate|PermTokenReveal) || p.Can(PermTokenDelete) || p.Can(PermTokenSearch) {
 		t.Fatalf("perms %v: want exactly what some rule grants", p.Perms)
 	}
+	// A rule on "/" comes first: the rules after it still grant their operations.
+	if q := rulesPrincipal(ar(1, "/", "mask", "token:read"), ar(2, "/pci/", "reveal", "token:use")); !q.Can(PermTokenUse) || q.Can(PermTokenReveal) {
+		t.Fatalf("perms %v: want token:use from the second rule, and no reveal", q.Perms)
+	}
 }
 
 // TestLegacyPermissionsAreRulesOnRoot: an application given only permissions holds rules on
