@@ -1,6 +1,7 @@
 package edge
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -135,7 +136,7 @@ func RulePerms(rules []store.AccessRule) Perm {
 // does not know grant nothing.
 func compileRules(rules []store.AccessRule) []rule {
 	sorted := slices.Clone(rules)
-	slices.SortStableFunc(sorted, func(a, b store.AccessRule) int { return a.Priority - b.Priority })
+	slices.SortStableFunc(sorted, func(a, b store.AccessRule) int { return cmp.Compare(a.Priority, b.Priority) })
 	out := make([]rule, 0, len(sorted))
 	for _, r := range sorted {
 		grants := knownPerms(r.Permissions) & permToken

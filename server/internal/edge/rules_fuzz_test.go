@@ -1,6 +1,7 @@
 package edge
 
 import (
+	"cmp"
 	"encoding/json"
 	"slices"
 	"strings"
@@ -19,7 +20,7 @@ var tokenContainerSets = [][]string{
 // and whose container prefixes one of the token's.
 func naiveAccess(rules []store.AccessRule, op Perm, containers []string) (bool, Transform) {
 	sorted := slices.Clone(rules)
-	slices.SortStableFunc(sorted, func(a, b store.AccessRule) int { return a.Priority - b.Priority })
+	slices.SortStableFunc(sorted, func(a, b store.AccessRule) int { return cmp.Compare(a.Priority, b.Priority) })
 	for _, r := range sorted {
 		grants := knownPerms(r.Permissions)
 		if grants&PermTokenReveal != 0 {

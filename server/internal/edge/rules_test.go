@@ -1,6 +1,7 @@
 package edge
 
 import (
+	"math"
 	"net/http"
 	"strings"
 	"testing"
@@ -52,6 +53,10 @@ func TestAccessFirstRuleByPriorityDecides(t *testing.T) {
 	}
 	if !p.Can(PermTokenRead|PermTokenUse|PermTokenCreate|PermTokenUpdate|PermTokenReveal) || p.Can(PermTokenDelete) || p.Can(PermTokenSearch) {
 		t.Fatalf("perms %v: want exactly what some rule grants", p.Perms)
+	}
+	// Priorities at the ends of int order as numbers, not as their wrapped difference.
+	if ok, shape := rulesPrincipal(ar(math.MaxInt, "/", "reveal", "token:read"), ar(math.MinInt, "/", "redact", "token:read")).Access(PermTokenRead, []string{"/a/"}); !ok || shape != Redact {
+		t.Fatalf("extreme priorities: %v %v, want the MinInt rule's redact", ok, shape)
 	}
 	// A rule on "/" comes first: the rules after it still grant their operations.
 	if q := rulesPrincipal(ar(1, "/", "mask", "token:read"), ar(2, "/pci/", "reveal", "token:use")); !q.Can(PermTokenUse) || q.Can(PermTokenReveal) {
