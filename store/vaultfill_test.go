@@ -54,7 +54,8 @@ func fillVault(t testing.TB, st Store, n int) filled {
 		}
 	}
 	app := &Application{ID: "app-1", Name: "payments", Type: "private", Permissions: []string{"token:read"},
-		KeyHash: st.HashKey("key_first"), CreatedAt: time.Now().UTC()}
+		KeyHash: st.HashKey("key_first"), CreatedAt: time.Now().UTC(),
+		Rules: []AccessRule{{Description: "cards", Priority: 1, Container: "/pci/", Transform: "mask", Permissions: []string{"token:read"}}}}
 	if err := st.CreateApplication(ctx, app, ev("create", app.ID)); err != nil {
 		t.Fatal(err)
 	}
@@ -147,7 +148,8 @@ func checkVault(t testing.TB, st Store, f filled, sample int) {
 	}
 	for key, keyID := range map[string]string{"key_first": "", "key_second": "key-2"} {
 		a, k, err := st.ApplicationKey(ctx, key)
-		if err != nil || a.ID != "app-1" || a.Name != "payments" || (keyID != "" && k.ID != keyID) {
+		if err != nil || a.ID != "app-1" || a.Name != "payments" || len(a.Rules) != 1 || a.Rules[0].Container != "/pci/" ||
+			(keyID != "" && k.ID != keyID) {
 			t.Fatalf("API key %s: %v", key, err)
 		}
 	}
