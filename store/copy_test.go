@@ -3,7 +3,9 @@ package store
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/sluice-edge/sluice/store/internal/pgtest"
 )
@@ -104,5 +106,51 @@ func TestCopyRefusesAnotherVault(t *testing.T) {
 				t.Fatalf("a refused copy wrote a token: %v", err)
 			}
 		})
+	}
+}
+
+// TestCopyTellsRunningNodesToDropTheirCaches: a node already on the database that cached a
+// token reads the copy's newer version of it (the copy announces that anything may have
+// changed), well before a generous deadline.
+func TestCopyTellsRunningNodesToDropTheirCaches(t *testing.T) {
+	url := pgtest.Database(t)
+	key := testKey(9)
+	dir := t.TempDir()
+	st := openAt(t, dir, key)
+	tok := card("cached", "4242424242424242")
+	if _, _, err := st.CreateToken(ctx, tok, false, Event{}); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	if _, err := CopyToPostgres(ctx, dir, key, url, CopyOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	node, err := OpenPostgres(ctx, url, PostgresOptions{MasterKey: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer node.Close()
+	if got, err := node.GetToken(ctx, "cached"); err != nil || !strings.Contains(string(got.Data), "4242424242424242") {
+		t.Fatalf("before: %v", err)
+	}
+	st = openAt(t, dir, key)
+	if err := st.UpdateToken(ctx, card("cached", "5555555555554444"), Event{}); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	counts, err := CopyToPostgres(ctx, dir, key, url, CopyOptions{})
+	if err != nil || copyCounts(counts)["tokens"].Written != 1 {
+		t.Fatalf("second copy: %v %+v", err, counts)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		got, err := node.GetToken(ctx, "cached")
+		if err == nil && strings.Contains(string(got.Data), "5555555555554444") {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the running node still serves its cached copy: %v", err)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
