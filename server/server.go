@@ -229,7 +229,7 @@ func (s *Server) Close() error {
 	s.stop()
 	s.workers.Wait()
 	s.backups.Lock() // waits for the backups under way; later ones find background ended
-	s.backups.Unlock()
+	defer s.backups.Unlock()
 	if s.logBuf != nil {
 		defer s.logBuf.Close()
 	}
