@@ -220,7 +220,7 @@ func Restore(args []string, getenv func(string) string, stdout io.Writer) error 
 	case errors.Is(err, store.ErrWrongKey):
 		return fmt.Errorf("restore: the master key does not open %s (it was written under another key); nothing was written", *in)
 	case err != nil:
-		return fmt.Errorf("restore: %w; nothing was kept in %s", err, *c.dataDir)
+		return fmt.Errorf("restore: %w", err)
 	}
 	fmt.Fprintf(stdout, "sluice: restored %s into %s (vault %d bytes, audit journal %d in %d segments); start the edge on it with the same master key\n",
 		*in, *c.dataDir, stats.VaultBytes, stats.AuditBytes, stats.Segments)
@@ -261,6 +261,8 @@ func Copy(ctx context.Context, args []string, getenv func(string) string, stdout
 	case err == nil:
 	case errors.Is(err, store.ErrWrongKey):
 		return fmt.Errorf("copy: the master key does not open %s", *c.dataDir)
+	case errors.Is(err, store.ErrNotFound) && counts == nil:
+		return fmt.Errorf("copy: %w", err)
 	case errors.Is(err, store.ErrInUse):
 		return fmt.Errorf("copy: %s is in use by a running sluice: stop it (or copy from a `sluice restore` of its backup)", *c.dataDir)
 	case ctx.Err() != nil:

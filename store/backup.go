@@ -407,7 +407,7 @@ func (k *kindReader) Read(p []byte) (int, error) {
 // RestoreBackup makes a new vault in dir (which must not exist or be empty) from the backup
 // read from r. master must be the key the backup was written with: ErrWrongKey otherwise,
 // before anything is written. The restored vault opens with master. On failure everything
-// written to dir is removed again.
+// written to dir is removed again (the error says the backup is damaged, or why it stopped).
 func RestoreBackup(r io.Reader, dir string, master []byte) (stats BackupStats, err error) {
 	br, err := openBackup(r, master)
 	if err != nil {
@@ -447,7 +447,7 @@ func emptyDir(dir string) (created bool, err error) {
 	case err != nil:
 		return false, fmt.Errorf("store: restore: %w", err)
 	case len(ents) > 0:
-		return false, fmt.Errorf("store: restore: %s is not empty: restore into a new directory", dir)
+		return false, fmt.Errorf("store: restore: %s is not empty (nothing was written): restore into a new directory", dir)
 	}
 	return false, nil
 }
