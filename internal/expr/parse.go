@@ -76,6 +76,16 @@ type parser struct {
 	buf    []byte // argument buffer; never grown beyond its capacity
 	header bool   // the expression is in a header value
 	dflt   []byte // the default token (SetDefaultToken), or nil
+	msg    bool   // message sources are keywords (SetMessageSources)
+}
+
+// messageSource reports whether w names a message document (SetMessageSources).
+func messageSource(w []byte) bool {
+	switch string(w) {
+	case "request", "req", "res", "response", "proxy":
+		return true
+	}
+	return false
 }
 
 // FootprintKind reports whether w is the first segment of a Footprint data identifier
@@ -146,6 +156,21 @@ func (p *parser) room(n int) bool { return cap(p.buf)-len(p.buf) >= n }
 func syntax(detail string) *perr  { return &perr{err: ErrSyntax, detail: detail} }
 func badArgs(detail string) *perr { return &perr{err: ErrArgs, detail: detail} }
 
+// identifier reads a transform identifier, quoted ('card', "card") or bare; nil if malformed.
+func (p *parser) identifier() []byte {
+	q := p.peek()
+	if q != '\'' && q != '"' {
+		return p.word()
+	}
+	p.i++
+	w := p.word()
+	if p.peek() != q {
+		return nil
+	}
+	p.i++
+	return w
+}
+
 // parse parses the text between "{{" and "}}" into ex.
 func (p *parser) parse(ex *expr) *perr {
 	// Reset only the header: calls[:nf] are reset one by one as parsed
@@ -181,6 +206,17 @@ func (p *parser) parse(ex *expr) *perr {
 	case string(w) == "encrypted":
 		p.i = save
 		ex.kind = RefEncrypted
+	case p.msg && p.peek() == ':' && string(w) == "transform_identifier":
+		p.i++
+		p.ws()
+		if ex.id = p.identifier(); len(ex.id) == 0 {
+			return syntax("missing identifier after transform_identifier:")
+		}
+		ex.kind = RefTransform
+	case p.msg && p.peek() != ':' && messageSource(w):
+		p.i = save
+		ex.kind = RefMessage
+		ex.id = w
 	case p.dflt != nil && save < len(p.s) && p.s[save] == '.' && FootprintKind(w):
 		// {{ id.first_name }}: the whole identifier is the path into the default token.
 		p.i = save

@@ -209,6 +209,12 @@ func (s *Pipeline) resolveProxy(x *exchange) (string, error) {
 	if !who.Can(edge.PermProxyInvoke) && !who.Can(edge.PermTokenUse) {
 		return "", edge.Forbidden("proxy:invoke")
 	}
+	if app := x.px.ActsAs(); app != "" && app != who.AppID {
+		// The proxy names its application: it detokenizes and tokenizes as that one.
+		if x.c.Who, err = s.auth.ApplicationPrincipal(rc, app); err != nil {
+			return "", err
+		}
+	}
 	return base, nil
 }
 
