@@ -276,8 +276,13 @@ func validateTokenize(t *Transform, field string) error {
 			return edge.Invalid(field, "options.token.expires_at must be RFC 3339")
 		}
 	}
-	if len(o.Token.SearchIndexes) > 20 {
-		return edge.Invalid(field, "options.token.search_indexes: at most 20")
+	if len(o.Token.SearchIndexes) > 16 {
+		return edge.Invalid(field, "options.token.search_indexes: at most 16")
+	}
+	for _, e := range o.Token.SearchIndexes {
+		if _, err := expr.Scan([]byte(e), expr.Text, nil); err != nil || len(e) > 1024 {
+			return edge.Invalid(field, "options.token.search_indexes: each must be an expression of at most 1 KiB")
+		}
 	}
 	return nil
 }

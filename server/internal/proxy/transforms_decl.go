@@ -150,6 +150,11 @@ func (s *Pipeline) renderValue(x *exchange, m *message, src []byte, ec expr.Cont
 		return nil, err
 	}
 	out, err := r.Render(nil, src, ec, &transformEnv{x: x, m: m})
+	var e *expr.Error
+	if m.response && errors.As(err, &e) && errors.Is(err, expr.ErrUnknownSource) {
+		// A tokenize transform found nothing in the destination's answer: its fault, not the caller's.
+		return nil, edge.NewProblem(http.StatusBadGateway, "the destination's answer gave no token for transform_identifier "+edge.QuoteSafe(e.ID))
+	}
 	if err != nil {
 		return nil, exprProblem(err)
 	}
