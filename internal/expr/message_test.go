@@ -60,6 +60,9 @@ func TestMessageSourcesResolveInTransformValues(t *testing.T) {
 		{"transform_identifier bare", `{{ transform_identifier: card | json: '$.id' }}`, "tok-1"},
 		{"dotted path", `{{ res.card }}`, "5555555555554444"},
 		{"hmac of the proxy body", `{{ proxy | json: '$.request.body' | hmac: 'sha256', config.K | to_base16 }}`, strings.ToUpper(hmacHex(sha256.New, "key", `{"a":1}`))},
+		{"proxy.request arguments", `{{ proxy | json: '$.request.headers.X-Date' | append: proxy.request.body | append: proxy.request.headers.Missing }}`, `2026-12-05{"a":1}`},
+		{"BT signing", `{{ proxy | json: '$.request.headers.X-Date' | append: proxy.request.body | hmac: 'sha-256', proxy.config.K | to_base16 }}`, strings.ToUpper(hmacHex(sha256.New, "key", `2026-12-05{"a":1}`))},
+		{"hmac key from the request", `{{ res | json: '$.card' | hmac: 'sha-256', proxy.request.headers.X-Date | to_base16 }}`, strings.ToUpper(hmacHex(sha256.New, "2026-12-05", "5555555555554444"))},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			got, err := renderMessage(t, c.src, true, newMessageEnv())
@@ -88,6 +91,7 @@ func TestRejectMessageSourceTheEnvLacks(t *testing.T) {
 	}{
 		{"identifier never created", `{{ transform_identifier: 'other' | json: '$.id' }}`, newMessageEnv()},
 		{"plain Env", `{{ res | json: '$.card' }}`, &testEnv{}},
+		{"proxy.request argument with a plain Env", `{{ K | append: proxy.request.body }}`, &testEnv{data: bmap(map[string]string{"K": `"k"`})}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := renderMessage(t, c.src, true, c.env)
@@ -118,5 +122,25 @@ func TestRejectOversizeMessageDocument(t *testing.T) {
 	r.SetLimits(Limits{MaxExpansion: 64 << 20})
 	if _, err := r.Render(nil, []byte(`{{ res | size }}`), Text, env); !errors.Is(err, ErrTooLarge) {
 		t.Fatalf("got %v, want ErrTooLarge", err)
+	}
+}
+
+// proxy.request.… arguments are arguments of string type only, and only with message sources.
+func TestRejectProxyRequestArgumentMisuse(t *testing.T) {
+	for _, c := range []struct {
+		src string
+		on  bool
+	}{
+		{`{{ res | split: proxy.request.body }}`, true},
+		{`{{ res | slice: proxy.request.body }}`, true},
+		{`{{ res | hmac_sha256: proxy.request.body }}`, true},
+		{`{{ res | append: proxy.request.body }}`, false},
+	} {
+		t.Run(c.src, func(t *testing.T) {
+			_, err := renderMessage(t, c.src, c.on, newMessageEnv())
+			if !errors.Is(err, ErrArgs) && !errors.Is(err, ErrSyntax) {
+				t.Fatalf("got %v, want a refused argument", err)
+			}
+		})
 	}
 }

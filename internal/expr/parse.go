@@ -13,6 +13,7 @@ const (
 	argNum                       // s: the literal; n: its value when isInt
 	argBool                      // b
 	argConfig                    // s: the configuration name (view into the expression)
+	argMessage                   // s: a path into the proxy document (SetMessageSources)
 )
 
 type arg struct {
@@ -351,6 +352,9 @@ func (p *parser) liquidArgs(c *call) *perr {
 				*a = arg{kind: argConfig, s: w[len("config."):]}
 			case hasPrefix(w, "proxy.config.") && ValidID(w[len("proxy.config."):]):
 				*a = arg{kind: argConfig, s: w[len("proxy.config."):]}
+			case p.msg && (string(w) == "proxy.request" || hasPrefix(w, "proxy.request.")):
+				// Basis Theory's proxy.request.headers.X-Date: that member of {{ proxy }}.
+				*a = arg{kind: argMessage, s: w[len("proxy."):]}
 			case len(w) == 0:
 				return syntax("expected an argument")
 			default:
@@ -543,6 +547,9 @@ func (p *parser) check(c *call) *perr {
 		}
 		if a.kind == argConfig && !types[k].configOK() {
 			return badArgs(sp.name + " argument " + strconv.Itoa(k+1) + " cannot be a configuration value")
+		}
+		if a.kind == argMessage && types[k] != tStr && types[k] != tAny {
+			return badArgs(sp.name + " argument " + strconv.Itoa(k+1) + " cannot be a proxy.request value")
 		}
 		switch types[k] {
 		case tInt:

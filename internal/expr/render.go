@@ -569,6 +569,13 @@ func (r *Renderer) report(fn func(Ref) error, raw []byte, off int64, idx int) er
 	for k := 0; k < ex.nf; k++ {
 		c := &ex.calls[k]
 		for j := 0; j < c.nargs; j++ {
+			if c.args[j].kind == argMessage {
+				id, _ := srcView(raw, proxySource) // the argument starts with it
+				if err := fn(Ref{Kind: RefMessage, ID: id, Expr: raw, Index: idx}); err != nil {
+					return err
+				}
+				continue
+			}
 			if c.args[j].kind != argConfig {
 				continue
 			}

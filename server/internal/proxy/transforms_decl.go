@@ -164,8 +164,9 @@ func (s *Pipeline) renderValue(x *exchange, m *message, src []byte, ec expr.Cont
 // transformEnv is the expr.MessageEnv of a transform's value: the exchange's tokens,
 // configuration and BT-ENCRYPTED payload, the message, and the tokens transforms made.
 type transformEnv struct {
-	x *exchange
-	m *message
+	x     *exchange
+	m     *message
+	proxy []byte // proxyDocument, built on first use
 }
 
 func (e *transformEnv) Token(id []byte) (data, object []byte, ok bool) { return e.x.env.Token(id) }
@@ -185,7 +186,10 @@ func (e *transformEnv) Message(kind expr.RefKind, name []byte) ([]byte, bool) {
 	case "body":
 		return bodyDocument(e.m.body), true
 	case "proxy":
-		return proxyDocument(e.x, e.m), true
+		if e.proxy == nil {
+			e.proxy = proxyDocument(e.x, e.m)
+		}
+		return e.proxy, true
 	}
 	return nil, false
 }
