@@ -9,11 +9,11 @@ import (
 type argKind uint8
 
 const (
-	argStr    argKind = iota + 1 // s: the string
-	argNum                       // s: the literal; n: its value when isInt
-	argBool                      // b
-	argConfig                    // s: the configuration name (view into the expression)
-	argMessage                   // s: a path into the proxy document (SetMessageSources)
+	argStr     argKind = iota + 1 // s: the string
+	argNum                        // s: the literal; n: its value when isInt
+	argBool                       // b
+	argConfig                     // s: the configuration name (view into the expression)
+	argMessage                    // s: a path into the proxy document (SetMessageSources)
 )
 
 type arg struct {
