@@ -144,3 +144,32 @@ func TestRejectProxyRequestArgumentMisuse(t *testing.T) {
 		})
 	}
 }
+
+// FuzzMessageSources renders arbitrary transform values with message sources on: never a panic,
+// every error an *Error, and a value that renders renders the same twice.
+func FuzzMessageSources(f *testing.F) {
+	for _, s := range []string{
+		`{{ res | json: '$.card' }}`, `{{ transform_identifier: 'card' | json: '$.id' }}`, `{{ transform_identifier: "x }}`,
+		`{{ proxy | json: '$.request.headers.X-Date' | append: proxy.request.body | hmac: 'sha-256', proxy.config.K | to_base16 }}`,
+		`{{ request.card | append: proxy.request }}`, `{{ transform_identifier: }}`, `{{ proxy.request.body }}`, `{{ res | default: proxy.request.x }}`,
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, src string) {
+		r := Acquire()
+		defer Release(r)
+		r.SetMessageSources(true)
+		first, err := r.Render(nil, []byte(src), Text, newMessageEnv())
+		if err != nil {
+			var e *Error
+			if !errors.As(err, &e) {
+				t.Fatalf("error %T %v", err, err)
+			}
+			return
+		}
+		again, err := r.Render(nil, []byte(src), Text, newMessageEnv())
+		if err != nil || string(again) != string(first) {
+			t.Fatalf("second render %q, %v; first %q", again, err, first)
+		}
+	})
+}
