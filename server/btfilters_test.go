@@ -19,7 +19,7 @@ func TestBTLiquidFilterFamiliesThroughTLS(t *testing.T) {
 	k := e.adminKey
 	name := e.token(k, map[string]any{"data": "Ada King Lovelace"})
 	card := e.token(k, map[string]any{"type": "card", "data": map[string]any{"number": pan, "expiration_month": 12, "expiration_year": 2031}})
-	px := e.btProxy(dest, map[string]any{"configuration": map[string]string{"KEY": "k3y"}})
+	px := e.btProxy(t, dest, map[string]any{"configuration": map[string]string{"KEY": "k3y"}})
 	mac := func(key, msg string) []byte {
 		m := hmac.New(sha256.New, []byte(key))
 		m.Write([]byte(msg))
@@ -83,7 +83,7 @@ func TestProxySigningWithHMACThroughTLS(t *testing.T) {
 	k := e.adminKey
 	const secret = "my-s3cret-signing-key"
 	card := e.token(k, map[string]any{"type": "card_number", "data": pan})
-	px := e.btProxy(dest, map[string]any{
+	px := e.btProxy(t, dest, map[string]any{
 		"configuration": map[string]string{"secret_key": secret},
 		"request_transforms": []any{map[string]any{"type": "append_header", "options": map[string]any{"location": "X-Signature",
 			"value": "{{ proxy | json: '$.request.headers.X-Date' | append: proxy.request.body | hmac: 'sha-256', proxy.config.secret_key | to_base16 }}"}}},

@@ -11,15 +11,15 @@ import (
 // to end through a real TLS destination on 127.0.0.1.
 
 // btProxy creates a proxy to dest from body (name and destination_url filled in) and returns it.
-func (e *testEdge) btProxy(dest *destination, body map[string]any) map[string]any {
-	e.t.Helper()
+func (e *testEdge) btProxy(t *testing.T, dest *destination, body map[string]any) map[string]any {
+	t.Helper()
 	if body["name"] == nil {
 		body["name"] = "bt"
 	}
 	if body["destination_url"] == nil {
 		body["destination_url"] = dest.url
 	}
-	return e.do("POST", "/proxies", e.adminKey, body).expect(e.t, 201).json(e.t)
+	return e.do("POST", "/proxies", e.adminKey, body).expect(t, 201).json(t)
 }
 
 // TestBTCodeTransformFormats: {"type":"code","code":<base64 wasm>}, the same without type, code
@@ -43,7 +43,7 @@ func TestBTCodeTransformFormats(t *testing.T) {
 		{"sluice wasm module_id", map[string]any{"type": "wasm", "module_id": uploaded}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			px := e.btProxy(dest, map[string]any{"request_transforms": []any{c.transform}})
+			px := e.btProxy(t, dest, map[string]any{"request_transforms": []any{c.transform}})
 			e.do("POST", "/proxy", k, `{}`, "BT-PROXY-KEY", px["key"].(string)).expect(t, 200)
 			if got := dest.last(t).header.Get("X-Tiny"); got != "1" {
 				t.Fatalf("the module did not run: x-tiny %q", got)
@@ -74,7 +74,7 @@ func TestBTTokenizeIdentifierResponseThroughTLS(t *testing.T) {
 	dest := startDestination(t)
 	e := proxyEdge(t, dest)
 	k := e.adminKey
-	px := e.btProxy(dest, map[string]any{"response_transforms": []any{
+	px := e.btProxy(t, dest, map[string]any{"response_transforms": []any{
 		map[string]any{"type": "tokenize", "options": map[string]any{"identifier": "card", "token": map[string]any{
 			"type": "card_number", "data": "{{ res | json: '$.card' }}", "containers": []string{"/pci/low/"},
 			"metadata": map[string]string{"source": "issuer"}, "expires_at": "2099-01-01T00:00:00Z",
@@ -107,8 +107,8 @@ func TestBTTokenizeIdentifierRequestThroughTLS(t *testing.T) {
 	dest := startDestination(t)
 	e := proxyEdge(t, dest)
 	k := e.adminKey
-	tokenizeAndSend := func(data string) map[string]any {
-		return e.btProxy(dest, map[string]any{
+	tokenizeAndSend := func(t *testing.T, data string) map[string]any {
+		return e.btProxy(t, dest, map[string]any{
 			"request_transforms": []any{
 				map[string]any{"type": "tokenize", "options": map[string]any{"identifier": "c", "token": map[string]any{"type": "card_number", "data": data}}},
 				map[string]any{"type": "append_header", "options": map[string]any{"location": "X-Card-Token", "value": "{{ transform_identifier: 'c' | json: '$.id' }}"}},
@@ -132,7 +132,7 @@ func TestBTTokenizeIdentifierRequestThroughTLS(t *testing.T) {
 		}
 	}
 	t.Run("request", func(t *testing.T) {
-		px := tokenizeAndSend("{{ request | json: '$.card' }}")
+		px := tokenizeAndSend(t, "{{ request | json: '$.card' }}")
 		r := e.do("POST", "/proxy", k, `{"card":"4242424242424242"}`, "BT-PROXY-KEY", px["key"].(string)).expect(t, 200)
 		check(t, r, "4242424242424242")
 	})
@@ -140,7 +140,7 @@ func TestBTTokenizeIdentifierRequestThroughTLS(t *testing.T) {
 		key := e.do("POST", "/keys", k, map[string]any{}).expect(t, 201).json(t)
 		jwe := encryptX25519(t, key["public_key_pem"].(string), key["key_id"].(string), []byte(`{"number":"4000056655665556"}`))
 		one, _ := json.Marshal(map[string]string{"type": "card", "encrypted": jwe})
-		px := tokenizeAndSend("{{ encrypted | json: '$.data.number' }}")
+		px := tokenizeAndSend(t, "{{ encrypted | json: '$.data.number' }}")
 		r := e.do("POST", "/proxy", k, `{}`, "BT-PROXY-KEY", px["key"].(string), "BT-ENCRYPTED", base64.StdEncoding.EncodeToString(one)).expect(t, 200)
 		check(t, r, "4000056655665556")
 	})
@@ -153,7 +153,7 @@ func TestBTAppendTextAndHeaderLocation(t *testing.T) {
 	dest := startDestination(t)
 	e := proxyEdge(t, dest)
 	k := e.adminKey
-	px := e.btProxy(dest, map[string]any{
+	px := e.btProxy(t, dest, map[string]any{
 		"configuration":     map[string]string{"MERCHANT": "m-42"},
 		"request_transform": map[string]any{"type": "append_header", "options": map[string]any{"location": "X-Merchant", "value": "{{ config: MERCHANT }}"}},
 		"request_transforms": []any{
