@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/sluice-edge/sluice/internal/expr"
@@ -209,7 +210,23 @@ func proxyView(p *proxy.Definition) *proxy.Definition {
 	}
 	v.ClientCertificate = p.ClientCertificateView() // the certificate, never its private key
 	v.State, v.TenantID = "active", edge.TenantID
+	v.RequestTransforms, v.ResponseTransforms = codeAsShown(v.RequestTransforms), codeAsShown(v.ResponseTransforms)
 	return &v
+}
+
+// codeAsShown is list with its code transforms as Basis Theory shows them: type and code (the
+// module's id), without Sluice's module_id. list is not changed.
+func codeAsShown(list []proxy.Transform) []proxy.Transform {
+	out := list
+	for i := range list {
+		if list[i].Type == "code" && list[i].ModuleID != "" {
+			if &out[0] == &list[0] {
+				out = slices.Clone(list)
+			}
+			out[i].ModuleID = ""
+		}
+	}
+	return out
 }
 
 func (s *API) ListProxies(c *edge.Call) error {

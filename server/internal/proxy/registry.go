@@ -291,12 +291,13 @@ func validateTokenize(t *Transform, field string) error {
 const maxIdentifier = 100
 
 // ValidateLists checks what spans a proxy's transforms, once each is valid on its own: at most
-// one code transform per list; identifiers unique within the proxy, at most 100 letters, digits,
-// '_' or '-'; and every expression a value holds readable where it runs — request, req and
+// one code transform per list; identifiers at most 100 letters, digits, '_' or '-', those of
+// data-form tokenize transforms unique within the proxy; and every expression a value holds readable where it runs — request, req and
 // proxy in request transforms, res and response in response transforms, transform_identifier
 // only of an earlier tokenize transform (request transforms run before response transforms).
 func ValidateLists(requests, responses []Transform) error {
-	made := map[string]bool{}
+	made := map[string]bool{}   // identifiers of data-form tokenize transforms so far
+	labels := map[string]bool{} // identifiers of location-form ones
 	r := expr.Acquire()
 	defer expr.Release(r)
 	r.SetMessageSources(true)
@@ -322,10 +323,17 @@ func ValidateLists(requests, responses []Transform) error {
 				if len(id) > maxIdentifier || !expr.ValidID([]byte(id)) {
 					return edge.Invalid(l.field, "options.identifier: at most 100 letters, digits, '_' or '-'")
 				}
-				if made[id] {
+				// Only data-form tokens are read by transform_identifier; a location-form
+				// identifier is a label, as it always was, and may repeat among labels.
+				data := t.Options.Token != nil && len(t.Options.Token.Data) > 0
+				if made[id] || data && labels[id] {
 					return edge.Invalid(l.field, "options.identifier "+edge.QuoteSafe(id)+" is used twice")
 				}
-				made[id] = true
+				if data {
+					made[id] = true
+				} else {
+					labels[id] = true
+				}
 			}
 		}
 	}

@@ -69,7 +69,7 @@ func parseTransformLists(doc []byte) (transformLists, bool) {
 
 func checkAccepted(t *testing.T, l transformLists) {
 	t.Helper()
-	seen := map[string]bool{}
+	seen, labels := map[string]bool{}, map[string]bool{} // data-form identifiers, location-form ones
 	for _, list := range [][]Transform{l.Request, l.Response} {
 		code := 0
 		for i := range list {
@@ -97,10 +97,15 @@ func checkAccepted(t *testing.T, l transformLists) {
 				}
 			}
 			if id := tr.identifier(); id != "" {
-				if len(id) > maxIdentifier || !expr.ValidID([]byte(id)) || seen[id] {
+				data := len(tr.Options.Token.Data) > 0
+				if len(id) > maxIdentifier || !expr.ValidID([]byte(id)) || seen[id] || data && labels[id] {
 					t.Fatalf("identifier %q accepted (invalid or repeated)", id)
 				}
-				seen[id] = true
+				if data {
+					seen[id] = true
+				} else {
+					labels[id] = true
+				}
 			}
 		}
 		if code > 1 {

@@ -300,7 +300,7 @@ func (s *Pipeline) tokenizeData(x *exchange, t *Transform, m *message) error {
 }
 
 // createToken vaults data as the transform's token template says, with the permissions the
-// exchange acts with, and keeps it for transform_identifier when the transform has an
+// exchange acts with, and keeps it for transform_identifier when a data-form transform has an
 // identifier. what names the value in an error.
 func (s *Pipeline) createToken(x *exchange, t *Transform, m *message, data json.RawMessage, what string) (*store.Token, error) {
 	tpl := t.Options.Token
@@ -322,7 +322,7 @@ func (s *Pipeline) createToken(x *exchange, t *Transform, m *message, data json.
 	if err != nil {
 		return nil, err
 	}
-	if id := t.Options.Identifier; id != "" {
+	if id := t.Options.Identifier; id != "" && len(tpl.Data) > 0 {
 		view, err := s.vault.View(tok, false)
 		if err != nil {
 			return nil, err
