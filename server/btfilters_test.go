@@ -102,3 +102,38 @@ func TestProxySigningWithHMACThroughTLS(t *testing.T) {
 	}
 	assertNoSecrets(t, e.logText(), secret, pan)
 }
+
+// TestProxySigningInRequestHeaderThroughTLS: Basis Theory's documented signing, written in the
+// caller's own header — X-User-Id, then X-Date, then the detokenized body, HMAC-SHA256 with the
+// proxy's configured secret, base16 — reaches the TLS destination computed over what it
+// received. A body too large to hold whole cannot be signed (413, nothing sent).
+func TestProxySigningInRequestHeaderThroughTLS(t *testing.T) {
+	dest := startDestination(t)
+	e := proxyEdge(t, dest)
+	k := e.adminKey
+	const secret = "my-secret-key"
+	card := e.token(k, map[string]any{"type": "card_number", "data": pan})
+	px := e.btProxy(t, dest, map[string]any{"configuration": map[string]string{"secret_key": secret}})
+	sign := `{{ proxy | json: '$.request.headers.X-User-Id' | append: proxy.request.headers.X-Date | append: proxy.request.body | hmac: 'sha-256', proxy.config.secret_key | to_base16 }}`
+	body := `{ "card_number": "{{ token: ` + card + ` | json: '$.data' }}" }`
+	e.do("POST", "/proxy", k, body, "BT-PROXY-KEY", px["key"].(string), "X-User-Id", "2342424",
+		"X-Date", "2024-07-10T13:46:28.629Z", "Authorization", sign).expect(t, 200)
+	got := dest.last(t)
+	if string(got.body) != `{ "card_number": "`+pan+`" }` {
+		t.Fatalf("destination got %s", got.body)
+	}
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write([]byte("2342424" + "2024-07-10T13:46:28.629Z"))
+	m.Write(got.body)
+	if a := got.header.Get("Authorization"); a != strings.ToUpper(hex.EncodeToString(m.Sum(nil))) {
+		t.Fatalf("Authorization %q does not sign what the destination received", a)
+	}
+	assertNoSecrets(t, e.logText(), secret, pan)
+
+	n := len(dest.requests())
+	big := `{"pad":"` + strings.Repeat("a", 5<<20) + `"}`
+	e.do("POST", "/proxy", k, big, "BT-PROXY-KEY", px["key"].(string), "Authorization", sign).expectProblem(t, 413, true)
+	if len(dest.requests()) != n {
+		t.Fatal("an unsignable request was sent")
+	}
+}

@@ -74,17 +74,27 @@ type perr struct {
 type parser struct {
 	s      []byte
 	i      int
-	buf    []byte // argument buffer; never grown beyond its capacity
-	header bool   // the expression is in a header value
-	dflt   []byte // the default token (SetDefaultToken), or nil
-	msg    bool   // message sources are keywords (SetMessageSources)
+	buf    []byte  // argument buffer; never grown beyond its capacity
+	header bool    // the expression is in a header value
+	dflt   []byte  // the default token (SetDefaultToken), or nil
+	srcs   sources // optional sources that are keywords (SetMessageSources, SetProxySource)
 }
 
-// messageSource reports whether w names a message document (SetMessageSources).
-func messageSource(w []byte) bool {
+// sources are the optional sources a Renderer recognizes.
+type sources uint8
+
+const (
+	srcMessage sources = 1 << iota // request, req, res, response, transform_identifier
+	srcProxy                       // proxy, and proxy.request.… arguments
+)
+
+// messageSource reports whether w names a message document that srcs makes a keyword.
+func messageSource(w []byte, srcs sources) bool {
 	switch string(w) {
-	case "request", "req", "res", "response", "proxy":
-		return true
+	case "request", "req", "res", "response":
+		return srcs&srcMessage != 0
+	case "proxy":
+		return srcs&srcProxy != 0
 	}
 	return false
 }
@@ -207,14 +217,14 @@ func (p *parser) parse(ex *expr) *perr {
 	case string(w) == "encrypted":
 		p.i = save
 		ex.kind = RefEncrypted
-	case p.msg && p.peek() == ':' && string(w) == "transform_identifier":
+	case p.srcs&srcMessage != 0 && p.peek() == ':' && string(w) == "transform_identifier":
 		p.i++
 		p.ws()
 		if ex.id = p.identifier(); len(ex.id) == 0 {
 			return syntax("missing identifier after transform_identifier:")
 		}
 		ex.kind = RefTransform
-	case p.msg && p.peek() != ':' && messageSource(w):
+	case p.srcs != 0 && p.peek() != ':' && messageSource(w, p.srcs):
 		p.i = save
 		ex.kind = RefMessage
 		ex.id = w
@@ -352,7 +362,7 @@ func (p *parser) liquidArgs(c *call) *perr {
 				*a = arg{kind: argConfig, s: w[len("config."):]}
 			case hasPrefix(w, "proxy.config.") && ValidID(w[len("proxy.config."):]):
 				*a = arg{kind: argConfig, s: w[len("proxy.config."):]}
-			case p.msg && (string(w) == "proxy.request" || hasPrefix(w, "proxy.request.")):
+			case p.srcs&srcProxy != 0 && (string(w) == "proxy.request" || hasPrefix(w, "proxy.request.")):
 				// Basis Theory's proxy.request.headers.X-Date: that member of {{ proxy }}.
 				*a = arg{kind: argMessage, s: w[len("proxy."):]}
 			case len(w) == 0:

@@ -44,10 +44,10 @@ type Renderer struct {
 
 	st        scanState
 	lim       Limits
-	set       Limits // as given to SetLimits
-	dflt      []byte // as given to SetDefaultToken
-	strict    bool   // as given to SetStrictFields
-	msg       bool   // as given to SetMessageSources
+	set       Limits  // as given to SetLimits
+	dflt      []byte  // as given to SetDefaultToken
+	strict    bool    // as given to SetStrictFields
+	srcs      sources // as given to SetMessageSources and SetProxySource
 	count     int
 	expansion int64
 	read      int64 // bytes of Env documents read by expressions
@@ -125,7 +125,7 @@ func Release(r *Renderer) {
 	r.last = lastParse{}
 	r.p = parser{}
 	r.set = Limits{}
-	r.dflt, r.strict, r.msg = nil, false, false
+	r.dflt, r.strict, r.srcs = nil, false, 0
 	r.scannedSrc = nil
 	if cap(r.hits) > keepHits {
 		r.hits = nil
@@ -165,7 +165,21 @@ func (r *Renderer) SetStrictFields(on bool) { r.strict = on }
 // transform_identifier: 'name' a source (RefTransform), read through MessageEnv: the sources of
 // a transform's value. Without it those words are token ids. It lasts until Release or the next
 // call.
-func (r *Renderer) SetMessageSources(on bool) { r.msg = on; r.last = lastParse{} }
+func (r *Renderer) SetMessageSources(on bool) { r.setSources(srcMessage|srcProxy, on) }
+
+// SetProxySource makes proxy a source (RefMessage) and proxy.request.… a filter argument, read
+// through MessageEnv, without the other message sources: what a pre-configured proxy's request
+// headers may read (Basis Theory's request signing). It lasts until Release or the next call.
+func (r *Renderer) SetProxySource(on bool) { r.setSources(srcProxy, on) }
+
+func (r *Renderer) setSources(s sources, on bool) {
+	if on {
+		r.srcs |= s
+	} else {
+		r.srcs &^= s
+	}
+	r.last = lastParse{}
+}
 
 // Count returns how many expressions the last Scan, Render, Stream or Reader
 // saw (so far, for a Reader still being read).
@@ -448,7 +462,7 @@ func (r *Renderer) parseAt(src []byte, h hit, off int64) (raw []byte, idx int, e
 	if inside(r.text[:], text) {
 		r.textHW = max(r.textHW, len(text))
 	}
-	r.p = parser{s: text, buf: r.argBuf[:0], dflt: r.dflt, msg: r.msg}
+	r.p = parser{s: text, buf: r.argBuf[:0], dflt: r.dflt, srcs: r.srcs}
 	r.p.header = r.st.ctx == Header
 	pe := r.p.parse(&r.ex)
 	r.argHW = max(r.argHW, len(r.p.buf))
