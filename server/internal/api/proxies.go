@@ -280,8 +280,9 @@ func (s *API) UpdateProxy(c *edge.Call) error {
 	return s.replaceProxy(c, old, &req)
 }
 
-// replaceProxy saves old rebuilt from req: a fresh proxy that keeps identity, key, creation and
-// application (PUT gives every field; PATCH gives the old fields merged with the patch).
+// replaceProxy saves old rebuilt from req: a fresh proxy that keeps identity, key and creation
+// (PUT gives every field; PATCH gives the old fields merged with the patch, its application
+// included, which is checked against the updater again).
 func (s *API) replaceProxy(c *edge.Call, old *proxy.Definition, req *proxyRequest) error {
 	p := &proxy.Definition{ID: old.ID, Key: old.Key, RequireAuth: true, CreatedBy: old.CreatedBy, CreatedAt: old.CreatedAt}
 	if err := s.applyProxyRequest(c, p, req); err != nil {
