@@ -92,6 +92,9 @@ func TestBTTokenizeIdentifierResponseThroughTLS(t *testing.T) {
 		tok["containers"].([]any)[0] != "/pci/low/" || tok["expires_at"] == nil {
 		t.Fatalf("token %v", tok)
 	}
+	if idx, _ := tok["search_indexes"].([]any); len(idx) != 1 || idx[0] != "{{ data | last4 }}" {
+		t.Fatalf("search_indexes %v", tok["search_indexes"])
+	}
 	// The destination's value is not a card number: a bad gateway, and nothing vaulted.
 	e.do("POST", "/proxy/json", k, `{}`, "BT-PROXY-KEY", px["key"].(string), "X-Answer", `{"card":"not a card"}`).expectProblem(t, 502, true)
 	// Nothing at the path: no token, so transform_identifier has nothing to read; the
