@@ -14,6 +14,7 @@ import (
 // TestBTLiquidFilterFamiliesThroughTLS: each family of SPEC §5's filters, as Basis Theory's
 // guides use them, detokenizes through a pre-configured proxy to a TLS destination.
 func TestBTLiquidFilterFamiliesThroughTLS(t *testing.T) {
+	t.Parallel()
 	dest := startDestination(t)
 	e := proxyEdge(t, dest)
 	k := e.adminKey
@@ -78,6 +79,7 @@ func TestBTLiquidFilterFamiliesThroughTLS(t *testing.T) {
 // and the TLS destination checks the signature against what it received; the secret and the
 // card appear in no log.
 func TestProxySigningWithHMACThroughTLS(t *testing.T) {
+	t.Parallel()
 	dest := startDestination(t)
 	e := proxyEdge(t, dest)
 	k := e.adminKey
@@ -108,6 +110,7 @@ func TestProxySigningWithHMACThroughTLS(t *testing.T) {
 // proxy's configured secret, base16 — reaches the TLS destination computed over what it
 // received. A body too large to hold whole cannot be signed (413, nothing sent).
 func TestProxySigningInRequestHeaderThroughTLS(t *testing.T) {
+	t.Parallel()
 	dest := startDestination(t)
 	e := proxyEdge(t, dest)
 	k := e.adminKey

@@ -9,6 +9,7 @@ import (
 // tokenize with token.data and identifier, append_text, append_header with location,
 // application) are answered as openapi.json describes them.
 func TestOpenAPIBTTransformFormatsMatchHandlers(t *testing.T) {
+	t.Parallel()
 	doc := loadOpenAPI(t)
 	e := startEdge(t)
 	c := &responseChecker{t: t, doc: doc}

@@ -27,6 +27,7 @@ func (e *testEdge) btProxy(t *testing.T, dest *destination, body map[string]any)
 // module (tiny.wasm adds "x-tiny: 1"); a code transform shows as type code with its module in
 // code, which PUT accepts back; the module cannot be deleted while a code transform uses it.
 func TestBTCodeTransformFormats(t *testing.T) {
+	t.Parallel()
 	dest := startDestination(t)
 	e := proxyEdge(t, dest)
 	k := e.adminKey
@@ -71,6 +72,7 @@ func TestBTCodeTransformFormats(t *testing.T) {
 // type, containers and metadata, and a later append_json reads the new token's id through
 // transform_identifier.
 func TestBTTokenizeIdentifierResponseThroughTLS(t *testing.T) {
+	t.Parallel()
 	dest := startDestination(t)
 	e := proxyEdge(t, dest)
 	k := e.adminKey
@@ -107,6 +109,7 @@ func TestBTTokenizeIdentifierResponseThroughTLS(t *testing.T) {
 // the new token's id through append_header and transform_identifier, and a response transform
 // can read a token made in the request phase.
 func TestBTTokenizeIdentifierRequestThroughTLS(t *testing.T) {
+	t.Parallel()
 	dest := startDestination(t)
 	e := proxyEdge(t, dest)
 	k := e.adminKey
@@ -153,6 +156,7 @@ func TestBTTokenizeIdentifierRequestThroughTLS(t *testing.T) {
 // its name from options.location (what the SDK sends), and the singular request_transform /
 // response_transform are the first of their lists.
 func TestBTAppendTextAndHeaderLocation(t *testing.T) {
+	t.Parallel()
 	dest := startDestination(t)
 	e := proxyEdge(t, dest)
 	k := e.adminKey
@@ -183,6 +187,7 @@ func TestBTAppendTextAndHeaderLocation(t *testing.T) {
 // TestRejectBTTransformListMistakes: what a proxy's transforms may not do together is refused at
 // create, naming the list, and nothing is created.
 func TestRejectBTTransformListMistakes(t *testing.T) {
+	t.Parallel()
 	dest := startDestination(t)
 	e := proxyEdge(t, dest)
 	b64 := base64.StdEncoding.EncodeToString(testdataWasm(t, "tiny"))

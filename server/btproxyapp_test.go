@@ -11,6 +11,7 @@ import (
 // names an unrestricted application (or the admin) so that its proxy would detokenize what the
 // holder cannot: refused, nothing created, and a PATCH cannot smuggle the application in either.
 func TestRejectProxyBorrowingStrongerApplication(t *testing.T) {
+	t.Parallel()
 	dest := startDestination(t)
 	e := proxyEdge(t, dest)
 	strong := e.do("POST", "/applications", e.adminKey, map[string]any{"name": "strong", "type": "private",
@@ -47,6 +48,7 @@ func TestRejectProxyBorrowingStrongerApplication(t *testing.T) {
 // containers is unknown to it (400, nothing forwarded), one inside is detokenized and audited as
 // the application; the answer shows application_id, and a weaker updater cannot retarget it.
 func TestProxyActsAsItsApplication(t *testing.T) {
+	t.Parallel()
 	dest := startDestination(t)
 	e := proxyEdge(t, dest)
 	k := e.adminKey

@@ -48,6 +48,7 @@ var routes = []route{
 	{"/applications/key", "GET", (*api.API).GetApplicationByKey}, // before /applications/{id}
 	{"/applications/{id}", "GET", (*api.API).GetApplication},
 	{"/applications/{id}", "PUT", (*api.API).UpdateApplication},
+	{"/applications/{id}", "PATCH", (*api.API).UpdateApplication},
 	{"/applications/{id}", "DELETE", (*api.API).DeleteApplication},
 	{"/applications/{id}/keys", "POST", (*api.API).CreateApplicationKey},
 	{"/applications/{id}/keys", "GET", (*api.API).ListApplicationKeys},

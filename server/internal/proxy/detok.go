@@ -307,7 +307,8 @@ func renderProxyHeaders(x *exchange, req *fasthttp.Request, body []byte) error {
 	return renderHeadersWithin(x, &req.Header, &transformEnv{x: x, m: &message{body: body, req: req}}, x.exprLimits)
 }
 
-// fetchAndAudit loads every collected token in one read, checks the caller may use each, and
+// fetchAndAudit loads every collected token in one read, checks the caller's rules let it
+// detokenize each (edge.Principal.MayDetokenize: a token they do not is unknown), and
 // writes one audit record per token. Nothing is rendered unless all of that succeeded.
 func (s *Pipeline) fetchAndAudit(x *exchange) error {
 	from := x.env.fetched() // ids before this were fetched by an earlier call
@@ -322,7 +323,7 @@ func (s *Pipeline) fetchAndAudit(x *exchange) error {
 	}
 	for i := from; i < len(x.env.ids); i++ {
 		t := &x.env.res.Tokens[i]
-		if !t.Found || !x.c.Who.CanUseResolved(t) {
+		if !t.Found || !x.c.Who.MayDetokenizeResolved(t) {
 			return unknownToken(t.ID)
 		}
 		if x.env.wantObj[i] && t.Full == nil { // {{ token: id }} needs the whole token: rare
@@ -403,7 +404,7 @@ func (l *lazyEnv) Token(id []byte) (data, object []byte, ok bool) {
 		l.err = unknownToken(string(id))
 	case err != nil:
 		l.err = err
-	case !x.c.Who.CanUse(t.Containers):
+	case !x.c.Who.MayDetokenize(t.Containers):
 		l.err = unknownToken(string(id))
 	default:
 		if aerr := l.s.store.Audit(x.c.RC, l.s.detokEvent(x, t.ID)); aerr != nil {
@@ -448,9 +449,9 @@ func exprProblem(err error) error {
 	return edge.Invalid("expression", edge.ExprDetail(err))
 }
 
-// unknownToken is the one answer for a token that does not exist and for one in containers the
-// caller may not use: the two are indistinguishable, so no caller learns that a token exists
-// outside its containers.
+// unknownToken is the one answer for a token that does not exist and for one the caller's rules
+// do not let it detokenize: the two are indistinguishable, so no caller learns that a token
+// exists outside its rules.
 func unknownToken(id string) *edge.Problem {
 	return edge.Invalid("tokens", "unknown token "+edge.QuoteSafe(id))
 }

@@ -32,7 +32,7 @@ type message struct {
 // madeToken is a token a tokenize transform created, for transform_identifier.
 type madeToken struct {
 	identifier string
-	doc        []byte // the token as the API shows it without reveal
+	doc        []byte // the token as the API shows it, its data left out
 }
 
 // setHeader sets a header of the message.
@@ -323,7 +323,7 @@ func (s *Pipeline) createToken(x *exchange, t *Transform, m *message, data json.
 		return nil, err
 	}
 	if id := t.Options.Identifier; id != "" && len(tpl.Data) > 0 {
-		view, err := s.vault.View(tok, false)
+		view, err := s.vault.View(tok, edge.Redact) // a reference: no data
 		if err != nil {
 			return nil, err
 		}

@@ -7,6 +7,7 @@ package pgtest
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"net"
 	"net/url"
@@ -39,8 +40,16 @@ var (
 	dbSeq     atomic.Int64
 )
 
-// Main runs the tests and then stops the cluster, if one was started.
+// Main runs the tests and then stops the cluster, if one was started. Unless -parallel is given,
+// it runs eight parallel tests at a time: tests of a vault wait on PostgreSQL, sockets and
+// deadlines far more than they compute, and the default (GOMAXPROCS) would leave the CPUs idle.
 func Main(m *testing.M) {
+	flag.Parse()
+	given := false
+	flag.Visit(func(f *flag.Flag) { given = given || f.Name == "test.parallel" })
+	if !given {
+		_ = flag.Set("test.parallel", "8")
+	}
 	code := m.Run()
 	if server != nil {
 		server.stop()
