@@ -1,6 +1,7 @@
 package server
 
 import (
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"strings"
@@ -231,5 +232,52 @@ func TestRejectBTTransformListMistakes(t *testing.T) {
 				t.Fatal("a refused proxy was created")
 			}
 		})
+	}
+}
+
+// TestBTTransformsOverMutualTLS: a proxy in Basis Theory's formats with a client_certificate
+// reaches a destination that requires one: the request tokenize transform's token id arrives in
+// a header, presented with the configured client certificate, and the response tokenize
+// transform vaults the answer's card.
+func TestBTTransformsOverMutualTLS(t *testing.T) {
+	t.Parallel()
+	serverCA, clientCA := newTestCA(t, "server CA"), newTestCA(t, "client CA")
+	_, _, serverPair := issue(t, serverCA, "localhost", true)
+	clientCAs := x509.NewCertPool()
+	clientCAs.AddCert(clientCA.cert)
+	dest := startTLSDestination(t, serverCA.file, serverPair, clientCAs)
+	e := proxyEdge(t, dest)
+	k := e.adminKey
+	certPEM, keyPEM, _ := issue(t, clientCA, "bt-client", false)
+	px := e.btProxy(t, dest, map[string]any{
+		"client_certificate": string(certPEM) + string(keyPEM),
+		"request_transforms": []any{
+			map[string]any{"type": "tokenize", "options": map[string]any{"identifier": "in", "token": map[string]any{"type": "card_number", "data": "{{ request | json: '$.card' }}"}}},
+			map[string]any{"type": "append_header", "options": map[string]any{"location": "X-Card-Token", "value": "{{ transform_identifier: 'in' | json: '$.id' }}"}},
+		},
+		"response_transforms": []any{
+			map[string]any{"type": "tokenize", "options": map[string]any{"identifier": "out", "token": map[string]any{"type": "card_number", "data": "{{ res | json: '$.card' }}"}}},
+			map[string]any{"type": "append_json", "options": map[string]any{"value": "{{ transform_identifier: 'out' | json: '$.id' }}", "location": "$.card_token"}},
+		},
+	})
+	r := e.do("POST", "/proxy/json", k, `{"card":"4242424242424242"}`, "BT-PROXY-KEY", px["key"].(string),
+		"X-Answer", `{"card":"5555555555554444"}`).expect(t, 200).json(t)
+	got := dest.last(t)
+	if cn := got.header.Get("X-Test-Client-CN"); cn != "bt-client" {
+		t.Fatalf("destination saw client %q", cn)
+	}
+	for id, want := range map[string]string{got.header.Get("X-Card-Token"): "4242424242424242", r["card_token"].(string): "5555555555554444"} {
+		if data := e.do("GET", "/tokens/"+id, k, nil).expect(t, 200).json(t)["data"]; data != want {
+			t.Fatalf("token %q holds %v, want %s", id, data, want)
+		}
+	}
+	// Without the certificate the destination refuses the handshake: nothing reaches it.
+	plain := e.btProxy(t, dest, map[string]any{})
+	n := len(dest.requests())
+	if r := e.do("POST", "/proxy/json", k, `{}`, "BT-PROXY-KEY", plain["key"].(string)); r.status < 500 {
+		t.Fatalf("without a client certificate: %d %s", r.status, r.body)
+	}
+	if len(dest.requests()) != n {
+		t.Fatal("a request without a client certificate reached the destination")
 	}
 }
