@@ -201,10 +201,17 @@ func (s *Pipeline) detokenizeRequest(x *exchange, req *fasthttp.Request, body []
 		if !mayExpress(v, expr.Header) {
 			continue
 		}
+		if !headerExprs && x.px != nil {
+			x.renderer().SetProxySource(true) // {{ proxy }} in a pre-configured proxy's headers
+		}
 		headerExprs = true
+		x.proxyHeaders = x.proxyHeaders || x.px != nil && bytes.Contains(v, []byte("proxy"))
 		if err := x.collectChecked(v, expr.Header); err != nil && headerErr == nil {
 			headerErr = err
 		}
+	}
+	if headerExprs && x.px != nil {
+		x.renderer().SetProxySource(false)
 	}
 	if headerErr != nil {
 		return nil, exprProblem(headerErr)
@@ -226,8 +233,8 @@ func (s *Pipeline) detokenizeRequest(x *exchange, req *fasthttp.Request, body []
 		}
 		req.URI().SetQueryStringBytes(out)
 	}
-	if headerExprs {
-		if err := renderHeaders(x, &req.Header); err != nil {
+	if headerExprs && !x.proxyHeaders { // else renderProxyHeaders, once the body is final
+		if err := renderHeaders(x, &req.Header, &x.env); err != nil {
 			return nil, err
 		}
 	}
@@ -262,7 +269,12 @@ func (s *Pipeline) resolveCollected(x *exchange) error {
 
 // renderHeaders resolves expressions in header values; a control character (but HTAB) in a
 // result is refused.
-func renderHeaders(x *exchange, h *fasthttp.RequestHeader) error {
+func renderHeaders(x *exchange, h *fasthttp.RequestHeader, env expr.Env) error {
+	return renderHeadersWithin(x, h, env, expr.Limits{MaxExpansion: maxHeaderValue})
+}
+
+// renderHeadersWithin is renderHeaders under lim; a header value over maxHeaderValue is refused.
+func renderHeadersWithin(x *exchange, h *fasthttp.RequestHeader, env expr.Env, lim expr.Limits) error {
 	type kv struct{ k, v []byte }
 	var todo []kv
 	for k, v := range h.All() {
@@ -271,15 +283,28 @@ func renderHeaders(x *exchange, h *fasthttp.RequestHeader) error {
 		}
 	}
 	r := x.renderer()
-	r.SetLimits(expr.Limits{MaxExpansion: maxHeaderValue})
+	r.SetLimits(lim)
 	for _, e := range todo {
-		out, err := r.Render(nil, e.v, expr.Header, &x.env)
+		out, err := r.Render(nil, e.v, expr.Header, env)
 		if err != nil {
 			return exprProblem(err)
+		}
+		if len(out) > maxHeaderValue {
+			return edge.NewProblem(http.StatusRequestEntityTooLarge, "the detokenized request is larger than allowed")
 		}
 		h.SetBytesKV(e.k, out)
 	}
 	return nil
+}
+
+// renderProxyHeaders renders the headers of a request whose header expressions may read
+// {{ proxy }} (Basis Theory's request signing), over the body as it is sent. Reading the body is
+// bounded as a buffered body's expressions are; each value still by maxHeaderValue.
+func renderProxyHeaders(x *exchange, req *fasthttp.Request, body []byte) error {
+	r := x.renderer()
+	r.SetProxySource(true)
+	defer r.SetProxySource(false)
+	return renderHeadersWithin(x, &req.Header, &transformEnv{x: x, m: &message{body: body, req: req}}, x.exprLimits)
 }
 
 // fetchAndAudit loads every collected token in one read, checks the caller's rules let it
