@@ -412,7 +412,8 @@ func (j *Journal) encode(b *batch, evs []Event, now time.Time) error {
 		plain = append(plain, base...)
 		// Short only for valid UTF-8: a full event's JSON turns invalid bytes into U+FFFD, and
 		// both forms must read back alike.
-		if i > 0 && sameButEntity(ev, &evs[0]) && len(ev.EntityID) <= 0xffff && utf8.ValidString(ev.EntityID) {
+		if i > 0 && sameButEntity(ev, &evs[0]) && len(ev.EntityID) <= 0xffff &&
+			(PlainASCII(ev.EntityID) || utf8.ValidString(ev.EntityID)) {
 			plain = append(plain, 0, 0) // short: as the first event, with this entity id
 			plain = binary.BigEndian.AppendUint16(plain, uint16(len(ev.EntityID)))
 			plain = append(plain, ev.EntityID...)
