@@ -132,9 +132,7 @@ func (p *parser) peek() byte {
 
 func (p *parser) word() []byte {
 	s, i := p.s, p.i
-	for i < len(s) && idChar[s[i]] {
-		i++
-	}
+	i += indexNonID(s[i:])
 	w := s[p.i:i]
 	p.i = i
 	return w
