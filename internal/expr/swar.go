@@ -120,6 +120,6 @@ func nonIDBytes(x uint64) uint64 {
 	letter := (l + ones*(0x80-'a')) &^ (l + ones*(0x7f-'z'))
 	digit := (y + ones*(0x80-'0')) &^ (y + ones*(0x7f-'9'))
 	dash, under := y^ones*'-', y^ones*'_'
-	dash, under = ^((dash+low7)|dash), ^((under+low7)|under)
+	dash, under = ^((dash + low7) | dash), ^((under + low7) | under)
 	return ^((letter | digit | dash | under) &^ x) & highs // a byte of x from 0x80 up is none
 }
