@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -39,23 +40,33 @@ type Metrics struct {
 // labels (what WithLabelValues does on every call). Label sets are few: routes, statuses and
 // algorithm names are bounded.
 type series[K comparable, V any] struct {
-	mu sync.Mutex
-	m  map[K]V
+	mu   sync.Mutex
+	m    map[K]*seriesEntry[K, V]
+	last atomic.Pointer[seriesEntry[K, V]] // the entry got last: the next request usually wants it
+}
+
+type seriesEntry[K comparable, V any] struct {
+	k K
+	v V
 }
 
 // get is the series for k, resolved by resolve on first use.
 func (s *series[K, V]) get(k K, resolve func() V) V {
+	if e := s.last.Load(); e != nil && e.k == k {
+		return e.v // no lock, no hash
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	v, ok := s.m[k]
+	e, ok := s.m[k]
 	if !ok {
 		if s.m == nil {
-			s.m = map[K]V{}
+			s.m = map[K]*seriesEntry[K, V]{}
 		}
-		v = resolve()
-		s.m[k] = v
+		e = &seriesEntry[K, V]{k, resolve()}
+		s.m[k] = e
 	}
-	return v
+	s.last.Store(e)
+	return e.v
 }
 
 type algResult struct {
