@@ -27,7 +27,8 @@ func FuzzViewTokenAgreesWithDecodeToken(f *testing.F) {
 	f.Add([]byte{tokenCodecVersion, 0, 0, 0, 0, 0, 0, 0, 1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01, 0, 0, 0, 0})
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, b []byte) {
-		rt, ok := viewToken(b, now)
+		var rt ResolvedToken
+		ok := viewToken(&rt, b, now)
 		full, err := decodeToken(b)
 		if err != nil {
 			return
