@@ -735,10 +735,7 @@ func appendEventJSON(b []byte, ev *Event, id, stamp []byte) []byte {
 func appendJSONString(b []byte, s string) []byte {
 	b = append(b, '"')
 	for {
-		i := 0
-		for i < len(s) && !jsonEscaped[s[i]] {
-			i++
-		}
+		i := indexJSONEscaped(s)
 		b = append(b, s[:i]...)
 		if i == len(s) {
 			return append(b, '"')
