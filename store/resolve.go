@@ -64,8 +64,8 @@ func (s *badgerStore) ResolveTokens(ctx context.Context, ids []string, r *Resolv
 // viewToken reads the fields resolution needs from an opened record into t, without copying.
 // A token past its expiry gets Found false. Every proxied token goes through here, so the
 // common record — every field before the times under 128 bytes — is read by offsets; any other
-// goes through the decoder. t is written in place: the token is 14 words, and copies of it
-// were a third of this.
+// goes through the decoder. t is filled in place: the token is 14 words, and copying it
+// through the calls would cost a third of the read.
 func viewToken(t *ResolvedToken, rec []byte, now time.Time) bool {
 	if !knownVersion(rec) {
 		return false
