@@ -157,7 +157,10 @@ func (s *Server) handle(rc *fasthttp.RequestCtx) {
 	}
 	s.metrics.Observe(c.Route, l.Status, l.Duration, c.DestDuration, c.Tokens)
 	if err == nil && c.Stream != nil {
-		c.Stream.LogLater(&l) // the body is still on its way: logged when it ends
+		// The body is still on its way: logged when it ends. LogLater copies the line; passing
+		// a copy keeps l itself off the heap on every request.
+		lc := l
+		c.Stream.LogLater(&lc)
 		return
 	}
 	if !rc.Response.IsBodyStream() {

@@ -19,7 +19,8 @@ func TestTokenCodecReadsVersion2(t *testing.T) {
 	if err != nil || !reflect.DeepEqual(got, tok) {
 		t.Fatalf("version 2: %v\n got %+v\nwant %+v", err, got, tok)
 	}
-	if rt, ok := viewToken(v2, now); !ok || !rt.Found || string(rt.Data) != string(tok.Data) {
+	var rt ResolvedToken
+	if ok := viewToken(&rt, v2, now); !ok || !rt.Found || string(rt.Data) != string(tok.Data) {
 		t.Fatalf("view of version 2: %v %+v", ok, rt)
 	}
 }

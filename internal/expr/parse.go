@@ -153,9 +153,7 @@ func (p *parser) peek() byte {
 
 func (p *parser) word() []byte {
 	s, i := p.s, p.i
-	for i < len(s) && idChar[s[i]] {
-		i++
-	}
+	i += indexNonID(s[i:])
 	w := s[p.i:i]
 	p.i = i
 	return w
@@ -184,6 +182,40 @@ func (p *parser) identifier() []byte {
 
 // parse parses the text between "{{" and "}}" into ex.
 func (p *parser) parse(ex *expr) *perr {
+	if p.bare(ex) {
+		return ex.checkBound()
+	}
+	return p.parseAny(ex)
+}
+
+// bare parses the commonest expression, a source word alone ({{ id }}, {{ encrypted }}),
+// without the general walk: what parseAny makes of it. Anything else is left to parseAny.
+func (p *parser) bare(ex *expr) bool {
+	s := p.s[p.i:]
+	i := 0
+	for i < len(s) && isSpace(s[i]) {
+		i++
+	}
+	n := indexNonID(s[i:])
+	j := i + n
+	for j < len(s) && isSpace(s[j]) {
+		j++
+	}
+	if n == 0 || n > MaxIDLen || j < len(s) {
+		return false
+	}
+	ex.path, ex.nf = nil, 0
+	if w := s[i : i+n]; string(w) == "encrypted" {
+		ex.kind, ex.id = RefEncrypted, nil
+	} else {
+		ex.kind, ex.id = RefToken, w
+	}
+	p.i = len(p.s)
+	return true
+}
+
+// parseAny is parse for any expression.
+func (p *parser) parseAny(ex *expr) *perr {
 	// Reset only the header: calls[:nf] are reset one by one as parsed
 	// (zeroing the whole array costs more than the parse).
 	ex.kind, ex.id, ex.path, ex.nf = 0, nil, nil, 0

@@ -60,6 +60,7 @@ type Renderer struct {
 	argBuf []byte           // cap argBufCap
 	textHW int              // high-water marks of text and argBuf, for wiping
 	argHW  int
+	callHW int // and of r.ex.calls, for clearing
 
 	bufs [2][]byte // ping-pong buffers for filter chains
 	hbuf []byte    // hmac scratch
@@ -121,7 +122,8 @@ func Release(r *Renderer) {
 	clear(r.text[:r.textHW])
 	clear(r.argBuf[:r.argHW])
 	r.textHW, r.argHW = 0, 0
-	r.ex = expr{}
+	clear(r.ex.calls[:r.callHW]) // the rest were not written since the last Release
+	r.ex.kind, r.ex.id, r.ex.path, r.ex.nf, r.callHW = 0, nil, nil, 0, 0
 	r.last = lastParse{}
 	r.p = parser{}
 	r.set = Limits{}
@@ -466,6 +468,7 @@ func (r *Renderer) parseAt(src []byte, h hit, off int64) (raw []byte, idx int, e
 	r.p.header = r.st.ctx == Header
 	pe := r.p.parse(&r.ex)
 	r.argHW = max(r.argHW, len(r.p.buf))
+	r.callHW = max(r.callHW, r.ex.nf) // parse writes calls[:nf] only
 	if pe != nil {
 		return raw, idx, newError(pe.err, pe.detail, raw, off, nil, false)
 	}

@@ -27,6 +27,7 @@ type detokEnv struct {
 	wantObj   []bool
 	config    map[string]string
 	encrypted []byte
+	next      int // where Token looks first: after the id it found last
 }
 
 var resolvedPool = sync.Pool{New: func() any { return new(store.Resolved) }}
@@ -53,15 +54,26 @@ var _ expr.Env = (*detokEnv)(nil)
 
 func (e *detokEnv) index(id []byte) int {
 	for i, x := range e.ids {
-		if x == string(id) {
+		if sameID(x, id) {
 			return i
 		}
 	}
 	return -1
 }
 
+// sameID is x == string(id), told apart by their first bytes before a call to compare the rest:
+// the ids of one request are random UUIDs of one length.
+func sameID(x string, id []byte) bool {
+	return len(x) == len(id) && (len(x) == 0 || x[0] == id[0]) && x == string(id)
+}
+
 func (e *detokEnv) Token(id []byte) (data, object []byte, ok bool) {
-	i := e.index(id)
+	// Render asks for the tokens in the order collect found them: try the one after the last.
+	i := e.next
+	if i >= len(e.ids) || !sameID(e.ids[i], id) {
+		i = e.index(id)
+	}
+	e.next = i + 1
 	if i < 0 || i >= e.fetched() || !e.res.Tokens[i].Found {
 		return nil, nil, false
 	}
@@ -155,7 +167,7 @@ func (x *exchange) collectChecked(src []byte, ec expr.Context) error {
 func (x *exchange) collectedIndex(id []byte) int {
 	start := 0
 	for j, end := range x.idEnds {
-		if bytes.Equal(x.idBuf[start:end], id) {
+		if prev := x.idBuf[start:end]; len(prev) == len(id) && (len(id) == 0 || prev[0] == id[0]) && bytes.Equal(prev, id) {
 			return len(x.env.ids) + j
 		}
 		start = end

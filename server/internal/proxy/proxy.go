@@ -314,6 +314,9 @@ func appendQueryWithout(dst []byte, start int, query []byte, name string) []byte
 
 // hasQueryParam reports whether a raw query has a pair named name (any case).
 func hasQueryParam(query []byte, name string) bool {
+	if len(query) == 0 {
+		return false // the usual case, without setting up the split
+	}
 	for kv := range bytes.SplitSeq(query, []byte("&")) {
 		if k, _, _ := bytes.Cut(kv, []byte("=")); bytes.EqualFold(k, []byte(name)) {
 			return true
