@@ -191,6 +191,9 @@ func (p *parser) parse(ex *expr) *perr {
 // bare parses the commonest expression, a source word alone ({{ id }}, {{ encrypted }}),
 // without the general walk: what parseAny makes of it. Anything else is left to parseAny.
 func (p *parser) bare(ex *expr) bool {
+	if p.srcs != 0 {
+		return false // a transform's value, where words may name message sources
+	}
 	s := p.s[p.i:]
 	i := 0
 	for i < len(s) && isSpace(s[i]) {
