@@ -55,6 +55,7 @@ type View struct {
 	SearchIndexes         []string          `json:"search_indexes"`
 	CreatedBy             string            `json:"created_by,omitempty"`
 	CreatedAt             time.Time         `json:"created_at"`
+	ModifiedBy            string            `json:"modified_by,omitempty"`
 	ModifiedAt            *time.Time        `json:"modified_at,omitempty"`
 	ExpiresAt             *time.Time        `json:"expires_at"`
 	Card                  *Card             `json:"card,omitempty"`
@@ -243,7 +244,7 @@ func (v *Vault) Update(ctx context.Context, who *edge.Principal, id string, req 
 		return nil, err
 	}
 	now := v.now().UTC()
-	t.ModifiedAt = &now
+	t.ModifiedAt, t.ModifiedBy = &now, who.AppID
 	if err := v.store.UpdateToken(ctx, t, edge.Event(who, v.now(), "token", t.ID, "update")); err != nil {
 		return nil, err
 	}
@@ -267,7 +268,7 @@ func (v *Vault) View(t *store.Token, shape edge.Transform) (*View, error) {
 	w := &View{
 		ID: t.ID, TenantID: edge.TenantID, Type: t.Type, Metadata: t.Metadata, Containers: t.Containers, Mask: t.Mask,
 		Fingerprint: t.Fingerprint, FingerprintExpression: t.FingerprintExpression, SearchIndexes: t.SearchIndexes,
-		CreatedBy: t.CreatedBy, CreatedAt: t.CreatedAt, ModifiedAt: t.ModifiedAt, ExpiresAt: t.ExpiresAt,
+		CreatedBy: t.CreatedBy, CreatedAt: t.CreatedAt, ModifiedBy: t.ModifiedBy, ModifiedAt: t.ModifiedAt, ExpiresAt: t.ExpiresAt,
 		Card: summary(t.Type, t.Data), Bank: bankSummary(t.Type, t.Data),
 	}
 	if w.Metadata == nil {
