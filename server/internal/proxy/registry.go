@@ -208,8 +208,11 @@ func ValidateDeclarative(t *Transform, field string) error {
 	case "tokenize":
 		return validateTokenize(t, field)
 	case "mask":
+		if t.Matcher == matcherPAN {
+			return validatePANMask(t, field)
+		}
 		if t.Matcher != "regex" {
-			return edge.Invalid(field, `mask needs "matcher": "regex"`)
+			return edge.Invalid(field, `mask needs "matcher": "regex" or "chase_stratus_pan"`)
 		}
 		re, insts, err := compileMask(t.Expression)
 		if err == errMaskTooComplex {

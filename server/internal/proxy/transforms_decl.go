@@ -228,6 +228,9 @@ const maxMaskMatches = 10000
 // Over maxMaskMatches, or on a body too large for the expression's cost (maskAffordable), it gives
 // up (ok false) rather than leave matches unmasked.
 func maskBody(t *Transform, body []byte) ([]byte, bool) {
+	if t.Matcher == matcherPAN {
+		return maskPANs(body, t.Replacement)
+	}
 	if t.re == nil {
 		return body, true
 	}
