@@ -1,4 +1,4 @@
-// Command sluice is the tokenization edge: `sluice serve`, `sluice version`.
+// Command sluice is the tokenization edge: `sluice serve`, `rekey`, `backup`, `restore`, `copy`, `version`.
 package main
 
 import (
@@ -19,6 +19,11 @@ commands:
   rekey     rotate the master key: --data-dir DIR (or --database-url postgres://…), current key
             from SLUICE_MASTER_KEY or --master-key-file, new key from SLUICE_NEW_MASTER_KEY or
             --new-master-key-file
+  backup    --out FILE: a consistent, encrypted copy of the Badger vault in --data-dir, taken
+            by the running edge (through --admin-listen) while it serves, or directly when stopped
+  restore   --in FILE --data-dir DIR: a new data dir from a backup (same master key)
+  copy      --data-dir DIR --to postgres://…: the Badger vault into PostgreSQL, verified;
+            run it again to finish an interrupted copy (it writes only what is missing)
   version   print the version
 `
 
@@ -38,6 +43,22 @@ func main() {
 		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 		defer stop()
 		if err := server.Run(ctx, cfg); err != nil {
+			fail(err)
+		}
+	case "backup":
+		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+		defer stop()
+		if err := server.Backup(ctx, os.Args[2:], os.Getenv, os.Stdout); err != nil {
+			fail(err)
+		}
+	case "restore":
+		if err := server.Restore(os.Args[2:], os.Getenv, os.Stdout); err != nil {
+			fail(err)
+		}
+	case "copy":
+		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+		defer stop()
+		if err := server.Copy(ctx, os.Args[2:], os.Getenv, os.Stdout, os.Stderr); err != nil {
 			fail(err)
 		}
 	case "rekey":

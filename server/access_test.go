@@ -28,6 +28,7 @@ func (e *testEdge) appWith(typ string, containers []string, perms ...string) str
 // guessed PAN is vaulted in /pci/high/ with deduplicate_token. Neither gets the stored token, its
 // expiry or its metadata: each gets a token of its own, as if there were no duplicate.
 func TestDedupeRespectsContainers(t *testing.T) {
+	t.Parallel()
 	e := startEdge(t)
 	const secretMeta, secretExpiry = "vaulted-by-pci-team", "2099-01-02T03:04:05Z"
 	stored := cardBody(pan)
@@ -83,6 +84,7 @@ func TestDedupeRespectsContainers(t *testing.T) {
 // TestApplicationCannotGrantMoreThanItHolds: a key with application:* limited to /general/ tries
 // to create, widen, take over or delete applications holding more than it does.
 func TestApplicationCannotGrantMoreThanItHolds(t *testing.T) {
+	t.Parallel()
 	e := startEdge(t)
 	manager := e.appWith("management", []string{"/general/"}, "application:create", "application:read",
 		"application:update", "application:delete", "token:read", "token:create")
@@ -146,6 +148,7 @@ func TestApplicationCannotGrantMoreThanItHolds(t *testing.T) {
 // id that was never vaulted, on every route that takes a token id. The two answers are the same:
 // status, headers and body (with the id normalised). Nothing reaches the destination.
 func TestNoExistenceOracle(t *testing.T) {
+	t.Parallel()
 	dest := startDestination(t)
 	e := proxyEdge(t, dest)
 	hidden := e.token(e.adminKey, cardBody(pan)) // /pci/high/
@@ -241,6 +244,7 @@ func headersBut(h http.Header) string {
 // TestRejectTokenizeTransformOutsideContainers: a key limited to /general/ cannot vault a token
 // in /pci/high/ through a proxy's tokenize transform or a Footprint ingress rule.
 func TestRejectTokenizeTransformOutsideContainers(t *testing.T) {
+	t.Parallel()
 	dest := startDestination(t)
 	e := proxyEdge(t, dest)
 	key := e.appWith("private", []string{"/general/"}, "token:create", "proxy:invoke")

@@ -17,6 +17,7 @@ func cardBody(number string) map[string]any {
 // TestTokensEndToEnd walks the first must-show through real sockets: a limited
 // application, a card token read masked and revealed, and 401, 403, 404, 409, 400, 413 as RFC 7807.
 func TestTokensEndToEnd(t *testing.T) {
+	t.Parallel()
 	e := startEdge(t)
 	writer, writerID := e.newApp("private", "token:create", "token:read")
 	revealer, _ := e.newApp("private", "token:reveal")
@@ -107,6 +108,7 @@ func assertNoSecrets(t *testing.T, text string, secrets ...string) {
 }
 
 func TestTokenTypesOverHTTP(t *testing.T) {
+	t.Parallel()
 	e := startEdge(t)
 	key, _ := e.newApp("private", "token:create", "token:reveal")
 	tests := []struct {
@@ -146,6 +148,7 @@ func TestTokenTypesOverHTTP(t *testing.T) {
 }
 
 func TestTokenPatchDeleteExpiryDedupe(t *testing.T) {
+	t.Parallel()
 	e := startEdge(t)
 	k := e.adminKey
 	a := e.do("POST", "/tokens", k, map[string]any{"type": "token", "data": map[string]any{"a": 1, "b": 2}, "deduplicate_token": true}).expect(t, 201).json(t)
@@ -186,6 +189,7 @@ func TestTokenPatchDeleteExpiryDedupe(t *testing.T) {
 }
 
 func TestApplicationsAPI(t *testing.T) {
+	t.Parallel()
 	e := startEdge(t)
 	k := e.adminKey
 	e.do("POST", "/applications", k, map[string]any{"name": "x", "type": "private", "permissions": []string{"token:fly"}}).expectProblem(t, 400, false)
@@ -224,6 +228,7 @@ func TestApplicationsAPI(t *testing.T) {
 }
 
 func TestLogsPagination(t *testing.T) {
+	t.Parallel()
 	e := startEdge(t)
 	for i := 0; i < 7; i++ {
 		e.do("POST", "/tokens", e.adminKey, map[string]any{"data": i}).expect(t, 201)
@@ -252,6 +257,7 @@ func TestLogsPagination(t *testing.T) {
 }
 
 func TestHealthAndReady(t *testing.T) {
+	t.Parallel()
 	e := startEdge(t)
 	for _, p := range []string{"/healthz", "/readyz"} {
 		res, err := httpGet(e.admin + p)
@@ -262,6 +268,7 @@ func TestHealthAndReady(t *testing.T) {
 }
 
 func TestCustomMaskAndFingerprintExpression(t *testing.T) {
+	t.Parallel()
 	e := startEdge(t)
 	k := e.adminKey
 	reader, _ := e.newApp("private", "token:read", "token:create")

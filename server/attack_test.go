@@ -9,6 +9,7 @@ import (
 // Regression tests for attacks found in review; each is named after the attack.
 
 func TestRejectBorrowedApplicationID(t *testing.T) {
+	t.Parallel()
 	dest := startDestination(t)
 	e := proxyEdge(t, dest)
 	pci := e.token(e.adminKey, cardBody(pan))
@@ -34,6 +35,7 @@ func TestRejectBorrowedApplicationID(t *testing.T) {
 }
 
 func TestRejectVaultProxyByIDWithoutKey(t *testing.T) {
+	t.Parallel()
 	dest := startDestination(t)
 	e := proxyEdge(t, dest)
 	px := e.do("POST", "/proxies", e.adminKey, map[string]any{"name": "open", "destination_url": dest.url, "require_auth": false}).expect(t, 201).json(t)
@@ -44,6 +46,7 @@ func TestRejectVaultProxyByIDWithoutKey(t *testing.T) {
 }
 
 func TestRejectMaskChangeWithoutReveal(t *testing.T) {
+	t.Parallel()
 	e := startEdge(t)
 	id := e.token(e.adminKey, cardBody(pan))
 	updater, _ := e.newApp("private", "token:update", "token:read")
@@ -56,6 +59,7 @@ func TestRejectMaskChangeWithoutReveal(t *testing.T) {
 }
 
 func TestRejectReadOutsideContainers(t *testing.T) {
+	t.Parallel()
 	e := startEdge(t)
 	pci := e.token(e.adminKey, cardBody(pan))
 	m := e.do("POST", "/applications", e.adminKey, map[string]any{"name": "g", "type": "private",
@@ -70,6 +74,7 @@ func TestRejectReadOutsideContainers(t *testing.T) {
 }
 
 func TestRejectJITWhenEphemeralOff(t *testing.T) {
+	t.Parallel()
 	dest := startDestination(t)
 	off := false
 	e := proxyEdge(t, dest, func(c *Config) { c.EphemeralProxy = &off })
@@ -82,6 +87,7 @@ func TestRejectJITWhenEphemeralOff(t *testing.T) {
 // TestRejectJSONBreakoutWithMislabelledBody: a value meant to break out of its JSON string stays
 // inside it whatever the case of the Content-Type, and when a JSON body is labelled text/plain.
 func TestRejectJSONBreakoutWithMislabelledBody(t *testing.T) {
+	t.Parallel()
 	dest := startDestination(t)
 	e := proxyEdge(t, dest)
 	evil := e.token(e.adminKey, map[string]any{"data": `x","admin":true,"y":"`})
@@ -97,6 +103,7 @@ func TestRejectJSONBreakoutWithMislabelledBody(t *testing.T) {
 // TestRejectExpansionBomb: a small body that names one big token many times is refused instead of
 // rendering hundreds of megabytes.
 func TestRejectExpansionBomb(t *testing.T) {
+	t.Parallel()
 	dest := startDestination(t)
 	e := proxyEdge(t, dest)
 	big := e.token(e.adminKey, map[string]any{"data": strings.Repeat("A", 3<<20)})
@@ -109,6 +116,7 @@ func TestRejectExpansionBomb(t *testing.T) {
 }
 
 func TestRejectCostlyMaskTransforms(t *testing.T) {
+	t.Parallel()
 	e := startEdge(t)
 	for _, tr := range []map[string]any{
 		{"type": "mask", "matcher": "regex", "expression": `(\d*)`},

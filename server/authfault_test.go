@@ -23,6 +23,7 @@ func (appsUnavailable) ApplicationByKey(context.Context, string) (*store.Applica
 // TestVaultFaultIsNotUnauthenticated: a vault that cannot look an API key up answers 503, not
 // 401: the caller's key may be perfectly good, and a 401 would tell it to throw the key away.
 func TestVaultFaultIsNotUnauthenticated(t *testing.T) {
+	t.Parallel()
 	st, err := store.Open(store.Options{InMemory: true, MasterKey: bytes.Repeat([]byte{1}, 32)})
 	if err != nil {
 		t.Fatal(err)

@@ -96,6 +96,7 @@ func breakoutEdge(t *testing.T) (e *testEdge, dest *destination, evil, age strin
 // string body), here with an unquoted expression so that it is not a JSON document before it is
 // rendered: the value inside the JSON string stays inside it.
 func TestRejectJSONBreakoutTextPlain(t *testing.T) {
+	t.Parallel()
 	e, dest, evil, age := breakoutEdge(t)
 	body := `{"name":"{{ ` + evil + ` }}","age":{{ ` + age + ` }}}`
 	for _, label := range []string{"text/plain", "text/plain;charset=UTF-8", "application/octet-stream"} {
@@ -108,6 +109,7 @@ func TestRejectJSONBreakoutTextPlain(t *testing.T) {
 
 // TestRejectJSONBreakoutUnlabelled: the same with no Content-Type at all.
 func TestRejectJSONBreakoutUnlabelled(t *testing.T) {
+	t.Parallel()
 	e, dest, evil, age := breakoutEdge(t)
 	body := `{"name":"{{ ` + evil + ` }}","age":{{ ` + age + ` }}}`
 	e.sendBody(dest, "", []byte(body), false).expect(t, 200)
@@ -117,6 +119,7 @@ func TestRejectJSONBreakoutUnlabelled(t *testing.T) {
 // TestRejectJSONBreakoutChunkedTextPlain: a JSON document sent chunked, labelled text/plain or
 // not at all. It is also read whole (it is small): the destination gets it with a Content-Length.
 func TestRejectJSONBreakoutChunkedTextPlain(t *testing.T) {
+	t.Parallel()
 	e, dest, evil, _ := breakoutEdge(t)
 	body := `{"name":"{{ ` + evil + ` }}","role":"user"}`
 	for _, label := range []string{"text/plain", "", "application/json"} {
@@ -139,6 +142,7 @@ func TestRejectJSONBreakoutChunkedTextPlain(t *testing.T) {
 // limit streams; with the expressions on both sides of it (and so across the stream's chunks),
 // labelled text/plain, with a Content-Length or chunked.
 func TestRejectJSONBreakoutStreamedOverWholeBodyLimit(t *testing.T) {
+	t.Parallel()
 	e, dest, evil, _ := breakoutEdge(t)
 	const unit = `x\"{\\` // an escaped quote, a brace, an escaped backslash: all still in the string
 	pad := strings.Repeat(unit, proxy.BufferLimit/len(unit)+1000)
@@ -161,6 +165,7 @@ func TestRejectJSONBreakoutStreamedOverWholeBodyLimit(t *testing.T) {
 
 // TestRejectJSONBreakoutNDJSON: newline-delimited JSON is JSON: each line keeps its keys.
 func TestRejectJSONBreakoutNDJSON(t *testing.T) {
+	t.Parallel()
 	e, dest, evil, age := breakoutEdge(t)
 	body := "{\"name\":\"{{ " + evil + " }}\"}\n{\"age\":{{ " + age + " }},\"name\":\"Mr {{ " + evil + " | json: '$' }}\"}\n"
 	for _, label := range []string{"application/x-ndjson", "application/jsonl", "application/json-seq"} {
@@ -180,6 +185,7 @@ func TestRejectJSONBreakoutNDJSON(t *testing.T) {
 // TestRejectJSONBreakoutInHeader: a header whose value is JSON (Dropbox-API-Arg style) keeps a
 // value inside its string; the destination gets JSON with the template's keys.
 func TestRejectJSONBreakoutInHeader(t *testing.T) {
+	t.Parallel()
 	e, dest, evil, _ := breakoutEdge(t)
 	e.sendBody(dest, "application/json", []byte(`{}`), false, "X-Arg", `{"name":"{{ `+evil+` }}","mode":"add"}`).expect(t, 200)
 	got := dest.last(t).header.Get("X-Arg")

@@ -15,6 +15,7 @@ import (
 // all, whole, chunked or streamed past the whole-body limit, or in a JSON header: a token value
 // `"x","role":"admin"` stays one JSON string and adds no key.
 func TestRejectJSONBreakoutUnquotedValueTextPlain(t *testing.T) {
+	t.Parallel()
 	dest := startDestination(t)
 	e := proxyEdge(t, dest)
 	const evil = `"x","role":"admin"`

@@ -5,6 +5,7 @@ import "testing"
 // TestRevokedApplicationKeyRefusedOnOtherNode: node 2 has both keys of an application cached;
 // revoking one on node 1 refuses it on node 2 too, and the other key keeps working there.
 func TestRevokedApplicationKeyRefusedOnOtherNode(t *testing.T) {
+	t.Parallel()
 	dest := startDestination(t)
 	n1, n2 := twoNodes(t, dest)
 	first, id := n1.newApp("private", "token:read")

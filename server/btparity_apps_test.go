@@ -78,6 +78,7 @@ func pageAllOffset(t *testing.T, e *testEdge, key, path string, size int) (ids [
 // is empty; each list pages to its end, every item once, with filters, and refuses sizes it
 // does not serve.
 func TestOffsetListsIgnoringPageWouldLoopForever(t *testing.T) {
+	t.Parallel()
 	e := startEdge(t)
 	var apps, proxies []string
 	for i := range 7 {
@@ -147,6 +148,7 @@ func TestOffsetListsIgnoringPageWouldLoopForever(t *testing.T) {
 // TestLogTotalIsNoExistenceOracle: a container-limited caller asking the log about a token in a
 // container it may not use learns nothing, not even from total_items.
 func TestLogTotalIsNoExistenceOracle(t *testing.T) {
+	t.Parallel()
 	e := startEdge(t)
 	hidden := e.token(e.adminKey, map[string]any{"type": "token", "data": "elsewhere", "containers": []string{"/pci/"}})
 	mine := e.token(e.adminKey, map[string]any{"type": "token", "data": "here", "containers": []string{"/general/"}})
@@ -170,6 +172,7 @@ func TestLogTotalIsNoExistenceOracle(t *testing.T) {
 // one refuses it on the very next call, although it was just used (cached), and the other keeps
 // working. Listing and reading keys never shows a key value.
 func TestDeletedApplicationKeyStopsAtOnce(t *testing.T) {
+	t.Parallel()
 	e := startEdge(t)
 	app := e.do("POST", "/applications", e.adminKey, map[string]any{"name": "rotating", "type": "private", "permissions": []string{"token:create"}}).expect(t, 201).json(t)
 	id, first := app["id"].(string), app["key"].(string)
@@ -211,6 +214,7 @@ func TestDeletedApplicationKeyStopsAtOnce(t *testing.T) {
 // (or revoke) a key of an application holding more than it could grant: the new key would hand
 // it those rights.
 func TestMintingAKeyForAStrongerApplicationIsRefused(t *testing.T) {
+	t.Parallel()
 	e := startEdge(t)
 	_, strong := e.newApp("private", "token:read", "token:reveal")
 	weak, _ := e.newApp("management", "application:update", "application:read", "token:read")
@@ -228,6 +232,7 @@ func TestMintingAKeyForAStrongerApplicationIsRefused(t *testing.T) {
 // TestOwnApplicationNeedsOnlyAValidKey: GET /applications/key answers the caller's own
 // application whatever it holds, never another's; no key is a 401.
 func TestOwnApplicationNeedsOnlyAValidKey(t *testing.T) {
+	t.Parallel()
 	e := startEdge(t)
 	k, id := e.newApp("public", "token:create")
 	m := e.do("GET", "/applications/key", k, nil).expect(t, 200).json(t)
@@ -243,6 +248,7 @@ func TestOwnApplicationNeedsOnlyAValidKey(t *testing.T) {
 // TestPermissionsTableNeverLetsPublicRead: GET /permissions is BT's table, a bare array; a
 // public application is offered no permission that reads tokens.
 func TestPermissionsTableNeverLetsPublicRead(t *testing.T) {
+	t.Parallel()
 	e := startEdge(t)
 	k, _ := e.newApp("public", "token:create")
 	types := func(q string) []string {
@@ -268,6 +274,7 @@ func TestPermissionsTableNeverLetsPublicRead(t *testing.T) {
 
 // TestBareArrayListsTheSDKExpects: GET /keys and GET /logs/entity-types are bare arrays.
 func TestBareArrayListsTheSDKExpects(t *testing.T) {
+	t.Parallel()
 	e := startEdge(t)
 	e.do("POST", "/keys", e.adminKey, map[string]any{}).expect(t, 201)
 	if ks := e.do("GET", "/keys", e.adminKey, nil).expect(t, 200).bareArray(t); len(ks) != 1 {
@@ -289,6 +296,7 @@ func TestBareArrayListsTheSDKExpects(t *testing.T) {
 // TestOpenAPIResponsesOfKeysPermissionsAndOffsetLists: the answers of the application-key,
 // permission, entity-type and offset-list routes match openapi.json, members included.
 func TestOpenAPIResponsesOfKeysPermissionsAndOffsetLists(t *testing.T) {
+	t.Parallel()
 	doc := loadOpenAPI(t)
 	e := startEdge(t)
 	c := &responseChecker{t: t, doc: doc}

@@ -9,6 +9,7 @@ import (
 // application named "key"; the key routes bind both parameters; extra or empty segments match
 // nothing.
 func TestRouteWithTwoParametersAndFixedSegmentFirst(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		method, path, pattern, id, sub string
 	}{

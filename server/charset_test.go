@@ -13,6 +13,7 @@ import (
 // nothing forwarded) when it detokenizes, whatever the values; UTF-8, ASCII, single-byte
 // charsets and form bodies pass.
 func TestRejectJSONBreakoutMultibyteCharset(t *testing.T) {
+	t.Parallel()
 	dest := startDestination(t)
 	e := proxyEdge(t, dest)
 	evil := e.token(e.adminKey, map[string]any{"data": `丁","role":"admin","x":"丁`})

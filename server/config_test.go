@@ -14,6 +14,7 @@ func envOf(m map[string]string) func(string) string { return func(k string) stri
 var key64 = base64.StdEncoding.EncodeToString(make([]byte, 32))
 
 func TestConfigPrecedence(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	file := filepath.Join(dir, "c.yaml")
 	os.WriteFile(file, []byte("listen: \":1111\"\ndata_dir: /from/file\nlimits:\n  proxy_tokens: 7\ntimeouts:\n  destination: 3s\n"), 0o600)
@@ -38,6 +39,7 @@ func TestConfigPrecedence(t *testing.T) {
 }
 
 func TestConfigUnknownKeyFails(t *testing.T) {
+	t.Parallel()
 	file := filepath.Join(t.TempDir(), "c.yaml")
 	os.WriteFile(file, []byte("listen: \":1\"\nlimitz:\n  x: 1\n"), 0o600)
 	_, err := ParseConfig([]string{"--config", file}, envOf(map[string]string{"SLUICE_MASTER_KEY": key64}), nil)
@@ -47,6 +49,7 @@ func TestConfigUnknownKeyFails(t *testing.T) {
 }
 
 func TestSampleConfigParses(t *testing.T) {
+	t.Parallel()
 	cfg, err := ParseConfig([]string{"--config", "../examples/sluice.yaml"}, envOf(map[string]string{"SLUICE_MASTER_KEY": key64}), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -57,6 +60,7 @@ func TestSampleConfigParses(t *testing.T) {
 }
 
 func TestMasterKeySources(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	kf := filepath.Join(dir, "k")
 	os.WriteFile(kf, []byte(base64.StdEncoding.EncodeToString([]byte("0123456789abcdef0123456789abcdef"))+"\n"), 0o600)

@@ -3,6 +3,7 @@ package server
 import "testing"
 
 func TestConnectionCap(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name       string
 		configured int

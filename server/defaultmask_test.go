@@ -9,6 +9,7 @@ import (
 // container, a masked read (token:read without token:reveal) shows what BT's default mask shows
 // — a token-type token has none, so no data at all — and every token answers its tenant_id.
 func TestDefaultMasksAndContainersAreBasisTheorys(t *testing.T) {
+	t.Parallel()
 	e := startEdge(t)
 	reader, _ := e.newApp("private", "token:read")
 	cases := []struct {
@@ -27,6 +28,7 @@ func TestDefaultMasksAndContainersAreBasisTheorys(t *testing.T) {
 		{"us_bank_account_number", "1234567890", "/bank/high/", "XXXXXX7890"},
 		{"us_bank_routing_number", "021000021", "/bank/low/", "021000021"},
 		{"social_security_number", "123-45-6789", "/pii/high/", "XXX-XX-6789"},
+		{"employer_id_number", "12-3456789", "/pii/high/", "XX-XXX6789"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.typ, func(t *testing.T) {

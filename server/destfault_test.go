@@ -105,6 +105,7 @@ func (e *testEdge) requestLog() map[string]any {
 // (declared length not reached / no last chunk) — never a clean answer; the log line says what
 // was sent and why it ended.
 func TestDestinationResetMidBody(t *testing.T) {
+	t.Parallel()
 	part := bytes.Repeat([]byte("a"), 1000)
 	for _, tc := range []struct {
 		name, head string
@@ -140,6 +141,7 @@ func TestDestinationResetMidBody(t *testing.T) {
 // TestDestinationResetBeforeBody: headers, then a reset before any body byte. Nothing has reached
 // the caller yet, so it gets a clean 502 proxy_error.
 func TestDestinationResetBeforeBody(t *testing.T) {
+	t.Parallel()
 	dest := faultyDestination(t, func(c *net.TCPConn) {
 		c.Write([]byte("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n"))
 		time.Sleep(50 * time.Millisecond)
@@ -158,6 +160,7 @@ func TestDestinationResetBeforeBody(t *testing.T) {
 // TestDestinationBodyStalls: headers in time, a byte, then nothing. The body idle timeout cuts
 // the body visibly and the log says so.
 func TestDestinationBodyStalls(t *testing.T) {
+	t.Parallel()
 	stop := make(chan struct{})
 	defer close(stop)
 	dest := faultyDestination(t, func(c *net.TCPConn) {
@@ -179,6 +182,7 @@ func TestDestinationBodyStalls(t *testing.T) {
 // TestDestinationHeadersTricklePastTimeout: the status line comes, then header bytes one by one,
 // past the destination timeout: 408 proxy_error, not 502.
 func TestDestinationHeadersTricklePastTimeout(t *testing.T) {
+	t.Parallel()
 	stop := make(chan struct{})
 	defer close(stop)
 	dest := faultyDestination(t, func(c *net.TCPConn) {
@@ -207,6 +211,7 @@ func TestDestinationHeadersTricklePastTimeout(t *testing.T) {
 // TestDestinationSlowSteadyBodyNotCapped: the body takes several times the destination timeout
 // to arrive but never pauses for long: it passes whole (no total cap on a body).
 func TestDestinationSlowSteadyBodyNotCapped(t *testing.T) {
+	t.Parallel()
 	const pieces, size = 30, 1024
 	dest := faultyDestination(t, func(c *net.TCPConn) {
 		fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n", pieces*size)
@@ -230,6 +235,7 @@ func TestDestinationSlowSteadyBodyNotCapped(t *testing.T) {
 // TestCallerGoneMidBodyLogged: the caller goes away while a long body streams; the destination's
 // connection is dropped and the log line says the caller closed, with what was sent by then.
 func TestCallerGoneMidBodyLogged(t *testing.T) {
+	t.Parallel()
 	stop := make(chan struct{})
 	defer close(stop)
 	dest := faultyDestination(t, func(c *net.TCPConn) {

@@ -11,6 +11,7 @@ import (
 // TestDetokenizeResolvesExpressionsInAnyJSON: expressions anywhere in the JSON resolve (escaped
 // for their JSON string), other values pass untouched, and each token read is audited.
 func TestDetokenizeResolvesExpressionsInAnyJSON(t *testing.T) {
+	t.Parallel()
 	e := startEdge(t)
 	c := e.token(e.adminKey, cardBody(pan))
 	q := e.token(e.adminKey, map[string]any{"type": "token", "data": `say "hi"`})
@@ -45,6 +46,7 @@ func mustJSON(v any) string {
 // token:read, or with read but no right to plaintext, gets 403 before its body is judged; a
 // malformed expression is a 400. No refusal holds plaintext.
 func TestDetokenizeRefusesUnknownHiddenAndUnentitled(t *testing.T) {
+	t.Parallel()
 	e := startEdge(t)
 	card := e.token(e.adminKey, cardBody(pan))
 	gen := e.appWith("private", []string{"/general/"}, "token:read", "token:reveal")

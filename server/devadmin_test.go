@@ -6,6 +6,7 @@ import "testing"
 // application empties the principal cache the router authenticates with, so its key is refused
 // on the next request.
 func TestDevModeDeletedApplicationKeyRefused(t *testing.T) {
+	t.Parallel()
 	e := startEdge(t, func(c *Config) { c.AdminKey, c.Dev = "", true })
 	e.adminKey = e.srv.cfg.AdminKey
 	if e.adminKey == "" || e.adminKey == testAdminKey {

@@ -18,6 +18,7 @@ import (
 // disk space is a 503 with Retry-After — RFC 7807 on the API, proxy_error on proxy routes — and
 // the detail names neither the path nor the sizes; any other audit failure stays a 500.
 func TestDiskLowAnswers503RetryAfter(t *testing.T) {
+	t.Parallel()
 	auditFailed := func(err error) error { return fmt.Errorf("%w: %w", proxy.ErrAuditFailed, err) }
 	low := fmt.Errorf("%w (12.0 MiB free on the file system of /secret/path, reserve 256.0 MiB)", store.ErrDiskLow)
 	for _, tc := range []struct {

@@ -43,6 +43,7 @@ func (e *testEdge) rawRequest(raw string) *http.Response {
 // TestRejectMalformedChunkedFraming: a caller's broken chunked framing is its own error (400),
 // not the edge's (500 with an ERROR line), on the proxy and on the API.
 func TestRejectMalformedChunkedFraming(t *testing.T) {
+	t.Parallel()
 	dest := startDestination(t)
 	e := proxyEdge(t, dest)
 	frames := map[string]string{
@@ -75,6 +76,7 @@ func TestRejectMalformedChunkedFraming(t *testing.T) {
 // to the caller (the edge relays no protocol switch): 502 proxy_error. An interim 1xx followed by
 // the final answer gives the final answer.
 func TestRejectDestinationSwitchingProtocols(t *testing.T) {
+	t.Parallel()
 	dest := faultyDestination(t, func(c *net.TCPConn) {
 		c.Write([]byte("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"))
 		time.Sleep(2 * time.Second) // holds the connection, as a switched protocol would
@@ -101,6 +103,7 @@ func TestRejectDestinationSwitchingProtocols(t *testing.T) {
 // percent-encoded dots, encoded slashes and backslashes, double encoding) reaches the destination
 // outside the base path: the request is refused with 400 and nothing is forwarded.
 func TestRejectPathEscapesBasePath(t *testing.T) {
+	t.Parallel()
 	var mu sync.Mutex
 	var got []string
 	dest := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -168,6 +171,7 @@ func TestRejectPathEscapesBasePath(t *testing.T) {
 // keep-alive timeout does); the next request — a POST, which may not be sent twice — goes out on
 // a new connection instead of failing with 502.
 func TestRetryStaleDestinationConnection(t *testing.T) {
+	t.Parallel()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -221,6 +225,7 @@ func (loopbackResolver) LookupNetIP(context.Context, string, string) ([]netip.Ad
 // TestFootprintBlockedDestinationNamesTargetHeader: a Footprint destination refused at dial time
 // (its name resolves to loopback) names x-fp-proxy-target-url, the header the caller sent.
 func TestFootprintBlockedDestinationNamesTargetHeader(t *testing.T) {
+	t.Parallel()
 	e := startEdge(t, func(c *Config) {
 		c.DestinationDial = (&egress.Dialer{Resolver: loopbackResolver{}}).Dial
 	})
@@ -235,6 +240,7 @@ func TestFootprintBlockedDestinationNamesTargetHeader(t *testing.T) {
 // TestRecheckStoredDestinationAfterFlagsRemoved: a proxy saved while --allow-http and
 // --allow-private were on is refused once the edge runs without them; nothing is forwarded.
 func TestRecheckStoredDestinationAfterFlagsRemoved(t *testing.T) {
+	t.Parallel()
 	var hits atomic.Int32
 	dest := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
 	defer dest.Close()
@@ -264,6 +270,7 @@ func TestRecheckStoredDestinationAfterFlagsRemoved(t *testing.T) {
 // TestFootprintUpstreamStatusOnEveryAnswer: x-footprint-proxy-upstream-status-code is on a
 // passed-through answer too, not only on a 5xx turned into 502 (SPEC §9).
 func TestFootprintUpstreamStatusOnEveryAnswer(t *testing.T) {
+	t.Parallel()
 	dest := startDestination(t)
 	e := proxyEdge(t, dest)
 	for _, code := range []string{"200", "404"} {

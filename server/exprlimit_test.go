@@ -13,6 +13,7 @@ import (
 // limit (streamed: refused when the expression over the limit is met, and the destination never
 // gets a complete body). Exactly the limit passes.
 func TestRejectTooManyExpressionsStreamed(t *testing.T) {
+	t.Parallel()
 	dest := startDestination(t)
 	e := proxyEdge(t, dest)
 	id := e.token(e.adminKey, map[string]any{"data": "v"})
@@ -70,6 +71,7 @@ func TestRejectTooManyExpressionsStreamed(t *testing.T) {
 // HTAB (VT, FF, DEL, NEL, a C1 CSI, CR/LF, NUL) never reaches a header: 400 proxy_error naming
 // the expression, never the value, and nothing is forwarded. HTAB and other Unicode pass.
 func TestRejectHeaderControlCharacters(t *testing.T) {
+	t.Parallel()
 	dest := startDestination(t)
 	e := proxyEdge(t, dest)
 	for _, c := range []string{"\v", "\f", "\x7f", "\u0085", "\u009b", "\r\n", "\x00", "\x1b"} {

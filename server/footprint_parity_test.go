@@ -21,6 +21,7 @@ var fpUser = map[string]any{"data": map[string]any{
 // flat keys win over nested paths; a missing field is a 400 naming it and nothing is forwarded
 // (Sluice used to render it as an empty string and forward the request).
 func TestFootprintDefaultVaultFieldResolution(t *testing.T) {
+	t.Parallel()
 	dest := startDestination(t)
 	e := proxyEdge(t, dest)
 	k := e.adminKey
@@ -81,6 +82,7 @@ func TestFootprintDefaultVaultFieldResolution(t *testing.T) {
 // x-footprint-proxy-upstream-status-code, and a destination 5xx becomes a 502 that keeps the
 // destination's headers and body (not a proxy_error in their place).
 func TestFootprintDestination5xxIs502WithItsAnswer(t *testing.T) {
+	t.Parallel()
 	dest := startDestination(t)
 	e := proxyEdge(t, dest)
 	k := e.adminKey
@@ -135,6 +137,7 @@ func (e *testEdge) doHeaders(method, path, key string, body string, hdr ...strin
 // that token under the flat key <field> and hands the caller "<token>.<field>" in its place —
 // the reference a later request detokenizes. Sluice answered 400 to this form.
 func TestFootprintIngressRuleFieldForm(t *testing.T) {
+	t.Parallel()
 	dest := startDestination(t)
 	e := proxyEdge(t, dest)
 	k := e.adminKey
@@ -204,6 +207,7 @@ func TestFootprintIngressRuleFieldForm(t *testing.T) {
 // (never stepping out of its base path), and x-fp-proxy-access-reason is kept in the audit event
 // of each detokenization. Sluice ignored all three.
 func TestFootprintProxyIDPathAndQueryAccessReason(t *testing.T) {
+	t.Parallel()
 	dest := startDestination(t)
 	other := startDestination(t)
 	e := proxyEdge(t, dest)
@@ -270,6 +274,7 @@ func TestFootprintProxyIDPathAndQueryAccessReason(t *testing.T) {
 // nothing vaulted, and neither the value nor the rest of the destination's answer sent on. It was
 // a 500.
 func TestFootprintIngressInvalidCardIs502(t *testing.T) {
+	t.Parallel()
 	dest := startDestination(t)
 	e := proxyEdge(t, dest)
 	k := e.adminKey

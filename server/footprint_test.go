@@ -8,6 +8,7 @@ import (
 )
 
 func TestVaultProxyJIT(t *testing.T) {
+	t.Parallel()
 	dest := startDestination(t)
 	e := proxyEdge(t, dest)
 	id := e.token(e.adminKey, cardBody(pan))
@@ -63,6 +64,7 @@ func TestVaultProxyJIT(t *testing.T) {
 }
 
 func TestVaultProxyByID(t *testing.T) {
+	t.Parallel()
 	dest := startDestination(t)
 	e := proxyEdge(t, dest)
 	id := e.token(e.adminKey, map[string]any{"data": map[string]any{"ssn": "123-45-6789"}})
@@ -76,6 +78,7 @@ func TestVaultProxyByID(t *testing.T) {
 }
 
 func TestVaultProxyReflectLimits(t *testing.T) {
+	t.Parallel()
 	e := startEdge(t)
 	k := e.adminKey
 	ids := make([]string, 1001)
@@ -107,6 +110,7 @@ func TestVaultProxyReflectLimits(t *testing.T) {
 }
 
 func TestVaultProxyIngress(t *testing.T) {
+	t.Parallel()
 	dest := startDestination(t)
 	e := proxyEdge(t, dest)
 	k := e.adminKey

@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -50,8 +51,8 @@ func newTestCA(t *testing.T, name string) *testCA {
 func issue(t *testing.T, ca *testCA, cn string, server bool) (certPEM, keyPEM []byte, pair tls.Certificate) {
 	t.Helper()
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	serial++
-	tpl := &x509.Certificate{SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: cn},
+	n := atomic.AddInt64(&serial, 1)
+	tpl := &x509.Certificate{SerialNumber: big.NewInt(n), Subject: pkix.Name{CommonName: cn},
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), KeyUsage: x509.KeyUsageDigitalSignature,
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}
 	if server {
@@ -120,6 +121,7 @@ func inHeader(p []byte) string { return strings.ReplaceAll(string(p), "\n", `\n`
 // a destination that requires a client certificate; without them, or with a key that does not
 // match, nothing reaches it. Sluice had no mutual TLS.
 func TestFootprintMutualTLSClientCertificate(t *testing.T) {
+	t.Parallel()
 	serverCA, clientCA := newTestCA(t, "server CA"), newTestCA(t, "client CA")
 	_, _, serverPair := issue(t, serverCA, "localhost", true)
 	clientCAs := x509.NewCertPool()
@@ -188,6 +190,7 @@ func TestFootprintMutualTLSClientCertificate(t *testing.T) {
 // destination's leaf is that certificate — even one the edge's roots trust — and then nothing is
 // sent; the pin also admits a self-signed destination the roots do not trust.
 func TestFootprintPinnedCertificate(t *testing.T) {
+	t.Parallel()
 	ca := newTestCA(t, "server CA")
 	leafPEM, _, leafPair := issue(t, ca, "localhost", true)
 	otherPEM, _, _ := issue(t, ca, "localhost", true) // same CA and name, another key
@@ -245,6 +248,7 @@ func TestFootprintPinnedCertificate(t *testing.T) {
 // certificate and key) is presented to a destination that requires one, through /vault_proxy/{id}
 // and /proxy; the API never shows the key, and a certificate without its key is refused.
 func TestProxyClientCertificateMutualTLS(t *testing.T) {
+	t.Parallel()
 	serverCA, clientCA := newTestCA(t, "server CA"), newTestCA(t, "client CA")
 	_, _, serverPair := issue(t, serverCA, "localhost", true)
 	clientCAs := x509.NewCertPool()

@@ -96,6 +96,7 @@ func FuzzMergePatch(f *testing.F) {
 }
 
 func TestRouteMatching(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		method, path, pattern, id string
 		known                     bool

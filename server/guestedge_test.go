@@ -5,6 +5,7 @@ import "testing"
 // A guest may rewrite the request's path and end the exchange with a response of its own; neither
 // may take the caller out of the destination's base path or leave a connection half-upgraded.
 func TestRejectGuestEscapesBasePathOrAnswers1xx(t *testing.T) {
+	t.Parallel()
 	dest := startDestination(t)
 	e := proxyEdge(t, dest)
 	for _, tc := range []struct{ name, module string }{

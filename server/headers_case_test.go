@@ -15,6 +15,7 @@ import (
 // BT-* header and every header its Connection header names, get its BT-PROXY-KEEP-ALIVE mapped,
 // and its own X-Request-Id echoed.
 func TestHopHeadersInAnyCaseAreStripped(t *testing.T) {
+	t.Parallel()
 	dest := startDestination(t)
 	e := proxyEdge(t, dest)
 	conn, err := net.Dial("tcp", strings.TrimPrefix(e.base, "http://"))

@@ -18,6 +18,7 @@ const idemHeader = "BT-IDEMPOTENCY-KEY"
 // answer is replayed (also after the edge restarts on the same data dir), and the key with a
 // different body is refused.
 func TestIdempotencyKeyReplaysAcrossRestart(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	onDir := func(c *Config) { c.DataDir = dir }
 	e := startEdge(t, onDir)
@@ -50,6 +51,7 @@ func TestIdempotencyKeyReplaysAcrossRestart(t *testing.T) {
 // TestIdempotencyKeyInFlightIsConflict: while another request (here: another node's claim in
 // the shared vault) holds the key, the same request is a 409 and nothing is created.
 func TestIdempotencyKeyInFlightIsConflict(t *testing.T) {
+	t.Parallel()
 	e := startEdge(t)
 	body := `{"type":"token","data":"racing"}`
 	hash := api.RequestHash([]byte("POST"), []byte("/tokens"), []byte(body))
@@ -67,6 +69,7 @@ func TestIdempotencyKeyInFlightIsConflict(t *testing.T) {
 // TestIdempotencyKeyRefusedAnswerIsNotKept: a refused request frees its key, so the corrected
 // request with the same key runs (only successful answers are replayed).
 func TestIdempotencyKeyRefusedAnswerIsNotKept(t *testing.T) {
+	t.Parallel()
 	e := startEdge(t)
 	bad := map[string]any{"type": "card_number", "data": "4242"}
 	e.do("POST", "/tokens", e.adminKey, bad, idemHeader, "fix-me").expectProblem(t, 400, false)
@@ -78,6 +81,7 @@ func TestIdempotencyKeyRefusedAnswerIsNotKept(t *testing.T) {
 // TestIdempotencyKeyScopedByApplication: two applications using the same key get their own
 // answers; a key on a GET or DELETE is ignored.
 func TestIdempotencyKeyScopedByApplication(t *testing.T) {
+	t.Parallel()
 	e := startEdge(t)
 	app := e.do("POST", "/applications", e.adminKey, map[string]any{"name": "other", "type": "private",
 		"permissions": []string{"token:create", "token:read", "token:delete"}, "create_key": true}).expect(t, 201).json(t)
@@ -96,6 +100,7 @@ func TestIdempotencyKeyScopedByApplication(t *testing.T) {
 // TestIdempotencyKeyChunkedBodyReachesHandler: a chunked (streamed) body is read once for the
 // request's hash and still reaches the handler whole; its repeat, chunked again, is a replay.
 func TestIdempotencyKeyChunkedBodyReachesHandler(t *testing.T) {
+	t.Parallel()
 	e := startEdge(t)
 	body := `{"type":"token","data":"` + strings.Repeat("chunked ", 2000) + `"}`
 	post := func() *resp {
@@ -124,6 +129,7 @@ func TestIdempotencyKeyChunkedBodyReachesHandler(t *testing.T) {
 // TestIdempotencyKeyIgnoredOnProxyRoutes: a proxied call is the caller's to make idempotent
 // with its destination: each call with the same key reaches it, and the key itself does not.
 func TestIdempotencyKeyIgnoredOnProxyRoutes(t *testing.T) {
+	t.Parallel()
 	dest := startDestination(t)
 	e := proxyEdge(t, dest)
 	for range 2 {

@@ -35,6 +35,7 @@ var owners = map[string][]string{
 // TestImportGraph: no room imports the shell (server) or a room of its own or a higher rank, and
 // each heavy library is imported only by its owner.
 func TestImportGraph(t *testing.T) {
+	t.Parallel()
 	graph := importGraph(t)
 	if len(graph["server"]) == 0 {
 		t.Fatal("go list returned no imports for server")
@@ -122,6 +123,7 @@ func importGraph(t *testing.T) map[string][]string {
 // TestImportRuleRefuses: the rules catch what they are for (the graph test alone passes on a
 // clean tree whatever the rules say).
 func TestImportRuleRefuses(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct{ pkg, imp string }{
 		{"server/internal/edge", "server"},
 		{"server/internal/proxy", "server/internal/api"},

@@ -53,6 +53,7 @@ func encryptX25519(t *testing.T, publicPEM, kid string, plaintext []byte) string
 }
 
 func TestKeysAndEncryptedTokens(t *testing.T) {
+	t.Parallel()
 	dest := startDestination(t)
 	e := proxyEdge(t, dest)
 	k := e.adminKey

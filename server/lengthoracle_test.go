@@ -14,6 +14,7 @@ import (
 // sockets, with a proxy:invoke key and anonymously through a require_auth:false proxy, the
 // largest K forwarded is the same for every value.
 func TestNoPlaintextLengthOracleFromSizeCap(t *testing.T) {
+	t.Parallel()
 	dest := startDestination(t)
 	e := proxyEdge(t, dest, func(c *Config) { c.RateLimits.AnonymousRequests = 1 << 20 })
 	invoker, _ := e.newApp("private", "proxy:invoke")

@@ -16,6 +16,7 @@ import (
 // client holding its share gets a 503 problem for the next connection; once it lets one go, it
 // is served again.
 func TestRefuseConnectionsOverCaps(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name string
 		mod  func(*Config)

@@ -10,6 +10,7 @@ import (
 // gets for an id that does not exist — not the card's create and detokenize events (that it
 // exists, who used it, when) — while the events of its own container's tokens stay visible.
 func TestNoExistenceOracleInLogs(t *testing.T) {
+	t.Parallel()
 	dest := startDestination(t)
 	e := proxyEdge(t, dest)
 	card := e.token(e.adminKey, cardBody("4111111111111111"))

@@ -14,6 +14,7 @@ import (
 // ((.*a){20}: about 100 instructions over 4 MiB). A card-number mask still masks a whole
 // buffered body.
 func TestMaskRegexWorkBounded(t *testing.T) {
+	t.Parallel()
 	dest := startDestination(t)
 	e := proxyEdge(t, dest)
 	maskProxy := func(expression string) *resp {

@@ -10,6 +10,7 @@ import (
 // TestMetricsAfterProxyingAndNoSecrets: the series of SPEC §8 appear after proxied requests, and
 // neither /metrics nor the log of the whole run holds plaintext, token ids or API keys.
 func TestMetricsAfterProxyingAndNoSecrets(t *testing.T) {
+	t.Parallel()
 	dest := startDestination(t)
 	e := proxyEdge(t, dest)
 	id := e.token(e.adminKey, cardBody(pan))

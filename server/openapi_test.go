@@ -62,6 +62,7 @@ func documentedOperations(doc *openapi3.T) []docOp {
 }
 
 func TestOpenAPIDocumentIsValid31(t *testing.T) {
+	t.Parallel()
 	doc := loadOpenAPI(t)
 	if doc.OpenAPI != "3.1.0" || !doc.IsOpenAPI31OrLater() {
 		t.Fatalf("openapi = %q, want 3.1.0", doc.OpenAPI)
@@ -175,7 +176,7 @@ func securityNames(op *openapi3.Operation) map[string]bool {
 
 // specEndpoints are the endpoints SPEC.md names; the document must keep every one.
 var specEndpoints = []string{
-	"POST /applications", "GET /applications", "GET /applications/{id}", "PUT /applications/{id}", "DELETE /applications/{id}",
+	"POST /applications", "GET /applications", "GET /applications/{id}", "PUT /applications/{id}", "PATCH /applications/{id}", "DELETE /applications/{id}",
 	"POST /tokens", "GET /tokens/{id}", "PATCH /tokens/{id}", "DELETE /tokens/{id}",
 	"POST /proxy", "GET /proxy", "PUT /proxy", "PATCH /proxy", "DELETE /proxy",
 	"POST /proxy/{path}", "GET /proxy/{path}", "PUT /proxy/{path}", "PATCH /proxy/{path}", "DELETE /proxy/{path}",
@@ -194,6 +195,7 @@ var specEndpoints = []string{
 }
 
 func TestOpenAPIDocumentsEverySpecEndpoint(t *testing.T) {
+	t.Parallel()
 	doc := loadOpenAPI(t)
 	documented := map[string]bool{}
 	for _, o := range documentedOperations(doc) {
@@ -220,6 +222,7 @@ func TestOpenAPIDocumentsEverySpecEndpoint(t *testing.T) {
 // TestOpenAPIDocumentsEveryRoute: every (method, pattern) of the routes table is documented
 // under the same pattern.
 func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
+	t.Parallel()
 	doc := loadOpenAPI(t)
 	for _, rt := range routes {
 		item := doc.Paths.Value(rt.pattern)
@@ -271,6 +274,7 @@ func unknownRoute(r *resp) bool {
 // also checked with isProxyPath / isVaultProxyPath, /openapi.json, routes not in the table yet)
 // with a real request, without a key, to an in-process edge. The failure lists what is missing.
 func TestOpenAPIEveryDocumentedRouteServed(t *testing.T) {
+	t.Parallel()
 	doc := loadOpenAPI(t)
 	e := startEdge(t)
 	px := e.do("POST", "/proxies", e.adminKey, map[string]any{"name": "probe", "destination_url": "https://example.com"}).expect(t, 201).json(t)
@@ -313,6 +317,7 @@ func TestOpenAPIEveryDocumentedRouteServed(t *testing.T) {
 }
 
 func TestOpenAPIServeHandler(t *testing.T) {
+	t.Parallel()
 	var rc fasthttp.RequestCtx
 	rc.Request.Header.SetMethod("GET")
 	rc.Request.SetRequestURI("/openapi.json")
@@ -334,6 +339,7 @@ func TestOpenAPIServeHandler(t *testing.T) {
 // struct (required exactly when not omitempty, with matching JSON types), its example decodes into
 // the struct losslessly, and problems the edge really writes validate, wrapped or not.
 func TestOpenAPIProblemMatchesStruct(t *testing.T) {
+	t.Parallel()
 	doc := loadOpenAPI(t)
 	schema := doc.Components.Schemas["Problem"].Value
 
@@ -595,6 +601,7 @@ func (c *responseChecker) check(method, pattern string, r *resp) map[string]any 
 // TestOpenAPIResponsesMatchHandlers drives every API endpoint of an in-process edge and checks each
 // answer (successes and errors) against the document.
 func TestOpenAPIResponsesMatchHandlers(t *testing.T) {
+	t.Parallel()
 	doc := loadOpenAPI(t)
 	e := startEdge(t)
 	c := &responseChecker{t: t, doc: doc}

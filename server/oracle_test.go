@@ -56,6 +56,7 @@ type probeAnswer struct {
 // require_auth:false proxy. Every guess about every value gets the same answer: status, body and
 // whether anything reached the destination.
 func TestNoPlaintextErrorOracle(t *testing.T) {
+	t.Parallel()
 	dest := startDestination(t)
 	e := proxyEdge(t, dest, func(c *Config) { c.RateLimits.AnonymousRequests = 1 << 20 })
 	pans := []string{"4111111111111111", "5555555555554444"}

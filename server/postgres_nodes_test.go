@@ -1,19 +1,19 @@
 package server
 
 import (
-	"context"
-
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"github.com/jackc/pgx/v5"
 	"io"
 	"net"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/sluice-edge/sluice/store"
 	"github.com/sluice-edge/sluice/store/storetest"
@@ -53,6 +53,7 @@ func converges(t *testing.T, what string, cond func() bool) time.Duration {
 }
 
 func TestDeletedApplicationKeyRefusedOnOtherNode(t *testing.T) {
+	t.Parallel()
 	dest := startDestination(t)
 	n1, n2 := twoNodes(t, dest)
 	key, id := n1.newApp("private", "token:read")
@@ -68,6 +69,7 @@ func TestDeletedApplicationKeyRefusedOnOtherNode(t *testing.T) {
 }
 
 func TestDeletedTokenStopsDetokenizingOnOtherNode(t *testing.T) {
+	t.Parallel()
 	dest := startDestination(t)
 	n1, n2 := twoNodes(t, dest)
 	id := n1.token(n1.adminKey, cardBody(pan))
@@ -92,6 +94,7 @@ func TestDeletedTokenStopsDetokenizingOnOtherNode(t *testing.T) {
 }
 
 func TestChangedProxyUsedChangedOnOtherNode(t *testing.T) {
+	t.Parallel()
 	dest := startDestination(t)
 	n1, n2 := twoNodes(t, dest)
 	px := n1.do("POST", "/proxies", n1.adminKey, map[string]any{"name": "acme", "destination_url": dest.url + "/v1/"}).expect(t, 201).json(t)
@@ -114,6 +117,7 @@ func TestChangedProxyUsedChangedOnOtherNode(t *testing.T) {
 }
 
 func TestDeletedKeyStopsDecryptingOnOtherNode(t *testing.T) {
+	t.Parallel()
 	dest := startDestination(t)
 	n1, n2 := twoNodes(t, dest)
 	key := n1.do("POST", "/keys", n1.adminKey, map[string]any{}).expect(t, 201).json(t)
@@ -137,6 +141,7 @@ func TestDeletedKeyStopsDecryptingOnOtherNode(t *testing.T) {
 }
 
 func TestAuditEventsOfBothNodesOnEither(t *testing.T) {
+	t.Parallel()
 	dest := startDestination(t)
 	n1, n2 := twoNodes(t, dest)
 	nodes := []*testEdge{n1, n2}
@@ -226,6 +231,7 @@ func readyz(t *testing.T, n *testEdge) int {
 }
 
 func TestModuleUploadedOnOneNodeRunsOnTheOther(t *testing.T) {
+	t.Parallel()
 	dest := startDestination(t)
 	n1, n2 := twoNodes(t, dest)
 	module := n1.upload(n1.adminKey, testdataWasm(t, "tiny"))
@@ -245,6 +251,7 @@ func TestModuleUploadedOnOneNodeRunsOnTheOther(t *testing.T) {
 // key does not open the vault in it, does not start; the error says why and never holds the
 // URL's password.
 func TestDatabaseStartFailuresAreClear(t *testing.T) {
+	t.Parallel()
 	url := storetest.PostgresDatabase(t)
 	proxyEdge(t, startDestination(t), func(c *Config) { c.Database.URL = url }) // creates the vault
 	l, _ := net.Listen("tcp", "127.0.0.1:0")
@@ -278,6 +285,7 @@ func TestDatabaseStartFailuresAreClear(t *testing.T) {
 // TestRekeyDatabase: `sluice rekey --database-url` re-wraps the vault's root secret: a node
 // starts with the new key and reads what was stored under the old one; the old key is refused.
 func TestRekeyDatabase(t *testing.T) {
+	t.Parallel()
 	url := storetest.PostgresDatabase(t)
 	dest := startDestination(t)
 	n := proxyEdge(t, dest, func(c *Config) { c.Database.URL = url })

@@ -24,6 +24,7 @@ func (e *testEdge) token(key string, body map[string]any) string {
 }
 
 func TestProxyEphemeralDetokenizesBodyHeaderQuery(t *testing.T) {
+	t.Parallel()
 	dest := startDestination(t)
 	e := proxyEdge(t, dest)
 	id := e.token(e.adminKey, cardBody(pan))
@@ -80,6 +81,7 @@ func TestProxyEphemeralDetokenizesBodyHeaderQuery(t *testing.T) {
 // TestProxyHeaderOrderBothWays: repeated header names keep their order to the destination and
 // back, and connection headers never cross, whichever way (in place or copied) the edge took.
 func TestProxyHeaderOrderBothWays(t *testing.T) {
+	t.Parallel()
 	dest := startDestination(t)
 	e := proxyEdge(t, dest)
 	for _, dup := range []bool{false, true} {
@@ -121,6 +123,7 @@ func TestProxyHeaderOrderBothWays(t *testing.T) {
 // sets — here the Connection header from a detokenized BT-PROXY-CONNECTION; a view would have
 // sent the card number back in X-Request-Id and into the request log.
 func TestProxyRequestIDIsACopy(t *testing.T) {
+	t.Parallel()
 	dest := startDestination(t)
 	e := proxyEdge(t, dest)
 	id := e.token(e.adminKey, cardBody(pan))
@@ -166,6 +169,7 @@ func TestProxyRequestIDIsACopy(t *testing.T) {
 // encoding) and its request reaches the destination in HTTP/1.1; a destination answering in HTTP/1.0 reaches an HTTP/1.1 caller
 // in HTTP/1.1 with a body it can read (whichever way the edge took, in place or copied).
 func TestProxyHTTP10(t *testing.T) {
+	t.Parallel()
 	dest := startDestination(t)
 	e := proxyEdge(t, dest)
 	conn, err := net.Dial("tcp", strings.TrimPrefix(e.base, "http://"))
@@ -219,6 +223,7 @@ func TestProxyHTTP10(t *testing.T) {
 }
 
 func TestProxyStatusesAndFailures(t *testing.T) {
+	t.Parallel()
 	dest := startDestination(t)
 	e := proxyEdge(t, dest)
 	k := e.adminKey
@@ -262,6 +267,7 @@ func TestProxyStatusesAndFailures(t *testing.T) {
 }
 
 func TestProxyDestinationPolicyWithoutAllowFlags(t *testing.T) {
+	t.Parallel()
 	dest := startDestination(t)
 	e := startEdge(t, func(c *Config) { c.DestinationCAFile = dest.caFile })
 	for _, u := range []string{dest.url, "https://127.0.0.1:1/", "http://example.com/", "https://2130706433/"} {
@@ -274,6 +280,7 @@ func TestProxyDestinationPolicyWithoutAllowFlags(t *testing.T) {
 }
 
 func TestProxyEphemeralSwitchedOff(t *testing.T) {
+	t.Parallel()
 	dest := startDestination(t)
 	off := false
 	e := proxyEdge(t, dest, func(c *Config) { c.EphemeralProxy = &off })
@@ -283,6 +290,7 @@ func TestProxyEphemeralSwitchedOff(t *testing.T) {
 // TestProxyEscaping: values with quotes, backslashes, braces, U+2028 and newlines stay inside
 // their JSON string; a CR/LF value into a header is refused and nothing is sent.
 func TestProxyEscaping(t *testing.T) {
+	t.Parallel()
 	dest := startDestination(t)
 	e := proxyEdge(t, dest)
 	nasty := "a\"b\\c}}{{d\u2028e\nf\r\x00g</script>"
@@ -311,6 +319,7 @@ func TestProxyEscaping(t *testing.T) {
 }
 
 func TestPreconfiguredProxies(t *testing.T) {
+	t.Parallel()
 	dest := startDestination(t)
 	e := proxyEdge(t, dest)
 	k := e.adminKey
@@ -372,6 +381,7 @@ func TestPreconfiguredProxies(t *testing.T) {
 }
 
 func TestProxyTokenLimits(t *testing.T) {
+	t.Parallel()
 	dest := startDestination(t)
 	e := proxyEdge(t, dest, func(c *Config) { c.Limits.ProxyBodyBytes = 1 << 20 })
 	k := e.adminKey
@@ -407,6 +417,7 @@ func TestProxyTokenLimits(t *testing.T) {
 }
 
 func TestProxyContainerPermission(t *testing.T) {
+	t.Parallel()
 	dest := startDestination(t)
 	e := proxyEdge(t, dest)
 	id := e.token(e.adminKey, cardBody(pan)) // /pci/high/
@@ -419,6 +430,7 @@ func TestProxyContainerPermission(t *testing.T) {
 }
 
 func TestProxyDeclarativeTransforms(t *testing.T) {
+	t.Parallel()
 	dest := startDestination(t)
 	e := proxyEdge(t, dest)
 	k := e.adminKey
@@ -488,6 +500,7 @@ func (failingAudit) Audit(context.Context, ...store.Event) error { return errors
 // TestAuditFailureForwardsNothing: if the detokenization record cannot be written, the request
 // fails with 500 and zero requests reach the destination.
 func TestAuditFailureForwardsNothing(t *testing.T) {
+	t.Parallel()
 	dest := startDestination(t)
 	e := proxyEdge(t, dest)
 	id := e.token(e.adminKey, cardBody(pan))
@@ -507,6 +520,7 @@ func TestAuditFailureForwardsNothing(t *testing.T) {
 
 // TestAuditRecordsEqualDetokenizations counts detokenize records against detokenizations.
 func TestAuditRecordsEqualDetokenizations(t *testing.T) {
+	t.Parallel()
 	dest := startDestination(t)
 	e := proxyEdge(t, dest)
 	a, b := e.token(e.adminKey, map[string]any{"data": "A"}), e.token(e.adminKey, map[string]any{"data": "B"})

@@ -8,6 +8,7 @@ import (
 // TestAnonymousRateLimit: the 51st anonymous call of a pre-configured proxy within 10 s gets 429
 // with Retry-After; authenticated calls are not counted against it.
 func TestAnonymousRateLimit(t *testing.T) {
+	t.Parallel()
 	dest := startDestination(t)
 	e := proxyEdge(t, dest)
 	px := e.do("POST", "/proxies", e.adminKey, map[string]any{"name": "open", "destination_url": dest.url, "require_auth": false}).expect(t, 201).json(t)
@@ -27,6 +28,7 @@ func TestAnonymousRateLimit(t *testing.T) {
 }
 
 func TestApplicationRateLimit(t *testing.T) {
+	t.Parallel()
 	e := startEdge(t, func(c *Config) { c.RateLimits.ApplicationRequests = 3; c.RateLimits.ApplicationWindow = time.Minute })
 	k, _ := e.newApp("private", "token:create")
 	for i := 0; i < 3; i++ {

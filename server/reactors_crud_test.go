@@ -25,6 +25,7 @@ func (e *testEdge) newReactor(key, name, code string, config map[string]string, 
 }
 
 func TestReactorsCRUDAndPaging(t *testing.T) {
+	t.Parallel()
 	e := startEdge(t)
 	k := e.adminKey
 	echo := base64.StdEncoding.EncodeToString(testdataWasm(t, "reactecho"))

@@ -118,6 +118,7 @@ func FuzzRoutePattern(f *testing.F) {
 }
 
 func TestReactRouteMatching(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct{ method, path, pattern, id string }{
 		{"POST", "/reactors/abc/react", "/reactors/{id}/react", "abc"},
 		{"POST", "/reactors/abc/react/", "/reactors/{id}/react", "abc"},

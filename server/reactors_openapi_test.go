@@ -9,6 +9,7 @@ import (
 // TestOpenAPIReactorResponsesMatchHandlers: what the reactor handlers answer, successes and
 // errors, validates against the documented schemas.
 func TestOpenAPIReactorResponsesMatchHandlers(t *testing.T) {
+	t.Parallel()
 	doc := loadOpenAPI(t)
 	e := startEdge(t, func(c *Config) { c.Transforms.CallTimeout = 200 * time.Millisecond })
 	c := &responseChecker{t: t, doc: doc}

@@ -89,6 +89,7 @@ func reactEdge(t *testing.T, p *processor, mod ...func(*Config)) *testEdge {
 // sluice.http_request, and the network token it returns is vaulted; the caller sees neither the
 // card number nor the network token.
 func TestReactChargeCardDetokenizedArgReachesTLSProcessor(t *testing.T) {
+	t.Parallel()
 	p := startProcessor(t)
 	e := reactEdge(t, p)
 	k := e.adminKey
@@ -160,6 +161,7 @@ func (e *testEdge) metricsText() string {
 // TestReactArgsUnderReactorApplicationRules: the args are detokenized with the rules of the
 // reactor's application, not the caller's, and at most 100 distinct tokens are resolved.
 func TestReactArgsUnderReactorApplicationRules(t *testing.T) {
+	t.Parallel()
 	p := startProcessor(t)
 	e := reactEdge(t, p)
 	k := e.adminKey
@@ -187,6 +189,7 @@ func TestReactArgsUnderReactorApplicationRules(t *testing.T) {
 // cloud metadata address, refused even when private destinations are allowed) fails with the
 // guest's own error and reaches nothing; the next react of a good reactor works.
 func TestReactBlockedDestinationFailsAlone(t *testing.T) {
+	t.Parallel()
 	p := startProcessor(t)
 	e := reactEdge(t, p)
 	k := e.adminKey
@@ -216,6 +219,7 @@ func TestReactBlockedDestinationFailsAlone(t *testing.T) {
 // TestReactHostileLoopFailsAlone: a reactor that loops forever is stopped at the call timeout
 // and answered 500 as a proxy error; the next react works.
 func TestReactHostileLoopFailsAlone(t *testing.T) {
+	t.Parallel()
 	p := startProcessor(t)
 	e := reactEdge(t, p, func(c *Config) { c.Transforms.CallTimeout = 200 * time.Millisecond })
 	k := e.adminKey
@@ -237,6 +241,7 @@ func TestReactHostileLoopFailsAlone(t *testing.T) {
 // TestReactTokenizeIsAllOrNothing: a result whose tokenize holds a refused token request makes
 // no token at all and answers 400 naming the path.
 func TestReactTokenizeIsAllOrNothing(t *testing.T) {
+	t.Parallel()
 	p := startProcessor(t)
 	e := reactEdge(t, p)
 	k := e.adminKey
@@ -269,6 +274,7 @@ func TestReactTokenizeIsAllOrNothing(t *testing.T) {
 // at the guest's deadline, well before the destination timeout (a minute here). Each fails its
 // react alone; the next react works.
 func TestReactHostileDestinationsFailAlone(t *testing.T) {
+	t.Parallel()
 	p := startProcessor(t)
 	e := reactEdge(t, p, func(c *Config) {
 		c.Limits.ProxyBodyBytes = 1 << 20 // a guest reads at most 1 MiB of a response

@@ -7,6 +7,7 @@ import (
 // TestRejectReactorOnlyModuleAsTransform: a module whose only entry point is sluice_on_react
 // cannot be uploaded as a transform (it could never run on a proxy), nor named by one.
 func TestRejectReactorOnlyModuleAsTransform(t *testing.T) {
+	t.Parallel()
 	e := startEdge(t)
 	reactOnly := testdataWasm(t, "reactloop")
 	e.do("POST", "/transforms", e.adminKey, reactOnly, "Content-Type", "application/wasm").expectProblem(t, 422, false)

@@ -48,6 +48,7 @@ var routes = []route{
 	{"/applications/key", "GET", (*api.API).GetApplicationByKey}, // before /applications/{id}
 	{"/applications/{id}", "GET", (*api.API).GetApplication},
 	{"/applications/{id}", "PUT", (*api.API).UpdateApplication},
+	{"/applications/{id}", "PATCH", (*api.API).UpdateApplication},
 	{"/applications/{id}", "DELETE", (*api.API).DeleteApplication},
 	{"/applications/{id}/keys", "POST", (*api.API).CreateApplicationKey},
 	{"/applications/{id}/keys", "GET", (*api.API).ListApplicationKeys},
@@ -156,7 +157,10 @@ func (s *Server) handle(rc *fasthttp.RequestCtx) {
 	}
 	s.metrics.Observe(c.Route, l.Status, l.Duration, c.DestDuration, c.Tokens)
 	if err == nil && c.Stream != nil {
-		c.Stream.LogLater(&l) // the body is still on its way: logged when it ends
+		// The body is still on its way: logged when it ends. LogLater copies the line; passing
+		// a copy keeps l itself off the heap on every request.
+		lc := l
+		c.Stream.LogLater(&lc)
 		return
 	}
 	if !rc.Response.IsBodyStream() {

@@ -23,6 +23,7 @@ func (e *testEdge) searchIDs(key, query string) []string {
 // nothing else (not its raw data when no index yields it); an SSN has BT's default indexes;
 // new data replaces the old values' hashes.
 func TestSearchDataThroughIndexesOnly(t *testing.T) {
+	t.Parallel()
 	e := startEdge(t)
 	mail := e.do("POST", "/tokens", e.adminKey, map[string]any{
 		"type": "token", "data": map[string]string{"email": "Ada@Example.com", "name": "Ada"},
@@ -60,6 +61,7 @@ func TestSearchDataThroughIndexesOnly(t *testing.T) {
 // value is refused naming search_indexes, too many are refused before any is parsed, and a
 // caller without token:reveal may not add an index over existing data (it would probe it).
 func TestRejectSearchIndexesThatReachBeyondTheToken(t *testing.T) {
+	t.Parallel()
 	e := startEdge(t)
 	victim := e.token(e.adminKey, map[string]any{"type": "token", "data": "victim-secret"})
 	for _, tc := range []struct {

@@ -38,6 +38,7 @@ var Version = "dev"
 type Server struct {
 	cfg   Config
 	store store.Store
+	raw   store.Store // the same vault without the metering: for the online backup
 	log   *slog.Logger
 	ready atomic.Bool
 	now   func() time.Time
@@ -61,6 +62,9 @@ type Server struct {
 	background context.Context    // of work that belongs to no request; ends at Close
 	stop       context.CancelFunc // ends background
 	workers    sync.WaitGroup     // background goroutines, waited for before the vault closes
+	// backups is read-held by each online backup; Close takes it once (after cancelling them)
+	// so that the vault closes only once none reads it.
+	backups sync.RWMutex
 }
 
 // New opens the vault and prepares the handlers. The caller must Close the Server.
@@ -136,6 +140,7 @@ func (s *Server) attach(st store.Store) error {
 	if s.metrics == nil {
 		s.metrics = obs.NewMetrics()
 	}
+	s.raw = st
 	s.store = obs.MeteredStore(st, s.metrics)
 	s.auth = edge.NewAuthenticator(s.store, s.cfg.AdminKey, s.cfg.RateLimits)
 	s.vault = vault.New(s.store, s.now)
@@ -223,6 +228,8 @@ func (s *Server) Close() error {
 	s.ready.Store(false)
 	s.stop()
 	s.workers.Wait()
+	s.backups.Lock() // waits for the backups under way; later ones find background ended
+	defer s.backups.Unlock()
 	if s.logBuf != nil {
 		defer s.logBuf.Close()
 	}
@@ -378,5 +385,6 @@ func (s *Server) adminHandler() http.Handler {
 		w.Write([]byte("ready\n"))
 	})
 	mux.Handle("GET /metrics", s.metrics.Handler())
+	mux.HandleFunc("POST /backup", s.serveBackup)
 	return mux
 }

@@ -13,6 +13,7 @@ import (
 // the vault's options; audit.sync_interval 0 means "fsync before the plaintext leaves" (the
 // store's negative interval), its default is 10 ms.
 func TestStorageAndAuditKeysReachTheVault(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name     string
 		yaml     string
@@ -46,6 +47,7 @@ func TestStorageAndAuditKeysReachTheVault(t *testing.T) {
 // token cache and audit retention as Badger would, database.max_conns, and database.audit_window
 // (not audit.sync_interval, which is Badger's fsync bound).
 func TestDatabaseURLFromFlagEnvAndFile(t *testing.T) {
+	t.Parallel()
 	file := filepath.Join(t.TempDir(), "c.yaml")
 	os.WriteFile(file, []byte("database:\n  url: postgres://file/db\n  max_conns: 7\n  audit_window: 3ms\naudit:\n  sync_interval: 0s\n  retention: 24h\nlimits:\n  token_cache_entries: 5\n"), 0o600)
 	for _, tc := range []struct {

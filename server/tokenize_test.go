@@ -19,6 +19,7 @@ func (e *testEdge) countTokens(query string) int {
 }
 
 func TestTokenizeReplacesLeavesAndTokenRequests(t *testing.T) {
+	t.Parallel()
 	e := startEdge(t)
 	out := e.do("POST", "/tokenize", e.adminKey, `{
 		"email": "ada@example.com",
@@ -65,6 +66,7 @@ func TestTokenizeReplacesLeavesAndTokenRequests(t *testing.T) {
 // vault or twice in the body) refuses the whole body with a 400 naming its path, and no token
 // of the body is stored.
 func TestTokenizeIsAllOrNothing(t *testing.T) {
+	t.Parallel()
 	e := startEdge(t)
 	e.token(e.adminKey, map[string]any{"id": "taken-id", "type": "token", "data": "x"})
 	before := e.countTokens("")

@@ -8,6 +8,7 @@ import (
 // TestPatchTokenMetadataIsMergePatch: PATCH /tokens/{id} merges metadata key by key, a null
 // removes a key, a null metadata removes all, and a body without metadata leaves it alone.
 func TestPatchTokenMetadataIsMergePatch(t *testing.T) {
+	t.Parallel()
 	e := startEdge(t)
 	cases := []struct {
 		name  string
@@ -41,6 +42,7 @@ func TestPatchTokenMetadataIsMergePatch(t *testing.T) {
 // TestPatchTokenMetadataRefusesNonStrings: a metadata patch that is not an object of strings
 // (or nulls) is a 400 naming metadata, and changes nothing.
 func TestPatchTokenMetadataRefusesNonStrings(t *testing.T) {
+	t.Parallel()
 	e := startEdge(t)
 	id := e.token(e.adminKey, map[string]any{"type": "token", "data": "x", "metadata": map[string]string{"a": "1"}})
 	for _, patch := range []string{`{"metadata":{"a":1}}`, `{"metadata":"a"}`, `{"metadata":[null]}`} {

@@ -71,6 +71,7 @@ func sameIDs(t *testing.T, got, want []string) {
 // TestListTokensV2CursorNeitherRepeatsNorSkipsWhileCreating: paging with a small size while a
 // token is created visits every earlier token exactly once, and each filter form narrows.
 func TestListTokensV2CursorNeitherRepeatsNorSkipsWhileCreating(t *testing.T) {
+	t.Parallel()
 	e := startEdge(t)
 	ids := e.taggedTokens(12, "list-a")
 	other := e.taggedTokens(2, "list-b")
@@ -118,6 +119,7 @@ func withoutID(ids []string, drop string) []string {
 // TestSearchTokensV2PagesByQuery: BT's query syntax finds exactly the matching tokens, paged
 // by the cursor; a malformed query is a 400 naming the term.
 func TestSearchTokensV2PagesByQuery(t *testing.T) {
+	t.Parallel()
 	e := startEdge(t)
 	ids := e.taggedTokens(7, "search a")
 	e.taggedTokens(2, "search b")
@@ -154,10 +156,11 @@ func TestSearchTokensV2PagesByQuery(t *testing.T) {
 // searches only /general/ tokens (a card in /pci/ never appears, masked or not), sees them
 // masked without token:reveal, and a caller without token:read gets 403 before any work.
 func TestTokenListsHideTokensOutsideCallersContainers(t *testing.T) {
+	t.Parallel()
 	e := startEdge(t)
 	gen := e.token(e.adminKey, map[string]any{"type": "token", "data": "general-secret", "metadata": map[string]string{"run": "c"}})
 	e.token(e.adminKey, map[string]any{"type": "card_number", "data": pan, "metadata": map[string]string{"run": "c"}})
-	reader := e.appWith("private", []string{"/general/"}, "token:read")
+	reader := e.appWith("private", []string{"/general/"}, "token:read", "token:search")
 	writer := e.appWith("private", nil, "token:create")
 
 	listed := e.pageCursor(20, func(start string) *resp {

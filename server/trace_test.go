@@ -9,6 +9,7 @@ import (
 // the log line, is answered back, and is the one BT-* header a destination sees (BT-API-KEY
 // is not).
 func TestTraceIDNamesRequestAndReachesDestination(t *testing.T) {
+	t.Parallel()
 	dest := startDestination(t)
 	e := proxyEdge(t, dest)
 	r := e.do("POST", "/proxy", e.adminKey, `{"x":1}`, "BT-PROXY-URL", dest.url+"/echo",
@@ -34,6 +35,7 @@ func TestTraceIDNamesRequestAndReachesDestination(t *testing.T) {
 // new id; the name is answered in both headers. An id with a space or control character is
 // not taken (it would break the log line).
 func TestTraceIDOnAPIAnswers(t *testing.T) {
+	t.Parallel()
 	e := startEdge(t)
 	cases := []struct {
 		name string

@@ -6,6 +6,7 @@ import "testing"
 // known proxy id (401) from an unknown one (404) — and a stored proxy's destination error before
 // any key. Without a key, or with a key that may not invoke proxies, every id answers the same.
 func TestVaultProxyIdProbeWithoutKey(t *testing.T) {
+	t.Parallel()
 	dest := startDestination(t)
 	e := proxyEdge(t, dest)
 	px := e.do("POST", "/proxies", e.adminKey, map[string]any{"name": "p", "destination_url": dest.url + "/status/200",

@@ -55,6 +55,7 @@ func tokensCreated(t *testing.T, e *testEdge) int {
 // ends with the transform error (500 proxy_error) well within a generous bound, creates at most
 // max_tokens_per_call tokens, and the edge serves the next request.
 func TestWasmHostCallsCountAgainstDeadline(t *testing.T) {
+	t.Parallel()
 	dest := startDestination(t)
 	e := proxyEdge(t, dest) // the default 1 s call timeout
 	good := e.wasmProxy(dest, e.upload(e.adminKey, testdataWasm(t, "tiny")), false, nil)
@@ -121,6 +122,7 @@ func brTableModule(n int) []byte {
 // (422) before compiling; a module within the shape limits that compiles for longer than the
 // compile timeout is abandoned (422); and while it compiles, other uploads are answered.
 func TestCompileBoundedAndConcurrent(t *testing.T) {
+	t.Parallel()
 	dest := startDestination(t)
 	e := proxyEdge(t, dest, func(c *Config) {
 		c.Transforms.CompileTimeout = 5 * time.Second

@@ -49,6 +49,7 @@ func (e *testEdge) wasmProxy(dest *destination, moduleID string, response bool, 
 }
 
 func TestTransformsUpload(t *testing.T) {
+	t.Parallel()
 	e := startEdge(t)
 	tiny := testdataWasm(t, "tiny")
 	m := e.do("POST", "/transforms", e.adminKey, tiny, "Content-Type", "application/wasm").expect(t, 201).json(t)
@@ -95,6 +96,7 @@ func TestTransformsUpload(t *testing.T) {
 }
 
 func TestExampleTransformsThroughProxy(t *testing.T) {
+	t.Parallel()
 	dest := startDestination(t)
 	e := proxyEdge(t, dest)
 	k := e.adminKey
@@ -160,6 +162,7 @@ func TestExampleTransformsThroughProxy(t *testing.T) {
 // with a 500 proxy_error, and the next request succeeds. (How fast a loop is stopped is measured
 // in package transforms.)
 func TestHostileTransformsThroughEdge(t *testing.T) {
+	t.Parallel()
 	dest := startDestination(t)
 	e := proxyEdge(t, dest, func(c *Config) { c.Transforms.CallTimeout = 200 * time.Millisecond })
 	good := e.wasmProxy(dest, e.upload(e.adminKey, testdataWasm(t, "tiny")), false, nil)
@@ -184,6 +187,7 @@ func TestHostileTransformsThroughEdge(t *testing.T) {
 // TestGoGuestConcurrent: 64 concurrent requests through a Go-guest transform (run under -race by
 // make test-race), each result correct.
 func TestGoGuestConcurrent(t *testing.T) {
+	t.Parallel()
 	dest := startDestination(t)
 	e := proxyEdge(t, dest)
 	key := e.wasmProxy(dest, e.upload(e.adminKey, testwasm.Example(t, "hmac-sign")), false, map[string]string{"HMAC_SECRET": "k"})

@@ -24,7 +24,8 @@ func TestBadgerConformance(t *testing.T) {
 		return s
 	}
 	storetest.Run(t, storetest.Backend{
-		Open: func(t *testing.T) store.Store { return open(t, t.TempDir()) },
+		Parallel: true,
+		Open:     func(t *testing.T) store.Store { return open(t, t.TempDir()) },
 		Reopen: func(t *testing.T, s store.Store) store.Store {
 			mu.Lock()
 			dir := dirs[s]

@@ -3,6 +3,7 @@ package store
 import (
 	"encoding/binary"
 	"errors"
+	"math/bits"
 	"time"
 )
 
@@ -97,6 +98,11 @@ type decoder struct {
 }
 
 func (d *decoder) uvarint() uint64 {
+	if len(d.b) > 0 && d.b[0] < 0x80 { // one byte: lengths and counts under 128
+		v := uint64(d.b[0])
+		d.b = d.b[1:]
+		return v
+	}
 	v, n := binary.Uvarint(d.b)
 	if n <= 0 {
 		d.err = true
@@ -121,28 +127,76 @@ func (d *decoder) bytes() []byte {
 func (d *decoder) string() string { return string(d.bytes()) }
 
 func (d *decoder) time() *time.Time {
+	sec, nsec, ok := d.unixTime()
+	if !ok {
+		return nil
+	}
+	t := time.Unix(sec, nsec).UTC()
+	return &t
+}
+
+// skipTime steps over a time (for a reader that does not need it): its presence byte and, when
+// present, two varints.
+func (d *decoder) skipTime() {
 	if len(d.b) == 0 {
 		d.err = true
-		return nil
+		return
 	}
 	present := d.b[0]
 	d.b = d.b[1:]
 	if present == 0 {
-		return nil
+		return
+	}
+	for range 2 {
+		n := varintLen(d.b)
+		if n == 0 {
+			d.err = true
+			return
+		}
+		d.b = d.b[n:]
+	}
+}
+
+// varintLen is the length of the varint that starts b (it ends at its first byte under 0x80),
+// 0 if b holds no valid one. Read a word at a time when b has eight bytes, as a record's times do.
+func varintLen(b []byte) int {
+	if len(b) >= 8 {
+		if m := ^binary.LittleEndian.Uint64(b) & 0x8080808080808080; m != 0 {
+			return bits.TrailingZeros64(m)/8 + 1
+		}
+	}
+	for i := 0; i < len(b) && i < binary.MaxVarintLen64; i++ {
+		if b[i] < 0x80 {
+			return i + 1
+		}
+	}
+	return 0
+}
+
+// unixTime reads a time as Unix seconds and nanoseconds; ok is false when it is absent (or
+// malformed: then d.err is set).
+func (d *decoder) unixTime() (sec, nsec int64, ok bool) {
+	if len(d.b) == 0 {
+		d.err = true
+		return 0, 0, false
+	}
+	present := d.b[0]
+	d.b = d.b[1:]
+	if present == 0 {
+		return 0, 0, false
 	}
 	sec, n := binary.Varint(d.b)
 	if n <= 0 {
 		d.err = true
-		return nil
+		return 0, 0, false
 	}
 	d.b = d.b[n:]
-	nsec := d.uvarint()
-	if nsec >= 1e9 {
+	ns := d.uvarint()
+	if ns >= 1e9 {
 		d.err = true
-		return nil
+		return 0, 0, false
 	}
-	t := time.Unix(sec, int64(nsec)).UTC()
-	return &t
+	return sec, int64(ns), true
 }
 
 // decodeToken decodes a record. The returned token's Data and Mask are views into rec: the

@@ -8,6 +8,7 @@ import (
 )
 
 func TestTokenCodecRoundTrip(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2026, 11, 24, 5, 6, 7, 890, time.UTC)
 	far := time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)
 	for _, tok := range []*Token{

@@ -9,6 +9,7 @@ import (
 // TestTokenCodecReadsVersion2: records written before modified_by and search indexes (version
 // 2: the same fields, ending after metadata) still decode, and the proxy's view reads them.
 func TestTokenCodecReadsVersion2(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2026, 11, 24, 5, 6, 7, 890, time.UTC)
 	tok := &Token{ID: "old", Type: "card", Data: []byte(`{"number":"4242424242424242"}`), Containers: []string{"/pci/high/"},
 		Metadata: map[string]string{"k": "v"}, CreatedBy: "app", CreatedAt: now}
@@ -18,7 +19,8 @@ func TestTokenCodecReadsVersion2(t *testing.T) {
 	if err != nil || !reflect.DeepEqual(got, tok) {
 		t.Fatalf("version 2: %v\n got %+v\nwant %+v", err, got, tok)
 	}
-	if rt, ok := viewToken(v2, now); !ok || !rt.Found || string(rt.Data) != string(tok.Data) {
+	var rt ResolvedToken
+	if ok := viewToken(&rt, v2, now); !ok || !rt.Found || string(rt.Data) != string(tok.Data) {
 		t.Fatalf("view of version 2: %v %+v", ok, rt)
 	}
 }
@@ -26,6 +28,7 @@ func TestTokenCodecReadsVersion2(t *testing.T) {
 // TestTokenCodecKeepsSearchFields: version 3 carries modified by, the index expressions and the
 // keyed hashes of their values; the values themselves are never encoded.
 func TestTokenCodecKeepsSearchFields(t *testing.T) {
+	t.Parallel()
 	k, err := newVaultKeys(make([]byte, 32))
 	if err != nil {
 		t.Fatal(err)

@@ -39,6 +39,7 @@ func fakeFree(s *badgerStore) *atomic.Uint64 {
 // TestDiskBelowReserveRefusesWritesAndAudit: below the reserve every write and Audit fails with
 // ErrDiskLow and leaves nothing behind; reads still work; once space is back, writes resume.
 func TestDiskBelowReserveRefusesWritesAndAudit(t *testing.T) {
+	t.Parallel()
 	s := openWith(t, t.TempDir(), Options{DiskReserve: 64 << 20})
 	free := fakeFree(s)
 	if _, _, err := s.CreateToken(ctx, card("kept", "4242424242424242"), false, Event{EntityType: "token", EntityID: "kept", Operation: "create"}); err != nil {
@@ -97,6 +98,7 @@ func TestDiskBelowReserveRefusesWritesAndAudit(t *testing.T) {
 // TestOpenOnFullDiskRefused: a file system with less free space than the reserve is refused
 // before Badger opens (its first write would fault): a clear error, and no file is created.
 func TestOpenOnFullDiskRefused(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	_, err := Open(Options{Dir: dir, MasterKey: testKey(1), DiskReserve: 1 << 62})
 	if !errors.Is(err, ErrDiskLow) || !strings.Contains(err.Error(), "free on the file system of "+dir) {

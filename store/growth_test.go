@@ -47,6 +47,7 @@ func fillTokens(t *testing.T, s Store, prefix string, n int) {
 // TestDeletedTokensSpaceReclaimed: create N tokens, delete them, run the upkeep: the data
 // directory shrinks back to within 2x of a fresh vault that holds the same live tokens.
 func TestDeletedTokensSpaceReclaimed(t *testing.T) {
+	t.Parallel()
 	const n, live = 1000, 100
 	// Flushes, compactions and value-log files at test scale; the tokens go to the value log.
 	small := Sizes{MemTableBytes: 1 << 20, ValueThreshold: 8 << 10, ValueLogFileBytes: 1 << 20}

@@ -66,6 +66,7 @@ func cached(t *testing.T, s store.Store, id string) {
 // the change feed; B's subscribers hear of every change. When B's listening connection is
 // killed, it falls back to reading the changes table and listens again.
 func TestPostgresDeletedTokenStopsResolvingOnOtherNodes(t *testing.T) {
+	t.Parallel()
 	a, url := openPostgres(t)
 	defer a.Close()
 	b, err := store.OpenPostgres(bg, url, store.PostgresOptions{MasterKey: testMaster})

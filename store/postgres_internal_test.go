@@ -18,6 +18,7 @@ import (
 // committed (the events table is locked here, so no commit can happen), and the records that
 // arrive meanwhile are committed together: a handful of statements for many requests.
 func TestPostgresAuditReturnsAfterItsCommitGrouped(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	url := pgtest.Database(t)
 	st, err := OpenPostgres(ctx, url, PostgresOptions{MasterKey: testKey(1)})
@@ -89,6 +90,7 @@ func TestPostgresAuditReturnsAfterItsCommitGrouped(t *testing.T) {
 // TestPostgresSweepGivesSpaceBack: the sweep deletes expired tokens with their claims, lapsed
 // short-lived fields and, with a retention, older audit events; live ones stay.
 func TestPostgresSweepGivesSpaceBack(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	url := pgtest.Database(t)
 	st, err := OpenPostgres(ctx, url, PostgresOptions{MasterKey: testKey(1)})
@@ -132,6 +134,7 @@ func TestPostgresSweepGivesSpaceBack(t *testing.T) {
 // TestPostgresAuditDefaultHasNoWindow: by default a lone audit record's commit starts at once
 // (the natural group commit); audit.sync_interval > 0 opts into a gathering window.
 func TestPostgresAuditDefaultHasNoWindow(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	for _, tc := range []struct {
 		name string

@@ -47,6 +47,7 @@ func countRows(t *testing.T, url, sql string) int {
 // TestPostgresRefusesNewerSchema: a node does not run against a schema migrated by a newer
 // version: a clear error that names the version.
 func TestPostgresRefusesNewerSchema(t *testing.T) {
+	t.Parallel()
 	s, url := openPostgres(t)
 	s.Close()
 	exec(t, url, "INSERT INTO schema_version (version) VALUES (9999)")
@@ -59,6 +60,7 @@ func TestPostgresRefusesNewerSchema(t *testing.T) {
 // TestPostgresNodesStartingTogetherMigrateOnce: nodes opening a fresh database at once all
 // start, share one root secret, and the schema is applied once.
 func TestPostgresNodesStartingTogetherMigrateOnce(t *testing.T) {
+	t.Parallel()
 	url := pgtest.Database(t)
 	const nodes = 4
 	stores := make([]store.Store, nodes)
@@ -97,6 +99,7 @@ func TestPostgresNodesStartingTogetherMigrateOnce(t *testing.T) {
 
 // TestPostgresWrongMasterKeyRefused: another master key does not open the vault's root secret.
 func TestPostgresWrongMasterKeyRefused(t *testing.T) {
+	t.Parallel()
 	s, url := openPostgres(t)
 	s.Close()
 	if _, err := store.OpenPostgres(bg, url, store.PostgresOptions{MasterKey: bytes.Repeat([]byte{1}, 32)}); !errors.Is(err, store.ErrWrongKey) {
@@ -107,6 +110,7 @@ func TestPostgresWrongMasterKeyRefused(t *testing.T) {
 // TestPostgresSilentServerIsUnavailable: a server that accepts connections and never answers
 // (a black hole) fails the open with ErrUnavailable after the connect timeout; no hang.
 func TestPostgresSilentServerIsUnavailable(t *testing.T) {
+	t.Parallel()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -223,6 +227,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 // TestPostgresRekey: after a rekey the new master key opens the vault and every token, key
 // hash and fingerprint still works; the old key is refused; a wrong old key changes nothing.
 func TestPostgresRekey(t *testing.T) {
+	t.Parallel()
 	s, url := openPostgres(t)
 	fp := s.Fingerprint("card", []byte("4242424242424242"))
 	s.CreateToken(bg, &store.Token{ID: "r", Type: "card", Data: []byte(`"4242424242424242"`), Fingerprint: fp}, false, store.Event{Operation: "create"})

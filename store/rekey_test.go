@@ -6,6 +6,7 @@ import (
 )
 
 func TestRekey(t *testing.T) {
+	t.Parallel()
 	for _, stop := range []RekeyStep{0, RekeyWrapped, RekeyRotated} {
 		t.Run(map[RekeyStep]string{0: "complete", RekeyWrapped: "interrupted after wrap", RekeyRotated: "interrupted after rotate"}[stop], func(t *testing.T) {
 			dir := t.TempDir()

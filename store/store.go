@@ -168,16 +168,27 @@ type Token struct {
 // Application is an API client. KeyHash is HashKey of the API key it was created with; the key
 // itself is never stored. Its other keys are AppKey records.
 type Application struct {
-	ID          string    `json:"id"`
-	Name        string    `json:"name"`
-	Type        string    `json:"type"`
-	Permissions []string  `json:"permissions"`
-	Containers  []string  `json:"containers,omitempty"` // container prefixes it may use; empty = all
-	KeyHash     []byte    `json:"key_hash"`             // its first key (see AppKey); nil once deleted
-	CreatedBy   string    `json:"created_by,omitempty"`
-	CreatedAt   time.Time `json:"created_at"`
-	ModifiedBy  string    `json:"modified_by,omitempty"`
-	ModifiedAt  time.Time `json:"modified_at,omitzero"`
+	ID          string       `json:"id"`
+	Name        string       `json:"name"`
+	Type        string       `json:"type"`
+	Permissions []string     `json:"permissions"`
+	Containers  []string     `json:"containers,omitempty"` // container prefixes it may use; empty = all
+	Rules       []AccessRule `json:"rules,omitempty"`      // its access rules (SPEC §3); none: Permissions act as rules on Containers
+	KeyHash     []byte       `json:"key_hash"`             // its first key (see AppKey); nil once deleted
+	CreatedBy   string       `json:"created_by,omitempty"`
+	CreatedAt   time.Time    `json:"created_at"`
+	ModifiedBy  string       `json:"modified_by,omitempty"`
+	ModifiedAt  time.Time    `json:"modified_at,omitzero"`
+}
+
+// AccessRule is one access rule of an application, as Basis Theory names its fields. The
+// server validates and compiles it; the vault keeps it as given.
+type AccessRule struct {
+	Description string   `json:"description"`
+	Priority    int      `json:"priority"`
+	Container   string   `json:"container"`
+	Transform   string   `json:"transform"`
+	Permissions []string `json:"permissions"`
 }
 
 // Collection names a family of JSON documents kept with Put/Get.

@@ -41,6 +41,7 @@ func card(id, number string) *Token {
 // TestFlippedSealedByteIsAnError flips every byte of a stored sealed token in turn: each read is an
 // error, never other plaintext.
 func TestFlippedSealedByteIsAnError(t *testing.T) {
+	t.Parallel()
 	st := openAt(t, t.TempDir(), testKey(1))
 	defer st.Close()
 	s := st.(*badgerStore)
@@ -87,6 +88,7 @@ func dirDigest(t *testing.T, dir string) string {
 // TestWrongMasterKeyRefusedAndHarmless: the wrong key is refused with ErrWrongKey, no file changes,
 // and the right key still opens the data.
 func TestWrongMasterKeyRefusedAndHarmless(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	s := openAt(t, dir, testKey(1))
 	if _, _, err := s.CreateToken(ctx, card("w", "4242424242424242"), false, Event{}); err != nil {
@@ -109,6 +111,7 @@ func TestWrongMasterKeyRefusedAndHarmless(t *testing.T) {
 
 // TestNoPlaintextAtRest stores distinctive values and greps every file of the data dir for them.
 func TestNoPlaintextAtRest(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	s := openAt(t, dir, testKey(3))
 	secrets := []string{"4111111111111111", "ZEBRA-PLAINTEXT-MARKER", "987-65-4329"}
@@ -165,6 +168,7 @@ func BenchmarkTokenGet(b *testing.B) {
 // TestSealedCache: hits serve the same token, the cache holds only sealed bytes, writes
 // invalidate, and a corrupted cached entry is an error like a corrupted disk record.
 func TestSealedCache(t *testing.T) {
+	t.Parallel()
 	st := openAt(t, t.TempDir(), testKey(1))
 	defer st.Close()
 	s := st.(*badgerStore)
@@ -246,6 +250,7 @@ func BenchmarkGetTokensVault(b *testing.B) {
 // TestAuditJournalFlippedByteIsErrCorrupt: a changed byte in a journal segment fails the
 // query with the vault's ErrCorrupt; it never yields a made-up event.
 func TestAuditJournalFlippedByteIsErrCorrupt(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	st := openAt(t, dir, testKey(1))
 	st.Audit(ctx, Event{EntityType: "token", EntityID: "x", Operation: "detokenize"})
@@ -267,6 +272,7 @@ func TestAuditJournalFlippedByteIsErrCorrupt(t *testing.T) {
 // TestJournalErrorsKeepVaultMeaning: a full file system under the journal is ErrDiskLow (an
 // ErrUnavailable: 503), a corrupt record ErrCorrupt.
 func TestJournalErrorsKeepVaultMeaning(t *testing.T) {
+	t.Parallel()
 	full := fmt.Errorf("%w: %w", journal.ErrNoSpace, syscall.ENOSPC)
 	if err := journalErr(full); !errors.Is(err, ErrDiskLow) || !errors.Is(err, ErrUnavailable) {
 		t.Fatalf("full: %v", err)
@@ -294,6 +300,7 @@ func TestJournalErrorsKeepVaultMeaning(t *testing.T) {
 // TestEventsPagesThroughGroupedRecords: the events of one audited request are one Badger entry;
 // pages may end inside it, and every event is listed once, newest first.
 func TestEventsPagesThroughGroupedRecords(t *testing.T) {
+	t.Parallel()
 	s := openAt(t, t.TempDir(), testKey(1))
 	defer s.Close()
 	want := 0

@@ -213,11 +213,10 @@ func (k *vaultKeys) resolveEntry(id string, e *cacheEntry, r *Resolved, now time
 		r.buf = r.buf[:start]
 		return ErrCorrupt
 	}
-	rt, ok := viewToken(r.buf[start:], now)
-	if !ok {
+	r.Tokens = append(r.Tokens, ResolvedToken{ID: id})
+	if !viewToken(&r.Tokens[len(r.Tokens)-1], r.buf[start:], now) {
+		r.Tokens = r.Tokens[:len(r.Tokens)-1]
 		return ErrCorrupt
 	}
-	rt.ID = id
-	r.Tokens = append(r.Tokens, rt)
 	return nil
 }

@@ -257,7 +257,7 @@ func TestHTTPRequestLoopIsStoppedByDeadline(t *testing.T) {
 	}))
 	defer srv.Close()
 	const maxRequests = 100_000
-	e := newEngine(t, Config{HTTPDoer: newNetDoer(srv), CallTimeout: 100 * time.Millisecond, MaxHTTPRequests: maxRequests})
+	e := newEngine(t, Config{HTTPDoer: newNetDoer(srv), CallTimeout: time.Second, MaxHTTPRequests: maxRequests})
 	_, err := reactWithURL(t, e, srv.URL+"/slow")
 	if !errors.Is(err, ErrTransformFailed) || !strings.Contains(err.Error(), "timed out") {
 		t.Fatalf("err = %v, want a timeout", err)

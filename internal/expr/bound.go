@@ -40,8 +40,11 @@ type argLenFunc func(a *arg) (int64, bool)
 
 // staticArgLen is argLen at parse time: configuration values at their largest.
 func staticArgLen(a *arg) (int64, bool) {
-	if a.kind == argConfig {
+	switch a.kind {
+	case argConfig:
 		return MaxConfigLen, true
+	case argMessage:
+		return MaxSourceLen, true
 	}
 	return int64(len(a.text())), true
 }
@@ -266,11 +269,15 @@ func (r *Renderer) charge(env Env, src []byte) *ferr {
 	ex := &r.ex
 	n := sizeClass(int64(len(src)))
 	b, id, ok := ex.chainBound(n, func(a *arg) (int64, bool) {
-		if a.kind != argConfig {
-			return int64(len(a.text())), true
+		switch a.kind {
+		case argConfig:
+			v, ok := env.Config(a.s)
+			return int64(len(v)), ok
+		case argMessage:
+			doc, _ := messageArgDoc(env) // its size bounds any member; none: argText fails
+			return int64(len(doc)), true
 		}
-		v, ok := env.Config(a.s)
-		return int64(len(v)), ok
+		return int64(len(a.text())), true
 	})
 	if !ok {
 		return &ferr{err: ErrUnknownConfig, detail: "unknown configuration value", id: id}

@@ -26,6 +26,19 @@
 //	{{ config: <NAME> }}        a configuration value of the proxy (a string)
 //	{{ encrypted }}             the decrypted BT-ENCRYPTED payload
 //
+// With SetMessageSources (a proxy's transform values), through MessageEnv:
+//
+//	{{ request }}, {{ req }}    the request body (a JSON document, or a JSON string)
+//	{{ res }}, {{ response }}   the response body
+//	{{ proxy }}                 {"request": {"headers", "body", "method", "path", "query"}}
+//	{{ transform_identifier: 'name' }}
+//	                            the token an earlier tokenize transform made
+//
+// and proxy.request.<path> as a filter argument where a string may be given
+// (that member of {{ proxy }}). SetProxySource enables only proxy and its
+// arguments (a pre-configured proxy's request headers). Without them these
+// words are token ids.
+//
 // Token ids, path segments and configuration names are 1–256 bytes of
 // A-Z a-z 0-9 _ - (see ValidID). `token:` and `config:` are keywords only
 // when followed by a colon; `encrypted` is always the keyword. A dotted path

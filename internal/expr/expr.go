@@ -96,6 +96,12 @@ const (
 	RefConfig
 	// RefEncrypted is the decrypted BT-ENCRYPTED payload: {{ encrypted | … }}.
 	RefEncrypted
+	// RefMessage is a document of the message a transform works on: {{ request }},
+	// {{ res }} or {{ proxy }} (SetMessageSources). ID is the source's name as written.
+	RefMessage
+	// RefTransform is the token an earlier tokenize transform created:
+	// {{ transform_identifier: 'name' }} (SetMessageSources). ID is the identifier.
+	RefTransform
 )
 
 // String returns the kind's name.
@@ -109,6 +115,10 @@ func (k RefKind) String() string {
 		return "config"
 	case RefEncrypted:
 		return "encrypted"
+	case RefMessage:
+		return "message"
+	case RefTransform:
+		return "transform_identifier"
 	}
 	return "ref(" + strconv.Itoa(int(k)) + ")"
 }
@@ -151,6 +161,17 @@ type Env interface {
 	// Encrypted returns the decrypted BT-ENCRYPTED payload as a JSON
 	// document, or ok=false if the request carried none.
 	Encrypted() ([]byte, bool)
+}
+
+// MessageEnv is an Env that also supplies the sources SetMessageSources enables. An Env
+// without it answers them with ErrUnknownSource.
+type MessageEnv interface {
+	Env
+	// Message returns, as a JSON document, the source named: for RefMessage the request,
+	// response or proxy document (name as written: request, req, res, response, proxy); for
+	// RefTransform the token created by the tokenize transform with that identifier. ok=false
+	// when there is none.
+	Message(kind RefKind, name []byte) (doc []byte, ok bool)
 }
 
 // Limits bound one Scan, Render, Stream or Reader call. Zero fields take the
@@ -205,6 +226,8 @@ var (
 	ErrUnknownConfig = errors.New("expr: unknown configuration value")
 	// ErrNoEncrypted: {{ encrypted }} without a BT-ENCRYPTED payload.
 	ErrNoEncrypted = errors.New("expr: no encrypted payload")
+	// ErrUnknownSource: a message source or transform_identifier the Env does not supply.
+	ErrUnknownSource = errors.New("expr: unknown source")
 	// ErrValue: an Env document is not valid JSON, or a value cannot be
 	// emitted (binary). Filters never fail on a value they cannot convert:
 	// it becomes null. The value itself is never part of the error.

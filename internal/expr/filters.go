@@ -468,6 +468,9 @@ func (r *Renderer) argValue(a *arg, env Env) (value, []byte, *ferr) {
 
 // argText returns a string argument, resolving config.NAME through env.
 func (r *Renderer) argText(a *arg, env Env) ([]byte, *ferr) {
+	if a.kind == argMessage {
+		return messageArg(a, env)
+	}
 	if a.kind != argConfig {
 		return a.text(), nil
 	}
@@ -476,6 +479,39 @@ func (r *Renderer) argText(a *arg, env Env) ([]byte, *ferr) {
 		return nil, &ferr{err: ErrUnknownConfig, detail: "unknown configuration value", id: a.s}
 	}
 	return v, nil
+}
+
+// proxySource names the document proxy.request.… arguments read.
+var proxySource = []byte("proxy")
+
+// messageArgDoc is the proxy document through env, if it supplies one.
+func messageArgDoc(env Env) ([]byte, bool) {
+	menv, ok := env.(MessageEnv)
+	if !ok {
+		return nil, false
+	}
+	doc, ok := menv.Message(RefMessage, proxySource)
+	if ok && len(doc) > MaxSourceLen {
+		return nil, false
+	}
+	return doc, ok
+}
+
+// messageArg is a proxy.request.… argument: the member of the proxy document it names as text
+// (a string unquoted, anything else as JSON), "" when there is no such member (Liquid's nil).
+func messageArg(a *arg, env Env) ([]byte, *ferr) {
+	doc, ok := messageArgDoc(env)
+	if !ok {
+		return nil, &ferr{err: ErrUnknownSource, detail: "no message source \"proxy\" here", id: proxySource}
+	}
+	res := gjson.GetBytes(doc, bstr(a.s))
+	switch res.Type {
+	case gjson.Null:
+		return nil, nil
+	case gjson.String:
+		return []byte(res.Str), nil
+	}
+	return []byte(res.Raw), nil
 }
 
 func (r *Renderer) applyJSON(c *call, v value, out []byte) (value, []byte, *ferr) {

@@ -9,10 +9,11 @@ import (
 type argKind uint8
 
 const (
-	argStr    argKind = iota + 1 // s: the string
-	argNum                       // s: the literal; n: its value when isInt
-	argBool                      // b
-	argConfig                    // s: the configuration name (view into the expression)
+	argStr     argKind = iota + 1 // s: the string
+	argNum                        // s: the literal; n: its value when isInt
+	argBool                       // b
+	argConfig                     // s: the configuration name (view into the expression)
+	argMessage                    // s: a path into the proxy document (SetMessageSources)
 )
 
 type arg struct {
@@ -73,9 +74,29 @@ type perr struct {
 type parser struct {
 	s      []byte
 	i      int
-	buf    []byte // argument buffer; never grown beyond its capacity
-	header bool   // the expression is in a header value
-	dflt   []byte // the default token (SetDefaultToken), or nil
+	buf    []byte  // argument buffer; never grown beyond its capacity
+	header bool    // the expression is in a header value
+	dflt   []byte  // the default token (SetDefaultToken), or nil
+	srcs   sources // optional sources that are keywords (SetMessageSources, SetProxySource)
+}
+
+// sources are the optional sources a Renderer recognizes.
+type sources uint8
+
+const (
+	srcMessage sources = 1 << iota // request, req, res, response, transform_identifier
+	srcProxy                       // proxy, and proxy.request.… arguments
+)
+
+// messageSource reports whether w names a message document that srcs makes a keyword.
+func messageSource(w []byte, srcs sources) bool {
+	switch string(w) {
+	case "request", "req", "res", "response":
+		return srcs&srcMessage != 0
+	case "proxy":
+		return srcs&srcProxy != 0
+	}
+	return false
 }
 
 // FootprintKind reports whether w is the first segment of a Footprint data identifier
@@ -132,9 +153,7 @@ func (p *parser) peek() byte {
 
 func (p *parser) word() []byte {
 	s, i := p.s, p.i
-	for i < len(s) && idChar[s[i]] {
-		i++
-	}
+	i += indexNonID(s[i:])
 	w := s[p.i:i]
 	p.i = i
 	return w
@@ -146,8 +165,60 @@ func (p *parser) room(n int) bool { return cap(p.buf)-len(p.buf) >= n }
 func syntax(detail string) *perr  { return &perr{err: ErrSyntax, detail: detail} }
 func badArgs(detail string) *perr { return &perr{err: ErrArgs, detail: detail} }
 
+// identifier reads a transform identifier, quoted ('card', "card") or bare; nil if malformed.
+func (p *parser) identifier() []byte {
+	q := p.peek()
+	if q != '\'' && q != '"' {
+		return p.word()
+	}
+	p.i++
+	w := p.word()
+	if p.peek() != q {
+		return nil
+	}
+	p.i++
+	return w
+}
+
 // parse parses the text between "{{" and "}}" into ex.
 func (p *parser) parse(ex *expr) *perr {
+	if p.bare(ex) {
+		return ex.checkBound()
+	}
+	return p.parseAny(ex)
+}
+
+// bare parses the commonest expression, a source word alone ({{ id }}, {{ encrypted }}),
+// without the general walk: what parseAny makes of it. Anything else is left to parseAny.
+func (p *parser) bare(ex *expr) bool {
+	if p.srcs != 0 {
+		return false // a transform's value, where words may name message sources
+	}
+	s := p.s[p.i:]
+	i := 0
+	for i < len(s) && isSpace(s[i]) {
+		i++
+	}
+	n := indexNonID(s[i:])
+	j := i + n
+	for j < len(s) && isSpace(s[j]) {
+		j++
+	}
+	if n == 0 || n > MaxIDLen || j < len(s) {
+		return false
+	}
+	ex.path, ex.nf = nil, 0
+	if w := s[i : i+n]; string(w) == "encrypted" {
+		ex.kind, ex.id = RefEncrypted, nil
+	} else {
+		ex.kind, ex.id = RefToken, w
+	}
+	p.i = len(p.s)
+	return true
+}
+
+// parseAny is parse for any expression.
+func (p *parser) parseAny(ex *expr) *perr {
 	// Reset only the header: calls[:nf] are reset one by one as parsed
 	// (zeroing the whole array costs more than the parse).
 	ex.kind, ex.id, ex.path, ex.nf = 0, nil, nil, 0
@@ -181,6 +252,17 @@ func (p *parser) parse(ex *expr) *perr {
 	case string(w) == "encrypted":
 		p.i = save
 		ex.kind = RefEncrypted
+	case p.srcs&srcMessage != 0 && p.peek() == ':' && string(w) == "transform_identifier":
+		p.i++
+		p.ws()
+		if ex.id = p.identifier(); len(ex.id) == 0 {
+			return syntax("missing identifier after transform_identifier:")
+		}
+		ex.kind = RefTransform
+	case p.srcs != 0 && p.peek() != ':' && messageSource(w, p.srcs):
+		p.i = save
+		ex.kind = RefMessage
+		ex.id = w
 	case p.dflt != nil && save < len(p.s) && p.s[save] == '.' && FootprintKind(w):
 		// {{ id.first_name }}: the whole identifier is the path into the default token.
 		p.i = save
@@ -315,6 +397,9 @@ func (p *parser) liquidArgs(c *call) *perr {
 				*a = arg{kind: argConfig, s: w[len("config."):]}
 			case hasPrefix(w, "proxy.config.") && ValidID(w[len("proxy.config."):]):
 				*a = arg{kind: argConfig, s: w[len("proxy.config."):]}
+			case p.srcs&srcProxy != 0 && (string(w) == "proxy.request" || hasPrefix(w, "proxy.request.")):
+				// Basis Theory's proxy.request.headers.X-Date: that member of {{ proxy }}.
+				*a = arg{kind: argMessage, s: w[len("proxy."):]}
 			case len(w) == 0:
 				return syntax("expected an argument")
 			default:
@@ -507,6 +592,9 @@ func (p *parser) check(c *call) *perr {
 		}
 		if a.kind == argConfig && !types[k].configOK() {
 			return badArgs(sp.name + " argument " + strconv.Itoa(k+1) + " cannot be a configuration value")
+		}
+		if a.kind == argMessage && types[k] != tStr && types[k] != tAny {
+			return badArgs(sp.name + " argument " + strconv.Itoa(k+1) + " cannot be a proxy.request value")
 		}
 		switch types[k] {
 		case tInt:

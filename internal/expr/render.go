@@ -44,9 +44,10 @@ type Renderer struct {
 
 	st        scanState
 	lim       Limits
-	set       Limits // as given to SetLimits
-	dflt      []byte // as given to SetDefaultToken
-	strict    bool   // as given to SetStrictFields
+	set       Limits  // as given to SetLimits
+	dflt      []byte  // as given to SetDefaultToken
+	strict    bool    // as given to SetStrictFields
+	srcs      sources // as given to SetMessageSources and SetProxySource
 	count     int
 	expansion int64
 	read      int64 // bytes of Env documents read by expressions
@@ -59,6 +60,7 @@ type Renderer struct {
 	argBuf []byte           // cap argBufCap
 	textHW int              // high-water marks of text and argBuf, for wiping
 	argHW  int
+	callHW int // and of r.ex.calls, for clearing
 
 	bufs [2][]byte // ping-pong buffers for filter chains
 	hbuf []byte    // hmac scratch
@@ -120,11 +122,12 @@ func Release(r *Renderer) {
 	clear(r.text[:r.textHW])
 	clear(r.argBuf[:r.argHW])
 	r.textHW, r.argHW = 0, 0
-	r.ex = expr{}
+	clear(r.ex.calls[:r.callHW]) // the rest were not written since the last Release
+	r.ex.kind, r.ex.id, r.ex.path, r.ex.nf, r.callHW = 0, nil, nil, 0, 0
 	r.last = lastParse{}
 	r.p = parser{}
 	r.set = Limits{}
-	r.dflt, r.strict = nil, false
+	r.dflt, r.strict, r.srcs = nil, false, 0
 	r.scannedSrc = nil
 	if cap(r.hits) > keepHits {
 		r.hits = nil
@@ -159,6 +162,26 @@ func (r *Renderer) SetDefaultToken(id []byte) { r.dflt = id; r.last = lastParse{
 // an absent field must not be forwarded as an empty value. It lasts until
 // Release.
 func (r *Renderer) SetStrictFields(on bool) { r.strict = on }
+
+// SetMessageSources makes request, req, res, response and proxy sources (RefMessage) and
+// transform_identifier: 'name' a source (RefTransform), read through MessageEnv: the sources of
+// a transform's value. Without it those words are token ids. It lasts until Release or the next
+// call.
+func (r *Renderer) SetMessageSources(on bool) { r.setSources(srcMessage|srcProxy, on) }
+
+// SetProxySource makes proxy a source (RefMessage) and proxy.request.… a filter argument, read
+// through MessageEnv, without the other message sources: what a pre-configured proxy's request
+// headers may read (Basis Theory's request signing). It lasts until Release or the next call.
+func (r *Renderer) SetProxySource(on bool) { r.setSources(srcProxy, on) }
+
+func (r *Renderer) setSources(s sources, on bool) {
+	if on {
+		r.srcs |= s
+	} else {
+		r.srcs &^= s
+	}
+	r.last = lastParse{}
+}
 
 // Count returns how many expressions the last Scan, Render, Stream or Reader
 // saw (so far, for a Reader still being read).
@@ -441,10 +464,11 @@ func (r *Renderer) parseAt(src []byte, h hit, off int64) (raw []byte, idx int, e
 	if inside(r.text[:], text) {
 		r.textHW = max(r.textHW, len(text))
 	}
-	r.p = parser{s: text, buf: r.argBuf[:0], dflt: r.dflt}
+	r.p = parser{s: text, buf: r.argBuf[:0], dflt: r.dflt, srcs: r.srcs}
 	r.p.header = r.st.ctx == Header
 	pe := r.p.parse(&r.ex)
 	r.argHW = max(r.argHW, len(r.p.buf))
+	r.callHW = max(r.callHW, r.ex.nf) // parse writes calls[:nf] only
 	if pe != nil {
 		return raw, idx, newError(pe.err, pe.detail, raw, off, nil, false)
 	}
@@ -562,6 +586,13 @@ func (r *Renderer) report(fn func(Ref) error, raw []byte, off int64, idx int) er
 	for k := 0; k < ex.nf; k++ {
 		c := &ex.calls[k]
 		for j := 0; j < c.nargs; j++ {
+			if c.args[j].kind == argMessage {
+				id, _ := srcView(raw, proxySource) // the argument starts with it
+				if err := fn(Ref{Kind: RefMessage, ID: id, Expr: raw, Index: idx}); err != nil {
+					return err
+				}
+				continue
+			}
 			if c.args[j].kind != argConfig {
 				continue
 			}
@@ -662,6 +693,14 @@ func (r *Renderer) eval(env Env) (value, *ferr) {
 		if fe = r.charge(env, doc); fe == nil {
 			v, r.bufs[0], fe = r.fromField(doc, ex.path, r.bufs[0][:0])
 		}
+	case RefMessage, RefTransform:
+		var doc []byte
+		if doc, fe = r.messageDoc(env); fe == nil {
+			fe = r.charge(env, doc)
+		}
+		if fe == nil {
+			v, r.bufs[0], fe = r.fromField(doc, ex.path, r.bufs[0][:0])
+		}
 	}
 	if fe != nil {
 		return v, fe
@@ -684,6 +723,24 @@ func (r *Renderer) eval(env Env) (value, *ferr) {
 		}
 	}
 	return v, nil
+}
+
+// messageDoc is the document of a message or transform_identifier source. A document over
+// MaxSourceLen is refused: the parse-time bound of the filters assumed at most that.
+func (r *Renderer) messageDoc(env Env) ([]byte, *ferr) {
+	ex := &r.ex
+	menv, ok := env.(MessageEnv)
+	var doc []byte
+	if ok {
+		doc, ok = menv.Message(ex.kind, ex.id)
+	}
+	if !ok {
+		return nil, &ferr{err: ErrUnknownSource, detail: "no " + ex.kind.String() + " source " + strconv.Quote(string(ex.id)) + " here", id: ex.id}
+	}
+	if len(doc) > MaxSourceLen {
+		return nil, &ferr{err: ErrTooLarge, detail: "the " + string(ex.id) + " document is over " + strconv.Itoa(MaxSourceLen) + " bytes"}
+	}
+	return doc, nil
 }
 
 // emit appends v escaped for the context and position of h.

@@ -90,3 +90,36 @@ func hasC0(s []byte) bool {
 	}
 	return m&highs != 0
 }
+
+// indexNonID returns the index of the first byte of s that idChar does not mark (A-Z a-z 0-9
+// _ -), or len(s): a token id is read eight bytes at a time.
+func indexNonID(s []byte) int {
+	t := s
+	for len(t) >= 8 {
+		if m := nonIDBytes(binary.LittleEndian.Uint64(t)); m != 0 {
+			return len(s) - len(t) + bits.TrailingZeros64(m)/8
+		}
+		t = t[8:]
+	}
+	for i, c := range t {
+		if !idChar[c] {
+			return len(s) - len(t) + i
+		}
+	}
+	return len(s)
+}
+
+// nonIDBytes sets the high bit of every byte of x that is not an id byte. With every byte below
+// 0x80 (y), b+(0x80-lo) has its high bit set iff b >= lo, b+(0x7f-hi) iff b > hi, and
+// e+0x7f iff e != 0; none of the sums carries into the next byte, so each byte's answer is
+// exact. b|0x20 lowers exactly the upper-case letters into a-z.
+func nonIDBytes(x uint64) uint64 {
+	const low7 = ones * 0x7f
+	y := x & low7
+	l := y | ones*0x20
+	letter := (l + ones*(0x80-'a')) &^ (l + ones*(0x7f-'z'))
+	digit := (y + ones*(0x80-'0')) &^ (y + ones*(0x7f-'9'))
+	dash, under := y^ones*'-', y^ones*'_'
+	dash, under = ^((dash + low7) | dash), ^((under + low7) | under)
+	return ^((letter | digit | dash | under) &^ x) & highs // a byte of x from 0x80 up is none
+}

@@ -2,6 +2,7 @@ package expr
 
 import (
 	"bytes"
+	"encoding/binary"
 	"strings"
 	"testing"
 )
@@ -72,4 +73,41 @@ func FuzzIndexSpecial(f *testing.F) {
 			}
 		}
 	})
+}
+
+// FuzzIndexNonIDAgreesWithTable: the word-at-a-time id scan must stop exactly where the idChar
+// loop stops (neighbours of every range edge: '/', ':', '@', '[', '`', '{', '-', '_', 0x7f, 0x80+).
+func FuzzIndexNonIDAgreesWithTable(f *testing.F) {
+	for _, s := range []string{"", "0b7c1f0e-6b0e-4c65-8d2b-9d0a5b0e2f11 }}", "abc", "AZaz09_-AZaz09_-x", "abcdefgh/", "abcdefg:",
+		"@[`{/:", "ABCDEFGH\x7f", "abcdefgh\x80", "\xc1\xdb\xe1\xfa\xb0\xb9\xad\xdf", "_-_-_-_-_-_-_-_-.", "Zz9"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, s []byte) {
+		want := 0
+		for want < len(s) && idChar[s[want]] {
+			want++
+		}
+		if got := indexNonID(s); got != want {
+			t.Fatalf("indexNonID(%q) = %d, want %d", s, got, want)
+		}
+	})
+}
+
+// TestNonIDBytesEveryByteEveryLane: each of the 256 byte values in each lane of a word, beside
+// id bytes and beside non-id bytes, gets idChar's answer.
+func TestNonIDBytesEveryByteEveryLane(t *testing.T) {
+	for _, fill := range []byte{'a', '-', '.', 0xff, 0} {
+		for lane := range 8 {
+			for c := range 256 {
+				w := bytes.Repeat([]byte{fill}, 8)
+				w[lane] = byte(c)
+				m := nonIDBytes(binary.LittleEndian.Uint64(w))
+				for k := range 8 {
+					if got := m>>(8*k+7)&1 == 1; got != !idChar[w[k]] {
+						t.Fatalf("word %q lane %d: non-id %v, idChar %v", w, k, got, idChar[w[k]])
+					}
+				}
+			}
+		}
+	}
 }

@@ -542,7 +542,9 @@ func testApplications(t *testing.T, _ Backend, s store.Store) {
 	key := Secrets[5]
 	now := time.Now().UTC().Truncate(time.Microsecond)
 	a := &store.Application{ID: "a1", Name: "n", Type: "private", Permissions: []string{"token:read", "token:create"},
-		Containers: []string{"/pci/"}, KeyHash: s.HashKey(key), CreatedAt: now}
+		Containers: []string{"/pci/"}, KeyHash: s.HashKey(key), CreatedAt: now,
+		Rules: []store.AccessRule{{Description: "reveal general", Priority: 1, Container: "/general/", Transform: "reveal", Permissions: []string{"token:read", "token:use"}},
+			{Priority: 2, Container: "/pci/", Transform: "mask", Permissions: []string{"token:read"}}}}
 	if err := s.CreateApplication(ctx, a, ev("create", "a1")); err != nil {
 		t.Fatal(err)
 	}
@@ -550,7 +552,8 @@ func testApplications(t *testing.T, _ Backend, s store.Store) {
 		t.Fatalf("duplicate id: %v", err)
 	}
 	got, err := s.GetApplication(ctx, "a1")
-	if err != nil || got.Name != "n" || !slices.Equal(got.Permissions, a.Permissions) || !slices.Equal(got.Containers, a.Containers) || !got.CreatedAt.Equal(now) {
+	if err != nil || got.Name != "n" || !slices.Equal(got.Permissions, a.Permissions) || !slices.Equal(got.Containers, a.Containers) || !got.CreatedAt.Equal(now) ||
+		!slices.EqualFunc(got.Rules, a.Rules, sameRule) {
 		t.Fatalf("get: %v %+v", err, got)
 	}
 	if got, err := s.ApplicationByKey(ctx, key); err != nil || got.ID != "a1" {
@@ -591,6 +594,11 @@ func testApplications(t *testing.T, _ Backend, s store.Store) {
 	if err := s.DeleteApplication(ctx, "a1", ev("delete", "a1")); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("delete missing: %v", err)
 	}
+}
+
+func sameRule(a, b store.AccessRule) bool {
+	return a.Description == b.Description && a.Priority == b.Priority && a.Container == b.Container &&
+		a.Transform == b.Transform && slices.Equal(a.Permissions, b.Permissions)
 }
 
 func testDocuments(t *testing.T, _ Backend, s store.Store) {

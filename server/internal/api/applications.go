@@ -13,25 +13,27 @@ import (
 )
 
 type applicationRequest struct {
-	Name        *string  `json:"name"`
-	Type        *string  `json:"type"`
-	Permissions []string `json:"permissions"`
-	Containers  []string `json:"containers"`
+	Name        *string            `json:"name"`
+	Type        *string            `json:"type"`
+	Permissions []string           `json:"permissions"`
+	Containers  []string           `json:"containers"`
+	Rules       []store.AccessRule `json:"rules"`
 }
 
 type applicationView struct {
-	ID          string        `json:"id"`
-	TenantID    string        `json:"tenant_id"`
-	Name        string        `json:"name"`
-	Type        string        `json:"type"`
-	Key         string        `json:"key,omitempty"` // only in the answer to create
-	Keys        []*appKeyView `json:"keys"`
-	Permissions []string      `json:"permissions"`
-	Containers  []string      `json:"containers,omitempty"` // container prefixes it may use; absent = all
-	CreatedBy   string        `json:"created_by,omitempty"`
-	CreatedAt   time.Time     `json:"created_at"`
-	ModifiedBy  string        `json:"modified_by,omitempty"`
-	ModifiedAt  *time.Time    `json:"modified_at,omitempty"`
+	ID          string             `json:"id"`
+	TenantID    string             `json:"tenant_id"`
+	Name        string             `json:"name"`
+	Type        string             `json:"type"`
+	Key         string             `json:"key,omitempty"` // only in the answer to create
+	Keys        []*appKeyView      `json:"keys"`
+	Permissions []string           `json:"permissions"`
+	Containers  []string           `json:"containers,omitempty"` // container prefixes it may use; absent = all
+	Rules       []store.AccessRule `json:"rules"`
+	CreatedBy   string             `json:"created_by,omitempty"`
+	CreatedAt   time.Time          `json:"created_at"`
+	ModifiedBy  string             `json:"modified_by,omitempty"`
+	ModifiedAt  *time.Time         `json:"modified_at,omitempty"`
 }
 
 // appView is a's JSON with its live keys (without their values).
@@ -45,6 +47,10 @@ func appView(a *store.Application, keys []*store.AppKey) *applicationView {
 	}
 	if v.Permissions == nil {
 		v.Permissions = []string{}
+	}
+	v.Rules = a.Rules
+	if v.Rules == nil {
+		v.Rules = []store.AccessRule{}
 	}
 	for _, k := range keys {
 		v.Keys = append(v.Keys, keyViewOf(k))
@@ -74,7 +80,27 @@ func validateContainers(cs []string) error {
 	return nil
 }
 
-func validateApplication(name, typ string, perms []string) error {
+// validateApplication checks an application as it would be stored.
+func validateApplication(a *store.Application) error {
+	if err := validateNameTypePerms(a.Name, a.Type, a.Permissions); err != nil {
+		return err
+	}
+	if err := validateContainers(a.Containers); err != nil {
+		return err
+	}
+	if p := edge.ValidateRules(a.Rules); p != nil {
+		return p
+	}
+	if len(a.Rules) > 0 && len(a.Containers) > 0 {
+		return edge.Invalid("containers", "give either rules or containers (a shortcut for rules), not both")
+	}
+	if a.Type == "public" && edge.RulePerms(a.Rules)&^publicPermissions != 0 {
+		return edge.Invalid("rules", "a public application's rules may only grant token:create")
+	}
+	return nil
+}
+
+func validateNameTypePerms(name, typ string, perms []string) error {
 	if strings.TrimSpace(name) == "" || len(name) > 200 {
 		return edge.Invalid("name", "is required (at most 200 bytes)")
 	}
@@ -107,20 +133,17 @@ func (s *API) CreateApplication(c *edge.Call) error {
 		}
 		return edge.Invalid("type", "is required")
 	}
-	perms := dedupeStrings(req.Permissions)
-	if err := validateApplication(*req.Name, *req.Type, perms); err != nil {
+	a := &store.Application{ID: edge.NewID(), Name: *req.Name, Type: *req.Type, Permissions: dedupeStrings(req.Permissions),
+		Containers: req.Containers, Rules: req.Rules, CreatedBy: c.Who.AppID, CreatedAt: s.now().UTC()}
+	if err := validateApplication(a); err != nil {
 		return err
 	}
-	if err := validateContainers(req.Containers); err != nil {
-		return err
-	}
-	granted, _ := edge.ParsePerms(perms) // validated above
-	if err := c.Who.MayGrant(granted, req.Containers); err != nil {
+	granted, _ := edge.ParsePerms(a.Permissions) // validated above
+	if err := c.Who.MayGrant(granted, a.Containers, a.Rules); err != nil {
 		return err
 	}
 	key := edge.NewAPIKey()
-	a := &store.Application{ID: edge.NewID(), Name: *req.Name, Type: *req.Type, Permissions: perms, Containers: req.Containers,
-		KeyHash: s.store.HashKey(key), CreatedBy: c.Who.AppID, CreatedAt: s.now().UTC()}
+	a.KeyHash = s.store.HashKey(key)
 	if err := s.store.CreateApplication(c.RC, a, s.event(c, "application", a.ID, "create")); err != nil {
 		return err
 	}
@@ -193,12 +216,12 @@ func (s *API) UpdateApplication(c *edge.Call) error {
 		a.Permissions = dedupeStrings(req.Permissions)
 	}
 	if req.Containers != nil {
-		if err := validateContainers(req.Containers); err != nil {
-			return err
-		}
 		a.Containers = req.Containers
 	}
-	if err := validateApplication(a.Name, a.Type, a.Permissions); err != nil {
+	if req.Rules != nil {
+		a.Rules = req.Rules
+	}
+	if err := validateApplication(a); err != nil {
 		return err
 	}
 	if err := c.Who.MayManage(a); err != nil { // as it would be
@@ -321,7 +344,7 @@ func (s *API) listLogsPage(c *edge.Call, q store.EventQuery) error {
 // hiddenTokenQuery reports whether q asks, for a container-limited caller, about the events of
 // one entity that may be a token it may not use (unknown and deleted tokens included).
 func (s *API) hiddenTokenQuery(c *edge.Call, q store.EventQuery) (bool, error) {
-	if len(c.Who.Containers) == 0 || q.EntityID == "" || q.EntityType != "" && q.EntityType != "token" {
+	if c.Who.SeesAll() || q.EntityID == "" || q.EntityType != "" && q.EntityType != "token" {
 		return false, nil
 	}
 	toks, err := s.store.GetTokens(c.RC, []string{q.EntityID})
@@ -329,7 +352,7 @@ func (s *API) hiddenTokenQuery(c *edge.Call, q store.EventQuery) (bool, error) {
 		return false, err
 	}
 	t := toks[q.EntityID]
-	return t == nil || !c.Who.CanUse(t.Containers), nil
+	return t == nil || !c.Who.Sees(t.Containers), nil
 }
 
 // logView is an audit event as Basis Theory shows it, with Sluice's own fields (actor, proxy_id,
@@ -360,7 +383,7 @@ func logViews(evs []store.Event) []logView {
 // exists, and who detokenized it when — the existence oracle the token routes close. A page may
 // then hold fewer events than its size; next still pages on.
 func (s *API) visibleEvents(c *edge.Call, evs []store.Event) ([]store.Event, error) {
-	if len(c.Who.Containers) == 0 {
+	if c.Who.SeesAll() {
 		return evs, nil
 	}
 	var ids []string
@@ -381,6 +404,6 @@ func (s *API) visibleEvents(c *edge.Call, evs []store.Event) ([]store.Event, err
 			return false
 		}
 		t := toks[ev.EntityID]
-		return t == nil || !c.Who.CanUse(t.Containers)
+		return t == nil || !c.Who.Sees(t.Containers)
 	}), nil
 }

@@ -26,7 +26,7 @@ var (
 		{"token:update", "Update tokens", privateOnly},
 		{"token:delete", "Delete tokens", privateOnly},
 		{"token:use", "Use tokens in proxies and reactors without reading them", privateOnly},
-		{"token:search", "Search and list tokens", privateOnly},
+		{"token:search", "Search tokens (POST /v2/tokens/search), their data shaped by the access rules", privateOnly},
 		{"proxy:create", "Create proxies", managementOnly},
 		{"proxy:read", "Read proxies", managementOnly},
 		{"proxy:update", "Update proxies", managementOnly},

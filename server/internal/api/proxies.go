@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/sluice-edge/sluice/internal/expr"
@@ -26,15 +27,58 @@ type proxyRequest struct {
 	Timeout               *float64          `json:"timeout"`
 	DisableDetokenization *bool             `json:"disable_detokenization"`
 	ApplicationID         *string           `json:"application_id"`
+	Application           *appRef           `json:"application"`
 	ClientCertificate     *string           `json:"client_certificate"`
 }
 
 // validateTransform checks one transform; field names the list it is in.
 func (s *API) validateTransform(c *edge.Call, t *proxy.Transform, field string) error {
-	if t.Type == "wasm" {
+	switch {
+	case t.Type == "wasm":
 		return s.validateWasmTransform(c, t, field)
+	case t.IsCode():
+		return s.validateCodeTransform(c, t, field)
 	}
 	return proxy.ValidateDeclarative(t, field)
+}
+
+// validateCodeTransform checks Basis Theory's {"type": "code", "code"} (type may be absent):
+// code is the base64 of a module, compiled and kept like an upload, or sha256:<hex> of an
+// uploaded one. The transform keeps type "code" and names its module in code, as Basis Theory
+// shows it, so that what GET answers can be sent back as is.
+func (s *API) validateCodeTransform(c *edge.Call, t *proxy.Transform, field string) error {
+	if t.Code == "" {
+		return edge.Invalid(field, "unknown transform type")
+	}
+	t.Type = "code"
+	if strings.HasPrefix(t.Code, "sha256:") {
+		t.ModuleID = t.Code
+		t.Code = ""
+	} else if t.ModuleID != "" {
+		return edge.Invalid(field, "a code transform gives code or module_id, not both")
+	}
+	if err := s.validateWasmTransform(c, t, field); err != nil {
+		return err
+	}
+	t.Code = t.ModuleID
+	return nil
+}
+
+// proxyApplication is the application the proxy acts as, and whether it was named with Basis
+// Theory's "application" (the proxy then acts as it whoever invokes it). Naming one needs the
+// same as a reactor's: it exists and the caller holds everything it holds — else a proxy:create
+// holder could lend itself a stronger application's rights. Without a name the proxy acts, when
+// invoked without a key, as whoever configured it last.
+func (s *API) proxyApplication(c *edge.Call, req *proxyRequest) (id string, named bool, err error) {
+	if req.Application != nil && req.Application.ID != "" {
+		id, err = s.reactorApplication(c, req.Application)
+		return id, true, err
+	}
+	if req.ApplicationID != nil && *req.ApplicationID != "" && *req.ApplicationID != c.Who.AppID {
+		id, err = s.reactorApplication(c, &appRef{ID: *req.ApplicationID})
+		return id, false, err
+	}
+	return c.Who.AppID, false, nil
 }
 
 // applyProxyRequest validates req and applies it to p (create, replace or merge).
@@ -76,6 +120,9 @@ func (s *API) applyProxyRequest(c *edge.Call, p *proxy.Definition, req *proxyReq
 			return err
 		}
 	}
+	if err := proxy.ValidateLists(p.RequestTransforms, p.ResponseTransforms); err != nil {
+		return err
+	}
 	if req.Configuration != nil {
 		if len(req.Configuration) > 100 {
 			return edge.Invalid("configuration", "at most 100 entries")
@@ -107,19 +154,13 @@ func (s *API) applyProxyRequest(c *edge.Call, p *proxy.Definition, req *proxyReq
 		}
 		p.ClientCertificate = *req.ClientCertificate
 	}
-	// A proxy acts as the application that last configured it. Only the bootstrap admin may name
-	// another application (which must exist): anyone else could lend a proxy rights they lack.
-	p.ApplicationID = c.Who.AppID
-	if req.ApplicationID != nil && *req.ApplicationID != c.Who.AppID {
-		if c.Who.AppID != edge.AdminActor {
-			return edge.Invalid("application_id", "only the admin key may set application_id")
-		}
-		if *req.ApplicationID != edge.AdminActor {
-			if _, err := s.store.GetApplication(c.RC, *req.ApplicationID); err != nil {
-				return edge.Invalid("application_id", "names no application")
-			}
-		}
-		p.ApplicationID = *req.ApplicationID
+	appID, named, err := s.proxyApplication(c, req)
+	if err != nil {
+		return err
+	}
+	p.ApplicationID, p.Application = appID, nil
+	if named {
+		p.Application = &proxy.AppRef{ID: appID}
 	}
 	return nil
 }
@@ -168,7 +209,24 @@ func proxyView(p *proxy.Definition) *proxy.Definition {
 		v.Configuration = map[string]string{}
 	}
 	v.ClientCertificate = p.ClientCertificateView() // the certificate, never its private key
+	v.State, v.TenantID = "active", edge.TenantID
+	v.RequestTransforms, v.ResponseTransforms = codeAsShown(v.RequestTransforms), codeAsShown(v.ResponseTransforms)
 	return &v
+}
+
+// codeAsShown is list with its code transforms as Basis Theory shows them: type and code (the
+// module's id), without Sluice's module_id. list is not changed.
+func codeAsShown(list []proxy.Transform) []proxy.Transform {
+	out := list
+	for i := range list {
+		if list[i].Type == "code" && list[i].ModuleID != "" {
+			if &out[0] == &list[0] {
+				out = slices.Clone(list)
+			}
+			out[i].ModuleID = ""
+		}
+	}
+	return out
 }
 
 func (s *API) ListProxies(c *edge.Call) error {
@@ -222,10 +280,11 @@ func (s *API) UpdateProxy(c *edge.Call) error {
 	return s.replaceProxy(c, old, &req)
 }
 
-// replaceProxy saves old rebuilt from req: a fresh proxy that keeps identity, key, creation and
-// application (PUT gives every field; PATCH gives the old fields merged with the patch).
+// replaceProxy saves old rebuilt from req: a fresh proxy that keeps identity, key and creation
+// (PUT gives every field; PATCH gives the old fields merged with the patch, its application
+// included, which is checked against the updater again).
 func (s *API) replaceProxy(c *edge.Call, old *proxy.Definition, req *proxyRequest) error {
-	p := &proxy.Definition{ID: old.ID, Key: old.Key, RequireAuth: true, CreatedBy: old.CreatedBy, CreatedAt: old.CreatedAt, ApplicationID: old.ApplicationID}
+	p := &proxy.Definition{ID: old.ID, Key: old.Key, RequireAuth: true, CreatedBy: old.CreatedBy, CreatedAt: old.CreatedAt}
 	if err := s.applyProxyRequest(c, p, req); err != nil {
 		return err
 	}

@@ -194,12 +194,12 @@ func (t *tokenizer) create(obj map[string]any, path string) (any, error) {
 		return nil, edge.Invalid(path, "is not a valid token request")
 	}
 	req.Encrypted = nil // the guest holds plaintext; it has no business with client-side encryption
-	tok, _, err := t.s.vault.Create(t.c.RC, t.who, &req, nil)
+	tok, existed, err := t.s.vault.Create(t.c.RC, t.who, &req, nil)
 	if err != nil {
 		return nil, tokenizeRefused(path, err)
 	}
 	t.made = append(t.made, tok.ID)
-	return t.s.vault.View(tok, false)
+	return t.s.vault.View(tok, vault.CreatedShape(t.who, tok, existed))
 }
 
 // tokenizeRefused names path in a refusal; the vault's reasons never hold data.

@@ -49,7 +49,7 @@ func (s *API) Tokenize(c *edge.Call) error {
 			*slot.dst = created[i].Token.ID
 			continue
 		}
-		v, err := s.vault.View(created[i].Token, false)
+		v, err := s.vault.View(created[i].Token, vault.CreatedShape(c.Who, created[i].Token, created[i].Existed))
 		if err != nil {
 			return err
 		}
@@ -157,8 +157,9 @@ func batchRefused(path string, err error) error {
 }
 
 // POST /detokenize (SPEC §4): any JSON whose strings hold {{ … }} expressions, answered with
-// them resolved. Plaintext leaves here, so the caller needs the right to see it (token:reveal,
-// or token:use as on the proxy) besides token:read; each token read is audited first.
+// them resolved. Plaintext leaves here, so the caller needs the right to see it (a rule that
+// reveals on read, or token:use as on the proxy) besides token:read; each token is checked
+// against its rules as on the proxy (a token they do not reveal is unknown) and audited first.
 func (s *API) Detokenize(c *edge.Call) error {
 	if !c.Who.MayRead() {
 		return edge.Forbidden("token:read")

@@ -24,7 +24,7 @@ func (s *API) CreateToken(c *edge.Call) error {
 	if err != nil {
 		return err
 	}
-	v, err := s.vault.View(stored, false)
+	v, err := s.vault.View(stored, vault.CreatedShape(c.Who, stored, existed))
 	if err != nil {
 		return err
 	}

@@ -13,7 +13,8 @@ import (
 
 // The cursor lists of SPEC §2 and §4: GET /v2/tokens (filters in the query string) and POST
 // /v2/tokens/search (Basis Theory's query syntax). Both go through vault.List, so the caller's
-// containers and read rights shape every page exactly as GET /tokens/{id} would.
+// access rules (token:read for the list, token:search for search) pick and shape every token
+// as GET /tokens/{id} would.
 
 // Cursor list page sizes: BT's default and bound.
 const (
@@ -32,7 +33,7 @@ type cursorList struct {
 }
 
 func (s *API) ListTokensV2(c *edge.Call) error {
-	if !c.Who.MayRead() {
+	if !c.Who.Can(edge.PermTokenRead) {
 		return edge.Forbidden("token:read")
 	}
 	args := c.RC.QueryArgs()
@@ -44,7 +45,7 @@ func (s *API) ListTokensV2(c *edge.Call) error {
 	if err != nil {
 		return err
 	}
-	return s.writeTokenPage(c, q)
+	return s.writeTokenPage(c, edge.PermTokenRead, q)
 }
 
 type searchRequest struct {
@@ -54,8 +55,8 @@ type searchRequest struct {
 }
 
 func (s *API) SearchTokensV2(c *edge.Call) error {
-	if !c.Who.MayRead() {
-		return edge.Forbidden("token:read")
+	if !c.Who.Can(edge.PermTokenSearch) {
+		return edge.Forbidden("token:search")
 	}
 	var req searchRequest
 	if err := edge.DecodeJSON(c.RC, s.opt.APIBodyBytes, &req); err != nil {
@@ -69,11 +70,11 @@ func (s *API) SearchTokensV2(c *edge.Call) error {
 	if q.Size, err = cursorSize(req.Size); err != nil {
 		return err
 	}
-	return s.writeTokenPage(c, q)
+	return s.writeTokenPage(c, edge.PermTokenSearch, q)
 }
 
-func (s *API) writeTokenPage(c *edge.Call, q store.TokenQuery) error {
-	page, err := s.vault.List(c.RC, c.Who, q)
+func (s *API) writeTokenPage(c *edge.Call, op edge.Perm, q store.TokenQuery) error {
+	page, err := s.vault.List(c.RC, c.Who, op, q)
 	if err != nil {
 		return err
 	}

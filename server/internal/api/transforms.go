@@ -183,7 +183,7 @@ func (s *API) DeleteTransform(c *edge.Call) error {
 	for _, p := range s.proxy.List() {
 		for _, ts := range [][]proxy.Transform{p.RequestTransforms, p.ResponseTransforms} {
 			for _, t := range ts {
-				if t.Type == "wasm" && t.ModuleID == c.ID {
+				if t.IsCode() && t.ModuleID == c.ID {
 					return edge.NewProblem(http.StatusConflict, "the module is used by proxy "+p.ID)
 				}
 			}

@@ -102,11 +102,10 @@ func (a *Authenticator) ApplicationPrincipal(ctx context.Context, id string) (*P
 	return principalOf(app), nil
 }
 
-// principalOf is the principal of a stored application. Permission names this version does not
-// know grant nothing.
+// principalOf is the principal of a stored application, its rules compiled. Permission names
+// this version does not know grant nothing.
 func principalOf(app *store.Application) *Principal {
-	perms, _ := ParsePerms(app.Permissions)
-	return &Principal{AppID: app.ID, Perms: perms, Containers: app.Containers}
+	return NewPrincipal(app.ID, knownPerms(app.Permissions), app.Containers, app.Rules)
 }
 
 // Invalidate forgets every cached principal; call it after any application change.

@@ -37,12 +37,14 @@ const (
 	PermReactorUpdate
 	PermReactorDelete
 	PermReactorInvoke
+	PermTokenSearch
 	PermAll Perm = 1<<iota - 1
 )
 
 var PermNames = map[string]Perm{
 	"token:create": PermTokenCreate, "token:read": PermTokenRead, "token:reveal": PermTokenReveal,
 	"token:update": PermTokenUpdate, "token:delete": PermTokenDelete, "token:use": PermTokenUse,
+	"token:search": PermTokenSearch,
 	"proxy:create": PermProxyCreate, "proxy:read": PermProxyRead, "proxy:update": PermProxyUpdate,
 	"proxy:delete": PermProxyDelete, "proxy:invoke": PermProxyInvoke,
 	"keys:create": PermKeysCreate, "keys:read": PermKeysRead, "keys:delete": PermKeysDelete,

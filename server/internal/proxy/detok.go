@@ -27,6 +27,7 @@ type detokEnv struct {
 	wantObj   []bool
 	config    map[string]string
 	encrypted []byte
+	next      int // where Token looks first: after the id it found last
 }
 
 var resolvedPool = sync.Pool{New: func() any { return new(store.Resolved) }}
@@ -53,15 +54,26 @@ var _ expr.Env = (*detokEnv)(nil)
 
 func (e *detokEnv) index(id []byte) int {
 	for i, x := range e.ids {
-		if x == string(id) {
+		if sameID(x, id) {
 			return i
 		}
 	}
 	return -1
 }
 
+// sameID is x == string(id), told apart by their first bytes before a call to compare the rest:
+// the ids of one request are random UUIDs of one length.
+func sameID(x string, id []byte) bool {
+	return len(x) == len(id) && (len(x) == 0 || x[0] == id[0]) && x == string(id)
+}
+
 func (e *detokEnv) Token(id []byte) (data, object []byte, ok bool) {
-	i := e.index(id)
+	// Render asks for the tokens in the order collect found them: try the one after the last.
+	i := e.next
+	if i >= len(e.ids) || !sameID(e.ids[i], id) {
+		i = e.index(id)
+	}
+	e.next = i + 1
 	if i < 0 || i >= e.fetched() || !e.res.Tokens[i].Found {
 		return nil, nil, false
 	}
@@ -155,7 +167,7 @@ func (x *exchange) collectChecked(src []byte, ec expr.Context) error {
 func (x *exchange) collectedIndex(id []byte) int {
 	start := 0
 	for j, end := range x.idEnds {
-		if bytes.Equal(x.idBuf[start:end], id) {
+		if prev := x.idBuf[start:end]; len(prev) == len(id) && (len(id) == 0 || prev[0] == id[0]) && bytes.Equal(prev, id) {
 			return len(x.env.ids) + j
 		}
 		start = end
@@ -201,10 +213,17 @@ func (s *Pipeline) detokenizeRequest(x *exchange, req *fasthttp.Request, body []
 		if !mayExpress(v, expr.Header) {
 			continue
 		}
+		if !headerExprs && x.px != nil {
+			x.renderer().SetProxySource(true) // {{ proxy }} in a pre-configured proxy's headers
+		}
 		headerExprs = true
+		x.proxyHeaders = x.proxyHeaders || x.px != nil && bytes.Contains(v, []byte("proxy"))
 		if err := x.collectChecked(v, expr.Header); err != nil && headerErr == nil {
 			headerErr = err
 		}
+	}
+	if headerExprs && x.px != nil {
+		x.renderer().SetProxySource(false)
 	}
 	if headerErr != nil {
 		return nil, exprProblem(headerErr)
@@ -226,8 +245,8 @@ func (s *Pipeline) detokenizeRequest(x *exchange, req *fasthttp.Request, body []
 		}
 		req.URI().SetQueryStringBytes(out)
 	}
-	if headerExprs {
-		if err := renderHeaders(x, &req.Header); err != nil {
+	if headerExprs && !x.proxyHeaders { // else renderProxyHeaders, once the body is final
+		if err := renderHeaders(x, &req.Header, &x.env); err != nil {
 			return nil, err
 		}
 	}
@@ -262,7 +281,12 @@ func (s *Pipeline) resolveCollected(x *exchange) error {
 
 // renderHeaders resolves expressions in header values; a control character (but HTAB) in a
 // result is refused.
-func renderHeaders(x *exchange, h *fasthttp.RequestHeader) error {
+func renderHeaders(x *exchange, h *fasthttp.RequestHeader, env expr.Env) error {
+	return renderHeadersWithin(x, h, env, expr.Limits{MaxExpansion: maxHeaderValue})
+}
+
+// renderHeadersWithin is renderHeaders under lim; a header value over maxHeaderValue is refused.
+func renderHeadersWithin(x *exchange, h *fasthttp.RequestHeader, env expr.Env, lim expr.Limits) error {
 	type kv struct{ k, v []byte }
 	var todo []kv
 	for k, v := range h.All() {
@@ -271,18 +295,32 @@ func renderHeaders(x *exchange, h *fasthttp.RequestHeader) error {
 		}
 	}
 	r := x.renderer()
-	r.SetLimits(expr.Limits{MaxExpansion: maxHeaderValue})
+	r.SetLimits(lim)
 	for _, e := range todo {
-		out, err := r.Render(nil, e.v, expr.Header, &x.env)
+		out, err := r.Render(nil, e.v, expr.Header, env)
 		if err != nil {
 			return exprProblem(err)
+		}
+		if len(out) > maxHeaderValue {
+			return edge.NewProblem(http.StatusRequestEntityTooLarge, "the detokenized request is larger than allowed")
 		}
 		h.SetBytesKV(e.k, out)
 	}
 	return nil
 }
 
-// fetchAndAudit loads every collected token in one read, checks the caller may use each, and
+// renderProxyHeaders renders the headers of a request whose header expressions may read
+// {{ proxy }} (Basis Theory's request signing), over the body as it is sent. Reading the body is
+// bounded as a buffered body's expressions are; each value still by maxHeaderValue.
+func renderProxyHeaders(x *exchange, req *fasthttp.Request, body []byte) error {
+	r := x.renderer()
+	r.SetProxySource(true)
+	defer r.SetProxySource(false)
+	return renderHeadersWithin(x, &req.Header, &transformEnv{x: x, m: &message{body: body, req: req}}, x.exprLimits)
+}
+
+// fetchAndAudit loads every collected token in one read, checks the caller's rules let it
+// detokenize each (edge.Principal.MayDetokenize: a token they do not is unknown), and
 // writes one audit record per token. Nothing is rendered unless all of that succeeded.
 func (s *Pipeline) fetchAndAudit(x *exchange) error {
 	from := x.env.fetched() // ids before this were fetched by an earlier call
@@ -297,7 +335,7 @@ func (s *Pipeline) fetchAndAudit(x *exchange) error {
 	}
 	for i := from; i < len(x.env.ids); i++ {
 		t := &x.env.res.Tokens[i]
-		if !t.Found || !x.c.Who.CanUseResolved(t) {
+		if !t.Found || !x.c.Who.MayDetokenizeResolved(t) {
 			return unknownToken(t.ID)
 		}
 		if x.env.wantObj[i] && t.Full == nil { // {{ token: id }} needs the whole token: rare
@@ -378,7 +416,7 @@ func (l *lazyEnv) Token(id []byte) (data, object []byte, ok bool) {
 		l.err = unknownToken(string(id))
 	case err != nil:
 		l.err = err
-	case !x.c.Who.CanUse(t.Containers):
+	case !x.c.Who.MayDetokenize(t.Containers):
 		l.err = unknownToken(string(id))
 	default:
 		if aerr := l.s.store.Audit(x.c.RC, l.s.detokEvent(x, t.ID)); aerr != nil {
@@ -423,9 +461,9 @@ func exprProblem(err error) error {
 	return edge.Invalid("expression", edge.ExprDetail(err))
 }
 
-// unknownToken is the one answer for a token that does not exist and for one in containers the
-// caller may not use: the two are indistinguishable, so no caller learns that a token exists
-// outside its containers.
+// unknownToken is the one answer for a token that does not exist and for one the caller's rules
+// do not let it detokenize: the two are indistinguishable, so no caller learns that a token
+// exists outside its rules.
 func unknownToken(id string) *edge.Problem {
 	return edge.Invalid("tokens", "unknown token "+edge.QuoteSafe(id))
 }

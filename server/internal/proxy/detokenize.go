@@ -9,8 +9,8 @@ import (
 
 // Detokenize resolves the {{ … }} expressions in the strings of body (one JSON value) as
 // POST /detokenize does: with the proxy's detokenizer, as c.Who, at most the ephemeral
-// request's number of distinct tokens, each checked against the caller's containers and
-// audited before anything is rendered. The caller checks the permission first. The result
+// request's number of distinct tokens, each checked against the caller's access rules
+// and audited before anything is rendered. The caller checks the permission first. The result
 // holds plaintext; expression errors never do.
 func (s *Pipeline) Detokenize(c *edge.Call, body []byte) ([]byte, error) {
 	if !mayExpress(body, expr.JSON) {

@@ -36,6 +36,7 @@ type exchange struct {
 	limit int // distinct tokens allowed
 
 	wantsEncrypted bool   // an expression names the BT-ENCRYPTED payload
+	proxyHeaders   bool   // header expressions may read {{ proxy }}: rendered once the body is final
 	auditOp        string // the audit operation of each token use: "detokenize" unless set
 	events         []store.Event
 	scratch        []byte        // the rendered body, until it is copied into the destination request
@@ -209,6 +210,12 @@ func (s *Pipeline) resolveProxy(x *exchange) (string, error) {
 	if !who.Can(edge.PermProxyInvoke) && !who.Can(edge.PermTokenUse) {
 		return "", edge.Forbidden("proxy:invoke")
 	}
+	if app := x.px.ActsAs(); app != "" && app != who.AppID {
+		// The proxy names its application: it detokenizes and tokenizes as that one.
+		if x.c.Who, err = s.auth.ApplicationPrincipal(rc, app); err != nil {
+			return "", err
+		}
+	}
 	return base, nil
 }
 
@@ -307,6 +314,9 @@ func appendQueryWithout(dst []byte, start int, query []byte, name string) []byte
 
 // hasQueryParam reports whether a raw query has a pair named name (any case).
 func hasQueryParam(query []byte, name string) bool {
+	if len(query) == 0 {
+		return false // the usual case, without setting up the split
+	}
 	for kv := range bytes.SplitSeq(query, []byte("&")) {
 		if k, _, _ := bytes.Cut(kv, []byte("=")); bytes.EqualFold(k, []byte(name)) {
 			return true
@@ -570,6 +580,11 @@ func (s *Pipeline) prepareWholeBody(x *exchange, req *fasthttp.Request, body []b
 			return err
 		}
 	}
+	if x.proxyHeaders {
+		if err := renderProxyHeaders(x, req, out); err != nil {
+			return err
+		}
+	}
 	if !sameBytes(out, req.Body()) {
 		req.SetBody(out)
 	}
@@ -593,6 +608,9 @@ func (s *Pipeline) prepareStreamedBody(x *exchange, req *fasthttp.Request, cl in
 	// Streaming: headers and query are detokenized first (they are small and whole).
 	if _, err := s.detokenizeRequest(x, req, nil, ec, detok); err != nil {
 		return nil, err
+	}
+	if x.proxyHeaders {
+		return nil, edge.NewProblem(http.StatusRequestEntityTooLarge, "headers that read {{ proxy }} need a body the proxy holds whole (at most 4 MiB)")
 	}
 	src := rc.RequestBodyStream()
 	if len(head) > 0 {

@@ -2,6 +2,8 @@ package proxy
 
 import (
 	"crypto/tls"
+	"encoding/json"
+	"errors"
 	"regexp"
 	"strings"
 	"sync"
@@ -30,10 +32,16 @@ type Definition struct {
 	DisableDetokenization bool              `json:"disable_detokenization"`
 	// ApplicationID is whose permissions detokenization and tokenize transforms run with when the
 	// proxy is invoked without a key (require_auth false). Defaults to the creator.
-	ApplicationID string     `json:"application_id,omitempty"`
-	CreatedBy     string     `json:"created_by,omitempty"`
-	CreatedAt     time.Time  `json:"created_at"`
-	ModifiedAt    *time.Time `json:"modified_at,omitempty"`
+	ApplicationID string `json:"application_id,omitempty"`
+	// Application is set when the proxy was configured with Basis Theory's "application": {"id"}:
+	// the proxy then always acts as that application (ApplicationID), whoever invokes it.
+	Application *AppRef `json:"application,omitempty"`
+	// State and TenantID are shown in API answers only (Basis Theory's shape).
+	State      string     `json:"state,omitempty"`
+	TenantID   string     `json:"tenant_id,omitempty"`
+	CreatedBy  string     `json:"created_by,omitempty"`
+	CreatedAt  time.Time  `json:"created_at"`
+	ModifiedAt *time.Time `json:"modified_at,omitempty"`
 	// ClientCertificate is the PEM certificate (chain) and private key presented to the
 	// destination for mutual TLS, sealed at rest with the proxy. The API shows only its
 	// certificates (ClientCertificateView).
@@ -51,7 +59,21 @@ type Definition struct {
 	tls *tls.Config
 }
 
-// transform is one entry of request_transforms / response_transforms.
+// AppRef names an application, as Basis Theory writes it: {"id": "…"}.
+type AppRef struct {
+	ID string `json:"id"`
+}
+
+// ActsAs returns the application id the proxy acts as whoever invokes it, or "" when it acts as
+// its caller.
+func (p *Definition) ActsAs() string {
+	if p == nil || p.Application == nil {
+		return ""
+	}
+	return p.ApplicationID
+}
+
+// Transform is one entry of request_transforms / response_transforms.
 type Transform struct {
 	Type        string            `json:"type"`
 	ModuleID    string            `json:"module_id,omitempty"`
@@ -73,11 +95,30 @@ type TransformOptions struct {
 	Name       string         `json:"name,omitempty"`
 }
 
+// TokenTemplate is the token a tokenize transform creates. Data, when given, is the token's data
+// with expressions over the message (Basis Theory's form); without it the value at
+// options.location is vaulted (Sluice's form).
 type TokenTemplate struct {
-	Type       string            `json:"type"`
-	Containers []string          `json:"containers,omitempty"`
-	Metadata   map[string]string `json:"metadata,omitempty"`
-	ExpiresAt  string            `json:"expires_at,omitempty"`
+	Type             string            `json:"type"`
+	Data             json.RawMessage   `json:"data,omitempty"`
+	Containers       []string          `json:"containers,omitempty"`
+	Metadata         map[string]string `json:"metadata,omitempty"`
+	ExpiresAt        string            `json:"expires_at,omitempty"`
+	SearchIndexes    []string          `json:"search_indexes,omitempty"`
+	DeduplicateToken *bool             `json:"deduplicate_token,omitempty"`
+}
+
+// IsCode reports whether t runs a WebAssembly module: Basis Theory's {"type": "code"} (also
+// with type absent) or Sluice's {"type": "wasm"}.
+func (t *Transform) IsCode() bool { return t.Type == "wasm" || t.Type == "code" || t.Type == "" }
+
+// headerName is the header an append_header transform sets: options.name, or Basis Theory's
+// options.location.
+func (o *TransformOptions) headerName() string {
+	if o.Name != "" {
+		return o.Name
+	}
+	return o.Location
 }
 
 // proxyRegistry keeps every proxy in memory, by id and by key, so invocation never reads the vault
@@ -165,28 +206,13 @@ func (s *Pipeline) prepareProxy(p *Definition) {
 func ValidateDeclarative(t *Transform, field string) error {
 	switch t.Type {
 	case "tokenize":
-		if t.Options == nil || t.Options.Token == nil {
-			return edge.Invalid(field, "tokenize needs options.location and options.token")
-		}
-		if _, err := jsonPath(t.Options.Location); err != nil {
-			return edge.Invalid(field, "options.location: "+err.Error())
-		}
-		if !vault.Known(t.Options.Token.Type) {
-			return edge.Invalid(field, "options.token.type is not a token type")
-		}
-		for _, c := range t.Options.Token.Containers {
-			if !vault.ValidContainer(c) {
-				return edge.Invalid(field, "options.token.containers: a container looks like /segment/")
-			}
-		}
-		if e := t.Options.Token.ExpiresAt; e != "" {
-			if _, err := time.Parse(time.RFC3339, e); err != nil {
-				return edge.Invalid(field, "options.token.expires_at must be RFC 3339")
-			}
-		}
+		return validateTokenize(t, field)
 	case "mask":
+		if t.Matcher == matcherPAN {
+			return validatePANMask(t, field)
+		}
 		if t.Matcher != "regex" {
-			return edge.Invalid(field, `mask needs "matcher": "regex"`)
+			return edge.Invalid(field, `mask needs "matcher": "regex" or "chase_stratus_pan"`)
 		}
 		re, insts, err := compileMask(t.Expression)
 		if err == errMaskTooComplex {
@@ -212,20 +238,193 @@ func ValidateDeclarative(t *Transform, field string) error {
 		if _, err := jsonPath(t.Options.Location); err != nil {
 			return edge.Invalid(field, "options.location: "+err.Error())
 		}
-		if _, err := expr.Scan([]byte(t.Options.Value), expr.Text, nil); err != nil {
-			return edge.Invalid(field, "options.value: "+edge.ExprDetail(err))
+	case "append_text":
+		if t.Options == nil || t.Options.Value == "" {
+			return edge.Invalid(field, "append_text needs options.value")
 		}
 	case "append_header":
-		if t.Options == nil || !validHeaderName(t.Options.Name) {
-			return edge.Invalid(field, "append_header needs options.name (a header name) and options.value")
-		}
-		if _, err := expr.Scan([]byte(t.Options.Value), expr.Header, nil); err != nil {
-			return edge.Invalid(field, "options.value: "+edge.ExprDetail(err))
+		if t.Options == nil || !validHeaderName(t.Options.headerName()) {
+			return edge.Invalid(field, "append_header needs options.location (a header name) and options.value")
 		}
 	default:
 		return edge.Invalid(field, "unknown transform type")
 	}
 	return nil
+}
+
+// validateTokenize checks a tokenize transform in either form: options.token.data (an
+// expression over the message) or options.location (the value there is vaulted).
+func validateTokenize(t *Transform, field string) error {
+	o := t.Options
+	if o == nil || o.Token == nil {
+		return edge.Invalid(field, "tokenize needs options.token and options.token.data or options.location")
+	}
+	if len(o.Token.Data) == 0 {
+		if _, err := jsonPath(o.Location); err != nil {
+			return edge.Invalid(field, "options.location: "+err.Error())
+		}
+	} else if !json.Valid(o.Token.Data) {
+		return edge.Invalid(field, "options.token.data must be JSON")
+	}
+	if !vault.Known(o.Token.Type) {
+		return edge.Invalid(field, "options.token.type is not a token type")
+	}
+	for _, c := range o.Token.Containers {
+		if !vault.ValidContainer(c) {
+			return edge.Invalid(field, "options.token.containers: a container looks like /segment/")
+		}
+	}
+	if e := o.Token.ExpiresAt; e != "" {
+		if _, err := time.Parse(time.RFC3339, e); err != nil {
+			return edge.Invalid(field, "options.token.expires_at must be RFC 3339")
+		}
+	}
+	if len(o.Token.SearchIndexes) > 16 {
+		return edge.Invalid(field, "options.token.search_indexes: at most 16")
+	}
+	for _, e := range o.Token.SearchIndexes {
+		if _, err := expr.Scan([]byte(e), expr.Text, nil); err != nil || len(e) > 1024 {
+			return edge.Invalid(field, "options.token.search_indexes: each must be an expression of at most 1 KiB")
+		}
+	}
+	return nil
+}
+
+// maxIdentifier bounds a tokenize transform's identifier (Basis Theory's limit).
+const maxIdentifier = 100
+
+// ValidateLists checks what spans a proxy's transforms, once each is valid on its own: at most
+// one code transform per list; identifiers at most 100 letters, digits, '_' or '-', those of
+// data-form tokenize transforms unique within the proxy; and every expression a value holds readable where it runs — request, req and
+// proxy in request transforms, res and response in response transforms, transform_identifier
+// only of an earlier tokenize transform (request transforms run before response transforms).
+func ValidateLists(requests, responses []Transform) error {
+	made := map[string]bool{}   // identifiers of data-form tokenize transforms so far
+	labels := map[string]bool{} // identifiers of location-form ones
+	r := expr.Acquire()
+	defer expr.Release(r)
+	r.SetMessageSources(true)
+	for _, l := range []struct {
+		field    string
+		list     []Transform
+		response bool
+	}{{"request_transforms", requests, false}, {"response_transforms", responses, true}} {
+		code := 0
+		for i := range l.list {
+			t := &l.list[i]
+			if t.IsCode() {
+				if code++; code > 1 {
+					return edge.Invalid(l.field, "at most one code transform per list")
+				}
+			}
+			for _, v := range t.values() {
+				if err := checkValueSources(r, v, l.response, made); err != nil {
+					return edge.Invalid(l.field, err.Error())
+				}
+			}
+			if id := t.identifier(); id != "" {
+				if len(id) > maxIdentifier || !expr.ValidID([]byte(id)) {
+					return edge.Invalid(l.field, "options.identifier: at most 100 letters, digits, '_' or '-'")
+				}
+				// Only data-form tokens are read by transform_identifier; a location-form
+				// identifier is a label, as it always was, and may repeat among labels.
+				data := t.Options.Token != nil && len(t.Options.Token.Data) > 0
+				if made[id] || data && labels[id] {
+					return edge.Invalid(l.field, "options.identifier "+edge.QuoteSafe(id)+" is used twice")
+				}
+				if data {
+					made[id] = true
+				} else {
+					labels[id] = true
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// identifier is the identifier of a tokenize transform, or "".
+func (t *Transform) identifier() string {
+	if t.Type != "tokenize" || t.Options == nil {
+		return ""
+	}
+	return t.Options.Identifier
+}
+
+// transformValue is one value of a transform that may hold expressions, with its context.
+type transformValue struct {
+	name string
+	src  []byte
+	ec   expr.Context
+}
+
+// values are the expression-bearing values of t.
+func (t *Transform) values() []transformValue {
+	o := t.Options
+	if o == nil {
+		return nil
+	}
+	switch t.Type {
+	case "tokenize":
+		if o.Token != nil && len(o.Token.Data) > 0 {
+			return []transformValue{{"options.token.data", o.Token.Data, expr.JSON}}
+		}
+	case "append_json", "append_text":
+		return []transformValue{{"options.value", []byte(o.Value), expr.Text}}
+	case "append_header":
+		return []transformValue{{"options.value", []byte(o.Value), expr.Header}}
+	}
+	return nil
+}
+
+// checkValueSources scans one value: its syntax, and that every source it reads exists where
+// it runs.
+func checkValueSources(r *expr.Renderer, v transformValue, response bool, made map[string]bool) error {
+	_, err := r.Scan(v.src, v.ec, func(ref expr.Ref) error {
+		switch ref.Kind {
+		case expr.RefTransform:
+			if !made[string(ref.ID)] {
+				return errors.New(v.name + ": transform_identifier " + edge.QuoteSafe(string(ref.ID)) + " names no earlier tokenize transform")
+			}
+		case expr.RefMessage:
+			if messageSourceFor(string(ref.ID), response) == "" {
+				return errors.New(v.name + ": " + edge.QuoteSafe(string(ref.ID)) + " cannot be read in " + phaseName(response) + " transforms")
+			}
+		}
+		return nil
+	})
+	var e *expr.Error
+	if errors.As(err, &e) {
+		return errors.New(v.name + ": " + edge.ExprDetail(err))
+	}
+	return err
+}
+
+func phaseName(response bool) string {
+	if response {
+		return "response"
+	}
+	return "request"
+}
+
+// messageSourceFor is the document a message source reads in a phase: "body" (the message's
+// body), "proxy" (the incoming request), or "" when the source does not exist there.
+func messageSourceFor(name string, response bool) string {
+	switch name {
+	case "res", "response":
+		if response {
+			return "body"
+		}
+	case "request", "req":
+		if !response {
+			return "body"
+		}
+	case "proxy":
+		if !response {
+			return "proxy"
+		}
+	}
+	return ""
 }
 
 func validHeaderName(n string) bool {

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -16,6 +17,7 @@ import (
 	"github.com/sluice-edge/sluice/internal/expr"
 	"github.com/sluice-edge/sluice/server/internal/edge"
 	"github.com/sluice-edge/sluice/server/internal/vault"
+	"github.com/sluice-edge/sluice/store"
 )
 
 // message is the part of a request or response a transform may change.
@@ -24,6 +26,13 @@ type message struct {
 	req      *fasthttp.Request  // request phase
 	resp     *fasthttp.Response // response phase
 	response bool
+	made     []madeToken // tokens tokenize transforms with an identifier created, both phases
+}
+
+// madeToken is a token a tokenize transform created, for transform_identifier.
+type madeToken struct {
+	identifier string
+	doc        []byte // the token as the API shows it, its data left out
 }
 
 // setHeader sets a header of the message.
@@ -50,7 +59,7 @@ func (s *Pipeline) runRequestTransforms(x *exchange, req *fasthttp.Request, body
 // runResponseTransforms runs the proxy's response transforms in order (2xx answers only).
 func (s *Pipeline) runResponseTransforms(x *exchange, resp *fasthttp.Response, body []byte) ([]byte, error) {
 	m := &x.msg
-	*m = message{body: body, resp: resp, response: true}
+	*m = message{body: body, resp: resp, response: true, made: m.made}
 	var list []Transform
 	if x.px != nil {
 		list = x.px.ResponseTransforms
@@ -80,7 +89,7 @@ func (s *Pipeline) runTransform(x *exchange, t *Transform, m *message, req *fast
 	start := time.Now()
 	defer func() { x.c.TransformDuration += time.Since(start) }()
 	switch t.Type {
-	case "wasm":
+	case "wasm", "code", "":
 		return s.runWasmTransform(x, t, m, req, resp)
 	case "mask":
 		out, ok := maskBody(t, m.body)
@@ -89,13 +98,16 @@ func (s *Pipeline) runTransform(x *exchange, t *Transform, m *message, req *fast
 		}
 		m.body = out
 	case "tokenize":
+		if len(t.Options.Token.Data) > 0 {
+			return s.tokenizeData(x, t, m)
+		}
 		return s.tokenizeAt(x, t, m)
 	case "append_json":
 		path, _ := jsonPath(t.Options.Location)
 		if !gjson.ValidBytes(m.body) {
 			return transformFailed(m, "append_json needs a JSON body")
 		}
-		v, err := s.renderValue(x, t.Options.Value, expr.Text)
+		v, err := s.renderValue(x, m, []byte(t.Options.Value), expr.Text)
 		if err != nil {
 			return err
 		}
@@ -104,34 +116,109 @@ func (s *Pipeline) runTransform(x *exchange, t *Transform, m *message, req *fast
 			return transformFailed(m, "append_json could not set "+edge.QuoteSafe(t.Options.Location))
 		}
 		m.body = out
-	case "append_header":
-		v, err := s.renderValue(x, t.Options.Value, expr.Header)
+	case "append_text":
+		v, err := s.renderValue(x, m, []byte(t.Options.Value), expr.Text)
 		if err != nil {
 			return err
 		}
-		m.setHeader([]byte(t.Options.Name), v)
+		m.body = append(m.body[:len(m.body):len(m.body)], v...) // a copy: body may be the caller's
+	case "append_header":
+		v, err := s.renderValue(x, m, []byte(t.Options.Value), expr.Header)
+		if err != nil {
+			return err
+		}
+		m.setHeader([]byte(t.Options.headerName()), v)
 	}
 	return nil
 }
 
 // renderValue resolves the expressions of a transform's value, fetching (and auditing) any token
-// it names that the request did not.
-func (s *Pipeline) renderValue(x *exchange, value string, ec expr.Context) ([]byte, error) {
-	src := []byte(value)
+// it names that the request did not. The value may also read the message (request, res, proxy)
+// and the tokens earlier transforms made (transform_identifier).
+func (s *Pipeline) renderValue(x *exchange, m *message, src []byte, ec expr.Context) ([]byte, error) {
 	if x.limit == 0 {
 		x.limit = s.opt.ProxyTokens
 	}
+	r := x.renderer()
+	r.SetMessageSources(true)
+	defer r.SetMessageSources(false)
+	r.SetLimits(x.exprLimits)
 	if err := x.collect(src, ec); err != nil {
 		return nil, exprProblem(err)
 	}
 	if err := s.resolveCollected(x); err != nil {
 		return nil, err
 	}
-	out, err := x.renderer().Render(nil, src, ec, &x.env)
+	out, err := r.Render(nil, src, ec, &transformEnv{x: x, m: m})
+	var e *expr.Error
+	if m.response && errors.As(err, &e) && errors.Is(err, expr.ErrUnknownSource) {
+		// A tokenize transform found nothing in the destination's answer: its fault, not the caller's.
+		return nil, edge.NewProblem(http.StatusBadGateway, "the destination's answer gave no token for transform_identifier "+edge.QuoteSafe(e.ID))
+	}
 	if err != nil {
 		return nil, exprProblem(err)
 	}
 	return out, nil
+}
+
+// transformEnv is the expr.MessageEnv of a transform's value: the exchange's tokens,
+// configuration and BT-ENCRYPTED payload, the message, and the tokens transforms made.
+type transformEnv struct {
+	x     *exchange
+	m     *message
+	proxy []byte // proxyDocument, built on first use
+}
+
+func (e *transformEnv) Token(id []byte) (data, object []byte, ok bool) { return e.x.env.Token(id) }
+func (e *transformEnv) Config(name []byte) ([]byte, bool)              { return e.x.env.Config(name) }
+func (e *transformEnv) Encrypted() ([]byte, bool)                      { return e.x.env.Encrypted() }
+
+func (e *transformEnv) Message(kind expr.RefKind, name []byte) ([]byte, bool) {
+	if kind == expr.RefTransform {
+		for _, t := range e.m.made {
+			if t.identifier == string(name) {
+				return t.doc, true
+			}
+		}
+		return nil, false
+	}
+	switch messageSourceFor(string(name), e.m.response) {
+	case "body":
+		return bodyDocument(e.m.body), true
+	case "proxy":
+		if e.proxy == nil {
+			e.proxy = proxyDocument(e.x, e.m)
+		}
+		return e.proxy, true
+	}
+	return nil, false
+}
+
+// bodyDocument is a body as a JSON document: itself when it is JSON, else a JSON string.
+func bodyDocument(body []byte) []byte {
+	if gjson.ValidBytes(body) {
+		return body
+	}
+	b, _ := json.Marshal(string(body))
+	return b
+}
+
+// proxyDocument is the incoming request as the proxy source shows it:
+// {"request": {"headers", "body", "method", "path", "query"}}, the body as it goes to the
+// destination (detokenized, transformed so far) and as a string.
+func proxyDocument(x *exchange, m *message) []byte {
+	headers := map[string]string{}
+	for k, v := range m.req.Header.All() {
+		headers[string(k)] = string(v)
+	}
+	b, _ := json.Marshal(map[string]any{"request": map[string]any{
+		"headers": headers,
+		"body":    string(m.body),
+		"method":  string(m.req.Header.Method()),
+		"path":    string(x.restPath),
+		"query":   string(m.req.URI().QueryString()),
+	}})
+	return b
 }
 
 // maxMaskMatches bounds the work of one mask transform on one body.
@@ -141,6 +228,9 @@ const maxMaskMatches = 10000
 // Over maxMaskMatches, or on a body too large for the expression's cost (maskAffordable), it gives
 // up (ok false) rather than leave matches unmasked.
 func maskBody(t *Transform, body []byte) ([]byte, bool) {
+	if t.Matcher == matcherPAN {
+		return maskPANs(body, t.Replacement)
+	}
 	if t.re == nil {
 		return body, true
 	}
@@ -182,8 +272,42 @@ func (s *Pipeline) tokenizeAt(x *exchange, t *Transform, m *message) error {
 	if !v.Exists() {
 		return nil // nothing to vault at this location
 	}
+	tok, err := s.createToken(x, t, m, json.RawMessage(v.Raw), "the value at "+edge.QuoteSafe(t.Options.Location))
+	if err != nil {
+		return err
+	}
+	out, err := sjsonSet(m.body, path, tok.ID)
+	if err != nil {
+		return transformFailed(m, "tokenize could not replace "+edge.QuoteSafe(t.Options.Location))
+	}
+	m.body = out
+	return nil
+}
+
+// tokenizeData vaults options.token.data, its expressions evaluated over the message, as a new
+// token that later transforms read as transform_identifier. The message is not changed. Data
+// that evaluates to null (the path selects nothing) creates no token.
+func (s *Pipeline) tokenizeData(x *exchange, t *Transform, m *message) error {
+	data, err := s.renderValue(x, m, t.Options.Token.Data, expr.JSON)
+	if err != nil {
+		return err
+	}
+	if !json.Valid(data) {
+		return transformFailed(m, "options.token.data is not JSON once evaluated")
+	}
+	if string(bytes.TrimSpace(data)) == "null" {
+		return nil
+	}
+	_, err = s.createToken(x, t, m, data, "options.token.data")
+	return err
+}
+
+// createToken vaults data as the transform's token template says, with the permissions the
+// exchange acts with, and keeps it for transform_identifier when a data-form transform has an
+// identifier. what names the value in an error.
+func (s *Pipeline) createToken(x *exchange, t *Transform, m *message, data json.RawMessage, what string) (*store.Token, error) {
 	tpl := t.Options.Token
-	req := vault.Request{Type: &tpl.Type, Metadata: tpl.Metadata, Data: json.RawMessage(v.Raw)}
+	req := vault.Request{Type: &tpl.Type, Metadata: tpl.Metadata, Data: data, SearchIndexes: tpl.SearchIndexes, DeduplicateToken: tpl.DeduplicateToken}
 	if len(tpl.Containers) > 0 {
 		req.Containers = tpl.Containers
 	}
@@ -194,19 +318,25 @@ func (s *Pipeline) tokenizeAt(x *exchange, t *Transform, m *message) error {
 	if errors.Is(err, vault.ErrInvalidData) {
 		if m.response {
 			// The destination's data, not the edge, is at fault: a bad gateway, not a 500.
-			return edge.NewProblem(http.StatusBadGateway, "the destination's value at "+edge.QuoteSafe(t.Options.Location)+" is not a valid "+tpl.Type)
+			return nil, edge.NewProblem(http.StatusBadGateway, "the destination's "+what+" is not a valid "+tpl.Type)
 		}
-		return transformFailed(m, "the value at "+edge.QuoteSafe(t.Options.Location)+" is not a valid "+tpl.Type)
+		return nil, transformFailed(m, what+" is not a valid "+tpl.Type)
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
-	out, err := sjsonSet(m.body, path, tok.ID)
-	if err != nil {
-		return transformFailed(m, "tokenize could not replace "+edge.QuoteSafe(t.Options.Location))
+	if id := t.Options.Identifier; id != "" && len(tpl.Data) > 0 {
+		view, err := s.vault.View(tok, edge.Redact) // a reference: no data
+		if err != nil {
+			return nil, err
+		}
+		doc, err := json.Marshal(view)
+		if err != nil {
+			return nil, err
+		}
+		m.made = append(m.made, madeToken{identifier: id, doc: doc})
 	}
-	m.body = out
-	return nil
+	return tok, nil
 }
 
 // sjsonSet puts the string value at path of a JSON document (a new document; body is not changed).

@@ -175,8 +175,11 @@ func (g *guestServices) Log(msg []byte) {
 // WriteGuestAnswer writes the answer of a guest that ended the exchange, when err is one, and
 // reports whether it did.
 func WriteGuestAnswer(rc *fasthttp.RequestCtx, err error) bool {
+	if err == nil {
+		return false // before g: its address escapes into errors.As, so declaring it allocates
+	}
 	var g *guestError
-	if err == nil || !errors.As(err, &g) {
+	if !errors.As(err, &g) {
 		return false
 	}
 	writeGuestError(rc, g)

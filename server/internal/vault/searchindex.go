@@ -19,8 +19,8 @@ const (
 // defaultSearchIndexes are Basis Theory's indexes for types that have them: the whole value,
 // the value without dashes, and its last 4.
 var defaultSearchIndexes = map[string][]string{
-	TypeSSN:              {"{{ data }}", "{{ data | remove: '-' }}", "{{ data | last4 }}"},
-	"employer_id_number": {"{{ data }}", "{{ data | remove: '-' }}", "{{ data | last4 }}"},
+	TypeSSN: {"{{ data }}", "{{ data | remove: '-' }}", "{{ data | last4 }}"},
+	TypeEIN: {"{{ data }}", "{{ data | remove: '-' }}", "{{ data | last4 }}"},
 }
 
 func validateSearchIndexes(idx []string) error {

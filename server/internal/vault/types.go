@@ -23,6 +23,7 @@ const (
 	TypeSSN         = "social_security_number"
 	TypeRouting     = "us_bank_routing_number"
 	TypeBankAccount = "us_bank_account_number"
+	TypeEIN         = "employer_id_number"
 )
 
 // cvcLifetime is how long a card's cvc is kept.
@@ -41,7 +42,7 @@ func fieldErr(field, msg string) *FieldError { return &FieldError{Field: field, 
 // Known reports whether typ is a token type.
 func Known(typ string) bool {
 	switch typ {
-	case TypeToken, TypeCard, TypeCardNumber, TypeBank, TypeSSN, TypeRouting, TypeBankAccount:
+	case TypeToken, TypeCard, TypeCardNumber, TypeBank, TypeSSN, TypeEIN, TypeRouting, TypeBankAccount:
 		return true
 	}
 	return false
@@ -56,7 +57,7 @@ func defaultContainers(typ string) []string {
 		return []string{"/bank/high/"}
 	case TypeRouting:
 		return []string{"/bank/low/"}
-	case TypeSSN:
+	case TypeSSN, TypeEIN:
 		return []string{"/pii/high/"}
 	}
 	return []string{"/general/high/"}
@@ -103,6 +104,15 @@ func validate(typ string, data json.RawMessage, now time.Time) (keep json.RawMes
 		}
 		if !validSSN(s) {
 			return nil, nil, fieldErr("data", "must be a valid social security number (###-##-####)")
+		}
+		return data, nil, nil
+	case TypeEIN:
+		s, ferr := str(data, "data")
+		if ferr != nil {
+			return nil, nil, ferr
+		}
+		if !validEIN(s) {
+			return nil, nil, fieldErr("data", "must be an employer identification number (##-#######)")
 		}
 		return data, nil, nil
 	case TypeRouting:
@@ -315,6 +325,14 @@ func validSSN(s string) bool {
 	return area != "000" && area != "666" && area[0] != '9' && group != "00" && serial != "0000"
 }
 
+// validEIN accepts the IRS's form ##-####### or its 9 digits.
+func validEIN(s string) bool {
+	if len(s) == 10 && s[2] == '-' {
+		s = s[:2] + s[3:]
+	}
+	return len(s) == 9 && digits(s)
+}
+
 // Card is the non-secret summary returned with card tokens.
 type Card struct {
 	Bin             string `json:"bin"`
@@ -351,6 +369,27 @@ func summary(typ string, data json.RawMessage) *Card {
 	}
 	c.Bin, c.Last4, c.Brand = pan[:6], pan[len(pan)-4:], cardBrand(pan)
 	return c
+}
+
+// Bank is the non-secret summary returned with bank tokens, as Basis Theory's.
+type Bank struct {
+	RoutingNumber      string `json:"routing_number"`
+	AccountNumberLast4 string `json:"account_number_last4"`
+}
+
+// bankSummary returns the summary of a bank token's data, or nil.
+func bankSummary(typ string, data json.RawMessage) *Bank {
+	if typ != TypeBank {
+		return nil
+	}
+	var d struct {
+		R string `json:"routing_number"`
+		A string `json:"account_number"`
+	}
+	if json.Unmarshal(data, &d) != nil || len(d.A) < 4 {
+		return nil
+	}
+	return &Bank{RoutingNumber: d.R, AccountNumberLast4: d.A[len(d.A)-4:]}
 }
 
 // cardBrand names the card network of pan by its IIN ranges.
@@ -400,7 +439,7 @@ func fingerprintInput(typ string, data json.RawMessage) []byte {
 		}
 		json.Unmarshal(data, &d)
 		return []byte(d.R + "|" + d.A)
-	case TypeSSN:
+	case TypeSSN, TypeEIN:
 		var s string
 		json.Unmarshal(data, &s)
 		return bytes.ReplaceAll([]byte(s), []byte("-"), nil)

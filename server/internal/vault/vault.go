@@ -55,9 +55,11 @@ type View struct {
 	SearchIndexes         []string          `json:"search_indexes"`
 	CreatedBy             string            `json:"created_by,omitempty"`
 	CreatedAt             time.Time         `json:"created_at"`
+	ModifiedBy            string            `json:"modified_by,omitempty"`
 	ModifiedAt            *time.Time        `json:"modified_at,omitempty"`
 	ExpiresAt             *time.Time        `json:"expires_at"`
 	Card                  *Card             `json:"card,omitempty"`
+	Bank                  *Bank             `json:"bank,omitempty"`
 	Extras                *Extras           `json:"_extras,omitempty"`
 }
 
@@ -74,6 +76,7 @@ var defaultFingerprintExpressions = map[string]string{
 	TypeCardNumber:  "{{ data }}",
 	TypeBank:        "{{ data.routing_number }}|{{ data.account_number }}",
 	TypeSSN:         "{{ data | remove: '-' }}",
+	TypeEIN:         "{{ data | remove: '-' }}",
 	TypeRouting:     "{{ data }}",
 	TypeBankAccount: "{{ data }}",
 }
@@ -135,7 +138,7 @@ func (v *Vault) prepare(who *edge.Principal, req *Request, decrypt func(compact 
 	if err := v.applyFields(t, req); err != nil {
 		return nil, false, err
 	}
-	if !who.CanUse(t.Containers) {
+	if ok, _ := who.Access(edge.PermTokenCreate, t.Containers); !ok {
 		return nil, false, ErrCreateOutsideContainers
 	}
 	data := req.Data
@@ -154,28 +157,44 @@ func (v *Vault) prepare(who *edge.Principal, req *Request, decrypt func(compact 
 	if err := v.setData(t, data, time.Time{}); err != nil {
 		return nil, false, err
 	}
-	return t, req.DeduplicateToken != nil && *req.DeduplicateToken && who.MayRead(), nil
+	mayRead, _ := who.Access(edge.PermTokenRead, t.Containers) // a duplicate is in the same containers
+	return t, req.DeduplicateToken != nil && *req.DeduplicateToken && mayRead, nil
 }
 
-// Get is the token id as who may see it (masked, or plaintext with reveal), after its audit
-// record: without the record, nothing is returned.
+// CreatedShape is how the answer to creating t shows its data: as the rule that let who create
+// it says, or, for a deduplicated token (existed: its data may not be the caller's), as the
+// rule that lets who read it says.
+func CreatedShape(who *edge.Principal, t *store.Token, existed bool) edge.Transform {
+	op := edge.PermTokenCreate
+	if existed {
+		op = edge.PermTokenRead
+	}
+	_, shape := who.Access(op, t.Containers)
+	return shape
+}
+
+// Get is the token id as who's rules show it (reveal, mask or redact), after its audit record:
+// without the record, nothing is returned.
 func (v *Vault) Get(ctx context.Context, who *edge.Principal, id string) (*View, error) {
 	if !who.MayRead() {
 		return nil, edge.Forbidden("token:read")
 	}
-	reveal := who.Can(edge.PermTokenReveal)
-	t, err := v.usable(ctx, who, id)
+	t, shape, err := v.usable(ctx, who, id, edge.PermTokenRead)
 	if err != nil {
 		return nil, err
 	}
-	op := "read"
-	if reveal {
-		op = "reveal"
-	}
-	if err := v.store.Audit(ctx, edge.Event(who, v.now(), "token", t.ID, op)); err != nil {
+	if err := v.store.Audit(ctx, edge.Event(who, v.now(), "token", t.ID, readOp(shape))); err != nil {
 		return nil, err
 	}
-	return v.View(t, reveal)
+	return v.View(t, shape)
+}
+
+// readOp is the audit operation of a read shaped by shape.
+func readOp(shape edge.Transform) string {
+	if shape == edge.Reveal {
+		return "reveal"
+	}
+	return "read"
 }
 
 // Update changes token id as req says (data as an RFC 7396 merge patch).
@@ -187,15 +206,16 @@ func (v *Vault) Update(ctx context.Context, who *edge.Principal, id string, req 
 		return nil, edge.Invalid("type", "id and type cannot be changed")
 	}
 	// A new mask, fingerprint expression or search index over existing data can show or probe
-	// that data: it takes the right to see it.
-	if (req.Mask != nil || req.FingerprintExpression != nil || req.SearchIndexes != nil) && !who.Can(edge.PermTokenReveal) {
-		return nil, edge.Forbidden("token:reveal")
-	}
-	t, err := v.usable(ctx, who, id)
+	// that data: it takes the right to see it, a rule that reveals the token on update or read.
+	probes := req.Mask != nil || req.FingerprintExpression != nil || req.SearchIndexes != nil
+	t, shape, err := v.usable(ctx, who, id, edge.PermTokenUpdate)
 	if err != nil {
 		return nil, err
 	}
-	if req.Containers != nil && !who.CanUse(req.Containers) {
+	if _, read := who.Access(edge.PermTokenRead, t.Containers); probes && shape != edge.Reveal && read != edge.Reveal {
+		return nil, edge.Forbidden("token:reveal")
+	}
+	if ok, _ := who.Access(edge.PermTokenUpdate, req.Containers); req.Containers != nil && !ok {
 		return nil, edge.NewProblem(http.StatusForbidden, "the application may not move tokens into these containers")
 	}
 	if req.MetadataPatch != nil {
@@ -224,11 +244,11 @@ func (v *Vault) Update(ctx context.Context, who *edge.Principal, id string, req 
 		return nil, err
 	}
 	now := v.now().UTC()
-	t.ModifiedAt = &now
+	t.ModifiedAt, t.ModifiedBy = &now, who.AppID
 	if err := v.store.UpdateToken(ctx, t, edge.Event(who, v.now(), "token", t.ID, "update")); err != nil {
 		return nil, err
 	}
-	return v.View(t, false)
+	return v.View(t, shape)
 }
 
 // Delete deletes token id.
@@ -236,19 +256,20 @@ func (v *Vault) Delete(ctx context.Context, who *edge.Principal, id string) erro
 	if !who.Can(edge.PermTokenDelete) {
 		return edge.Forbidden("token:delete")
 	}
-	if _, err := v.usable(ctx, who, id); err != nil {
+	if _, _, err := v.usable(ctx, who, id, edge.PermTokenDelete); err != nil {
 		return err
 	}
 	return v.store.DeleteToken(ctx, id, edge.Event(who, v.now(), "token", id, "delete"))
 }
 
-// View renders t for a response; reveal decides whether data is plaintext or masked.
-func (v *Vault) View(t *store.Token, reveal bool) (*View, error) {
+// View renders t for a response, its data shaped by an access rule: plaintext, masked (the
+// token's mask or its type's default; none without one) or left out.
+func (v *Vault) View(t *store.Token, shape edge.Transform) (*View, error) {
 	w := &View{
 		ID: t.ID, TenantID: edge.TenantID, Type: t.Type, Metadata: t.Metadata, Containers: t.Containers, Mask: t.Mask,
 		Fingerprint: t.Fingerprint, FingerprintExpression: t.FingerprintExpression, SearchIndexes: t.SearchIndexes,
-		CreatedBy: t.CreatedBy, CreatedAt: t.CreatedAt, ModifiedAt: t.ModifiedAt, ExpiresAt: t.ExpiresAt,
-		Card: summary(t.Type, t.Data),
+		CreatedBy: t.CreatedBy, CreatedAt: t.CreatedAt, ModifiedBy: t.ModifiedBy, ModifiedAt: t.ModifiedAt, ExpiresAt: t.ExpiresAt,
+		Card: summary(t.Type, t.Data), Bank: bankSummary(t.Type, t.Data),
 	}
 	if w.Metadata == nil {
 		w.Metadata = map[string]string{}
@@ -259,8 +280,11 @@ func (v *Vault) View(t *store.Token, reveal bool) (*View, error) {
 	if w.FingerprintExpression == "" {
 		w.FingerprintExpression = defaultFingerprintExpressions[t.Type]
 	}
-	if reveal {
+	switch shape {
+	case edge.Reveal:
 		w.Data = t.Data
+		return w, nil
+	case edge.Redact:
 		return w, nil
 	}
 	masked, err := mask(t)
@@ -393,17 +417,18 @@ func (v *Vault) fingerprint(t *store.Token) (string, error) {
 	return v.store.Fingerprint(t.Type, in), nil
 }
 
-// usable fetches a token who may use: one in a container outside the application's containers
-// is "not found" to it.
-func (v *Vault) usable(ctx context.Context, who *edge.Principal, id string) (*store.Token, error) {
+// usable fetches a token for the operation op of who, and how the deciding rule shapes it: a
+// token no rule of who covers for op is "not found", exactly as one that does not exist.
+func (v *Vault) usable(ctx context.Context, who *edge.Principal, id string, op edge.Perm) (*store.Token, edge.Transform, error) {
 	t, err := v.store.GetToken(ctx, id)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	if !who.CanUse(t.Containers) {
-		return nil, edge.ErrNotFound
+	ok, shape := who.Access(op, t.Containers)
+	if !ok {
+		return nil, 0, edge.ErrNotFound
 	}
-	return t, nil
+	return t, shape, nil
 }
 
 func sameEphemeral(a, b json.RawMessage) bool {

@@ -30,7 +30,7 @@ func ptr[T any](v T) *T { return &v }
 // tell apart with errors.Is and that carries its status.
 func TestCreateRefusesWhateverTheCaller(t *testing.T) {
 	v := memVault(t)
-	creator := &edge.Principal{AppID: "app", Perms: edge.PermTokenCreate, Containers: []string{"/general/"}}
+	creator := edge.NewPrincipal("app", edge.PermTokenCreate, []string{"/general/"}, nil)
 	for _, tc := range []struct {
 		name   string
 		who    *edge.Principal
@@ -38,7 +38,7 @@ func TestCreateRefusesWhateverTheCaller(t *testing.T) {
 		want   error
 		status int
 	}{
-		{"no token:create", &edge.Principal{AppID: "app", Perms: edge.PermTokenRead}, Request{Data: json.RawMessage(`"x"`)}, ErrMayNotCreate, http.StatusForbidden},
+		{"no token:create", edge.NewPrincipal("app", edge.PermTokenRead, nil, nil), Request{Data: json.RawMessage(`"x"`)}, ErrMayNotCreate, http.StatusForbidden},
 		{"unknown type", creator, Request{Type: ptr("teleport"), Data: json.RawMessage(`"x"`)}, ErrUnknownType, http.StatusBadRequest},
 		{"type's containers outside the caller's", creator, Request{Type: ptr(TypeCard), Data: json.RawMessage(`{}`)}, ErrCreateOutsideContainers, http.StatusForbidden},
 		{"named containers outside the caller's", creator, Request{Containers: []string{"/pci/"}, Data: json.RawMessage(`"x"`)}, ErrCreateOutsideContainers, http.StatusForbidden},
@@ -68,8 +68,8 @@ func TestDeduplicateOnlyForReaders(t *testing.T) {
 	v := memVault(t)
 	ctx := context.Background()
 	req := func() *Request { return &Request{Data: json.RawMessage(`"same"`), DeduplicateToken: ptr(true)} }
-	reader := &edge.Principal{AppID: "r", Perms: edge.PermTokenCreate | edge.PermTokenRead}
-	writer := &edge.Principal{AppID: "w", Perms: edge.PermTokenCreate}
+	reader := edge.NewPrincipal("r", edge.PermTokenCreate|edge.PermTokenRead, nil, nil)
+	writer := edge.NewPrincipal("w", edge.PermTokenCreate, nil, nil)
 	first, _, err := v.Create(ctx, reader, req(), nil)
 	if err != nil {
 		t.Fatal(err)

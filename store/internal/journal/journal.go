@@ -53,6 +53,7 @@ type Journal struct {
 	closed   bool
 	plain    []byte // scratch for one record's plaintext
 	stamp    []byte // scratch for a formatted created_at
+	second   secondStamp
 	key      [KeyLen]byte
 
 	rotateBytes int64 // a segment is closed once it is this big
@@ -405,14 +406,15 @@ func (j *Journal) encode(b *batch, evs []Event, now time.Time) error {
 		}
 		if stamp == nil || !ev.CreatedAt.Equal(stampOf) {
 			stampOf = ev.CreatedAt
-			stamp = ev.CreatedAt.AppendFormat(j.stamp[:0], time.RFC3339Nano)
+			stamp = j.second.appendRFC3339Nano(j.stamp[:0], ev.CreatedAt)
 			j.stamp = stamp
 		}
 		binary.BigEndian.PutUint16(base[len(base)-2:], uint16(i))
 		plain = append(plain, base...)
 		// Short only for valid UTF-8: a full event's JSON turns invalid bytes into U+FFFD, and
 		// both forms must read back alike.
-		if i > 0 && sameButEntity(ev, &evs[0]) && len(ev.EntityID) <= 0xffff && utf8.ValidString(ev.EntityID) {
+		if i > 0 && sameButEntity(ev, &evs[0]) && len(ev.EntityID) <= 0xffff &&
+			(PlainASCII(ev.EntityID) || utf8.ValidString(ev.EntityID)) {
 			plain = append(plain, 0, 0) // short: as the first event, with this entity id
 			plain = binary.BigEndian.AppendUint16(plain, uint16(len(ev.EntityID)))
 			plain = append(plain, ev.EntityID...)
@@ -728,22 +730,67 @@ func appendEventJSON(b []byte, ev *Event, id, stamp []byte) []byte {
 	return append(b, '"', '}')
 }
 
-// appendJSONString quotes s as a JSON string (ids and names: escape what JSON requires).
+// appendJSONString quotes s as a JSON string (ids and names: escape what JSON requires). Runs
+// that need no escape are copied whole.
 func appendJSONString(b []byte, s string) []byte {
 	b = append(b, '"')
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
+	for {
+		i := indexJSONEscaped(s)
+		b = append(b, s[:i]...)
+		if i == len(s) {
+			return append(b, '"')
+		}
+		switch c := s[i]; {
 		case c == '"' || c == '\\':
 			b = append(b, '\\', c)
-		case c < 0x20:
+		default:
 			b = append(b, `\u00`...)
 			b = append(b, "0123456789abcdef"[c>>4], "0123456789abcdef"[c&15])
-		default:
-			b = append(b, c)
 		}
+		s = s[i+1:]
 	}
-	return append(b, '"')
+}
+
+// jsonEscaped marks the bytes appendJSONString escapes.
+var jsonEscaped = func() (t [256]bool) {
+	for c := range 0x20 {
+		t[c] = true
+	}
+	t['"'], t['\\'] = true, true
+	return t
+}()
+
+// secondStamp formats times as time.RFC3339Nano, keeping the date and time of day of the last
+// UTC second it formatted: an event's created_at is formatted per audit record, and within a
+// second only the fraction changes.
+type secondStamp struct {
+	sec    int64
+	prefix []byte // "2006-01-02T15:04:05" of sec
+}
+
+func (c *secondStamp) appendRFC3339Nano(b []byte, t time.Time) []byte {
+	if t.Location() != time.UTC {
+		return t.AppendFormat(b, time.RFC3339Nano)
+	}
+	if sec := t.Unix(); sec != c.sec || c.prefix == nil {
+		c.prefix = t.AppendFormat(c.prefix[:0], "2006-01-02T15:04:05")
+		c.sec = sec
+	}
+	b = append(b, c.prefix...)
+	if ns := t.Nanosecond(); ns != 0 {
+		var frac [10]byte
+		frac[0] = '.'
+		for i := 9; i > 0; i-- {
+			frac[i] = byte('0' + ns%10)
+			ns /= 10
+		}
+		n := 10
+		for frac[n-1] == '0' {
+			n--
+		}
+		b = append(b, frac[:n]...)
+	}
+	return append(b, 'Z')
 }
 
 // DropBefore removes the segments whose every event is older than cutoff. The newest segment

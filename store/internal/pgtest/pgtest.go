@@ -8,6 +8,7 @@ package pgtest
 import (
 	"bytes"
 	"context"
+	"flag"
 	"fmt"
 	"net"
 	"net/url"
@@ -40,10 +41,21 @@ var (
 	dbSeq     atomic.Int64
 )
 
-// Main runs the tests and then stops the cluster, if one was started.
-func Main(m *testing.M) { os.Exit(Run(m)) }
+// Main runs the tests and then stops the cluster, if one was started. Unless -parallel is given,
+// it runs eight parallel tests at a time: tests of a vault wait on PostgreSQL, sockets and
+// deadlines far more than they compute, and the default (GOMAXPROCS) would leave the CPUs idle.
+func Main(m *testing.M) {
+	flag.Parse()
+	given := false
+	flag.Visit(func(f *flag.Flag) { given = given || f.Name == "test.parallel" })
+	if !given {
+		_ = flag.Set("test.parallel", "8")
+	}
+	os.Exit(Run(m))
+}
 
-// Run is Main for a TestMain with more to do after the tests: it returns their exit code.
+// Run is Main for a TestMain with more to do after the tests, and without its -parallel
+// default: it returns the tests' exit code.
 func Run(m *testing.M) int {
 	code := m.Run()
 	if server != nil {

@@ -17,6 +17,7 @@ func TestMain(m *testing.M) { Main(m) }
 
 // TestDatabasesAreApart: each test database starts empty; a table made in one is not in another.
 func TestDatabasesAreApart(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	a, b := Database(t), Database(t)
 	ca, err := pgx.Connect(ctx, a)
@@ -40,6 +41,7 @@ func TestDatabasesAreApart(t *testing.T) {
 // TestClusterDiesWithItsTestBinary: a test binary killed mid-test (kill -9, a panic) leaves no
 // PostgreSQL server running behind it.
 func TestClusterDiesWithItsTestBinary(t *testing.T) {
+	t.Parallel()
 	if os.Getenv("PGTEST_HOLD") != "" {
 		Database(t)
 		b, _ := os.ReadFile(server.data + "/postmaster.pid")

@@ -75,7 +75,11 @@ var fanoutBody = []byte{
 
 func newRuntime(t testing.TB) wazero.Runtime {
 	ctx := context.Background()
-	rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfig().WithCoreFeatures(api.CoreFeaturesV2))
+	cfg := wazero.NewRuntimeConfig().WithCoreFeatures(api.CoreFeaturesV2)
+	if cache, err := wazero.NewCompilationCacheWithDir(testwasm.CompileCacheDir()); err == nil {
+		cfg = cfg.WithCompilationCache(cache) // the Go guests among the fixtures compile once per run
+	}
+	rt := wazero.NewRuntimeWithConfig(ctx, cfg)
 	t.Cleanup(func() { _ = rt.Close(ctx) })
 	return rt
 }
