@@ -118,6 +118,35 @@ func TestKill9NodeUnderLoadLosesNoAcknowledgedWrite(t *testing.T) {
 	}
 }
 
+// takeDown breaks the database with down and waits until every node's /readyz answers 503. It
+// returns the function that repairs it with up and waits until every node's /readyz answers
+// 200; if the test ends first, up runs anyway.
+func takeDown(t *testing.T, c *nodes, what string, down, up func() error) (bringBack func()) {
+	t.Helper()
+	if err := down(); err != nil {
+		t.Fatal(err)
+	}
+	back := false
+	t.Cleanup(func() {
+		if !back {
+			up()
+		}
+	})
+	for i, n := range c.procs {
+		waitUntil(t, fmt.Sprintf("database %s: node %d /readyz 503", what, i+1), func() bool { return n.readyzStatus(t) == 503 })
+	}
+	return func() {
+		t.Helper()
+		if err := up(); err != nil {
+			t.Fatal(err)
+		}
+		back = true
+		for i, n := range c.procs {
+			waitUntil(t, fmt.Sprintf("database back: node %d /readyz 200", i+1), func() bool { return n.readyzStatus(t) == 200 })
+		}
+	}
+}
+
 // unavailable checks a 503 answer of a node whose database is down: RFC 7807, wrapped in
 // proxy_error on proxy routes, with no plaintext.
 func unavailable(t *testing.T, what string, a answer, wrapped bool, secret string) {
@@ -202,18 +231,7 @@ func TestDatabaseStoppedEveryNodeAnswers503ThenRecovers(t *testing.T) {
 	}
 	defer stopLoad()
 
-	if err := pg.Stop(); err != nil {
-		t.Fatal(err)
-	}
-	running := false
-	defer func() {
-		if !running {
-			pg.Start()
-		}
-	}()
-	for i, n := range c.procs {
-		waitUntil(t, fmt.Sprintf("database stopped: node %d /readyz 503", i+1), func() bool { return n.readyzStatus(t) == 503 })
-	}
+	bringBack := takeDown(t, c, "stopped", pg.Stop, pg.Start)
 	refusedBefore := refused.Load()
 	for i, n := range c.procs {
 		what := func(s string) string { return fmt.Sprintf("node %d, database down: %s", i+1, s) }
@@ -226,13 +244,7 @@ func TestDatabaseStoppedEveryNodeAnswers503ThenRecovers(t *testing.T) {
 	}
 	waitUntil(t, "the load refused while the database is down", func() bool { return refused.Load() > refusedBefore+int64(len(c.procs)) })
 
-	if err := pg.Start(); err != nil {
-		t.Fatal(err)
-	}
-	running = true
-	for i, n := range c.procs {
-		waitUntil(t, fmt.Sprintf("database back: node %d /readyz 200", i+1), func() bool { return n.readyzStatus(t) == 200 })
-	}
+	bringBack()
 	okBefore := ok.Load()
 	waitUntil(t, "the load served again", func() bool { return ok.Load() > okBefore+int64(len(c.procs)) })
 	for _, n := range c.procs {
@@ -274,18 +286,7 @@ func TestDatabaseHungNodesAnswerNotHang(t *testing.T) {
 	}
 	forwarded := dest.holding(pan)
 
-	if err := pg.Pause(); err != nil {
-		t.Fatal(err)
-	}
-	resumed := false
-	defer func() {
-		if !resumed {
-			pg.Resume()
-		}
-	}()
-	for i, n := range c.procs {
-		waitUntil(t, fmt.Sprintf("database frozen: node %d /readyz 503", i+1), func() bool { return n.readyzStatus(t) == 503 })
-	}
+	bringBack := takeDown(t, c, "frozen", pg.Pause, pg.Resume)
 	var wg sync.WaitGroup
 	for i, n := range c.procs {
 		for _, r := range []struct {
@@ -317,12 +318,8 @@ func TestDatabaseHungNodesAnswerNotHang(t *testing.T) {
 		t.Error("a detokenization was forwarded while the database was frozen")
 	}
 
-	if err := pg.Resume(); err != nil {
-		t.Fatal(err)
-	}
-	resumed = true
-	for i, n := range c.procs {
-		waitUntil(t, fmt.Sprintf("database running again: node %d /readyz 200", i+1), func() bool { return n.readyzStatus(t) == 200 })
+	bringBack()
+	for _, n := range c.procs {
 		n.call(t, "POST", "/proxy", adminKey, detokenizing(id), "BT-PROXY-URL", dest.url).expect(t, 200)
 		n.call(t, "POST", "/tokens", adminKey, cardData(pan)).expect(t, 201)
 	}
