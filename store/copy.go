@@ -702,25 +702,9 @@ func (c *copier) idempotency(ctx context.Context) error {
 
 // ---- audit events ----
 
-// eventRows are a batch of audit events as rows of the events table.
-type eventRows struct {
-	ids                                           [][]byte
-	at                                            []time.Time
-	types, entities, ops, actors, proxies, reason []string
-}
-
-func (r *eventRows) add(id []byte, ev *Event) {
-	r.ids, r.at = append(r.ids, id), append(r.at, ev.CreatedAt)
-	r.types, r.entities, r.ops = append(r.types, ev.EntityType), append(r.entities, ev.EntityID), append(r.ops, ev.Operation)
-	r.actors, r.proxies, r.reason = append(r.actors, ev.Actor), append(r.proxies, ev.ProxyID), append(r.reason, ev.Reason)
-}
-
 func (c *copier) flushEvents(ctx context.Context, r *eventRows) error {
 	err := c.commit(ctx, "audit events", len(r.ids),
-		statement{`WITH up AS (INSERT INTO events (id, created_at, entity_type, entity_id, operation, actor, proxy_id, reason)
-			SELECT * FROM unnest($1::bytea[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])
-			ON CONFLICT (id) DO NOTHING RETURNING 1) SELECT count(*) FROM up`,
-			[]any{r.ids, r.at, r.types, r.entities, r.ops, r.actors, r.proxies, r.reason}},
+		statement{"WITH up AS (" + insertEventsSQL + " ON CONFLICT (id) DO NOTHING RETURNING 1) SELECT count(*) FROM up", r.args()},
 		nil,
 		statement{"SELECT count(*) FROM events WHERE id = ANY($1)", []any{r.ids}})
 	*r = eventRows{}

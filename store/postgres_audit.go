@@ -14,24 +14,67 @@ import (
 	"github.com/sluice-edge/sluice/store/internal/journal"
 )
 
-// eventRow gives ev its id and time (now, unless it has one) and returns its events row:
-// the id's 16 bytes (time, then random: ids sort by time) and the columns.
-func eventRow(ev *Event) []any {
+// stampEvent gives ev its id and time (now, unless it has one) and returns the id's 16 bytes
+// as the events table keeps them (time, then random: ids sort by time).
+func stampEvent(ev *Event) []byte {
 	if ev.CreatedAt.IsZero() {
 		ev.CreatedAt = time.Now().UTC()
 	}
 	k := newEventKey(ev.CreatedAt)
 	ev.ID = journal.ID(k)
-	return []any{k[len(prefixEvent):], ev.CreatedAt, ev.EntityType, ev.EntityID, ev.Operation, ev.Actor, ev.ProxyID, ev.Reason}
+	return k[len(prefixEvent):]
 }
+
+// eventRows are audit events as the columns of the events table: typed slices, which pgx
+// encodes as arrays without boxing a value per column per event.
+type eventRows struct {
+	ids                                           [][]byte
+	at                                            []time.Time
+	types, entities, ops, actors, proxies, reason []string
+}
+
+// newEventRows has room for n events. The ids share one array and the strings six more.
+func newEventRows(n int) *eventRows {
+	str := make([]string, 6*n)
+	return &eventRows{ids: make([][]byte, 0, n), at: make([]time.Time, 0, n),
+		types: str[0:0:n], entities: str[n : n : 2*n], ops: str[2*n : 2*n : 3*n], actors: str[3*n : 3*n : 4*n],
+		proxies: str[4*n : 4*n : 5*n], reason: str[5*n : 5*n : 6*n]}
+}
+
+func (r *eventRows) add(id []byte, ev *Event) {
+	r.ids, r.at = append(r.ids, id), append(r.at, ev.CreatedAt)
+	r.types, r.entities, r.ops = append(r.types, ev.EntityType), append(r.entities, ev.EntityID), append(r.ops, ev.Operation)
+	r.actors, r.proxies, r.reason = append(r.actors, ev.Actor), append(r.proxies, ev.ProxyID), append(r.reason, ev.Reason)
+}
+
+func (r *eventRows) addRows(o *eventRows) {
+	r.ids, r.at = append(r.ids, o.ids...), append(r.at, o.at...)
+	r.types, r.entities, r.ops = append(r.types, o.types...), append(r.entities, o.entities...), append(r.ops, o.ops...)
+	r.actors, r.proxies, r.reason = append(r.actors, o.actors...), append(r.proxies, o.proxies...), append(r.reason, o.reason...)
+}
+
+// args are the rows as the eight arrays of insertEventsSQL.
+func (r *eventRows) args() []any {
+	return []any{r.ids, r.at, r.types, r.entities, r.ops, r.actors, r.proxies, r.reason}
+}
+
+// insertEventsSQL inserts eventRows.args.
+const insertEventsSQL = `INSERT INTO events (id, created_at, entity_type, entity_id, operation, actor, proxy_id, reason)
+	SELECT * FROM unnest($1::bytea[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])`
 
 const insertEventSQL = `INSERT INTO events (id, created_at, entity_type, entity_id, operation, actor, proxy_id, reason)
 	VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`
 
+// eventArgs stamps ev and returns its row as the arguments of insertEventSQL.
+func eventArgs(ev *Event) []any {
+	k := stampEvent(ev)
+	return []any{k, ev.CreatedAt, ev.EntityType, ev.EntityID, ev.Operation, ev.Actor, ev.ProxyID, ev.Reason}
+}
+
 // commitEvent writes a mutation's event and its change (for the other nodes' caches) in the
 // mutation's transaction.
 func (s *pgStore) commitEvent(ctx context.Context, tx pgx.Tx, ev *Event, kind ChangeKind, prefix, id string) error {
-	if _, err := tx.Exec(ctx, insertEventSQL, eventRow(ev)...); err != nil {
+	if _, err := tx.Exec(ctx, insertEventSQL, eventArgs(ev)...); err != nil {
 		return err
 	}
 	return recordChange(ctx, tx, kind, prefix, id)
@@ -50,10 +93,10 @@ func (s *pgStore) Audit(ctx context.Context, evs ...Event) error {
 	if len(evs) == 0 {
 		return nil
 	}
-	rows := make([][]any, len(evs))
+	rows := newEventRows(len(evs))
 	for i := range evs {
 		ev := evs[i] // the caller's events keep their ids unset, as with Badger's journal
-		rows[i] = eventRow(&ev)
+		rows.add(stampEvent(&ev), &ev)
 	}
 	return s.audit.commit(ctx, rows)
 }
@@ -75,7 +118,7 @@ type auditBatcher struct {
 }
 
 type auditRequest struct {
-	rows [][]any
+	rows *eventRows
 	done chan error
 }
 
@@ -87,7 +130,7 @@ func newAuditBatcher(pool *pgxpool.Pool, window time.Duration) *auditBatcher {
 
 // commit queues rows and waits for their transaction (or ctx: the caller then fails its
 // request; the records may still commit).
-func (b *auditBatcher) commit(ctx context.Context, rows [][]any) error {
+func (b *auditBatcher) commit(ctx context.Context, rows *eventRows) error {
 	req := &auditRequest{rows: rows, done: make(chan error, 1)}
 	b.mu.Lock()
 	if b.closed {
@@ -147,28 +190,22 @@ func (b *auditBatcher) flush() {
 	if len(reqs) == 0 {
 		return
 	}
-	n := 0
-	for _, r := range reqs {
-		n += len(r.rows)
-	}
-	cols := make([][]any, 8)
-	for c := range cols {
-		cols[c] = make([]any, 0, n)
-	}
-	for _, r := range reqs {
-		for _, row := range r.rows {
-			for c := range cols {
-				cols[c] = append(cols[c], row[c])
-			}
+	rows := reqs[0].rows
+	if len(reqs) > 1 {
+		n := 0
+		for _, r := range reqs {
+			n += len(r.rows.ids)
+		}
+		rows = newEventRows(n)
+		for _, r := range reqs {
+			rows.addRows(r.rows)
 		}
 	}
 	if b.onFlush != nil {
 		b.onFlush()
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), auditCommitTimeout)
-	_, err := b.pool.Exec(ctx, `INSERT INTO events (id, created_at, entity_type, entity_id, operation, actor, proxy_id, reason)
-		SELECT * FROM unnest($1::bytea[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])`,
-		cols[0], cols[1], cols[2], cols[3], cols[4], cols[5], cols[6], cols[7])
+	_, err := b.pool.Exec(ctx, insertEventsSQL, rows.args()...)
 	cancel()
 	err = pgErr(err)
 	for _, r := range reqs {

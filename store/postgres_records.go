@@ -107,7 +107,7 @@ type batchSender interface {
 // if the id is taken by a live token.
 func (s *pgStore) insertToken(ctx context.Context, q batchSender, t *Token, row *tokenRow, ev *Event, now time.Time) error {
 	ephem, ephemTill := row.ephemArgs()
-	args := append([]any{t.ID, row.rec, ephem, ephemTill, row.expires, row.claim, s.tag("type", t.Type), t.CreatedAt, now}, eventRow(ev)...)
+	args := append([]any{t.ID, row.rec, ephem, ephemTill, row.expires, row.claim, s.tag("type", t.Type), t.CreatedAt, now}, eventArgs(ev)...)
 	args = append(args, tokenPos(t), s.tokenTerms(t))
 	b := &pgx.Batch{}
 	b.Queue("DELETE FROM tokens WHERE id = $1 AND expires_at <= $2", t.ID, now) // its claims go with it
