@@ -76,6 +76,18 @@ test('tokens.delete removes the token', async () => {
   await rejectsWith(s.admin.tokens.delete(tok.id), BasisTheory.NotFoundError, 404);
 });
 
+test('custom ids with Basis Theory\'s characters (. @ : space) work through the SDK\'s encoded paths', async () => {
+  for (const id of [`cust.${unique('x')}@acme`, `order:${unique('o')}`, `user ${unique('u')}`]) {
+    assert.equal((await s.admin.tokens.create({ id, type: 'token', data: 'v1' })).id, id, 'custom id kept');
+    assert.equal((await s.admin.tokens.get(id)).data, 'v1', 'get by the custom id');
+    assert.equal((await s.admin.tokens.update(id, { data: 'v2' })).id, id, 'update by the custom id');
+    assert.equal((await s.admin.tokens.get(id)).data, 'v2', 'the update landed');
+    await s.admin.tokens.delete(id);
+    await rejectsWith(s.admin.tokens.get(id), BasisTheory.NotFoundError, 404);
+  }
+  await rejectsWith(s.admin.tokens.create({ id: 'a/b', type: 'token', data: 'x' }), BasisTheory.BadRequestError, 400);
+});
+
 async function createTagged(n, tag, extra = {}) {
   const ids = [];
   for (let i = 0; i < n; i++) ids.push((await s.admin.tokens.create({ type: 'token', data: `${tag}-${i}`, metadata: { run: tag }, ...extra })).id);

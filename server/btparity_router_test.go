@@ -1,6 +1,7 @@
 package server
 
 import (
+	"net/url"
 	"strings"
 	"testing"
 )
@@ -38,10 +39,11 @@ func TestRouteWithTwoParametersAndFixedSegmentFirst(t *testing.T) {
 	}
 }
 
-// FuzzRouteMatch: whatever the path, match does not panic, and a match binds non-empty
-// parameters without "/" that rebuild the path from the pattern.
+// FuzzRouteMatch: whatever the path, match does not panic, and a match binds parameters that are
+// the path's own segments (split as sent), each non-empty and percent-decoded exactly once.
 func FuzzRouteMatch(f *testing.F) {
-	for _, s := range []string{"/applications/a/keys/b", "/applications/key", "//", "/tokens/{id}", "/applications/a/keys/", "/reactors/x/react", ""} {
+	for _, s := range []string{"/applications/a/keys/b", "/applications/key", "//", "/tokens/{id}", "/applications/a/keys/", "/reactors/x/react", "",
+		"/tokens/a%2Fb", "/tokens/x%2F..%2F..%2Fapplications", "/tokens/a%2541b", "/tokens/%zz", "/tokens/cust.42%40acme/"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, path string) {
@@ -49,19 +51,21 @@ func FuzzRouteMatch(f *testing.F) {
 		if r == nil {
 			return
 		}
-		segs, n := strings.Split(r.pattern, "/"), 0
-		for i, seg := range segs {
-			if strings.HasPrefix(seg, "{") {
-				a := args[n]
-				if a == "" || strings.Contains(a, "/") {
-					t.Fatalf("%q: parameter %d is %q", path, n, a)
-				}
-				segs[i] = a
-				n++
-			}
+		psegs, segs, n := strings.Split(r.pattern, "/"), strings.Split(strings.TrimSuffix(path, "/"), "/"), 0
+		if len(psegs) != len(segs) {
+			t.Fatalf("%q matched %s with %d segments", path, r.pattern, len(segs))
 		}
-		if rebuilt := strings.Join(segs, "/"); rebuilt != strings.TrimSuffix(path, "/") {
-			t.Fatalf("%q matched %s with %q", path, r.pattern, args)
+		for i, pseg := range psegs {
+			if !strings.HasPrefix(pseg, "{") {
+				if segs[i] != pseg {
+					t.Fatalf("%q matched %s", path, r.pattern)
+				}
+				continue
+			}
+			if want, err := url.PathUnescape(segs[i]); args[n] == "" || err != nil || args[n] != want {
+				t.Fatalf("%q: parameter %d is %q, segment %q", path, n, args[n], segs[i])
+			}
+			n++
 		}
 	})
 }

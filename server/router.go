@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -80,8 +81,10 @@ var routes = []route{
 	{"/reactors/{id}/react", "POST", (*api.API).React},
 }
 
-// match finds the route for path and method. It returns the route (nil if none), the values of
-// its parameters in order, and whether the path exists under another method.
+// match finds the route for path (as sent: not yet percent-decoded) and method. It returns the
+// route (nil if none), the values of its parameters in order, each percent-decoded once, and
+// whether the path exists under another method. Splitting before decoding keeps a "%2F" inside
+// an id from becoming a separator.
 func match(method string, path []byte) (r *route, args [2]string, pathKnown bool) {
 	p := string(bytes.TrimSuffix(path, []byte("/")))
 	for i := range routes {
@@ -107,10 +110,11 @@ func matchPattern(pattern, path string) (args [2]string, ok bool) {
 			return args, false
 		}
 		if strings.HasPrefix(pseg, "{") {
-			if seg == "" || n == len(args) {
+			arg, err := url.PathUnescape(seg)
+			if seg == "" || n == len(args) || err != nil {
 				return args, false
 			}
-			args[n] = seg
+			args[n] = arg
 			n++
 		} else if seg != pseg {
 			return args, false
@@ -183,7 +187,7 @@ func (s *Server) dispatch(c *edge.Call) error {
 		c.Route, c.Wrap = "/vault_proxy", true
 		return s.proxy.VaultProxy(c)
 	}
-	rt, args, known := match(string(rc.Method()), rc.Path())
+	rt, args, known := match(string(rc.Method()), rc.URI().PathOriginal())
 	if rt == nil {
 		if known {
 			return edge.NewProblem(http.StatusMethodNotAllowed, "method not allowed on this path")

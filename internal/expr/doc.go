@@ -39,10 +39,16 @@
 // arguments (a pre-configured proxy's request headers). Without them these
 // words are token ids.
 //
-// Token ids, path segments and configuration names are 1–256 bytes of
+// Token ids, path segments and configuration names are 1–400 bytes of
 // A-Z a-z 0-9 _ - (see ValidID). `token:` and `config:` are keywords only
 // when followed by a colon; `encrypted` is always the keyword. A dotted path
 // may follow token: and encrypted sources too.
+//
+// After token: the id may be quoted, 'single' or "double", to name a custom
+// id with other characters (Basis Theory allows any but # / \ + ? [ ] | & =
+// % < > { } ^): {{ token: 'cust.42@acme' | json: '$.data' }}. A quoted id is
+// 1 to MaxIDLen bytes of UTF-8 without those characters, control characters
+// or its own quote character.
 //
 // Filters chain with `|`, left to right, at most MaxFilters. Arguments come
 // in either vendor's form:

@@ -14,7 +14,7 @@ const (
 	// that Stream carries over from one chunk to the next.
 	MaxExprLen = 4096
 	// MaxIDLen is the longest token id or configuration name accepted.
-	MaxIDLen = 256
+	MaxIDLen = 400
 	// MaxFilters is the longest filter chain accepted in one expression.
 	MaxFilters = 16
 

@@ -21,6 +21,7 @@ var fuzzSeeds = []string{
 	`%7B%7B+a+%7D%7D`, `%7b%7b a %7d%7d`, `{%7Ba}%7D`, `%7B%7B`, `%7`, `%`, "{{ a |\x00 last4 }}",
 	"{\"a\":\"{{a}}\u2028\"}", "{{ a | append: '\xff' }}", strings.Repeat("[", 2000) + `"{{a}}"`,
 	strings.Repeat("{{a}}", 50), "{{ " + strings.Repeat("a", MaxExprLen) + " }}",
+	`{{ token: 'a.b@c' | json: '$.data' }}`, `{"a":"{{ token: \"it's\" }}"}`, `{{ token: 'a}}b' }}`,
 	`{{ a | card_exp: 'MM/YY' }}`, `{{ a | slice: -99999999999, 3 }}`, `{{ a | prefix: 2147483648 }}`,
 	`{"a":{{ a | split: '' }}}`, `{{ a | split: ',' | last | plus: 1.5 | round: 1 }}`, `{{ a | size | divided_by: 0 }}`,
 	`{{ a | truncate: 3, '…' | url_encode | url_decode | capitalize | date: '%F' }}`, `["{{ a | split: ' ' | join: '\"' }}"]`,

@@ -180,6 +180,38 @@ func (p *parser) identifier() []byte {
 	return w
 }
 
+// tokenID reads the id after token:, bare or quoted ('cust.42@acme', "it's"); empty if missing
+// or malformed.
+func (p *parser) tokenID() []byte {
+	q := p.peek()
+	if q != '\'' && q != '"' {
+		return p.word()
+	}
+	start := p.i + 1
+	end := start
+	for end < len(p.s) && quotedIDChar[p.s[end]] && p.s[end] != q { // bounded by MaxExprLen
+		end++
+	}
+	if end == len(p.s) || p.s[end] != q || !utf8.Valid(p.s[start:end]) {
+		return nil
+	}
+	p.i = end + 1
+	return p.s[start:end]
+}
+
+// quotedIDChar marks the bytes a quoted token id may hold: all but Basis Theory's forbidden
+// characters (# / \ + ? [ ] | & = % < > { } ^) and ASCII controls. Both quote characters are
+// allowed; the one that opened the id ends it.
+var quotedIDChar = func() (t [256]bool) {
+	for c := range t {
+		t[c] = c >= 0x20 && c != 0x7f
+	}
+	for _, c := range []byte(`#/\+?[]|&=%<>{}^`) {
+		t[c] = false
+	}
+	return t
+}()
+
 // parse parses the text between "{{" and "}}" into ex.
 func (p *parser) parse(ex *expr) *perr {
 	if p.bare(ex) {
@@ -237,15 +269,14 @@ func (p *parser) parseAny(ex *expr) *perr {
 	case p.peek() == ':' && (string(w) == "token" || string(w) == "config"):
 		p.i++
 		p.ws()
-		ex.id = p.word()
 		if string(w) == "token" {
 			ex.kind = RefTokenObject
-			if len(ex.id) == 0 {
-				return syntax("missing token id after token:")
+			if ex.id = p.tokenID(); len(ex.id) == 0 {
+				return syntax("missing or malformed token id after token:")
 			}
 		} else {
 			ex.kind = RefConfig
-			if len(ex.id) == 0 {
+			if ex.id = p.word(); len(ex.id) == 0 {
 				return syntax("missing configuration name after config:")
 			}
 		}

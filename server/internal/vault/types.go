@@ -11,7 +11,10 @@ import (
 	"encoding/json"
 	"regexp"
 	"strconv"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Token types.
@@ -68,11 +71,36 @@ var containerRe = regexp.MustCompile(`^(/[A-Za-z0-9_-]{1,64}){1,8}/$`)
 // ValidContainer reports whether c has the form /segment/…/.
 func ValidContainer(c string) bool { return containerRe.MatchString(c) }
 
-var idRe = regexp.MustCompile(`^[A-Za-z0-9_-]{1,200}$`)
+// Bounds of a custom token id, Basis Theory's. An expression names ids up to expr.MaxIDLen, which
+// must not be shorter (TestEveryValidIDFitsAnExpression).
+const (
+	minIDLen = 3
+	maxIDLen = 400
+)
 
-// ValidID reports whether id can name a token: letters, digits, '_' and '-' (no '.', which
-// expressions use for paths).
-func ValidID(id string) bool { return idRe.MatchString(id) }
+// idForbidden are the bytes Basis Theory refuses in a custom id.
+const idForbidden = `#/\+?[]|&=%<>{}^`
+
+// idRule describes ValidID to a caller whose id it refused.
+var idRule = strconv.Itoa(minIDLen) + "-" + strconv.Itoa(maxIDLen) + " bytes of UTF-8 without control characters, " +
+	"whitespace at either end or any of " + idForbidden
+
+// ValidID reports whether id can name a token: Basis Theory's rule (3–400 bytes, none of
+// # / \ + ? [ ] | & = % < > { } ^), valid UTF-8, no control character and no whitespace at
+// either end.
+func ValidID(id string) bool {
+	if len(id) < minIDLen || len(id) > maxIDLen || !utf8.ValidString(id) || strings.ContainsAny(id, idForbidden) {
+		return false
+	}
+	for _, r := range id {
+		if unicode.IsControl(r) {
+			return false
+		}
+	}
+	first, _ := utf8.DecodeRuneInString(id)
+	last, _ := utf8.DecodeLastRuneInString(id)
+	return !unicode.IsSpace(first) && !unicode.IsSpace(last)
+}
 
 // validate checks data against typ. It returns the data to store and, for cards, the fields that
 // are kept only for cvcLifetime (split out so the vault can expire them on their own).

@@ -148,7 +148,7 @@ func TestValidContainerAndID(t *testing.T) {
 			t.Errorf("container %q", c)
 		}
 	}
-	for id, ok := range map[string]bool{"abc-123_X": true, "": false, "a.b": false, "a/b": false, strings.Repeat("a", 201): false} {
+	for id, ok := range map[string]bool{"abc-123_X": true, "": false, "a.b": true, "a/b": false, strings.Repeat("a", 401): false} {
 		if ValidID(id) != ok {
 			t.Errorf("id %q", id)
 		}

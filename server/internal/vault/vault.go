@@ -130,7 +130,7 @@ func (v *Vault) prepare(who *edge.Principal, req *Request, decrypt func(compact 
 	t.ID = edge.NewID()
 	if req.ID != nil {
 		if !ValidID(*req.ID) {
-			return nil, false, edge.Invalid("id", "1-200 letters, digits, '_' or '-'")
+			return nil, false, edge.Invalid("id", idRule)
 		}
 		t.ID = *req.ID
 	}
