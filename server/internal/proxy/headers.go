@@ -104,12 +104,13 @@ func namedIn(list, name []byte) bool {
 // deleting in place is only for headers whose kept names are distinct (by a hash of the
 // lower-cased name: a collision only takes the slower, copying path). More headers than the
 // arrays hold also take the copying path.
+// (The arrays are sized for usual requests, and small: a plan is zeroed on every request.)
 type namePlan struct {
-	hashes [32]uint64
+	hashes [24]uint64
 	kept   int
-	drops  [16]struct{ off, n int } // in names
+	drops  [12]struct{ off, n uint16 } // in names
 	ndrop  int
-	names  [512]byte
+	names  [256]byte
 	used   int
 	spill  bool // too many kept or dropped names to plan: copy
 }
@@ -120,7 +121,7 @@ func (p *namePlan) add(name []byte, drop bool) {
 			p.spill = true
 			return
 		}
-		p.drops[p.ndrop] = struct{ off, n int }{p.used, len(name)}
+		p.drops[p.ndrop] = struct{ off, n uint16 }{uint16(p.used), uint16(len(name))}
 		p.used += copy(p.names[p.used:], name)
 		p.ndrop++
 		return
@@ -172,8 +173,11 @@ func stripRequestHeaders(h *fasthttp.RequestHeader) (ok bool, err error) {
 	conn := append(connBuf[:0], h.PeekCanonical(nameConnection)...) // copies: the headers go below
 	drop := func(k []byte) bool { return skipForward(k) || namedIn(conn, k) }
 	var p namePlan
+	mapped := false // a BT-PROXY-KEEP-ALIVE or BT-PROXY-CONNECTION to map: looked up only then
 	for k := range h.All() {
-		p.add(k, drop(k))
+		d := drop(k)
+		mapped = mapped || d && (len(k) == len(nameBTProxyKeepAlive) || len(k) == len(nameBTProxyConnection))
+		p.add(k, d)
 	}
 	if p.spill {
 		return false, nil
@@ -181,8 +185,11 @@ func stripRequestHeaders(h *fasthttp.RequestHeader) (ok bool, err error) {
 	if p.ndrop == 0 {
 		return true, nil
 	}
-	keepAlive := append(keepAliveBuf[:0], h.PeekCanonical(nameBTProxyKeepAlive)...)
-	connection := append(connectionBuf[:0], h.PeekCanonical(nameBTProxyConnection)...)
+	var keepAlive, connection []byte
+	if mapped {
+		keepAlive = append(keepAliveBuf[:0], h.PeekCanonical(nameBTProxyKeepAlive)...)
+		connection = append(connectionBuf[:0], h.PeekCanonical(nameBTProxyConnection)...)
+	}
 	// The names are deleted exactly as the header stores them (they were read from it),
 	// without fasthttp re-canonicalizing each one first.
 	wasRaw := h.DisableNormalizing()
@@ -224,13 +231,13 @@ func stripResponseHeaders(h *fasthttp.ResponseHeader) error {
 	var connBuf [128]byte
 	conn := append(connBuf[:0], h.PeekCanonical(nameConnection)...)
 	drop := func(k []byte) bool { return dropResponseHeader(k, conn) }
+	http11 := bytes.Equal(h.Protocol(), []byte("HTTP/1.1"))
+	if http11 && !anyHeader(h, drop) {
+		return nil // the usual answer: nothing to do, and no plan to make
+	}
 	var p namePlan
 	for k := range h.All() {
 		p.add(k, drop(k))
-	}
-	http11 := bytes.Equal(h.Protocol(), []byte("HTTP/1.1"))
-	if p.ndrop == 0 && !p.spill && http11 {
-		return nil
 	}
 	if p.spill || !http11 {
 		// The stable way, which also answers an HTTP/1.1 caller in HTTP/1.1 whatever the
@@ -256,6 +263,16 @@ func stripResponseHeaders(h *fasthttp.ResponseHeader) error {
 		}
 	}
 	return nil
+}
+
+// anyHeader reports whether a name of h is one that match reports.
+func anyHeader(h *fasthttp.ResponseHeader, match func([]byte) bool) bool {
+	for k := range h.All() {
+		if match(k) {
+			return true
+		}
+	}
+	return false
 }
 
 func dropResponseHeader(k, conn []byte) bool {
