@@ -49,11 +49,25 @@ func isHopByHop(name []byte) bool {
 		return false
 	}
 	for _, h := range hopByHop[len(name)] {
-		if bytes.EqualFold(name, h) {
+		if equalFoldASCII(name, h) {
 			return true
 		}
 	}
 	return false
+}
+
+// equalFoldASCII is bytes.EqualFold(k, name) for an ASCII name, without its Unicode folding:
+// only an ASCII string of name's length folds to it (FuzzEqualFoldASCII).
+func equalFoldASCII(k, name []byte) bool {
+	if len(k) != len(name) {
+		return false
+	}
+	for i, c := range k {
+		if d := name[i]; c != d && (c|0x20 != d|0x20 || c|0x20 < 'a' || c|0x20 > 'z') {
+			return false
+		}
+	}
+	return true
 }
 
 // skipForward reports whether a request header must not reach the destination: every BT-*
@@ -61,7 +75,7 @@ func isHopByHop(name []byte) bool {
 // hop-by-hop headers and the caller's secret-key header.
 func skipForward(name []byte) bool {
 	if len(name) >= 3 && (name[0]|0x20) == 'b' && (name[1]|0x20) == 't' && name[2] == '-' {
-		return !bytes.EqualFold(name, edge.NameTraceID)
+		return !equalFoldASCII(name, edge.NameTraceID)
 	}
 	return isHopByHop(name)
 }
@@ -169,7 +183,7 @@ var errHeaderStuck = errors.New("a header that must not be forwarded could not b
 // of copyRequestHeaders). ok is false, and nothing changed, when kept names repeat: copy them
 // instead. An error means the request must not be sent.
 func stripRequestHeaders(h *fasthttp.RequestHeader) (ok bool, err error) {
-	var connBuf, keepAliveBuf, connectionBuf [128]byte
+	var connBuf [128]byte
 	conn := append(connBuf[:0], h.PeekCanonical(nameConnection)...) // copies: the headers go below
 	drop := func(k []byte) bool { return skipForward(k) || namedIn(conn, k) }
 	var p namePlan
@@ -187,6 +201,7 @@ func stripRequestHeaders(h *fasthttp.RequestHeader) (ok bool, err error) {
 	}
 	var keepAlive, connection []byte
 	if mapped {
+		var keepAliveBuf, connectionBuf [128]byte
 		keepAlive = append(keepAliveBuf[:0], h.PeekCanonical(nameBTProxyKeepAlive)...)
 		connection = append(connectionBuf[:0], h.PeekCanonical(nameBTProxyConnection)...)
 	}
@@ -282,10 +297,9 @@ func dropResponseHeader(k, conn []byte) bool {
 	return equalFoldSameLen(k, edge.HeaderDestinationStatus) || isHopByHop(k) || namedIn(conn, k)
 }
 
-// equalFoldSameLen is bytes.EqualFold, which compares the common prefix before it looks at the
-// lengths, with the lengths compared first.
+// equalFoldSameLen is bytes.EqualFold for an ASCII name (equalFoldASCII).
 func equalFoldSameLen(k []byte, name string) bool {
-	return len(k) == len(name) && bytes.EqualFold(k, []byte(name))
+	return equalFoldASCII(k, []byte(name))
 }
 
 // copyResponseHeaders copies the destination's headers to dst, minus what dropResponseHeader
