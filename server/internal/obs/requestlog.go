@@ -249,20 +249,24 @@ var plainLogByte = func() (t [256]bool) {
 // call into the random source per request. (They are not secrets; a caller's own X-Request-Id
 // is used when it sends one.)
 var (
-	requestIDPrefix [6]byte
+	requestIDPrefix [12]byte // six random bytes in hex
 	requestIDSeq    atomic.Uint64
 )
 
-func init() { rand.Read(requestIDPrefix[:]) }
+func init() {
+	var raw [6]byte
+	rand.Read(raw[:])
+	hex.Encode(requestIDPrefix[:], raw[:])
+}
 
-// NewRequestID writes a 24-character hex request id into dst.
+// NewRequestID writes a 24-character hex request id into dst: the prefix, then the counter's
+// low six bytes.
 func NewRequestID(dst *[24]byte) {
-	var raw [12]byte
-	copy(raw[:6], requestIDPrefix[:])
+	const hexDigits = "0123456789abcdef"
+	copy(dst[:12], requestIDPrefix[:])
 	n := requestIDSeq.Add(1)
-	for i := 11; i >= 6; i-- {
-		raw[i] = byte(n)
-		n >>= 8
+	for i := 23; i >= 12; i-- {
+		dst[i] = hexDigits[n&0xf]
+		n >>= 4
 	}
-	hex.Encode(dst[:], raw[:])
 }

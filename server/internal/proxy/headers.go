@@ -49,11 +49,25 @@ func isHopByHop(name []byte) bool {
 		return false
 	}
 	for _, h := range hopByHop[len(name)] {
-		if bytes.EqualFold(name, h) {
+		if equalFoldASCII(name, h) {
 			return true
 		}
 	}
 	return false
+}
+
+// equalFoldASCII is bytes.EqualFold(k, name) for an ASCII name, without its Unicode folding:
+// only an ASCII string of name's length folds to it (FuzzEqualFoldASCII).
+func equalFoldASCII(k, name []byte) bool {
+	if len(k) != len(name) {
+		return false
+	}
+	for i, c := range k {
+		if d := name[i]; c != d && (c|0x20 != d|0x20 || c|0x20 < 'a' || c|0x20 > 'z') {
+			return false
+		}
+	}
+	return true
 }
 
 // skipForward reports whether a request header must not reach the destination: every BT-*
@@ -61,7 +75,7 @@ func isHopByHop(name []byte) bool {
 // hop-by-hop headers and the caller's secret-key header.
 func skipForward(name []byte) bool {
 	if len(name) >= 3 && (name[0]|0x20) == 'b' && (name[1]|0x20) == 't' && name[2] == '-' {
-		return !bytes.EqualFold(name, edge.NameTraceID)
+		return !equalFoldASCII(name, edge.NameTraceID)
 	}
 	return isHopByHop(name)
 }
@@ -104,12 +118,13 @@ func namedIn(list, name []byte) bool {
 // deleting in place is only for headers whose kept names are distinct (by a hash of the
 // lower-cased name: a collision only takes the slower, copying path). More headers than the
 // arrays hold also take the copying path.
+// (The arrays are sized for usual requests, and small: a plan is zeroed on every request.)
 type namePlan struct {
-	hashes [32]uint64
+	hashes [24]uint64
 	kept   int
-	drops  [16]struct{ off, n int } // in names
+	drops  [12]struct{ off, n uint16 } // in names
 	ndrop  int
-	names  [512]byte
+	names  [256]byte
 	used   int
 	spill  bool // too many kept or dropped names to plan: copy
 }
@@ -120,7 +135,7 @@ func (p *namePlan) add(name []byte, drop bool) {
 			p.spill = true
 			return
 		}
-		p.drops[p.ndrop] = struct{ off, n int }{p.used, len(name)}
+		p.drops[p.ndrop] = struct{ off, n uint16 }{uint16(p.used), uint16(len(name))}
 		p.used += copy(p.names[p.used:], name)
 		p.ndrop++
 		return
@@ -168,12 +183,15 @@ var errHeaderStuck = errors.New("a header that must not be forwarded could not b
 // of copyRequestHeaders). ok is false, and nothing changed, when kept names repeat: copy them
 // instead. An error means the request must not be sent.
 func stripRequestHeaders(h *fasthttp.RequestHeader) (ok bool, err error) {
-	var connBuf, keepAliveBuf, connectionBuf [128]byte
+	var connBuf [128]byte
 	conn := append(connBuf[:0], h.PeekCanonical(nameConnection)...) // copies: the headers go below
 	drop := func(k []byte) bool { return skipForward(k) || namedIn(conn, k) }
 	var p namePlan
+	mapped := false // a BT-PROXY-KEEP-ALIVE or BT-PROXY-CONNECTION to map: looked up only then
 	for k := range h.All() {
-		p.add(k, drop(k))
+		d := drop(k)
+		mapped = mapped || d && (len(k) == len(nameBTProxyKeepAlive) || len(k) == len(nameBTProxyConnection))
+		p.add(k, d)
 	}
 	if p.spill {
 		return false, nil
@@ -181,8 +199,12 @@ func stripRequestHeaders(h *fasthttp.RequestHeader) (ok bool, err error) {
 	if p.ndrop == 0 {
 		return true, nil
 	}
-	keepAlive := append(keepAliveBuf[:0], h.PeekCanonical(nameBTProxyKeepAlive)...)
-	connection := append(connectionBuf[:0], h.PeekCanonical(nameBTProxyConnection)...)
+	var keepAlive, connection []byte
+	if mapped {
+		var keepAliveBuf, connectionBuf [128]byte
+		keepAlive = append(keepAliveBuf[:0], h.PeekCanonical(nameBTProxyKeepAlive)...)
+		connection = append(connectionBuf[:0], h.PeekCanonical(nameBTProxyConnection)...)
+	}
 	// The names are deleted exactly as the header stores them (they were read from it),
 	// without fasthttp re-canonicalizing each one first.
 	wasRaw := h.DisableNormalizing()
@@ -224,13 +246,13 @@ func stripResponseHeaders(h *fasthttp.ResponseHeader) error {
 	var connBuf [128]byte
 	conn := append(connBuf[:0], h.PeekCanonical(nameConnection)...)
 	drop := func(k []byte) bool { return dropResponseHeader(k, conn) }
+	http11 := bytes.Equal(h.Protocol(), []byte("HTTP/1.1"))
+	if http11 && !anyHeader(h, drop) {
+		return nil // the usual answer: nothing to do, and no plan to make
+	}
 	var p namePlan
 	for k := range h.All() {
 		p.add(k, drop(k))
-	}
-	http11 := bytes.Equal(h.Protocol(), []byte("HTTP/1.1"))
-	if p.ndrop == 0 && !p.spill && http11 {
-		return nil
 	}
 	if p.spill || !http11 {
 		// The stable way, which also answers an HTTP/1.1 caller in HTTP/1.1 whatever the
@@ -258,6 +280,16 @@ func stripResponseHeaders(h *fasthttp.ResponseHeader) error {
 	return nil
 }
 
+// anyHeader reports whether a name of h is one that match reports.
+func anyHeader(h *fasthttp.ResponseHeader, match func([]byte) bool) bool {
+	for k := range h.All() {
+		if match(k) {
+			return true
+		}
+	}
+	return false
+}
+
 func dropResponseHeader(k, conn []byte) bool {
 	if equalFoldSameLen(k, "Content-Length") || equalFoldSameLen(k, "Transfer-Encoding") {
 		return false
@@ -265,10 +297,9 @@ func dropResponseHeader(k, conn []byte) bool {
 	return equalFoldSameLen(k, edge.HeaderDestinationStatus) || isHopByHop(k) || namedIn(conn, k)
 }
 
-// equalFoldSameLen is bytes.EqualFold, which compares the common prefix before it looks at the
-// lengths, with the lengths compared first.
+// equalFoldSameLen is bytes.EqualFold for an ASCII name (equalFoldASCII).
 func equalFoldSameLen(k []byte, name string) bool {
-	return len(k) == len(name) && bytes.EqualFold(k, []byte(name))
+	return equalFoldASCII(k, []byte(name))
 }
 
 // copyResponseHeaders copies the destination's headers to dst, minus what dropResponseHeader

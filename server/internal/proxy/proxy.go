@@ -46,6 +46,7 @@ type exchange struct {
 	restPath       []byte        // the path after /proxy: what a transform sees and may replace
 	basePath       string        // the destination base URL's path, without trailing slashes
 	hostMemo       *fasthttp.URI // the proxy's destination parsed once (destinationHostMemo), or nil
+	originLen      int           // url's scheme and authority, set without a parse (setDestinationURI); 0: parse url
 	msg            message       // what transforms work on (transforms_decl.go)
 	guest          guestServices // what a wasm guest may call (wasm.go)
 	keep           []byte        // method and URI across replaceRequestHeaders
@@ -223,8 +224,9 @@ func (s *Pipeline) resolveProxy(x *exchange) (string, error) {
 // x.url, and checks it against the destination policy.
 func (s *Pipeline) destination(x *exchange, base string) ([]byte, error) {
 	// fasthttp gives the request URI rebuilt from the normalized path (dot segments resolved,
-	// re-quoted) plus the raw query.
-	uri := x.c.RC.Request.RequestURI()
+	// re-quoted) plus the raw query. (The URI's own RequestURI, not the request's: that one
+	// would mark the parsed URI stale, and forward sets the destination's on it.)
+	uri := x.c.RC.URI().RequestURI()
 	path, query, _ := bytes.Cut(uri, []byte("?"))
 	rest := bytes.TrimPrefix(path, []byte("/proxy"))
 	if len(rest) > 0 && rest[0] != '/' {
@@ -244,7 +246,7 @@ func (s *Pipeline) destination(x *exchange, base string) ([]byte, error) {
 			return nil, x.px.destErr
 		}
 		x.basePath = x.px.basePath
-		x.hostMemo = x.px.hostMemo
+		x.hostMemo, x.originLen = x.px.hostMemo, x.px.originLen
 		return x.url, nil
 	}
 	u, err := s.policy.CheckURL(string(x.url))
@@ -272,6 +274,46 @@ func destinationHostMemo(base string) *fasthttp.URI {
 		return nil
 	}
 	return u
+}
+
+// destinationOrigin is the length of base's scheme and authority when every destination URL
+// built from base (appendURL) can have its URI set part by part (setDestinationURI) instead of
+// parsed, to the same result; else 0. The rest of such a URL is path and query only: the
+// caller's path is re-quoted by fasthttp ('#', '?' and control bytes escaped) and its query
+// has neither a fragment nor a control byte (fasthttp refuses the request line), so base must
+// have neither either.
+func destinationOrigin(base string) int {
+	if strings.ContainsFunc(base, func(r rune) bool { return r == '#' || r < ' ' || r == 0x7f }) {
+		return 0
+	}
+	i := strings.Index(base, "//")
+	if i < 0 {
+		return 0
+	}
+	j := strings.IndexAny(base[i+2:], "/?")
+	if j < 0 {
+		return len(base)
+	}
+	return i + 2 + j
+}
+
+// setDestinationURI sets u to the destination URL whose scheme and authority memo holds and
+// whose path and query are pathQuery — what fasthttp's parse of the whole URL gives
+// (TestSetDestinationURIAsParsed) without the parse, and without overwriting the host fasthttp
+// remembers in u (the caller's, when the caller's request becomes the destination's: the next
+// request on the connection names it again). Paths are sent as they are.
+func setDestinationURI(u, memo *fasthttp.URI, pathQuery []byte) {
+	path, query, _ := bytes.Cut(pathQuery, []byte("?"))
+	u.Reset()
+	u.SetSchemeBytes(memo.Scheme())
+	u.SetHostBytes(memo.Host())
+	if len(memo.Username()) > 0 || len(memo.Password()) > 0 {
+		u.SetUsernameBytes(memo.Username())
+		u.SetPasswordBytes(memo.Password())
+	}
+	u.SetPathBytes(path)
+	u.SetQueryStringBytes(query)
+	u.DisablePathNormalizing = true
 }
 
 // appendURL appends base with trailing slashes removed + rest + the query minus its
@@ -348,22 +390,29 @@ func (s *Pipeline) forward(x *exchange, dest []byte) error {
 		}
 		// The caller's own connection and protocol stay as the caller asked: restored when the
 		// destination has answered (fasthttp decides keep-alive from them afterwards).
-		callerClose, callerProto := req.Header.ConnectionClose(), string(req.Header.Protocol())
+		// (Setting HTTP/1.1 when the caller spoke it is ~150 instructions, twice: skipped.)
+		callerClose, http11 := req.Header.ConnectionClose(), req.Header.IsHTTP11()
+		callerProto := ""
+		if !http11 {
+			callerProto = string(req.Header.Protocol())
+		}
 		defer func() {
 			if callerClose {
 				req.Header.SetConnectionClose()
 			} else {
 				req.Header.ResetConnectionClose()
 			}
-			req.Header.SetProtocol(callerProto)
+			if !http11 {
+				req.Header.SetProtocol(callerProto)
+			}
 		}()
 		inPlace, err := stripRequestHeaders(&req.Header)
 		if err != nil {
 			return err
 		}
-		if inPlace {
+		if inPlace && !http11 {
 			req.Header.SetProtocol("HTTP/1.1") // whatever the caller spoke
-		} else {
+		} else if !inPlace {
 			req = nil // repeated header names: copy them (in place could reorder their values)
 		}
 	}
@@ -377,11 +426,19 @@ func (s *Pipeline) forward(x *exchange, dest []byte) error {
 			copyRequestHeaders(&req.Header, &rc.Request.Header)
 		}
 	}
-	if x.hostMemo != nil {
+	switch {
+	case x.originLen > 0:
+		if req != &rc.Request {
+			req.SetURI(x.hostMemo) // a fresh request's URI, marked parsed: URI() does not parse it
+		}
+		setDestinationURI(req.URI(), x.hostMemo, dest[x.originLen:])
+	case x.hostMemo != nil:
 		req.SetURI(x.hostMemo)
+		fallthrough
+	default:
+		req.SetRequestURIBytes(dest)
+		req.URI().DisablePathNormalizing = true
 	}
-	req.SetRequestURIBytes(dest)
-	req.URI().DisablePathNormalizing = true
 	if x.method != "" {
 		req.Header.SetMethod(x.method)
 	}

@@ -55,6 +55,10 @@ type Definition struct {
 	// hostMemo is DestinationURL parsed once by fasthttp: copied into each destination request,
 	// it spares fasthttp the parse of the same host (see destinationHostMemo).
 	hostMemo *fasthttp.URI
+	// originLen is the length of DestinationURL's scheme and authority ("https://host:port"),
+	// which every destination URL of this proxy starts with; 0 when the URI must be parsed
+	// instead (see destinationOrigin).
+	originLen int
 	// tls presents ClientCertificate (parsed once, when installed), or nil.
 	tls *tls.Config
 }
@@ -191,6 +195,9 @@ func (s *Pipeline) prepareProxy(p *Definition) {
 	}
 	p.basePath = strings.TrimRight(u.EscapedPath(), "/")
 	p.hostMemo = destinationHostMemo(p.DestinationURL)
+	if p.hostMemo != nil {
+		p.originLen = destinationOrigin(p.DestinationURL)
+	}
 	if p.ClientCertificate != "" && s.client != nil {
 		cert, err := ParseClientCertificate(p.ClientCertificate)
 		if err != nil {
