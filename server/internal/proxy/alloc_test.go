@@ -165,18 +165,22 @@ func TestResponseHygiene(t *testing.T) {
 	if raceEnabled {
 		return
 	}
-	// AllocsPerRun would count fill too: count around the strip alone.
+	// AllocsPerRun would count fill too: count around the strip alone. The count is the
+	// process's, so a goroutine left by another test may allocate meanwhile; the strip does the
+	// same work every run, so an allocation of its own shows in every run, noise in a few.
 	var ms runtime.MemStats
-	var total uint64
+	allocating := 0
 	for range 50 {
 		fill(false)
 		runtime.ReadMemStats(&ms)
 		before := ms.Mallocs
 		stripResponseHeaders(&h)
 		runtime.ReadMemStats(&ms)
-		total += ms.Mallocs - before
+		if ms.Mallocs != before {
+			allocating++
+		}
 	}
-	if total != 0 {
-		t.Fatalf("response hygiene allocated %d times in 50 runs", total)
+	if allocating > 10 {
+		t.Fatalf("response hygiene allocated in %d of 50 runs", allocating)
 	}
 }
