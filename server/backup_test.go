@@ -17,6 +17,7 @@ import (
 // request carrying the credential derived from the vault's master key; with it, the stream is a
 // whole backup that the master key opens and that holds no token's plaintext.
 func TestRejectBackupWithoutTheMasterKeyCredential(t *testing.T) {
+	t.Parallel()
 	e := startEdge(t)
 	e.token(e.adminKey, map[string]any{"type": "token", "data": "plaintext-in-the-vault"})
 	master := bytes.Repeat([]byte{0x42}, 32)
@@ -57,6 +58,7 @@ func TestRejectBackupWithoutTheMasterKeyCredential(t *testing.T) {
 // TestEdgeStopsDuringASlowBackup: a backup whose client stops reading does not hold the edge's
 // shutdown: the stream is cut (never a whole backup) and the vault closes.
 func TestEdgeStopsDuringASlowBackup(t *testing.T) {
+	t.Parallel()
 	e := startEdge(t, func(c *Config) { c.Timeouts.Shutdown = 200 * time.Millisecond })
 	for b := 0; b < 25; b++ { // 20 MB: more than the loopback socket buffers hold
 		var reqs []store.TokenCreate

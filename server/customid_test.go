@@ -131,6 +131,7 @@ func TestTokenPathIDDecodedOnce(t *testing.T) {
 // TestOpenAPIIDPatternAgreesWithValidID: the documented id pattern accepts exactly the ids the
 // vault accepts (ASCII whitespace; the pattern's \s differs between regex dialects beyond it).
 func TestOpenAPIIDPatternAgreesWithValidID(t *testing.T) {
+	t.Parallel()
 	var doc struct {
 		Components struct {
 			Schemas map[string]struct {
