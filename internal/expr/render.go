@@ -706,6 +706,7 @@ func (r *Renderer) eval(env Env) (value, *ferr) {
 		return v, fe
 	}
 	for k := 0; k < ex.nf; k++ {
+		v.plain = false // a filter may change b and keep the rest of v
 		idx := 0
 		if overlaps(r.bufs[0], v.b) {
 			idx = 1
@@ -781,7 +782,7 @@ func (r *Renderer) emit(dst []byte, v value, h hit) ([]byte, *ferr) {
 		fallthrough
 	case Body:
 		if h.inStr { // in double quotes: a JSON string, an HTTP quoted-string
-			return appendJSONEscaped(dst, t), nil
+			return appendStringText(dst, v, t), nil
 		}
 		if h.inJSON { // among JSON values: a valid JSON value, as in a JSON body
 			return r.emitJSON(dst, v, t, h)
@@ -797,7 +798,7 @@ func (r *Renderer) emitJSON(dst []byte, v value, t []byte, h hit) ([]byte, *ferr
 		if h.openQ {
 			dst = append(dst, '"')
 		}
-		dst = appendJSONEscaped(dst, t)
+		dst = appendStringText(dst, v, t)
 		if h.closeQ {
 			dst = append(dst, '"')
 		}
@@ -823,7 +824,18 @@ func (r *Renderer) emitJSON(dst []byte, v value, t []byte, h hit) ([]byte, *ferr
 			return append(dst, v.b...), nil
 		}
 	}
+	if v.plain {
+		return append(dst, v.raw...), nil // '"' t '"' with nothing to escape
+	}
 	dst = append(dst, '"')
 	dst = appendJSONEscaped(dst, t)
 	return append(dst, '"'), nil
+}
+
+// appendStringText appends t, the text of v, escaped for the inside of a JSON string.
+func appendStringText(dst []byte, v value, t []byte) []byte {
+	if v.plain {
+		return append(dst, t...)
+	}
+	return appendJSONEscaped(dst, t)
 }
