@@ -412,8 +412,9 @@ func (r *Renderer) process(dst, src []byte, eof bool, env Env, fn func(Ref) erro
 	r.scanned += int64(len(src))
 	pos := 0
 	sp := newStrSpecials(src)
+	var h hit
 	for {
-		h, found, se := r.st.next(src[pos:], eof, &sp)
+		found, se := r.st.next(&h, src[pos:], eof, &sp)
 		if se != nil {
 			return dst, pos, newError(se.err, se.detail, src[pos+se.e0:pos+se.e1], r.base+int64(pos+se.e0), nil, true)
 		}
@@ -424,13 +425,14 @@ func (r *Renderer) process(dst, src []byte, eof bool, env Env, fn func(Ref) erro
 			return dst, pos + h.lit, nil
 		}
 		off := r.base + int64(pos+h.e0)
-		raw, idx, err := r.parseAt(src[pos:], h, off)
+		raw, idx, err := r.parseAt(src[pos:], &h, off)
 		if err != nil {
 			return dst, pos, err
 		}
 		if env == nil { // Scan: RenderScanned replays these
 			r.noteBare(&h, src[pos:])
-			r.hits = append(r.hits, h.shift(pos))
+			r.hits = append(r.hits, h)
+			r.hits[len(r.hits)-1].shift(pos)
 			ex := &r.ex
 			r.last = lastParse{valid: true, hit: len(r.hits) - 1, kind: ex.kind, id: ex.id, path: ex.path, nf: ex.nf}
 		}
@@ -440,7 +442,7 @@ func (r *Renderer) process(dst, src []byte, eof bool, env Env, fn func(Ref) erro
 			}
 		}
 		if env != nil {
-			if dst, err = r.render(dst, h, env, raw, off); err != nil {
+			if dst, err = r.render(dst, &h, env, raw, off); err != nil {
 				return dst, pos, err
 			}
 		}
@@ -451,13 +453,13 @@ func (r *Renderer) process(dst, src []byte, eof bool, env Env, fn func(Ref) erro
 // parseAt counts, decodes and parses the expression h found in src (h's offsets index src; off
 // is where it starts in the whole input) into r.ex. It returns the expression as written and its
 // index.
-func (r *Renderer) parseAt(src []byte, h hit, off int64) (raw []byte, idx int, err error) {
+func (r *Renderer) parseAt(src []byte, h *hit, off int64) (raw []byte, idx int, err error) {
 	r.last.valid = false
 	raw = src[h.e0:h.e1]
 	if idx, err = r.countExpr(raw, off); err != nil {
 		return raw, idx, err
 	}
-	text, ok := r.decode(src[h.in0:h.in1], h)
+	text, ok := r.decode(src[h.in0:h.in1], h.inStr)
 	if !ok {
 		return raw, idx, newError(ErrSyntax, "invalid escape sequence", raw, off, nil, false)
 	}
@@ -502,7 +504,7 @@ func (r *Renderer) noteBare(h *hit, src []byte) {
 }
 
 // unparse rebuilds in r.ex the bare expression h of src that Scan parsed.
-func (r *Renderer) unparse(src []byte, h hit) {
+func (r *Renderer) unparse(src []byte, h *hit) {
 	r.ex.kind, r.ex.path, r.ex.nf, r.ex.id = h.kind, nil, 0, nil
 	if h.id1 > h.id0 {
 		r.ex.id = src[h.id0:h.id1:h.id1]
@@ -513,7 +515,8 @@ func (r *Renderer) unparse(src []byte, h hit) {
 // the scanning.
 func (r *Renderer) replay(dst, src []byte, hits []hit, env Env) ([]byte, error) {
 	pos := 0
-	for k, h := range hits {
+	for k := range hits {
+		h := &hits[k]
 		dst = append(dst, src[pos:h.lit]...)
 		var raw []byte
 		var err error
@@ -550,10 +553,10 @@ func sameSlice(a, b []byte) bool {
 // decode returns the expression text with the escaping of its context
 // removed: JSON string escapes inside a JSON string, percent-encoding in
 // Form and Query.
-func (r *Renderer) decode(inner []byte, h hit) ([]byte, bool) {
+func (r *Renderer) decode(inner []byte, inStr bool) ([]byte, bool) {
 	switch r.st.ctx {
 	case JSON, Body, Header:
-		if h.inStr && bytes.IndexByte(inner, '\\') >= 0 {
+		if inStr && bytes.IndexByte(inner, '\\') >= 0 {
 			return appendUnescapeJSON(r.text[:0], inner)
 		}
 	case Form, Query:
@@ -646,7 +649,7 @@ func overlaps(a, b []byte) bool {
 }
 
 // render evaluates the parsed expression and appends it to dst.
-func (r *Renderer) render(dst []byte, h hit, env Env, raw []byte, off int64) ([]byte, error) {
+func (r *Renderer) render(dst []byte, h *hit, env Env, raw []byte, off int64) ([]byte, error) {
 	v, fe := r.eval(env)
 	if fe != nil {
 		return dst, newError(fe.err, fe.detail, raw, off, fe.id, false)
@@ -745,7 +748,7 @@ func (r *Renderer) messageDoc(env Env) ([]byte, *ferr) {
 }
 
 // emit appends v escaped for the context and position of h.
-func (r *Renderer) emit(dst []byte, v value, h hit) ([]byte, *ferr) {
+func (r *Renderer) emit(dst []byte, v value, h *hit) ([]byte, *ferr) {
 	if v.k == kBytes {
 		return dst, valueErr("binary value; encode it with to_base64 or to_base16")
 	}
@@ -791,7 +794,7 @@ func (r *Renderer) emit(dst []byte, v value, h hit) ([]byte, *ferr) {
 	return append(dst, t...), nil
 }
 
-func (r *Renderer) emitJSON(dst []byte, v value, t []byte, h hit) ([]byte, *ferr) {
+func (r *Renderer) emitJSON(dst []byte, v value, t []byte, h *hit) ([]byte, *ferr) {
 	whole := h.openQ && h.closeQ
 	if h.inStr && !(whole && !h.isKey) {
 		// Part of a string, or an object key: always string-escaped.
