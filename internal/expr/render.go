@@ -433,8 +433,9 @@ func (r *Renderer) process(dst, src []byte, eof bool, env Env, fn func(Ref) erro
 			r.noteBare(&h, src[pos:])
 			r.hits = append(r.hits, h)
 			r.hits[len(r.hits)-1].shift(pos)
-			ex := &r.ex
-			r.last = lastParse{valid: true, hit: len(r.hits) - 1, kind: ex.kind, id: ex.id, path: ex.path, nf: ex.nf}
+			if ex := &r.ex; !h.bare { // replay rebuilds a bare one from its hit
+				r.last = lastParse{valid: true, hit: len(r.hits) - 1, kind: ex.kind, id: ex.id, path: ex.path, nf: ex.nf}
+			}
 		}
 		if fn != nil {
 			if err := r.report(fn, raw, off, idx); err != nil {
@@ -459,7 +460,7 @@ func (r *Renderer) parseAt(src []byte, h *hit, off int64) (raw []byte, idx int, 
 	if idx, err = r.countExpr(raw, off); err != nil {
 		return raw, idx, err
 	}
-	text, ok := r.decode(src[h.in0:h.in1], h.inStr)
+	text, ok := r.decode(src[h.in0:h.in1], h.inStr && h.esc)
 	if !ok {
 		return raw, idx, newError(ErrSyntax, "invalid escape sequence", raw, off, nil, false)
 	}
@@ -551,12 +552,12 @@ func sameSlice(a, b []byte) bool {
 }
 
 // decode returns the expression text with the escaping of its context
-// removed: JSON string escapes inside a JSON string, percent-encoding in
-// Form and Query.
-func (r *Renderer) decode(inner []byte, inStr bool) ([]byte, bool) {
+// removed: JSON string escapes inside a JSON string (escaped: the scan saw a
+// backslash in it), percent-encoding in Form and Query.
+func (r *Renderer) decode(inner []byte, escaped bool) ([]byte, bool) {
 	switch r.st.ctx {
 	case JSON, Body, Header:
-		if inStr && bytes.IndexByte(inner, '\\') >= 0 {
+		if escaped {
 			return appendUnescapeJSON(r.text[:0], inner)
 		}
 	case Form, Query:

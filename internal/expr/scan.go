@@ -69,6 +69,7 @@ type hit struct {
 	closeQ     bool // JSON: the span ends with the string's closing quote
 	isKey      bool // JSON: the value lands in object-key position
 	inJSON     bool // Body, Header: outside strings but inside braces or brackets
+	esc        bool // inside a string: a backslash lies between the delimiters
 
 	// Set by Scan for a bare expression (a source without path or filters, its id written as is
 	// in src at id0:id1): replay rebuilds it from these instead of parsing it again.
@@ -348,7 +349,7 @@ func (s *scanState) nextJSON(h *hit, src []byte, eof bool, sp *strSpecials) (boo
 func (s *scanState) finish(h *hit, src []byte, eof bool, e0, in0 int, inStr, openQ, isKey bool) (bool, *scanErr) {
 	encoded := s.ctx == Form || s.ctx == Query
 	limit := e0 + MaxExprLen
-	esc := false
+	esc, escaped := false, false
 	j0 := in0
 	if !encoded && !inStr {
 		// Fast path: nothing but "}}" can end the expression; skip to the
@@ -384,7 +385,7 @@ func (s *scanState) finish(h *hit, src []byte, eof bool, e0, in0 int, inStr, ope
 				continue
 			}
 			if c == '\\' {
-				esc = true
+				esc, escaped = true, true
 				continue
 			}
 			if c == '"' && s.ctx == JSON { // in a Body or Header the expression is opaque
@@ -418,7 +419,7 @@ func (s *scanState) finish(h *hit, src []byte, eof bool, e0, in0 int, inStr, ope
 		if e1 > limit {
 			return false, &scanErr{err: ErrTooLong, detail: "longer than the maximum expression length", e0: e0, e1: e1}
 		}
-		*h = hit{lit: e0, start: e0, end: e1, e0: e0, e1: e1, in0: in0, in1: j, inStr: inStr, openQ: openQ, isKey: isKey}
+		*h = hit{lit: e0, start: e0, end: e1, e0: e0, e1: e1, in0: in0, in1: j, inStr: inStr, openQ: openQ, isKey: isKey, esc: escaped}
 		if s.ctx == JSON {
 			if openQ {
 				if e1 >= len(src) && !eof {
