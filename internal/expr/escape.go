@@ -183,6 +183,12 @@ func plainJSONString(raw []byte) ([]byte, bool) {
 	return b, indexJSONEscape(b) == len(b)
 }
 
+// isPlainJSONString reports whether plainJSONString accepts raw.
+func isPlainJSONString(raw []byte) bool {
+	_, ok := plainJSONString(raw)
+	return ok
+}
+
 // appendJSONEscaped appends s escaped for the inside of a JSON string: quote,
 // backslash, control characters, U+2028 and U+2029 are escaped and invalid
 // UTF-8 becomes \ufffd, so the result can never end the string it is in.

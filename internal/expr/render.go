@@ -651,7 +651,21 @@ func overlaps(a, b []byte) bool {
 
 // render evaluates the parsed expression and appends it to dst.
 func (r *Renderer) render(dst []byte, h *hit, env Env, raw []byte, off int64) ([]byte, error) {
-	v, fe := r.eval(env)
+	var v value
+	var fe *ferr
+	if r.bareWholeToken(h) {
+		// Most detokenizations: "{{ id }}" is the whole JSON string value. Its data, when a plain
+		// JSON string, is what eval and emit would write; anything else goes on as eval would.
+		var doc []byte
+		if doc, fe = r.tokenDoc(env); fe == nil {
+			if d := trimSpace(doc); isPlainJSONString(d) {
+				return append(dst, d...), nil
+			}
+			v, r.bufs[0], fe = r.fromField(doc, nil, r.bufs[0][:0])
+		}
+	} else {
+		v, fe = r.eval(env)
+	}
 	if fe != nil {
 		return dst, newError(fe.err, fe.detail, raw, off, fe.id, false)
 	}
@@ -671,15 +685,8 @@ func (r *Renderer) eval(env Env) (value, *ferr) {
 	var fe *ferr
 	switch ex.kind {
 	case RefToken, RefTokenObject:
-		data, obj, ok := env.Token(ex.id)
-		doc := data
-		if ex.kind == RefTokenObject {
-			doc = obj
-		}
-		if !ok || doc == nil {
-			return v, &ferr{err: ErrUnknownToken, detail: "unknown token", id: ex.id}
-		}
-		if fe = r.charge(env, doc); fe == nil {
+		var doc []byte
+		if doc, fe = r.tokenDoc(env); fe == nil {
 			v, r.bufs[0], fe = r.fromField(doc, ex.path, r.bufs[0][:0])
 		}
 	case RefConfig:
@@ -728,6 +735,30 @@ func (r *Renderer) eval(env Env) (value, *ferr) {
 		}
 	}
 	return v, nil
+}
+
+// tokenDoc is the document of the parsed token source, charged against the limits (charge).
+func (r *Renderer) tokenDoc(env Env) ([]byte, *ferr) {
+	ex := &r.ex
+	data, obj, ok := env.Token(ex.id)
+	doc := data
+	if ex.kind == RefTokenObject {
+		doc = obj
+	}
+	if !ok || doc == nil {
+		return nil, &ferr{err: ErrUnknownToken, detail: "unknown token", id: ex.id}
+	}
+	if fe := r.charge(env, doc); fe != nil {
+		return nil, fe
+	}
+	return doc, nil
+}
+
+// bareWholeToken reports whether the parsed expression is a token's data alone ({{ id }}, no
+// path or filter) written as the whole JSON string of a value (not a key) in a JSON input.
+func (r *Renderer) bareWholeToken(h *hit) bool {
+	ex := &r.ex
+	return r.st.ctx == JSON && h.openQ && h.closeQ && !h.isKey && ex.kind == RefToken && ex.path == nil && ex.nf == 0
 }
 
 // messageDoc is the document of a message or transform_identifier source. A document over
