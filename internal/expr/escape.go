@@ -172,6 +172,23 @@ func appendUnquoteJSON(out, raw []byte) ([]byte, bool) {
 	return appendUnescapeJSON(out, body)
 }
 
+// plainJSONString returns the content of the JSON string raw when it has nothing to decode and
+// nothing appendJSONEscaped would change: printable ASCII without '"' or '\\' between the quotes.
+func plainJSONString(raw []byte) ([]byte, bool) {
+	n := len(raw)
+	if n < 2 || raw[0] != '"' || raw[n-1] != '"' {
+		return nil, false
+	}
+	b := raw[1 : n-1]
+	return b, indexJSONEscape(b) == len(b)
+}
+
+// isPlainJSONString reports whether plainJSONString accepts raw.
+func isPlainJSONString(raw []byte) bool {
+	_, ok := plainJSONString(raw)
+	return ok
+}
+
 // appendJSONEscaped appends s escaped for the inside of a JSON string: quote,
 // backslash, control characters, U+2028 and U+2029 are escaped and invalid
 // UTF-8 becomes \ufffd, so the result can never end the string it is in.

@@ -181,6 +181,9 @@ type value struct {
 	b    []byte
 	raw  []byte // kString straight from a JSON document: its JSON text
 	cast bool   // produced by to_number/to_boolean: keeps its JSON type
+	// plain: a kString whose b is raw's content and needs no JSON escaping (raw is '"' b '"').
+	// Set by fromJSON only; eval clears it before each filter, emit copies such a value whole.
+	plain bool
 }
 
 // ferr is an evaluation failure: a sentinel and a value-free detail. Only
@@ -594,6 +597,9 @@ func (r *Renderer) fromJSON(doc, path, out []byte) (value, []byte, *ferr) {
 	}
 	switch c := raw[0]; {
 	case c == '"':
+		if b, ok := plainJSONString(raw); ok { // nothing to decode: a view, no copy
+			return value{k: kString, b: b, raw: raw, plain: true}, out, nil
+		}
 		o, ok := appendUnquoteJSON(out, raw)
 		if !ok {
 			return value{}, out, valueErr("token data is not valid JSON")

@@ -412,8 +412,9 @@ func (r *Renderer) process(dst, src []byte, eof bool, env Env, fn func(Ref) erro
 	r.scanned += int64(len(src))
 	pos := 0
 	sp := newStrSpecials(src)
+	var h hit
 	for {
-		h, found, se := r.st.next(src[pos:], eof, &sp)
+		found, se := r.st.next(&h, src[pos:], eof, &sp)
 		if se != nil {
 			return dst, pos, newError(se.err, se.detail, src[pos+se.e0:pos+se.e1], r.base+int64(pos+se.e0), nil, true)
 		}
@@ -424,15 +425,17 @@ func (r *Renderer) process(dst, src []byte, eof bool, env Env, fn func(Ref) erro
 			return dst, pos + h.lit, nil
 		}
 		off := r.base + int64(pos+h.e0)
-		raw, idx, err := r.parseAt(src[pos:], h, off)
+		raw, idx, err := r.parseAt(src[pos:], &h, off)
 		if err != nil {
 			return dst, pos, err
 		}
 		if env == nil { // Scan: RenderScanned replays these
 			r.noteBare(&h, src[pos:])
-			r.hits = append(r.hits, h.shift(pos))
-			ex := &r.ex
-			r.last = lastParse{valid: true, hit: len(r.hits) - 1, kind: ex.kind, id: ex.id, path: ex.path, nf: ex.nf}
+			r.hits = append(r.hits, h)
+			r.hits[len(r.hits)-1].shift(pos)
+			if ex := &r.ex; !h.bare { // replay rebuilds a bare one from its hit
+				r.last = lastParse{valid: true, hit: len(r.hits) - 1, kind: ex.kind, id: ex.id, path: ex.path, nf: ex.nf}
+			}
 		}
 		if fn != nil {
 			if err := r.report(fn, raw, off, idx); err != nil {
@@ -440,7 +443,7 @@ func (r *Renderer) process(dst, src []byte, eof bool, env Env, fn func(Ref) erro
 			}
 		}
 		if env != nil {
-			if dst, err = r.render(dst, h, env, raw, off); err != nil {
+			if dst, err = r.render(dst, &h, env, raw, off); err != nil {
 				return dst, pos, err
 			}
 		}
@@ -451,13 +454,13 @@ func (r *Renderer) process(dst, src []byte, eof bool, env Env, fn func(Ref) erro
 // parseAt counts, decodes and parses the expression h found in src (h's offsets index src; off
 // is where it starts in the whole input) into r.ex. It returns the expression as written and its
 // index.
-func (r *Renderer) parseAt(src []byte, h hit, off int64) (raw []byte, idx int, err error) {
+func (r *Renderer) parseAt(src []byte, h *hit, off int64) (raw []byte, idx int, err error) {
 	r.last.valid = false
 	raw = src[h.e0:h.e1]
 	if idx, err = r.countExpr(raw, off); err != nil {
 		return raw, idx, err
 	}
-	text, ok := r.decode(src[h.in0:h.in1], h)
+	text, ok := r.decode(src[h.in0:h.in1], h.inStr && h.esc)
 	if !ok {
 		return raw, idx, newError(ErrSyntax, "invalid escape sequence", raw, off, nil, false)
 	}
@@ -502,7 +505,7 @@ func (r *Renderer) noteBare(h *hit, src []byte) {
 }
 
 // unparse rebuilds in r.ex the bare expression h of src that Scan parsed.
-func (r *Renderer) unparse(src []byte, h hit) {
+func (r *Renderer) unparse(src []byte, h *hit) {
 	r.ex.kind, r.ex.path, r.ex.nf, r.ex.id = h.kind, nil, 0, nil
 	if h.id1 > h.id0 {
 		r.ex.id = src[h.id0:h.id1:h.id1]
@@ -513,7 +516,8 @@ func (r *Renderer) unparse(src []byte, h hit) {
 // the scanning.
 func (r *Renderer) replay(dst, src []byte, hits []hit, env Env) ([]byte, error) {
 	pos := 0
-	for k, h := range hits {
+	for k := range hits {
+		h := &hits[k]
 		dst = append(dst, src[pos:h.lit]...)
 		var raw []byte
 		var err error
@@ -548,12 +552,12 @@ func sameSlice(a, b []byte) bool {
 }
 
 // decode returns the expression text with the escaping of its context
-// removed: JSON string escapes inside a JSON string, percent-encoding in
-// Form and Query.
-func (r *Renderer) decode(inner []byte, h hit) ([]byte, bool) {
+// removed: JSON string escapes inside a JSON string (escaped: the scan saw a
+// backslash in it), percent-encoding in Form and Query.
+func (r *Renderer) decode(inner []byte, escaped bool) ([]byte, bool) {
 	switch r.st.ctx {
 	case JSON, Body, Header:
-		if h.inStr && bytes.IndexByte(inner, '\\') >= 0 {
+		if escaped {
 			return appendUnescapeJSON(r.text[:0], inner)
 		}
 	case Form, Query:
@@ -646,8 +650,22 @@ func overlaps(a, b []byte) bool {
 }
 
 // render evaluates the parsed expression and appends it to dst.
-func (r *Renderer) render(dst []byte, h hit, env Env, raw []byte, off int64) ([]byte, error) {
-	v, fe := r.eval(env)
+func (r *Renderer) render(dst []byte, h *hit, env Env, raw []byte, off int64) ([]byte, error) {
+	var v value
+	var fe *ferr
+	if r.bareWholeToken(h) {
+		// Most detokenizations: "{{ id }}" is the whole JSON string value. Its data, when a plain
+		// JSON string, is what eval and emit would write; anything else goes on as eval would.
+		var doc []byte
+		if doc, fe = r.tokenDoc(env); fe == nil {
+			if d := trimSpace(doc); isPlainJSONString(d) {
+				return append(dst, d...), nil
+			}
+			v, r.bufs[0], fe = r.fromField(doc, nil, r.bufs[0][:0])
+		}
+	} else {
+		v, fe = r.eval(env)
+	}
 	if fe != nil {
 		return dst, newError(fe.err, fe.detail, raw, off, fe.id, false)
 	}
@@ -667,15 +685,8 @@ func (r *Renderer) eval(env Env) (value, *ferr) {
 	var fe *ferr
 	switch ex.kind {
 	case RefToken, RefTokenObject:
-		data, obj, ok := env.Token(ex.id)
-		doc := data
-		if ex.kind == RefTokenObject {
-			doc = obj
-		}
-		if !ok || doc == nil {
-			return v, &ferr{err: ErrUnknownToken, detail: "unknown token", id: ex.id}
-		}
-		if fe = r.charge(env, doc); fe == nil {
+		var doc []byte
+		if doc, fe = r.tokenDoc(env); fe == nil {
 			v, r.bufs[0], fe = r.fromField(doc, ex.path, r.bufs[0][:0])
 		}
 	case RefConfig:
@@ -706,6 +717,7 @@ func (r *Renderer) eval(env Env) (value, *ferr) {
 		return v, fe
 	}
 	for k := 0; k < ex.nf; k++ {
+		v.plain = false // a filter may change b and keep the rest of v
 		idx := 0
 		if overlaps(r.bufs[0], v.b) {
 			idx = 1
@@ -723,6 +735,30 @@ func (r *Renderer) eval(env Env) (value, *ferr) {
 		}
 	}
 	return v, nil
+}
+
+// tokenDoc is the document of the parsed token source, charged against the limits (charge).
+func (r *Renderer) tokenDoc(env Env) ([]byte, *ferr) {
+	ex := &r.ex
+	data, obj, ok := env.Token(ex.id)
+	doc := data
+	if ex.kind == RefTokenObject {
+		doc = obj
+	}
+	if !ok || doc == nil {
+		return nil, &ferr{err: ErrUnknownToken, detail: "unknown token", id: ex.id}
+	}
+	if fe := r.charge(env, doc); fe != nil {
+		return nil, fe
+	}
+	return doc, nil
+}
+
+// bareWholeToken reports whether the parsed expression is a token's data alone ({{ id }}, no
+// path or filter) written as the whole JSON string of a value (not a key) in a JSON input.
+func (r *Renderer) bareWholeToken(h *hit) bool {
+	ex := &r.ex
+	return r.st.ctx == JSON && h.openQ && h.closeQ && !h.isKey && ex.kind == RefToken && ex.path == nil && ex.nf == 0
 }
 
 // messageDoc is the document of a message or transform_identifier source. A document over
@@ -744,7 +780,7 @@ func (r *Renderer) messageDoc(env Env) ([]byte, *ferr) {
 }
 
 // emit appends v escaped for the context and position of h.
-func (r *Renderer) emit(dst []byte, v value, h hit) ([]byte, *ferr) {
+func (r *Renderer) emit(dst []byte, v value, h *hit) ([]byte, *ferr) {
 	if v.k == kBytes {
 		return dst, valueErr("binary value; encode it with to_base64 or to_base16")
 	}
@@ -781,7 +817,7 @@ func (r *Renderer) emit(dst []byte, v value, h hit) ([]byte, *ferr) {
 		fallthrough
 	case Body:
 		if h.inStr { // in double quotes: a JSON string, an HTTP quoted-string
-			return appendJSONEscaped(dst, t), nil
+			return appendStringText(dst, v, t), nil
 		}
 		if h.inJSON { // among JSON values: a valid JSON value, as in a JSON body
 			return r.emitJSON(dst, v, t, h)
@@ -790,14 +826,14 @@ func (r *Renderer) emit(dst []byte, v value, h hit) ([]byte, *ferr) {
 	return append(dst, t...), nil
 }
 
-func (r *Renderer) emitJSON(dst []byte, v value, t []byte, h hit) ([]byte, *ferr) {
+func (r *Renderer) emitJSON(dst []byte, v value, t []byte, h *hit) ([]byte, *ferr) {
 	whole := h.openQ && h.closeQ
 	if h.inStr && !(whole && !h.isKey) {
 		// Part of a string, or an object key: always string-escaped.
 		if h.openQ {
 			dst = append(dst, '"')
 		}
-		dst = appendJSONEscaped(dst, t)
+		dst = appendStringText(dst, v, t)
 		if h.closeQ {
 			dst = append(dst, '"')
 		}
@@ -823,7 +859,18 @@ func (r *Renderer) emitJSON(dst []byte, v value, t []byte, h hit) ([]byte, *ferr
 			return append(dst, v.b...), nil
 		}
 	}
+	if v.plain {
+		return append(dst, v.raw...), nil // '"' t '"' with nothing to escape
+	}
 	dst = append(dst, '"')
 	dst = appendJSONEscaped(dst, t)
 	return append(dst, '"'), nil
+}
+
+// appendStringText appends t, the text of v, escaped for the inside of a JSON string.
+func appendStringText(dst []byte, v value, t []byte) []byte {
+	if v.plain {
+		return append(dst, t...)
+	}
+	return appendJSONEscaped(dst, t)
 }

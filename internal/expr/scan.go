@@ -69,6 +69,7 @@ type hit struct {
 	closeQ     bool // JSON: the span ends with the string's closing quote
 	isKey      bool // JSON: the value lands in object-key position
 	inJSON     bool // Body, Header: outside strings but inside braces or brackets
+	esc        bool // inside a string: a backslash lies between the delimiters
 
 	// Set by Scan for a bare expression (a source without path or filters, its id written as is
 	// in src at id0:id1): replay rebuilds it from these instead of parsing it again.
@@ -77,8 +78,8 @@ type hit struct {
 	id0, id1 int
 }
 
-// shift is h with its offsets moved by n (relative to an input n bytes longer at the front).
-func (h hit) shift(n int) hit {
+// shift moves h's offsets by n (relative to an input n bytes longer at the front).
+func (h *hit) shift(n int) {
 	h.lit += n
 	h.start += n
 	h.end += n
@@ -88,7 +89,6 @@ func (h hit) shift(n int) hit {
 	h.in1 += n
 	h.id0 += n
 	h.id1 += n
-	return h
 }
 
 // scanErr is a scanning failure; e0 is the offset of the offending expression.
@@ -99,41 +99,45 @@ type scanErr struct {
 }
 
 // next looks for the next expression in src, advancing the JSON state over
-// the literal bytes before it. found=false means src[:h.lit] is literal and,
-// unless eof, src[h.lit:] must be presented again followed by more input.
+// the literal bytes before it, and writes it to *h (a hit is large: it is not
+// copied through the scanner's calls). found=false means src[:h.lit] is literal
+// and, unless eof, src[h.lit:] must be presented again followed by more input.
 // src is a suffix of sp's input, and successive calls with one sp move forward.
-func (s *scanState) next(src []byte, eof bool, sp *strSpecials) (h hit, found bool, se *scanErr) {
+func (s *scanState) next(h *hit, src []byte, eof bool, sp *strSpecials) (found bool, se *scanErr) {
 	switch s.ctx {
 	case JSON:
-		return s.nextJSON(src, eof, sp)
+		return s.nextJSON(h, src, eof, sp)
 	case Form, Query:
-		return s.nextEncoded(src, eof)
+		return s.nextEncoded(h, src, eof)
 	case Body, Header:
-		return s.nextBody(src, eof, sp)
+		return s.nextBody(h, src, eof, sp)
 	default:
-		return s.nextPlain(src, eof)
+		return s.nextPlain(h, src, eof)
 	}
 }
 
-func (s *scanState) nextPlain(src []byte, eof bool) (hit, bool, *scanErr) {
+func (s *scanState) nextPlain(h *hit, src []byte, eof bool) (bool, *scanErr) {
 	i := 0
 	for {
 		j := bytes.IndexByte(src[i:], '{')
 		if j < 0 {
-			return hit{lit: len(src)}, false, nil
+			*h = hit{lit: len(src)}
+			return false, nil
 		}
 		i += j
 		if i+1 >= len(src) {
 			if eof {
-				return hit{lit: len(src)}, false, nil
+				*h = hit{lit: len(src)}
+				return false, nil
 			}
-			return hit{lit: i}, false, nil
+			*h = hit{lit: i}
+			return false, nil
 		}
 		if src[i+1] != '{' {
 			i++
 			continue
 		}
-		return s.finish(src, eof, i, i+2, false, false, false)
+		return s.finish(h, src, eof, i, i+2, false, false, false)
 	}
 }
 
@@ -141,7 +145,7 @@ func (s *scanState) nextPlain(src []byte, eof bool) (hit, bool, *scanErr) {
 // string unless escaped by a backslash inside one) and, outside strings, the nesting of braces and
 // brackets — enough to know whether an expression sits inside a JSON string or among JSON values.
 // The expression itself is opaque: its text never changes the state.
-func (s *scanState) nextBody(src []byte, eof bool, sp *strSpecials) (hit, bool, *scanErr) {
+func (s *scanState) nextBody(h *hit, src []byte, eof bool, sp *strSpecials) (bool, *scanErr) {
 	off := len(sp.src) - len(src) // src[i] is sp.src[off+i]
 	for i := 0; i < len(src); i++ {
 		if s.esc {
@@ -169,12 +173,13 @@ func (s *scanState) nextBody(src []byte, eof bool, sp *strSpecials) (hit, bool, 
 				if eof {
 					continue
 				}
-				return hit{lit: i}, false, nil
+				*h = hit{lit: i}
+				return false, nil
 			}
 			if src[i+1] == '{' {
-				h, found, se := s.finish(src, eof, i, i+2, s.inStr, false, false)
+				found, se := s.finish(h, src, eof, i, i+2, s.inStr, false, false)
 				h.inJSON = found && !h.inStr && s.depth > 0
-				return h, found, se
+				return found, se
 			}
 			if !s.inStr {
 				s.depth++
@@ -185,12 +190,13 @@ func (s *scanState) nextBody(src []byte, eof bool, sp *strSpecials) (hit, bool, 
 			s.depth = max(s.depth-1, 0)
 		}
 	}
-	return hit{lit: len(src)}, false, nil
+	*h = hit{lit: len(src)}
+	return false, nil
 }
 
 // nextEncoded handles Form and Query: delimiters are "{{"/"}}" or their
 // percent-encoded forms "%7B%7B"/"%7D%7D" (hex digits in either case).
-func (s *scanState) nextEncoded(src []byte, eof bool) (hit, bool, *scanErr) {
+func (s *scanState) nextEncoded(h *hit, src []byte, eof bool) (bool, *scanErr) {
 	for i := 0; i < len(src); i++ {
 		c := src[i]
 		if c != '{' && c != '%' {
@@ -201,13 +207,15 @@ func (s *scanState) nextEncoded(src []byte, eof bool) (hit, bool, *scanErr) {
 			if eof {
 				continue
 			}
-			return hit{lit: i}, false, nil
+			*h = hit{lit: i}
+			return false, nil
 		}
 		if n > 0 {
-			return s.finish(src, eof, i, i+n, false, false, false)
+			return s.finish(h, src, eof, i, i+n, false, false, false)
 		}
 	}
-	return hit{lit: len(src)}, false, nil
+	*h = hit{lit: len(src)}
+	return false, nil
 }
 
 // openMarker reports whether b starts with an opening delimiter (n = its
@@ -259,7 +267,7 @@ var (
 	bodySpecial = [256]bool{'"': true, '\\': true, '{': true, '[': true, '}': true, ']': true}
 )
 
-func (s *scanState) nextJSON(src []byte, eof bool, sp *strSpecials) (hit, bool, *scanErr) {
+func (s *scanState) nextJSON(h *hit, src []byte, eof bool, sp *strSpecials) (bool, *scanErr) {
 	off := len(sp.src) - len(src) // src[i] is sp.src[off+i]
 	for i := 0; i < len(src); i++ {
 		if s.inStr {
@@ -282,10 +290,11 @@ func (s *scanState) nextJSON(src []byte, eof bool, sp *strSpecials) (hit, bool, 
 					if eof {
 						continue
 					}
-					return hit{lit: i}, false, nil
+					*h = hit{lit: i}
+					return false, nil
 				}
 				if src[i+1] == '{' {
-					return s.finish(src, eof, i, i+2, true, false, s.isKey)
+					return s.finish(h, src, eof, i, i+2, true, false, s.isKey)
 				}
 			}
 			continue
@@ -294,28 +303,30 @@ func (s *scanState) nextJSON(src []byte, eof bool, sp *strSpecials) (hit, bool, 
 		case ' ', '\t', '\n', '\r':
 		case '"':
 			if i+2 >= len(src) && !eof {
-				return hit{lit: i}, false, nil
+				*h = hit{lit: i}
+				return false, nil
 			}
 			key := s.keyPosition()
 			if i+2 < len(src) && src[i+1] == '{' && src[i+2] == '{' {
-				h, found, se := s.finish(src, eof, i+1, i+3, true, true, key)
+				found, se := s.finish(h, src, eof, i+1, i+3, true, true, key)
 				if found {
 					h.start = i
 					h.lit = i
 				} else if se == nil {
 					h.lit = i
 				}
-				return h, found, se
+				return found, se
 			}
 			s.inStr = true
 			s.isKey = key
 		case '{':
 			if i+1 >= len(src) {
 				if !eof {
-					return hit{lit: i}, false, nil
+					*h = hit{lit: i}
+					return false, nil
 				}
 			} else if src[i+1] == '{' {
-				return s.finish(src, eof, i, i+2, false, false, s.keyPosition())
+				return s.finish(h, src, eof, i, i+2, false, false, s.keyPosition())
 			}
 			s.push(true)
 			s.prev = '{'
@@ -329,15 +340,16 @@ func (s *scanState) nextJSON(src []byte, eof bool, sp *strSpecials) (hit, bool, 
 			s.prev = c
 		}
 	}
-	return hit{lit: len(src)}, false, nil
+	*h = hit{lit: len(src)}
+	return false, nil
 }
 
 // finish locates the end of an expression whose delimiter spans
 // src[e0:in0]. It updates the JSON state when the expression is found.
-func (s *scanState) finish(src []byte, eof bool, e0, in0 int, inStr, openQ, isKey bool) (hit, bool, *scanErr) {
+func (s *scanState) finish(h *hit, src []byte, eof bool, e0, in0 int, inStr, openQ, isKey bool) (bool, *scanErr) {
 	encoded := s.ctx == Form || s.ctx == Query
 	limit := e0 + MaxExprLen
-	esc := false
+	esc, escaped := false, false
 	j0 := in0
 	if !encoded && !inStr {
 		// Fast path: nothing but "}}" can end the expression; skip to the
@@ -364,7 +376,7 @@ func (s *scanState) finish(src []byte, eof bool, e0, in0 int, inStr, openQ, isKe
 			}
 		}
 		if j >= limit {
-			return hit{}, false, &scanErr{err: ErrTooLong, detail: "longer than the maximum expression length", e0: e0, e1: len(src)}
+			return false, &scanErr{err: ErrTooLong, detail: "longer than the maximum expression length", e0: e0, e1: len(src)}
 		}
 		c := src[j]
 		if inStr {
@@ -373,11 +385,11 @@ func (s *scanState) finish(src []byte, eof bool, e0, in0 int, inStr, openQ, isKe
 				continue
 			}
 			if c == '\\' {
-				esc = true
+				esc, escaped = true, true
 				continue
 			}
 			if c == '"' && s.ctx == JSON { // in a Body or Header the expression is opaque
-				return hit{}, false, &scanErr{err: ErrUnterminated, detail: "the JSON string ends before \"}}\"", e0: e0, e1: j}
+				return false, &scanErr{err: ErrUnterminated, detail: "the JSON string ends before \"}}\"", e0: e0, e1: j}
 			}
 		}
 		var n int
@@ -396,7 +408,8 @@ func (s *scanState) finish(src []byte, eof bool, e0, in0 int, inStr, openQ, isKe
 				if eof {
 					continue
 				}
-				return hit{lit: e0}, false, nil
+				*h = hit{lit: e0}
+				return false, nil
 			}
 		}
 		if n == 0 {
@@ -404,13 +417,14 @@ func (s *scanState) finish(src []byte, eof bool, e0, in0 int, inStr, openQ, isKe
 		}
 		e1 := j + n
 		if e1 > limit {
-			return hit{}, false, &scanErr{err: ErrTooLong, detail: "longer than the maximum expression length", e0: e0, e1: e1}
+			return false, &scanErr{err: ErrTooLong, detail: "longer than the maximum expression length", e0: e0, e1: e1}
 		}
-		h := hit{lit: e0, start: e0, end: e1, e0: e0, e1: e1, in0: in0, in1: j, inStr: inStr, openQ: openQ, isKey: isKey}
+		*h = hit{lit: e0, start: e0, end: e1, e0: e0, e1: e1, in0: in0, in1: j, inStr: inStr, openQ: openQ, isKey: isKey, esc: escaped}
 		if s.ctx == JSON {
 			if openQ {
 				if e1 >= len(src) && !eof {
-					return hit{lit: e0}, false, nil
+					*h = hit{lit: e0}
+					return false, nil
 				}
 				if e1 < len(src) && src[e1] == '"' {
 					h.closeQ = true
@@ -426,10 +440,11 @@ func (s *scanState) finish(src []byte, eof bool, e0, in0 int, inStr, openQ, isKe
 				s.prev = '"'
 			}
 		}
-		return h, true, nil
+		return true, nil
 	}
 	if !eof {
-		return hit{lit: e0}, false, nil
+		*h = hit{lit: e0}
+		return false, nil
 	}
-	return hit{}, false, &scanErr{err: ErrUnterminated, detail: "no closing \"}}\"", e0: e0, e1: len(src)}
+	return false, &scanErr{err: ErrUnterminated, detail: "no closing \"}}\"", e0: e0, e1: len(src)}
 }
