@@ -1,7 +1,6 @@
 package server
 
 import (
-	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"strings"
@@ -241,11 +240,7 @@ func TestRejectBTTransformListMistakes(t *testing.T) {
 // transform vaults the answer's card.
 func TestBTTransformsOverMutualTLS(t *testing.T) {
 	t.Parallel()
-	serverCA, clientCA := newTestCA(t, "server CA"), newTestCA(t, "client CA")
-	_, _, serverPair := issue(t, serverCA, "localhost", true)
-	clientCAs := x509.NewCertPool()
-	clientCAs.AddCert(clientCA.cert)
-	dest := startTLSDestination(t, serverCA.file, serverPair, clientCAs)
+	dest, clientCA := startMutualTLSDestination(t)
 	e := proxyEdge(t, dest)
 	k := e.adminKey
 	certPEM, keyPEM, _ := issue(t, clientCA, "bt-client", false)

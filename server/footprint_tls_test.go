@@ -77,6 +77,17 @@ func issue(t *testing.T, ca *testCA, cn string, server bool) (certPEM, keyPEM []
 	return certPEM, keyPEM, pair
 }
 
+// startMutualTLSDestination starts a TLS destination (its own server CA) that requires a client
+// certificate signed by the client CA it returns.
+func startMutualTLSDestination(t *testing.T) (*destination, *testCA) {
+	t.Helper()
+	serverCA, clientCA := newTestCA(t, "server CA"), newTestCA(t, "client CA")
+	_, _, serverPair := issue(t, serverCA, "localhost", true)
+	clientCAs := x509.NewCertPool()
+	clientCAs.AddCert(clientCA.cert)
+	return startTLSDestination(t, serverCA.file, serverPair, clientCAs), clientCA
+}
+
 // startTLSDestination is startDestination with the given server certificate and, when
 // clientCAs is not nil, a required client certificate signed by one of them. A request records
 // the client certificate's common name in its X-Test-Client-CN header.
@@ -122,11 +133,7 @@ func inHeader(p []byte) string { return strings.ReplaceAll(string(p), "\n", `\n`
 // match, nothing reaches it. Sluice had no mutual TLS.
 func TestFootprintMutualTLSClientCertificate(t *testing.T) {
 	t.Parallel()
-	serverCA, clientCA := newTestCA(t, "server CA"), newTestCA(t, "client CA")
-	_, _, serverPair := issue(t, serverCA, "localhost", true)
-	clientCAs := x509.NewCertPool()
-	clientCAs.AddCert(clientCA.cert)
-	dest := startTLSDestination(t, serverCA.file, serverPair, clientCAs)
+	dest, clientCA := startMutualTLSDestination(t)
 	e := proxyEdge(t, dest)
 	k := e.adminKey
 	id := e.token(k, map[string]any{"data": map[string]any{"id.ssn9": "123456789"}})
@@ -249,11 +256,7 @@ func TestFootprintPinnedCertificate(t *testing.T) {
 // and /proxy; the API never shows the key, and a certificate without its key is refused.
 func TestProxyClientCertificateMutualTLS(t *testing.T) {
 	t.Parallel()
-	serverCA, clientCA := newTestCA(t, "server CA"), newTestCA(t, "client CA")
-	_, _, serverPair := issue(t, serverCA, "localhost", true)
-	clientCAs := x509.NewCertPool()
-	clientCAs.AddCert(clientCA.cert)
-	dest := startTLSDestination(t, serverCA.file, serverPair, clientCAs)
+	dest, clientCA := startMutualTLSDestination(t)
 	e := proxyEdge(t, dest)
 	k := e.adminKey
 	certPEM, keyPEM, _ := issue(t, clientCA, "configured-client", false)
