@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/sluice-edge/sluice/server/internal/edge"
@@ -197,6 +198,31 @@ func readOp(shape edge.Transform) string {
 	return "read"
 }
 
+// mayMove refuses a change of a token's containers from old to new unless the caller holds an
+// update rule on every container added or removed, and the move shows it no more of the token —
+// for reading, use and search — than it saw before: otherwise moving a masked token into a
+// container the caller may reveal would reveal it.
+func mayMove(who *edge.Principal, old, new []string) error {
+	for _, set := range [2][2][]string{{new, old}, {old, new}} {
+		for _, c := range set[0] {
+			if slices.Contains(set[1], c) {
+				continue
+			}
+			if ok, _ := who.Access(edge.PermTokenUpdate, []string{c}); !ok {
+				return edge.NewProblem(http.StatusForbidden, "the application may not move tokens into or out of these containers")
+			}
+		}
+	}
+	for _, op := range []edge.Perm{edge.PermTokenRead, edge.PermTokenUse, edge.PermTokenSearch} {
+		before, was := who.Access(op, old)
+		after, is := who.Access(op, new)
+		if after && (!before || is > was) {
+			return edge.NewProblem(http.StatusForbidden, "the application may not move a token where it would see more of it")
+		}
+	}
+	return nil
+}
+
 // Update changes token id as req says (data as an RFC 7396 merge patch).
 func (v *Vault) Update(ctx context.Context, who *edge.Principal, id string, req *Request) (*View, error) {
 	if !who.Can(edge.PermTokenUpdate) {
@@ -215,8 +241,10 @@ func (v *Vault) Update(ctx context.Context, who *edge.Principal, id string, req 
 	if _, read := who.Access(edge.PermTokenRead, t.Containers); probes && shape != edge.Reveal && read != edge.Reveal {
 		return nil, edge.Forbidden("token:reveal")
 	}
-	if ok, _ := who.Access(edge.PermTokenUpdate, req.Containers); req.Containers != nil && !ok {
-		return nil, edge.NewProblem(http.StatusForbidden, "the application may not move tokens into these containers")
+	if req.Containers != nil {
+		if err := mayMove(who, t.Containers, req.Containers); err != nil {
+			return nil, err
+		}
 	}
 	if req.MetadataPatch != nil {
 		merged, err := mergeMetadata(t.Metadata, req.MetadataPatch)
