@@ -148,7 +148,7 @@ func (s *badgerStore) listByIDs(ctx context.Context, q *TokenQuery, start []byte
 
 // listByIDs reads the tokens of q.IDs with g and keeps those matching q's other terms.
 func listByIDs(ctx context.Context, g tokenGetter, k *vaultKeys, q *TokenQuery, start []byte) (TokenPage, error) {
-	if len(q.IDs) > maxTokenPage {
+	if len(q.IDs) > MaxTokenPage {
 		return TokenPage{}, errInvalid("too many ids in a token query")
 	}
 	m, err := g.GetTokens(ctx, q.IDs)

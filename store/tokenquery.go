@@ -34,8 +34,8 @@ type TokenPage struct {
 	Next   string
 }
 
-// maxTokenPage bounds a page of ListTokens.
-const maxTokenPage = 1000
+// MaxTokenPage bounds a page of ListTokens.
+const MaxTokenPage = 1000
 
 // Every token is indexed under terms: keyed hashes (vaultKeys.tag) of one field value each.
 // A query intersects the posting lists of its terms, each ordered by the tokens' position.
@@ -163,6 +163,9 @@ func posID(p []byte) string { return string(p[8:]) }
 
 func encodeCursor(p []byte) string { return base64.RawURLEncoding.EncodeToString(p) }
 
+// TokenCursor is the Start of the page after t: the cursor of a page that ends with t.
+func TokenCursor(t *Token) string { return encodeCursor(tokenPos(t)) }
+
 // decodeCursor reads a Start cursor: the position of the last token of the previous page.
 func decodeCursor(s string) ([]byte, error) {
 	p, err := base64.RawURLEncoding.Strict().DecodeString(s)
@@ -177,8 +180,8 @@ func checkQuery(q *TokenQuery) error {
 	switch {
 	case q.Size <= 0:
 		q.Size = 20
-	case q.Size > maxTokenPage:
-		q.Size = maxTokenPage
+	case q.Size > MaxTokenPage:
+		q.Size = MaxTokenPage
 	}
 	return nil
 }
