@@ -82,15 +82,21 @@ func startDestination(t *testing.T) *destination {
 	os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}), 0o600)
 
 	d := &destination{caFile: caFile}
+	d.listenTLS(t, &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{leafDER}, PrivateKey: leafKey}},
+		MinVersion: tls.VersionTLS12}, http.HandlerFunc(d.serve))
+	return d
+}
+
+// listenTLS serves handler over TLS with conf on a new 127.0.0.1 port (d.url names it as
+// localhost), counts the connections it accepts, and stops when t ends.
+func (d *destination) listenTLS(t *testing.T, conf *tls.Config, handler http.Handler) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	d.url = "https://localhost:" + strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
-	d.srv = &http.Server{
-		Handler: http.HandlerFunc(d.serve),
-		TLSConfig: &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{leafDER}, PrivateKey: leafKey}},
-			MinVersion: tls.VersionTLS12},
+	d.srv = &http.Server{Handler: handler, TLSConfig: conf,
 		ConnState: func(_ net.Conn, s http.ConnState) {
 			if s == http.StateNew {
 				d.mu.Lock()
@@ -101,7 +107,6 @@ func startDestination(t *testing.T) *destination {
 	}
 	go d.srv.ServeTLS(ln, "", "")
 	t.Cleanup(func() { d.srv.Close() })
-	return d
 }
 
 func (d *destination) serve(w http.ResponseWriter, r *http.Request) {

@@ -14,7 +14,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -94,33 +93,17 @@ func startMutualTLSDestination(t *testing.T) (*destination, *testCA) {
 func startTLSDestination(t *testing.T, caFile string, cert tls.Certificate, clientCAs *x509.CertPool) *destination {
 	t.Helper()
 	d := &destination{caFile: caFile}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	d.url = "https://localhost:" + strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
 	conf := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	if clientCAs != nil {
 		conf.ClientAuth, conf.ClientCAs = tls.RequireAndVerifyClientCert, clientCAs
 	}
-	d.srv = &http.Server{TLSConfig: conf, ErrorLog: nil,
-		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			r.Header.Del("X-Test-Client-CN")
-			if len(r.TLS.PeerCertificates) > 0 {
-				r.Header.Set("X-Test-Client-CN", r.TLS.PeerCertificates[0].Subject.CommonName)
-			}
-			d.serve(w, r)
-		}),
-		ConnState: func(_ net.Conn, s http.ConnState) {
-			if s == http.StateNew {
-				d.mu.Lock()
-				d.conns++
-				d.mu.Unlock()
-			}
-		},
-	}
-	go d.srv.ServeTLS(ln, "", "")
-	t.Cleanup(func() { d.srv.Close() })
+	d.listenTLS(t, conf, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Header.Del("X-Test-Client-CN")
+		if len(r.TLS.PeerCertificates) > 0 {
+			r.Header.Set("X-Test-Client-CN", r.TLS.PeerCertificates[0].Subject.CommonName)
+		}
+		d.serve(w, r)
+	}))
 	return d
 }
 
