@@ -158,8 +158,8 @@ func TestValidContainerAndID(t *testing.T) {
 func FuzzValidate(f *testing.F) {
 	for _, s := range []string{`{"number":"4242424242424242","expiration_month":12,"expiration_year":2030,"cvc":"123"}`,
 		`"123-45-6789"`, `{"routing_number":"021000021","account_number":"1"}`, `null`, `{`, `[]`, `1e999`,
-		`{"number":"4242424242424242","expiration_month":-1e400}`, `"\u0000"`, `{"cvc":{"a":1}}`} {
-		for _, typ := range []string{TypeToken, TypeCard, TypeCardNumber, TypeBank, TypeSSN, TypeRouting, TypeBankAccount} {
+		`{"number":"4242424242424242","expiration_month":-1e400}`, `"\u0000"`, `{"cvc":{"a":1}}`, `"12-3456789"`} {
+		for _, typ := range []string{TypeToken, TypeCard, TypeCardNumber, TypeBank, TypeSSN, TypeEIN, TypeRouting, TypeBankAccount} {
 			f.Add(typ, s)
 		}
 	}
@@ -174,6 +174,7 @@ func FuzzValidate(f *testing.F) {
 				t.Fatal("mask is not JSON")
 			}
 			summary(typ, keep)
+			bankSummary(typ, keep)
 			fingerprintInput(typ, keep)
 		}
 	})
