@@ -320,8 +320,15 @@ func (s *scanState) nextJSON(h *hit, src []byte, eof bool, sp *strSpecials) (boo
 				}
 				return found, se
 			}
-			s.inStr = true
 			s.isKey = key
+			// Most strings hold no escape or brace: found closed here, without going round the
+			// loop inside the string.
+			if j := sp.index(off+i+1) - off; j < len(src) && src[j] == '"' {
+				i = j
+				s.prev = '"'
+				continue
+			}
+			s.inStr = true
 		case '{':
 			if i+1 >= len(src) {
 				if !eof {
