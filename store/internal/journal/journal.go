@@ -724,14 +724,14 @@ func (j *Journal) Close() error {
 func appendEventJSON(b []byte, ev *Event, id, stamp []byte) []byte {
 	b = append(b, `{"id":"`...)
 	b = append(b, id...)
-	b = append(b, '"')
-	for _, f := range [...]struct{ name, v string }{{"entity_type", ev.EntityType}, {"entity_id", ev.EntityID},
-		{"operation", ev.Operation}, {"actor", ev.Actor}} {
-		b = append(b, ',', '"')
-		b = append(b, f.name...)
-		b = append(b, '"', ':')
-		b = appendJSONString(b, f.v)
-	}
+	b = append(b, `","entity_type":`...)
+	b = appendJSONString(b, ev.EntityType)
+	b = append(b, `,"entity_id":`...)
+	b = appendJSONString(b, ev.EntityID)
+	b = append(b, `,"operation":`...)
+	b = appendJSONString(b, ev.Operation)
+	b = append(b, `,"actor":`...)
+	b = appendJSONString(b, ev.Actor)
 	if ev.ProxyID != "" {
 		b = append(b, `,"proxy_id":`...)
 		b = appendJSONString(b, ev.ProxyID)
