@@ -370,15 +370,14 @@ func (s *Pipeline) fetchAndAudit(x *exchange) error {
 			evs = append(evs, s.detokEvent(x, id))
 			continue
 		}
-		ev := evs[0] // one use, one time (one clock read; the journal formats it once)
-		ev.EntityID = id
-		evs = append(evs, ev)
+		evs = append(evs, evs[0]) // one use, one time (one clock read; the journal formats it once)
+		evs[len(evs)-1].EntityID = id
 	}
 	if err := s.store.Audit(x.c.RC, evs...); err != nil {
 		return auditFailed(err)
 	}
-	for len(x.env.objs) < len(x.env.ids) {
-		x.env.objs = append(x.env.objs, nil)
+	if n := len(x.env.ids) - len(x.env.objs); n > 0 {
+		x.env.objs = append(x.env.objs, make([][]byte, n)...) // grown and cleared in place
 	}
 	x.c.Tokens += len(evs)
 	return nil
