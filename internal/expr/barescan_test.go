@@ -122,3 +122,18 @@ func TestScanReadsBareExpressionsWhole(t *testing.T) {
 		})
 	}
 }
+
+// TestReleaseForgetsParseAll: a Renderer a test set to parse every expression is pooled back
+// reading bare expressions whole, so no later Acquire gets the reference path by accident.
+func TestReleaseForgetsParseAll(t *testing.T) {
+	for range 10 {
+		r := Acquire()
+		r.parseAll = true
+		Release(r)
+		r = Acquire()
+		if r.parseAll {
+			t.Fatal("a pooled Renderer still parses every expression")
+		}
+		Release(r)
+	}
+}

@@ -129,7 +129,7 @@ func Release(r *Renderer) {
 	r.last = lastParse{}
 	r.p = parser{}
 	r.set = Limits{}
-	r.dflt, r.strict, r.srcs = nil, false, 0
+	r.dflt, r.strict, r.srcs, r.parseAll = nil, false, 0, false
 	r.scannedSrc = nil
 	if cap(r.hits) > keepHits {
 		r.hits = nil
