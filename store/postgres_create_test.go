@@ -70,3 +70,58 @@ func TestPostgresCreateIsOneStatementUnlessTheIDIsTaken(t *testing.T) {
 		})
 	}
 }
+
+// TestPostgresTokenLeavesNoClaimOrTermBehind: a token's dedupe claim and list terms go with
+// it however it goes — deleted, swept after expiry, or replaced by a create of its expired id
+// — by the trigger on tokens; and no foreign key checks the token of each claim and term
+// row inserted (seven queries per card token created).
+func TestPostgresTokenLeavesNoClaimOrTermBehind(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	url := pgtest.Database(t)
+	st, err := OpenPostgres(ctx, url, PostgresOptions{MasterKey: testKey(1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	s := st.(*pgStore)
+	soon := time.Now().Add(300 * time.Millisecond)
+	for _, id := range []string{"deleted", "swept", "reused", "kept"} {
+		tok := card(id, "4242424242424242")
+		tok.Fingerprint, tok.Metadata = "fp-"+id, map[string]string{"k": id}
+		if id == "swept" || id == "reused" {
+			tok.ExpiresAt = &soon
+		}
+		if _, _, err := st.CreateToken(ctx, tok, false, Event{Operation: "create"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := st.DeleteToken(ctx, "deleted", Event{Operation: "delete"}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Until(soon))
+	if _, _, err := st.CreateToken(ctx, card("reused", "4242424242424242"), false, Event{Operation: "create"}); err != nil {
+		t.Fatal(err)
+	}
+	s.sweep(0)
+	rows := func(table, id string) int {
+		var n int
+		if err := s.pool.QueryRow(ctx, "SELECT count(*) FROM "+table+" WHERE token_id = $1", id).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	for _, id := range []string{"deleted", "swept"} {
+		if c, tm := rows("token_claims", id), rows("token_terms", id); c != 0 || tm != 0 {
+			t.Errorf("token %s gone, %d claims and %d terms left", id, c, tm)
+		}
+	}
+	if c, tm := rows("token_claims", "reused"), rows("token_terms", "kept"); c != 0 || tm < 4 {
+		t.Errorf("the new token of an expired id holds its predecessor's claim (%d), or a live token lost its terms (%d)", c, tm)
+	}
+	var fks int
+	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM pg_constraint WHERE contype = 'f'
+		AND conrelid IN ('token_claims'::regclass, 'token_terms'::regclass)`).Scan(&fks); err != nil || fks != 0 {
+		t.Fatalf("%d foreign keys on token_claims and token_terms (%v): a check per row inserted", fks, err)
+	}
+}

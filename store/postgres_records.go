@@ -358,7 +358,7 @@ func (s *pgStore) DeleteToken(ctx context.Context, id string, ev Event) error {
 	}
 	defer s.cache.drop(id)
 	return s.tx(ctx, func(tx pgx.Tx) error {
-		// Its claim goes with it (ON DELETE CASCADE).
+		// Its claims and terms go with it (the trigger tokens_deleted).
 		tag, err := tx.Exec(ctx, "DELETE FROM tokens WHERE id = $1 AND (expires_at IS NULL OR expires_at > $2)", id, time.Now())
 		if err != nil {
 			return err
