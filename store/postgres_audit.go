@@ -12,6 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgproto3"
 
 	"github.com/sluice-edge/sluice/store/internal/journal"
 )
@@ -46,7 +47,7 @@ func (r *eventRows) args() []any {
 	return []any{r.ids, r.at, r.types, r.entities, r.ops, r.actors, r.proxies, r.reason}
 }
 
-// insertEventsSQL inserts eventRows.args, or the arrays of eventColumns.params.
+// insertEventsSQL inserts eventRows.args, or the arrays appendCommit encodes.
 const insertEventsSQL = `INSERT INTO events (id, created_at, entity_type, entity_id, operation, actor, proxy_id, reason)
 	SELECT * FROM unnest($1::bytea[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])`
 
@@ -128,34 +129,42 @@ func appendElement[T string | []byte](b []byte, v T) []byte {
 	return append(b, v...)
 }
 
-// eventParams are the parameters of insertEventsSQL: one array per column, each the binary
-// array header (one dimension, no NULLs, the element type, the count, lower bound 1) and the
-// elements of every batch's columns.
-type eventParams struct {
-	values  [][]byte
-	buf     [8][]byte
-	formats []int16
-}
-
-func newEventParams() *eventParams {
-	return &eventParams{values: make([][]byte, 8), formats: []int16{1}}
-}
-
-func (p *eventParams) build(batches []*eventColumns) {
+// appendCommit appends the extended-protocol messages of one commit of the batches' events:
+// Bind (the unnamed portal of auditStatement; its eight parameters the arrays of
+// insertEventsSQL in binary format: one dimension, no NULLs, the element type, the count,
+// lower bound 1, then the elements of every batch), Execute and Sync (the statement's own
+// transaction ends there).
+func appendCommit(b []byte, batches []*eventColumns) []byte {
 	n := 0
-	for _, b := range batches {
-		n += b.n
+	for _, c := range batches {
+		n += c.n
 	}
-	for i := range p.buf {
-		a := p.buf[i][:0]
-		for _, v := range [5]uint32{1, 0, eventColumnOIDs[i], uint32(n), 1} {
-			a = binary.BigEndian.AppendUint32(a, v)
+	b = append(b, 'B')
+	start := len(b)
+	b = append(b, 0, 0, 0, 0) // the message's length, set below
+	b = append(b, 0)          // the unnamed portal
+	b = append(b, auditStatement...)
+	b = append(b, 0)
+	b = binary.BigEndian.AppendUint16(b, 1) // one format code for every parameter:
+	b = binary.BigEndian.AppendUint16(b, 1) // binary
+	b = binary.BigEndian.AppendUint16(b, uint16(len(eventColumnOIDs)))
+	for i, oid := range eventColumnOIDs {
+		size := 20
+		for _, c := range batches {
+			size += len(c.cols[i])
 		}
-		for _, b := range batches {
-			a = append(a, b.cols[i]...)
+		b = binary.BigEndian.AppendUint32(b, uint32(size))
+		for _, v := range [5]uint32{1, 0, oid, uint32(n), 1} {
+			b = binary.BigEndian.AppendUint32(b, v)
 		}
-		p.buf[i], p.values[i] = a, a
+		for _, c := range batches {
+			b = append(b, c.cols[i]...)
+		}
 	}
+	b = binary.BigEndian.AppendUint16(b, 0) // no result columns
+	binary.BigEndian.PutUint32(b[start:], uint32(len(b)-start))
+	b = append(b, 'E', 0, 0, 0, 9, 0, 0, 0, 0, 0) // Execute the unnamed portal, every row
+	return append(b, 'S', 0, 0, 0, 4)
 }
 
 // Audit writes events on their own (detokenizations, reveals), group-committed: the events of
@@ -193,10 +202,10 @@ type pgAudit struct {
 	onFlush func()        // tests count commits
 
 	// The leader's alone.
-	conn   *pgconn.PgConn
-	used   time.Time // conn's last commit
-	params *eventParams
-	cols   []*eventColumns
+	conn *pgconn.PgConn
+	used time.Time // conn's last commit
+	msg  []byte    // the messages of the commit under way
+	cols []*eventColumns
 }
 
 // auditWaiter is one caller's events and where its answer arrives; pooled.
@@ -214,7 +223,7 @@ var auditWaiters = sync.Pool{New: func() any { return &auditWaiter{done: make(ch
 const auditStatement = "sluice_audit"
 
 func newPgAudit(cfg *pgconn.Config, window time.Duration) *pgAudit {
-	return &pgAudit{window: window, params: newEventParams(), connect: func(ctx context.Context) (*pgconn.PgConn, error) {
+	return &pgAudit{window: window, connect: func(ctx context.Context) (*pgconn.PgConn, error) {
 		conn, err := pgconn.ConnectConfig(ctx, cfg)
 		if err != nil {
 			return nil, err
@@ -313,7 +322,7 @@ func (l *pgAudit) lead(w *auditWaiter) error {
 	for _, x := range batch {
 		l.cols = append(l.cols, &x.events)
 	}
-	l.params.build(l.cols)
+	l.msg = appendCommit(l.msg[:0], l.cols)
 	if l.onFlush != nil {
 		l.onFlush()
 	}
@@ -371,12 +380,35 @@ func (l *pgAudit) write() error {
 		l.conn = conn
 	}
 	l.conn.Conn().SetDeadline(now.Add(auditCommitTimeout))
-	_, err := l.conn.ExecPrepared(context.Background(), auditStatement, l.params.values, l.params.formats, nil).Close()
+	err := l.exec()
 	l.used = time.Now()
 	if err != nil {
 		l.closeConn()
 	}
 	return pgErr(err)
+}
+
+// exec sends the commit's messages on the log's connection, as they are (pgconn's own
+// encoding would copy them into a buffer it drops after each message over 1 KB), and reads
+// the answer up to ReadyForQuery: nil once the statement committed, PostgreSQL's error, or
+// the connection's.
+func (l *pgAudit) exec() error {
+	if _, err := l.conn.Conn().Write(l.msg); err != nil {
+		return err
+	}
+	var failed error
+	for {
+		msg, err := l.conn.ReceiveMessage(context.Background())
+		if err != nil {
+			return err
+		}
+		switch m := msg.(type) {
+		case *pgproto3.ErrorResponse:
+			failed = pgconn.ErrorResponseToPgError(m)
+		case *pgproto3.ReadyForQuery:
+			return failed
+		}
+	}
 }
 
 func (l *pgAudit) closeConn() {

@@ -12,10 +12,10 @@ import (
 	"github.com/sluice-edge/sluice/store/internal/pgtest"
 )
 
-// TestPostgresAuditAllocationsPerCall: a proxied request's five detokenization events cost no
-// allocation in steady state but the one of the database's answer (the command tag pgconn
-// makes a string of): the events are encoded into reused buffers, not boxed into arrays per
-// commit.
+// TestPostgresAuditAllocationsPerCall: a proxied request's five detokenization events (ids,
+// actor and proxy of real lengths: a commit of more than 1 KB) cost no allocation in steady
+// state: the events are encoded into reused buffers and sent as they are, not boxed into
+// arrays per commit nor copied into a buffer that is dropped after each commit.
 func TestPostgresAuditAllocationsPerCall(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector allocates, and drops sync.Pool entries at random")
@@ -28,7 +28,8 @@ func TestPostgresAuditAllocationsPerCall(t *testing.T) {
 	defer st.Close()
 	evs := make([]Event, 5)
 	for i := range evs {
-		evs[i] = Event{EntityType: "token", EntityID: fmt.Sprint("0b7c1f0e-6b0e-4c65-8d2b-9d0a5b0e2f1", i), Operation: "detokenize", Actor: "app"}
+		evs[i] = Event{EntityType: "token", EntityID: fmt.Sprint("0b7c1f0e-6b0e-4c65-8d2b-9d0a5b0e2f1", i), Operation: "detokenize",
+			Actor: "3f0c5a52-2b8e-4d7c-9a51-6f1e2d3c4b5a", ProxyID: "9d2e7b1c-5a4f-4e3d-8c2b-1a0f9e8d7c6b", Reason: "support ticket 4711"}
 	}
 	audit := func() {
 		if err := st.Audit(ctx, evs...); err != nil {
@@ -36,8 +37,8 @@ func TestPostgresAuditAllocationsPerCall(t *testing.T) {
 		}
 	}
 	audit() // the connection, the prepared statement and the buffers
-	if n := testing.AllocsPerRun(200, audit); n > 1 {
-		t.Fatalf("%.1f allocations per Audit call, want at most 1", n)
+	if n := testing.AllocsPerRun(200, audit); n > 0 {
+		t.Fatalf("%.1f allocations per Audit call, want none", n)
 	}
 }
 
