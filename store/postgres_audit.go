@@ -124,6 +124,15 @@ func (c *eventColumns) add(ev *Event) error {
 	return nil
 }
 
+// size is the bytes of the encoded events.
+func (c *eventColumns) size() int {
+	n := 0
+	for _, col := range c.cols {
+		n += len(col)
+	}
+	return n
+}
+
 func appendElement[T string | []byte](b []byte, v T) []byte {
 	b = binary.BigEndian.AppendUint32(b, uint32(len(v)))
 	return append(b, v...)
@@ -189,8 +198,9 @@ func (s *pgStore) Audit(ctx context.Context, evs ...Event) error {
 // Callers arriving meanwhile wait for the next commit, which the leader hands to the first
 // of them. No goroutine of its own: a lone caller commits its events itself.
 type pgAudit struct {
-	connect func(context.Context) (*pgconn.PgConn, error)
-	window  time.Duration
+	connect  func(context.Context) (*pgconn.PgConn, error)
+	window   time.Duration
+	maxBytes int // of the events of one commit (auditCommitMax)
 
 	mu      sync.Mutex
 	waiting []*auditWaiter // for the next commit, in arrival order
@@ -222,8 +232,12 @@ var auditWaiters = sync.Pool{New: func() any { return &auditWaiter{done: make(ch
 // auditStatement names insertEventsSQL prepared on the log's connection.
 const auditStatement = "sluice_audit"
 
+// auditCommitMax bounds the encoded events of one commit (a protocol message's length is 32
+// bits; PostgreSQL takes at most 1 GB): the callers waiting beyond it wait for the next.
+const auditCommitMax = 16 << 20
+
 func newPgAudit(cfg *pgconn.Config, window time.Duration) *pgAudit {
-	return &pgAudit{window: window, connect: func(ctx context.Context) (*pgconn.PgConn, error) {
+	return &pgAudit{window: window, maxBytes: auditCommitMax, connect: func(ctx context.Context) (*pgconn.PgConn, error) {
 		conn, err := pgconn.ConnectConfig(ctx, cfg)
 		if err != nil {
 			return nil, err
@@ -246,6 +260,10 @@ func (l *pgAudit) commit(ctx context.Context, evs []Event) error {
 			auditWaiters.Put(w)
 			return err
 		}
+	}
+	if w.events.size() > l.maxBytes {
+		auditWaiters.Put(w)
+		return fmt.Errorf("%w: audit events of more than %d bytes in one call", ErrInvalidInput, l.maxBytes)
 	}
 	l.mu.Lock()
 	if l.closed {
@@ -317,6 +335,10 @@ func (l *pgAudit) lead(w *auditWaiter) error {
 	l.mu.Lock()
 	batch := l.waiting
 	l.waiting = l.spare[:0]
+	if k := l.fitting(batch); k < len(batch) {
+		l.waiting = append(l.waiting, batch[k:]...)
+		batch = batch[:k]
+	}
 	l.mu.Unlock()
 	l.cols = l.cols[:0]
 	for _, x := range batch {
@@ -347,6 +369,17 @@ func (l *pgAudit) lead(w *auditWaiter) error {
 	l.mu.Unlock()
 	auditWaiters.Put(w)
 	return err
+}
+
+// fitting is how many of the first waiters' events fit in one commit (w's, the first, do).
+func (l *pgAudit) fitting(ws []*auditWaiter) int {
+	size := 0
+	for i, w := range ws {
+		if size += w.events.size(); size > l.maxBytes && i > 0 {
+			return i
+		}
+	}
+	return len(ws)
 }
 
 // auditCommitTimeout bounds one group commit: an unreachable database fails the waiting

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -116,5 +117,53 @@ func waitUnanswered(t *testing.T, s *pgStore, n int) {
 			t.Fatalf("%d callers waiting, want %d", s.audit.unanswered(), n)
 		}
 		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// TestPostgresAuditCommitIsBoundedInBytes: one commit takes the waiting callers' events up
+// to maxBytes — the others wait for the next commits, all of them written in the end — and a
+// call whose own events exceed it is refused before it joins a commit.
+func TestPostgresAuditCommitIsBoundedInBytes(t *testing.T) {
+	ctx := context.Background()
+	url := pgtest.Database(t)
+	st, err := OpenPostgres(ctx, url, PostgresOptions{MasterKey: testKey(1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	s := st.(*pgStore)
+	ev := func(i int) Event {
+		return Event{EntityType: "token", EntityID: fmt.Sprintf("bounded-%03d", i), Operation: "detokenize"}
+	}
+	var one eventColumns
+	e := ev(0)
+	one.add(&e)
+	s.audit.maxBytes = 3 * one.size()
+	var commits atomic.Int64
+	s.audit.onFlush = func() { commits.Add(1) }
+	if err := st.Audit(ctx, ev(1), ev(2), ev(3), ev(4)); !errors.Is(err, ErrInvalidInput) {
+		t.Fatalf("a call over the bound: %v, want ErrInvalidInput", err)
+	}
+	unlock := lockEvents(t, url)
+	const n = 20
+	errs := make(chan error, n)
+	go func() { errs <- st.Audit(ctx, ev(0)) }()
+	waitUnanswered(t, s, 1)
+	for i := 1; i < n; i++ {
+		go func() { errs <- st.Audit(ctx, ev(i)) }()
+	}
+	waitUnanswered(t, s, n)
+	unlock()
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if c := commits.Load(); c < 1+(n-1+2)/3 {
+		t.Fatalf("%d commits for %d callers, at most 3 per commit", c, n)
+	}
+	page, _, err := st.Events(ctx, EventQuery{Size: 100, Operation: "detokenize"})
+	if err != nil || len(page) != n {
+		t.Fatalf("%d of %d events stored (%v)", len(page), n, err)
 	}
 }
