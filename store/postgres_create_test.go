@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -123,5 +124,34 @@ func TestPostgresTokenLeavesNoClaimOrTermBehind(t *testing.T) {
 	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM pg_constraint WHERE contype = 'f'
 		AND conrelid IN ('token_claims'::regclass, 'token_terms'::regclass)`).Scan(&fks); err != nil || fks != 0 {
 		t.Fatalf("%d foreign keys on token_claims and token_terms (%v): a check per row inserted", fks, err)
+	}
+}
+
+// TestPostgresCreateStatementIsPreparedOncePerConnection: the create's statement is prepared
+// once on a connection and executed from then on (pgx's statement cache), and PostgreSQL plans
+// it generically after its first executions — not parsed and planned per create, as with
+// default_query_exec_mode=exec or simple_protocol.
+func TestPostgresCreateStatementIsPreparedOncePerConnection(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st, err := OpenPostgres(ctx, pgtest.Database(t), PostgresOptions{MasterKey: testKey(1), MaxConns: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	const n = 50
+	for i := range n {
+		if _, _, err := st.CreateToken(ctx, card(fmt.Sprint("prepared-", i), "4242424242424242"), false, Event{Operation: "create"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var statements, generic, custom int64
+	err = st.(*pgStore).pool.QueryRow(ctx, `SELECT count(*), coalesce(sum(generic_plans), 0), coalesce(sum(custom_plans), 0)
+		FROM pg_prepared_statements WHERE statement = $1`, insertTokenSQL).Scan(&statements, &generic, &custom)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if statements != 1 || generic+custom != n || generic < n-10 {
+		t.Fatalf("create statement prepared %d times, %d generic and %d custom plans for %d creates", statements, generic, custom, n)
 	}
 }
