@@ -88,7 +88,7 @@ type pgStore struct {
 	*vaultKeys
 	pool   *pgxpool.Pool
 	cache  *sealedCache
-	audit  *auditBatcher
+	audit  *pgAudit
 	feed   *changeFeed
 	log    *slog.Logger
 	health atomic.Pointer[error] // the last ping's failure; nil while healthy
@@ -152,7 +152,7 @@ func OpenPostgres(ctx context.Context, url string, opt PostgresOptions) (Store, 
 		defer s.done.Done()
 		s.feed.run(feedCtx)
 	}()
-	s.audit = newAuditBatcher(pool, max(opt.AuditSyncInterval, 0))
+	s.audit = newPgAudit(cfg.ConnConfig.Config.Copy(), max(opt.AuditSyncInterval, 0))
 	s.background(opt)
 	return s, nil
 }

@@ -2,14 +2,17 @@ package store
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgproto3"
 
 	"github.com/sluice-edge/sluice/store/internal/journal"
 )
@@ -26,19 +29,11 @@ func stampEvent(ev *Event) []byte {
 }
 
 // eventRows are audit events as the columns of the events table: typed slices, which pgx
-// encodes as arrays without boxing a value per column per event.
+// encodes as arrays without boxing a value per column per event (sluice copy's batches).
 type eventRows struct {
 	ids                                           [][]byte
 	at                                            []time.Time
 	types, entities, ops, actors, proxies, reason []string
-}
-
-// newEventRows has room for n events. The ids share one array and the strings six more.
-func newEventRows(n int) *eventRows {
-	str := make([]string, 6*n)
-	return &eventRows{ids: make([][]byte, 0, n), at: make([]time.Time, 0, n),
-		types: str[0:0:n], entities: str[n : n : 2*n], ops: str[2*n : 2*n : 3*n], actors: str[3*n : 3*n : 4*n],
-		proxies: str[4*n : 4*n : 5*n], reason: str[5*n : 5*n : 6*n]}
 }
 
 func (r *eventRows) add(id []byte, ev *Event) {
@@ -47,18 +42,12 @@ func (r *eventRows) add(id []byte, ev *Event) {
 	r.actors, r.proxies, r.reason = append(r.actors, ev.Actor), append(r.proxies, ev.ProxyID), append(r.reason, ev.Reason)
 }
 
-func (r *eventRows) addRows(o *eventRows) {
-	r.ids, r.at = append(r.ids, o.ids...), append(r.at, o.at...)
-	r.types, r.entities, r.ops = append(r.types, o.types...), append(r.entities, o.entities...), append(r.ops, o.ops...)
-	r.actors, r.proxies, r.reason = append(r.actors, o.actors...), append(r.proxies, o.proxies...), append(r.reason, o.reason...)
-}
-
 // args are the rows as the eight arrays of insertEventsSQL.
 func (r *eventRows) args() []any {
 	return []any{r.ids, r.at, r.types, r.entities, r.ops, r.actors, r.proxies, r.reason}
 }
 
-// insertEventsSQL inserts eventRows.args.
+// insertEventsSQL inserts eventRows.args, or the arrays appendCommit encodes.
 const insertEventsSQL = `INSERT INTO events (id, created_at, entity_type, entity_id, operation, actor, proxy_id, reason)
 	SELECT * FROM unnest($1::bytea[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])`
 
@@ -80,6 +69,113 @@ func (s *pgStore) commitEvent(ctx context.Context, tx pgx.Tx, ev *Event, kind Ch
 	return recordChange(ctx, tx, kind, prefix, id)
 }
 
+// The element types of insertEventsSQL's arrays, in column order (pg_type oids).
+const (
+	oidBytea       = 17
+	oidText        = 25
+	oidTimestamptz = 1184
+)
+
+var eventColumnOIDs = [8]uint32{oidBytea, oidTimestamptz, oidText, oidText, oidText, oidText, oidText, oidText}
+
+// pgEpochMicros is PostgreSQL's timestamp epoch, 2000-01-01 UTC, in Unix microseconds.
+const pgEpochMicros = 946684800 * 1_000_000
+
+// eventTimeMin and eventTimeMax bound an event's time: years 1 to 294275, within what
+// PostgreSQL's timestamptz keeps.
+var eventTimeMin, eventTimeMax = time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(294276, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// eventColumns are events encoded as the elements of insertEventsSQL's eight arrays, in
+// PostgreSQL's binary format (each element a 4-byte length and its bytes): encoded once, with
+// no value boxed, into buffers that are reused.
+type eventColumns struct {
+	n    int
+	cols [8][]byte
+}
+
+func (c *eventColumns) reset() {
+	c.n = 0
+	for i := range c.cols {
+		c.cols[i] = c.cols[i][:0]
+	}
+}
+
+// add encodes ev with a fresh id and its time (now, unless it has one). ev's
+// text was checked (checkEvent): valid UTF-8 without NUL, which is what PostgreSQL's text
+// takes; a time PostgreSQL or the id cannot hold is refused here, before it can fail the other
+// requests' events committed with it.
+func (c *eventColumns) add(ev *Event) error {
+	at := ev.CreatedAt
+	if at.IsZero() {
+		at = time.Now() // per event: the ids of one call's events sort in its order
+	}
+	if at.Before(eventTimeMin) || !at.Before(eventTimeMax) {
+		return fmt.Errorf("%w: an audit event's time is outside the years 1 to 294275", ErrInvalidInput)
+	}
+	var k [journal.KeyLen]byte
+	id := journal.AppendKey(k[:0], at)[len(prefixEvent):]
+	c.cols[0] = appendElement(c.cols[0], id)
+	c.cols[1] = binary.BigEndian.AppendUint32(c.cols[1], 8)
+	c.cols[1] = binary.BigEndian.AppendUint64(c.cols[1], uint64(at.UnixMicro()-pgEpochMicros))
+	for i, s := range [6]string{ev.EntityType, ev.EntityID, ev.Operation, ev.Actor, ev.ProxyID, ev.Reason} {
+		c.cols[2+i] = appendElement(c.cols[2+i], s)
+	}
+	c.n++
+	return nil
+}
+
+// size is the bytes of the encoded events.
+func (c *eventColumns) size() int {
+	n := 0
+	for _, col := range c.cols {
+		n += len(col)
+	}
+	return n
+}
+
+func appendElement[T string | []byte](b []byte, v T) []byte {
+	b = binary.BigEndian.AppendUint32(b, uint32(len(v)))
+	return append(b, v...)
+}
+
+// appendCommit appends the extended-protocol messages of one commit of the batches' events:
+// Bind (the unnamed portal of auditStatement; its eight parameters the arrays of
+// insertEventsSQL in binary format: one dimension, no NULLs, the element type, the count,
+// lower bound 1, then the elements of every batch), Execute and Sync (the statement's own
+// transaction ends there).
+func appendCommit(b []byte, batches []*eventColumns) []byte {
+	n := 0
+	for _, c := range batches {
+		n += c.n
+	}
+	b = append(b, 'B')
+	start := len(b)
+	b = append(b, 0, 0, 0, 0) // the message's length, set below
+	b = append(b, 0)          // the unnamed portal
+	b = append(b, auditStatement...)
+	b = append(b, 0)
+	b = binary.BigEndian.AppendUint16(b, 1) // one format code for every parameter:
+	b = binary.BigEndian.AppendUint16(b, 1) // binary
+	b = binary.BigEndian.AppendUint16(b, uint16(len(eventColumnOIDs)))
+	for i, oid := range eventColumnOIDs {
+		size := 20
+		for _, c := range batches {
+			size += len(c.cols[i])
+		}
+		b = binary.BigEndian.AppendUint32(b, uint32(size))
+		for _, v := range [5]uint32{1, 0, oid, uint32(n), 1} {
+			b = binary.BigEndian.AppendUint32(b, v)
+		}
+		for _, c := range batches {
+			b = append(b, c.cols[i]...)
+		}
+	}
+	b = binary.BigEndian.AppendUint16(b, 0) // no result columns
+	binary.BigEndian.PutUint32(b[start:], uint32(len(b)-start))
+	b = append(b, 'E', 0, 0, 0, 9, 0, 0, 0, 0, 0) // Execute the unnamed portal, every row
+	return append(b, 'S', 0, 0, 0, 4)
+}
+
 // Audit writes events on their own (detokenizations, reveals), group-committed: the events of
 // the requests of one short window go to the database in one statement, its own transaction,
 // and Audit returns once that committed.
@@ -93,143 +189,292 @@ func (s *pgStore) Audit(ctx context.Context, evs ...Event) error {
 	if len(evs) == 0 {
 		return nil
 	}
-	rows := newEventRows(len(evs))
-	for i := range evs {
-		ev := evs[i] // the caller's events keep their ids unset, as with Badger's journal
-		rows.add(stampEvent(&ev), &ev)
-	}
-	return s.audit.commit(ctx, rows)
+	return s.audit.commit(ctx, evs)
 }
 
-// auditBatcher is the group commit of Audit: one committer gathers the requests that arrive
-// within window of the first (and while a commit is under way) and commits them together.
-type auditBatcher struct {
-	pool   *pgxpool.Pool
-	window time.Duration
+// pgAudit is the group commit of Audit, led by the callers: the first caller to find no
+// commit under way leads one — it takes every caller's events waiting (after window, when
+// set), writes them in one statement on the connection the log owns, and answers the others.
+// Callers arriving meanwhile wait for the next commit, which the leader hands to the first
+// of them. No goroutine of its own: a lone caller commits its events itself.
+type pgAudit struct {
+	connect  func(context.Context) (*pgconn.PgConn, error)
+	window   time.Duration
+	maxBytes int // of the events of one commit (auditCommitMax)
 
 	mu      sync.Mutex
-	waiting []*auditRequest
-	pending int // requests not answered yet
+	waiting []*auditWaiter // for the next commit, in arrival order
+	spare   []*auditWaiter // the slice of the last commit, reused
+	leading bool           // a caller leads a commit (or was handed the next)
 	closed  bool
-	kick    chan struct{}
-	stop    chan struct{}
-	done    chan struct{}
-	onFlush func() // tests count commits
+	idle    chan struct{} // closed once nothing leads, after close
+	pending int           // callers not answered yet
+	onFlush func()        // tests count commits
+
+	// The leader's alone.
+	conn *pgconn.PgConn
+	used time.Time // conn's last commit
+	msg  []byte    // the messages of the commit under way
+	cols []*eventColumns
 }
 
-type auditRequest struct {
-	rows *eventRows
-	done chan error
+// auditWaiter is one caller's events and where its answer arrives; pooled.
+type auditWaiter struct {
+	events eventColumns
+	done   chan error // one answer: the commit's error, or errAuditLead
 }
 
-func newAuditBatcher(pool *pgxpool.Pool, window time.Duration) *auditBatcher {
-	b := &auditBatcher{pool: pool, window: window, kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
-	go b.loop()
-	return b
+// errAuditLead tells a waiting caller that it leads the next commit.
+var errAuditLead = errors.New("store: lead the audit commit")
+
+var auditWaiters = sync.Pool{New: func() any { return &auditWaiter{done: make(chan error, 1)} }}
+
+// auditStatement names insertEventsSQL prepared on the log's connection.
+const auditStatement = "sluice_audit"
+
+// auditCommitMax bounds the encoded events of one commit (a protocol message's length is 32
+// bits; PostgreSQL takes at most 1 GB): the callers waiting beyond it wait for the next.
+const auditCommitMax = 16 << 20
+
+func newPgAudit(cfg *pgconn.Config, window time.Duration) *pgAudit {
+	return &pgAudit{window: window, maxBytes: auditCommitMax, connect: func(ctx context.Context) (*pgconn.PgConn, error) {
+		conn, err := pgconn.ConnectConfig(ctx, cfg)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := conn.Prepare(ctx, auditStatement, insertEventsSQL, nil); err != nil {
+			conn.Close(ctx)
+			return nil, err
+		}
+		return conn, nil
+	}}
 }
 
-// commit queues rows and waits for their transaction (or ctx: the caller then fails its
-// request; the records may still commit).
-func (b *auditBatcher) commit(ctx context.Context, rows *eventRows) error {
-	req := &auditRequest{rows: rows, done: make(chan error, 1)}
-	b.mu.Lock()
-	if b.closed {
-		b.mu.Unlock()
+// commit encodes evs, queues them and returns once their transaction ended: nil when it
+// committed. When ctx ends first the caller fails its request; its events may still commit.
+func (l *pgAudit) commit(ctx context.Context, evs []Event) error {
+	w := auditWaiters.Get().(*auditWaiter)
+	w.events.reset()
+	for i := range evs {
+		if err := w.events.add(&evs[i]); err != nil {
+			auditWaiters.Put(w)
+			return err
+		}
+	}
+	if w.events.size() > l.maxBytes {
+		auditWaiters.Put(w)
+		return fmt.Errorf("%w: audit events of more than %d bytes in one call", ErrInvalidInput, l.maxBytes)
+	}
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		auditWaiters.Put(w)
 		return ErrClosed
 	}
-	b.waiting = append(b.waiting, req)
-	b.pending++
-	b.mu.Unlock()
-	select {
-	case b.kick <- struct{}{}:
-	default:
+	l.waiting = append(l.waiting, w)
+	l.pending++
+	lead := !l.leading
+	l.leading = true
+	l.mu.Unlock()
+	if lead {
+		return l.lead(w)
 	}
 	select {
-	case err := <-req.done:
-		return err
+	case err := <-w.done:
+		return l.answered(w, err)
 	case <-ctx.Done():
-		return fmt.Errorf("%w: audit: %w", ErrUnavailable, ctx.Err())
+		return l.abandon(w, ctx.Err())
 	}
 }
 
-func (b *auditBatcher) loop() {
-	defer close(b.done)
-	timer := time.NewTimer(0)
-	<-timer.C
-	for {
-		select {
-		case <-b.stop:
-			b.flush()
-			return
-		case <-b.kick:
-		}
-		if b.window > 0 {
-			timer.Reset(b.window)
-			select {
-			case <-b.stop:
-				timer.Stop()
-				b.flush()
-				return
-			case <-timer.C:
-			}
-		}
-		b.flush()
+// answered is a waiter's answer: its commit's, or the commit it was handed to lead.
+func (l *pgAudit) answered(w *auditWaiter, err error) error {
+	if err == errAuditLead {
+		return l.lead(w)
 	}
+	auditWaiters.Put(w)
+	return err
+}
+
+// abandon is a waiter whose context ended: it leaves the queue if no commit took it yet; one
+// handed the lead still leads (the others wait on it).
+func (l *pgAudit) abandon(w *auditWaiter, cause error) error {
+	l.mu.Lock()
+	select {
+	case err := <-w.done:
+		l.mu.Unlock()
+		return l.answered(w, err)
+	default:
+	}
+	if i := indexOf(l.waiting, w); i >= 0 {
+		l.waiting = append(l.waiting[:i], l.waiting[i+1:]...)
+		l.pending--
+		l.mu.Unlock()
+		auditWaiters.Put(w)
+	} else {
+		l.mu.Unlock() // in a commit under way, whose answer w's channel takes: w is not reused
+	}
+	return fmt.Errorf("%w: audit: %w", ErrUnavailable, cause)
+}
+
+func indexOf(ws []*auditWaiter, w *auditWaiter) int {
+	for i, x := range ws {
+		if x == w {
+			return i
+		}
+	}
+	return -1
+}
+
+// lead commits the waiting events (w's among them), answers their callers, hands the next
+// commit to the first caller waiting for it, and returns w's answer.
+func (l *pgAudit) lead(w *auditWaiter) error {
+	if l.window > 0 {
+		time.Sleep(l.window)
+	}
+	l.mu.Lock()
+	batch := l.waiting
+	l.waiting = l.spare[:0]
+	if k := l.fitting(batch); k < len(batch) {
+		l.waiting = append(l.waiting, batch[k:]...)
+		batch = batch[:k]
+	}
+	l.mu.Unlock()
+	l.cols = l.cols[:0]
+	for _, x := range batch {
+		l.cols = append(l.cols, &x.events)
+	}
+	l.msg = appendCommit(l.msg[:0], l.cols)
+	if l.onFlush != nil {
+		l.onFlush()
+	}
+	err := l.write()
+	l.mu.Lock()
+	for _, x := range batch {
+		if x != w {
+			x.done <- err
+		}
+	}
+	l.pending -= len(batch)
+	clear(batch)
+	l.spare = batch[:0]
+	if len(l.waiting) > 0 {
+		l.waiting[0].done <- errAuditLead
+	} else {
+		l.leading = false
+		if l.idle != nil {
+			close(l.idle)
+		}
+	}
+	l.mu.Unlock()
+	auditWaiters.Put(w)
+	return err
+}
+
+// fitting is how many of the first waiters' events fit in one commit (w's, the first, do).
+func (l *pgAudit) fitting(ws []*auditWaiter) int {
+	size := 0
+	for i, w := range ws {
+		if size += w.events.size(); size > l.maxBytes && i > 0 {
+			return i
+		}
+	}
+	return len(ws)
 }
 
 // auditCommitTimeout bounds one group commit: an unreachable database fails the waiting
 // requests instead of holding them.
 const auditCommitTimeout = 10 * time.Second
 
-// flush commits every waiting request in one statement and answers them.
-func (b *auditBatcher) flush() {
-	b.mu.Lock()
-	reqs := b.waiting
-	b.waiting = nil
-	b.mu.Unlock()
-	if len(reqs) == 0 {
-		return
-	}
-	rows := reqs[0].rows
-	if len(reqs) > 1 {
-		n := 0
-		for _, r := range reqs {
-			n += len(r.rows.ids)
-		}
-		rows = newEventRows(n)
-		for _, r := range reqs {
-			rows.addRows(r.rows)
+// A connection idle for longer than auditPingIdle may have died with its server (a restart, a
+// failover) unnoticed: it is pinged before it carries a commit, as the pool does with its own.
+const auditPingIdle, auditPingTimeout = time.Second, 2 * time.Second
+
+// write runs insertEventsSQL with the built parameters on the log's connection, (re)connecting
+// first when it has none. After an error the connection is dropped: the next commit connects
+// anew. Deadlines go on the socket, not in a context: a context with a deadline costs a timer
+// and a watcher per commit.
+func (l *pgAudit) write() error {
+	now := time.Now()
+	if l.conn != nil && now.Sub(l.used) > auditPingIdle {
+		l.conn.Conn().SetDeadline(now.Add(auditPingTimeout))
+		if err := l.conn.Ping(context.Background()); err != nil {
+			l.closeConn()
 		}
 	}
-	if b.onFlush != nil {
-		b.onFlush()
+	if l.conn == nil || l.conn.IsClosed() {
+		l.closeConn()
+		ctx, cancel := context.WithTimeout(context.Background(), auditCommitTimeout)
+		conn, err := l.connect(ctx)
+		cancel()
+		if err != nil {
+			return pgErr(err)
+		}
+		l.conn = conn
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), auditCommitTimeout)
-	_, err := b.pool.Exec(ctx, insertEventsSQL, rows.args()...)
-	cancel()
-	err = pgErr(err)
-	for _, r := range reqs {
-		r.done <- err
+	l.conn.Conn().SetDeadline(now.Add(auditCommitTimeout))
+	err := l.exec()
+	l.used = time.Now()
+	if err != nil {
+		l.closeConn()
 	}
-	b.mu.Lock()
-	b.pending -= len(reqs)
-	b.mu.Unlock()
+	return pgErr(err)
 }
 
-// unanswered is the number of requests waiting for their commit.
-func (b *auditBatcher) unanswered() int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.pending
+// exec sends the commit's messages on the log's connection, as they are (pgconn's own
+// encoding would copy them into a buffer it drops after each message over 1 KB), and reads
+// the answer up to ReadyForQuery: nil once the statement committed, PostgreSQL's error, or
+// the connection's.
+func (l *pgAudit) exec() error {
+	if _, err := l.conn.Conn().Write(l.msg); err != nil {
+		return err
+	}
+	var failed error
+	for {
+		msg, err := l.conn.ReceiveMessage(context.Background())
+		if err != nil {
+			return err
+		}
+		switch m := msg.(type) {
+		case *pgproto3.ErrorResponse:
+			failed = pgconn.ErrorResponseToPgError(m)
+		case *pgproto3.ReadyForQuery:
+			return failed
+		}
+	}
 }
 
-// close commits what is waiting and stops the committer; later commits fail with ErrClosed.
-func (b *auditBatcher) close() {
-	b.mu.Lock()
-	b.closed = true
-	b.mu.Unlock()
-	close(b.stop)
-	<-b.done
+func (l *pgAudit) closeConn() {
+	if l.conn != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		l.conn.Close(ctx)
+		cancel()
+		l.conn = nil
+	}
+}
+
+// unanswered is the number of callers waiting for their commit.
+func (l *pgAudit) unanswered() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.pending
+}
+
+// close refuses further commits, waits for the commits of the callers already waiting and
+// closes the connection.
+func (l *pgAudit) close() {
+	l.mu.Lock()
+	l.closed = true
+	var idle chan struct{}
+	if l.leading {
+		l.idle = make(chan struct{})
+		idle = l.idle
+	}
+	l.mu.Unlock()
+	if idle != nil {
+		<-idle
+	}
+	l.closeConn()
 }
 
 func (s *pgStore) Events(ctx context.Context, q EventQuery) ([]Event, string, error) {

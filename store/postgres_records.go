@@ -98,17 +98,23 @@ const insertTokenSQL = `WITH ins AS (
 		INSERT INTO token_terms (tag, pos, token_id) SELECT tag, $18, id FROM ins, unnest($19::bytea[]) AS tag)
 	SELECT count(*) FROM ins`
 
-// batchSender is a pool (a batch is then its own transaction) or a transaction.
+// batchSender is a pool (a statement or a batch is then its own transaction) or a transaction.
 type batchSender interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
 }
 
-// insertToken frees the id of an expired token and inserts t in one round trip; ErrConflict
-// if the id is taken by a live token.
+// insertToken inserts t; ErrConflict if the id is taken by a live token. Ids are fresh as a
+// rule, so the insert goes first, alone: only when the id is taken does a second round trip
+// free it from an expired token and insert again.
 func (s *pgStore) insertToken(ctx context.Context, q batchSender, t *Token, row *tokenRow, ev *Event, now time.Time) error {
 	ephem, ephemTill := row.ephemArgs()
 	args := append([]any{t.ID, row.rec, ephem, ephemTill, row.expires, row.claim, s.tag("type", t.Type), t.CreatedAt, now}, eventArgs(ev)...)
 	args = append(args, tokenPos(t), s.tokenTerms(t))
+	var n int
+	if err := q.QueryRow(ctx, insertTokenSQL, args...).Scan(&n); err != nil || n == 1 {
+		return err
+	}
 	b := &pgx.Batch{}
 	b.Queue("DELETE FROM tokens WHERE id = $1 AND expires_at <= $2", t.ID, now) // its claims go with it
 	b.Queue(insertTokenSQL, args...)
@@ -117,7 +123,6 @@ func (s *pgStore) insertToken(ctx context.Context, q batchSender, t *Token, row 
 	if _, err := res.Exec(); err != nil {
 		return err
 	}
-	var n int
 	if err := res.QueryRow().Scan(&n); err != nil {
 		return err
 	}
@@ -127,7 +132,7 @@ func (s *pgStore) insertToken(ctx context.Context, q batchSender, t *Token, row 
 	return res.Close()
 }
 
-// CreateToken inserts the token, its claim and its event in one round trip; with dedupe, the
+// CreateToken inserts the token, its claim and its event in one statement; with dedupe, the
 // transaction first takes the claim's lock and looks for its live owner.
 func (s *pgStore) CreateToken(ctx context.Context, t *Token, dedupe bool, ev Event) (*Token, bool, error) {
 	if err := checkWrite(t.ID, &ev); err != nil {
@@ -353,7 +358,7 @@ func (s *pgStore) DeleteToken(ctx context.Context, id string, ev Event) error {
 	}
 	defer s.cache.drop(id)
 	return s.tx(ctx, func(tx pgx.Tx) error {
-		// Its claim goes with it (ON DELETE CASCADE).
+		// Its claims and terms go with it (the trigger tokens_deleted).
 		tag, err := tx.Exec(ctx, "DELETE FROM tokens WHERE id = $1 AND (expires_at IS NULL OR expires_at > $2)", id, time.Now())
 		if err != nil {
 			return err
