@@ -105,9 +105,25 @@ func viewTokenDecoded(t *ResolvedToken, rec []byte, now time.Time) bool {
 // viewTimesAndContainers reads the rest of viewToken from b, the record after created by: the
 // times (only the expiry is read) and the containers.
 func viewTimesAndContainers(t *ResolvedToken, b []byte, now time.Time) bool {
-	d := &decoder{b: b}
-	d.skipTime() // created
-	d.skipTime() // modified
+	// created and modified, stepped over in place: a presence byte, then two varints if present
+	i := 0
+	for range 2 {
+		if i >= len(b) {
+			return false
+		}
+		i++
+		if b[i-1] == 0 {
+			continue
+		}
+		for range 2 {
+			n := varintLen(b[i:])
+			if n == 0 {
+				return false
+			}
+			i += n
+		}
+	}
+	d := &decoder{b: b[i:]}
 	sec, nsec, expires := d.unixTime()
 	n := d.uvarint()
 	if d.err || n > uint64(len(d.b)) {

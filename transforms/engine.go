@@ -215,6 +215,7 @@ type Engine struct {
 	mu       sync.RWMutex
 	modules  map[string]*module
 	closed   bool
+	last     atomic.Pointer[module] // the module lookup found last, while it is in modules
 
 	refill chan *module
 	stop   chan struct{}
@@ -282,6 +283,7 @@ func (e *Engine) Close(ctx context.Context) error {
 	e.closed = true
 	mods := e.modules
 	e.modules = nil
+	e.last.Store(nil)
 	e.mu.Unlock()
 	close(e.stop)
 	e.wg.Wait()
@@ -421,6 +423,9 @@ func (e *Engine) Remove(id string) bool {
 	e.mu.Lock()
 	m := e.modules[id]
 	delete(e.modules, id)
+	if m != nil {
+		e.last.CompareAndSwap(m, nil)
+	}
 	e.mu.Unlock()
 	if m == nil {
 		return false
@@ -462,9 +467,18 @@ func (e *Engine) OnResponse(ctx context.Context, id string, ex *Exchange) (Outco
 	return e.run(ctx, id, ex, phaseResponse)
 }
 
+// lookup returns the module with id. The one it found last is compared first: a proxy's
+// transform is looked up on every request, and hashing its id costs more than comparing it.
+// last is set and cleared under mu, so it never outlives the module's place in modules.
 func (e *Engine) lookup(id string) (*module, error) {
+	if m := e.last.Load(); m != nil && m.info.ID == id {
+		return m, nil
+	}
 	e.mu.RLock()
 	m, closed := e.modules[id], e.closed
+	if m != nil {
+		e.last.Store(m)
+	}
 	e.mu.RUnlock()
 	if m == nil {
 		if closed {

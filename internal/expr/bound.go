@@ -268,19 +268,24 @@ const emitSlack = 8
 func (r *Renderer) charge(env Env, src []byte) *ferr {
 	ex := &r.ex
 	n := sizeClass(int64(len(src)))
-	b, id, ok := ex.chainBound(n, func(a *arg) (int64, bool) {
-		switch a.kind {
-		case argConfig:
-			v, ok := env.Config(a.s)
-			return int64(len(v)), ok
-		case argMessage:
-			doc, _ := messageArgDoc(env) // its size bounds any member; none: argText fails
-			return int64(len(doc)), true
+	b := n // what chainBound answers for no filters
+	if ex.nf > 0 {
+		var id []byte
+		var ok bool
+		b, id, ok = ex.chainBound(n, func(a *arg) (int64, bool) {
+			switch a.kind {
+			case argConfig:
+				v, ok := env.Config(a.s)
+				return int64(len(v)), ok
+			case argMessage:
+				doc, _ := messageArgDoc(env) // its size bounds any member; none: argText fails
+				return int64(len(doc)), true
+			}
+			return int64(len(a.text())), true
+		})
+		if !ok {
+			return &ferr{err: ErrUnknownConfig, detail: "unknown configuration value", id: id}
 		}
-		return int64(len(a.text())), true
-	})
-	if !ok {
-		return &ferr{err: ErrUnknownConfig, detail: "unknown configuration value", id: id}
 	}
 	if b > maxValueLen {
 		return errTooLarge

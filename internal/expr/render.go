@@ -76,6 +76,8 @@ type Renderer struct {
 	scannedCtx Context
 	hits       []hit
 	last       lastParse
+
+	parseAll bool // tests: every expression goes through parse, the reference for bareAt
 }
 
 // lastParse remembers which hit of the last Scan r.ex holds, parsed: valid until anything is
@@ -188,7 +190,7 @@ func (r *Renderer) setSources(s sources, on bool) {
 func (r *Renderer) Count() int { return r.count }
 
 func (r *Renderer) begin(ctx Context) {
-	r.st.reset(ctx)
+	r.st.reset(ctx, r.srcs == 0 && !r.parseAll)
 	r.lim = r.set.withDefaults()
 	r.count, r.expansion, r.read, r.base, r.scanned = 0, 0, 0, 0, 0
 }
@@ -425,12 +427,26 @@ func (r *Renderer) process(dst, src []byte, eof bool, env Env, fn func(Ref) erro
 			return dst, pos + h.lit, nil
 		}
 		off := r.base + int64(pos+h.e0)
-		raw, idx, err := r.parseAt(src[pos:], &h, off)
+		var raw []byte
+		var idx int
+		var err error
+		if h.parsed { // finish read it whole: a bare token id or encrypted
+			raw = src[pos+h.e0 : pos+h.e1]
+			idx, err = r.countExpr(raw, off)
+			if err == nil && env != nil {
+				r.last.valid = false
+				r.unparse(src[pos:], &h)
+			}
+		} else {
+			raw, idx, err = r.parseAt(src[pos:], &h, off)
+		}
 		if err != nil {
 			return dst, pos, err
 		}
 		if env == nil { // Scan: RenderScanned replays these
-			r.noteBare(&h, src[pos:])
+			if !h.parsed {
+				r.noteBare(&h, src[pos:])
+			}
 			r.hits = append(r.hits, h)
 			r.hits[len(r.hits)-1].shift(pos)
 			if ex := &r.ex; !h.bare { // replay rebuilds a bare one from its hit
@@ -438,7 +454,12 @@ func (r *Renderer) process(dst, src []byte, eof bool, env Env, fn func(Ref) erro
 			}
 		}
 		if fn != nil {
-			if err := r.report(fn, raw, off, idx); err != nil {
+			if h.parsed {
+				err = reportBare(fn, src[pos:], &h, raw, idx)
+			} else {
+				err = r.report(fn, raw, off, idx)
+			}
+			if err != nil {
 				return dst, pos, err
 			}
 		}
@@ -610,6 +631,16 @@ func (r *Renderer) report(fn func(Ref) error, raw []byte, off int64, idx int) er
 		}
 	}
 	return nil
+}
+
+// reportBare calls fn for the bare expression h of src that finish parsed: what report says of
+// it once parsed.
+func reportBare(fn func(Ref) error, src []byte, h *hit, raw []byte, idx int) error {
+	ref := Ref{Kind: h.kind, Expr: raw, Index: idx}
+	if h.kind != RefEncrypted {
+		ref.ID = src[h.id0:h.id1:h.id1]
+	}
+	return fn(ref)
 }
 
 // srcView returns b as a view into raw: b itself when it already points into

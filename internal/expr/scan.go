@@ -10,6 +10,7 @@ const stackWords = 16
 // scanState is the scanner's state carried across chunks of one input.
 type scanState struct {
 	ctx    Context
+	bareOK bool // finish may parse a bare expression itself (no word is a message source)
 	inStr  bool // inside a JSON string
 	esc    bool // previous byte inside the string was an unescaped backslash
 	isKey  bool // the current JSON string is (or may be) an object key
@@ -19,8 +20,8 @@ type scanState struct {
 	stack  [stackWords]uint64 // bit set → that level is an object
 }
 
-func (s *scanState) reset(ctx Context) {
-	*s = scanState{ctx: ctx}
+func (s *scanState) reset(ctx Context, bareOK bool) {
+	*s = scanState{ctx: ctx, bareOK: bareOK}
 }
 
 func (s *scanState) push(obj bool) {
@@ -71,9 +72,11 @@ type hit struct {
 	inJSON     bool // Body, Header: outside strings but inside braces or brackets
 	esc        bool // inside a string: a backslash lies between the delimiters
 
-	// Set by Scan for a bare expression (a source without path or filters, its id written as is
-	// in src at id0:id1): replay rebuilds it from these instead of parsing it again.
+	// Set for a bare expression (a source without path or filters, its id written as is in src
+	// at id0:id1): by finish when it is a token id or encrypted alone (parsed: parse is skipped),
+	// else by Scan after the parse. replay rebuilds it from these instead of parsing it again.
 	bare     bool
+	parsed   bool
 	kind     RefKind
 	id0, id1 int
 }
@@ -317,8 +320,15 @@ func (s *scanState) nextJSON(h *hit, src []byte, eof bool, sp *strSpecials) (boo
 				}
 				return found, se
 			}
-			s.inStr = true
 			s.isKey = key
+			// Most strings hold no escape or brace: found closed here, without going round the
+			// loop inside the string.
+			if j := sp.index(off+i+1) - off; j < len(src) && src[j] == '"' {
+				i = j
+				s.prev = '"'
+				continue
+			}
+			s.inStr = true
 		case '{':
 			if i+1 >= len(src) {
 				if !eof {
@@ -347,6 +357,15 @@ func (s *scanState) nextJSON(h *hit, src []byte, eof bool, sp *strSpecials) (boo
 // finish locates the end of an expression whose delimiter spans
 // src[e0:in0]. It updates the JSON state when the expression is found.
 func (s *scanState) finish(h *hit, src []byte, eof bool, e0, in0 int, inStr, openQ, isKey bool) (bool, *scanErr) {
+	if s.bareOK {
+		if kind, id0, id1, e1, ok := bareAt(src, e0, in0); ok {
+			found := s.found(h, src, eof, e0, e1, in0, e1-2, inStr, openQ, isKey, false)
+			if found {
+				h.bare, h.parsed, h.kind, h.id0, h.id1 = true, true, kind, id0, id1
+			}
+			return found, nil
+		}
+	}
 	encoded := s.ctx == Form || s.ctx == Query
 	limit := e0 + MaxExprLen
 	esc, escaped := false, false
@@ -419,32 +438,67 @@ func (s *scanState) finish(h *hit, src []byte, eof bool, e0, in0 int, inStr, ope
 		if e1 > limit {
 			return false, &scanErr{err: ErrTooLong, detail: "longer than the maximum expression length", e0: e0, e1: e1}
 		}
-		*h = hit{lit: e0, start: e0, end: e1, e0: e0, e1: e1, in0: in0, in1: j, inStr: inStr, openQ: openQ, isKey: isKey, esc: escaped}
-		if s.ctx == JSON {
-			if openQ {
-				if e1 >= len(src) && !eof {
-					*h = hit{lit: e0}
-					return false, nil
-				}
-				if e1 < len(src) && src[e1] == '"' {
-					h.closeQ = true
-					h.end = e1 + 1
-					s.inStr = false
-					s.prev = '"'
-				} else {
-					s.inStr = true
-					s.esc = false
-					s.isKey = isKey
-				}
-			} else if !inStr {
-				s.prev = '"'
-			}
-		}
-		return true, nil
+		return s.found(h, src, eof, e0, e1, in0, j, inStr, openQ, isKey, escaped), nil
 	}
 	if !eof {
 		*h = hit{lit: e0}
 		return false, nil
 	}
 	return false, &scanErr{err: ErrUnterminated, detail: "no closing \"}}\"", e0: e0, e1: len(src)}
+}
+
+// found writes to *h the expression src[e0:e1], its text src[in0:in1], and updates the JSON
+// state past it. false: in JSON, whether a closing quote follows is not known
+// yet (src[e0:] must be presented again with more input).
+func (s *scanState) found(h *hit, src []byte, eof bool, e0, e1, in0, in1 int, inStr, openQ, isKey, escaped bool) bool {
+	*h = hit{lit: e0, start: e0, end: e1, e0: e0, e1: e1, in0: in0, in1: in1, inStr: inStr, openQ: openQ, isKey: isKey, esc: escaped}
+	if s.ctx == JSON {
+		if openQ {
+			if e1 >= len(src) && !eof {
+				*h = hit{lit: e0}
+				return false
+			}
+			if e1 < len(src) && src[e1] == '"' {
+				h.closeQ = true
+				h.end = e1 + 1
+				s.inStr = false
+				s.prev = '"'
+			} else {
+				s.inStr = true
+				s.esc = false
+				s.isKey = isKey
+			}
+		} else if !inStr {
+			s.prev = '"'
+		}
+	}
+	return true
+}
+
+// bareAt matches src[in0:] against a bare expression's text and its closing "}}": white space,
+// a word of id bytes, white space, "}}" — what finish and parser.bare together make of it, read
+// once. The word is a token id, or the encrypted source. e1 is the end of the "}}"; ok is false
+// for anything else, a match not within MaxExprLen of e0, or one that runs past src (finish
+// then decides, as for any expression).
+func bareAt(src []byte, e0, in0 int) (kind RefKind, id0, id1, e1 int, ok bool) {
+	end := min(len(src), e0+MaxExprLen)
+	i := in0
+	for i < end && isSpace(src[i]) {
+		i++
+	}
+	n := indexNonID(src[i:min(end, i+MaxIDLen+1)])
+	if n == 0 || n > MaxIDLen {
+		return 0, 0, 0, 0, false
+	}
+	j := i + n
+	for j < end && isSpace(src[j]) {
+		j++
+	}
+	if j+2 > end || src[j] != '}' || src[j+1] != '}' {
+		return 0, 0, 0, 0, false
+	}
+	if string(src[i:i+n]) == "encrypted" {
+		return RefEncrypted, 0, 0, j + 2, true
+	}
+	return RefToken, i, i + n, j + 2, true
 }

@@ -22,6 +22,7 @@ var hopByHop = byLength("Connection", "Keep-Alive", "Proxy-Connection", "Proxy-A
 // re-canonicalize it first, ~300 instructions a call.
 var (
 	nameConnection        = []byte("Connection")
+	nameCookie            = []byte("Cookie")
 	nameKeepAlive         = []byte("Keep-Alive")
 	nameBTProxyKeepAlive  = []byte("Bt-Proxy-Keep-Alive")
 	nameBTProxyConnection = []byte("Bt-Proxy-Connection")

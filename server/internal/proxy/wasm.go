@@ -37,12 +37,14 @@ func (s *Pipeline) runWasmTransform(x *exchange, t *Transform, m *message, req *
 		ex.Config = x.px.Configuration
 	}
 	var run func(context.Context, string, *transforms.Exchange) (transforms.Outcome, error)
+	var given []transforms.Header // the request headers the guest was shown
 	if req != nil {
 		// The guest sees the path after /proxy (ABI.md); the destination's base path is ours.
 		ex.Method, ex.Path, ex.Query = req.Header.Method(), x.restPath, req.URI().QueryString()
 		for k, v := range req.Header.All() {
 			ex.AddHeader(k, v)
 		}
+		given = ex.Headers
 		run = s.wasm.OnRequest
 	} else {
 		ex.Status = resp.StatusCode()
@@ -92,7 +94,7 @@ func (s *Pipeline) runWasmTransform(x *exchange, t *Transform, m *message, req *
 			req.URI().SetQueryStringBytes(ex.Query)
 		}
 		if changed.Has(transforms.PartHeaders) {
-			replaceRequestHeaders(x, &req.Header, ex.Headers)
+			replaceRequestHeaders(x, &req.Header, given, ex.Headers)
 		}
 		return nil
 	}
@@ -108,18 +110,59 @@ func (s *Pipeline) runWasmTransform(x *exchange, t *Transform, m *message, req *
 	return nil
 }
 
-func replaceRequestHeaders(x *exchange, h *fasthttp.RequestHeader, hs []transforms.Header) {
+// replaceRequestHeaders makes hs, minus what skipForward drops, the request's headers. given are
+// the headers the guest was shown (h's, in h.All's order): when hs only adds headers after them
+// (the usual transform), and setting h anew would store every given one as it is now, the added
+// ones are added to h as it is — what resetting h and adding all of hs gives (the header, its
+// special fields and the request written), without copying and re-canonicalizing every header.
+func replaceRequestHeaders(x *exchange, h *fasthttp.RequestHeader, given, hs []transforms.Header) {
+	if keepsGiven(h, given, hs) {
+		addForwarded(h, hs[len(given):])
+		return
+	}
+	resetRequestHeaders(x, h, hs)
+}
+
+// keepsGiven reports whether hs starts with given, pair for pair, and resetting h and adding
+// given again would leave h as it is: h speaks HTTP/1.1 (a reset forgets HTTP/1.0) and has no
+// content length (a reset sets 0; forward drops the caller's Content-Length), no given
+// name is one skipForward drops (Host, Connection, Content-Length, Trailer and
+// Transfer-Encoding among them) or Cookie (parsed into fasthttp's list of cookies and joined
+// again). The rest are kept as they are by fasthttp: its special Content-Type and User-Agent
+// are set from the value, and other names, parsed or added in canonical form, are stored again
+// in the same order.
+func keepsGiven(h *fasthttp.RequestHeader, given, hs []transforms.Header) bool {
+	if len(hs) < len(given) || !h.IsHTTP11() || h.ContentLength() != 0 {
+		return false
+	}
+	for i, g := range given {
+		k := &hs[i]
+		if !bytes.Equal(k.Name, g.Name) || !bytes.Equal(k.Value, g.Value) || skipForward(g.Name) || equalFoldASCII(g.Name, nameCookie) {
+			return false
+		}
+	}
+	return true
+}
+
+// addForwarded adds the headers of hs that skipForward keeps.
+func addForwarded(h *fasthttp.RequestHeader, hs []transforms.Header) {
+	for _, kv := range hs {
+		if !skipForward(kv.Name) {
+			h.AddBytesKV(kv.Name, kv.Value)
+		}
+	}
+}
+
+// resetRequestHeaders makes hs, minus what skipForward drops, the request's headers: h is reset
+// but for its method and URI, and every header added anew.
+func resetRequestHeaders(x *exchange, h *fasthttp.RequestHeader, hs []transforms.Header) {
 	// Method and URI survive the Reset in the exchange's scratch (no allocation once warm).
 	x.keep = append(append(x.keep[:0], h.Method()...), h.RequestURI()...)
 	method, uri := x.keep[:len(h.Method())], x.keep[len(h.Method()):]
 	h.Reset()
 	h.SetMethodBytes(method)
 	h.SetRequestURIBytes(uri)
-	for _, kv := range hs {
-		if !skipForward(kv.Name) {
-			h.AddBytesKV(kv.Name, kv.Value)
-		}
-	}
+	addForwarded(h, hs)
 }
 
 func replaceResponseHeaders(h *fasthttp.ResponseHeader, hs []transforms.Header) {

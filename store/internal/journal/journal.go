@@ -29,6 +29,7 @@ import (
 	"sync"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/sluice-edge/sluice/store/internal/seal"
 )
@@ -396,18 +397,25 @@ func (j *Journal) encode(b *batch, evs []Event, now time.Time) error {
 	plain := j.plain[:0]
 	var stamp []byte // created_at, formatted once while events share it
 	var stampOf time.Time
+	var given time.Time // the CreatedAt the caller gave the previous event
 	for i := range evs {
 		ev := &evs[i]
-		if ev.CreatedAt.IsZero() {
-			ev.CreatedAt = now
-		}
-		if ev.CreatedAt.Before(keyTime) {
-			ev.CreatedAt = keyTime
-		}
-		if stamp == nil || !ev.CreatedAt.Equal(stampOf) {
-			stampOf = ev.CreatedAt
-			stamp = j.second.appendRFC3339Nano(j.stamp[:0], ev.CreatedAt)
-			j.stamp = stamp
+		if i > 0 && ev.CreatedAt == given {
+			// The previous event's time, to the bit: it becomes what that one became, stamp included.
+			ev.CreatedAt = evs[i-1].CreatedAt
+		} else {
+			given = ev.CreatedAt
+			if ev.CreatedAt.IsZero() {
+				ev.CreatedAt = now
+			}
+			if ev.CreatedAt.Before(keyTime) {
+				ev.CreatedAt = keyTime
+			}
+			if stamp == nil || !ev.CreatedAt.Equal(stampOf) {
+				stampOf = ev.CreatedAt
+				stamp = j.second.appendRFC3339Nano(j.stamp[:0], ev.CreatedAt)
+				j.stamp = stamp
+			}
 		}
 		binary.BigEndian.PutUint16(base[len(base)-2:], uint16(i))
 		plain = append(plain, base...)
@@ -557,9 +565,16 @@ func (j *Journal) decode(rec []byte, dst []Event) ([]Event, error) {
 }
 
 // sameButEntity reports whether a and b are the same event but for their ids and entity ids.
+// The events of one request share their strings and time: those compare without a call.
 func sameButEntity(a, b *Event) bool {
-	return a.EntityType == b.EntityType && a.Operation == b.Operation && a.Actor == b.Actor &&
-		a.ProxyID == b.ProxyID && a.Reason == b.Reason && a.CreatedAt.Equal(b.CreatedAt)
+	return sameString(a.EntityType, b.EntityType) && sameString(a.Operation, b.Operation) &&
+		sameString(a.Actor, b.Actor) && sameString(a.ProxyID, b.ProxyID) && sameString(a.Reason, b.Reason) &&
+		(a.CreatedAt == b.CreatedAt || a.CreatedAt.Equal(b.CreatedAt))
+}
+
+// sameString is a == b, told by their memory when they share it.
+func sameString(a, b string) bool {
+	return len(a) == len(b) && (unsafe.StringData(a) == unsafe.StringData(b) || a == b)
 }
 
 // readChunk decodes the records in [from, to) of seg, in key order.

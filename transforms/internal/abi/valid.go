@@ -6,7 +6,7 @@ func ValidHeaderName[T ~string | ~[]byte](s T) bool {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
-		if !isTchar(s[i]) {
+		if !tchar[s[i]] {
 			return false
 		}
 	}
@@ -17,7 +17,15 @@ func ValidHeaderName[T ~string | ~[]byte](s T) bool {
 // ASCII, space, horizontal tab and obs-text only, so never CR, LF or NUL.
 // Leading and trailing whitespace is allowed (the server may trim it).
 func ValidHeaderValue[T ~string | ~[]byte](s T) bool {
-	for i := 0; i < len(s); i++ {
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		x := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+		if badValueBytes(x) != 0 {
+			return false
+		}
+	}
+	for ; i < len(s); i++ {
 		c := s[i]
 		if c < 0x20 && c != '\t' || c == 0x7f {
 			return false
@@ -25,6 +33,29 @@ func ValidHeaderValue[T ~string | ~[]byte](s T) bool {
 	}
 	return true
 }
+
+// badValueBytes sets the high bit of every byte of x that a header value may not hold: below
+// 0x20 but HTAB, or 0x7f. With y the word's low seven bits per byte, y+0x60 has a byte's high
+// bit set iff it is 0x20 or more, and e+0x7f (e = y^c) iff it is not c; the sums never carry,
+// so each byte's flag is exact, and bytes from 0x80 up (obs-text) are masked out.
+func badValueBytes(x uint64) uint64 {
+	const (
+		ones  = 0x0101010101010101
+		low7  = ones * 0x7f
+		highs = ones * 0x80
+	)
+	y := x & low7
+	tab, del := y^(ones*'\t'), y^low7
+	return (^(y+ones*0x60)&((tab+low7)|tab) | ^((del + low7) | del)) &^ x & highs
+}
+
+// tchar marks the bytes of an HTTP token.
+var tchar = func() (t [256]bool) {
+	for c := range t {
+		t[c] = isTchar(byte(c))
+	}
+	return t
+}()
 
 // ValidPath reports whether s can replace the path of a request: empty, or
 // starting with '/', with no control characters, whitespace, '?' or '#'.
