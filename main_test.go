@@ -5,7 +5,9 @@ package main
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -26,18 +28,32 @@ import (
 var binPath string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "sluice-bin")
-	if err != nil {
-		panic(err)
-	}
-	binPath = filepath.Join(dir, "sluice")
-	if out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "build: %v\n%s", err, out)
+	var err error
+	if binPath, err = buildSluice(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	code := storetest.PostgresRun(m) // stops the throwaway PostgreSQL of main_nodes_test.go
-	os.RemoveAll(dir)
-	os.Exit(code)
+	os.Exit(storetest.PostgresRun(m)) // stops the throwaway PostgreSQL of main_nodes_test.go
+}
+
+// buildSluice builds the binary into a directory kept between runs (one per checkout): go build
+// leaves an output that is up to date with the sources as it is, and linking costs seconds of
+// CPU, so a run after no change to the binary's packages links nothing.
+func buildSluice() (string, error) {
+	wd, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256([]byte(wd))
+	dir := filepath.Join(os.TempDir(), "sluice-testbin", hex.EncodeToString(sum[:8]))
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", err
+	}
+	bin := filepath.Join(dir, "sluice")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		return "", fmt.Errorf("build: %v\n%s", err, out)
+	}
+	return bin, nil
 }
 
 func freePort(t *testing.T) string {
