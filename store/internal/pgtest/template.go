@@ -8,6 +8,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"time"
+
+	"github.com/sluice-edge/sluice/internal/privdir"
 )
 
 // initdbArgs make the data directory of every throwaway cluster.
@@ -33,7 +35,8 @@ func (c *Cluster) initData() error {
 }
 
 // templateDir is where the template of the PostgreSQL in bin lives: under a hash of its
-// initdb (path, size, modification time) and of initdbArgs, so an upgrade makes a new one.
+// initdb (path, size, modification time) and of initdbArgs, so an upgrade makes a new one;
+// "" when the shared directory of templates is not this user's alone.
 func templateDir(bin string) (string, error) {
 	fi, err := os.Stat(filepath.Join(bin, "initdb"))
 	if err != nil {
@@ -41,7 +44,13 @@ func templateDir(bin string) (string, error) {
 	}
 	h := sha256.New()
 	fmt.Fprintf(h, "%s %d %d %q", bin, fi.Size(), fi.ModTime().UnixNano(), initdbArgs)
-	dir := filepath.Join(os.TempDir(), "sluice-pgtemplate", hex.EncodeToString(h.Sum(nil)[:8]))
+	// Only a directory of ours: a template planted by another user of the machine would run
+	// their configuration (archive_command and the like) as ours.
+	parent := filepath.Join(os.TempDir(), "sluice-pgtemplate")
+	if err := privdir.Make(parent); err != nil {
+		return "", err
+	}
+	dir := filepath.Join(parent, hex.EncodeToString(h.Sum(nil)[:8]))
 	if _, err := os.Stat(filepath.Join(dir, "PG_VERSION")); err != nil {
 		return dir, err
 	}
