@@ -5,7 +5,9 @@ package main
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -20,24 +22,52 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluice-edge/sluice/internal/privdir"
 	"github.com/sluice-edge/sluice/store/storetest"
 )
 
 var binPath string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "sluice-bin")
+	bin, cleanup, err := buildSluice()
 	if err != nil {
-		panic(err)
-	}
-	binPath = filepath.Join(dir, "sluice")
-	if out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "build: %v\n%s", err, out)
+		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+	binPath = bin
 	code := storetest.PostgresRun(m) // stops the throwaway PostgreSQL of main_nodes_test.go
-	os.RemoveAll(dir)
+	cleanup()
 	os.Exit(code)
+}
+
+// buildSluice builds the binary into a directory kept between runs (one per checkout): go build
+// leaves an output that is up to date with the sources as it is, and linking costs seconds of
+// CPU, so a run after no change to the binary's packages links nothing. When the shared
+// directory of binaries is not this user's alone (another user could swap the binary the tests
+// run), it builds into a directory of this run, removed by cleanup.
+func buildSluice() (bin string, cleanup func(), err error) {
+	wd, err := os.Getwd()
+	if err != nil {
+		return "", nil, err
+	}
+	sum := sha256.Sum256([]byte(wd))
+	root := filepath.Join(os.TempDir(), "sluice-testbin")
+	dir := filepath.Join(root, hex.EncodeToString(sum[:8]))
+	cleanup = func() {}
+	if privdir.Make(root) != nil {
+		if dir, err = os.MkdirTemp("", "sluice-bin"); err != nil {
+			return "", nil, err
+		}
+		cleanup = func() { os.RemoveAll(dir) }
+	} else if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", nil, err
+	}
+	bin = filepath.Join(dir, "sluice")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		cleanup()
+		return "", nil, fmt.Errorf("build: %v\n%s", err, out)
+	}
+	return bin, cleanup, nil
 }
 
 func freePort(t *testing.T) string {

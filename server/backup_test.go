@@ -59,7 +59,10 @@ func TestRejectBackupWithoutTheMasterKeyCredential(t *testing.T) {
 // shutdown: the stream is cut (never a whole backup) and the vault closes.
 func TestEdgeStopsDuringASlowBackup(t *testing.T) {
 	t.Parallel()
-	e := startEdge(t, func(c *Config) { c.Timeouts.Shutdown = 200 * time.Millisecond })
+	e := startEdge(t, func(c *Config) {
+		c.Timeouts.Shutdown = 200 * time.Millisecond
+		c.Storage = defaultStorage() // 800 KB batches: more than a test-scale memtable takes at once
+	})
 	for b := 0; b < 25; b++ { // 20 MB: more than the loopback socket buffers hold
 		var reqs []store.TokenCreate
 		for i := 0; i < 200; i++ {

@@ -197,6 +197,7 @@ func TestRetryStaleDestinationConnection(t *testing.T) {
 				io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
 				time.Sleep(300 * time.Millisecond) // the destination's keep-alive timeout
 				c.Close()
+				waitCloseSeen(c)
 				closed <- struct{}{}
 			}()
 		}

@@ -125,7 +125,12 @@ func TestCompileBoundedAndConcurrent(t *testing.T) {
 	t.Parallel()
 	dest := startDestination(t)
 	e := proxyEdge(t, dest, func(c *Config) {
-		c.Transforms.CompileTimeout = 5 * time.Second
+		// The slow compile burns both compile workers until abandoned: 2 s is ample for the
+		// other uploads to be answered meanwhile (milliseconds), except under -race.
+		c.Transforms.CompileTimeout = 2 * time.Second
+		if raceEnabled {
+			c.Transforms.CompileTimeout = 5 * time.Second
+		}
 		c.Transforms.CacheDir = "" // its own: an abandoned compile must not be found done by the next run
 	})
 	const bound = 60 * time.Second // generous: the bombs took 22 s to forever; this is about ending

@@ -16,7 +16,7 @@ import (
 // and what it holds.
 func backupOf(t *testing.T, key []byte, tokens int) ([]byte, filled) {
 	t.Helper()
-	st := openAt(t, t.TempDir(), key)
+	st := openEdgeSized(t, t.TempDir(), key)
 	defer st.Close()
 	f := fillVault(t, st, tokens)
 	var buf bytes.Buffer

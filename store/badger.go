@@ -124,6 +124,9 @@ func badgerOptions(opt Options) badger.Options {
 		WithIndexCacheSize(z.IndexCacheBytes).
 		WithBlockCacheSize(z.BlockCacheBytes).
 		WithNumCompactors(max(2, z.Compactors)).
+		// Badger's streams (only the backup's here) run this many readers, each with its own
+		// 32 MiB buffer: its default of 8 made every backup allocate and zero 256 MiB.
+		WithNumGoroutines(1).
 		WithValueLogFileSize(z.ValueLogFileBytes).
 		WithSyncWrites(false). // acknowledged writes call db.Sync themselves
 		WithLogger(badgerLogger{opt.Logger}).

@@ -27,7 +27,7 @@ func TestCopyInterruptedThenResumed(t *testing.T) {
 	url := pgtest.Database(t)
 	key := testKey(9)
 	dir := t.TempDir()
-	st := openAt(t, dir, key)
+	st := openEdgeSized(t, dir, key)
 	f := fillVault(t, st, 2500)
 	st.Close()
 

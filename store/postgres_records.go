@@ -36,7 +36,7 @@ func claim(ctx context.Context, tx pgx.Tx, key []byte, id string, now time.Time)
 	}
 	_, err := tx.Exec(ctx, `INSERT INTO token_claims (key, token_id) VALUES ($1, $2)
 		ON CONFLICT (key) DO UPDATE SET token_id = EXCLUDED.token_id
-		WHERE NOT EXISTS (SELECT 1 FROM tokens t WHERE t.id = token_claims.token_id
+		WHERE NOT EXISTS (SELECT 1 FROM tokens t WHERE t.id = token_claims.token_id AND t.claim_key = token_claims.key
 			AND (t.expires_at IS NULL OR t.expires_at > $3))`, key, id, now)
 	return err
 }
@@ -89,7 +89,7 @@ const insertTokenSQL = `WITH ins AS (
 	cl AS (
 		INSERT INTO token_claims (key, token_id) SELECT $6, id FROM ins WHERE $6::bytea IS NOT NULL
 		ON CONFLICT (key) DO UPDATE SET token_id = EXCLUDED.token_id
-		WHERE NOT EXISTS (SELECT 1 FROM tokens t WHERE t.id = token_claims.token_id
+		WHERE NOT EXISTS (SELECT 1 FROM tokens t WHERE t.id = token_claims.token_id AND t.claim_key = token_claims.key
 			AND (t.expires_at IS NULL OR t.expires_at > $9))),
 	ev AS (
 		INSERT INTO events (id, created_at, entity_type, entity_id, operation, actor, proxy_id, reason)
@@ -176,7 +176,7 @@ func (s *pgStore) createInTx(ctx context.Context, tx pgx.Tx, t *Token, row *toke
 	}
 	b := &pgx.Batch{}
 	b.Queue("SELECT pg_advisory_xact_lock($1)", claimLock(row.claim))
-	b.Queue(`SELECT t.id, t.sealed, t.ephem, t.ephem_until, t.expires_at FROM token_claims c JOIN tokens t ON t.id = c.token_id
+	b.Queue(`SELECT t.id, t.sealed, t.ephem, t.ephem_until, t.expires_at FROM token_claims c JOIN tokens t ON t.id = c.token_id AND t.claim_key = c.key
 		WHERE c.key = $1 AND (t.expires_at IS NULL OR t.expires_at > $2)`, row.claim, now)
 	res := tx.SendBatch(ctx, b)
 	if _, err := res.Exec(); err != nil {

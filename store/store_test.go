@@ -24,7 +24,28 @@ var ctx = context.Background()
 
 func testKey(b byte) []byte { return bytes.Repeat([]byte{b}, 32) }
 
+// TestSizes is Badger at test scale: each open allocates and zeroes its memtable arena and
+// caches, and page faults are most of a small vault's cost on a small VM. Tests of sizes, disk
+// use and memory set their own.
+var TestSizes = Sizes{MemTableBytes: 1 << 20, BlockCacheBytes: 1 << 20, IndexCacheBytes: 1 << 20}
+
+// openAt opens the vault in dir: at test scale in tests, with the edge's sizes in benchmarks.
 func openAt(t testing.TB, dir string, key []byte) Store {
+	t.Helper()
+	opt := Options{Dir: dir, MasterKey: key}
+	if _, bench := t.(*testing.B); !bench {
+		opt.Sizes = TestSizes
+	}
+	s, err := Open(opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// openEdgeSized opens the vault in dir with the edge's sizes: a full batch of MaxTokenBatch
+// tokens needs the edge's memtable (Badger takes at most 15% of one in a transaction).
+func openEdgeSized(t testing.TB, dir string, key []byte) Store {
 	t.Helper()
 	s, err := Open(Options{Dir: dir, MasterKey: key})
 	if err != nil {

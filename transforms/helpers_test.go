@@ -3,7 +3,6 @@ package transforms
 import (
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"sync"
@@ -12,20 +11,6 @@ import (
 
 	"github.com/sluice-edge/sluice/internal/testwasm"
 )
-
-var exampleDir string // temp dir for built examples, removed by TestMain
-
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "sluice-examples-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	exampleDir = dir
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
 
 func testdata(t testing.TB, name string) []byte {
 	t.Helper()
@@ -43,13 +28,14 @@ func buildExample(t testing.TB, name string) []byte {
 	return testwasm.Example(t, name)
 }
 
-// newEngine returns an Engine closed at the end of the test. Engines of
-// one test binary share a compilation cache, so each module's machine code
-// is generated once.
+// newEngine returns an Engine closed at the end of the test. Engines share
+// the compilation cache of every test binary of the run (and of later runs:
+// wazero keys it by the module's bytes), so each module's machine code is
+// generated once; no test here depends on a compile being slow.
 func newEngine(t testing.TB, cfg Config) *Engine {
 	t.Helper()
 	if cfg.CacheDir == "" {
-		cfg.CacheDir = filepath.Join(exampleDir, "wazero-cache")
+		cfg.CacheDir = testwasm.CompileCacheDir()
 	}
 	if cfg.CompileTimeout == 0 {
 		cfg.CompileTimeout = testCompileTimeout

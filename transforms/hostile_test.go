@@ -18,7 +18,7 @@ import (
 // bounds, and the next call on the same Engine succeeds.
 
 func TestInfiniteLoopIsStoppedByCallTimeout(t *testing.T) {
-	const timeout = 50 * time.Millisecond
+	const timeout = 10 * time.Millisecond // 100 loops, each burning a CPU until stopped
 	e := newEngine(t, Config{CallTimeout: timeout})
 	id := compile(t, e, testdata(t, "loop"))
 	// The bound is about stopping, not speed: a loop left running would take forever; the time a
@@ -100,7 +100,9 @@ func TestCallerDeadlineShorterThanCallTimeout(t *testing.T) {
 }
 
 func TestMemoryGrowthIsCappedAndHostRSSBounded(t *testing.T) {
-	e := newEngine(t, Config{MemoryLimitPages: 512, PoolSize: 1, MaxInstances: 2, CallTimeout: time.Minute}) // about memory, not time
+	// 16 MiB per instance: each call grows its memory step by step to the cap (copying it as it
+	// grows) and dirties all of it, so the cap sets the test's cost; the bound below scales with it.
+	e := newEngine(t, Config{MemoryLimitPages: 256, PoolSize: 1, MaxInstances: 2, CallTimeout: time.Minute}) // about memory, not time
 	id := compile(t, e, testdata(t, "grow"))
 	runtime.GC()
 	debug.FreeOSMemory()
@@ -113,9 +115,9 @@ func TestMemoryGrowthIsCappedAndHostRSSBounded(t *testing.T) {
 	}
 	runtime.GC()
 	debug.FreeOSMemory()
-	// 30 runs each dirty 32 MiB: without the cap and the discarding of
-	// instances RSS would grow by ~1 GiB. Allow a few live instances.
-	if grew := rssBytes(t) - before; grew > 200<<20 {
+	// 30 runs each dirty 16 MiB: without the cap and the discarding of
+	// instances RSS would grow by ~480 MiB. Allow a few live instances.
+	if grew := rssBytes(t) - before; grew > 100<<20 {
 		t.Fatalf("RSS grew by %d MiB over 30 memory-exhausting calls", grew>>20)
 	}
 	assertEngineWorks(t, e)

@@ -22,6 +22,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/sluice-edge/sluice/internal/privdir"
 )
 
 type built struct {
@@ -43,8 +45,14 @@ func Example(t testing.TB, name string) []byte {
 
 // CompileCacheDir is a compilation cache for the engines of tests, shared by every test binary of
 // a run (wazero keys it by module bytes, its version and the CPU), so each guest compiles once.
+// "" (no shared cache) when the shared directory is not this user's alone: wazero runs the
+// machine code it finds there.
 func CompileCacheDir() string {
-	return filepath.Join(os.TempDir(), "sluice-testwasm", "wazero-"+runtime.Version())
+	shared := filepath.Join(os.TempDir(), "sluice-testwasm")
+	if privdir.Make(shared) != nil {
+		return ""
+	}
+	return filepath.Join(shared, "wazero-"+runtime.Version())
 }
 
 // Build returns the module built from the package in dir, relative to the repository root.
@@ -74,8 +82,8 @@ func buildCached(dir string) ([]byte, error) {
 		return nil, err
 	}
 	cacheDir := filepath.Join(os.TempDir(), "sluice-testwasm")
-	if err := os.MkdirAll(cacheDir, 0o700); err != nil {
-		return nil, err
+	if err := privdir.Make(cacheDir); err != nil { // a module planted there would run as ours
+		return nil, fmt.Errorf("testwasm: %w (set TMPDIR to a directory of your own)", err)
 	}
 	out := filepath.Join(cacheDir, strings.ReplaceAll(dir, "/", "_")+"-"+sum+".wasm")
 	unlock, err := lockFile(out + ".lock")

@@ -58,6 +58,7 @@ func Main(m *testing.M) {
 // default: it returns the tests' exit code.
 func Run(m *testing.M) int {
 	code := m.Run()
+	admin.close()
 	if server != nil {
 		server.stop()
 	}
@@ -76,25 +77,52 @@ func Database(t testing.TB) string {
 		t.Skipf("no PostgreSQL: %v", whyNot)
 	}
 	name := fmt.Sprintf("sluice_test_%d_%d", os.Getpid(), dbSeq.Add(1))
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	admin, err := pgx.Connect(ctx, baseURL)
-	if err != nil {
-		t.Fatalf("pgtest: connect: %v", err)
-	}
-	defer admin.Close(ctx)
-	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+	if err := admin.exec("CREATE DATABASE " + name); err != nil {
 		t.Fatalf("pgtest: create database: %v", err)
 	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if admin, err := pgx.Connect(ctx, baseURL); err == nil {
-			admin.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
-			admin.Close(ctx)
-		}
-	})
+	t.Cleanup(func() { admin.exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)") })
 	return withDatabase(baseURL, name)
+}
+
+// admin is the one connection to the maintenance database that creates and drops the test
+// databases: a connection costs the server a process (tens of ms of CPU on a small VM), two
+// per test database were a third of a PostgreSQL test's cost.
+var admin adminConn
+
+type adminConn struct {
+	mu   sync.Mutex
+	conn *pgx.Conn
+}
+
+// exec runs q, on a new connection when there is none yet or the last one broke (tests of
+// outages stop and pause the server).
+func (a *adminConn) exec(q string) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for attempt := 0; ; attempt++ {
+		if a.conn == nil || a.conn.IsClosed() {
+			c, err := pgx.Connect(ctx, baseURL)
+			if err != nil {
+				return fmt.Errorf("connect: %w", err)
+			}
+			a.conn = c
+		}
+		_, err := a.conn.Exec(ctx, q)
+		if err == nil || attempt == 1 || !a.conn.IsClosed() {
+			return err
+		}
+	}
+}
+
+func (a *adminConn) close() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.conn != nil {
+		a.conn.Close(context.Background())
+		a.conn = nil
+	}
 }
 
 // Server is the cluster pgtest started (nil with SLUICE_TEST_DATABASE_URL or none): tests of
@@ -175,9 +203,9 @@ func startCluster() (*Cluster, error) {
 			return nil, err
 		}
 	}
-	if out, err := c.command("initdb", "-D", c.data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync").CombinedOutput(); err != nil {
+	if err := c.initData(); err != nil {
 		os.RemoveAll(dir)
-		return nil, fmt.Errorf("initdb: %v: %s", err, out)
+		return nil, err
 	}
 	for attempt := 0; ; attempt++ {
 		if c.port, err = freePort(); err == nil {

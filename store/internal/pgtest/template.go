@@ -1,0 +1,91 @@
+package pgtest
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"time"
+
+	"github.com/sluice-edge/sluice/internal/privdir"
+)
+
+// initdbArgs make the data directory of every throwaway cluster.
+var initdbArgs = []string{"-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync"}
+
+// initData fills c.data with a new cluster. initdb costs seconds of CPU and every test binary
+// of a `go test ./...` with PostgreSQL tests needs a cluster, so the first initdb on a machine
+// is kept as a template (per PostgreSQL build) and later clusters are copies of it. A template
+// that cannot be read or written costs only the copy: initdb runs as before.
+func (c *Cluster) initData() error {
+	tmpl, err := templateDir(c.bin)
+	if err == nil && copyDir(tmpl, c.data) == nil {
+		return nil
+	}
+	os.RemoveAll(c.data)
+	if out, err := c.command("initdb", append([]string{"-D", c.data}, initdbArgs...)...).CombinedOutput(); err != nil {
+		return fmt.Errorf("initdb: %v: %s", err, out)
+	}
+	if tmpl != "" {
+		saveTemplate(c.data, tmpl)
+	}
+	return nil
+}
+
+// templateDir is where the template of the PostgreSQL in bin lives: under a hash of its
+// initdb (path, size, modification time) and of initdbArgs, so an upgrade makes a new one;
+// "" when the shared directory of templates is not this user's alone.
+func templateDir(bin string) (string, error) {
+	fi, err := os.Stat(filepath.Join(bin, "initdb"))
+	if err != nil {
+		return "", err
+	}
+	h := sha256.New()
+	fmt.Fprintf(h, "%s %d %d %q", bin, fi.Size(), fi.ModTime().UnixNano(), initdbArgs)
+	// Only a directory of ours: a template planted by another user of the machine would run
+	// their configuration (archive_command and the like) as ours.
+	parent := filepath.Join(os.TempDir(), "sluice-pgtemplate")
+	if err := privdir.Make(parent); err != nil {
+		return "", err
+	}
+	dir := filepath.Join(parent, hex.EncodeToString(h.Sum(nil)[:8]))
+	if _, err := os.Stat(filepath.Join(dir, "PG_VERSION")); err != nil {
+		return dir, err
+	}
+	return dir, nil
+}
+
+// saveTemplate publishes a copy of data as the template tmpl. The copy is made aside and
+// renamed into place, so a reader sees a whole template or none; when two binaries race, the
+// first rename wins. Leftovers of killed runs are removed.
+func saveTemplate(data, tmpl string) {
+	parent := filepath.Dir(tmpl)
+	if err := os.MkdirAll(parent, 0o700); err != nil {
+		return
+	}
+	old, _ := filepath.Glob(filepath.Join(parent, "tmp-*"))
+	for _, d := range old {
+		if fi, err := os.Stat(d); err == nil && time.Since(fi.ModTime()) > 10*time.Minute {
+			os.RemoveAll(d)
+		}
+	}
+	tmp, err := os.MkdirTemp(parent, "tmp-")
+	if err != nil {
+		return
+	}
+	defer os.RemoveAll(tmp)
+	if copyDir(data, filepath.Join(tmp, "data")) == nil {
+		os.Rename(filepath.Join(tmp, "data"), tmpl)
+	}
+}
+
+// copyDir copies the directory src to dst (which must not exist), keeping modes and owners
+// (PostgreSQL refuses a data directory that others may read, or that its user does not own).
+func copyDir(src, dst string) error {
+	if out, err := exec.Command("cp", "-a", src, dst).CombinedOutput(); err != nil {
+		return fmt.Errorf("pgtest: copy %s: %v: %s", src, err, out)
+	}
+	return nil
+}
