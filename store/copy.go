@@ -346,8 +346,20 @@ const copyTokensSQL = `WITH src AS (
 	stale AS (DELETE FROM token_terms WHERE token_id IN (SELECT id FROM up WHERE changed))
 	SELECT count(*) FROM up`
 
-const copyTermsSQL = `INSERT INTO token_terms (tag, pos, token_id) SELECT * FROM unnest($1::bytea[], $2::bytea[], $3::text[])
+// copyTermsSQL writes the index terms of tokens that exist, holding each token's row (as a
+// foreign key would) so that a concurrent delete's trigger sees, and drops, what this wrote.
+const copyTermsSQL = `INSERT INTO token_terms (tag, pos, token_id)
+	SELECT s.tag, s.pos, s.id FROM unnest($1::bytea[], $2::bytea[], $3::text[]) AS s(tag, pos, id)
+	JOIN tokens t ON t.id = s.id FOR KEY SHARE OF t
 	ON CONFLICT DO NOTHING`
+
+// copyClaimsSQL writes the dedupe claims of tokens that exist, holding each token's row as
+// copyTermsSQL does.
+const copyClaimsSQL = `WITH up AS (INSERT INTO token_claims (key, token_id)
+	SELECT s.key, s.token_id FROM unnest($1::bytea[], $2::text[]) AS s(key, token_id)
+	JOIN tokens t ON t.id = s.token_id FOR KEY SHARE OF t
+	ON CONFLICT (key) DO UPDATE SET token_id = EXCLUDED.token_id WHERE token_claims.token_id <> EXCLUDED.token_id
+	RETURNING 1) SELECT count(*) FROM up`
 
 const verifyTokensSQL = `SELECT count(*) FROM tokens t JOIN unnest($1::text[], $2::bytea[]) AS s(id, sealed) ON t.id = s.id AND t.sealed = s.sealed`
 
@@ -444,11 +456,7 @@ func (c *copier) claims(ctx context.Context) error {
 		keys, ids := keys, ids
 		return wk.do(func(ctx context.Context) error {
 			return c.commit(ctx, "dedupe claims", len(keys),
-				statement{`WITH up AS (INSERT INTO token_claims (key, token_id)
-				SELECT s.key, s.token_id FROM unnest($1::bytea[], $2::text[]) AS s(key, token_id)
-				WHERE EXISTS (SELECT 1 FROM tokens t WHERE t.id = s.token_id)
-				ON CONFLICT (key) DO UPDATE SET token_id = EXCLUDED.token_id WHERE token_claims.token_id <> EXCLUDED.token_id
-				RETURNING 1) SELECT count(*) FROM up`, []any{keys, ids}},
+				statement{copyClaimsSQL, []any{keys, ids}},
 				nil,
 				statement{`SELECT count(*) FROM token_claims c JOIN unnest($1::bytea[], $2::text[]) AS s(key, token_id)
 				ON c.key = s.key AND c.token_id = s.token_id`, []any{keys, ids}})
