@@ -1,8 +1,9 @@
 // Package pgtest gives tests a real PostgreSQL and a fresh database per test:
-// SLUICE_TEST_DATABASE_URL when set, otherwise a throwaway cluster (initdb + pg_ctl from
-// /usr/lib/postgresql/*/bin) started once per test binary in a temporary directory, on a free
-// port of 127.0.0.1, and removed when the binary's tests end (call Main from TestMain). Where no
-// PostgreSQL exists the tests that need one skip, after one loud line.
+// SLUICE_TEST_DATABASE_URL when set, otherwise a throwaway cluster (a copy of an initdb kept
+// as a template per machine, see initData; postgres from /usr/lib/postgresql/*/bin) started
+// once per test binary in a temporary directory, on a free port of 127.0.0.1, and removed when
+// the binary's tests end (call Main from TestMain). Where no PostgreSQL exists the tests that
+// need one skip, after one loud line.
 package pgtest
 
 import (
