@@ -14,7 +14,7 @@ func TestBadgerConformance(t *testing.T) {
 	var mu sync.Mutex
 	dirs := map[store.Store]string{}
 	open := func(t *testing.T, dir string) store.Store {
-		s, err := store.Open(store.Options{Dir: dir, MasterKey: bytes.Repeat([]byte{7}, 32), Sizes: store.TestSizes})
+		s, err := store.Open(store.Options{Dir: dir, MasterKey: bytes.Repeat([]byte{7}, 32), Sizes: store.SizesAtTestScale})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -24,17 +24,17 @@ var ctx = context.Background()
 
 func testKey(b byte) []byte { return bytes.Repeat([]byte{b}, 32) }
 
-// TestSizes is Badger at test scale: each open allocates and zeroes its memtable arena and
+// SizesAtTestScale is Badger at test scale: each open allocates and zeroes its memtable arena and
 // caches, and page faults are most of a small vault's cost on a small VM. Tests of sizes, disk
 // use and memory set their own.
-var TestSizes = Sizes{MemTableBytes: 1 << 20, BlockCacheBytes: 1 << 20, IndexCacheBytes: 1 << 20}
+var SizesAtTestScale = Sizes{MemTableBytes: 1 << 20, BlockCacheBytes: 1 << 20, IndexCacheBytes: 1 << 20}
 
 // openAt opens the vault in dir: at test scale in tests, with the edge's sizes in benchmarks.
 func openAt(t testing.TB, dir string, key []byte) Store {
 	t.Helper()
 	opt := Options{Dir: dir, MasterKey: key}
 	if _, bench := t.(*testing.B); !bench {
-		opt.Sizes = TestSizes
+		opt.Sizes = SizesAtTestScale
 	}
 	s, err := Open(opt)
 	if err != nil {

@@ -1,8 +1,9 @@
 // Package pgtest gives tests a real PostgreSQL and a fresh database per test:
-// SLUICE_TEST_DATABASE_URL when set, otherwise a throwaway cluster (initdb + pg_ctl from
-// /usr/lib/postgresql/*/bin) started once per test binary in a temporary directory, on a free
-// port of 127.0.0.1, and removed when the binary's tests end (call Main from TestMain). Where no
-// PostgreSQL exists the tests that need one skip, after one loud line.
+// SLUICE_TEST_DATABASE_URL when set, otherwise a throwaway cluster (a copy of an initdb kept
+// as a template per machine, see initData; postgres from /usr/lib/postgresql/*/bin) started
+// once per test binary in a temporary directory, on a free port of 127.0.0.1, and removed when
+// the binary's tests end (call Main from TestMain). Where no PostgreSQL exists the tests that
+// need one skip, after one loud line.
 package pgtest
 
 import (
@@ -203,22 +204,38 @@ func startCluster() (*Cluster, error) {
 			return nil, err
 		}
 	}
-	if err := c.initData(); err != nil {
+	tmpl, err := c.initData()
+	if err != nil {
 		os.RemoveAll(dir)
 		return nil, err
 	}
-	for attempt := 0; ; attempt++ {
-		if c.port, err = freePort(); err == nil {
-			if err = c.Start(); err == nil {
-				return c, nil
-			}
-		}
-		if attempt == 2 {
-			break
+	err = c.startOnFreePort()
+	if err != nil && tmpl != "" {
+		// A template damaged since it was saved (a cleaner of old files in /tmp): a new one.
+		os.RemoveAll(tmpl)
+		os.RemoveAll(c.data)
+		if _, err = c.initData(); err == nil {
+			err = c.startOnFreePort()
 		}
 	}
-	os.RemoveAll(dir)
-	return nil, err
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	return c, nil
+}
+
+// startOnFreePort starts the server on a free port, trying three.
+func (c *Cluster) startOnFreePort() error {
+	var err error
+	for range 3 {
+		if c.port, err = freePort(); err == nil {
+			if err = c.Start(); err == nil {
+				return nil
+			}
+		}
+	}
+	return err
 }
 
 // command prepares one of the cluster's programs, as the postgres user when the process is

@@ -18,20 +18,21 @@ var initdbArgs = []string{"-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-s
 // initData fills c.data with a new cluster. initdb costs seconds of CPU and every test binary
 // of a `go test ./...` with PostgreSQL tests needs a cluster, so the first initdb on a machine
 // is kept as a template (per PostgreSQL build) and later clusters are copies of it. A template
-// that cannot be read or written costs only the copy: initdb runs as before.
-func (c *Cluster) initData() error {
+// that cannot be read or written costs only the copy: initdb runs as before. It returns the
+// template the data was copied from ("" after initdb).
+func (c *Cluster) initData() (copiedFrom string, err error) {
 	tmpl, err := templateDir(c.bin)
 	if err == nil && copyDir(tmpl, c.data) == nil {
-		return nil
+		return tmpl, nil
 	}
 	os.RemoveAll(c.data)
 	if out, err := c.command("initdb", append([]string{"-D", c.data}, initdbArgs...)...).CombinedOutput(); err != nil {
-		return fmt.Errorf("initdb: %v: %s", err, out)
+		return "", fmt.Errorf("initdb: %v: %s", err, out)
 	}
 	if tmpl != "" {
 		saveTemplate(c.data, tmpl)
 	}
-	return nil
+	return "", nil
 }
 
 // templateDir is where the template of the PostgreSQL in bin lives: under a hash of its
