@@ -37,6 +37,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		warmup   = fs.Duration("warmup", time.Second, "unmeasured warm-up before each run")
 		settle   = fs.Duration("settle", 2*time.Second, "at most this long waiting for the nodes to go idle around each run")
 		conc     = fs.Int("c", 16, "connections per node")
+		rate     = fs.Float64("rate", 0, "offered requests per second per node (0: each connection sends as soon as answered)")
 		timeout  = fs.Duration("timeout", 5*time.Minute, "hard limit for the whole run")
 		keep     = fs.Bool("keep", false, "keep the temporary directory (binary, logs)")
 		out      = fs.String("o", "", "also write the Markdown report to this file")
@@ -49,8 +50,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "pgload:", err)
 		return 2
 	}
-	if *duration <= 0 || *conc < 1 {
-		return fail(errors.New("-duration must be > 0 and -c ≥ 1"))
+	if *duration <= 0 || *conc < 1 || *rate < 0 {
+		return fail(errors.New("-duration must be > 0, -c ≥ 1 and -rate ≥ 0"))
 	}
 	if runtime.GOOS != "linux" {
 		return fail(errors.New("needs Linux"))
@@ -66,13 +67,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 	load := loadAverage()
 	started := time.Now().UTC()
 	samples, err := harness.RunPG(ctx, harness.PGOptions{Repo: repo, Go: *goCmd, DatabaseURL: *dbURL, Duration: *duration,
-		Warmup: *warmup, Settle: *settle, Concurrency: *conc, KeepDir: *keep, Log: stderr})
+		Warmup: *warmup, Settle: *settle, Concurrency: *conc, Rate: *rate, KeepDir: *keep, Log: stderr})
 	if err != nil {
 		return fail(err)
 	}
 	var md strings.Builder
-	fmt.Fprintf(&md, "Sluice on PostgreSQL vs Badger, %s, %d CPUs, %s, load average before %s, after %s; %d connections per node, %v per run\n\n",
-		started.Format(time.RFC3339), runtime.NumCPU(), runtime.Version(), load, loadAverage(), *conc, *duration)
+	offered := "each sending as soon as answered"
+	if *rate > 0 {
+		offered = fmt.Sprintf("%.0f requests/s offered per node", *rate)
+	}
+	fmt.Fprintf(&md, "Sluice on PostgreSQL vs Badger, %s, %d CPUs, %s, load average before %s, after %s; %d connections per node, %s, %v per run\n\n",
+		started.Format(time.RFC3339), runtime.NumCPU(), runtime.Version(), load, loadAverage(), *conc, offered, *duration)
 	writeTable(&md, samples)
 	writeGoals(&md, samples)
 	fmt.Fprint(stdout, md.String())

@@ -26,6 +26,7 @@ type PGOptions struct {
 	Warmup      time.Duration // unmeasured time before each run, on the same connections
 	Settle      time.Duration // at most this long waiting for the nodes to go idle around a run
 	Concurrency int           // connections per node
+	Rate        float64       // offered requests per second per node; 0: as fast as answered
 	KeepDir     bool
 	Log         io.Writer
 }
@@ -155,7 +156,7 @@ func RunPG(ctx context.Context, o PGOptions) ([]PGSample, error) {
 		var gens []*loadgen.Generator
 		var procs []*proc
 		for _, l := range r.loads {
-			g, err := loadgen.New(loadgen.Config{Addr: addrs[l.node], Concurrency: o.Concurrency, Requests: l.reqs, WantStatus: r.status, Timeout: 10 * time.Second})
+			g, err := loadgen.New(loadgen.Config{Addr: addrs[l.node], Concurrency: o.Concurrency, Rate: o.Rate, Requests: l.reqs, WantStatus: r.status, Timeout: 10 * time.Second})
 			if err != nil {
 				return nil, err
 			}

@@ -33,6 +33,11 @@ type Config struct {
 	Requests    []Request         // at least one
 	Timeout     time.Duration     // per request (default 10 s)
 	WantStatus  int               // a request counts as an error otherwise (default 200)
+	// Rate, when positive, is the offered load in requests per second over all workers: each
+	// worker sends on its own schedule (open loop) instead of as soon as its last answer came.
+	// Targets compared at one rate do the same work per second, so their CPU per request is
+	// comparable; flat out, the faster target spreads its fixed per-second costs thinner.
+	Rate float64
 }
 
 // Result is what one Run measured. Latencies holds only successful requests, sorted.
@@ -144,13 +149,22 @@ func (g *Generator) run(ctx context.Context, more func(time.Time) bool) Result {
 	start := time.Now()
 	var wg sync.WaitGroup
 	ends := make([]time.Time, len(g.workers))
+	var every time.Duration // between one worker's sends, at the offered rate
+	if g.cfg.Rate > 0 {
+		every = time.Duration(float64(len(g.workers)) / g.cfg.Rate * float64(time.Second))
+	}
 	for i, w := range g.workers {
 		w.n, w.errs, w.first, w.lat = 0, 0, nil, w.lat[:0]
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			end := start
+			next := start.Add(every * time.Duration(i) / time.Duration(len(g.workers))) // workers staggered
 			for ctx.Err() == nil && more(end) {
+				if every > 0 {
+					time.Sleep(time.Until(next))
+					next = next.Add(every)
+				}
 				end = w.once()
 			}
 			ends[i] = end
