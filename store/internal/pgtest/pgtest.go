@@ -9,6 +9,7 @@ package pgtest
 import (
 	"bytes"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"net"
@@ -27,6 +28,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // EnvURL names the variable that points the tests at an existing server (a role that may
@@ -111,6 +113,10 @@ func (a *adminConn) exec(q string) error {
 			a.conn = c
 		}
 		_, err := a.conn.Exec(ctx, q)
+		var pe *pgconn.PgError
+		if attempt == 1 && errors.As(err, &pe) && pe.Code == "42P04" {
+			return nil // duplicate_database: the first attempt created it before its connection broke
+		}
 		if err == nil || attempt == 1 || !a.conn.IsClosed() {
 			return err
 		}
