@@ -8,8 +8,6 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/sluice-edge/sluice/store/internal/pgtest"
 )
 
 // FuzzPostgresAuditRoundTrip: events of fuzzed text and time (in microseconds, as PostgreSQL
@@ -29,11 +27,7 @@ func FuzzPostgresAuditRoundTrip(f *testing.F) {
 		f.Add("token", "t", "detokenize", "px", "r", at.UnixMicro())
 	}
 	ctx := context.Background()
-	st, err := OpenPostgres(ctx, pgtest.Database(f), PostgresOptions{MasterKey: testKey(1)})
-	if err != nil {
-		f.Fatal(err)
-	}
-	defer st.Close()
+	st, _ := openTestPG(f)
 	var seq atomic.Int64
 	f.Fuzz(func(t *testing.T, entityType, entityID, operation, proxyID, reason string, micros int64) {
 		actor := fmt.Sprint("fuzz-", seq.Add(1)) // finds this call's events

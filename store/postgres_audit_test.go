@@ -9,8 +9,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-
-	"github.com/sluice-edge/sluice/store/internal/pgtest"
 )
 
 // TestPostgresAuditAllocationsPerCall: a proxied request's five detokenization events (ids,
@@ -22,11 +20,7 @@ func TestPostgresAuditAllocationsPerCall(t *testing.T) {
 		t.Skip("the race detector allocates, and drops sync.Pool entries at random")
 	}
 	ctx := context.Background()
-	st, err := OpenPostgres(ctx, pgtest.Database(t), PostgresOptions{MasterKey: testKey(1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st, _ := openTestPG(t)
 	evs := make([]Event, 5)
 	for i := range evs {
 		evs[i] = Event{EntityType: "token", EntityID: fmt.Sprint("0b7c1f0e-6b0e-4c65-8d2b-9d0a5b0e2f1", i), Operation: "detokenize",
@@ -49,16 +43,10 @@ func TestPostgresAuditAllocationsPerCall(t *testing.T) {
 // led by a caller that stayed, still happen once the lock goes, and later callers commit.
 func TestPostgresAuditCallerLeavingOnItsContextDoesNotStallTheOthers(t *testing.T) {
 	ctx := context.Background()
-	url := pgtest.Database(t)
-	st, err := OpenPostgres(ctx, url, PostgresOptions{MasterKey: testKey(1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	s := st.(*pgStore)
+	s, url := openTestPG(t)
 	unlock := lockEvents(t, url)
 	audit := func(ctx context.Context, id string) error {
-		return st.Audit(ctx, Event{EntityType: "token", EntityID: id, Operation: "detokenize"})
+		return s.Audit(ctx, Event{EntityType: "token", EntityID: id, Operation: "detokenize"})
 	}
 	results := make(chan error, 2)
 	go func() { results <- audit(ctx, "leader") }()
@@ -83,7 +71,7 @@ func TestPostgresAuditCallerLeavingOnItsContextDoesNotStallTheOthers(t *testing.
 		t.Fatal(err)
 	}
 	for id, want := range map[string]int{"leader": 1, "left": 0, "stayed": 1, "later": 1} {
-		if evs, _, err := st.Events(ctx, EventQuery{EntityID: id}); err != nil || len(evs) != want {
+		if evs, _, err := s.Events(ctx, EventQuery{EntityID: id}); err != nil || len(evs) != want {
 			t.Errorf("events of %s: %d (%v), want %d", id, len(evs), err, want)
 		}
 	}
@@ -125,13 +113,7 @@ func waitUnanswered(t *testing.T, s *pgStore, n int) {
 // call whose own events exceed it is refused before it joins a commit.
 func TestPostgresAuditCommitIsBoundedInBytes(t *testing.T) {
 	ctx := context.Background()
-	url := pgtest.Database(t)
-	st, err := OpenPostgres(ctx, url, PostgresOptions{MasterKey: testKey(1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	s := st.(*pgStore)
+	s, url := openTestPG(t)
 	ev := func(i int) Event {
 		return Event{EntityType: "token", EntityID: fmt.Sprintf("bounded-%03d", i), Operation: "detokenize"}
 	}
@@ -141,16 +123,16 @@ func TestPostgresAuditCommitIsBoundedInBytes(t *testing.T) {
 	s.audit.maxBytes = 3 * one.size()
 	var commits atomic.Int64
 	s.audit.onFlush = func() { commits.Add(1) }
-	if err := st.Audit(ctx, ev(1), ev(2), ev(3), ev(4)); !errors.Is(err, ErrInvalidInput) {
+	if err := s.Audit(ctx, ev(1), ev(2), ev(3), ev(4)); !errors.Is(err, ErrInvalidInput) {
 		t.Fatalf("a call over the bound: %v, want ErrInvalidInput", err)
 	}
 	unlock := lockEvents(t, url)
 	const n = 20
 	errs := make(chan error, n)
-	go func() { errs <- st.Audit(ctx, ev(0)) }()
+	go func() { errs <- s.Audit(ctx, ev(0)) }()
 	waitUnanswered(t, s, 1)
 	for i := 1; i < n; i++ {
-		go func() { errs <- st.Audit(ctx, ev(i)) }()
+		go func() { errs <- s.Audit(ctx, ev(i)) }()
 	}
 	waitUnanswered(t, s, n)
 	unlock()
@@ -162,7 +144,7 @@ func TestPostgresAuditCommitIsBoundedInBytes(t *testing.T) {
 	if c := commits.Load(); c < 1+(n-1+2)/3 {
 		t.Fatalf("%d commits for %d callers, at most 3 per commit", c, n)
 	}
-	page, _, err := st.Events(ctx, EventQuery{Size: 100, Operation: "detokenize"})
+	page, _, err := s.Events(ctx, EventQuery{Size: 100, Operation: "detokenize"})
 	if err != nil || len(page) != n {
 		t.Fatalf("%d of %d events stored (%v)", len(page), n, err)
 	}

@@ -36,17 +36,12 @@ func (c *statementCounter) SendBatch(ctx context.Context, b *pgx.Batch) pgx.Batc
 func TestPostgresCreateIsOneStatementUnlessTheIDIsTaken(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	st, err := OpenPostgres(ctx, pgtest.Database(t), PostgresOptions{MasterKey: testKey(1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	s := st.(*pgStore)
+	s, _ := openTestPG(t)
 	past := time.Now().Add(-time.Minute)
 	expired := card("expired", "4242424242424242")
 	expired.ExpiresAt = &past
 	for _, tok := range []*Token{expired, card("live", "4242424242424242")} {
-		if _, _, err := st.CreateToken(ctx, tok, false, Event{Operation: "create"}); err != nil {
+		if _, _, err := s.CreateToken(ctx, tok, false, Event{Operation: "create"}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -79,13 +74,7 @@ func TestPostgresCreateIsOneStatementUnlessTheIDIsTaken(t *testing.T) {
 func TestPostgresTokenLeavesNoClaimOrTermBehind(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	url := pgtest.Database(t)
-	st, err := OpenPostgres(ctx, url, PostgresOptions{MasterKey: testKey(1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	s := st.(*pgStore)
+	s, _ := openTestPG(t)
 	soon := time.Now().Add(300 * time.Millisecond)
 	for _, id := range []string{"deleted", "swept", "reused", "kept"} {
 		tok := card(id, "4242424242424242")
@@ -93,15 +82,15 @@ func TestPostgresTokenLeavesNoClaimOrTermBehind(t *testing.T) {
 		if id == "swept" || id == "reused" {
 			tok.ExpiresAt = &soon
 		}
-		if _, _, err := st.CreateToken(ctx, tok, false, Event{Operation: "create"}); err != nil {
+		if _, _, err := s.CreateToken(ctx, tok, false, Event{Operation: "create"}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := st.DeleteToken(ctx, "deleted", Event{Operation: "delete"}); err != nil {
+	if err := s.DeleteToken(ctx, "deleted", Event{Operation: "delete"}); err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(time.Until(soon))
-	if _, _, err := st.CreateToken(ctx, card("reused", "4242424242424242"), false, Event{Operation: "create"}); err != nil {
+	if _, _, err := s.CreateToken(ctx, card("reused", "4242424242424242"), false, Event{Operation: "create"}); err != nil {
 		t.Fatal(err)
 	}
 	s.sweep(0)

@@ -3,8 +3,6 @@ package store
 import (
 	"context"
 	"testing"
-
-	"github.com/sluice-edge/sluice/store/internal/pgtest"
 )
 
 // TestPostgresDedupeIgnoresAClaimOutlivingItsToken: token_claims has no foreign key, so a claim
@@ -17,12 +15,7 @@ import (
 func TestPostgresDedupeIgnoresAClaimOutlivingItsToken(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	st, err := OpenPostgres(ctx, pgtest.Database(t), PostgresOptions{MasterKey: testKey(1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	s := st.(*pgStore)
+	s, _ := openTestPG(t)
 	victim := card("victim-first", "4111111111111111")
 	victim.Fingerprint = "fp-victim"
 	// The claim of a token that is gone, left pointing at its id.
@@ -31,12 +24,12 @@ func TestPostgresDedupeIgnoresAClaimOutlivingItsToken(t *testing.T) {
 	}
 	other := card("customer-42", "5555555555554444")
 	other.Fingerprint = "fp-other"
-	if _, _, err := st.CreateToken(ctx, other, true, Event{Operation: "create"}); err != nil {
+	if _, _, err := s.CreateToken(ctx, other, true, Event{Operation: "create"}); err != nil {
 		t.Fatal(err)
 	}
 	again := card("victim-again", "4111111111111111")
 	again.Fingerprint = "fp-victim"
-	got, existed, err := st.CreateToken(ctx, again, true, Event{Operation: "create"})
+	got, existed, err := s.CreateToken(ctx, again, true, Event{Operation: "create"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +39,7 @@ func TestPostgresDedupeIgnoresAClaimOutlivingItsToken(t *testing.T) {
 	// The new token took the claim over: the value deduplicates to it from now on.
 	third := card("victim-third", "4111111111111111")
 	third.Fingerprint = "fp-victim"
-	if got, existed, err := st.CreateToken(ctx, third, true, Event{Operation: "create"}); err != nil || !existed || got.ID != "victim-again" {
+	if got, existed, err := s.CreateToken(ctx, third, true, Event{Operation: "create"}); err != nil || !existed || got.ID != "victim-again" {
 		t.Fatalf("deduplicating fp-victim again: %v (existed %v, %v), want victim-again", got, existed, err)
 	}
 }

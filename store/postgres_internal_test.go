@@ -20,13 +20,7 @@ import (
 func TestPostgresAuditReturnsAfterItsCommitGrouped(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	url := pgtest.Database(t)
-	st, err := OpenPostgres(ctx, url, PostgresOptions{MasterKey: testKey(1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	s := st.(*pgStore)
+	s, url := openTestPG(t)
 	var flushes atomic.Int64
 	s.audit.onFlush = func() { flushes.Add(1) }
 
@@ -49,7 +43,7 @@ func TestPostgresAuditReturnsAfterItsCommitGrouped(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := st.Audit(ctx, Event{EntityType: "token", EntityID: fmt.Sprint("t", i), Operation: "detokenize"}); err != nil {
+			if err := s.Audit(ctx, Event{EntityType: "token", EntityID: fmt.Sprint("t", i), Operation: "detokenize"}); err != nil {
 				t.Error(err)
 			}
 			returned.Add(1)
@@ -72,7 +66,7 @@ func TestPostgresAuditReturnsAfterItsCommitGrouped(t *testing.T) {
 	}
 	evs := 0
 	for q := (EventQuery{Size: 100, Operation: "detokenize"}); ; {
-		page, next, err := st.Events(ctx, q)
+		page, next, err := s.Events(ctx, q)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -92,12 +86,7 @@ func TestPostgresAuditReturnsAfterItsCommitGrouped(t *testing.T) {
 func TestPostgresSweepGivesSpaceBack(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	url := pgtest.Database(t)
-	st, err := OpenPostgres(ctx, url, PostgresOptions{MasterKey: testKey(1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st, url := openTestPG(t)
 	past := time.Now().Add(-time.Minute)
 	gone := card("gone", "4242424242424242")
 	gone.ExpiresAt, gone.Fingerprint = &past, "fp"
@@ -111,7 +100,7 @@ func TestPostgresSweepGivesSpaceBack(t *testing.T) {
 	}
 	st.Audit(ctx, Event{EntityType: "token", EntityID: "kept", Operation: "detokenize"})
 	time.Sleep(time.Until(kept.EphemeralUntil))
-	st.(*pgStore).sweep(24 * time.Hour)
+	st.sweep(24 * time.Hour)
 	conn, err := pgx.Connect(ctx, url)
 	if err != nil {
 		t.Fatal(err)
@@ -152,4 +141,16 @@ func TestPostgresAuditDefaultHasNoWindow(t *testing.T) {
 			}
 		})
 	}
+}
+
+// openTestPG opens a PostgreSQL store on a new database of its own, closed when tb ends.
+func openTestPG(tb testing.TB) (*pgStore, string) {
+	tb.Helper()
+	url := pgtest.Database(tb)
+	st, err := OpenPostgres(context.Background(), url, PostgresOptions{MasterKey: testKey(1)})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { st.Close() })
+	return st.(*pgStore), url
 }
