@@ -135,28 +135,6 @@ func (d *decoder) time() *time.Time {
 	return &t
 }
 
-// skipTime steps over a time (for a reader that does not need it): its presence byte and, when
-// present, two varints.
-func (d *decoder) skipTime() {
-	if len(d.b) == 0 {
-		d.err = true
-		return
-	}
-	present := d.b[0]
-	d.b = d.b[1:]
-	if present == 0 {
-		return
-	}
-	for range 2 {
-		n := varintLen(d.b)
-		if n == 0 {
-			d.err = true
-			return
-		}
-		d.b = d.b[n:]
-	}
-}
-
 // varintLen is the length of the varint that starts b (it ends at its first byte under 0x80),
 // 0 if b holds no valid one. Read a word at a time when b has eight bytes, as a record's times do.
 func varintLen(b []byte) int {
