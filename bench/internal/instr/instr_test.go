@@ -117,3 +117,36 @@ func TestWriteTableAndSaveLoad(t *testing.T) {
 		t.Fatalf("loaded %+v", got)
 	}
 }
+
+// TestRatioDenominatorPoolsThePassthroughsJSONWindows: the passthrough forwards the same 1 KB
+// JSON request in every JSON scenario, so its windows there are one sample: each ratio divides
+// by their median together, not by one scenario's — a scenario whose own windows ran low must
+// not fail Sluice on noise, one whose windows ran high must not pass it. BT-ENCRYPTED (another
+// request) keeps its own.
+func TestRatioDenominatorPoolsThePassthroughsJSONWindows(t *testing.T) {
+	r := results()
+	for i, c := range r.Counts {
+		switch {
+		case c.Target == Passthrough && c.Scenario == Tokens0:
+			r.Counts[i].Windows = []float64{31000, 31000, 31000}
+		case c.Target == Passthrough && c.Scenario == Tokens5:
+			r.Counts[i].PerRequest, r.Counts[i].Windows = 27000, []float64{27000, 30000, 30000}
+		}
+	}
+	r.Counts = append(r.Counts, Count{Target: Passthrough, Scenario: Encrypted, PerRequest: 33000, Windows: []float64{33000}})
+	if p, ok := r.PassthroughJSON(); !ok || p != 30500 {
+		t.Fatalf("pooled passthrough %v %v, want the median of 31,31,31,27,30,30 k = 30.5 k", p, ok)
+	}
+	vs := Evaluate(r, Default)
+	if !strings.Contains(vs[1].Measured, "83.0 k ÷ 30.5 k") || !vs[1].OK {
+		t.Fatalf("5 tokens divided by its own scenario's median: %v", vs[1])
+	}
+	if d, _ := r.denominator(Encrypted); d != 33000 {
+		t.Fatalf("BT-ENCRYPTED's denominator %v", d)
+	}
+	var b strings.Builder
+	WriteTable(&b, r)
+	if !strings.Contains(b.String(), "| 5 tokens | 27.0 k | 83.0 k | 2.72× |") || !strings.Contains(b.String(), "median 30.5 k") {
+		t.Fatalf("table:\n%s", b.String())
+	}
+}
