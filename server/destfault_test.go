@@ -208,21 +208,27 @@ func TestDestinationHeadersTricklePastTimeout(t *testing.T) {
 	}
 }
 
-// TestDestinationSlowSteadyBodyNotCapped: the body takes several times the destination timeout
-// to arrive but never pauses for long: it passes whole (no total cap on a body).
+// TestDestinationSlowSteadyBodyNotCapped: the body takes several times both the destination
+// timeout and the body idle timeout to arrive but never pauses for long: it passes whole (no
+// total cap on a body).
 func TestDestinationSlowSteadyBodyNotCapped(t *testing.T) {
 	t.Parallel()
-	const pieces, size = 30, 1024
+	const pieces, size = 40, 1024
 	dest := faultyDestination(t, func(c *net.TCPConn) {
 		fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n", pieces*size)
 		for i := range pieces {
-			time.Sleep(100 * time.Millisecond) // 3 s in all, the timeout 1 s; each pause well under the idle 1 s
+			time.Sleep(100 * time.Millisecond) // 4 s in all; each pause far under the idle timeout
 			if _, err := c.Write(bytes.Repeat([]byte{byte('a' + i%26)}, size)); err != nil {
 				return
 			}
 		}
 	})
-	e := faultEdge(t)
+	// An idle timeout of 2 s (not faultEdge's 1 s): a pause of 100 ms must not become one of a
+	// second when a loaded machine stalls the destination or the edge for a moment.
+	e := startEdge(t, func(c *Config) {
+		c.AllowPrivateDestinations, c.AllowHTTPDestinations = true, true
+		c.Timeouts.Destination, c.Timeouts.DestinationBodyIdle = time.Second, 2*time.Second
+	})
 	got := e.callProxy(dest)
 	if got.status != 200 || got.bodyErr != nil || len(got.body) != pieces*size {
 		t.Fatalf("caller saw %d, %d of %d bytes (%v)", got.status, len(got.body), pieces*size, got.bodyErr)
