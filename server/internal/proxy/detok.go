@@ -2,7 +2,6 @@ package proxy
 
 import (
 	"bytes"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -130,7 +129,7 @@ func (x *exchange) collect(src []byte, ec expr.Context) error {
 func (x *exchange) collectChecked(src []byte, ec expr.Context) error {
 	// New ids are gathered back to back in x.idBuf and become strings together when the scan
 	// ends: one allocation for all of them, and strings that share nothing with the reused buffer.
-	x.idBuf, x.idEnds, x.idHeads = x.idBuf[:0], x.idEnds[:0], x.idHeads[:0]
+	x.idBuf, x.idEnds = x.idBuf[:0], x.idEnds[:0]
 	defer x.addCollectedIDs()
 	_, err := x.renderer().Scan(src, ec, func(r expr.Ref) error {
 		switch r.Kind {
@@ -145,7 +144,6 @@ func (x *exchange) collectChecked(src []byte, ec expr.Context) error {
 				}
 				x.idBuf = append(x.idBuf, r.ID...)
 				x.idEnds = append(x.idEnds, len(x.idBuf))
-				x.idHeads = append(x.idHeads, idHead(r.ID))
 				x.env.wantObj = append(x.env.wantObj, false)
 				i = len(x.env.ids) + len(x.idEnds) - 1
 			}
@@ -167,26 +165,14 @@ func (x *exchange) collectChecked(src []byte, ec expr.Context) error {
 // collectedIndex is the position in x.env.ids that id will take, if the scan under way has
 // collected it already; -1 if not.
 func (x *exchange) collectedIndex(id []byte) int {
-	head := idHead(id)
 	start := 0
 	for j, end := range x.idEnds {
-		if x.idHeads[j] == head && end-start == len(id) && bytes.Equal(x.idBuf[start:end], id) {
+		if prev := x.idBuf[start:end]; len(prev) == len(id) && (len(id) == 0 || prev[0] == id[0]) && bytes.Equal(prev, id) {
 			return len(x.env.ids) + j
 		}
 		start = end
 	}
 	return -1
-}
-
-// idHead is id's first eight bytes as a word (zero-padded): ids with different heads differ, so
-// most of the ids a scan collected are told apart from a new one by one comparison.
-func idHead(id []byte) uint64 {
-	if len(id) >= 8 {
-		return binary.LittleEndian.Uint64(id)
-	}
-	var w [8]byte
-	copy(w[:], id)
-	return binary.LittleEndian.Uint64(w[:])
 }
 
 // addCollectedIDs appends the ids collect gathered to x.env.ids.
@@ -201,8 +187,7 @@ func (x *exchange) addCollectedIDs() {
 		start = end
 	}
 	clear(x.idBuf) // no token id stays in the pooled exchange
-	clear(x.idHeads)
-	x.idBuf, x.idEnds, x.idHeads = x.idBuf[:0], x.idEnds[:0], x.idHeads[:0]
+	x.idBuf, x.idEnds = x.idBuf[:0], x.idEnds[:0]
 }
 
 // detokenizeRequest resolves the expressions of the destination request's query, headers and

@@ -42,7 +42,6 @@ type exchange struct {
 	scratch        []byte        // the rendered body, until it is copied into the destination request
 	idBuf          []byte        // token ids collect found, back to back (see collect)
 	idEnds         []int         // where each id in idBuf ends
-	idHeads        []uint64      // each id's idHead
 	url            []byte        // the destination URL (destination, or the Footprint route)
 	restPath       []byte        // the path after /proxy: what a transform sees and may replace
 	basePath       string        // the destination base URL's path, without trailing slashes
@@ -122,7 +121,6 @@ func (x *exchange) reset() {
 		idBuf:       x.idBuf[:0],
 		keep:        x.keep[:0],
 		idEnds:      x.idEnds[:0],
-		idHeads:     x.idHeads[:0],
 		url:         x.url[:0],
 	}
 }
