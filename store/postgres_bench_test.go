@@ -27,6 +27,7 @@ func openPostgresB(b *testing.B, opt store.PostgresOptions) store.Store {
 func BenchmarkPostgresTokenCreate(b *testing.B) {
 	s := openPostgresB(b, store.PostgresOptions{})
 	var n atomic.Int64
+	b.ReportAllocs()
 	b.SetParallelism(8)
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
