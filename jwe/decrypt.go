@@ -211,8 +211,8 @@ func decrypt(compact []byte, lookup KeyLookup, cache *keyCache) (out []byte, alg
 	if !j.decodeParts() {
 		return nil, alg, ErrDecrypt
 	}
-	h, ok := parseHeader(j.dec[partHeader])
-	if !ok {
+	var h header
+	if !readHeader(j.dec[partHeader], &h) {
 		return nil, alg, ErrDecrypt
 	}
 	keyLen, ok := allowedAlgEnc(h.alg, h.enc)

@@ -1,0 +1,87 @@
+package jwe
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+// sdkHeaderSeeds are headers in and around the SDK shapes.
+func sdkHeaderSeeds() []string {
+	const x = "hSDwCYkwp1R0i33ctD73Wg2_Og0mOBr066SpjqqbTmo"
+	doc := `{"alg":"ECDH-ES","enc":"A256GCM","kid":"%K","epk":{"kty":"OKP","crv":"X25519","x":"%X"}}`
+	sorted := `{"alg":"ECDH-ES","enc":"A256GCM","epk":{"crv":"X25519","kty":"OKP","x":"%X"},"kid":"%K"}`
+	var out []string
+	for _, shape := range []string{doc, sorted} {
+		for _, kx := range [][2]string{
+			{gateShapeKID, x}, {"k", x}, {"", x}, {`a"b`, x}, {`a\"b`, x}, {"a\\u0041", x}, {"a\x01", x},
+			{"\xff\xfe", x}, {`","epk":{"kty":"OKP","crv":"X25519","x":"` + x, x},
+			{"k", x[:42]}, {"k", x + "A"}, {"k", x[:41] + `"}`}, {"k", x[:42] + `\`}, {`"},"kid":"k`, x},
+			{"k", strings.Repeat(" ", 43)},
+		} {
+			out = append(out, strings.NewReplacer("%K", kx[0], "%X", kx[1]).Replace(shape))
+		}
+	}
+	return append(out,
+		`{"alg":"ECDH-ES","enc":"A256GCM","kid":"k","epk":{"kty":"OKP","crv":"X25519","x":"`+x+`"},"kid":"k"}`,
+		`{"alg":"ECDH-ES","enc":"A256GCM","kid":"k","epk":{"kty":"OKP","crv":"X25519","x":"`+x+`"}} `,
+		`{"alg":"ECDH-ES","enc":"A128GCM","kid":"k","epk":{"kty":"OKP","crv":"X25519","x":"`+x+`"}}`,
+		`{"alg":"ECDH-ES","enc":"A256GCM","kid":"k","epk":{"kty":"RSA","crv":"X25519","x":"`+x+`"}}`,
+		`{"alg":"ECDH-ES","enc":"A256GCM","epk":{"crv":"X25519","kty":"OKP","x":"`+x+`"},"kix":"k"}`,
+		`{"alg":"ECDH-ES","enc":"A256GCM","epk":{"crv":"X25519","kty":"OKP","x":"`+x+`"},"kid":"k"`+"}\n",
+	)
+}
+
+// FuzzSDKHeaderAgreesWithParseHeader: whatever the SDK-shape shortcut accepts, the general
+// header parser accepts too and reads the same values from it.
+func FuzzSDKHeaderAgreesWithParseHeader(f *testing.F) {
+	for _, s := range sdkHeaderSeeds() {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		var fast header
+		if !sdkHeader(in, &fast) {
+			return
+		}
+		slow, ok := parseHeader(in)
+		if !ok {
+			t.Fatalf("shortcut accepted a header parseHeader refuses: %q", in)
+		}
+		if !headersEqual(fast, slow) {
+			t.Fatalf("shortcut read %+v, parseHeader %+v from %q", fast, slow, in)
+		}
+	})
+}
+
+func headersEqual(a, b header) bool {
+	same := func(p, q []byte) bool { return bytes.Equal(p, q) && (p == nil) == (q == nil) }
+	return same(a.alg, b.alg) && same(a.enc, b.enc) && same(a.kid, b.kid) && a.hasEPK == b.hasEPK &&
+		same(a.kty, b.kty) && same(a.crv, b.crv) && same(a.x, b.x) && same(a.y, b.y) && a.hasY == b.hasY &&
+		same(a.apu, b.apu) && same(a.apv, b.apv)
+}
+
+// TestSDKHeaderShortcutTakesTheSDKsHeaders: the headers the SDKs and the gate send are read
+// by the shortcut (a change that made it miss them would only show as lost instructions).
+func TestSDKHeaderShortcutTakesTheSDKsHeaders(t *testing.T) {
+	k := testKeys(t)
+	for _, tt := range []struct {
+		name, compact string
+		want          bool
+	}{
+		{"SDK order", testEncryptX25519(t, rawX25519(t, k.x25519), k.x25519.KID, x25519Opts{}, benchCard), true},
+		{"sorted (encoding/json)", sdkShapeJWE(t, gateKey(t), benchCard), true},
+		{"with apu", testEncryptX25519(t, rawX25519(t, k.x25519), k.x25519.KID, x25519Opts{apu: []byte("a")}, benchCard), false},
+		{"A128GCM", testEncryptX25519(t, rawX25519(t, k.x25519), k.x25519.KID, x25519Opts{enc: "A128GCM"}, benchCard), false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			j, ok := splitCompact([]byte(tt.compact))
+			if !ok || !j.decodeParts() {
+				t.Fatal("test JWE does not split and decode")
+			}
+			var h header
+			if ok := sdkHeader(j.dec[partHeader], &h); ok != tt.want {
+				t.Fatalf("shortcut took %s: %v, want %v", j.dec[partHeader], ok, tt.want)
+			}
+		})
+	}
+}
