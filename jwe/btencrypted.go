@@ -47,7 +47,11 @@ func parseBTEncrypted(v []byte, lookup KeyLookup, cache *keyCache) (out []byte, 
 	if !ok {
 		return nil, alg, ErrDecrypt
 	}
-	entries, single, ok := btEntries(raw)
+	var one [1]btEntry // the single form, read by sdkBTToken
+	entries, single := one[:], true
+	if one[0].typ, one[0].jwe, ok = sdkBTToken(raw); !ok {
+		entries, single, ok = btEntries(raw)
+	}
 	if !ok {
 		return nil, alg, ErrDecrypt
 	}

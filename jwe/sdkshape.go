@@ -74,3 +74,25 @@ func sdkHeader(b []byte, h *header) bool {
 
 // plainString reports whether s can stand between a JSON string's quotes as it is.
 func plainString(s []byte) bool { return indexStringSpecial(s) == len(s) }
+
+// sdkBTToken reads a decoded BT-ENCRYPTED value of the single form exactly as the SDKs write
+// it, {"type":"<type>","encrypted":"<JWE>"}, with a type of plain JSON string content. It
+// returns the spans btToken would: the type with its quotes, the JWE without.
+//
+// The JWE is taken to be everything up to the closing "} and is not checked here as a JSON
+// string: decrypt refuses, before it reads the header, any JWE with a byte other than
+// base64url and its four dots, and those bytes are plain JSON string content. So whatever is
+// decrypted through this shortcut, btEntries reads the same; whatever it refuses, btEntries
+// refuses or decrypt fails alike (ErrDecrypt, algorithm "other").
+func sdkBTToken(raw []byte) (typ, jwe span, ok bool) {
+	const open, between, end = `{"type":"`, `","encrypted":"`, `"}`
+	if len(raw) < len(open)+len(between)+len(end) || string(raw[:len(open)]) != open ||
+		string(raw[len(raw)-len(end):]) != end {
+		return typ, jwe, false
+	}
+	q := len(open) + indexStringSpecial(raw[len(open):len(raw)-len(end)]) // the type's closing quote
+	if q+len(between) > len(raw)-len(end) || string(raw[q:q+len(between)]) != between {
+		return typ, jwe, false
+	}
+	return span{len(open) - 1, q + 1}, span{q + len(between), len(raw) - len(end)}, true
+}

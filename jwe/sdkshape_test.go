@@ -85,3 +85,68 @@ func TestSDKHeaderShortcutTakesTheSDKsHeaders(t *testing.T) {
 		})
 	}
 }
+
+// FuzzSDKBTTokenAgreesWithBTEntries: whatever the single-form shortcut accepts, btEntries reads
+// as the same single token — unless the JWE holds a byte that decrypt refuses before it reads
+// the header (anything but base64url and four dots), which the shortcut leaves to decrypt.
+func FuzzSDKBTTokenAgreesWithBTEntries(f *testing.F) {
+	const jwe = "eyJhbGciOiJFQ0RILUVTIn0..c2x1aWNlLWdvbGQh.VO2Pn7Pa.wtC5amVyvF5iQvr7_MpfJw"
+	for _, s := range []string{
+		`{"type":"card_number","encrypted":"` + jwe + `"}`,
+		`{"type":"","encrypted":""}`,
+		`{"type":"a\"b","encrypted":"` + jwe + `"}`,
+		`{"type":"a\\","encrypted":"` + jwe + `"}`,
+		`{"type":"a` + "\x01" + `","encrypted":"` + jwe + `"}`,
+		`{"type":"\xff","encrypted":"` + jwe + `"}`,
+		`{"type":"card","encrypted":"` + jwe + `","type":"bank"}`,
+		`{"type":"card","encrypted":"` + jwe + `","encrypted":"` + jwe + `"}`,
+		`{"type":"card","encrypted":"a\u002eb"}`,
+		`{"type":"card","encrypted":"` + jwe + `"},"x":{"y":"z"}`,
+		`{"type":"card","encrypted":"` + jwe + `"} `,
+		`{"type":"card","encrypted":"` + jwe + "\x00\"}",
+		`{"type":"card","encrypted":"` + jwe,
+		`{"type":"card_number","encrypted":"`,
+		`{"type":"card_number","encrypted"}`,
+		`{"type":"x","encrypted":"}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		typ, jweSpan, ok := sdkBTToken(in)
+		if !ok {
+			return
+		}
+		if !base64URLAndDots(in[jweSpan.start:jweSpan.end]) {
+			if j, ok := splitCompact(in[jweSpan.start:jweSpan.end]); ok && j.decodeParts() {
+				t.Fatalf("shortcut left a JWE with a stray byte that decrypt does not refuse: %q", in)
+			}
+			return
+		}
+		entries, single, ok := btEntries(in)
+		if !ok || !single || len(entries) != 1 || entries[0].typ != typ || entries[0].jwe != jweSpan {
+			t.Fatalf("shortcut read type %v and JWE %v, btEntries %v %v %v from %q", typ, jweSpan, entries, single, ok, in)
+		}
+	})
+}
+
+func base64URLAndDots(b []byte) bool {
+	for _, c := range b {
+		if c != '.' && b64URLDec[0][c] == ^uint32(0) {
+			return false
+		}
+	}
+	return true
+}
+
+// TestSDKBTTokenShortcutTakesTheSDKsValues: the single-form value the SDKs and the gate send
+// is read by the shortcut.
+func TestSDKBTTokenShortcutTakesTheSDKsValues(t *testing.T) {
+	v := sdkShapeBTEncrypted(t, gateKey(t), "card_number", []byte(`"4242424242424242"`))
+	raw, ok := decodeAnyBase64([]byte(v))
+	if !ok {
+		t.Fatal("test value does not decode")
+	}
+	if _, _, ok := sdkBTToken(raw); !ok {
+		t.Fatalf("shortcut did not take %s", raw)
+	}
+}
