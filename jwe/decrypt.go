@@ -282,19 +282,32 @@ func decryptX25519(priv *ecdh.PrivateKey, h *header, j *compactJWE, keyLen int) 
 		return nil, false
 	}
 
+	var cek [32]byte
+	ok := deriveCEK(cek[:keyLen], z, h)
+	clear(z)
+	if !ok {
+		return nil, false
+	}
+	out, ok := openGCM(cek[:keyLen], j)
+	clear(cek[:])
+	return out, ok
+}
+
+// deriveCEK derives the content key from z with the Concat KDF, the header's enc as
+// AlgorithmID and its apu and apv, decoded, as the parties' info.
+func deriveCEK(cek, z []byte, h *header) bool {
+	if len(h.apu) == 0 && len(h.apv) == 0 { // the SDKs send neither: no buffers to clear
+		concatKDF(cek, z, h.enc, nil, nil)
+		return true
+	}
 	var apuBuf, apvBuf [maxHeaderDecoded / 2]byte
 	apu, ok1 := decodeParty(apuBuf[:], h.apu)
 	apv, ok2 := decodeParty(apvBuf[:], h.apv)
 	if !ok1 || !ok2 {
-		clear(z)
-		return nil, false
+		return false
 	}
-	var cek [32]byte
-	concatKDF(cek[:keyLen], z, h.enc, apu, apv)
-	clear(z)
-	out, ok := openGCM(cek[:keyLen], j)
-	clear(cek[:])
-	return out, ok
+	concatKDF(cek, z, h.enc, apu, apv)
+	return true
 }
 
 // decodeParty decodes an apu/apv value into dst; absent means empty.
