@@ -185,7 +185,13 @@ func (j *compactJWE) decodeParts() bool {
 	}
 	buf := make([]byte, size)
 	for i, p := range j.enc {
-		n, ok := decodeB64(buf, p, b64URLDec)
+		var n int
+		var ok bool
+		if i == partHeader {
+			n, ok = decodeHeader(buf, p)
+		} else {
+			n, ok = decodeB64(buf, p, b64URLDec)
+		}
 		if !ok {
 			return false
 		}

@@ -150,3 +150,51 @@ func TestSDKBTTokenShortcutTakesTheSDKsValues(t *testing.T) {
 		t.Fatalf("shortcut did not take %s", raw)
 	}
 }
+
+// FuzzDecodeHeaderAgreesWithDecodeB64: copying the start of an SDK header instead of decoding
+// it gives the bytes and the verdict of decoding it all, and writes nothing past the decoded size.
+func FuzzDecodeHeaderAgreesWithDecodeB64(f *testing.F) {
+	for _, s := range sdkHeaderSeeds() {
+		e := b64.EncodeToString([]byte(s))
+		f.Add([]byte(e))
+		f.Add([]byte(e[:len(e)-1]))
+		f.Add([]byte(e + "A"))
+		f.Add([]byte(e[:len(e)-1] + "_"))
+		f.Add([]byte(e[:96] + "*" + e[97:]))
+		f.Add([]byte(e[:51] + "j" + e[52:]))
+		f.Add([]byte(e[:95] + "j" + e[96:]))
+		f.Add([]byte(e[:52] + "=" + e[53:]))
+	}
+	for _, s := range sdkHeaderStarts {
+		f.Add([]byte(s.enc))
+		f.Add([]byte(s.enc[:len(s.enc)-1]))
+		f.Add([]byte(s.enc + "Q"))
+		f.Add([]byte(s.enc + "QR"))
+	}
+	f.Fuzz(func(t *testing.T, src []byte) {
+		size := b64DecodedLen(len(src))
+		want := make([]byte, size)
+		wn, wok := decodeB64(want, src, b64URLDec)
+		guard := bytes.Repeat([]byte{0xa5}, size+8)
+		n, ok := decodeHeader(guard[:size], src)
+		if ok != wok || ok && !bytes.Equal(guard[:n], want[:wn]) {
+			t.Fatalf("%q: decodeHeader %v %q, decodeB64 %v %q", src, ok, guard[:n], wok, want[:wn])
+		}
+		if !bytes.Equal(guard[size:], bytes.Repeat([]byte{0xa5}, 8)) {
+			t.Fatalf("%q: wrote past the decoded size", src)
+		}
+	})
+}
+
+// TestDecodeHeaderCopiesTheSDKsHeaderStarts: both SDK header shapes start with a copied run.
+func TestDecodeHeaderCopiesTheSDKsHeaderStarts(t *testing.T) {
+	for i, s := range sdkHeaderStarts {
+		if len(s.dec) < 39 || len(s.enc) != len(s.dec)/3*4 || !strings.HasPrefix(sdkHeaderShapes[i].before, s.dec) {
+			t.Errorf("shape %d starts with %q (%q)", i, s.dec, s.enc)
+		}
+	}
+	hdr := strings.SplitN(sdkShapeJWE(t, gateKey(t), benchCard), ".", 2)[0]
+	if !strings.HasPrefix(hdr, sdkHeaderStarts[1].enc) {
+		t.Fatalf("the sorted header %s does not start with %s", hdr, sdkHeaderStarts[1].enc)
+	}
+}
