@@ -10,6 +10,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"sync"
+	"sync/atomic"
 
 	jose "github.com/go-jose/go-jose/v4"
 )
@@ -100,9 +101,24 @@ func (d *Decrypter) Purge() {
 // are not retained), which the parsed keys hold anyway: a map lookup hashes
 // them in a few instructions where a SHA-256 of them costs a block.
 type keyCache struct {
-	mu  sync.RWMutex
-	max int
-	m   map[string]parsedKey
+	mu      sync.RWMutex
+	max     int
+	m       map[string]parsedKey
+	lastKID atomic.Pointer[string] // see kid
+}
+
+// kid returns b as a string for the lookup: the one made for the previous JWE when b is the
+// same key id, so that a client keeping to one key costs no allocation here.
+func (c *keyCache) kid(b []byte) string {
+	if c == nil {
+		return string(b)
+	}
+	if p := c.lastKID.Load(); p != nil && *p == string(b) {
+		return *p
+	}
+	s := string(b)
+	c.lastKID.Store(&s)
+	return s
 }
 
 // key returns the parsed form of der, from the cache or by parsing it.
@@ -227,7 +243,7 @@ func decrypt(compact []byte, lookup KeyLookup, cache *keyCache) (out []byte, alg
 	}
 	alg = algName(h.alg)
 
-	keyAlg, der, err := lookup(string(h.kid))
+	keyAlg, der, err := lookup(cache.kid(h.kid))
 	if err != nil {
 		return nil, alg, ErrDecrypt
 	}
