@@ -175,19 +175,24 @@ type compactJWE struct {
 	enc, dec [5][]byte
 }
 
-// splitCompact splits a compact JWE at its four dots, refusing any other number.
+// splitCompact splits a compact JWE into its five parts: header and encrypted key up to the
+// first two dots, then the IV, ciphertext and tag by the IV's and tag's fixed lengths
+// (ivEncodedLen, tagEncodedLen), with a dot after the IV and before the tag. A further dot is
+// left inside a part, where decodeParts refuses it (a dot is not base64url): whatever splits
+// and decodes had exactly four dots.
 func splitCompact(b []byte) (j compactJWE, ok bool) {
-	for n := range 4 {
+	for _, p := range [...]int{partHeader, partKey} {
 		i := bytes.IndexByte(b, '.')
 		if i < 0 {
 			return j, false
 		}
-		j.enc[n], b = b[:i], b[i+1:]
+		j.enc[p], b = b[:i], b[i+1:]
 	}
-	if bytes.IndexByte(b, '.') >= 0 {
+	tag := len(b) - tagEncodedLen
+	if tag < ivEncodedLen+2 || b[ivEncodedLen] != '.' || b[tag-1] != '.' {
 		return j, false
 	}
-	j.enc[4] = b
+	j.enc[partIV], j.enc[partCiphertext], j.enc[partTag] = b[:ivEncodedLen], b[ivEncodedLen+1:tag-1], b[tag:]
 	return j, true
 }
 
