@@ -292,9 +292,11 @@ func decryptX25519(priv *ecdh.PrivateKey, h *header, j *compactJWE, keyLen int) 
 		len(h.x) != 43 || len(j.enc[partKey]) != 0 {
 		return nil, false
 	}
-	var x [32]byte
-	if n, ok := decodeB64(x[:], h.x, b64URLDec); !ok || n != len(x) {
-		return nil, false
+	x := h.xKey
+	if !h.xDecoded {
+		if n, ok := decodeB64(x[:], h.x, b64URLDec); !ok || n != len(x) {
+			return nil, false
+		}
 	}
 	epk, err := ecdh.X25519().NewPublicKey(x[:])
 	if err != nil {

@@ -20,6 +20,9 @@ type header struct {
 	kty, crv, x, y []byte
 	hasY           bool
 	apu, apv       []byte
+	// xKey is x decoded when xDecoded: the SDK shortcut (sdkHeader) checks x by decoding it.
+	xKey     [32]byte
+	xDecoded bool
 }
 
 // parseHeader parses and checks a decoded protected header: a JSON object with

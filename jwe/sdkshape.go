@@ -69,8 +69,9 @@ func readHeader(b []byte, h *header) bool {
 	return ok
 }
 
-// sdkHeader reads b into h if it is one of sdkHeaderShapes with a non-empty kid, and x and
-// kid are plain JSON string content (no quote, backslash or control byte).
+// sdkHeader reads b into h if it is one of sdkHeaderShapes with a non-empty kid of plain
+// JSON string content (no quote, backslash or control byte) and an x that decodes to an
+// X25519 key (base64url is plain string content), which it keeps in h.xKey.
 func sdkHeader(b []byte, h *header) bool {
 	for i := range sdkHeaderShapes {
 		s := &sdkHeaderShapes[i]
@@ -86,15 +87,16 @@ func sdkHeader(b []byte, h *header) bool {
 		if string(b[mid:mid+len(s.between)]) != s.between {
 			continue
 		}
-		hole1, hole2 := b[first:mid], b[mid+len(s.between):len(b)-len(s.after)]
-		if !plainString(hole1) || !plainString(hole2) {
+		x, kid := b[first:mid], b[mid+len(s.between):len(b)-len(s.after)]
+		if !s.xFirst {
+			x, kid = kid, x
+		}
+		var key [32]byte
+		if n, ok := decodeB64(key[:], x, b64URLDec); !ok || n != len(key) || !plainString(kid) {
 			continue
 		}
-		x, kid := hole1, hole2
-		if !s.xFirst {
-			x, kid = hole2, hole1
-		}
-		*h = header{alg: sdkAlg, enc: sdkEnc, kid: kid, hasEPK: true, kty: sdkKty, crv: sdkCrv, x: x}
+		*h = header{alg: sdkAlg, enc: sdkEnc, kid: kid, hasEPK: true, kty: sdkKty, crv: sdkCrv, x: x,
+			xKey: key, xDecoded: true}
 		return true
 	}
 	return false

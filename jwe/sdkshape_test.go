@@ -50,6 +50,10 @@ func FuzzSDKHeaderAgreesWithParseHeader(f *testing.F) {
 		if !headersEqual(fast, slow) {
 			t.Fatalf("shortcut read %+v, parseHeader %+v from %q", fast, slow, in)
 		}
+		var key [32]byte
+		if n, ok := decodeB64(key[:], fast.x, b64URLDec); !fast.xDecoded || !ok || n != 32 || key != fast.xKey {
+			t.Fatalf("shortcut kept x %x (%v), decoding it gives %x (%v, %d bytes)", fast.xKey, fast.xDecoded, key, ok, n)
+		}
 	})
 }
 
