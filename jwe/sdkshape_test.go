@@ -202,3 +202,22 @@ func TestDecodeHeaderCopiesTheSDKsHeaderStarts(t *testing.T) {
 		t.Fatalf("the sorted header %s does not start with %s", hdr, sdkHeaderStarts[1].enc)
 	}
 }
+
+// TestParseBTEncryptedSDKShapeAllocs keeps the gate's BT-ENCRYPTED value to its allocations:
+// the decoded value, the output and a cached X25519 decryption's (maxX25519Allocs).
+func TestParseBTEncryptedSDKShapeAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts differ under -race")
+	}
+	kp := gateKey(t)
+	v := []byte(sdkShapeBTEncrypted(t, kp, "card_number", []byte(`"4242424242424242"`)))
+	d := NewDecrypter(newLookup(kp).lookup, 8)
+	allocs := testing.AllocsPerRun(100, func() {
+		if _, err := d.ParseBTEncrypted(v); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs > 2+maxX25519Allocs {
+		t.Fatalf("SDK-shaped BT-ENCRYPTED: %v allocs, budget %d", allocs, 2+maxX25519Allocs)
+	}
+}
