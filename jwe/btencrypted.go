@@ -202,7 +202,7 @@ func decodeAnyBase64(v []byte) ([]byte, bool) {
 	if pad > 0 && (len(v)+pad)%4 != 0 {
 		return nil, false
 	}
-	out := make([]byte, b64DecodedLen(len(v))+8) // +8: the last block's store (decodeB64Blocks)
+	out := make([]byte, b64DecodedLen(len(v)))
 	n, ok := decodeB64(out, v, b64StdDec)
 	if !ok {
 		n, ok = decodeB64(out, v, b64URLDec)

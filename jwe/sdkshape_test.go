@@ -135,7 +135,7 @@ func FuzzSDKBTTokenAgreesWithBTEntries(f *testing.F) {
 
 func base64URLAndDots(b []byte) bool {
 	for _, c := range b {
-		if c != '.' && b64URLDec.val[0][c] == ^uint32(0) {
+		if c != '.' && b64URLDec[0][c] == ^uint32(0) {
 			return false
 		}
 	}
