@@ -114,7 +114,9 @@ func (x *exchange) reset() {
 	clear(x.url) // the caller's path and query, which may name token ids
 	clear(x.restPath)
 	clear(x.keep) // a detokenized query
-	clear(x.body) // the caller's body may carry card data of its own
+	// x.body is not wiped: it holds the caller's body as sent, no detokenized value, and
+	// fasthttp keeps the same bytes in its pooled request buffers (rendered plaintext is in
+	// scratch, wiped above).
 	body := x.body[:0]
 	if cap(body) > maxOwnBody {
 		body = nil
