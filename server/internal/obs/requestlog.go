@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"log/slog"
 	"strconv"
-	"sync"
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
@@ -43,14 +42,8 @@ func LogRequest(ctx context.Context, log *slog.Logger, buf *BufferedLog, l *Requ
 		log.LogAttrs(ctx, slog.LevelInfo, "request", l.attrs()...)
 		return
 	}
-	bp := lineBufs.Get().(*[]byte)
-	b := appendRequestLine((*bp)[:0], l.Start.Add(l.Duration), l)
-	buf.writeLine(l.Conn, b)
-	*bp = b
-	lineBufs.Put(bp)
+	buf.writeRequestLine(l, l.Start.Add(l.Duration))
 }
-
-var lineBufs = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
 
 func (l *RequestLine) attrs() []slog.Attr {
 	a := []slog.Attr{
