@@ -362,7 +362,7 @@ func mapErr(err error) error {
 
 // auditLog is where Audit writes when the vault is on disk: the journal (store/internal/journal).
 type auditLog interface {
-	Append(evs []Event) error
+	AppendValid(evs []Event) error // evs checked by checkEvents
 	Iter(start string) *journal.Iter
 	DropBefore(cutoff time.Time) error
 	Close() error
@@ -417,7 +417,7 @@ func (s *badgerStore) Audit(ctx context.Context, evs ...Event) error {
 		}
 	}
 	if s.journal != nil {
-		return journalErr(s.journal.Append(evs))
+		return journalErr(s.journal.AppendValid(evs)) // checkEvents checked every string
 	}
 	return s.write(func(txn *badger.Txn) error { return putEvents(txn, evs...) })
 }

@@ -50,8 +50,8 @@ func checkEvents(evs []Event) error {
 }
 
 func sameButEntityID(a, b *Event) bool {
-	return a.EntityType == b.EntityType && a.Operation == b.Operation && a.Actor == b.Actor &&
-		a.ProxyID == b.ProxyID && a.Reason == b.Reason
+	return journal.SameString(a.EntityType, b.EntityType) && journal.SameString(a.Operation, b.Operation) &&
+		journal.SameString(a.Actor, b.Actor) && journal.SameString(a.ProxyID, b.ProxyID) && journal.SameString(a.Reason, b.Reason)
 }
 
 // checkWrite refuses a mutation of the record id whose event or id a backend could not keep.

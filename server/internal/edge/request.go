@@ -65,6 +65,10 @@ func ReadBody(rc *fasthttp.RequestCtx, limit int64) ([]byte, error) {
 		if int64(len(b)) > limit {
 			return nil, ErrTooLarge
 		}
+		if r != nil && len(b) != cl {
+			// Cut short: fasthttp's Body swallows the read error and answers its text.
+			return nil, NewProblem(http.StatusBadRequest, "could not read the request body")
+		}
 		return b, nil
 	}
 	b, err := io.ReadAll(io.LimitReader(r, limit+1))

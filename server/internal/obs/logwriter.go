@@ -69,6 +69,25 @@ func (b *BufferedLog) writeLine(conn uint64, p []byte) {
 	b.writeShard(1+int(conn%(logShards-1)), p)
 }
 
+// lineRoom is the room a shard keeps for one request line encoded into it: a usual line is a
+// few hundred bytes; a longer one grows the shard's buffer and goes out at once.
+const lineRoom = 2 << 10
+
+// writeRequestLine encodes l, ending at now, straight into its connection's shard (under the
+// shard's lock): no line buffer of its own, no copy.
+func (b *BufferedLog) writeRequestLine(l *RequestLine, now time.Time) {
+	s := &b.shards[1+int(l.Conn%(logShards-1))]
+	s.mu.Lock()
+	if cap(s.buf)-len(s.buf) < lineRoom {
+		b.flushShard(s)
+	}
+	s.buf = appendRequestLine(s.buf, now, l)
+	if len(s.buf) > shardBytes {
+		b.flushShard(s)
+	}
+	s.mu.Unlock()
+}
+
 func (b *BufferedLog) writeShard(i int, p []byte) (int, error) {
 	s := &b.shards[i]
 	s.mu.Lock()

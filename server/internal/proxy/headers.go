@@ -291,7 +291,32 @@ func anyHeader(h *fasthttp.ResponseHeader, match func([]byte) bool) bool {
 	return false
 }
 
+// dropResponseHeader reports whether the destination's header k goes (conn: its Connection
+// header's value). Without a Connection list only a name of a length in responseDropLengths can
+// go: most names are told apart by their length alone (FuzzDropResponseHeaderLengthFilter).
 func dropResponseHeader(k, conn []byte) bool {
+	if len(conn) == 0 && (len(k) >= 64 || responseDropLengths&(1<<len(k)) == 0) {
+		return false
+	}
+	return dropResponseHeaderAny(k, conn)
+}
+
+// responseDropLengths has bit n set when dropResponseHeaderAny may drop a name of n bytes
+// without a Connection list: the hop-by-hop names' lengths and BT-PROXY-DESTINATION-STATUS's
+// (Content-Length and Transfer-Encoding, kept, are the only names of theirs).
+var responseDropLengths = func() (m uint64) {
+	for n, names := range hopByHop {
+		for _, h := range names {
+			if !equalFoldSameLen(h, "Content-Length") && !equalFoldSameLen(h, "Transfer-Encoding") {
+				m |= 1 << n
+			}
+		}
+	}
+	return m | 1<<len(edge.HeaderDestinationStatus)
+}()
+
+// dropResponseHeaderAny is dropResponseHeader for any name, compared in full.
+func dropResponseHeaderAny(k, conn []byte) bool {
 	if equalFoldSameLen(k, "Content-Length") || equalFoldSameLen(k, "Transfer-Encoding") {
 		return false
 	}

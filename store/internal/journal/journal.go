@@ -53,6 +53,7 @@ type Journal struct {
 	freeBufs []batchBufs
 	closed   bool
 	plain    []byte // scratch for one record's plaintext
+	validIDs bool   // the entity ids of the events being encoded are valid UTF-8 (AppendValid)
 	stamp    []byte // scratch for a formatted created_at
 	second   secondStamp
 	key      [KeyLen]byte
@@ -177,6 +178,16 @@ func (j *Journal) files() ([]int, error) {
 // written together by the first of them once it finishes — one write(2) for many requests under
 // load, and no waiting at all for a lone caller.
 func (j *Journal) Append(evs []Event) error {
+	return j.append(evs, false)
+}
+
+// AppendValid is Append for events whose entity ids the caller has checked are valid UTF-8
+// (the store's checkEvents): encode does not check them again for the short form.
+func (j *Journal) AppendValid(evs []Event) error {
+	return j.append(evs, true)
+}
+
+func (j *Journal) append(evs []Event, validIDs bool) error {
 	if len(evs) == 0 {
 		return nil
 	}
@@ -214,7 +225,10 @@ func (j *Journal) Append(evs []Event) error {
 		b = j.newBatch()
 		j.filling = b
 	}
-	if err := j.encode(b, evs, now); err != nil {
+	j.validIDs = validIDs
+	err := j.encode(b, evs, now)
+	j.validIDs = false
+	if err != nil {
 		j.mu.Unlock()
 		return err
 	}
@@ -422,7 +436,7 @@ func (j *Journal) encode(b *batch, evs []Event, now time.Time) error {
 		// Short only for valid UTF-8: a full event's JSON turns invalid bytes into U+FFFD, and
 		// both forms must read back alike.
 		if i > 0 && sameButEntity(ev, &evs[0]) && len(ev.EntityID) <= 0xffff &&
-			(PlainASCII(ev.EntityID) || utf8.ValidString(ev.EntityID)) {
+			(j.validIDs || PlainASCII(ev.EntityID) || utf8.ValidString(ev.EntityID)) {
 			plain = append(plain, 0, 0) // short: as the first event, with this entity id
 			plain = binary.BigEndian.AppendUint16(plain, uint16(len(ev.EntityID)))
 			plain = append(plain, ev.EntityID...)
@@ -567,13 +581,13 @@ func (j *Journal) decode(rec []byte, dst []Event) ([]Event, error) {
 // sameButEntity reports whether a and b are the same event but for their ids and entity ids.
 // The events of one request share their strings and time: those compare without a call.
 func sameButEntity(a, b *Event) bool {
-	return sameString(a.EntityType, b.EntityType) && sameString(a.Operation, b.Operation) &&
-		sameString(a.Actor, b.Actor) && sameString(a.ProxyID, b.ProxyID) && sameString(a.Reason, b.Reason) &&
+	return SameString(a.EntityType, b.EntityType) && SameString(a.Operation, b.Operation) &&
+		SameString(a.Actor, b.Actor) && SameString(a.ProxyID, b.ProxyID) && SameString(a.Reason, b.Reason) &&
 		(a.CreatedAt == b.CreatedAt || a.CreatedAt.Equal(b.CreatedAt))
 }
 
-// sameString is a == b, told by their memory when they share it.
-func sameString(a, b string) bool {
+// SameString is a == b, told by their memory when they share it (without a call).
+func SameString(a, b string) bool {
 	return len(a) == len(b) && (unsafe.StringData(a) == unsafe.StringData(b) || a == b)
 }
 
