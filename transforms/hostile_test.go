@@ -67,7 +67,9 @@ func TestCallTreeWithoutLoopIsStoppedByCallTimeout(t *testing.T) {
 // run — as with wazero's own per-iteration check, measured the same way.
 func TestRunawayGuestsOnEveryCPUDoNotBlockTheRuntime(t *testing.T) {
 	guests := runtime.GOMAXPROCS(0) + 1
-	e := newEngine(t, Config{CallTimeout: time.Second, MaxInstances: guests})
+	// The guests burn every CPU until the timeout: 500 ms is ample for the collection to start
+	// once they all run (it starts as soon as they are seen running, not after a fixed pause).
+	e := newEngine(t, Config{CallTimeout: 500 * time.Millisecond, MaxInstances: guests})
 	id := compile(t, e, testdata(t, "loop"))
 	var wg sync.WaitGroup
 	for i := 0; i < guests; i++ {
@@ -79,7 +81,7 @@ func TestRunawayGuestsOnEveryCPUDoNotBlockTheRuntime(t *testing.T) {
 			}
 		}()
 	}
-	time.Sleep(50 * time.Millisecond) // the guests are running
+	waitFor(t, func() bool { return e.Stats().Calls == uint64(guests) }) // the guests are running
 	gcStart := time.Now()
 	runtime.GC() // needs every goroutine at a safe point
 	t.Logf("collection took %v", time.Since(gcStart))
