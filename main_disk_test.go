@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sluice-edge/sluice/store"
 )
 
 // mountSmallFS mounts a tmpfs of size bytes for the test, or skips it when that is not
@@ -118,7 +120,10 @@ func TestFullDiskRefusesWritesThenRecovers(t *testing.T) {
 	mnt := mountSmallFS(t, 256<<20)
 	dataDir := filepath.Join(mnt, "data")
 	ballast := filepath.Join(mnt, "ballast")
-	writeBallast(t, ballast, 32<<20)
+	// The ballast leaves room for a few MiB of tokens over the 80 MiB reserve and Badger's files:
+	// more than a memtable (so a flush runs on the shrinking disk), few enough that reading every
+	// acknowledged token back twice stays cheap.
+	writeBallast(t, ballast, 96<<20)
 	conf := filepath.Join(t.TempDir(), "sluice.yaml")
 	os.WriteFile(conf, []byte("storage:\n  reserve_bytes: 83886080\n"), 0o600) // 80 MiB
 	env := []string{masterEnv(7), "SLUICE_ADMIN_KEY=" + adminKey, "SLUICE_DATA_DIR=" + dataDir, "SLUICE_CONFIG=" + conf}
@@ -176,6 +181,9 @@ func TestFullDiskRefusesWritesThenRecovers(t *testing.T) {
 		t.Fatalf("%d creates refused, %d acknowledged: the disk never got low", refused.Load(), len(tokens))
 	}
 	t.Logf("%d tokens acknowledged before the reserve was reached", len(tokens))
+	if memtable := store.DefaultSizes().MemTableBytes; int64(len(tokens))<<16 <= memtable {
+		t.Fatalf("only %d tokens of 64 KiB acknowledged: less than one %d-byte memtable before the reserve", len(tokens), memtable)
+	}
 	if st, why := p.readyz(t); st != 503 || !strings.Contains(why, "below the reserve") {
 		t.Fatalf("/readyz on a full disk: %d %s", st, why)
 	}

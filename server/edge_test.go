@@ -49,7 +49,7 @@ const testAdminKey = "key_test_admin_0123456789abcdefghijklmnopqrstuvwxyz"
 func startEdge(t *testing.T, mod ...func(*Config)) *testEdge {
 	t.Helper()
 	cfg := Defaults()
-	cfg.DataDir = t.TempDir()
+	cfg.DataDir = edgeDataDir(t)
 	cfg.MasterKey = bytes.Repeat([]byte{0x42}, 32)
 	cfg.AdminKey = testAdminKey
 	logs := &syncBuffer{}

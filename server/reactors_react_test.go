@@ -194,7 +194,7 @@ func TestReactBlockedDestinationFailsAlone(t *testing.T) {
 	e := reactEdge(t, p)
 	k := e.adminKey
 	card := e.token(k, map[string]any{"type": "card_number", "data": "4242424242424242"})
-	wasm := base64.StdEncoding.EncodeToString(testwasm.Example(t, "charge-card"))
+	wasm := e.upload(k, testwasm.Example(t, "charge-card")) // one upload: three reactors run it
 	args := map[string]any{"args": map[string]any{"card": map[string]any{"number": "{{ " + card + " }}"}, "amount": 5}}
 	for _, url := range []string{"https://169.254.169.254/charges", "http://" + strings.TrimPrefix(p.srv.URL, "https://") + "/charges"} {
 		bad := e.newReactor(k, "blocked", wasm, map[string]string{"CHARGE_URL": url})

@@ -18,7 +18,7 @@ import (
 // bounds, and the next call on the same Engine succeeds.
 
 func TestInfiniteLoopIsStoppedByCallTimeout(t *testing.T) {
-	const timeout = 10 * time.Millisecond // 100 loops, each burning a CPU until stopped
+	const timeout = 5 * time.Millisecond // 100 loops, each burning a CPU until stopped
 	e := newEngine(t, Config{CallTimeout: timeout})
 	id := compile(t, e, testdata(t, "loop"))
 	// The bound is about stopping, not speed: a loop left running would take forever; the time a
@@ -67,7 +67,9 @@ func TestCallTreeWithoutLoopIsStoppedByCallTimeout(t *testing.T) {
 // run — as with wazero's own per-iteration check, measured the same way.
 func TestRunawayGuestsOnEveryCPUDoNotBlockTheRuntime(t *testing.T) {
 	guests := runtime.GOMAXPROCS(0) + 1
-	e := newEngine(t, Config{CallTimeout: time.Second, MaxInstances: guests})
+	// The guests burn every CPU until the timeout: 500 ms is ample for the collection to start
+	// once they all run (it starts as soon as they are seen running, not after a fixed pause).
+	e := newEngine(t, Config{CallTimeout: 500 * time.Millisecond, MaxInstances: guests})
 	id := compile(t, e, testdata(t, "loop"))
 	var wg sync.WaitGroup
 	for i := 0; i < guests; i++ {
@@ -79,7 +81,7 @@ func TestRunawayGuestsOnEveryCPUDoNotBlockTheRuntime(t *testing.T) {
 			}
 		}()
 	}
-	time.Sleep(50 * time.Millisecond) // the guests are running
+	waitFor(t, func() bool { return e.Stats().Calls == uint64(guests) }) // the guests are running
 	gcStart := time.Now()
 	runtime.GC() // needs every goroutine at a safe point
 	t.Logf("collection took %v", time.Since(gcStart))
@@ -100,9 +102,9 @@ func TestCallerDeadlineShorterThanCallTimeout(t *testing.T) {
 }
 
 func TestMemoryGrowthIsCappedAndHostRSSBounded(t *testing.T) {
-	// 16 MiB per instance: each call grows its memory step by step to the cap (copying it as it
+	// 8 MiB per instance: each call grows its memory step by step to the cap (copying it as it
 	// grows) and dirties all of it, so the cap sets the test's cost; the bound below scales with it.
-	e := newEngine(t, Config{MemoryLimitPages: 256, PoolSize: 1, MaxInstances: 2, CallTimeout: time.Minute}) // about memory, not time
+	e := newEngine(t, Config{MemoryLimitPages: 128, PoolSize: 1, MaxInstances: 2, CallTimeout: time.Minute}) // about memory, not time
 	id := compile(t, e, testdata(t, "grow"))
 	runtime.GC()
 	debug.FreeOSMemory()
@@ -115,9 +117,9 @@ func TestMemoryGrowthIsCappedAndHostRSSBounded(t *testing.T) {
 	}
 	runtime.GC()
 	debug.FreeOSMemory()
-	// 30 runs each dirty 16 MiB: without the cap and the discarding of
-	// instances RSS would grow by ~480 MiB. Allow a few live instances.
-	if grew := rssBytes(t) - before; grew > 100<<20 {
+	// 30 runs each dirty 8 MiB: without the cap and the discarding of
+	// instances RSS would grow by ~240 MiB. Allow a few live instances.
+	if grew := rssBytes(t) - before; grew > 50<<20 {
 		t.Fatalf("RSS grew by %d MiB over 30 memory-exhausting calls", grew>>20)
 	}
 	assertEngineWorks(t, e)

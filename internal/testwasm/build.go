@@ -112,19 +112,14 @@ func buildCached(dir string) ([]byte, error) {
 // sourceHash names one build: the toolchain, the module files, and the Go files of every package
 // of this module the guest depends on (as `go list -deps` sees them for wasip1).
 func sourceHash(root, dir string) (string, error) {
-	cmd := exec.Command("go", "list", "-deps", "-f", "{{if not .Standard}}{{.Dir}}{{end}}", "./"+dir)
-	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	list, err := cmd.Output()
+	dirs, err := guestDeps(root, dir)
 	if err != nil {
-		return "", fmt.Errorf("testwasm: listing %s: %v\n%s", dir, err, stderr.String())
+		return "", err
 	}
 	h := sha256.New()
 	fmt.Fprintf(h, "%s %s %s\n", runtime.Version(), os.Getenv("GOFLAGS"), dir)
 	files := []string{filepath.Join(root, "go.mod"), filepath.Join(root, "go.sum")}
-	for _, d := range strings.Fields(string(list)) {
+	for _, d := range dirs {
 		goFiles, _ := filepath.Glob(filepath.Join(d, "*.go"))
 		files = append(files, goFiles...)
 	}
@@ -145,6 +140,56 @@ func sourceHash(root, dir string) (string, error) {
 		}
 	}
 	return hex.EncodeToString(h.Sum(nil)[:12]), nil
+}
+
+// listed maps a package directory to the directories of the non-standard packages it builds
+// from, itself included, for every guest one `go list` has seen.
+var listed = map[string][]string{}
+
+// guestDeps is the directories dir builds from. Its first call lists every example with dir in
+// one `go list` (each costs a tenth of a second of CPU, and a test binary builds several).
+func guestDeps(root, dir string) ([]string, error) {
+	mu.Lock()
+	defer mu.Unlock()
+	abs := filepath.Join(root, dir)
+	if deps, ok := listed[abs]; ok {
+		return deps, nil
+	}
+	patterns := []string{"./" + dir}
+	if fi, err := os.Stat(filepath.Join(root, "examples")); err == nil && fi.IsDir() {
+		patterns = append(patterns, "./examples/...")
+	}
+	args := append([]string{"list", "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}\t{{.Dir}}\t{{join .Deps \" \"}}{{end}}"}, patterns...)
+	cmd := exec.Command("go", args...)
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("testwasm: listing %s: %v\n%s", dir, err, stderr.String())
+	}
+	type pkg struct{ dir, deps string }
+	pkgs := map[string]pkg{} // by import path
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		if f := strings.SplitN(line, "\t", 3); len(f) == 3 {
+			pkgs[f[0]] = pkg{f[1], f[2]}
+		}
+	}
+	for _, p := range pkgs {
+		dirs := []string{p.dir}
+		for _, d := range strings.Fields(p.deps) {
+			if q, ok := pkgs[d]; ok { // a standard package is not listed
+				dirs = append(dirs, q.dir)
+			}
+		}
+		listed[p.dir] = dirs
+	}
+	deps, ok := listed[abs]
+	if !ok {
+		return nil, fmt.Errorf("testwasm: go list does not name %s", dir)
+	}
+	return deps, nil
 }
 
 // repoRoot finds the directory holding go.mod above the working directory.
