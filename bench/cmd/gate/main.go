@@ -55,6 +55,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		out     = fs.String("o", "", "also write the Markdown report to this file")
 		goCmd   = fs.String("go", "go", "go command used for the builds")
 		from    = fs.String("from", "", "judge the results saved by an earlier run (e.g. "+ResultsFile+") instead of measuring")
+		oneCPU  = fs.Bool("one-cpu", true, "run the proxies, the load generator and the destination on one CPU (the order of their events then does not depend on the neighbours)")
 		pgURL   = fs.String("database-url", "", `also count a node whose vault is in PostgreSQL at this URL (an empty database; "auto": a throwaway cluster) on 0 and 5 tokens; reported, not budgeted`)
 	)
 	if err := fs.Parse(args); err != nil {
@@ -81,7 +82,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return fail(err)
 	}
 	o := harness.InstrOptions{Repo: repo, Go: *goCmd, Window: *window, Windows: *windows, Warmup: *warmup,
-		KeepDir: *keep, Log: stderr, DatabaseURL: *pgURL}
+		KeepDir: *keep, Log: stderr, DatabaseURL: *pgURL, OneCPU: *oneCPU}
 	if *only != "" {
 		o.Only = strings.Split(*only, ",")
 	}
