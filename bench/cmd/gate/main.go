@@ -2,7 +2,9 @@
 // request of Sluice and of the passthrough baseline (and nginx, if installed) on every
 // scenario with callgrind, in one run, prints the table and exits 1 when a budget is missed
 // (2 when the harness itself fails). Instruction counts, unlike CPU time, do not move with the
-// neighbours' load on a shared machine, so the gate can hold in CI. Linux only; needs valgrind.
+// neighbours' load on a shared machine, so the gate can hold in CI; every process of the run
+// shares one CPU so that the order of a request's exchanges does not depend on the neighbours
+// either (-one-cpu). Linux only; needs valgrind.
 //
 // Budgets (issue 16; instr.Default): 0 tokens ≤ 1.5× the passthrough, 5 tokens ≤ 2.8×, the
 // tiny wasm transform ≤ +8 k instructions over 5 tokens, the Go-SDK guest ≤ +30 k, a
