@@ -54,7 +54,7 @@ func TestCountedProcessesRunNoGarbageCollection(t *testing.T) {
 		wantGC bool
 	}{
 		{"counted", countedEnv(), false},
-		{"plain", os.Environ(), true},
+		{"plain", append(os.Environ(), "GOGC=100", "GOMEMLIMIT=off"), true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			cmd := exec.Command(os.Args[0], "-test.run=^TestCountedProcessesRunNoGarbageCollection$", "-test.count=1")
