@@ -41,7 +41,7 @@ bench-e2e:
 GATEFLAGS ?=
 
 ## bench-gate: instructions per request of Sluice vs the passthrough (and nginx if installed)
-## under callgrind, every scenario in one run; fails when a budget is missed; ~2-3 min; needs valgrind
+## under callgrind, every scenario in one run, on one CPU; fails when a budget is missed; ~3-7 min; needs valgrind
 bench-gate:
 	$(GO) run ./bench/cmd/gate -go $(GO) $(GATEFLAGS)
 

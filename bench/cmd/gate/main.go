@@ -2,7 +2,9 @@
 // request of Sluice and of the passthrough baseline (and nginx, if installed) on every
 // scenario with callgrind, in one run, prints the table and exits 1 when a budget is missed
 // (2 when the harness itself fails). Instruction counts, unlike CPU time, do not move with the
-// neighbours' load on a shared machine, so the gate can hold in CI. Linux only; needs valgrind.
+// neighbours' load on a shared machine, so the gate can hold in CI; every process of the run
+// shares one CPU so that the order of a request's exchanges does not depend on the neighbours
+// either (-one-cpu). Linux only; needs valgrind.
 //
 // Budgets (issue 16; instr.Default): 0 tokens ≤ 1.5× the passthrough, 5 tokens ≤ 2.8×, the
 // tiny wasm transform ≤ +8 k instructions over 5 tokens, the Go-SDK guest ≤ +30 k, a
@@ -55,6 +57,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		out     = fs.String("o", "", "also write the Markdown report to this file")
 		goCmd   = fs.String("go", "go", "go command used for the builds")
 		from    = fs.String("from", "", "judge the results saved by an earlier run (e.g. "+ResultsFile+") instead of measuring")
+		oneCPU  = fs.Bool("one-cpu", true, "run the proxies, the load generator and the destination on one CPU (the order of their events then does not depend on the neighbours)")
 		pgURL   = fs.String("database-url", "", `also count a node whose vault is in PostgreSQL at this URL (an empty database; "auto": a throwaway cluster) on 0 and 5 tokens; reported, not budgeted`)
 	)
 	if err := fs.Parse(args); err != nil {
@@ -81,7 +84,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return fail(err)
 	}
 	o := harness.InstrOptions{Repo: repo, Go: *goCmd, Window: *window, Windows: *windows, Warmup: *warmup,
-		KeepDir: *keep, Log: stderr, DatabaseURL: *pgURL}
+		KeepDir: *keep, Log: stderr, DatabaseURL: *pgURL, OneCPU: *oneCPU}
 	if *only != "" {
 		o.Only = strings.Split(*only, ",")
 	}

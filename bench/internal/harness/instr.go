@@ -34,13 +34,23 @@ type InstrOptions struct {
 	// DatabaseURL adds a Sluice node whose vault is in PostgreSQL (SluicePG), counted on the 0-
 	// and 5-token scenarios: "auto" starts a throwaway cluster, "" adds none.
 	DatabaseURL string
-	KeepDir     bool
-	Log         io.Writer
+	// OneCPU runs the proxies, the load generator and the destination on one CPU (RunInstr).
+	OneCPU  bool
+	KeepDir bool
+	Log     io.Writer
 }
 
 // goRuntimeUnderValgrind: valgrind 3.19 delivers the preemption signal badly and does not
 // implement RDTSCP.
 const goRuntimeUnderValgrind = "GODEBUG=asyncpreemptoff=1,cpu.rdtscp=off"
+
+// countedEnv is the environment of a process counted under callgrind. No garbage collection
+// runs in it: a cycle (~30 M instructions in Sluice, forced every two minutes if not sooner)
+// lands in a window or an idle span by chance; the allocations stay counted. The memory limit
+// only keeps a runaway from taking the machine.
+func countedEnv() []string {
+	return append(os.Environ(), goRuntimeUnderValgrind, "GOGC=off", "GOMEMLIMIT=2GiB")
+}
 
 // x25519Ops is how many key agreements the X25519-alone measurement divides by.
 const x25519Ops = 20
@@ -94,6 +104,14 @@ func RunInstr(ctx context.Context, o InstrOptions) (*instr.Results, string, erro
 		logf(o.Log, "Go guest: %v", err)
 	}
 
+	if o.OneCPU {
+		cpu, err := pinToOneCPU()
+		if err != nil {
+			return nil, dir, err
+		}
+		logf(o.Log, "every process of the run on CPU %d", cpu)
+	}
+
 	if res.X25519, err = countX25519(ctx, dir, bins["x25519"]); err != nil {
 		return nil, dir, err
 	}
@@ -126,7 +144,7 @@ func RunInstr(ctx context.Context, o InstrOptions) (*instr.Results, string, erro
 		return append([]string{"--tool=callgrind", "--instr-atstart=no",
 			"--callgrind-out-file=" + filepath.Join(dir, name+".callgrind")}, args...)
 	}
-	env := append(os.Environ(), goRuntimeUnderValgrind)
+	env := countedEnv()
 
 	addr, err := freeAddr()
 	if err != nil {
@@ -219,39 +237,51 @@ func RunInstr(ctx context.Context, o InstrOptions) (*instr.Results, string, erro
 		if err := p.callgrind(ctx, "--instr=on"); err != nil {
 			return nil, dir, err
 		}
-		if res.Idle[t], err = p.idleRate(ctx, 2*time.Second); err != nil {
+		before, err := p.idle(ctx, idleSpan)
+		if err != nil {
 			return nil, dir, err
 		}
-		logf(o.Log, "%s idle: %s instructions/s", t, instr.K(res.Idle[t]))
 		scenarios := ss
 		if t == SluicePG {
 			scenarios = pgSS
 		}
+		var counted []counted
 		for _, s := range scenarios {
 			if s.NA != "" {
 				continue
 			}
 			ot := o
 			if t == Passthrough {
-				// The denominator of every ratio, and the noisiest target (an idle thread
-				// spins for work a varying while): three times the windows, cheaply.
+				// The denominator of every ratio: three times the windows, cheaply.
 				ot.Windows = 3 * max(o.Windows, 1)
 			}
-			c, err := countScenario(ctx, p, addrs[t], &s, ot, res.Idle[t])
+			c, err := countScenario(ctx, p, addrs[t], &s, ot)
 			if err != nil {
 				return nil, dir, err
 			}
-			c.Target = t
-			res.Counts = append(res.Counts, c)
-			logf(o.Log, "%-11s %-16s %9s instructions/request (windows %s)", t, s.Key, instr.K(c.PerRequest), fmtWindows(c.Windows))
+			counted = append(counted, c)
+		}
+		after, err := p.idle(ctx, idleSpan)
+		if err != nil {
+			return nil, dir, err
+		}
+		res.Idle[t] = idleRate(before, after)
+		logf(o.Log, "%s idle: %s instructions/s (%s before the scenarios, %s after)", t, instr.K(res.Idle[t]),
+			instr.K(idleRate(before)), instr.K(idleRate(after)))
+		for _, c := range counted {
+			ic := c.count(res.Idle[t])
+			ic.Target = t
+			res.Counts = append(res.Counts, ic)
+			logf(o.Log, "%-11s %-16s %9s instructions/request (windows %s)", t, ic.Scenario, instr.K(ic.PerRequest), fmtWindows(ic.Windows))
 		}
 	}
 	if s := scenario.ByKey(ss, scenario.Tokens5); s != nil && s.NA == "" {
 		first, _ := res.Get(Sluice, s.Key)
-		again, err := countScenario(ctx, targets[Sluice], addrs[Sluice], s, o, res.Idle[Sluice])
+		c, err := countScenario(ctx, targets[Sluice], addrs[Sluice], s, o)
 		if err != nil {
 			return nil, dir, err
 		}
+		again := c.count(res.Idle[Sluice])
 		res.Repeat = &instr.Repeat{Scenario: s.Key, First: first, Second: again.PerRequest}
 		logf(o.Log, "sluice      %-16s %9s instructions/request again", s.Key, instr.K(again.PerRequest))
 	}
@@ -266,13 +296,54 @@ func fmtWindows(w []float64) string {
 	return strings.Join(parts, ", ")
 }
 
+// idleSpan is how long a target's idle instructions are counted, before and after its scenarios.
+const idleSpan = 2 * time.Second
+
+// span is what callgrind counted between two dumps, and the wall time in between.
+type span struct {
+	instructions uint64
+	wall         time.Duration
+}
+
+// counted is one target's windows on one scenario, before its idle work is subtracted.
+type counted struct {
+	scenario string
+	requests int64 // per window
+	windows  []span
+}
+
+// count subtracts from each window the idle instructions of its length (idle per second,
+// measured around the scenarios) and takes the median window per request.
+func (c counted) count(idle float64) instr.Count {
+	ic := instr.Count{Scenario: c.scenario, Requests: c.requests}
+	for _, w := range c.windows {
+		ic.Windows = append(ic.Windows, (float64(w.instructions)-idle*w.wall.Seconds())/float64(c.requests))
+	}
+	ic.PerRequest = instr.Median(ic.Windows)
+	return ic
+}
+
+// idleRate is the idle instructions per second over the spans together.
+func idleRate(spans ...span) float64 {
+	var n uint64
+	var d time.Duration
+	for _, s := range spans {
+		n += s.instructions
+		d += s.wall
+	}
+	if d <= 0 {
+		return 0
+	}
+	return float64(n) / d.Seconds()
+}
+
 // countScenario sends the warm-up, then counts Windows windows of requests on one connection.
-func countScenario(ctx context.Context, p *proc, addr string, s *scenario.Scenario, o InstrOptions, idle float64) (instr.Count, error) {
+func countScenario(ctx context.Context, p *proc, addr string, s *scenario.Scenario, o InstrOptions) (counted, error) {
 	n := o.Window
 	if s.Key == scenario.Encrypted {
 		n = max(1, n/encryptedWindowDivisor)
 	}
-	c := instr.Count{Scenario: s.Key, Requests: n}
+	c := counted{scenario: s.Key, requests: n}
 	g, err := loadgen.New(loadgen.Config{Addr: addr, Concurrency: 1, Requests: s.Requests, Timeout: time.Minute})
 	if err != nil {
 		return c, err
@@ -289,36 +360,26 @@ func countScenario(ctx context.Context, p *proc, addr string, s *scenario.Scenar
 		if r.Errors > 0 || r.Requests != n {
 			return c, fmt.Errorf("harness: %s on %s: %d of %d requests, %d errors (first: %s)", s.Key, p.name, r.Requests, n, r.Errors, r.FirstError)
 		}
-		t0 := time.Now()
-		ir, err := p.dump(ctx)
+		w, err := p.dump(ctx)
 		if err != nil {
 			return c, err
 		}
-		// The window ran from the previous dump to this one: the requests plus the dump's own
-		// round trip (about as long as this one's).
-		busy := r.Elapsed + time.Since(t0)
-		c.Windows = append(c.Windows, (float64(ir)-idle*busy.Seconds())/float64(n))
+		c.windows = append(c.windows, w)
 	}
-	c.PerRequest = instr.Median(c.Windows)
 	return c, nil
 }
 
-// idleRate is the process's instructions per second with nothing to do, over d.
-func (p *proc) idleRate(ctx context.Context, d time.Duration) (float64, error) {
+// idle counts the process's instructions over d with nothing to do.
+func (p *proc) idle(ctx context.Context, d time.Duration) (span, error) {
 	if _, err := p.dump(ctx); err != nil {
-		return 0, err
+		return span{}, err
 	}
-	t0 := time.Now()
 	select {
 	case <-ctx.Done():
-		return 0, ctx.Err()
+		return span{}, ctx.Err()
 	case <-time.After(d):
 	}
-	ir, err := p.dump(ctx)
-	if err != nil {
-		return 0, err
-	}
-	return float64(ir) / time.Since(t0).Seconds(), nil
+	return p.dump(ctx)
 }
 
 // callgrind sends one callgrind_control command to the process.
@@ -333,11 +394,15 @@ func (p *proc) callgrind(ctx context.Context, arg string) error {
 }
 
 // dump makes callgrind write its counters (and zero them) and returns the instructions
-// counted since the previous dump, all threads.
-func (p *proc) dump(ctx context.Context) (uint64, error) {
+// counted since the previous dump, all threads, and the wall time in between (from the
+// previous dump's return to this one's: a dump takes about as long each time).
+func (p *proc) dump(ctx context.Context) (span, error) {
 	if err := p.callgrind(ctx, "--dump"); err != nil {
-		return 0, err
+		return span{}, err
 	}
+	now := time.Now()
+	s := span{wall: now.Sub(p.lastDump)}
+	p.lastDump = now
 	p.dumps++
 	path := fmt.Sprintf("%s.%d", p.cgOut, p.dumps)
 	deadline := time.Now().Add(30 * time.Second)
@@ -347,10 +412,11 @@ func (p *proc) dump(ctx context.Context) (uint64, error) {
 			if !p.keep {
 				os.Remove(path)
 			}
-			return n, nil
+			s.instructions = n
+			return s, nil
 		}
 		if time.Now().After(deadline) {
-			return 0, fmt.Errorf("harness: %s: %w", p.name, err)
+			return span{}, fmt.Errorf("harness: %s: %w", p.name, err)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

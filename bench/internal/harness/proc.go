@@ -18,10 +18,11 @@ type proc struct {
 	name     string
 	cmd      *exec.Cmd
 	log      string
-	children bool   // count its children's CPU too (nginx workers)
-	cgOut    string // under callgrind: its --callgrind-out-file (dump n is cgOut.n)
-	dumps    int    // callgrind dumps so far
-	keep     bool   // keep the dump files (for callgrind_annotate)
+	children bool      // count its children's CPU too (nginx workers)
+	cgOut    string    // under callgrind: its --callgrind-out-file (dump n is cgOut.n)
+	dumps    int       // callgrind dumps so far
+	keep     bool      // keep the dump files (for callgrind_annotate)
+	lastDump time.Time // when the previous dump returned
 	done     chan struct{}
 	err      error // after done
 }
