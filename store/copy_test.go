@@ -86,7 +86,7 @@ func TestCopyRefusesAnotherVault(t *testing.T) {
 		{"other master key", testKey(10), ErrOtherVault},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			url := pgtest.Database(t)
+			url := MigratedPostgresDatabase(t)
 			other, err := OpenPostgres(ctx, url, PostgresOptions{MasterKey: c.pgKey})
 			if err != nil {
 				t.Fatal(err)
@@ -115,7 +115,7 @@ func TestCopyRefusesAnotherVault(t *testing.T) {
 // token reads the copy's newer version of it (the copy announces that anything may have
 // changed), well before a generous deadline.
 func TestCopyTellsRunningNodesToDropTheirCaches(t *testing.T) {
-	url := pgtest.Database(t)
+	url := MigratedPostgresDatabase(t)
 	key := testKey(9)
 	dir := t.TempDir()
 	st := openAt(t, dir, key)
@@ -160,7 +160,7 @@ func TestCopyTellsRunningNodesToDropTheirCaches(t *testing.T) {
 // TestCopyRefusesUnknownRecordFamily: a vault holding a kind of record the copy does not know
 // (written by a newer version) is refused before anything reaches the database.
 func TestCopyRefusesUnknownRecordFamily(t *testing.T) {
-	url := pgtest.Database(t)
+	url := MigratedPostgresDatabase(t)
 	dir := t.TempDir()
 	st := openAt(t, dir, testKey(9))
 	fillVault(t, st, 10)
