@@ -9,8 +9,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-
-	"github.com/sluice-edge/sluice/store/internal/pgtest"
 )
 
 // openAuditVault opens a PostgreSQL vault on a fresh database and returns it with the
@@ -18,7 +16,7 @@ import (
 func openAuditVault(t *testing.T) (*pgStore, *pgx.Conn) {
 	t.Helper()
 	ctx := context.Background()
-	url := pgtest.Database(t)
+	url := MigratedPostgresDatabase(t)
 	st, err := OpenPostgres(ctx, url, PostgresOptions{MasterKey: testKey(1)})
 	if err != nil {
 		t.Fatal(err)

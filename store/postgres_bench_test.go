@@ -8,12 +8,11 @@ import (
 	"time"
 
 	"github.com/sluice-edge/sluice/store"
-	"github.com/sluice-edge/sluice/store/internal/pgtest"
 )
 
 func openPostgresB(b *testing.B, opt store.PostgresOptions) store.Store {
 	opt.MasterKey = testMaster
-	s, err := store.OpenPostgres(bg, pgtest.Database(b), opt)
+	s, err := store.OpenPostgres(bg, store.MigratedPostgresDatabase(b), opt)
 	if err != nil {
 		b.Fatal(err)
 	}

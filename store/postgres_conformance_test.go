@@ -22,7 +22,7 @@ var testMaster = bytes.Repeat([]byte{9}, 32)
 // openPostgres opens a vault in a new database and returns it with the database's URL.
 func openPostgres(t *testing.T) (store.Store, string) {
 	t.Helper()
-	url := pgtest.Database(t)
+	url := store.MigratedPostgresDatabase(t)
 	s, err := store.OpenPostgres(context.Background(), url, store.PostgresOptions{MasterKey: testMaster})
 	if err != nil {
 		t.Fatal(err)

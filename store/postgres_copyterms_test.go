@@ -5,8 +5,6 @@ import (
 	"testing"
 
 	"github.com/jackc/pgx/v5"
-
-	"github.com/sluice-edge/sluice/store/internal/pgtest"
 )
 
 // TestCopyWritesNoTermOrClaimForAGoneToken: with no foreign keys on token_terms and
@@ -16,7 +14,7 @@ import (
 func TestCopyWritesNoTermOrClaimForAGoneToken(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, pgtest.Database(t))
+	conn, err := pgx.Connect(ctx, MigratedPostgresDatabase(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,8 +8,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-
-	"github.com/sluice-edge/sluice/store/internal/pgtest"
 )
 
 // statementCounter counts the statements and round trips a batchSender is given.
@@ -123,7 +121,7 @@ func TestPostgresTokenLeavesNoClaimOrTermBehind(t *testing.T) {
 func TestPostgresCreateStatementIsPreparedOncePerConnection(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	st, err := OpenPostgres(ctx, pgtest.Database(t), PostgresOptions{MasterKey: testKey(1), MaxConns: 1})
+	st, err := OpenPostgres(ctx, MigratedPostgresDatabase(t), PostgresOptions{MasterKey: testKey(1), MaxConns: 1})
 	if err != nil {
 		t.Fatal(err)
 	}

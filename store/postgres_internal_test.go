@@ -10,8 +10,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-
-	"github.com/sluice-edge/sluice/store/internal/pgtest"
 )
 
 // TestPostgresAuditReturnsAfterItsCommitGrouped: Audit returns only once its records are
@@ -131,7 +129,7 @@ func TestPostgresAuditDefaultHasNoWindow(t *testing.T) {
 		want time.Duration
 	}{{"default", 0, 0}, {"negative", -1, 0}, {"opt-in window", 10 * time.Millisecond, 10 * time.Millisecond}} {
 		t.Run(tc.name, func(t *testing.T) {
-			st, err := OpenPostgres(ctx, pgtest.Database(t), PostgresOptions{MasterKey: testKey(1), AuditSyncInterval: tc.opt})
+			st, err := OpenPostgres(ctx, MigratedPostgresDatabase(t), PostgresOptions{MasterKey: testKey(1), AuditSyncInterval: tc.opt})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -146,7 +144,7 @@ func TestPostgresAuditDefaultHasNoWindow(t *testing.T) {
 // openTestPG opens a PostgreSQL store on a new database of its own, closed when tb ends.
 func openTestPG(tb testing.TB) (*pgStore, string) {
 	tb.Helper()
-	url := pgtest.Database(tb)
+	url := MigratedPostgresDatabase(tb)
 	st, err := OpenPostgres(context.Background(), url, PostgresOptions{MasterKey: testKey(1)})
 	if err != nil {
 		tb.Fatal(err)

@@ -155,7 +155,7 @@ func TestPostgresOutageAndRecovery(t *testing.T) {
 	if pg == nil {
 		t.Skip("needs the cluster pgtest starts (not SLUICE_TEST_DATABASE_URL) to stop and start it")
 	}
-	url := pgtest.Database(t)
+	url := store.MigratedPostgresDatabase(t)
 	st, err := store.OpenPostgres(bg, url, store.PostgresOptions{MasterKey: testMaster, HealthInterval: 50 * time.Millisecond, ConnectTimeout: time.Second})
 	if err != nil {
 		t.Fatal(err)

@@ -10,7 +10,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/sluice-edge/sluice/store"
-	"github.com/sluice-edge/sluice/store/internal/pgtest"
 )
 
 // benchTokens is how many tokens the list and search benchmarks fill the vault with
@@ -98,7 +97,7 @@ func BenchmarkListTokens1e6(b *testing.B) {
 // BenchmarkPostgresListTokens1e6 is the same on PostgreSQL, with the statistics of the filled
 // tables analyzed (as autovacuum does within a minute of a bulk load).
 func BenchmarkPostgresListTokens1e6(b *testing.B) {
-	url := pgtest.Database(b)
+	url := store.MigratedPostgresDatabase(b)
 	s, err := store.OpenPostgres(bg, url, store.PostgresOptions{MasterKey: testMaster})
 	if err != nil {
 		b.Fatal(err)

@@ -61,6 +61,7 @@ func Main(m *testing.M) {
 // default: it returns the tests' exit code.
 func Run(m *testing.M) int {
 	code := m.Run()
+	tmpl.drop()
 	admin.close()
 	if server != nil {
 		server.stop()
@@ -72,6 +73,28 @@ func Run(m *testing.M) int {
 // PostgreSQL can be had.
 func Database(t testing.TB) string {
 	t.Helper()
+	needServer(t)
+	return newDatabase(t, "")
+}
+
+// MigratedDatabase returns the URL of a new database holding what migrate makes of an empty
+// one, dropped when t ends; it skips t when no PostgreSQL can be had. The first call runs
+// migrate on a template database of the test binary; the others copy it, which costs the
+// server a few file copies instead of a migration per test. Every call of a test binary must
+// pass the same migrate.
+func MigratedDatabase(t testing.TB, migrate func(ctx context.Context, url string) error) string {
+	t.Helper()
+	needServer(t)
+	name, err := tmpl.get(migrate)
+	if err != nil {
+		t.Fatalf("pgtest: template database: %v", err)
+	}
+	return newDatabase(t, name)
+}
+
+// needServer starts the server on first use, and skips t when there is none.
+func needServer(t testing.TB) {
+	t.Helper()
 	startOnce.Do(start)
 	if baseURL == "" {
 		loudOnce.Do(func() {
@@ -79,12 +102,78 @@ func Database(t testing.TB) string {
 		})
 		t.Skipf("no PostgreSQL: %v", whyNot)
 	}
+}
+
+// newDatabase creates a database copied from the template database from ("": PostgreSQL's
+// template1), dropped when t ends, and returns its URL.
+func newDatabase(t testing.TB, from string) string {
+	t.Helper()
 	name := fmt.Sprintf("sluice_test_%d_%d", os.Getpid(), dbSeq.Add(1))
-	if err := admin.exec("CREATE DATABASE " + name); err != nil {
+	if err := admin.execFor(createDatabase(name, from)); err != nil {
 		t.Fatalf("pgtest: create database: %v", err)
 	}
 	t.Cleanup(func() { admin.exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)") })
 	return withDatabase(baseURL, name)
+}
+
+// createDatabase makes the statement that creates name as a copy of from. From PostgreSQL 15
+// on it copies the template's files (FILE_COPY) rather than writing every page of it to the
+// WAL, the default, which costs the server about three times the CPU.
+func createDatabase(name, from string) func(major int) string {
+	return func(major int) string {
+		q := "CREATE DATABASE " + name
+		if from != "" {
+			q += " TEMPLATE " + from
+		}
+		if major >= 15 {
+			q += " STRATEGY = FILE_COPY"
+		}
+		return q
+	}
+}
+
+// tmpl is the test binary's migrated template database.
+var tmpl templateDB
+
+type templateDB struct {
+	mu   sync.Mutex
+	name string // "" until made
+}
+
+// get returns the template's name, making it first if need be: a database migrated by
+// migrate, closed to connections (PostgreSQL copies a database only while no one is connected).
+func (d *templateDB) get(migrate func(ctx context.Context, url string) error) (string, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.name != "" {
+		return d.name, nil
+	}
+	name := fmt.Sprintf("sluice_test_%d_template", os.Getpid())
+	if err := admin.exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)"); err != nil {
+		return "", err
+	}
+	if err := admin.execFor(createDatabase(name, "")); err != nil {
+		return "", err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := migrate(ctx, withDatabase(baseURL, name)); err != nil {
+		return "", fmt.Errorf("migrate: %w", err)
+	}
+	if err := admin.exec("ALTER DATABASE " + name + " WITH ALLOW_CONNECTIONS false"); err != nil {
+		return "", err
+	}
+	d.name = name
+	return name, nil
+}
+
+func (d *templateDB) drop() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.name != "" {
+		admin.exec("DROP DATABASE IF EXISTS " + d.name + " WITH (FORCE)")
+		d.name = ""
+	}
 }
 
 // admin is the one connection to the maintenance database that creates and drops the test
@@ -93,13 +182,19 @@ func Database(t testing.TB) string {
 var admin adminConn
 
 type adminConn struct {
-	mu   sync.Mutex
-	conn *pgx.Conn
+	mu    sync.Mutex
+	conn  *pgx.Conn
+	major int // the server's major version
 }
 
 // exec runs q, on a new connection when there is none yet or the last one broke (tests of
 // outages stop and pause the server).
 func (a *adminConn) exec(q string) error {
+	return a.execFor(func(int) string { return q })
+}
+
+// execFor is exec of the statement query makes for the server's major version.
+func (a *adminConn) execFor(query func(major int) string) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -111,8 +206,10 @@ func (a *adminConn) exec(q string) error {
 				return fmt.Errorf("connect: %w", err)
 			}
 			a.conn = c
+			v, _, _ := strings.Cut(c.PgConn().ParameterStatus("server_version"), ".")
+			a.major, _ = strconv.Atoi(v)
 		}
-		_, err := a.conn.Exec(ctx, q)
+		_, err := a.conn.Exec(ctx, query(a.major))
 		var pe *pgconn.PgError
 		if attempt == 1 && errors.As(err, &pe) && pe.Code == "42P04" {
 			return nil // duplicate_database: the first attempt created it before its connection broke
@@ -191,7 +288,7 @@ func startCluster() (*Cluster, error) {
 		return nil, err
 	}
 	removeDeadClusters()
-	dir, err := os.MkdirTemp("", "sluice-pg-")
+	dir, err := os.MkdirTemp(clusterParent(), "sluice-pg-")
 	if err != nil {
 		return nil, err
 	}
@@ -318,10 +415,28 @@ func (c *Cluster) stop() {
 	os.RemoveAll(c.dir)
 }
 
+// ramDir holds the clusters when it has ramDirRoom free: on the VM's disk every file the server
+// writes (the copies of CREATE DATABASE, WAL, checkpoints) costs ext4 journal CPU as well.
+const (
+	ramDir     = "/dev/shm"
+	ramDirRoom = 2 << 30
+)
+
+// clusterParent is the directory the clusters' directories are made in.
+func clusterParent() string {
+	var fs syscall.Statfs_t
+	if syscall.Statfs(ramDir, &fs) == nil && int64(fs.Bavail)*int64(fs.Bsize) >= ramDirRoom {
+		return ramDir
+	}
+	return os.TempDir()
+}
+
 // removeDeadClusters removes the directories of clusters whose server is gone (a test binary
 // killed before it could clean up); running ones belong to other test binaries.
 func removeDeadClusters() {
 	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), "sluice-pg-*"))
+	ram, _ := filepath.Glob(filepath.Join(ramDir, "sluice-pg-*"))
+	dirs = append(dirs, ram...)
 	for _, d := range dirs {
 		fi, err := os.Stat(d)
 		if err != nil || time.Since(fi.ModTime()) < 10*time.Minute {
