@@ -29,6 +29,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/sluice-edge/sluice/internal/ramdir"
 )
 
 // EnvURL names the variable that points the tests at an existing server (a role that may
@@ -288,7 +290,7 @@ func startCluster() (*Cluster, error) {
 		return nil, err
 	}
 	removeDeadClusters()
-	dir, err := os.MkdirTemp(clusterParent(), "sluice-pg-")
+	dir, err := os.MkdirTemp(ramdir.Parent(), "sluice-pg-")
 	if err != nil {
 		return nil, err
 	}
@@ -361,9 +363,12 @@ func (c *Cluster) Start() error {
 		return err
 	}
 	defer log.Close()
-	// Durability settings off: tests check what the vault does, not PostgreSQL's fsync.
+	// Durability settings off: tests check what the vault does, not PostgreSQL's fsync. Dynamic
+	// shared memory in files of the data directory (mmap), not /dev/shm's POSIX segments: a
+	// cluster a test kills leaves those behind, in the machine's RAM, for good.
 	cmd := c.command("postgres", "-D", c.data, "-c", "listen_addresses=127.0.0.1", "-p", strconv.Itoa(c.port),
-		"-k", c.dir, "-c", "fsync=off", "-c", "full_page_writes=off", "-c", "max_connections=200")
+		"-k", c.dir, "-c", "fsync=off", "-c", "full_page_writes=off", "-c", "max_connections=200",
+		"-c", "dynamic_shared_memory_type=mmap")
 	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Start(); err != nil {
 		return err
@@ -415,27 +420,11 @@ func (c *Cluster) stop() {
 	os.RemoveAll(c.dir)
 }
 
-// ramDir holds the clusters when it has ramDirRoom free: on the VM's disk every file the server
-// writes (the copies of CREATE DATABASE, WAL, checkpoints) costs ext4 journal CPU as well.
-const (
-	ramDir     = "/dev/shm"
-	ramDirRoom = 2 << 30
-)
-
-// clusterParent is the directory the clusters' directories are made in.
-func clusterParent() string {
-	var fs syscall.Statfs_t
-	if syscall.Statfs(ramDir, &fs) == nil && int64(fs.Bavail)*int64(fs.Bsize) >= ramDirRoom {
-		return ramDir
-	}
-	return os.TempDir()
-}
-
 // removeDeadClusters removes the directories of clusters whose server is gone (a test binary
 // killed before it could clean up); running ones belong to other test binaries.
 func removeDeadClusters() {
 	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), "sluice-pg-*"))
-	ram, _ := filepath.Glob(filepath.Join(ramDir, "sluice-pg-*"))
+	ram, _ := filepath.Glob(filepath.Join(ramdir.Dir, "sluice-pg-*"))
 	dirs = append(dirs, ram...)
 	for _, d := range dirs {
 		fi, err := os.Stat(d)
