@@ -614,17 +614,26 @@ func (s *Pipeline) respond(x *exchange, dresp *fasthttp.Response) error {
 		return err
 	}
 	var b [3]byte
-	resp.Header.SetCanonical(nameDestinationStatus, strconv.AppendInt(b[:0], int64(status), 10))
+	resp.Header.SetCanonical(nameDestinationStatus, appendStatus(b[:0], status))
 	if x.footprint && status >= 500 {
 		resp.SetStatusCode(http.StatusBadGateway)
 	}
 	return nil
 }
 
+// appendStatus writes a status code in decimal: three digits directly for 100 to 999 (every
+// status an answer passed on can have), strconv's general path otherwise.
+func appendStatus(b []byte, status int) []byte {
+	if status < 100 || status > 999 {
+		return strconv.AppendInt(b, int64(status), 10)
+	}
+	return append(b, byte('0'+status/100), byte('0'+status/10%10), byte('0'+status%10))
+}
+
 // setUpstreamStatus sets Footprint's x-footprint-proxy-upstream-status-code on resp.
 func setUpstreamStatus(resp *fasthttp.Response, status int) {
 	var b [3]byte
-	resp.Header.SetBytesV(headerUpstreamStatus, strconv.AppendInt(b[:0], int64(status), 10))
+	resp.Header.SetBytesV(headerUpstreamStatus, appendStatus(b[:0], status))
 }
 
 // transformResponse reads the destination's whole body (its pauses bounded by the body idle
