@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"log/slog"
+	"strconv"
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
@@ -168,26 +169,23 @@ func appendInt(b []byte, v int64) []byte {
 	return appendUint(b, uint64(v))
 }
 
-// appendUint writes v in decimal, two digits a step from decimalPairs: the log line's numbers
-// (status, tokens, bytes, milliseconds) cost strconv's general path ~150 instructions each.
+// appendUint writes v in decimal. The log line's numbers are mostly of one to four digits
+// (status, tokens, bytes, milliseconds): those are written straight from decimalPairs, without
+// strconv's general path and its copy from a scratch buffer.
 func appendUint(b []byte, v uint64) []byte {
-	var d [20]byte
-	i := len(d)
-	for v >= 100 {
-		q := v / 100
-		p := 2 * (v - 100*q)
-		i -= 2
-		d[i], d[i+1] = decimalPairs[p], decimalPairs[p+1]
-		v = q
+	switch {
+	case v < 10:
+		return append(b, byte('0'+v))
+	case v < 100:
+		return append(b, decimalPairs[2*v], decimalPairs[2*v+1])
+	case v < 1000:
+		lo := 2 * (v % 100)
+		return append(b, byte('0'+v/100), decimalPairs[lo], decimalPairs[lo+1])
+	case v < 10000:
+		hi, lo := 2*(v/100), 2*(v%100)
+		return append(b, decimalPairs[hi], decimalPairs[hi+1], decimalPairs[lo], decimalPairs[lo+1])
 	}
-	if v >= 10 {
-		i -= 2
-		d[i], d[i+1] = decimalPairs[2*v], decimalPairs[2*v+1]
-	} else {
-		i--
-		d[i] = byte('0' + v)
-	}
-	return append(b, d[i:]...)
+	return strconv.AppendUint(b, v, 10)
 }
 
 // decimalPairs holds 00 to 99, two bytes each.
