@@ -41,6 +41,7 @@ type exchange struct {
 	events         []store.Event
 	scratch        []byte        // the rendered body, until it is copied into the destination request
 	body           []byte        // the caller's body, read from its stream (readOwnBody)
+	prefetch       []byte        // passBody's first read of the destination's body: prefetchSize bytes, kept
 	ownBody        bool          // body holds the caller's body: its request has none until setRequestBody
 	idBuf          []byte        // token ids collect found, back to back (see collect)
 	idEnds         []int         // where each id in idBuf ends
@@ -116,7 +117,8 @@ func (x *exchange) reset() {
 	clear(x.keep) // a detokenized query
 	// x.body is not wiped: it holds the caller's body as sent, no detokenized value, and
 	// fasthttp keeps the same bytes in its pooled request buffers (rendered plaintext is in
-	// scratch, wiped above).
+	// scratch, wiped above). Nor is x.prefetch: it holds the destination's answer as it was
+	// passed on to the caller.
 	body := x.body[:0]
 	if cap(body) > maxOwnBody {
 		body = nil
@@ -126,6 +128,7 @@ func (x *exchange) reset() {
 		events:      x.events[:0],
 		scratch:     x.scratch[:0],
 		body:        body,
+		prefetch:    x.prefetch,
 		btEncrypted: x.btEncrypted[:0],
 		restPath:    x.restPath[:0],
 		idBuf:       x.idBuf[:0],
