@@ -78,7 +78,7 @@ func appendRequestLine(b []byte, now time.Time, l *RequestLine) []byte {
 	b = append(b, `,"route":`...)
 	b = appendLogString(b, l.Route)
 	b = append(b, `,"status":`...)
-	b = strconv.AppendInt(b, int64(l.Status), 10)
+	b = appendInt(b, int64(l.Status))
 	b = append(b, `,"duration_ms":`...)
 	b = appendMillis(b, l.Duration)
 	b = append(b, `,"application_id":`...)
@@ -90,9 +90,9 @@ func appendRequestLine(b []byte, now time.Time, l *RequestLine) []byte {
 	b = append(b, `,"proxy_id":`...)
 	b = appendLogString(b, l.ProxyID)
 	b = append(b, `,"tokens":`...)
-	b = strconv.AppendInt(b, int64(l.Tokens), 10)
+	b = appendInt(b, int64(l.Tokens))
 	b = append(b, `,"bytes":`...)
-	b = strconv.AppendInt(b, l.Bytes, 10)
+	b = appendInt(b, l.Bytes)
 	if l.ErrClass != "" {
 		b = append(b, `,"error":`...)
 		b = appendLogString(b, l.ErrClass)
@@ -109,7 +109,7 @@ func appendMillis(b []byte, d time.Duration) []byte {
 		b = append(b, '-')
 		us = -us
 	}
-	b = strconv.AppendUint(b, uint64(us/1000), 10)
+	b = appendUint(b, uint64(us/1000))
 	frac := us % 1000
 	if frac == 0 {
 		return b
@@ -159,6 +159,33 @@ func appendLogTime(b []byte, t time.Time) []byte {
 		b = append(b, frac[:n]...)
 	}
 	return append(b, sec.zone...)
+}
+
+// appendInt writes v in decimal, as strconv.AppendInt(b, v, 10) does (FuzzAppendIntMatchesStrconv).
+func appendInt(b []byte, v int64) []byte {
+	if v < 0 {
+		return appendUint(append(b, '-'), uint64(-v)) // -MinInt64 wraps to its own magnitude
+	}
+	return appendUint(b, uint64(v))
+}
+
+// appendUint writes v in decimal. The log line's numbers are mostly of one to four digits
+// (status, tokens, bytes, milliseconds): those are written straight from decimalPairs, without
+// strconv's general path and its copy from a scratch buffer.
+func appendUint(b []byte, v uint64) []byte {
+	switch {
+	case v < 10:
+		return append(b, byte('0'+v))
+	case v < 100:
+		return append(b, decimalPairs[2*v], decimalPairs[2*v+1])
+	case v < 1000:
+		lo := 2 * (v % 100)
+		return append(b, byte('0'+v/100), decimalPairs[lo], decimalPairs[lo+1])
+	case v < 10000:
+		hi, lo := 2*(v/100), 2*(v%100)
+		return append(b, decimalPairs[hi], decimalPairs[hi+1], decimalPairs[lo], decimalPairs[lo+1])
+	}
+	return strconv.AppendUint(b, v, 10)
 }
 
 // decimalPairs holds 00 to 99, two bytes each.

@@ -6,7 +6,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -28,8 +27,6 @@ import (
 // prefetchSize is the most the first read takes; a body that ends within it is passed whole.
 const prefetchSize = 8 << 10
 
-var prefetchBufs = sync.Pool{New: func() any { b := make([]byte, prefetchSize); return &b }}
-
 // Error classes of the request log line.
 const (
 	errDestinationTimeout     = "destination_timeout"      // no response headers in time
@@ -44,14 +41,15 @@ const (
 // response resp, which takes dresp's status and headers. dresp is released or handed on.
 func (s *Pipeline) passBody(x *exchange, dresp, resp *fasthttp.Response) error {
 	src := dresp.BodyStream()
-	bp := prefetchBufs.Get().(*[]byte)
-	defer prefetchBufs.Put(bp)
-	buf := *bp
+	if x.prefetch == nil {
+		x.prefetch = make([]byte, prefetchSize)
+	}
+	buf := x.prefetch
 	n, err := src.Read(buf)
 	if cl := dresp.Header.ContentLength(); err == nil && cl >= 0 && n == cl {
 		_, err = src.Read(buf[n:n]) // at the declared end: io.EOF without touching the network
 	}
-	if err != nil && !errors.Is(err, io.EOF) {
+	if err != nil && err != io.EOF && !errors.Is(err, io.EOF) { // io.EOF itself: the usual end, without errors.Is' walk
 		fasthttp.ReleaseResponse(dresp)
 		return bodyFailed(x.c, err)
 	}

@@ -41,6 +41,7 @@ type exchange struct {
 	events         []store.Event
 	scratch        []byte        // the rendered body, until it is copied into the destination request
 	body           []byte        // the caller's body, read from its stream (readOwnBody)
+	prefetch       []byte        // passBody's first read of the destination's body: prefetchSize bytes, kept
 	ownBody        bool          // body holds the caller's body: its request has none until setRequestBody
 	idBuf          []byte        // token ids collect found, back to back (see collect)
 	idEnds         []int         // where each id in idBuf ends
@@ -116,7 +117,8 @@ func (x *exchange) reset() {
 	clear(x.keep) // a detokenized query
 	// x.body is not wiped: it holds the caller's body as sent, no detokenized value, and
 	// fasthttp keeps the same bytes in its pooled request buffers (rendered plaintext is in
-	// scratch, wiped above).
+	// scratch, wiped above). Nor is x.prefetch: it holds the destination's answer as it was
+	// passed on to the caller.
 	body := x.body[:0]
 	if cap(body) > maxOwnBody {
 		body = nil
@@ -126,6 +128,7 @@ func (x *exchange) reset() {
 		events:      x.events[:0],
 		scratch:     x.scratch[:0],
 		body:        body,
+		prefetch:    x.prefetch,
 		btEncrypted: x.btEncrypted[:0],
 		restPath:    x.restPath[:0],
 		idBuf:       x.idBuf[:0],
@@ -629,17 +632,26 @@ func (s *Pipeline) respond(x *exchange, dresp *fasthttp.Response) error {
 		return err
 	}
 	var b [3]byte
-	resp.Header.SetCanonical(nameDestinationStatus, strconv.AppendInt(b[:0], int64(status), 10))
+	resp.Header.SetCanonical(nameDestinationStatus, appendStatus(b[:0], status))
 	if x.footprint && status >= 500 {
 		resp.SetStatusCode(http.StatusBadGateway)
 	}
 	return nil
 }
 
+// appendStatus writes a status code in decimal: three digits directly for 100 to 999 (every
+// status an answer passed on can have), strconv's general path otherwise.
+func appendStatus(b []byte, status int) []byte {
+	if status < 100 || status > 999 {
+		return strconv.AppendInt(b, int64(status), 10)
+	}
+	return append(b, byte('0'+status/100), byte('0'+status/10%10), byte('0'+status%10))
+}
+
 // setUpstreamStatus sets Footprint's x-footprint-proxy-upstream-status-code on resp.
 func setUpstreamStatus(resp *fasthttp.Response, status int) {
 	var b [3]byte
-	resp.Header.SetBytesV(headerUpstreamStatus, strconv.AppendInt(b[:0], int64(status), 10))
+	resp.Header.SetBytesV(headerUpstreamStatus, appendStatus(b[:0], status))
 }
 
 // transformResponse reads the destination's whole body (its pauses bounded by the body idle
