@@ -83,12 +83,16 @@ type instance struct {
 	fns    [len(entryNames)]api.Function
 	stack  [1]uint64
 
-	// Deadline machinery, reused across calls: the timer runs expire.
+	// Deadline machinery, reused across calls: the timer runs onTimer, which expires a call
+	// past its due time. watch orders a call's start and end with the timer's callbacks.
 	stop     api.MutableGlobal
 	timer    *time.Timer
 	done     chan struct{}
 	fired    atomic.Bool
-	deadline atomic.Int64
+	deadline atomic.Int64 // of the call, wall clock (for Deadline)
+	watch    sync.Mutex
+	due      time.Duration // of the call, on the engine's monotonic clock; 0 between calls
+	armedFor time.Duration // when the timer fires (0: not set)
 
 	// Per call; set and cleared by the calling goroutine.
 	parent context.Context
@@ -101,7 +105,7 @@ type instance struct {
 func (m *module) instantiate(ctx context.Context) (*instance, error) {
 	e := m.e
 	inst := &instance{m: m, done: make(chan struct{})}
-	inst.timer = time.AfterFunc(math.MaxInt64, inst.expire)
+	inst.timer = time.AfterFunc(math.MaxInt64, inst.onTimer)
 	inst.timer.Stop()
 	cfg := e.modCfg.WithStdout(logWriter{inst}).WithStderr(logWriter{inst})
 	ctx = experimental.WithMemoryAllocator(ctx, &inst.linear)
@@ -123,9 +127,11 @@ func (m *module) instantiate(ctx context.Context) (*instance, error) {
 		if init == nil {
 			continue
 		}
-		inst.timer.Reset(e.startLimit)
+		now := time.Now()
+		inst.deadline.Store(now.Add(e.startLimit).UnixNano())
+		inst.startClock(e.clock(now) + e.startLimit)
 		err := init.CallWithStack(inst, nil)
-		if !inst.timer.Stop() {
+		if !inst.stopClock() {
 			err = errors.New("call timed out")
 		}
 		if err != nil {
@@ -166,12 +172,64 @@ func (m *module) instantiateReserved(ctx context.Context) (*instance, error) {
 	return inst, err
 }
 
-// expire runs on the timer's goroutine when a call overstays: setting the
+// startClock starts the clock of a call due at due (on the engine's clock). The timer stays
+// set between calls: a call sets it only when it is not set or would fire after due, and a
+// firing that finds the running call's due time still ahead sets it again for then. So a
+// call of an instance in steady use costs no timer operation (a Reset and a Stop, each
+// taking the runtime's timer locks, cost more than the tiny transform's own work), and a
+// guest is still stopped at its own due time.
+func (i *instance) startClock(due time.Duration) {
+	i.watch.Lock()
+	i.due = due
+	if i.armedFor == 0 || i.armedFor > due {
+		i.timer.Reset(due - i.m.e.clock(time.Now()))
+		i.armedFor = due
+	}
+	i.watch.Unlock()
+}
+
+// stopClock ends the call's clock and reports whether the call ended in time: even if the
+// guest returned as its time ran out, the stop flag may be set, so the instance is not reused.
+func (i *instance) stopClock() bool {
+	i.watch.Lock()
+	i.due = 0
+	inTime := !i.fired.Load()
+	i.watch.Unlock()
+	return inTime
+}
+
+// onTimer runs on the timer's goroutine: it expires the running call when its due time has
+// come, sets the timer again when the call has time left, and leaves it unset between calls.
+func (i *instance) onTimer() {
+	i.watch.Lock()
+	defer i.watch.Unlock()
+	i.armedFor = 0
+	if i.due == 0 || i.fired.Load() {
+		return
+	}
+	if left := i.due - i.m.e.clock(time.Now()); left > 0 {
+		i.timer.Reset(left)
+		i.armedFor = i.due
+		return
+	}
+	i.expire()
+}
+
+// expireIfDue expires the running call if its due time has come.
+func (i *instance) expireIfDue() {
+	i.watch.Lock()
+	if i.due != 0 && !i.fired.Load() && i.m.e.clock(time.Now()) >= i.due {
+		i.expire()
+	}
+	i.watch.Unlock()
+}
+
+// expire runs under watch, once, when a call overstays: setting the
 // stop flag makes the guest trap at its next yield (the checks
 // interrupt.Instrument compiled in yield every 16 384 function entries,
 // loop iterations or KiB of bulk operations) or host call (host functions
 // trap once fired is set; the guest looks at the flag after each), and the call fails; the
-// caller sees the timer had fired and discards the instance. done is closed
+// caller sees fired at stopClock and discards the instance. done is closed
 // for host functions waiting on the context.
 func (i *instance) expire() {
 	i.fired.Store(true)
@@ -337,15 +395,15 @@ func (e *Engine) run(ctx context.Context, id string, ex *Exchange, p phase) (Out
 	inst.deadline.Store(deadline.UnixNano())
 	inst.parent, inst.ex, inst.phase, inst.ended = ctx, ex, p, false
 	ex.resetCall()
-	inst.timer.Reset(deadline.Sub(now))
+	inst.startClock(max(e.clock(deadline), 1))
 	callErr := inst.fns[p].CallWithStack(inst, inst.stack[:])
-	inTime := inst.timer.Stop()
+	inTime := inst.stopClock()
 	ret := uint32(inst.stack[0])
 	ended := inst.ended
 	inst.parent, inst.ex = nil, nil
 
 	switch {
-	case !inTime: // even if the guest returned as the timer fired: the flag may be set
+	case !inTime:
 		err = fmt.Errorf("%w: call timed out", ErrTransformFailed)
 	case callErr != nil:
 		err = fmt.Errorf("%w: %v", ErrTransformFailed, describeFailure(callErr))
