@@ -42,8 +42,10 @@ type module struct {
 	has       [len(entryNames)]bool
 	highWater uint32 // bytes
 
-	idle         chan *instance // capacity MaxInstances, so a release never blocks
-	live         atomic.Int32   // instances created and not yet closed
+	idle         chan *instance           // capacity MaxInstances, so a release never blocks
+	hot          atomic.Pointer[instance] // the idle instance released last, while no call waits
+	waiting      atomic.Int32             // calls waiting in acquire for an instance
+	live         atomic.Int32             // instances created and not yet closed
 	refillQueued atomic.Bool
 
 	closeOnce sync.Once
@@ -271,6 +273,9 @@ func (i *instance) Value(key any) any {
 // acquire returns an idle instance, creates one when the module is below
 // MaxInstances, or waits up to CallTimeout for one.
 func (m *module) acquire(ctx context.Context) (*instance, error) {
+	if inst := m.takeHot(); inst != nil {
+		return inst, nil
+	}
 	select {
 	case inst := <-m.idle:
 		return inst, nil
@@ -282,6 +287,13 @@ func (m *module) acquire(ctx context.Context) (*instance, error) {
 			return nil, fmt.Errorf("%w: %v", ErrTransformFailed, err)
 		}
 		m.e.requestPath.Add(1)
+		return inst, nil
+	}
+	// Counted as waiting before looking at hot again: a release either sees the count and
+	// hands its instance over by the channel, or put it in hot before the look (see release).
+	m.waiting.Add(1)
+	defer m.waiting.Add(-1)
+	if inst := m.takeHot(); inst != nil {
 		return inst, nil
 	}
 	t := time.NewTimer(m.e.cfg.CallTimeout)
@@ -304,13 +316,21 @@ func (m *module) release(inst *instance, healthy bool) {
 		m.e.recycled.Add(1)
 	}
 	if healthy && !m.closed.Load() {
-		select {
-		case m.idle <- inst:
+		if m.hot.CompareAndSwap(nil, inst) {
+			// A call that counted itself waiting may have looked at hot before this: it
+			// waits on the channel, so the instance goes there.
+			if m.waiting.Load() > 0 {
+				if inst := m.takeHot(); inst != nil && !m.putIdle(inst) {
+					inst.close()
+				}
+			}
 			if m.closed.Load() { // raced with close: drain again
 				m.drain()
 			}
 			return
-		default:
+		}
+		if m.putIdle(inst) {
+			return
 		}
 	}
 	inst.close()
@@ -319,9 +339,33 @@ func (m *module) release(inst *instance, healthy bool) {
 	}
 }
 
+// takeHot takes the instance in hot, if any. A look comes first: swapping an empty slot
+// costs a locked instruction.
+func (m *module) takeHot() *instance {
+	if m.hot.Load() == nil {
+		return nil
+	}
+	return m.hot.Swap(nil)
+}
+
+// putIdle puts a healthy inst in the idle channel, or closes it when the channel is full
+// (it never is: it holds every instance the module may have). It reports whether inst went
+// in.
+func (m *module) putIdle(inst *instance) bool {
+	select {
+	case m.idle <- inst:
+		if m.closed.Load() { // raced with close: drain again
+			m.drain()
+		}
+		return true
+	default:
+		return false
+	}
+}
+
 // fill creates instances until PoolSize are idle.
 func (m *module) fill(stop <-chan struct{}) {
-	for !m.closed.Load() && len(m.idle) < m.e.cfg.PoolSize {
+	for !m.closed.Load() && m.idleCount() < m.e.cfg.PoolSize {
 		select {
 		case <-stop:
 			return
@@ -347,7 +391,19 @@ func (m *module) fill(stop <-chan struct{}) {
 	}
 }
 
+// idleCount returns the number of idle instances.
+func (m *module) idleCount() int {
+	n := len(m.idle)
+	if m.hot.Load() != nil {
+		n++
+	}
+	return n
+}
+
 func (m *module) drain() {
+	if inst := m.hot.Swap(nil); inst != nil {
+		inst.close()
+	}
 	for {
 		select {
 		case inst := <-m.idle:
