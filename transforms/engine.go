@@ -210,6 +210,7 @@ type Engine struct {
 	cache      wazero.CompilationCache
 	modCfg     wazero.ModuleConfig
 	startLimit time.Duration
+	epoch      time.Time // zero of the calls' clock (monotonic: a wall clock step moves no due time)
 
 	compiles chan struct{} // a slot per compilation running (MaxCompiles)
 	mu       sync.RWMutex
@@ -244,6 +245,7 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 		compiles:   make(chan struct{}, cfg.MaxCompiles),
 		stop:       make(chan struct{}),
 		startLimit: max(cfg.CallTimeout, 2*time.Second),
+		epoch:      time.Now(),
 	}
 	if cfg.CacheDir != "" {
 		e.cache, err = wazero.NewCompilationCacheWithDir(cfg.CacheDir)
@@ -271,6 +273,10 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 	go e.refiller()
 	return e, nil
 }
+
+// clock returns t on the calls' clock: the time since the engine's epoch, by the monotonic
+// clock when t has its reading.
+func (e *Engine) clock(t time.Time) time.Duration { return t.Sub(e.epoch) }
 
 // Close stops the engine and releases every module and instance. Calls in
 // flight fail.

@@ -75,8 +75,8 @@ type Exchange struct {
 
 	// Buffers owned by the Exchange, reused across calls.
 	pathBuf, queryBuf, bodyBuf []byte
-	hdrArena                   []byte
-	hdrs                       []Header
+	hdrArena, hdrSpare         []byte   // the guest's headers block; the next one, while checked
+	hdrs, hdrsSpare            []Header // views of hdrArena; of hdrSpare
 	inHdrs                     []Header // what AddHeader appended
 	result                     []byte   // last tokenize id or error message
 	scratch                    []byte   // copies of guest data handed to Services
@@ -131,8 +131,8 @@ func ReleaseExchange(ex *Exchange) {
 	if cap(ex.resArena) > maxPooledBuffer {
 		ex.resArena = nil
 	}
-	if cap(ex.hdrArena) > maxPooledBuffer {
-		ex.hdrArena, ex.hdrs = nil, nil
+	if cap(ex.hdrArena) > maxPooledBuffer || cap(ex.hdrSpare) > maxPooledBuffer {
+		ex.hdrArena, ex.hdrs, ex.hdrSpare, ex.hdrsSpare = nil, nil, nil, nil
 	}
 	if cap(ex.inHdrs) > abi.MaxHeaders {
 		ex.inHdrs = nil
@@ -155,6 +155,8 @@ func (ex *Exchange) Reset() {
 	ex.result = ex.result[:0]
 	clear(ex.hdrs)
 	ex.hdrs = ex.hdrs[:0]
+	clear(ex.hdrsSpare)
+	ex.hdrsSpare = ex.hdrsSpare[:0]
 	clear(ex.inHdrs) // views of the caller's bytes: not kept past the call
 	ex.inHdrs = ex.inHdrs[:0]
 	ex.resetCall()

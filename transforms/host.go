@@ -2,6 +2,7 @@ package transforms
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"math"
 
@@ -373,20 +374,62 @@ func (ex *Exchange) log(p []byte, limit int) {
 }
 
 // replaceHeaders validates a headers block from the guest and, if it is
-// valid, copies it into ex's arena and points ex.Headers at it.
+// valid, points ex.Headers at a copy of it. The copy is checked and decoded
+// in one pass, in the spare arena: ex.Headers may be views of the other one
+// (an earlier write), which a refused block leaves as they are.
 func (ex *Exchange) replaceHeaders(src []byte) int32 {
-	count, rest, code := checkHeaders(src)
+	arena := append(ex.hdrSpare[:0], src...)
+	hdrs, rest, code := parseHeaders(arena, ex.hdrsSpare[:0])
+	ex.hdrSpare, ex.hdrsSpare = arena, hdrs
+	if code == abi.OK && len(rest) != 0 {
+		code = abi.ErrInvalid
+	}
 	if code != abi.OK {
 		return code
 	}
-	if len(rest) != 0 {
-		return abi.ErrInvalid
-	}
-	ex.hdrArena = append(ex.hdrArena[:0], src...)
-	ex.hdrs, _ = decodeHeaders(ex.hdrArena, ex.hdrs[:0], count)
+	ex.hdrArena, ex.hdrSpare = ex.hdrSpare, ex.hdrArena
+	ex.hdrs, ex.hdrsSpare = ex.hdrsSpare, ex.hdrs
 	ex.Headers = ex.hdrs
 	ex.changed |= PartHeaders
 	return abi.OK
+}
+
+// parseHeaders is checkHeaders and decodeHeaders in one pass: it validates
+// a headers block at the start of b, appends its fields to dst as views
+// into b, and returns the bytes after it. On an error dst holds a prefix of
+// the fields. It never panics.
+func parseHeaders(b []byte, dst []Header) ([]Header, []byte, int32) {
+	if len(b) < 4 {
+		return dst, nil, abi.ErrInvalid
+	}
+	count := binary.LittleEndian.Uint32(b)
+	if count > abi.MaxHeaders {
+		return dst, nil, abi.ErrTooLarge
+	}
+	b = b[4:]
+	for range count {
+		name, rest, ok1 := cutField(b)
+		value, rest, ok2 := cutField(rest)
+		if !ok1 || !ok2 || !abi.ValidHeaderName(name) || !abi.ValidHeaderValue(value) {
+			return dst, nil, abi.ErrInvalid
+		}
+		dst = append(dst, Header{Name: name, Value: value})
+		b = rest
+	}
+	return dst, b, abi.OK
+}
+
+// cutField reads a length-prefixed field at the start of b (as abi.Reader.Bytes).
+func cutField(b []byte) (field, rest []byte, ok bool) {
+	if len(b) < 4 {
+		return nil, nil, false
+	}
+	n := binary.LittleEndian.Uint32(b)
+	b = b[4:]
+	if uint64(n) > uint64(len(b)) {
+		return nil, nil, false
+	}
+	return b[:n:n], b[n:], true
 }
 
 // endError records a standard error from a messages encoding.

@@ -234,8 +234,6 @@ func readLimited(dst []byte, r io.Reader, limit int) ([]byte, error) {
 // worked, rather than leaving the guest to run until the timer fires, and
 // traps.
 func (i *instance) expireIfLate() {
-	if time.Now().UnixNano() >= i.deadline.Load() && i.timer.Stop() {
-		i.expire()
-	}
+	i.expireIfDue()
 	i.checkTime()
 }

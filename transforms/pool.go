@@ -42,8 +42,10 @@ type module struct {
 	has       [len(entryNames)]bool
 	highWater uint32 // bytes
 
-	idle         chan *instance // capacity MaxInstances, so a release never blocks
-	live         atomic.Int32   // instances created and not yet closed
+	idle         chan *instance           // capacity MaxInstances, so a release never blocks
+	hot          atomic.Pointer[instance] // the idle instance released last, while no call waits
+	waiting      atomic.Int32             // calls waiting in acquire for an instance
+	live         atomic.Int32             // instances created and not yet closed
 	refillQueued atomic.Bool
 
 	closeOnce sync.Once
@@ -83,12 +85,16 @@ type instance struct {
 	fns    [len(entryNames)]api.Function
 	stack  [1]uint64
 
-	// Deadline machinery, reused across calls: the timer runs expire.
+	// Deadline machinery, reused across calls: the timer runs onTimer, which expires a call
+	// past its due time. watch orders a call's start and end with the timer's callbacks.
 	stop     api.MutableGlobal
 	timer    *time.Timer
 	done     chan struct{}
 	fired    atomic.Bool
-	deadline atomic.Int64
+	deadline atomic.Int64 // of the call, wall clock (for Deadline)
+	watch    sync.Mutex
+	due      time.Duration // of the call, on the engine's monotonic clock; 0 between calls
+	armedFor time.Duration // when the timer fires (0: not set)
 
 	// Per call; set and cleared by the calling goroutine.
 	parent context.Context
@@ -101,7 +107,7 @@ type instance struct {
 func (m *module) instantiate(ctx context.Context) (*instance, error) {
 	e := m.e
 	inst := &instance{m: m, done: make(chan struct{})}
-	inst.timer = time.AfterFunc(math.MaxInt64, inst.expire)
+	inst.timer = time.AfterFunc(math.MaxInt64, inst.onTimer)
 	inst.timer.Stop()
 	cfg := e.modCfg.WithStdout(logWriter{inst}).WithStderr(logWriter{inst})
 	ctx = experimental.WithMemoryAllocator(ctx, &inst.linear)
@@ -123,9 +129,11 @@ func (m *module) instantiate(ctx context.Context) (*instance, error) {
 		if init == nil {
 			continue
 		}
-		inst.timer.Reset(e.startLimit)
+		now := time.Now()
+		inst.deadline.Store(now.Add(e.startLimit).UnixNano())
+		inst.startClock(e.clock(now) + e.startLimit)
 		err := init.CallWithStack(inst, nil)
-		if !inst.timer.Stop() {
+		if !inst.stopClock() {
 			err = errors.New("call timed out")
 		}
 		if err != nil {
@@ -166,12 +174,64 @@ func (m *module) instantiateReserved(ctx context.Context) (*instance, error) {
 	return inst, err
 }
 
-// expire runs on the timer's goroutine when a call overstays: setting the
+// startClock starts the clock of a call due at due (on the engine's clock). The timer stays
+// set between calls: a call sets it only when it is not set or would fire after due, and a
+// firing that finds the running call's due time still ahead sets it again for then. So a
+// call of an instance in steady use costs no timer operation (a Reset and a Stop, each
+// taking the runtime's timer locks, cost more than the tiny transform's own work), and a
+// guest is still stopped at its own due time.
+func (i *instance) startClock(due time.Duration) {
+	i.watch.Lock()
+	i.due = due
+	if i.armedFor == 0 || i.armedFor > due {
+		i.timer.Reset(due - i.m.e.clock(time.Now()))
+		i.armedFor = due
+	}
+	i.watch.Unlock()
+}
+
+// stopClock ends the call's clock and reports whether the call ended in time: even if the
+// guest returned as its time ran out, the stop flag may be set, so the instance is not reused.
+func (i *instance) stopClock() bool {
+	i.watch.Lock()
+	i.due = 0
+	inTime := !i.fired.Load()
+	i.watch.Unlock()
+	return inTime
+}
+
+// onTimer runs on the timer's goroutine: it expires the running call when its due time has
+// come, sets the timer again when the call has time left, and leaves it unset between calls.
+func (i *instance) onTimer() {
+	i.watch.Lock()
+	defer i.watch.Unlock()
+	i.armedFor = 0
+	if i.due == 0 || i.fired.Load() {
+		return
+	}
+	if left := i.due - i.m.e.clock(time.Now()); left > 0 {
+		i.timer.Reset(left)
+		i.armedFor = i.due
+		return
+	}
+	i.expire()
+}
+
+// expireIfDue expires the running call if its due time has come.
+func (i *instance) expireIfDue() {
+	i.watch.Lock()
+	if i.due != 0 && !i.fired.Load() && i.m.e.clock(time.Now()) >= i.due {
+		i.expire()
+	}
+	i.watch.Unlock()
+}
+
+// expire runs under watch, once, when a call overstays: setting the
 // stop flag makes the guest trap at its next yield (the checks
 // interrupt.Instrument compiled in yield every 16 384 function entries,
 // loop iterations or KiB of bulk operations) or host call (host functions
 // trap once fired is set; the guest looks at the flag after each), and the call fails; the
-// caller sees the timer had fired and discards the instance. done is closed
+// caller sees fired at stopClock and discards the instance. done is closed
 // for host functions waiting on the context.
 func (i *instance) expire() {
 	i.fired.Store(true)
@@ -213,6 +273,9 @@ func (i *instance) Value(key any) any {
 // acquire returns an idle instance, creates one when the module is below
 // MaxInstances, or waits up to CallTimeout for one.
 func (m *module) acquire(ctx context.Context) (*instance, error) {
+	if inst := m.takeHot(); inst != nil {
+		return inst, nil
+	}
 	select {
 	case inst := <-m.idle:
 		return inst, nil
@@ -224,6 +287,13 @@ func (m *module) acquire(ctx context.Context) (*instance, error) {
 			return nil, fmt.Errorf("%w: %v", ErrTransformFailed, err)
 		}
 		m.e.requestPath.Add(1)
+		return inst, nil
+	}
+	// Counted as waiting before looking at hot again: a release either sees the count and
+	// hands its instance over by the channel, or put it in hot before the look (see release).
+	m.waiting.Add(1)
+	defer m.waiting.Add(-1)
+	if inst := m.takeHot(); inst != nil {
 		return inst, nil
 	}
 	t := time.NewTimer(m.e.cfg.CallTimeout)
@@ -246,13 +316,21 @@ func (m *module) release(inst *instance, healthy bool) {
 		m.e.recycled.Add(1)
 	}
 	if healthy && !m.closed.Load() {
-		select {
-		case m.idle <- inst:
+		if m.hot.CompareAndSwap(nil, inst) {
+			// A call that counted itself waiting may have looked at hot before this: it
+			// waits on the channel, so the instance goes there.
+			if m.waiting.Load() > 0 {
+				if inst := m.takeHot(); inst != nil && !m.putIdle(inst) {
+					inst.close()
+				}
+			}
 			if m.closed.Load() { // raced with close: drain again
 				m.drain()
 			}
 			return
-		default:
+		}
+		if m.putIdle(inst) {
+			return
 		}
 	}
 	inst.close()
@@ -261,9 +339,33 @@ func (m *module) release(inst *instance, healthy bool) {
 	}
 }
 
+// takeHot takes the instance in hot, if any. A look comes first: swapping an empty slot
+// costs a locked instruction.
+func (m *module) takeHot() *instance {
+	if m.hot.Load() == nil {
+		return nil
+	}
+	return m.hot.Swap(nil)
+}
+
+// putIdle puts a healthy inst in the idle channel, or closes it when the channel is full
+// (it never is: it holds every instance the module may have). It reports whether inst went
+// in.
+func (m *module) putIdle(inst *instance) bool {
+	select {
+	case m.idle <- inst:
+		if m.closed.Load() { // raced with close: drain again
+			m.drain()
+		}
+		return true
+	default:
+		return false
+	}
+}
+
 // fill creates instances until PoolSize are idle.
 func (m *module) fill(stop <-chan struct{}) {
-	for !m.closed.Load() && len(m.idle) < m.e.cfg.PoolSize {
+	for !m.closed.Load() && m.idleCount() < m.e.cfg.PoolSize {
 		select {
 		case <-stop:
 			return
@@ -289,7 +391,19 @@ func (m *module) fill(stop <-chan struct{}) {
 	}
 }
 
+// idleCount returns the number of idle instances.
+func (m *module) idleCount() int {
+	n := len(m.idle)
+	if m.hot.Load() != nil {
+		n++
+	}
+	return n
+}
+
 func (m *module) drain() {
+	if inst := m.hot.Swap(nil); inst != nil {
+		inst.close()
+	}
 	for {
 		select {
 		case inst := <-m.idle:
@@ -337,15 +451,15 @@ func (e *Engine) run(ctx context.Context, id string, ex *Exchange, p phase) (Out
 	inst.deadline.Store(deadline.UnixNano())
 	inst.parent, inst.ex, inst.phase, inst.ended = ctx, ex, p, false
 	ex.resetCall()
-	inst.timer.Reset(deadline.Sub(now))
+	inst.startClock(max(e.clock(deadline), 1))
 	callErr := inst.fns[p].CallWithStack(inst, inst.stack[:])
-	inTime := inst.timer.Stop()
+	inTime := inst.stopClock()
 	ret := uint32(inst.stack[0])
 	ended := inst.ended
 	inst.parent, inst.ex = nil, nil
 
 	switch {
-	case !inTime: // even if the guest returned as the timer fired: the flag may be set
+	case !inTime:
 		err = fmt.Errorf("%w: call timed out", ErrTransformFailed)
 	case callErr != nil:
 		err = fmt.Errorf("%w: %v", ErrTransformFailed, describeFailure(callErr))
