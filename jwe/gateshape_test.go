@@ -1,8 +1,6 @@
 package jwe
 
 import (
-	"crypto/ecdh"
-	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"testing"
@@ -16,20 +14,9 @@ const gateShapeKID = "0193a4f2-7b1c-7d3e-9f00-5a6b7c8d9e0f"
 // alg, enc, epk{crv, kty, x}, kid), no apu/apv, A256GCM.
 func sdkShapeJWE(tb testing.TB, kp *KeyPair, plaintext []byte) string {
 	tb.Helper()
-	pub, err := ecdh.X25519().NewPublicKey(x25519PublicFromPEM(tb, kp.PublicKeyPEM))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	eph, err := ecdh.X25519().GenerateKey(rand.Reader)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	z, err := eph.ECDH(pub)
-	if err != nil {
-		tb.Fatal(err)
-	}
+	x, z := x25519Agree(tb, x25519PublicFromPEM(tb, kp.PublicKeyPEM))
 	hdr, err := json.Marshal(map[string]any{"alg": AlgECDHES, "enc": "A256GCM", "kid": kp.KID,
-		"epk": map[string]string{"kty": "OKP", "crv": "X25519", "x": b64.EncodeToString(eph.PublicKey().Bytes())}})
+		"epk": map[string]string{"kty": "OKP", "crv": "X25519", "x": x}})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -168,25 +168,14 @@ func testEncryptX25519(tb testing.TB, recipient []byte, kid string, o x25519Opts
 	if o.enc == "" {
 		o.enc = "A256GCM"
 	}
-	pub, err := ecdh.X25519().NewPublicKey(recipient)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	eph, err := ecdh.X25519().GenerateKey(rand.Reader)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	z, err := eph.ECDH(pub)
-	if err != nil {
-		tb.Fatal(err)
-	}
+	epkX, z := x25519Agree(tb, recipient)
 	keyBits := 256
 	if o.enc == "A128GCM" {
 		keyBits = 128
 	}
 	cek := refConcatKDF(z, o.enc, o.apu, o.apv, keyBits)
 	hdr := fmt.Sprintf(`{"alg":"ECDH-ES","enc":%q,"kid":%q,"epk":{"kty":"OKP","crv":"X25519","x":%q}`,
-		o.enc, kid, b64.EncodeToString(eph.PublicKey().Bytes()))
+		o.enc, kid, epkX)
 	if o.apu != nil {
 		hdr += fmt.Sprintf(`,"apu":%q`, b64.EncodeToString(o.apu))
 	}
@@ -195,6 +184,25 @@ func testEncryptX25519(tb testing.TB, recipient []byte, kid string, o x25519Opts
 	}
 	hdr += o.extra + "}"
 	return sealCompact(tb, hdr, nil, cek, plaintext)
+}
+
+// x25519Agree makes an ephemeral X25519 key and agrees with recipient: the epk's x
+// (base64url) and the shared secret.
+func x25519Agree(tb testing.TB, recipient []byte) (epkX string, z []byte) {
+	tb.Helper()
+	pub, err := ecdh.X25519().NewPublicKey(recipient)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	eph, err := ecdh.X25519().GenerateKey(rand.Reader)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	z, err = eph.ECDH(pub)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return b64.EncodeToString(eph.PublicKey().Bytes()), z
 }
 
 // joseEncrypt encrypts to kp with go-jose, using only the public JWK that
