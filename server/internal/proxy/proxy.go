@@ -544,7 +544,8 @@ func (x *exchange) readOwnBody(stream io.Reader, cl int) ([]byte, error) {
 	x.ownBody = true
 	for len(b) < cl {
 		if len(b) == cap(b) {
-			grown := make([]byte, len(b), max(min(cl, max(2*len(b), ownBodyReadAhead)), 1<<10))
+			size := min(cl, max(2*len(b), ownBodyReadAhead)) // doubles, never past the announced length
+			grown := make([]byte, len(b), max(size, 1<<10))  // a pooled exchange keeps at least 1 KiB
 			b = grown[:copy(grown, b)]
 		}
 		n, err := stream.Read(b[len(b):min(cl, cap(b))])
