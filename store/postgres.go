@@ -86,16 +86,19 @@ const migrationLock = 0x736c75696365 // "sluice"
 // pgStore is the Store on PostgreSQL: any number of nodes share one database.
 type pgStore struct {
 	*vaultKeys
-	pool   *pgxpool.Pool
-	cache  *sealedCache
-	audit  *pgAudit
-	feed   *changeFeed
-	log    *slog.Logger
-	health atomic.Pointer[error] // the last ping's failure; nil while healthy
-	closed atomic.Bool
-	stop   chan struct{}
-	done   sync.WaitGroup
-	cancel context.CancelFunc // ends the change feed
+	pool  *pgxpool.Pool
+	cache *sealedCache
+	audit *pgAudit
+	feed  *changeFeed
+	log   *slog.Logger
+	out   *outage
+	// pingTimeout bounds a ping: the health check's, and the pool's and the audit log's of a
+	// connection that sat idle.
+	pingTimeout time.Duration
+	closed      atomic.Bool
+	stop        chan struct{}
+	done        sync.WaitGroup
+	cancel      context.CancelFunc // ends the change feed
 }
 
 var _ Store = (*pgStore)(nil)
@@ -121,6 +124,8 @@ func OpenPostgres(ctx context.Context, url string, opt PostgresOptions) (Store, 
 	if opt.MaxConns > 0 {
 		cfg.MaxConns = opt.MaxConns
 	}
+	out, pingTimeout := newOutage(), min(maxPingTimeout, cfg.ConnConfig.ConnectTimeout)
+	watchPool(cfg, out, pingTimeout)
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, pgErr(err)
@@ -140,7 +145,8 @@ func OpenPostgres(ctx context.Context, url string, opt PostgresOptions) (Store, 
 		pool.Close()
 		return nil, err
 	}
-	s := &pgStore{vaultKeys: keys, pool: pool, cache: newSealedCache(cacheSize(opt.TokenCacheSize)), log: opt.Logger, stop: make(chan struct{})}
+	s := &pgStore{vaultKeys: keys, pool: pool, cache: newSealedCache(cacheSize(opt.TokenCacheSize)), log: opt.Logger,
+		out: out, pingTimeout: pingTimeout, stop: make(chan struct{})}
 	if s.feed, err = startChangeFeed(ctx, pool, s.cache); err != nil {
 		pool.Close()
 		return nil, err
@@ -152,7 +158,7 @@ func OpenPostgres(ctx context.Context, url string, opt PostgresOptions) (Store, 
 		defer s.done.Done()
 		s.feed.run(feedCtx)
 	}()
-	s.audit = newPgAudit(cfg.ConnConfig.Config.Copy(), max(opt.AuditSyncInterval, 0))
+	s.audit = newPgAudit(cfg.ConnConfig.Config.Copy(), max(opt.AuditSyncInterval, 0), out, pingTimeout)
 	s.background(opt)
 	return s, nil
 }
@@ -249,20 +255,40 @@ func (s *pgStore) background(opt PostgresOptions) {
 	every(opt.SweepInterval, time.Minute, func() { s.sweep(opt.AuditRetention) })
 }
 
-// ping asks the database whether it answers, for Ready.
+// maxPingTimeout bounds a ping, and so how long a node takes to notice that its database
+// stopped answering; a shorter connect timeout bounds it further.
+const maxPingTimeout = 2 * time.Second
+
+// ping asks the database whether it answers, for Ready; an unanswered ping begins an outage
+// (the node refuses every call that needs the database until a ping is answered again).
 func (s *pgStore) ping() {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	ctx, cancel := context.WithTimeout(context.WithValue(context.Background(), probe{}, true), s.pingTimeout)
 	defer cancel()
 	if err := s.pool.Ping(ctx); err != nil {
-		err = pgErr(err)
-		if s.health.Swap(&err) == nil && s.log != nil {
-			s.log.Warn("store: the database does not answer: refusing writes and detokenizations", "err", err)
+		if s.out.begin(pgErr(err)) {
+			s.pool.Reset() // the idle connections were cut: none is handed out again
+			if s.log != nil {
+				s.log.Warn("store: the database does not answer: refusing writes and detokenizations", "err", pgErr(err))
+			}
 		}
 		return
 	}
-	if s.health.Swap(nil) != nil && s.log != nil {
+	if s.out.end() && s.log != nil {
 		s.log.Info("store: the database answers again")
 	}
+}
+
+// watchPool makes the connections to the database follow out: every socket (the pool's, and
+// those of the audit log and the change feed, made with copies of cfg) is dialled through it,
+// which lists the socket until it closes, so that an outage can cut it; while an outage is
+// under way the pool makes and hands out no connection but to the health check's probe. A
+// connection idle for more than a second is pinged before it is handed out (pgxpool's
+// default), within pingTimeout.
+func watchPool(cfg *pgxpool.Config, out *outage, pingTimeout time.Duration) {
+	cfg.ConnConfig.DialFunc = out.dialer(cfg.ConnConfig.DialFunc)
+	cfg.PingTimeout = pingTimeout
+	cfg.BeforeConnect = func(ctx context.Context, _ *pgx.ConnConfig) error { return out.refuse(ctx) }
+	cfg.PrepareConn = func(ctx context.Context, _ *pgx.Conn) (bool, error) { return true, out.refuse(ctx) }
 }
 
 // sweepBatch bounds the rows one sweep statement deletes.
@@ -294,10 +320,7 @@ func (s *pgStore) Ready() error {
 	if s.closed.Load() {
 		return ErrClosed
 	}
-	if err := s.health.Load(); err != nil {
-		return *err
-	}
-	return nil
+	return s.out.refused()
 }
 
 func (s *pgStore) Close() error {

@@ -189,6 +189,9 @@ func (s *pgStore) Audit(ctx context.Context, evs ...Event) error {
 	if len(evs) == 0 {
 		return nil
 	}
+	if err := s.out.refuse(ctx); err != nil {
+		return err
+	}
 	return s.audit.commit(ctx, evs)
 }
 
@@ -198,9 +201,11 @@ func (s *pgStore) Audit(ctx context.Context, evs ...Event) error {
 // Callers arriving meanwhile wait for the next commit, which the leader hands to the first
 // of them. No goroutine of its own: a lone caller commits its events itself.
 type pgAudit struct {
-	connect  func(context.Context) (*pgconn.PgConn, error)
-	window   time.Duration
-	maxBytes int // of the events of one commit (auditCommitMax)
+	connect     func(context.Context) (*pgconn.PgConn, error)
+	window      time.Duration
+	maxBytes    int // of the events of one commit (auditCommitMax)
+	out         *outage
+	pingTimeout time.Duration // of a connection that sat idle (auditPingIdle)
 
 	mu      sync.Mutex
 	waiting []*auditWaiter // for the next commit, in arrival order
@@ -236,8 +241,8 @@ const auditStatement = "sluice_audit"
 // bits; PostgreSQL takes at most 1 GB): the callers waiting beyond it wait for the next.
 const auditCommitMax = 16 << 20
 
-func newPgAudit(cfg *pgconn.Config, window time.Duration) *pgAudit {
-	return &pgAudit{window: window, maxBytes: auditCommitMax, connect: func(ctx context.Context) (*pgconn.PgConn, error) {
+func newPgAudit(cfg *pgconn.Config, window time.Duration, out *outage, pingTimeout time.Duration) *pgAudit {
+	return &pgAudit{window: window, maxBytes: auditCommitMax, out: out, pingTimeout: pingTimeout, connect: func(ctx context.Context) (*pgconn.PgConn, error) {
 		conn, err := pgconn.ConnectConfig(ctx, cfg)
 		if err != nil {
 			return nil, err
@@ -388,22 +393,25 @@ const auditCommitTimeout = 10 * time.Second
 
 // A connection idle for longer than auditPingIdle may have died with its server (a restart, a
 // failover) unnoticed: it is pinged before it carries a commit, as the pool does with its own.
-const auditPingIdle, auditPingTimeout = time.Second, 2 * time.Second
+const auditPingIdle = time.Second
 
 // write runs insertEventsSQL with the built parameters on the log's connection, (re)connecting
 // first when it has none. After an error the connection is dropped: the next commit connects
 // anew. Deadlines go on the socket, not in a context: a context with a deadline costs a timer
-// and a watcher per commit.
+// and a watcher per commit. During an outage nothing is sent: the commit fails at once.
 func (l *pgAudit) write() error {
 	now := time.Now()
 	if l.conn != nil && now.Sub(l.used) > auditPingIdle {
-		l.conn.Conn().SetDeadline(now.Add(auditPingTimeout))
+		l.conn.Conn().SetDeadline(now.Add(l.pingTimeout))
 		if err := l.conn.Ping(context.Background()); err != nil {
 			l.closeConn()
 		}
 	}
 	if l.conn == nil || l.conn.IsClosed() {
 		l.closeConn()
+		if err := l.out.refused(); err != nil {
+			return err
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), auditCommitTimeout)
 		conn, err := l.connect(ctx)
 		cancel()
@@ -413,6 +421,9 @@ func (l *pgAudit) write() error {
 		l.conn = conn
 	}
 	l.conn.Conn().SetDeadline(now.Add(auditCommitTimeout))
+	if err := l.out.refused(); err != nil { // after the deadline: an outage's cut is not undone
+		return err
+	}
 	err := l.exec()
 	l.used = time.Now()
 	if err != nil {
