@@ -270,8 +270,9 @@ func TestDatabaseStoppedEveryNodeAnswers503ThenRecovers(t *testing.T) {
 
 // TestDatabaseHungNodesAnswerNotHang: PostgreSQL frozen (SIGSTOP: its connections stay open and
 // nothing answers, as with a hung host or a partition). Every node says so on /readyz; a
-// detokenization, a create and a reveal are each answered 503 — not left waiting past the
-// client's 30 s — and nothing is forwarded; once PostgreSQL runs again the nodes serve.
+// detokenization, a create and a reveal, sent together, are each answered 503 at once — not
+// after a connection attempt, nor one after another — and nothing is forwarded; once
+// PostgreSQL runs again the nodes serve.
 func TestDatabaseHungNodesAnswerNotHang(t *testing.T) {
 	c := startNodes(t, 2)
 	pg := storetest.PostgresServer()
@@ -309,6 +310,9 @@ func TestDatabaseHungNodesAnswerNotHang(t *testing.T) {
 				t.Logf("node %d, database frozen: %s answered %d after %v", i+1, r.what, a.status, took)
 				if a.status != 503 || bytes.Contains(a.body, []byte(pan)) {
 					t.Errorf("node %d, database frozen: %s: %d %.300s", i+1, r.what, a.status, a.body)
+				}
+				if took >= 2*time.Second { // startNodes' connect_timeout
+					t.Errorf("node %d, database frozen: %s answered after %v: with /readyz at 503 a request waits for no connection attempt", i+1, r.what, took)
 				}
 			})
 		}
