@@ -400,6 +400,9 @@ const auditPingIdle = time.Second
 // anew. Deadlines go on the socket, not in a context: a context with a deadline costs a timer
 // and a watcher per commit. During an outage nothing is sent: the commit fails at once.
 func (l *pgAudit) write() error {
+	if err := l.out.refused(); err != nil {
+		return err
+	}
 	now := time.Now()
 	if l.conn != nil && now.Sub(l.used) > auditPingIdle {
 		l.conn.Conn().SetDeadline(now.Add(l.pingTimeout))
@@ -409,9 +412,6 @@ func (l *pgAudit) write() error {
 	}
 	if l.conn == nil || l.conn.IsClosed() {
 		l.closeConn()
-		if err := l.out.refused(); err != nil {
-			return err
-		}
 		ctx, cancel := context.WithTimeout(context.Background(), auditCommitTimeout)
 		conn, err := l.connect(ctx)
 		cancel()

@@ -16,7 +16,9 @@ import (
 // come at once — writes, reads that miss the cache, audited reads — on connections just used
 // and on new ones. Every call fails with ErrUnavailable, all of them within a few connect
 // timeouts however many there are: none waits behind the others for its own connection
-// attempt or for an answer that does not come. Thawed, the same Store serves again.
+// attempt or for an answer that does not come. The change feed tells its subscribers that
+// changes may be missed (the caches are dropped: in a partition the other nodes go on
+// writing). Thawed, the same Store serves again.
 func TestPostgresFrozenDatabaseCallsFailTogetherNotInTurn(t *testing.T) {
 	url := store.MigratedPostgresDatabase(t) // starts the cluster
 	pg := pgtest.Server()
@@ -31,6 +33,15 @@ func TestPostgresFrozenDatabaseCallsFailTogetherNotInTurn(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
+	lost := make(chan struct{}, 1)
+	st.(store.ChangeFeed).Subscribe(func(c store.Change) {
+		if c.Kind == store.ChangedUnknown {
+			select {
+			case lost <- struct{}{}:
+			default:
+			}
+		}
+	})
 	detokenized := store.Event{EntityType: "token", EntityID: "before", Operation: "detokenize"}
 	create := func(ctx context.Context, id string) error {
 		_, _, err := st.CreateToken(ctx, &store.Token{ID: id, Type: "token", Data: []byte(`"v"`)}, false, store.Event{Operation: "create"})
@@ -112,6 +123,11 @@ func TestPostgresFrozenDatabaseCallsFailTogetherNotInTurn(t *testing.T) {
 	t.Logf("%d calls on a frozen database, the last answered after %v", each*len(calls), slowest.Round(time.Millisecond))
 	if err := st.Ready(); !thawed && !errors.Is(err, store.ErrUnavailable) {
 		t.Errorf("Ready with the database frozen: %v", err)
+	}
+	select {
+	case <-lost:
+	case <-time.After(10 * time.Second):
+		t.Error("the change feed did not report the frozen database: this node keeps its caches")
 	}
 
 	thaw()

@@ -65,9 +65,9 @@ func (o *outage) begin(err error) bool {
 // end ends the outage; it reports whether there was one.
 func (o *outage) end() bool { return o.err.Swap(nil) != nil }
 
-// dialer wraps dial so that each socket it makes is listed until it is closed. One dialled
-// for any caller but the probe while an outage is under way is cut at once: it may have been
-// dialled as the outage began, after begin cut the others.
+// dialer wraps dial so that each socket it makes is listed until it is closed. While an
+// outage is under way it makes none but the probe's: checked once the socket is listed, so
+// that one dialled as the outage began is either cut by begin or refused here.
 func (o *outage) dialer(dial pgconn.DialFunc) pgconn.DialFunc {
 	return func(ctx context.Context, network, addr string) (net.Conn, error) {
 		c, err := dial(ctx, network, addr)
@@ -78,8 +78,9 @@ func (o *outage) dialer(dial pgconn.DialFunc) pgconn.DialFunc {
 		o.mu.Lock()
 		o.conns[t] = struct{}{}
 		o.mu.Unlock()
-		if o.refuse(ctx) != nil {
-			cut(t)
+		if err := o.refuse(ctx); err != nil {
+			t.Close()
+			return nil, err
 		}
 		return t, nil
 	}
