@@ -18,8 +18,9 @@ import (
 	"os"
 
 	"github.com/sluice-edge/sluice/bench/internal/harness"
+	"github.com/sluice-edge/sluice/store/storetest"
 )
 
 func main() {
-	os.Exit(harness.GateMain(os.Args[1:], os.Stdout, os.Stderr))
+	os.Exit(harness.GateMain(os.Args[1:], os.Stdout, os.Stderr, storetest.StartPostgres))
 }

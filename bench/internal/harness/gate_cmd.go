@@ -22,8 +22,9 @@ import (
 // in-process benchmarks of package bench report them as instr/op.
 const GateResultsFile = "bench/out/gate.json"
 
-// GateMain is command gate (bench/cmd/gate, make bench-gate): args are its flags; the result is its exit code.
-func GateMain(args []string, stdout, stderr io.Writer) int {
+// GateMain is command gate (bench/cmd/gate, make bench-gate): args are its flags; the result is its
+// exit code. throwaway starts the cluster of -database-url auto.
+func GateMain(args []string, stdout, stderr io.Writer, throwaway Throwaway) int {
 	fs := flag.NewFlagSet("gate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var (
@@ -66,7 +67,7 @@ func GateMain(args []string, stdout, stderr io.Writer) int {
 		return fail(err)
 	}
 	o := InstrOptions{Repo: repo, Go: *goCmd, Window: *window, Windows: *windows, Warmup: *warmup,
-		KeepDir: *keep, Log: stderr, DatabaseURL: *pgURL, OneCPU: *oneCPU}
+		KeepDir: *keep, Log: stderr, DatabaseURL: *pgURL, Throwaway: throwaway, OneCPU: *oneCPU}
 	if *only != "" {
 		o.Only = strings.Split(*only, ",")
 	}

@@ -15,7 +15,8 @@ import (
 )
 
 // PGLoadMain is command pgload (bench/cmd/pgload): args are its flags; the result is its exit code.
-func PGLoadMain(args []string, stdout, stderr io.Writer) int {
+// throwaway starts the cluster of -database-url auto.
+func PGLoadMain(args []string, stdout, stderr io.Writer, throwaway Throwaway) int {
 	fs := flag.NewFlagSet("pgload", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var (
@@ -53,7 +54,7 @@ func PGLoadMain(args []string, stdout, stderr io.Writer) int {
 	defer cancel()
 	load := loadAverage()
 	started := time.Now().UTC()
-	samples, err := RunPG(ctx, PGOptions{Repo: repo, Go: *goCmd, DatabaseURL: *dbURL, Duration: *duration,
+	samples, err := RunPG(ctx, PGOptions{Repo: repo, Go: *goCmd, DatabaseURL: *dbURL, Throwaway: throwaway, Duration: *duration,
 		Warmup: *warmup, Settle: *settle, Concurrency: *conc, Rate: *rate, KeepDir: *keep, Log: stderr})
 	if err != nil {
 		return fail(err)

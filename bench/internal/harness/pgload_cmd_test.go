@@ -12,7 +12,7 @@ func TestPGLoadRefusesBadFlags(t *testing.T) {
 	for _, args := range [][]string{{"-nope"}, {"-duration", "0s"}, {"-c", "0"}} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
-			if code := PGLoadMain(args, &stdout, &stderr); code != 2 || stdout.Len() != 0 || stderr.Len() == 0 {
+			if code := PGLoadMain(args, &stdout, &stderr, nil); code != 2 || stdout.Len() != 0 || stderr.Len() == 0 {
 				t.Fatalf("exit %d, stdout %q, stderr %q", code, stdout.String(), stderr.String())
 			}
 		})
