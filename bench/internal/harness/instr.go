@@ -34,6 +34,7 @@ type InstrOptions struct {
 	// DatabaseURL adds a Sluice node whose vault is in PostgreSQL (SluicePG), counted on the 0-
 	// and 5-token scenarios: "auto" starts a throwaway cluster, "" adds none.
 	DatabaseURL string
+	Throwaway   Throwaway // starts the cluster DatabaseURL "auto" asks for
 	// OneCPU runs the proxies, the load generator and the destination on one CPU (RunInstr).
 	OneCPU  bool
 	KeepDir bool
@@ -125,7 +126,7 @@ func RunInstr(ctx context.Context, o InstrOptions) (*instr.Results, string, erro
 
 	pgURL := ""
 	if o.DatabaseURL != "" {
-		url, _, stopPG, err := postgres(o.DatabaseURL)
+		url, _, stopPG, err := postgres(o.DatabaseURL, o.Throwaway)
 		if err != nil {
 			return nil, dir, fmt.Errorf("harness: PostgreSQL: %w", err)
 		}

@@ -22,6 +22,7 @@ type PGOptions struct {
 	Repo        string        // module root
 	Go          string        // go command
 	DatabaseURL string        // an empty database, or "auto": a throwaway cluster
+	Throwaway   Throwaway     // starts the cluster DatabaseURL "auto" asks for
 	Duration    time.Duration // measured time per run
 	Warmup      time.Duration // unmeasured time before each run, on the same connections
 	Settle      time.Duration // at most this long waiting for the nodes to go idle around a run
@@ -83,7 +84,7 @@ func RunPG(ctx context.Context, o PGOptions) ([]PGSample, error) {
 	if err := goBuild(ctx, o.Go, o.Repo, bin, "."); err != nil {
 		return nil, err
 	}
-	dbURL, pgPID, stopPG, err := postgres(o.DatabaseURL)
+	dbURL, pgPID, stopPG, err := postgres(o.DatabaseURL, o.Throwaway)
 	if err != nil {
 		return nil, fmt.Errorf("harness: PostgreSQL: %w", err)
 	}

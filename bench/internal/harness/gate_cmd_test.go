@@ -1,4 +1,4 @@
-package main
+package harness
 
 import (
 	"bytes"
@@ -9,8 +9,8 @@ import (
 	"github.com/sluice-edge/sluice/bench/internal/instr"
 )
 
-// TestRunRefusesBadFlags: every flag error exits 2 before anything is built or started.
-func TestRunRefusesBadFlags(t *testing.T) {
+// TestGateRefusesBadFlags: every flag error exits 2 before anything is built or started.
+func TestGateRefusesBadFlags(t *testing.T) {
 	tests := []struct {
 		name string
 		args []string
@@ -25,7 +25,7 @@ func TestRunRefusesBadFlags(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
-			if code := run(tt.args, &stdout, &stderr); code != 2 {
+			if code := GateMain(tt.args, &stdout, &stderr, nil); code != 2 {
 				t.Fatalf("exit %d", code)
 			}
 			if !strings.Contains(stderr.String(), tt.want) || stdout.Len() != 0 {
@@ -64,7 +64,7 @@ func TestGateFailsWhenABudgetIsLoweredBelowTheMeasurement(t *testing.T) {
 		{[]string{"-budget", "tokens=0=1.39"}, 1},
 	} {
 		var stdout, stderr bytes.Buffer
-		if code := run(append([]string{"-from", path}, tt.args...), &stdout, &stderr); code != tt.code {
+		if code := GateMain(append([]string{"-from", path}, tt.args...), &stdout, &stderr, nil); code != tt.code {
 			t.Fatalf("%v: exit %d: %s", tt.args, code, stderr.String())
 		}
 		if !strings.Contains(stdout.String(), "| 0 tokens | 30.0 k | 42.0 k | 1.40× |") {

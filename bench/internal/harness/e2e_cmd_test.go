@@ -1,4 +1,4 @@
-package main
+package harness
 
 import (
 	"bytes"
@@ -6,8 +6,8 @@ import (
 	"testing"
 )
 
-// TestRunRefusesBadFlags: every flag error exits 2 before anything is built or started.
-func TestRunRefusesBadFlags(t *testing.T) {
+// TestE2ERefusesBadFlags: every flag error exits 2 before anything is built or started.
+func TestE2ERefusesBadFlags(t *testing.T) {
 	tests := []struct {
 		name string
 		args []string
@@ -22,7 +22,7 @@ func TestRunRefusesBadFlags(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
-			if code := run(tt.args, &stdout, &stderr); code != 2 {
+			if code := E2EMain(tt.args, &stdout, &stderr); code != 2 {
 				t.Fatalf("exit %d", code)
 			}
 			if !strings.Contains(stderr.String(), tt.want) || stdout.Len() != 0 {
