@@ -66,12 +66,25 @@ func TestCallTreeWithoutLoopIsStoppedByCallTimeout(t *testing.T) {
 // scheduler's time slices: 24 ms alone, up to seconds in a loaded package
 // run — as with wazero's own per-iteration check, measured the same way.
 func TestRunawayGuestsOnEveryCPUDoNotBlockTheRuntime(t *testing.T) {
+	// The guests burn every CPU until their timeout. A run shows something only when the
+	// collection ends before that (after it, the stopped guests had left the CPUs to it): the
+	// timeout starts short and grows until a run does.
+	for timeout := 100 * time.Millisecond; !collectedWhileGuestsRun(t, timeout); timeout *= 4 {
+		if timeout > 5*time.Second {
+			t.Fatalf("no collection ended while the guests ran, the last in a %v run", timeout)
+		}
+	}
+}
+
+// collectedWhileGuestsRun runs more looping guests than CPUs, stopped at timeout, collects
+// garbage once every guest is seen running, and reports whether the collection ended before
+// the first guest was stopped.
+func collectedWhileGuestsRun(t *testing.T, timeout time.Duration) bool {
 	guests := runtime.GOMAXPROCS(0) + 1
-	// The guests burn every CPU until the timeout: 500 ms is ample for the collection to start
-	// once they all run (it starts as soon as they are seen running, not after a fixed pause).
-	e := newEngine(t, Config{CallTimeout: 500 * time.Millisecond, MaxInstances: guests})
+	e := newEngine(t, Config{CallTimeout: timeout, MaxInstances: guests})
 	id := compile(t, e, testdata(t, "loop"))
 	var wg sync.WaitGroup
+	launched := time.Now() // every guest's deadline is after launched+timeout
 	for i := 0; i < guests; i++ {
 		wg.Add(1)
 		go func() {
@@ -84,9 +97,11 @@ func TestRunawayGuestsOnEveryCPUDoNotBlockTheRuntime(t *testing.T) {
 	waitFor(t, func() bool { return e.Stats().Calls == uint64(guests) }) // the guests are running
 	gcStart := time.Now()
 	runtime.GC() // needs every goroutine at a safe point
-	t.Logf("collection took %v", time.Since(gcStart))
+	ended := time.Since(launched)
+	t.Logf("collection took %v (guests stopped at %v)", time.Since(gcStart), timeout)
 	wg.Wait()
 	assertEngineWorks(t, e)
+	return ended < timeout
 }
 
 func TestCallerDeadlineShorterThanCallTimeout(t *testing.T) {
