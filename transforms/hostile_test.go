@@ -7,6 +7,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"runtime/metrics"
 	"strconv"
 	"strings"
 	"sync"
@@ -95,13 +96,28 @@ func collectedWhileGuestsRun(t *testing.T, timeout time.Duration) bool {
 		}()
 	}
 	waitFor(t, func() bool { return e.Stats().Calls == uint64(guests) }) // the guests are running
+	// The cycle's end is when its second stop of the world is over. runtime.GC returns later:
+	// it then sweeps the heap, yielding the CPU after each span, and a goroutine that yields
+	// waits for the guests' time slices.
+	before := gcCycles()
 	gcStart := time.Now()
-	runtime.GC() // needs every goroutine at a safe point
+	collected := make(chan struct{})
+	go func() { runtime.GC(); close(collected) }() // needs every goroutine at a safe point
+	waitFor(t, func() bool { return gcCycles() > before })
 	ended := time.Since(launched)
 	t.Logf("collection took %v (guests stopped at %v)", time.Since(gcStart), timeout)
 	wg.Wait()
+	<-collected
 	assertEngineWorks(t, e)
 	return ended < timeout
+}
+
+// gcCycles is the number of garbage collections completed (runtime/metrics reads it without
+// stopping the world, unlike runtime.ReadMemStats).
+func gcCycles() uint64 {
+	s := []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}}
+	metrics.Read(s)
+	return s[0].Value.Uint64()
 }
 
 func TestCallerDeadlineShorterThanCallTimeout(t *testing.T) {
