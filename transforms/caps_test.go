@@ -43,6 +43,7 @@ func callOnce(mod, name string, args ...uint32) []byte {
 // Every host function whose work the guest sizes refuses an argument over its per-call cap
 // before doing the work, so that no single host call can run long past the deadline.
 func TestHostCallCapsRefuseBeforeWork(t *testing.T) {
+	t.Parallel()
 	e := newEngine(t, Config{MaxBodyBytes: 1 << 20})
 	for _, tt := range []struct {
 		name string
@@ -79,6 +80,7 @@ func TestHostCallCapsRefuseBeforeWork(t *testing.T) {
 // A guest looping over tokenize gets MaxTokens tokens per call and no more: the count is
 // checked before the vault is asked; then the loop runs into the deadline.
 func TestTokensPerCallCapped(t *testing.T) {
+	t.Parallel()
 	e := newEngine(t, Config{MaxTokens: 5, CallTimeout: 200 * time.Millisecond})
 	id := compile(t, e, testdata(t, "tokloop"))
 	for call := 0; call < 2; call++ {

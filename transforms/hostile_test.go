@@ -19,6 +19,7 @@ import (
 // bounds, and the next call on the same Engine succeeds.
 
 func TestInfiniteLoopIsStoppedByCallTimeout(t *testing.T) {
+	t.Parallel()
 	const timeout = time.Millisecond // 100 loops, each burning a CPU until stopped
 	e := newEngine(t, Config{CallTimeout: timeout})
 	id := compile(t, e, testdata(t, "loop"))
@@ -49,6 +50,7 @@ func TestInfiniteLoopIsStoppedByCallTimeout(t *testing.T) {
 // (wazero's WithCloseOnContextDone) never stops it; the function-entry check
 // does.
 func TestCallTreeWithoutLoopIsStoppedByCallTimeout(t *testing.T) {
+	t.Parallel()
 	e := newEngine(t, Config{CallTimeout: 50 * time.Millisecond})
 	id := compile(t, e, testdata(t, "fanout"))
 	for i := 0; i < 3; i++ {
@@ -66,6 +68,7 @@ func TestCallTreeWithoutLoopIsStoppedByCallTimeout(t *testing.T) {
 // removing the yield). How long the collection waits depends on the
 // scheduler's time slices: 24 ms alone, up to seconds in a loaded package
 // run — as with wazero's own per-iteration check, measured the same way.
+// Not parallel: its guests are to hold every CPU, and each run is timed against their timeout.
 func TestRunawayGuestsOnEveryCPUDoNotBlockTheRuntime(t *testing.T) {
 	// The guests burn every CPU until their timeout. A run shows something only when the
 	// collection ends before that (after it, the stopped guests had left the CPUs to it): the
@@ -121,6 +124,7 @@ func gcCycles() uint64 {
 }
 
 func TestCallerDeadlineShorterThanCallTimeout(t *testing.T) {
+	t.Parallel()
 	e := newEngine(t, Config{CallTimeout: 10 * time.Second})
 	id := compile(t, e, testdata(t, "loop"))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
@@ -132,6 +136,7 @@ func TestCallerDeadlineShorterThanCallTimeout(t *testing.T) {
 	}
 }
 
+// Not parallel: it measures the process's RSS.
 func TestMemoryGrowthIsCappedAndHostRSSBounded(t *testing.T) {
 	// 4 MiB per instance: each call grows its memory step by step to the cap (49 pages, ~3 MiB)
 	// and dirties all of it, faulting in fresh pages, so the cap sets the test's cost; the bound
@@ -175,6 +180,7 @@ func rssBytes(t *testing.T) int64 {
 }
 
 func TestTrapsFailOnlyThatCall(t *testing.T) {
+	t.Parallel()
 	// A generous call timeout: this test is about traps, and exhausting the stack takes over a
 	// second on a loaded machine.
 	e := newEngine(t, Config{CallTimeout: time.Minute})
@@ -217,6 +223,7 @@ func waitFor(t *testing.T, cond func() bool) {
 }
 
 func TestWASIPathOpenGetsAnError(t *testing.T) {
+	t.Parallel()
 	e := newEngine(t, Config{})
 	id := compile(t, e, testdata(t, "pathopen"))
 	ex := &Exchange{}
@@ -234,6 +241,7 @@ func TestWASIPathOpenGetsAnError(t *testing.T) {
 }
 
 func TestOutOfBoundsGuestPointerTraps(t *testing.T) {
+	t.Parallel()
 	e := newEngine(t, Config{})
 	id := compile(t, e, testdata(t, "oob"))
 	svc := &fakeServices{tokenize: func(string, []byte) (string, error) { return "tok", nil }}
@@ -256,6 +264,7 @@ func TestOutOfBoundsGuestPointerTraps(t *testing.T) {
 }
 
 func TestABIViolationsFailTheCall(t *testing.T) {
+	t.Parallel()
 	e := newEngine(t, Config{})
 	id := compile(t, e, testdata(t, "abiviolation"))
 	tests := []struct{ name, sel, want string }{
@@ -277,6 +286,7 @@ func TestABIViolationsFailTheCall(t *testing.T) {
 }
 
 func TestRemoveWhileCallsAreInFlight(t *testing.T) {
+	t.Parallel()
 	e := newEngine(t, Config{CallTimeout: 100 * time.Millisecond})
 	id := compile(t, e, testdata(t, "loop"))
 	var wg sync.WaitGroup
@@ -300,6 +310,7 @@ func TestRemoveWhileCallsAreInFlight(t *testing.T) {
 }
 
 func TestGuestOutputGoesToLogWithinBudget(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name   string
 		budget int

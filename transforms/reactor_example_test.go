@@ -49,6 +49,7 @@ func (p *processor) answer(status int, body string) {
 }
 
 func TestExampleChargeCardReactor(t *testing.T) {
+	t.Parallel()
 	const card = "4242424242424242"
 	args := `{"card":{"number":"` + card + `"},"amount":1000}`
 	tests := []struct {
