@@ -51,7 +51,7 @@ func TestInfiniteLoopIsStoppedByCallTimeout(t *testing.T) {
 // does.
 func TestCallTreeWithoutLoopIsStoppedByCallTimeout(t *testing.T) {
 	t.Parallel()
-	e := newEngine(t, Config{CallTimeout: 50 * time.Millisecond})
+	e := newEngine(t, Config{CallTimeout: 10 * time.Millisecond})
 	id := compile(t, e, testdata(t, "fanout"))
 	for i := 0; i < 3; i++ {
 		_, err := e.OnRequest(context.Background(), id, &Exchange{})
