@@ -182,8 +182,12 @@ func rssBytes(t *testing.T) int64 {
 func TestTrapsFailOnlyThatCall(t *testing.T) {
 	t.Parallel()
 	// A generous call timeout: this test is about traps, and exhausting the stack takes over a
-	// second on a loaded machine.
-	e := newEngine(t, Config{CallTimeout: time.Minute})
+	// second on a loaded machine, and tens of seconds under -race.
+	callTimeout := time.Minute
+	if raceEnabled {
+		callTimeout = 10 * time.Minute
+	}
+	e := newEngine(t, Config{CallTimeout: callTimeout})
 	tests := []struct{ name, module, want string }{
 		{"unreachable", "trap", "unreachable"},
 		{"stack exhaustion", "recurse", "stack overflow"},
