@@ -35,6 +35,7 @@ func wazeroCallAllocs(t *testing.T) float64 {
 	})
 }
 
+// Not parallel (nor the react one): AllocsPerRun counts every goroutine's allocations.
 func TestPooledTinyCallAllocs(t *testing.T) {
 	if raceEnabled {
 		t.Skip("allocation counts are meaningless under -race")

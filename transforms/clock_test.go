@@ -52,6 +52,7 @@ func quickCalls(t *testing.T, e *Engine, id string, n int) {
 // A timer set by an earlier call fires before the runaway call's deadline: the firing must
 // set it again, not stop the guest early, and the guest must still be stopped.
 func TestLoopAfterQuickCallsIsStoppedAtItsOwnDeadline(t *testing.T) {
+	t.Parallel()
 	const timeout = 20 * time.Millisecond
 	e := newEngine(t, Config{CallTimeout: timeout, PoolSize: 1, MaxInstances: 1})
 	id := compile(t, e, testdata(t, "loopifbody"))
@@ -73,6 +74,7 @@ func TestLoopAfterQuickCallsIsStoppedAtItsOwnDeadline(t *testing.T) {
 // The caller's deadline is far earlier than the timer set by the quick calls (an hour away):
 // the call must set the timer for its own deadline.
 func TestLoopWithCallerDeadlineBeforeTheSetTimerIsStopped(t *testing.T) {
+	t.Parallel()
 	e := newEngine(t, Config{CallTimeout: time.Hour, PoolSize: 1, MaxInstances: 1})
 	id := compile(t, e, testdata(t, "loopifbody"))
 	for round := 0; round < 3; round++ {
@@ -89,6 +91,7 @@ func TestLoopWithCallerDeadlineBeforeTheSetTimerIsStopped(t *testing.T) {
 // Quick calls spread over several timeouts: each firing of the timer finds a call running or
 // none, and no quick call is stopped.
 func TestQuickCallsAcrossTimerFiringsAllSucceed(t *testing.T) {
+	t.Parallel()
 	const timeout = 200 * time.Millisecond
 	e := newEngine(t, Config{CallTimeout: timeout, PoolSize: 1, MaxInstances: 1})
 	id := compile(t, e, testdata(t, "loopifbody"))

@@ -17,6 +17,7 @@ import (
 )
 
 func TestCompileInfoIsContentAddressedAndIdempotent(t *testing.T) {
+	t.Parallel()
 	e := newEngine(t, Config{})
 	wasm := testdata(t, "nop")
 	sum := sha256.Sum256(wasm)
@@ -53,6 +54,7 @@ func TestCompileInfoIsContentAddressedAndIdempotent(t *testing.T) {
 }
 
 func TestRemove(t *testing.T) {
+	t.Parallel()
 	e := newEngine(t, Config{})
 	id := compile(t, e, testdata(t, "nop"))
 	if !e.Remove(id) {
@@ -74,7 +76,11 @@ func TestRemove(t *testing.T) {
 }
 
 func TestCompileRejectsInvalidModules(t *testing.T) {
+	t.Parallel()
 	e := newEngine(t, Config{CallTimeout: 100 * time.Millisecond})
+	// _initialize gets at least 2 s, which initloop spends burning a CPU: this test is about
+	// the loop being stopped and the module refused, not about that bound.
+	e.startLimit = e.cfg.CallTimeout
 	tests := []struct {
 		name   string
 		wasm   []byte
@@ -126,6 +132,7 @@ func assertEngineWorks(t *testing.T, e *Engine) {
 }
 
 func TestTinyAppendsHeaderWithoutTouchingCallerBytes(t *testing.T) {
+	t.Parallel()
 	e := newEngine(t, Config{})
 	id := compile(t, e, testdata(t, "tiny"))
 	callerHeaders := hdr("Content-Type", "application/json", "X-Empty", "")
@@ -155,6 +162,7 @@ func TestTinyAppendsHeaderWithoutTouchingCallerBytes(t *testing.T) {
 }
 
 func TestPoolIsWarmAfterCompile(t *testing.T) {
+	t.Parallel()
 	e := newEngine(t, Config{PoolSize: 3})
 	id := compile(t, e, testdata(t, "tiny"))
 	if n := e.Stats().Instantiations; n != 3 {
@@ -172,6 +180,7 @@ func TestPoolIsWarmAfterCompile(t *testing.T) {
 }
 
 func TestCanceledContextFailsFast(t *testing.T) {
+	t.Parallel()
 	e := newEngine(t, Config{})
 	id := compile(t, e, testdata(t, "nop"))
 	ctx, cancel := context.WithCancel(context.Background())
@@ -185,6 +194,7 @@ func TestCanceledContextFailsFast(t *testing.T) {
 }
 
 func TestConfigValidation(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		cfg  Config
@@ -207,6 +217,7 @@ func TestConfigValidation(t *testing.T) {
 }
 
 func TestCompilationCacheDir(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	e := newEngine(t, Config{CacheDir: dir})
 	compile(t, e, testdata(t, "tiny"))
@@ -219,6 +230,7 @@ func TestCompilationCacheDir(t *testing.T) {
 }
 
 func TestClosedEngine(t *testing.T) {
+	t.Parallel()
 	e, err := New(context.Background(), Config{})
 	if err != nil {
 		t.Fatal(err)
@@ -241,6 +253,7 @@ func TestClosedEngine(t *testing.T) {
 // The WASI allow-list must cover every function the Go toolchain's wasip1
 // port imports, or standard Go modules would be refused after a Go upgrade.
 func TestWASIAllowListCoversGoToolchain(t *testing.T) {
+	t.Parallel()
 	var missing []string
 	found := 0
 	walk := func(path string, d fs.DirEntry, err error) error {

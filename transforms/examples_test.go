@@ -52,6 +52,7 @@ func examplesEngine(t *testing.T) (*Engine, map[string]string) {
 }
 
 func TestExampleFormEncode(t *testing.T) {
+	t.Parallel()
 	e, ids := examplesEngine(t)
 	tests := []struct {
 		name, body, want string
@@ -102,6 +103,7 @@ func TestExampleFormEncode(t *testing.T) {
 }
 
 func TestExampleRequireHeader(t *testing.T) {
+	t.Parallel()
 	e, ids := examplesEngine(t)
 	ex := &Exchange{Method: []byte("GET"), Path: []byte("/x"), Headers: hdr("Accept", "*/*")}
 	o, err := e.OnRequest(context.Background(), ids["require-header"], ex)
@@ -119,6 +121,7 @@ func TestExampleRequireHeader(t *testing.T) {
 }
 
 func TestExampleCustomError(t *testing.T) {
+	t.Parallel()
 	e, ids := examplesEngine(t)
 	ex := &Exchange{Body: []byte(`{"teapot": true, "other": 1}`)}
 	o, err := e.OnRequest(context.Background(), ids["custom-error"], ex)
@@ -138,6 +141,7 @@ func TestExampleCustomError(t *testing.T) {
 }
 
 func TestExampleVaultResponse(t *testing.T) {
+	t.Parallel()
 	e, ids := examplesEngine(t)
 	id := ids["vault-response"]
 	body := `{"id": "acct_1", "account": {"routing": "021000021", "number": "000123456789"}, "z": [1]}`
@@ -197,6 +201,7 @@ func TestExampleVaultResponse(t *testing.T) {
 }
 
 func TestExampleHMACSign(t *testing.T) {
+	t.Parallel()
 	e, ids := examplesEngine(t)
 	body := []byte(`{"amount":10}`)
 	ex := &Exchange{Body: body, Headers: hdr("X-Signature", "forged", "A", "b"), Config: map[string]string{"HMAC_SECRET": "s3cr3t"}}
@@ -223,6 +228,7 @@ func sign(secret string, body []byte) string {
 // TestConcurrentGoGuestCalls runs 64 concurrent calls through a Go guest
 // (run it with -race): every result matches its own input.
 func TestConcurrentGoGuestCalls(t *testing.T) {
+	t.Parallel()
 	e, ids := examplesEngine(t)
 	const n = 64
 	var wg sync.WaitGroup
@@ -257,6 +263,7 @@ func TestConcurrentGoGuestCalls(t *testing.T) {
 // A Go guest whose heap grew past the high-water mark is replaced after
 // its call, off the request path.
 func TestInstancesRecycledPastHighWaterMark(t *testing.T) {
+	t.Parallel()
 	e := newEngine(t, Config{HighWaterPages: 64, PoolSize: 1, MaxInstances: 1, CallTimeout: 10 * time.Second}) // 4 MiB
 	id := compile(t, e, buildExample(t, "require-header"))
 	// The guest copies the head into its heap twice: 12 MiB.

@@ -28,6 +28,7 @@ func messagesBlock(msgs ...string) []byte {
 // Header splitting: a guest can never make the edge send CR, LF or NUL in
 // a header, an invalid header name, or a path/query that breaks the line.
 func TestHeaderInjectionRefused(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name  string
 		block []byte
@@ -78,6 +79,7 @@ func TestHeaderInjectionRefused(t *testing.T) {
 }
 
 func TestReplacedHeadersSurviveAFailedReplace(t *testing.T) {
+	t.Parallel()
 	ex := &Exchange{}
 	if ex.replaceHeaders(headersBlock("A", "1", "B", "2")) != abi.OK {
 		t.Fatal("valid block refused")
@@ -91,6 +93,7 @@ func TestReplacedHeadersSurviveAFailedReplace(t *testing.T) {
 }
 
 func TestEndOutcomes(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name     string
 		end      func(ex *Exchange) int32
@@ -140,6 +143,7 @@ func TestEndOutcomes(t *testing.T) {
 }
 
 func TestErrorKindNamesAndStatuses(t *testing.T) {
+	t.Parallel()
 	want := map[ErrorKind]struct {
 		name   string
 		status int
@@ -163,6 +167,7 @@ func TestErrorKindNamesAndStatuses(t *testing.T) {
 }
 
 func TestLogIsBounded(t *testing.T) {
+	t.Parallel()
 	svc := &fakeServices{}
 	ex := &Exchange{Services: svc}
 	msg := []byte(strings.Repeat("x", 600))
@@ -176,6 +181,7 @@ func TestLogIsBounded(t *testing.T) {
 }
 
 func TestHeadEncodingRoundTrip(t *testing.T) {
+	t.Parallel()
 	ex := &Exchange{Method: []byte("POST"), Path: []byte("/p"), Query: []byte("q=1"), Status: 201,
 		Headers: hdr("A", "1", "B", "")}
 	b := make([]byte, headSize(ex))
@@ -199,6 +205,7 @@ func TestHeadEncodingRoundTrip(t *testing.T) {
 }
 
 func TestReleaseExchangeDropsHugeBuffers(t *testing.T) {
+	t.Parallel()
 	ex := AcquireExchange()
 	if ex.replaceHeaders(headersBlock("A", "b")) != abi.OK {
 		t.Fatal()

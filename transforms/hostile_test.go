@@ -7,6 +7,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"runtime/metrics"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,7 +19,8 @@ import (
 // bounds, and the next call on the same Engine succeeds.
 
 func TestInfiniteLoopIsStoppedByCallTimeout(t *testing.T) {
-	const timeout = 5 * time.Millisecond // 100 loops, each burning a CPU until stopped
+	t.Parallel()
+	const timeout = time.Millisecond // 100 loops, each burning a CPU until stopped
 	e := newEngine(t, Config{CallTimeout: timeout})
 	id := compile(t, e, testdata(t, "loop"))
 	// The bound is about stopping, not speed: a loop left running would take forever; the time a
@@ -48,7 +50,8 @@ func TestInfiniteLoopIsStoppedByCallTimeout(t *testing.T) {
 // (wazero's WithCloseOnContextDone) never stops it; the function-entry check
 // does.
 func TestCallTreeWithoutLoopIsStoppedByCallTimeout(t *testing.T) {
-	e := newEngine(t, Config{CallTimeout: 50 * time.Millisecond})
+	t.Parallel()
+	e := newEngine(t, Config{CallTimeout: 10 * time.Millisecond})
 	id := compile(t, e, testdata(t, "fanout"))
 	for i := 0; i < 3; i++ {
 		_, err := e.OnRequest(context.Background(), id, &Exchange{})
@@ -65,13 +68,27 @@ func TestCallTreeWithoutLoopIsStoppedByCallTimeout(t *testing.T) {
 // removing the yield). How long the collection waits depends on the
 // scheduler's time slices: 24 ms alone, up to seconds in a loaded package
 // run — as with wazero's own per-iteration check, measured the same way.
+// Not parallel: its guests are to hold every CPU, and each run is timed against their timeout.
 func TestRunawayGuestsOnEveryCPUDoNotBlockTheRuntime(t *testing.T) {
+	// The guests burn every CPU until their timeout. A run shows something only when the
+	// collection ends before that (after it, the stopped guests had left the CPUs to it): the
+	// timeout starts short and grows until a run does.
+	for timeout := 100 * time.Millisecond; !collectedWhileGuestsRun(t, timeout); timeout *= 2 {
+		if timeout > 5*time.Second {
+			t.Fatalf("no collection ended while the guests ran, the last in a %v run", timeout)
+		}
+	}
+}
+
+// collectedWhileGuestsRun runs more looping guests than CPUs, stopped at timeout, collects
+// garbage once every guest is seen running, and reports whether the collection ended before
+// the first guest was stopped.
+func collectedWhileGuestsRun(t *testing.T, timeout time.Duration) bool {
 	guests := runtime.GOMAXPROCS(0) + 1
-	// The guests burn every CPU until the timeout: 500 ms is ample for the collection to start
-	// once they all run (it starts as soon as they are seen running, not after a fixed pause).
-	e := newEngine(t, Config{CallTimeout: 500 * time.Millisecond, MaxInstances: guests})
+	e := newEngine(t, Config{CallTimeout: timeout, MaxInstances: guests})
 	id := compile(t, e, testdata(t, "loop"))
 	var wg sync.WaitGroup
+	launched := time.Now() // every guest's deadline is after launched+timeout
 	for i := 0; i < guests; i++ {
 		wg.Add(1)
 		go func() {
@@ -82,14 +99,32 @@ func TestRunawayGuestsOnEveryCPUDoNotBlockTheRuntime(t *testing.T) {
 		}()
 	}
 	waitFor(t, func() bool { return e.Stats().Calls == uint64(guests) }) // the guests are running
+	// The cycle's end is when its second stop of the world is over. runtime.GC returns later:
+	// it then sweeps the heap, yielding the CPU after each span, and a goroutine that yields
+	// waits for the guests' time slices.
+	before := gcCycles()
 	gcStart := time.Now()
-	runtime.GC() // needs every goroutine at a safe point
-	t.Logf("collection took %v", time.Since(gcStart))
+	collected := make(chan struct{})
+	go func() { runtime.GC(); close(collected) }() // needs every goroutine at a safe point
+	waitFor(t, func() bool { return gcCycles() > before })
+	ended := time.Since(launched)
+	t.Logf("collection took %v (guests stopped at %v)", time.Since(gcStart), timeout)
 	wg.Wait()
+	<-collected
 	assertEngineWorks(t, e)
+	return ended < timeout
+}
+
+// gcCycles is the number of garbage collections completed (runtime/metrics reads it without
+// stopping the world, unlike runtime.ReadMemStats).
+func gcCycles() uint64 {
+	s := []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}}
+	metrics.Read(s)
+	return s[0].Value.Uint64()
 }
 
 func TestCallerDeadlineShorterThanCallTimeout(t *testing.T) {
+	t.Parallel()
 	e := newEngine(t, Config{CallTimeout: 10 * time.Second})
 	id := compile(t, e, testdata(t, "loop"))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
@@ -101,10 +136,12 @@ func TestCallerDeadlineShorterThanCallTimeout(t *testing.T) {
 	}
 }
 
+// Not parallel: it measures the process's RSS.
 func TestMemoryGrowthIsCappedAndHostRSSBounded(t *testing.T) {
-	// 8 MiB per instance: each call grows its memory step by step to the cap (copying it as it
-	// grows) and dirties all of it, so the cap sets the test's cost; the bound below scales with it.
-	e := newEngine(t, Config{MemoryLimitPages: 128, PoolSize: 1, MaxInstances: 2, CallTimeout: time.Minute}) // about memory, not time
+	// 4 MiB per instance: each call grows its memory step by step to the cap (49 pages, ~3 MiB)
+	// and dirties all of it, faulting in fresh pages, so the cap sets the test's cost; the bound
+	// below scales with it.
+	e := newEngine(t, Config{MemoryLimitPages: 64, PoolSize: 1, MaxInstances: 2, CallTimeout: time.Minute}) // about memory, not time
 	id := compile(t, e, testdata(t, "grow"))
 	runtime.GC()
 	debug.FreeOSMemory()
@@ -117,9 +154,11 @@ func TestMemoryGrowthIsCappedAndHostRSSBounded(t *testing.T) {
 	}
 	runtime.GC()
 	debug.FreeOSMemory()
-	// 30 runs each dirty 8 MiB: without the cap and the discarding of
-	// instances RSS would grow by ~240 MiB. Allow a few live instances.
-	if grew := rssBytes(t) - before; grew > 50<<20 {
+	// 30 runs each dirty ~3 MiB: without the cap and the discarding of
+	// instances RSS would grow by ~90 MiB. Allow a few live instances.
+	grew := rssBytes(t) - before
+	t.Logf("RSS grew by %d KiB", grew>>10)
+	if grew > 18<<20 {
 		t.Fatalf("RSS grew by %d MiB over 30 memory-exhausting calls", grew>>20)
 	}
 	assertEngineWorks(t, e)
@@ -141,9 +180,14 @@ func rssBytes(t *testing.T) int64 {
 }
 
 func TestTrapsFailOnlyThatCall(t *testing.T) {
+	t.Parallel()
 	// A generous call timeout: this test is about traps, and exhausting the stack takes over a
-	// second on a loaded machine.
-	e := newEngine(t, Config{CallTimeout: time.Minute})
+	// second on a loaded machine, and tens of seconds under -race.
+	callTimeout := time.Minute
+	if raceEnabled {
+		callTimeout = 10 * time.Minute
+	}
+	e := newEngine(t, Config{CallTimeout: callTimeout})
 	tests := []struct{ name, module, want string }{
 		{"unreachable", "trap", "unreachable"},
 		{"stack exhaustion", "recurse", "stack overflow"},
@@ -160,6 +204,10 @@ func TestTrapsFailOnlyThatCall(t *testing.T) {
 				if strings.Contains(err.Error(), "\n") {
 					t.Fatalf("error carries a stack trace: %q", err)
 				}
+				// An exhausted stack leaves ~170 MiB of wazero's stacks as garbage; collected
+				// now, the next call reuses that memory instead of faulting in fresh pages
+				// (half a second of CPU on this VM).
+				runtime.GC()
 			}
 			waitFor(t, func() bool { return e.Stats().Instantiations >= before+3 })
 			assertEngineWorks(t, e)
@@ -179,6 +227,7 @@ func waitFor(t *testing.T, cond func() bool) {
 }
 
 func TestWASIPathOpenGetsAnError(t *testing.T) {
+	t.Parallel()
 	e := newEngine(t, Config{})
 	id := compile(t, e, testdata(t, "pathopen"))
 	ex := &Exchange{}
@@ -196,6 +245,7 @@ func TestWASIPathOpenGetsAnError(t *testing.T) {
 }
 
 func TestOutOfBoundsGuestPointerTraps(t *testing.T) {
+	t.Parallel()
 	e := newEngine(t, Config{})
 	id := compile(t, e, testdata(t, "oob"))
 	svc := &fakeServices{tokenize: func(string, []byte) (string, error) { return "tok", nil }}
@@ -218,6 +268,7 @@ func TestOutOfBoundsGuestPointerTraps(t *testing.T) {
 }
 
 func TestABIViolationsFailTheCall(t *testing.T) {
+	t.Parallel()
 	e := newEngine(t, Config{})
 	id := compile(t, e, testdata(t, "abiviolation"))
 	tests := []struct{ name, sel, want string }{
@@ -239,6 +290,7 @@ func TestABIViolationsFailTheCall(t *testing.T) {
 }
 
 func TestRemoveWhileCallsAreInFlight(t *testing.T) {
+	t.Parallel()
 	e := newEngine(t, Config{CallTimeout: 100 * time.Millisecond})
 	id := compile(t, e, testdata(t, "loop"))
 	var wg sync.WaitGroup
@@ -262,6 +314,7 @@ func TestRemoveWhileCallsAreInFlight(t *testing.T) {
 }
 
 func TestGuestOutputGoesToLogWithinBudget(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name   string
 		budget int

@@ -11,6 +11,7 @@ import (
 // whether it goes to the hot slot or the channel. A lost hand-over would leave a caller
 // waiting for the whole CallTimeout (an hour here) while the instance idles.
 func TestWaitingCallersGetEveryReleasedInstance(t *testing.T) {
+	t.Parallel()
 	e := newEngine(t, Config{CallTimeout: time.Hour, PoolSize: 1, MaxInstances: 1})
 	id := compile(t, e, testdata(t, "tiny"))
 	const callers, calls = 8, 200
@@ -65,6 +66,7 @@ func (b *blockingLog) Log([]byte) {
 // The one instance is busy while a second caller starts waiting; the release that follows
 // must hand it to that caller, which looked at the hot slot before it was filled.
 func TestReleaseHandsTheInstanceToACallerAlreadyWaiting(t *testing.T) {
+	t.Parallel()
 	e := newEngine(t, Config{CallTimeout: time.Hour, PoolSize: 1, MaxInstances: 1})
 	id := compile(t, e, testdata(t, "stdout"))
 	m, err := e.lookup(id)

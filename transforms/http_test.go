@@ -91,6 +91,7 @@ func wantEndedWith(t *testing.T, o ReactOutcome, err error, reason string) {
 }
 
 func TestHTTPRequestOverThePerCallCapIsRefused(t *testing.T) {
+	t.Parallel()
 	var hits atomic.Int32
 	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hits.Add(1)
@@ -114,6 +115,7 @@ func TestHTTPRequestOverThePerCallCapIsRefused(t *testing.T) {
 }
 
 func TestHTTPRequestToBlockedDestinationFailsAlone(t *testing.T) {
+	t.Parallel()
 	var hits atomic.Int32
 	srv := httptest.NewTLSServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { hits.Add(1) }))
 	defer srv.Close()
@@ -130,12 +132,14 @@ func TestHTTPRequestToBlockedDestinationFailsAlone(t *testing.T) {
 }
 
 func TestHTTPRequestWithoutDoerIsNotAllowed(t *testing.T) {
+	t.Parallel()
 	e := newEngine(t, Config{})
 	o, err := reactWithURL(t, e, "https://127.0.0.1:1/")
 	wantEndedWith(t, o, err, "http_request is not available here")
 }
 
 func TestRejectOversizeResponseFromDestination(t *testing.T) {
+	t.Parallel()
 	const limit = 4096
 	big := strings.Repeat("x", 1<<20)
 	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -173,6 +177,7 @@ func TestRejectOversizeResponseFromDestination(t *testing.T) {
 // the host, the call fails as timed out, the destination sees the request
 // canceled, and the engine serves the next call.
 func TestHTTPRequestWaitCountsAgainstTheDeadline(t *testing.T) {
+	t.Parallel()
 	canceled := make(chan struct{}, 1)
 	release := make(chan struct{})
 	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -208,6 +213,7 @@ func TestHTTPRequestWaitCountsAgainstTheDeadline(t *testing.T) {
 
 // Transforms have http_request too.
 func TestTransformCallsHTTPRequest(t *testing.T) {
+	t.Parallel()
 	var hits atomic.Int32
 	srv := httptest.NewTLSServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { hits.Add(1) }))
 	defer srv.Close()
@@ -224,6 +230,7 @@ func TestTransformCallsHTTPRequest(t *testing.T) {
 
 // A request the engine can tell is wrong never reaches the doer.
 func TestRejectInvalidGuestHTTPRequest(t *testing.T) {
+	t.Parallel()
 	srv := httptest.NewTLSServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 	defer srv.Close()
 	doer := newNetDoer(srv)
@@ -250,6 +257,7 @@ func TestRejectInvalidGuestHTTPRequest(t *testing.T) {
 // A guest that spends its time in answered http_request calls, one after
 // the other, is stopped at its deadline like a guest looping in wasm.
 func TestHTTPRequestLoopIsStoppedByDeadline(t *testing.T) {
+	t.Parallel()
 	var hits atomic.Int32
 	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hits.Add(1)
@@ -286,6 +294,7 @@ func (d *recordingDoer) Do(ctx context.Context, r *GuestRequest) (*GuestResponse
 // The doer's context carries the values of the caller's (the server's
 // metrics and log fields) and ends by the guest's deadline.
 func TestHTTPDoerGetsCallerValuesAndTheGuestDeadline(t *testing.T) {
+	t.Parallel()
 	d := &recordingDoer{}
 	const timeout = 10 * time.Second
 	e := newEngine(t, Config{HTTPDoer: d, CallTimeout: timeout})

@@ -10,6 +10,7 @@ import (
 // its id on the next call) is forgotten by Remove and Close, so a call right after either fails
 // as for a module never compiled, and another module's call is not answered by it.
 func TestCallAfterRemoveOfTheModuleCalledLast(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	e := newEngine(t, Config{})
 	nop := compile(t, e, testdata(t, "nop"))

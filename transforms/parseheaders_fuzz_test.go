@@ -53,6 +53,7 @@ func FuzzParseHeadersMatchesCheckThenDecode(f *testing.F) {
 // valid one replaces them: the block is checked in the spare arena, never the one the current
 // headers are views of.
 func TestRefusedHeadersBlockKeepsTheEarlierWrite(t *testing.T) {
+	t.Parallel()
 	ex := AcquireExchange()
 	defer ReleaseExchange(ex)
 	for i, step := range []struct {

@@ -7,7 +7,7 @@ import (
 
 // A pooled react call allocates nothing on the host side: the args go to
 // guest memory, the result is checked in place and kept in the
-// ReactExchange's buffer.
+// ReactExchange's buffer. Not parallel: AllocsPerRun counts every goroutine's allocations.
 func TestPooledReactCallAllocs(t *testing.T) {
 	if raceEnabled {
 		t.Skip("allocation counts are meaningless under -race")

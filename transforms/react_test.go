@@ -13,6 +13,7 @@ import (
 // hostile reactors that fail alone.
 
 func TestReactorModulesAreToldApartFromTransforms(t *testing.T) {
+	t.Parallel()
 	e := newEngine(t, Config{})
 	reactor, err := e.Compile(context.Background(), testdata(t, "reactloop"))
 	if err != nil {
@@ -42,6 +43,7 @@ func TestReactorModulesAreToldApartFromTransforms(t *testing.T) {
 }
 
 func TestReactResultMembers(t *testing.T) {
+	t.Parallel()
 	e := newEngine(t, Config{})
 	id := compile(t, e, testdata(t, "reactecho"))
 	tests := []struct {
@@ -73,6 +75,7 @@ func TestReactResultMembers(t *testing.T) {
 // A hostile or broken reactor's result is refused with a code (the echo
 // guest returns it as its result), and the call fails alone.
 func TestRejectMalformedOrOversizeReactResult(t *testing.T) {
+	t.Parallel()
 	const limit = 1024
 	e := newEngine(t, Config{MaxBodyBytes: limit})
 	id := compile(t, e, testdata(t, "reactecho"))
@@ -100,6 +103,7 @@ func TestRejectMalformedOrOversizeReactResult(t *testing.T) {
 }
 
 func TestTransformHasNoReactArgs(t *testing.T) {
+	t.Parallel()
 	e := newEngine(t, Config{})
 	id := compile(t, e, testdata(t, "reactecho"))
 	_, err := e.OnRequest(context.Background(), id, &Exchange{})
@@ -109,6 +113,7 @@ func TestTransformHasNoReactArgs(t *testing.T) {
 }
 
 func TestHostileReactorLoopIsStoppedByDeadline(t *testing.T) {
+	t.Parallel()
 	e := newEngine(t, Config{CallTimeout: 50 * time.Millisecond})
 	id := compile(t, e, testdata(t, "reactloop"))
 	for i := 0; i < 3; i++ {

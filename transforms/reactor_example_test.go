@@ -23,23 +23,33 @@ type processor struct {
 	hits   atomic.Int32
 }
 
-func newProcessor(t *testing.T, status int, body string) *processor {
-	p := &processor{status: status, body: body}
+func newProcessor(t *testing.T) *processor {
+	p := &processor{}
 	p.Server = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p.hits.Add(1)
 		b, _ := io.ReadAll(r.Body)
 		p.mu.Lock()
 		p.got = append(p.got, r.Method+" "+r.URL.Path+" "+r.Header.Get("Authorization")+" "+r.Header.Get("Content-Type")+" "+string(b))
+		status, body := p.status, p.body
 		p.mu.Unlock()
 		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(p.status)
-		io.WriteString(w, p.body)
+		w.WriteHeader(status)
+		io.WriteString(w, body)
 	}))
 	t.Cleanup(p.Close)
 	return p
 }
 
+// answer makes p answer with status and body from now on, forgetting what it got.
+func (p *processor) answer(status int, body string) {
+	p.mu.Lock()
+	p.status, p.body, p.got = status, body, nil
+	p.hits.Store(0)
+	p.mu.Unlock()
+}
+
 func TestExampleChargeCardReactor(t *testing.T) {
+	t.Parallel()
 	const card = "4242424242424242"
 	args := `{"card":{"number":"` + card + `"},"amount":1000}`
 	tests := []struct {
@@ -61,11 +71,14 @@ func TestExampleChargeCardReactor(t *testing.T) {
 			kind: ServiceUnavailableError, log: "destination not allowed"},
 		{name: "args without a card", args: `{"amount":1000}`, kind: BadRequestError},
 	}
+	// One processor and one engine for every case: a Go guest's compile and instantiations cost
+	// more than its calls.
+	p := newProcessor(t)
+	e := newEngine(t, Config{HTTPDoer: newNetDoer(p.Server)})
+	id := compile(t, e, buildExample(t, "charge-card"))
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := newProcessor(t, tt.status, tt.body)
-			e := newEngine(t, Config{HTTPDoer: newNetDoer(p.Server)})
-			id := compile(t, e, buildExample(t, "charge-card"))
+			p.answer(tt.status, tt.body)
 			url, a := p.URL+"/charges", args
 			if tt.url != "" {
 				url = tt.url
