@@ -463,7 +463,23 @@ func Dump(t testing.TB, u string) string {
 		t.Fatalf("pgtest: dump: %v", err)
 	}
 	defer conn.Close(ctx)
-	rows, err := conn.Query(ctx, "SELECT quote_ident(table_name) FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE'")
+	return DumpVia(t, conn)
+}
+
+// Querier is a connection or a pool.
+type Querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
+// DumpVia is Dump on a connection the test has already (a connection costs the server a
+// process). The tables are those of the catalog, so a new one is never missed.
+func DumpVia(t testing.TB, q Querier) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	rows, err := q.Query(ctx, `SELECT quote_ident(c.relname) FROM pg_catalog.pg_class c
+		JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+		WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') ORDER BY 1`)
 	if err != nil {
 		t.Fatalf("pgtest: dump: %v", err)
 	}
@@ -473,7 +489,7 @@ func Dump(t testing.TB, u string) string {
 	}
 	var b strings.Builder
 	for _, table := range tables {
-		rows, err := conn.Query(ctx, "SELECT r::text FROM "+table+" r")
+		rows, err := q.Query(ctx, "SELECT r::text FROM "+table+" r")
 		if err != nil {
 			t.Fatalf("pgtest: dump %s: %v", table, err)
 		}
