@@ -3,7 +3,7 @@ package store
 import "testing"
 
 func BenchmarkAudit5(b *testing.B) {
-	s := openAt(b, b.TempDir(), testKey(1))
+	s := openAt(b, vaultDir(b), testKey(1))
 	defer s.Close()
 	evs := make([]Event, 5)
 	for i := range evs {

@@ -16,7 +16,7 @@ import (
 // and what it holds.
 func backupOf(t *testing.T, key []byte, tokens int) ([]byte, filled) {
 	t.Helper()
-	st := openEdgeSized(t, t.TempDir(), key)
+	st := openEdgeSized(t, vaultDir(t), key)
 	defer st.Close()
 	f := fillVault(t, st, tokens)
 	var buf bytes.Buffer
@@ -36,7 +36,7 @@ func TestBackupRestoreKeepsEveryRecord(t *testing.T) {
 	if bytes.Contains(file, []byte("s3cret-")) || bytes.Contains(file, []byte("payments")) || bytes.Contains(file, []byte("424200000000")) {
 		t.Fatal("the backup file holds plaintext")
 	}
-	dir := filepath.Join(t.TempDir(), "restored")
+	dir := filepath.Join(vaultDir(t), "restored")
 	if _, err := RestoreBackup(bytes.NewReader(file), dir, key); err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +47,7 @@ func TestBackupRestoreKeepsEveryRecord(t *testing.T) {
 
 func TestRestoreRefusesWrongMasterKey(t *testing.T) {
 	file, _ := backupOf(t, testKey(7), 10)
-	dir := filepath.Join(t.TempDir(), "restored")
+	dir := filepath.Join(vaultDir(t), "restored")
 	if _, err := RestoreBackup(bytes.NewReader(file), dir, testKey(8)); !errors.Is(err, ErrWrongKey) {
 		t.Fatalf("restore with another master key: %v, want ErrWrongKey", err)
 	}
@@ -59,7 +59,7 @@ func TestRestoreRefusesWrongMasterKey(t *testing.T) {
 func TestRestoreRefusesNonEmptyDir(t *testing.T) {
 	key := testKey(7)
 	file, _ := backupOf(t, key, 10)
-	dir := t.TempDir()
+	dir := vaultDir(t)
 	mine := filepath.Join(dir, "keep.txt")
 	os.WriteFile(mine, []byte("mine"), 0o600)
 	if _, err := RestoreBackup(bytes.NewReader(file), dir, key); err == nil {
@@ -106,7 +106,7 @@ func TestRestoreRefusesDamagedBackup(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			dir := filepath.Join(t.TempDir(), "restored")
+			dir := filepath.Join(vaultDir(t), "restored")
 			_, err := RestoreBackup(bytes.NewReader(c.file), dir, key)
 			if !errors.Is(err, ErrBackupDamaged) && !errors.Is(err, ErrWrongKey) {
 				t.Fatalf("restore: %v, want ErrBackupDamaged", err)
@@ -139,7 +139,7 @@ func splitChunks(t *testing.T, file []byte) [][2]int {
 // before the backup began, and each batch either whole or not at all.
 func TestBackupUnderWritesIsConsistent(t *testing.T) {
 	key := testKey(3)
-	st := openAt(t, t.TempDir(), key)
+	st := openAt(t, vaultDir(t), key)
 	defer st.Close()
 	const per = 50
 	var acked atomic.Int64 // batches acknowledged
@@ -182,7 +182,7 @@ func TestBackupUnderWritesIsConsistent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := filepath.Join(t.TempDir(), "restored")
+	dir := filepath.Join(vaultDir(t), "restored")
 	if _, err := RestoreBackup(&buf, dir, key); err != nil {
 		t.Fatal(err)
 	}

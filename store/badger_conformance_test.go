@@ -9,7 +9,8 @@ import (
 	"github.com/sluice-edge/sluice/store/storetest"
 )
 
-// TestBadgerConformance runs the conformance suite on the Badger vault, on disk.
+// TestBadgerConformance runs the conformance suite on the Badger vault, in files (in RAM when
+// the machine has room, see vaultDir).
 func TestBadgerConformance(t *testing.T) {
 	var mu sync.Mutex
 	dirs := map[store.Store]string{}
@@ -25,7 +26,7 @@ func TestBadgerConformance(t *testing.T) {
 	}
 	storetest.Run(t, storetest.Backend{
 		Parallel: true,
-		Open:     func(t *testing.T) store.Store { return open(t, t.TempDir()) },
+		Open:     func(t *testing.T) store.Store { return open(t, store.VaultDir(t)) },
 		Reopen: func(t *testing.T, s store.Store) store.Store {
 			mu.Lock()
 			dir := dirs[s]

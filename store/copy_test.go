@@ -26,7 +26,7 @@ func copyCounts(counts []CopyCount) map[string]CopyCount {
 func TestCopyInterruptedThenResumed(t *testing.T) {
 	url := pgtest.Database(t)
 	key := testKey(9)
-	dir := t.TempDir()
+	dir := vaultDir(t)
 	st := openEdgeSized(t, dir, key)
 	const tokens, batch = 500, 100 // five batches: the first run stops after two
 	f := fillVault(t, st, tokens)
@@ -93,7 +93,7 @@ func TestCopyRefusesAnotherVault(t *testing.T) {
 				t.Fatal(err)
 			}
 			other.Close()
-			dir := t.TempDir()
+			dir := vaultDir(t)
 			st := openAt(t, dir, testKey(9))
 			fillVault(t, st, 10)
 			st.Close()
@@ -118,7 +118,7 @@ func TestCopyRefusesAnotherVault(t *testing.T) {
 func TestCopyTellsRunningNodesToDropTheirCaches(t *testing.T) {
 	url := MigratedPostgresDatabase(t)
 	key := testKey(9)
-	dir := t.TempDir()
+	dir := vaultDir(t)
 	st := openAt(t, dir, key)
 	tok := card("cached", "4242424242424242")
 	if _, _, err := st.CreateToken(ctx, tok, false, Event{}); err != nil {
@@ -162,7 +162,7 @@ func TestCopyTellsRunningNodesToDropTheirCaches(t *testing.T) {
 // (written by a newer version) is refused before anything reaches the database.
 func TestCopyRefusesUnknownRecordFamily(t *testing.T) {
 	url := MigratedPostgresDatabase(t)
-	dir := t.TempDir()
+	dir := vaultDir(t)
 	st := openAt(t, dir, testKey(9))
 	fillVault(t, st, 10)
 	if err := st.(*badgerStore).db.Update(func(txn *badger.Txn) error { return txn.Set([]byte("q/new-kind"), []byte("{}")) }); err != nil {

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/dgraph-io/badger/v4"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // FlipBadgerValue changes one bit in the middle of the value Badger stores under key and drops
@@ -41,6 +42,14 @@ func DropCached(st Store, id string) {
 	case *pgStore:
 		s.cache.drop(id)
 	}
+}
+
+// PostgresPool is the connection pool of the PostgreSQL vault st, nil once st is closed.
+func PostgresPool(st Store) *pgxpool.Pool {
+	if s := st.(*pgStore); !s.closed.Load() {
+		return s.pool
+	}
+	return nil
 }
 
 // BadgerRaw is every key and value of a Badger vault, as Badger stores them (inside its own

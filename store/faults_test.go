@@ -40,7 +40,7 @@ func fakeFree(s *badgerStore) *atomic.Uint64 {
 // ErrDiskLow and leaves nothing behind; reads still work; once space is back, writes resume.
 func TestDiskBelowReserveRefusesWritesAndAudit(t *testing.T) {
 	t.Parallel()
-	s := openWith(t, t.TempDir(), Options{DiskReserve: 64 << 20})
+	s := openWith(t, vaultDir(t), Options{DiskReserve: 64 << 20})
 	free := fakeFree(s)
 	if _, _, err := s.CreateToken(ctx, card("kept", "4242424242424242"), false, Event{EntityType: "token", EntityID: "kept", Operation: "create"}); err != nil {
 		t.Fatal(err)
@@ -99,7 +99,7 @@ func TestDiskBelowReserveRefusesWritesAndAudit(t *testing.T) {
 // before Badger opens (its first write would fault): a clear error, and no file is created.
 func TestOpenOnFullDiskRefused(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
+	dir := vaultDir(t)
 	_, err := Open(Options{Dir: dir, MasterKey: testKey(1), DiskReserve: 1 << 62})
 	if !errors.Is(err, ErrDiskLow) || !strings.Contains(err.Error(), "free on the file system of "+dir) {
 		t.Fatalf("open below the reserve: %v", err)

@@ -51,12 +51,12 @@ func TestDeletedTokensSpaceReclaimed(t *testing.T) {
 	const n, live = 1000, 100
 	// Flushes, compactions and value-log files at test scale; the tokens go to the value log.
 	small := Sizes{MemTableBytes: 1 << 20, ValueThreshold: 8 << 10, ValueLogFileBytes: 1 << 20}
-	fresh := openWith(t, t.TempDir(), Options{Sizes: small})
+	fresh := openWith(t, vaultDir(t), Options{Sizes: small})
 	fillTokens(t, fresh, "live", live)
 	fresh.collect(0)
 	want := diskUsage(t, fresh.db.Opts().Dir)
 
-	dir := t.TempDir()
+	dir := vaultDir(t)
 	s := openWith(t, dir, Options{Sizes: small})
 	fillTokens(t, s, "live", live)
 	fillTokens(t, s, "gone", n)

@@ -9,7 +9,7 @@ func TestRekey(t *testing.T) {
 	t.Parallel()
 	for _, stop := range []RekeyStep{0, RekeyWrapped, RekeyRotated} {
 		t.Run(map[RekeyStep]string{0: "complete", RekeyWrapped: "interrupted after wrap", RekeyRotated: "interrupted after rotate"}[stop], func(t *testing.T) {
-			dir := t.TempDir()
+			dir := vaultDir(t)
 			oldKey, newKey := testKey(1), testKey(2)
 			s := openAt(t, dir, oldKey)
 			tok := card("r", "4242424242424242")

@@ -63,7 +63,7 @@ func card(id, number string) *Token {
 // error, never other plaintext.
 func TestFlippedSealedByteIsAnError(t *testing.T) {
 	t.Parallel()
-	st := openAt(t, t.TempDir(), testKey(1))
+	st := openAt(t, vaultDir(t), testKey(1))
 	defer st.Close()
 	s := st.(*badgerStore)
 	if _, _, err := s.CreateToken(ctx, card("f", "4242424242424242"), false, Event{}); err != nil {
@@ -110,7 +110,7 @@ func dirDigest(t *testing.T, dir string) string {
 // and the right key still opens the data.
 func TestWrongMasterKeyRefusedAndHarmless(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
+	dir := vaultDir(t)
 	s := openAt(t, dir, testKey(1))
 	if _, _, err := s.CreateToken(ctx, card("w", "4242424242424242"), false, Event{}); err != nil {
 		t.Fatal(err)
@@ -133,7 +133,7 @@ func TestWrongMasterKeyRefusedAndHarmless(t *testing.T) {
 // TestNoPlaintextAtRest stores distinctive values and greps every file of the data dir for them.
 func TestNoPlaintextAtRest(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
+	dir := vaultDir(t)
 	s := openAt(t, dir, testKey(3))
 	secrets := []string{"4111111111111111", "ZEBRA-PLAINTEXT-MARKER", "987-65-4329"}
 	for i, v := range secrets {
@@ -164,7 +164,7 @@ func TestNoPlaintextAtRest(t *testing.T) {
 }
 
 func BenchmarkTokenCreate(b *testing.B) {
-	s := openAt(b, b.TempDir(), testKey(1))
+	s := openAt(b, vaultDir(b), testKey(1))
 	defer s.Close()
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
@@ -175,7 +175,7 @@ func BenchmarkTokenCreate(b *testing.B) {
 }
 
 func BenchmarkTokenGet(b *testing.B) {
-	s := openAt(b, b.TempDir(), testKey(1))
+	s := openAt(b, vaultDir(b), testKey(1))
 	defer s.Close()
 	s.CreateToken(ctx, card("g", "4242424242424242"), false, Event{})
 	b.ReportAllocs()
@@ -190,7 +190,7 @@ func BenchmarkTokenGet(b *testing.B) {
 // invalidate, and a corrupted cached entry is an error like a corrupted disk record.
 func TestSealedCache(t *testing.T) {
 	t.Parallel()
-	st := openAt(t, t.TempDir(), testKey(1))
+	st := openAt(t, vaultDir(t), testKey(1))
 	defer st.Close()
 	s := st.(*badgerStore)
 	if _, _, err := s.CreateToken(ctx, card("c1", "4242424242424242"), false, Event{}); err != nil {
@@ -234,7 +234,7 @@ func TestSealedCache(t *testing.T) {
 }
 
 func BenchmarkGetTokensCached(b *testing.B) {
-	s := openAt(b, b.TempDir(), testKey(1))
+	s := openAt(b, vaultDir(b), testKey(1))
 	defer s.Close()
 	ids := []string{"a", "b", "c", "d", "e"}
 	for _, id := range ids {
@@ -250,7 +250,7 @@ func BenchmarkGetTokensCached(b *testing.B) {
 }
 
 func BenchmarkGetTokensVault(b *testing.B) {
-	st, _ := Open(Options{Dir: b.TempDir(), MasterKey: testKey(1), TokenCacheSize: -1})
+	st, _ := Open(Options{Dir: vaultDir(b), MasterKey: testKey(1), TokenCacheSize: -1})
 	defer st.Close()
 	ids := []string{"a", "b", "c", "d", "e"}
 	for _, id := range ids {
@@ -272,7 +272,7 @@ func BenchmarkGetTokensVault(b *testing.B) {
 // query with the vault's ErrCorrupt; it never yields a made-up event.
 func TestAuditJournalFlippedByteIsErrCorrupt(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
+	dir := vaultDir(t)
 	st := openAt(t, dir, testKey(1))
 	st.Audit(ctx, Event{EntityType: "token", EntityID: "x", Operation: "detokenize"})
 	st.Close()
@@ -322,7 +322,7 @@ func TestJournalErrorsKeepVaultMeaning(t *testing.T) {
 // pages may end inside it, and every event is listed once, newest first.
 func TestEventsPagesThroughGroupedRecords(t *testing.T) {
 	t.Parallel()
-	s := openAt(t, t.TempDir(), testKey(1))
+	s := openAt(t, vaultDir(t), testKey(1))
 	defer s.Close()
 	want := 0
 	for r := 0; r < 7; r++ {
@@ -381,7 +381,7 @@ func TestResolveCachedTokensAlloc(t *testing.T) {
 	if raceEnabled {
 		t.Skip("allocation counts differ under -race")
 	}
-	s := openAt(t, t.TempDir(), testKey(1))
+	s := openAt(t, vaultDir(t), testKey(1))
 	defer s.Close()
 	ids := []string{"a", "b", "c", "d", "e"}
 	for _, id := range ids {
@@ -429,7 +429,7 @@ func TestResolveCachedTokensAlloc(t *testing.T) {
 }
 
 func BenchmarkResolveTokensCached(b *testing.B) {
-	s := openAt(b, b.TempDir(), testKey(1))
+	s := openAt(b, vaultDir(b), testKey(1))
 	defer s.Close()
 	ids := []string{"a", "b", "c", "d", "e"}
 	for _, id := range ids {

@@ -82,7 +82,7 @@ func encodeMidCursor(b *testing.B, s store.Store) string {
 // BenchmarkListTokens1e6 fills a Badger vault with benchTokens() tokens (not timed) and pages
 // and searches it: each page is bounded by the postings near the cursor, not by the vault.
 func BenchmarkListTokens1e6(b *testing.B) {
-	s, err := store.Open(store.Options{Dir: b.TempDir(), MasterKey: testMaster})
+	s, err := store.Open(store.Options{Dir: store.VaultDir(b), MasterKey: testMaster})
 	if err != nil {
 		b.Fatal(err)
 	}

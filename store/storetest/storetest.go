@@ -34,6 +34,9 @@ type Backend struct {
 	// Raw returns every key and value the backend stores, as it stores them under its own
 	// encryption at rest (nil when a dump of the database is checked instead).
 	Raw func(t *testing.T, s store.Store) []byte
+	// AtRest checks what the vault holds at rest after each test, before the suite closes s
+	// (which the test may have closed already, to reopen it); nil for none.
+	AtRest func(t *testing.T, s store.Store)
 	// Parallel runs the tests side by side (go test -parallel of them at a time): for backends
 	// whose vaults cost little memory each.
 	Parallel bool
@@ -96,6 +99,9 @@ func Run(t *testing.T, b Backend) {
 				t.Fatalf("a fresh vault is not ready: %v", err)
 			}
 			tc.fn(t, b, s)
+			if b.AtRest != nil {
+				b.AtRest(t, s)
+			}
 		})
 	}
 }

@@ -250,7 +250,7 @@ func start() {
 		baseURL = u
 		return
 	}
-	c, err := startCluster()
+	c, err := startCluster(testSettings...)
 	if err != nil {
 		whyNot = err
 		return
@@ -258,9 +258,16 @@ func start() {
 	server, baseURL = c, c.url("postgres")
 }
 
+// testSettings are the settings of the cluster of a test binary beyond those of every cluster
+// (benchmarks keep PostgreSQL's defaults). 16 MB of shared buffers hold a test's databases; the
+// default 128 MB cost every start of a cluster a third more CPU, and every checkpoint (two per
+// database made) a scan of eight times the buffers.
+var testSettings = []string{"shared_buffers=16MB"}
+
 // Cluster is a PostgreSQL cluster in a temporary directory.
 type Cluster struct {
 	bin, dir, data string
+	settings       []string // -c name=value, beyond Start's
 	port           int
 	cred           *syscall.Credential // the postgres user's, when the process is root
 	server         *exec.Cmd           // the running postmaster, a child of the test binary
@@ -284,7 +291,7 @@ func binDir() (string, error) {
 	return found[len(found)-1], nil
 }
 
-func startCluster() (*Cluster, error) {
+func startCluster(settings ...string) (*Cluster, error) {
 	bin, err := binDir()
 	if err != nil {
 		return nil, err
@@ -294,7 +301,7 @@ func startCluster() (*Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Cluster{bin: bin, dir: dir, data: filepath.Join(dir, "data")}
+	c := &Cluster{bin: bin, dir: dir, data: filepath.Join(dir, "data"), settings: settings}
 	if os.Geteuid() == 0 { // initdb and postgres refuse to run as root
 		u, err := user.Lookup("postgres")
 		if err != nil {
@@ -366,9 +373,13 @@ func (c *Cluster) Start() error {
 	// Durability settings off: tests check what the vault does, not PostgreSQL's fsync. Dynamic
 	// shared memory in files of the data directory (mmap), not /dev/shm's POSIX segments: a
 	// cluster a test kills leaves those behind, in the machine's RAM, for good.
-	cmd := c.command("postgres", "-D", c.data, "-c", "listen_addresses=127.0.0.1", "-p", strconv.Itoa(c.port),
+	args := []string{"-D", c.data, "-c", "listen_addresses=127.0.0.1", "-p", strconv.Itoa(c.port),
 		"-k", c.dir, "-c", "fsync=off", "-c", "full_page_writes=off", "-c", "max_connections=200",
-		"-c", "dynamic_shared_memory_type=mmap")
+		"-c", "dynamic_shared_memory_type=mmap"}
+	for _, s := range c.settings {
+		args = append(args, "-c", s)
+	}
+	cmd := c.command("postgres", args...)
 	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Start(); err != nil {
 		return err
@@ -463,7 +474,23 @@ func Dump(t testing.TB, u string) string {
 		t.Fatalf("pgtest: dump: %v", err)
 	}
 	defer conn.Close(ctx)
-	rows, err := conn.Query(ctx, "SELECT quote_ident(table_name) FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE'")
+	return DumpVia(t, conn)
+}
+
+// Querier is a connection or a pool.
+type Querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
+// DumpVia is Dump on a connection the test has already (a connection costs the server a
+// process). The tables are those of the catalog, so a new one is never missed.
+func DumpVia(t testing.TB, q Querier) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	rows, err := q.Query(ctx, `SELECT quote_ident(c.relname) FROM pg_catalog.pg_class c
+		JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+		WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') ORDER BY 1`)
 	if err != nil {
 		t.Fatalf("pgtest: dump: %v", err)
 	}
@@ -473,7 +500,7 @@ func Dump(t testing.TB, u string) string {
 	}
 	var b strings.Builder
 	for _, table := range tables {
-		rows, err := conn.Query(ctx, "SELECT r::text FROM "+table+" r")
+		rows, err := q.Query(ctx, "SELECT r::text FROM "+table+" r")
 		if err != nil {
 			t.Fatalf("pgtest: dump %s: %v", table, err)
 		}
