@@ -57,17 +57,15 @@ func tokensCreated(t *testing.T, e *testEdge) int {
 func TestWasmHostCallsCountAgainstDeadline(t *testing.T) {
 	t.Parallel()
 	dest := startDestination(t)
-	// The loops burn a CPU until the call timeout stops them: 250 ms, except for tokloop, which
-	// gets the default 1 s to reach the per-call token cap.
-	fast := proxyEdge(t, dest, func(c *Config) { c.Transforms.CallTimeout = 250 * time.Millisecond })
-	slow := proxyEdge(t, dest)
-	limit := Defaults().Transforms.MaxTokensPerCall
+	// The loops burn a CPU until the call timeout stops them: 250 ms. tokloop reaches a cap of
+	// 10 tokens long before that (it makes hundreds a second on a loaded VM).
+	const limit = 10
+	e := proxyEdge(t, dest, func(c *Config) {
+		c.Transforms.CallTimeout = 250 * time.Millisecond
+		c.Transforms.MaxTokensPerCall = limit
+	})
 	for _, name := range []string{"randloop", "bodyloop", "tokloop"} {
 		t.Run(name, func(t *testing.T) {
-			e := fast
-			if name == "tokloop" {
-				e = slow
-			}
 			good := e.wasmProxy(dest, e.upload(e.adminKey, testdataWasm(t, "tiny")), false, nil)
 			key := e.wasmProxy(dest, e.upload(e.adminKey, testdataWasm(t, name)), false, nil)
 			before := tokensCreated(t, e)
