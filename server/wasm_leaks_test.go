@@ -130,10 +130,10 @@ func TestCompileBoundedAndConcurrent(t *testing.T) {
 	t.Parallel()
 	dest := startDestination(t)
 	e := proxyEdge(t, dest, func(c *Config) {
-		// The slow compile burns a CPU until abandoned: 1 s is ample for the other uploads to
-		// be answered meanwhile (milliseconds; a run where it is not only logs so), except
-		// under -race.
-		c.Transforms.CompileTimeout = time.Second
+		// The slow compile burns both CPUs (two compilation workers) until abandoned: 300 ms is
+		// ample for the other uploads to be answered meanwhile (milliseconds; a run where it is
+		// not only logs so) and for the normal one to compile, except under -race.
+		c.Transforms.CompileTimeout = 300 * time.Millisecond
 		if raceEnabled {
 			c.Transforms.CompileTimeout = 5 * time.Second
 		}
@@ -141,10 +141,10 @@ func TestCompileBoundedAndConcurrent(t *testing.T) {
 	})
 	const bound = 60 * time.Second // generous: the bombs took 22 s to forever; this is about ending
 
-	// A slow compile (1 500 functions of 2 000 nested blocks: a minute or more here) starts first.
+	// A slow compile (500 functions of 2 000 nested blocks: 10 s of CPU here) starts first.
 	slowDone := make(chan *resp, 1)
 	go func() {
-		slowDone <- e.doBounded(t, bound, "POST", "/transforms", e.adminKey, nestedModule(1500, 2000), "Content-Type", "application/wasm")
+		slowDone <- e.doBounded(t, bound, "POST", "/transforms", e.adminKey, nestedModule(500, 2000), "Content-Type", "application/wasm")
 	}()
 	for deadline := time.Now().Add(bound); e.srv.wasm.Stats().Compiling == 0; time.Sleep(time.Millisecond) {
 		if time.Now().After(deadline) {
