@@ -28,7 +28,7 @@ func TestVaultFaultIsNotUnauthenticated(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { st.Close() })
+	cleanup(t, func() { st.Close() })
 	s := &Server{cfg: Defaults(), log: slog.New(slog.NewJSONHandler(io.Discard, nil)), now: time.Now}
 	if err := s.attach(appsUnavailable{st}); err != nil {
 		t.Fatal(err)

@@ -106,7 +106,7 @@ func (d *destination) listenTLS(t *testing.T, conf *tls.Config, handler http.Han
 		},
 	}
 	go d.srv.ServeTLS(ln, "", "")
-	t.Cleanup(func() { d.srv.Close() })
+	cleanup(t, func() { d.srv.Close() })
 }
 
 func (d *destination) serve(w http.ResponseWriter, r *http.Request) {

@@ -22,7 +22,7 @@ func memServer(t testing.TB) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { st.Close() })
+	cleanup(t, func() { st.Close() })
 	cfg := Defaults()
 	cfg.AdminKey = testAdminKey
 	s := &Server{cfg: cfg, log: slog.New(slog.NewJSONHandler(io.Discard, nil)), now: time.Now}

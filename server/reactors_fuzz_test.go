@@ -161,13 +161,13 @@ func memServerIn(t testing.TB, dir string) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { st.Close() })
+	cleanup(t, func() { st.Close() })
 	cfg := Defaults()
 	cfg.AdminKey, cfg.DataDir = testAdminKey, dir
 	s := &Server{cfg: cfg, log: slog.New(slog.NewJSONHandler(io.Discard, nil)), now: time.Now}
 	if err := s.attach(st); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { s.wasm.Close(context.Background()) })
+	cleanup(t, func() { s.wasm.Close(context.Background()) })
 	return s
 }

@@ -60,7 +60,7 @@ func startProcessor(t *testing.T) *processor {
 			w.Write([]byte(`{"id":"ch_1","network_token":"nt_4242_network"}`))
 		}
 	}))
-	t.Cleanup(p.srv.Close)
+	cleanup(t, p.srv.Close)
 	p.caFile = filepath.Join(t.TempDir(), "processor-ca.pem")
 	if err := os.WriteFile(p.caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: p.srv.Certificate().Raw}), 0o600); err != nil {
 		t.Fatal(err)

@@ -57,17 +57,15 @@ func tokensCreated(t *testing.T, e *testEdge) int {
 func TestWasmHostCallsCountAgainstDeadline(t *testing.T) {
 	t.Parallel()
 	dest := startDestination(t)
-	// The loops burn a CPU until the call timeout stops them: 250 ms, except for tokloop, which
-	// gets the default 1 s to reach the per-call token cap.
-	fast := proxyEdge(t, dest, func(c *Config) { c.Transforms.CallTimeout = 250 * time.Millisecond })
-	slow := proxyEdge(t, dest)
-	limit := Defaults().Transforms.MaxTokensPerCall
+	// The loops burn a CPU until the call timeout stops them: 250 ms. tokloop reaches a cap of
+	// 10 tokens long before that (it makes hundreds a second on a loaded VM).
+	const limit = 10
+	e := proxyEdge(t, dest, func(c *Config) {
+		c.Transforms.CallTimeout = 250 * time.Millisecond
+		c.Transforms.MaxTokensPerCall = limit
+	})
 	for _, name := range []string{"randloop", "bodyloop", "tokloop"} {
 		t.Run(name, func(t *testing.T) {
-			e := fast
-			if name == "tokloop" {
-				e = slow
-			}
 			good := e.wasmProxy(dest, e.upload(e.adminKey, testdataWasm(t, "tiny")), false, nil)
 			key := e.wasmProxy(dest, e.upload(e.adminKey, testdataWasm(t, name)), false, nil)
 			before := tokensCreated(t, e)
@@ -132,9 +130,10 @@ func TestCompileBoundedAndConcurrent(t *testing.T) {
 	t.Parallel()
 	dest := startDestination(t)
 	e := proxyEdge(t, dest, func(c *Config) {
-		// The slow compile burns a CPU until abandoned: 1 s is ample for the other uploads to
-		// be answered meanwhile (milliseconds; a run where it is not only logs so), except
-		// under -race.
+		// The slow compile burns both CPUs (two compilation workers) until abandoned. The normal
+		// upload compiles in a millisecond under the same timeout: 1 s leaves room for a loaded
+		// VM's stalls (500 ms did not at load 19). The other uploads are answered meanwhile (a
+		// run where they are not only logs so). Generous under -race.
 		c.Transforms.CompileTimeout = time.Second
 		if raceEnabled {
 			c.Transforms.CompileTimeout = 5 * time.Second
@@ -143,10 +142,10 @@ func TestCompileBoundedAndConcurrent(t *testing.T) {
 	})
 	const bound = 60 * time.Second // generous: the bombs took 22 s to forever; this is about ending
 
-	// A slow compile (1 500 functions of 2 000 nested blocks: a minute or more here) starts first.
+	// A slow compile (500 functions of 2 000 nested blocks: 10 s of CPU here) starts first.
 	slowDone := make(chan *resp, 1)
 	go func() {
-		slowDone <- e.doBounded(t, bound, "POST", "/transforms", e.adminKey, nestedModule(1500, 2000), "Content-Type", "application/wasm")
+		slowDone <- e.doBounded(t, bound, "POST", "/transforms", e.adminKey, nestedModule(500, 2000), "Content-Type", "application/wasm")
 	}()
 	for deadline := time.Now().Add(bound); e.srv.wasm.Stats().Compiling == 0; time.Sleep(time.Millisecond) {
 		if time.Now().After(deadline) {

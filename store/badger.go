@@ -120,6 +120,10 @@ func badgerOptions(opt Options) badger.Options {
 		WithEncryptionKey(seal.Derive(opt.MasterKey, "badger")).
 		WithEncryptionKeyRotationDuration(30 * 24 * time.Hour).
 		WithMemTableSize(z.MemTableBytes).
+		// A flush makes one table no bigger than its memtable, and Badger's table builder
+		// allocates and zeroes twice the base table size up front (4 MiB at its default of
+		// 2 MiB): a small memtable gets base tables of a quarter of it.
+		WithBaseTableSize(min(2<<20, z.MemTableBytes/4)).
 		WithNumMemtables(z.MemTables).
 		WithIndexCacheSize(z.IndexCacheBytes).
 		WithBlockCacheSize(z.BlockCacheBytes).
