@@ -115,6 +115,7 @@ func checkDiskLow(t *testing.T, what string, res *http.Response, body []byte, wr
 // and every token answered 201 is intact, before and after kill -9. A start on a full disk
 // fails with a clear message and exit code 1.
 func TestFullDiskRefusesWritesThenRecovers(t *testing.T) {
+	withoutPostgres(t)
 	mnt := mountSmallFS(t, 256<<20)
 	dataDir := filepath.Join(mnt, "data")
 	ballast := filepath.Join(mnt, "ballast")

@@ -216,6 +216,7 @@ func holdsPrivateKey(blobs [][]byte, curve ecdh.Curve, pub []byte) bool {
 // inside longer base64 at every alignment, as hex, and a private key as a bytea value or as
 // the body of its PEM — so a clean dump means something.
 func TestDumpScannerFindsPlantedSecrets(t *testing.T) {
+	withoutPostgres(t)
 	const secret = "key_planted_secret_0123456789"
 	for pad := range 3 {
 		prefix := strings.Repeat("p", pad+4)

@@ -292,6 +292,7 @@ func TestDatabaseStoppedEveryNodeAnswers503ThenRecovers(t *testing.T) {
 // detokenization, a create and a reveal are each answered 503 — not left waiting past the
 // client's 30 s — and nothing is forwarded; once PostgreSQL runs again the nodes serve.
 func TestDatabaseHungNodesAnswerNotHang(t *testing.T) {
+	t.Parallel() // after the other tests of the cluster, beside those without one (withoutPostgres)
 	c := startNodes(t, 2)
 	pg := storetest.PostgresServer()
 	if pg == nil {
