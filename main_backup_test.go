@@ -133,6 +133,7 @@ func checkSeeded(t *testing.T, p *proc, s seeded) {
 // wrong master key, an existing file and a non-empty directory are refused with a clear
 // message, exit code ≠ 0 and nothing written.
 func TestBackupWhileServingRestoresEveryToken(t *testing.T) {
+	withoutPostgres(t)
 	dest := echoDestination(t)
 	dir := t.TempDir()
 	env := []string{masterEnv(4), "SLUICE_ADMIN_KEY=" + adminKey, "SLUICE_DATA_DIR=" + dir,

@@ -17,8 +17,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/sluice-edge/sluice/store"
 )
 
 // mountSmallFS mounts a tmpfs of size bytes for the test, or skips it when that is not
@@ -117,15 +115,17 @@ func checkDiskLow(t *testing.T, what string, res *http.Response, body []byte, wr
 // and every token answered 201 is intact, before and after kill -9. A start on a full disk
 // fails with a clear message and exit code 1.
 func TestFullDiskRefusesWritesThenRecovers(t *testing.T) {
+	withoutPostgres(t)
 	mnt := mountSmallFS(t, 256<<20)
 	dataDir := filepath.Join(mnt, "data")
 	ballast := filepath.Join(mnt, "ballast")
-	// The ballast leaves room for a few MiB of tokens over the 80 MiB reserve and Badger's files:
-	// more than a memtable (so a flush runs on the shrinking disk), few enough that reading every
-	// acknowledged token back twice stays cheap.
-	writeBallast(t, ballast, 96<<20)
+	// The edge runs with 1 MiB memtables, and the ballast leaves room for about 4 MiB of tokens
+	// over the 80 MiB reserve and Badger's files: several memtables (so flushes run on the
+	// shrinking disk), few enough that reading every acknowledged token back twice stays cheap.
+	const memtable = 1 << 20
+	writeBallast(t, ballast, 108<<20)
 	conf := filepath.Join(t.TempDir(), "sluice.yaml")
-	os.WriteFile(conf, []byte("storage:\n  reserve_bytes: 83886080\n"), 0o600) // 80 MiB
+	os.WriteFile(conf, []byte(fmt.Sprintf("storage:\n  reserve_bytes: %d\n  memtable_bytes: %d\n", 80<<20, memtable)), 0o600)
 	env := []string{masterEnv(7), "SLUICE_ADMIN_KEY=" + adminKey, "SLUICE_DATA_DIR=" + dataDir, "SLUICE_CONFIG=" + conf}
 	var forwarded atomic.Int64
 	dest := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { forwarded.Add(1) }))
@@ -180,9 +180,10 @@ func TestFullDiskRefusesWritesThenRecovers(t *testing.T) {
 	if t.Failed() || refused.Load() != 4 {
 		t.Fatalf("%d creates refused, %d acknowledged: the disk never got low", refused.Load(), len(tokens))
 	}
-	t.Logf("%d tokens acknowledged before the reserve was reached", len(tokens))
-	if memtable := store.DefaultSizes().MemTableBytes; int64(len(tokens))<<16 <= memtable {
-		t.Fatalf("only %d tokens of 64 KiB acknowledged: less than one %d-byte memtable before the reserve", len(tokens), memtable)
+	tables, _ := filepath.Glob(filepath.Join(dataDir, "*.sst"))
+	t.Logf("%d tokens acknowledged before the reserve was reached, %d tables flushed", len(tokens), len(tables))
+	if int64(len(tokens))<<16 <= memtable || len(tables) == 0 {
+		t.Fatalf("%d tokens of 64 KiB acknowledged, %d tables flushed: no %d-byte memtable flushed before the reserve", len(tokens), len(tables), memtable)
 	}
 	if st, why := p.readyz(t); st != 503 || !strings.Contains(why, "below the reserve") {
 		t.Fatalf("/readyz on a full disk: %d %s", st, why)

@@ -88,6 +88,7 @@ func (p *proc) answersAfter(t *testing.T, dest string) {
 // TestSurvivesFDExhaustion: idle connections that use up every descriptor of the process make
 // accept fail with EMFILE; the edge waits and keeps serving instead of exiting.
 func TestSurvivesFDExhaustion(t *testing.T) {
+	withoutPostgres(t)
 	dest := httpDestination(t)
 	// A connection cap above the descriptor limit: the limit itself is what runs out.
 	p := startFDLimited(t, "limits:\n  max_connections: 100000\n")
@@ -121,6 +122,7 @@ func TestSurvivesFDExhaustion(t *testing.T) {
 // over it get a 503 problem and are closed, descriptors never run out, and /healthz answers
 // while the others are held.
 func TestRefuseConnectionsOverCap(t *testing.T) {
+	withoutPostgres(t)
 	dest := httpDestination(t)
 	p := startFDLimited(t, "log_level: info\n")
 	eventually(t, "the cap derived from the limit "+fdLimit, func() bool {

@@ -171,19 +171,27 @@ var (
 )
 
 // binaryValues are the bytea values of a pg_dump (hex, \\x…) and the decoded runs of base64
-// in it.
+// in it, each once (a run without the characters that tell the alphabets apart decodes alike
+// in both, and every 32 bytes of a value cost two scalar multiplications in holdsPrivateKey).
 func binaryValues(dump string) [][]byte {
 	var out [][]byte
-	for _, m := range byteaValue.FindAllStringSubmatch(dump, -1) {
-		if b, err := hex.DecodeString(m[1]); err == nil && len(b) >= 32 {
+	seen := map[string]bool{}
+	add := func(b []byte) {
+		if len(b) >= 32 && !seen[string(b)] {
+			seen[string(b)] = true
 			out = append(out, b)
+		}
+	}
+	for _, m := range byteaValue.FindAllStringSubmatch(dump, -1) {
+		if b, err := hex.DecodeString(m[1]); err == nil {
+			add(b)
 		}
 	}
 	for _, m := range base64Value.FindAllString(dump, -1) {
 		m = strings.TrimRight(m, "=")
 		for _, enc := range []*base64.Encoding{base64.RawStdEncoding, base64.RawURLEncoding} {
-			if b, err := enc.DecodeString(m); err == nil && len(b) >= 32 {
-				out = append(out, b)
+			if b, err := enc.DecodeString(m); err == nil {
+				add(b)
 			}
 		}
 	}
@@ -216,6 +224,7 @@ func holdsPrivateKey(blobs [][]byte, curve ecdh.Curve, pub []byte) bool {
 // inside longer base64 at every alignment, as hex, and a private key as a bytea value or as
 // the body of its PEM — so a clean dump means something.
 func TestDumpScannerFindsPlantedSecrets(t *testing.T) {
+	withoutPostgres(t)
 	const secret = "key_planted_secret_0123456789"
 	for pad := range 3 {
 		prefix := strings.Repeat("p", pad+4)

@@ -23,11 +23,19 @@ func TestKill9NodeUnderLoadLosesNoAcknowledgedWrite(t *testing.T) {
 	dest := newDestination(t)
 	const pan = "4242424242424242"
 	id := survivor.newToken(t, pan)
-	const workers, killAfter, thenMore = 4, 150, 150
+	for _, p := range c.procs { // each node's first detokenization, slower, before the load
+		p.call(t, "POST", "/proxy", adminKey, detokenizing(id), "BT-PROXY-URL", dest.url).expect(t, 200)
+	}
+	// The kill lands on requests in flight whatever the counts before it (each worker sends
+	// without pause): they only make sure both kinds of load are under way on the victim before
+	// it and on the survivor after it. Every acknowledged token is read back twice.
+	const workers, killAfter, thenMore, detokAfter, detokMore = 4, 30, 30, 10, 5
 
 	var mu sync.Mutex
 	acked := map[string]string{} // id → data
-	var victimAcks, survivorAcks, detokenized atomic.Int64
+	// answered counts a node's acknowledgements: creations answered 201, detokenizations 200.
+	type answered struct{ creations, detokenizations atomic.Int64 }
+	var victimAcks, survivorAcks answered
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	stopLoad := sync.OnceFunc(func() { close(stop); wg.Wait() })
@@ -75,7 +83,7 @@ func TestKill9NodeUnderLoadLosesNoAcknowledgedWrite(t *testing.T) {
 				mu.Lock()
 				acked[m["id"].(string)] = data
 				mu.Unlock()
-				count.Add(1)
+				count.creations.Add(1)
 				return true
 			})
 		}
@@ -83,8 +91,11 @@ func TestKill9NodeUnderLoadLosesNoAcknowledgedWrite(t *testing.T) {
 		go each(p, func() (answer, error) {
 			return p.try("POST", "/proxy", adminKey, detokenizing(id), "BT-PROXY-URL", dest.url)
 		}, func(a answer) bool {
-			detokenized.Add(1)
-			return a.status == 200
+			if a.status != 200 {
+				return false
+			}
+			count.detokenizations.Add(1)
+			return true
 		})
 	}
 	waitFor := func(what string, cond func() bool) {
@@ -93,15 +104,19 @@ func TestKill9NodeUnderLoadLosesNoAcknowledgedWrite(t *testing.T) {
 			t.FailNow()
 		}
 	}
-	waitFor(fmt.Sprint(killAfter, " creations acknowledged by the victim"), func() bool { return victimAcks.Load() >= killAfter })
+	waitFor(fmt.Sprint(killAfter, " creations and ", detokAfter, " detokenizations acknowledged by the victim"), func() bool {
+		return victimAcks.creations.Load() >= killAfter && victimAcks.detokenizations.Load() >= detokAfter
+	})
 	kill9(victim)
-	atKill := survivorAcks.Load()
-	waitFor(fmt.Sprint(thenMore, " more creations acknowledged by the survivor"), func() bool { return survivorAcks.Load() >= atKill+thenMore })
+	created, detokenized := survivorAcks.creations.Load(), survivorAcks.detokenizations.Load()
+	waitFor(fmt.Sprint(thenMore, " more creations and ", detokMore, " more detokenizations acknowledged by the survivor"), func() bool {
+		return survivorAcks.creations.Load() >= created+thenMore && survivorAcks.detokenizations.Load() >= detokenized+detokMore
+	})
 	stopLoad()
 	if t.Failed() {
 		t.FailNow()
 	}
-	t.Logf("creations acknowledged: %d by the killed node, %d by the survivor", victimAcks.Load(), survivorAcks.Load())
+	t.Logf("creations acknowledged: %d by the killed node, %d by the survivor", victimAcks.creations.Load(), survivorAcks.creations.Load())
 
 	fresh := c.add(t)
 	for _, p := range []*proc{survivor, fresh} {
@@ -112,9 +127,10 @@ func TestKill9NodeUnderLoadLosesNoAcknowledgedWrite(t *testing.T) {
 		}
 	}
 	forwarded, audited := dest.holding(pan), fresh.eventCount(t, id, "detokenize")
-	t.Logf("detokenizations: %d answered 200, %d forwarded, %d audit records", detokenized.Load(), forwarded, audited)
-	if int64(forwarded) < detokenized.Load() || forwarded > audited {
-		t.Fatalf("%d answered 200, %d forwarded, %d audit records", detokenized.Load(), forwarded, audited)
+	ok := victimAcks.detokenizations.Load() + survivorAcks.detokenizations.Load()
+	t.Logf("detokenizations: %d answered 200, %d forwarded, %d audit records", ok, forwarded, audited)
+	if int64(forwarded) < ok || forwarded > audited {
+		t.Fatalf("%d answered 200, %d forwarded, %d audit records", ok, forwarded, audited)
 	}
 }
 
@@ -192,6 +208,8 @@ func TestDatabaseStoppedEveryNodeAnswers503ThenRecovers(t *testing.T) {
 	}
 
 	// Load through every node, before, during and after the outage: each answer is 200 or 503.
+	// Each worker sends the next request as soon as it has an answer, except after a 503: then
+	// it pauses a little, as a client told to retry later does, rather than spin on refusals.
 	var ok, refused atomic.Int64
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
@@ -214,6 +232,7 @@ func TestDatabaseStoppedEveryNodeAnswers503ThenRecovers(t *testing.T) {
 					ok.Add(1)
 				case a.status == 503:
 					refused.Add(1)
+					time.Sleep(10 * time.Millisecond)
 				default:
 					t.Errorf("detokenization during the outage: %d %.300s", a.status, a.body)
 					return
@@ -247,13 +266,13 @@ func TestDatabaseStoppedEveryNodeAnswers503ThenRecovers(t *testing.T) {
 	bringBack()
 	okBefore := ok.Load()
 	waitUntil(t, "the load served again", func() bool { return ok.Load() > okBefore+int64(len(c.procs)) })
-	for _, n := range c.procs {
-		n.call(t, "POST", "/tokens", appKey, cardData(pan)).expect(t, 201)
-		n.call(t, "POST", "/proxy", adminKey, detokenizing(id), "BT-PROXY-URL", dest.url).expect(t, 200)
-	}
 	stopLoad()
 	if t.Failed() {
 		t.FailNow()
+	}
+	for _, n := range c.procs {
+		n.call(t, "POST", "/tokens", appKey, cardData(pan)).expect(t, 201)
+		n.call(t, "POST", "/proxy", adminKey, detokenizing(id), "BT-PROXY-URL", dest.url).expect(t, 200)
 	}
 
 	forwarded := dest.holding(pan)
@@ -274,6 +293,7 @@ func TestDatabaseStoppedEveryNodeAnswers503ThenRecovers(t *testing.T) {
 // after a connection attempt, nor one after another — and nothing is forwarded; once
 // PostgreSQL runs again the nodes serve.
 func TestDatabaseHungNodesAnswerNotHang(t *testing.T) {
+	t.Parallel() // after the other tests of the cluster, beside those without one (withoutPostgres)
 	c := startNodes(t, 2)
 	pg := storetest.PostgresServer()
 	if pg == nil {

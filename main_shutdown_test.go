@@ -15,6 +15,7 @@ import (
 // never answers. The drain runs out of time (timeouts.shutdown), the request is cut, and the
 // process still stops cleanly: exit 0 and one line saying how many requests were cut.
 func TestShutdownPastTimeoutIsCleanStop(t *testing.T) {
+	withoutPostgres(t)
 	arrived := make(chan struct{}, 1)
 	release := make(chan struct{})
 	dest := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -29,6 +30,14 @@ import (
 var binPath string
 
 func TestMain(m *testing.M) {
+	// Parallel tests are gated by withoutPostgres, not by -parallel: the test that freezes
+	// PostgreSQL must find a slot at once, whatever order the parallel tests are released in.
+	flag.Parse()
+	given := false
+	flag.Visit(func(f *flag.Flag) { given = given || f.Name == "test.parallel" })
+	if !given {
+		_ = flag.Set("test.parallel", "64")
+	}
 	bin, cleanup, err := buildSluice()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -68,6 +77,18 @@ func buildSluice() (bin string, cleanup func(), err error) {
 		return "", nil, fmt.Errorf("build: %v\n%s", err, out)
 	}
 	return bin, cleanup, nil
+}
+
+// postgresFree holds a slot per running test that uses no PostgreSQL.
+var postgresFree = make(chan struct{}, 1)
+
+// withoutPostgres runs t, a test that uses no PostgreSQL, in parallel: the tests of the shared
+// PostgreSQL cluster run first, one after another, then these, one at a time, beside
+// TestDatabaseHungNodesAnswerNotHang, which freezes the cluster and mostly waits.
+func withoutPostgres(t *testing.T) {
+	t.Parallel()
+	postgresFree <- struct{}{}
+	t.Cleanup(func() { <-postgresFree })
 }
 
 func freePort(t *testing.T) string {
@@ -180,6 +201,7 @@ func masterEnv(b byte) string {
 // TestDurabilityAfterKill9: N token creations answered 201, then SIGKILL; after a restart all N
 // are readable.
 func TestDurabilityAfterKill9(t *testing.T) {
+	withoutPostgres(t)
 	dir := t.TempDir()
 	env := []string{masterEnv(1), "SLUICE_ADMIN_KEY=" + adminKey, "SLUICE_DATA_DIR=" + dir}
 	p := start(t, env)
@@ -206,6 +228,7 @@ func TestDurabilityAfterKill9(t *testing.T) {
 
 // TestWrongMasterKeyRefusesToStart: clear message, exit code != 0, and the right key still works.
 func TestWrongMasterKeyRefusesToStart(t *testing.T) {
+	withoutPostgres(t)
 	dir := t.TempDir()
 	env := []string{masterEnv(1), "SLUICE_ADMIN_KEY=" + adminKey, "SLUICE_DATA_DIR=" + dir}
 	p := start(t, env)
@@ -242,6 +265,7 @@ func asExit(err error, ee **exec.ExitError) bool {
 }
 
 func TestMissingMasterKey(t *testing.T) {
+	withoutPostgres(t)
 	cmd := exec.Command(binPath, "serve", "--data-dir", t.TempDir())
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
 	out, err := cmd.CombinedOutput()
@@ -253,6 +277,7 @@ func TestMissingMasterKey(t *testing.T) {
 // TestDevModeReusesKeys: --dev creates the dev master key and admin key once, prints the admin key
 // once, and reuses both on the next start.
 func TestDevModeReusesKeys(t *testing.T) {
+	withoutPostgres(t)
 	dir := t.TempDir()
 	p := start(t, []string{"SLUICE_MASTER_KEY=", "SLUICE_ADMIN_KEY="}, "--dev", "--data-dir", dir)
 	key, err := os.ReadFile(filepath.Join(dir, "dev-admin.key"))
@@ -280,6 +305,7 @@ func TestDevModeReusesKeys(t *testing.T) {
 }
 
 func TestVersion(t *testing.T) {
+	withoutPostgres(t)
 	out, err := exec.Command(binPath, "version").CombinedOutput()
 	if err != nil || !strings.HasPrefix(string(out), "sluice ") {
 		t.Fatalf("%v %s", err, out)
@@ -288,6 +314,7 @@ func TestVersion(t *testing.T) {
 
 // TestProcessLogHasNoSecrets runs a session through the binary and scans everything it printed.
 func TestProcessLogHasNoSecrets(t *testing.T) {
+	withoutPostgres(t)
 	env := []string{masterEnv(3), "SLUICE_ADMIN_KEY=" + adminKey, "SLUICE_DATA_DIR=" + t.TempDir()}
 	p := start(t, env)
 	st, app := p.post(t, "/applications", adminKey, map[string]any{"name": "a", "type": "private", "permissions": []string{"token:create", "token:reveal"}})
@@ -317,6 +344,7 @@ func TestProcessLogHasNoSecrets(t *testing.T) {
 // TestRekeyCommand: `sluice rekey` end to end; afterwards the new key opens everything and the old
 // one is refused.
 func TestRekeyCommand(t *testing.T) {
+	withoutPostgres(t)
 	dir := t.TempDir()
 	p := start(t, []string{masterEnv(1), "SLUICE_ADMIN_KEY=" + adminKey, "SLUICE_DATA_DIR=" + dir})
 	_, m := p.post(t, "/tokens", adminKey, map[string]any{"data": "rotate me"})
@@ -345,6 +373,7 @@ func TestRekeyCommand(t *testing.T) {
 
 // TestAuditSurvivesKill9: reveals answered 200 are in the audit log after kill -9 and a restart.
 func TestAuditSurvivesKill9(t *testing.T) {
+	withoutPostgres(t)
 	dir := t.TempDir()
 	env := []string{masterEnv(4), "SLUICE_ADMIN_KEY=" + adminKey, "SLUICE_DATA_DIR=" + dir}
 	p := start(t, env)
@@ -368,6 +397,7 @@ func TestAuditSurvivesKill9(t *testing.T) {
 // TestSampleConfigStarts: examples/sluice.yaml starts as is (with a master key and, so the test
 // can run beside others, its own ports and data dir given as flags, which beat the file).
 func TestSampleConfigStarts(t *testing.T) {
+	withoutPostgres(t)
 	p := start(t, []string{masterEnv(5), "SLUICE_ADMIN_KEY=" + adminKey}, "--config", "examples/sluice.yaml", "--data-dir", t.TempDir())
 	if st, _ := p.post(t, "/tokens", adminKey, map[string]any{"data": "x"}); st != 201 {
 		t.Fatalf("sample config: %d", st)
