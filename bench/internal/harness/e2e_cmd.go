@@ -106,16 +106,7 @@ func E2EMain(args []string, stdout, stderr io.Writer) int {
 }
 
 func writeE2EReport(w io.Writer, rep *Report) {
-	cpu := "unknown CPU"
-	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
-		for _, line := range strings.Split(string(b), "\n") {
-			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
-				cpu = strings.TrimSpace(v)
-				break
-			}
-		}
-	}
-	fmt.Fprintf(w, "Sluice end to end, %s, %d CPUs (%s), %s\n\n", rep.Started.UTC().Format(time.RFC3339), runtime.NumCPU(), cpu, runtime.Version())
+	fmt.Fprintf(w, "Sluice end to end, %s, %d CPUs (%s), %s\n\n", rep.Started.UTC().Format(time.RFC3339), runtime.NumCPU(), cpuModel(), runtime.Version())
 	WriteTable(w, rep.Scenarios, rep.Samples, rep.Concurrency, rep.Targets)
 	for _, s := range rep.Scenarios {
 		if s.NA != "" {

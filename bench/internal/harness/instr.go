@@ -484,7 +484,10 @@ func startNginxGrind(ctx context.Context, dir string, env []string, bin string, 
 }
 
 // machine describes the CPU: "2 × AMD EPYC …".
-func machine() string {
+func machine() string { return fmt.Sprintf("%d × %s", runtime.NumCPU(), cpuModel()) }
+
+// cpuModel is the CPU's model name from /proc/cpuinfo.
+func cpuModel() string {
 	cpu := "unknown CPU"
 	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
 		for _, line := range strings.Split(string(b), "\n") {
@@ -494,5 +497,5 @@ func machine() string {
 			}
 		}
 	}
-	return fmt.Sprintf("%d × %s", runtime.NumCPU(), cpu)
+	return cpu
 }
