@@ -66,10 +66,15 @@ func (o *outage) begin(err error) bool {
 func (o *outage) end() bool { return o.err.Swap(nil) != nil }
 
 // dialer wraps dial so that each socket it makes is listed until it is closed. While an
-// outage is under way it makes none but the probe's: checked once the socket is listed, so
-// that one dialled as the outage began is either cut by begin or refused here.
+// outage is under way it makes none but the probe's: checked before the dial (a database
+// down or overloaded gets no connection attempts, each a backend forked, from the change
+// feed's retries) and again once the socket is listed, so that one dialled as the outage
+// began is either cut by begin or refused here.
 func (o *outage) dialer(dial pgconn.DialFunc) pgconn.DialFunc {
 	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if err := o.refuse(ctx); err != nil {
+			return nil, err
+		}
 		c, err := dial(ctx, network, addr)
 		if err != nil {
 			return nil, err
