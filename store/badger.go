@@ -69,6 +69,19 @@ type Sizes struct {
 	ValueLogFileBytes int64 // one value-log file (mapped at twice this)
 }
 
+// MinMemTableBytes is the smallest memtable a vault opens with: Badger commits a write batch
+// of at most 15% of a memtable, and a smaller one (with base tables of a quarter of it, see
+// badgerOptions) would split the vault into thousands of tiny table files.
+const MinMemTableBytes = 1 << 20
+
+// check refuses sizes the vault cannot work with.
+func (z Sizes) check() error {
+	if z.MemTableBytes > 0 && z.MemTableBytes < MinMemTableBytes {
+		return fmt.Errorf("%w: memtables of %d bytes (storage.memtable_bytes): at least %d", ErrInvalidInput, z.MemTableBytes, MinMemTableBytes)
+	}
+	return nil
+}
+
 // DefaultSizes is Badger sized for an edge: see RATIONALE.md, "Badger's memory".
 func DefaultSizes() Sizes {
 	return Sizes{
@@ -162,6 +175,9 @@ var _ Store = (*badgerStore)(nil)
 func Open(opt Options) (Store, error) {
 	if len(opt.MasterKey) != seal.KeySize {
 		return nil, errors.New("store: master key must be 32 bytes")
+	}
+	if err := opt.Sizes.check(); err != nil {
+		return nil, err
 	}
 	var guard *diskGuard
 	if !opt.InMemory && opt.DiskReserve >= 0 {

@@ -86,12 +86,13 @@ const migrationLock = 0x736c75696365 // "sluice"
 // pgStore is the Store on PostgreSQL: any number of nodes share one database.
 type pgStore struct {
 	*vaultKeys
-	pool  *pgxpool.Pool
-	cache *sealedCache
-	audit *pgAudit
-	feed  *changeFeed
-	log   *slog.Logger
-	out   *outage
+	pool   *pgxpool.Pool
+	cache  *sealedCache
+	audit  *pgAudit
+	feed   *changeFeed
+	log    *slog.Logger
+	out    *outage
+	health *healthConn // the health check's connection (only ping uses it)
 	// pingTimeout bounds a ping: the health check's, and the pool's and the audit log's of a
 	// connection that sat idle.
 	pingTimeout time.Duration
@@ -146,7 +147,7 @@ func OpenPostgres(ctx context.Context, url string, opt PostgresOptions) (Store, 
 		return nil, err
 	}
 	s := &pgStore{vaultKeys: keys, pool: pool, cache: newSealedCache(cacheSize(opt.TokenCacheSize)), log: opt.Logger,
-		out: out, pingTimeout: pingTimeout, stop: make(chan struct{})}
+		out: out, health: newHealthConn(cfg.ConnConfig.Config.Copy()), pingTimeout: pingTimeout, stop: make(chan struct{})}
 	if s.feed, err = startChangeFeed(ctx, pool, s.cache); err != nil {
 		pool.Close()
 		return nil, err
@@ -259,12 +260,13 @@ func (s *pgStore) background(opt PostgresOptions) {
 // stopped answering; a shorter connect timeout bounds it further.
 const maxPingTimeout = 2 * time.Second
 
-// ping asks the database whether it answers, for Ready; an unanswered ping begins an outage
-// (the node refuses every call that needs the database until a ping is answered again).
+// ping asks the database whether it answers, for Ready, on its own connection (see
+// healthConn); an unanswered ping begins an outage (the node refuses every call that needs
+// the database until a ping is answered again).
 func (s *pgStore) ping() {
 	ctx, cancel := context.WithTimeout(context.WithValue(context.Background(), probe{}, true), s.pingTimeout)
 	defer cancel()
-	if err := s.pool.Ping(ctx); err != nil {
+	if err := s.health.ping(ctx); err != nil {
 		if s.out.begin(pgErr(err)) {
 			s.pool.Reset() // the idle connections were cut: none is handed out again
 			if s.log != nil {
@@ -281,7 +283,7 @@ func (s *pgStore) ping() {
 // watchPool makes the connections to the database follow out: every socket (the pool's, and
 // those of the audit log and the change feed, made with copies of cfg) is dialled through it,
 // which lists the socket until it closes, so that an outage can cut it; while an outage is
-// under way the pool makes and hands out no connection but to the health check's probe. A
+// under way the pool makes and hands out none. A
 // connection idle for more than a second is pinged before it is handed out (pgxpool's
 // default), within pingTimeout.
 func watchPool(cfg *pgxpool.Config, out *outage, pingTimeout time.Duration) {
@@ -330,6 +332,7 @@ func (s *pgStore) Close() error {
 	close(s.stop)
 	s.cancel()
 	s.done.Wait()
+	s.health.close()
 	s.audit.close()
 	s.pool.Close()
 	return nil

@@ -66,10 +66,15 @@ func (o *outage) begin(err error) bool {
 func (o *outage) end() bool { return o.err.Swap(nil) != nil }
 
 // dialer wraps dial so that each socket it makes is listed until it is closed. While an
-// outage is under way it makes none but the probe's: checked once the socket is listed, so
-// that one dialled as the outage began is either cut by begin or refused here.
+// outage is under way it makes none but the probe's: checked before the dial (a database
+// down or overloaded gets no connection attempts, each a backend forked, from the change
+// feed's retries) and again once the socket is listed, so that one dialled as the outage
+// began is either cut by begin or refused here.
 func (o *outage) dialer(dial pgconn.DialFunc) pgconn.DialFunc {
 	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if err := o.refuse(ctx); err != nil {
+			return nil, err
+		}
 		c, err := dial(ctx, network, addr)
 		if err != nil {
 			return nil, err
@@ -102,3 +107,46 @@ func (c *trackedConn) Close() error {
 // cut makes every read and write on c, under way or to come, fail at once. The connection's
 // owner sees the error and closes it.
 func cut(c net.Conn) { c.SetDeadline(time.Unix(1, 0)) }
+
+// healthConn is the health check's own connection to the database, apart from the pool: a
+// pool whose connections are all taken (a burst of load, calls waiting on a lock) is no
+// outage, and a ping queued behind those calls for one of them would time out and take it
+// for one, cutting every call under way.
+type healthConn struct {
+	cfg  *pgconn.Config
+	conn *pgconn.PgConn
+}
+
+// healthCheckName is the health check connection's application_name.
+const healthCheckName = "sluice health check"
+
+func newHealthConn(cfg *pgconn.Config) *healthConn {
+	cfg.RuntimeParams["application_name"] = healthCheckName
+	return &healthConn{cfg: cfg}
+}
+
+// ping asks the database whether it answers before ctx ends. A connection that failed (the
+// server restarted, or the last ping went unanswered) is replaced within the same deadline.
+func (h *healthConn) ping(ctx context.Context) error {
+	if h.conn != nil {
+		if err := h.conn.Ping(ctx); err == nil {
+			return nil
+		}
+		h.close()
+	}
+	conn, err := pgconn.ConnectConfig(ctx, h.cfg)
+	if err != nil {
+		return err
+	}
+	h.conn = conn
+	return conn.Ping(ctx)
+}
+
+func (h *healthConn) close() {
+	if h.conn != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		h.conn.Close(ctx)
+		cancel()
+		h.conn = nil
+	}
+}
