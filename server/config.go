@@ -106,7 +106,8 @@ type Storage struct {
 	Compactors          int           `yaml:"compactors"`
 	ValueThresholdBytes int64         `yaml:"value_threshold_bytes"`
 	ValueLogFileBytes   int64         `yaml:"value_log_file_bytes"`
-	GCInterval          time.Duration `yaml:"gc_interval"` // value-log GC and audit retention
+	AuditSegmentBytes   int64         `yaml:"audit_segment_bytes"` // one audit journal file, allocated whole
+	GCInterval          time.Duration `yaml:"gc_interval"`         // value-log GC and audit retention
 }
 
 // Database puts the vault in PostgreSQL instead of Badger (SPEC §11): any number of nodes with
@@ -154,7 +155,7 @@ func (c *Config) storeOptions() store.Options {
 		Dir: c.DataDir, MasterKey: c.MasterKey, Logger: c.Logger, TokenCacheSize: c.Limits.TokenCacheEntries,
 		Sizes: store.Sizes{MemTableBytes: st.MemTableBytes, MemTables: st.MemTables, BlockCacheBytes: st.BlockCacheBytes,
 			IndexCacheBytes: st.IndexCacheBytes, Compactors: st.Compactors, ValueThreshold: st.ValueThresholdBytes,
-			ValueLogFileBytes: st.ValueLogFileBytes},
+			ValueLogFileBytes: st.ValueLogFileBytes, AuditSegmentBytes: st.AuditSegmentBytes},
 		DiskReserve:       st.ReserveBytes,
 		AuditSyncInterval: c.auditSyncInterval(),
 		AuditRetention:    c.Audit.Retention,
@@ -203,7 +204,8 @@ func defaultStorage() Storage {
 	z := store.DefaultSizes()
 	return Storage{ReserveBytes: store.DefaultDiskReserve, MemTableBytes: z.MemTableBytes, MemTables: z.MemTables,
 		BlockCacheBytes: z.BlockCacheBytes, IndexCacheBytes: z.IndexCacheBytes, Compactors: z.Compactors,
-		ValueThresholdBytes: z.ValueThreshold, ValueLogFileBytes: z.ValueLogFileBytes, GCInterval: store.DefaultGCInterval}
+		ValueThresholdBytes: z.ValueThreshold, ValueLogFileBytes: z.ValueLogFileBytes,
+		AuditSegmentBytes: z.AuditSegmentBytes, GCInterval: store.DefaultGCInterval}
 }
 
 // ParseConfig builds the Config of `sluice serve` from args and the environment: defaults, then

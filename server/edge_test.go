@@ -68,6 +68,7 @@ func startEdge(t *testing.T, mod ...func(*Config)) *testEdge {
 	// Badger at test scale: each edge allocates and zeroes its memtable arena at open, and page
 	// faults are most of a test edge's cost on a small VM. Tests of sizes set their own.
 	cfg.Storage.MemTableBytes, cfg.Storage.BlockCacheBytes, cfg.Storage.IndexCacheBytes = 1<<20, 1<<20, 1<<20
+	cfg.Storage.AuditSegmentBytes = 1 << 20     // allocated whole at the first audit event: in RAM, that is zeroing it
 	cfg.LogOutput, cfg.LogLevel = logs, "debug" // the production log path: buffered, request lines hand-encoded
 	if raceEnabled {
 		// A Go guest compiles in 1.5–3 s, but for over 30 s under -race on a loaded VM.

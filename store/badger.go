@@ -67,6 +67,7 @@ type Sizes struct {
 	Compactors        int   // compaction goroutines (at least 2)
 	ValueThreshold    int64 // values larger than this go to the value log
 	ValueLogFileBytes int64 // one value-log file (mapped at twice this)
+	AuditSegmentBytes int64 // one audit journal segment, allocated whole when it opens
 }
 
 // MinMemTableBytes is the smallest memtable a vault opens with: Badger commits a write batch
@@ -92,6 +93,7 @@ func DefaultSizes() Sizes {
 		Compactors:        2,
 		ValueThreshold:    1 << 20,
 		ValueLogFileBytes: 64 << 20,
+		AuditSegmentBytes: 64 << 20,
 	}
 }
 
@@ -108,6 +110,7 @@ func (z Sizes) withDefaults() Sizes {
 	pick(&z.IndexCacheBytes, d.IndexCacheBytes)
 	pick(&z.ValueThreshold, d.ValueThreshold)
 	pick(&z.ValueLogFileBytes, d.ValueLogFileBytes)
+	pick(&z.AuditSegmentBytes, d.AuditSegmentBytes)
 	if z.MemTables <= 0 {
 		z.MemTables = d.MemTables
 	}
@@ -219,7 +222,7 @@ func Open(opt Options) (Store, error) {
 		if sync == 0 {
 			sync = DefaultAuditSyncInterval
 		}
-		j, err := journal.Open(filepath.Join(opt.Dir, "audit"), keys.seal, max(sync, 0))
+		j, err := journal.Open(filepath.Join(opt.Dir, "audit"), keys.seal, max(sync, 0), opt.Sizes.withDefaults().AuditSegmentBytes)
 		if err != nil {
 			db.Close()
 			return nil, journalErr(err)

@@ -25,9 +25,10 @@ var ctx = context.Background()
 func testKey(b byte) []byte { return bytes.Repeat([]byte{b}, 32) }
 
 // SizesAtTestScale is Badger at test scale: each open allocates and zeroes its memtable arena and
-// caches, and page faults are most of a small vault's cost on a small VM. Tests of sizes, disk
+// caches, and the first audit event its journal segment (in RAM under /dev/shm, where allocating
+// is zeroing); page faults are most of a small vault's cost on a small VM. Tests of sizes, disk
 // use and memory set their own.
-var SizesAtTestScale = Sizes{MemTableBytes: 1 << 20, BlockCacheBytes: 1 << 20, IndexCacheBytes: 1 << 20}
+var SizesAtTestScale = Sizes{MemTableBytes: 1 << 20, BlockCacheBytes: 1 << 20, IndexCacheBytes: 1 << 20, AuditSegmentBytes: 1 << 20}
 
 // openAt opens the vault in dir: at test scale in tests, with the edge's sizes in benchmarks.
 func openAt(t testing.TB, dir string, key []byte) Store {

@@ -22,7 +22,7 @@ var testSealer = func() *seal.Sealer {
 // openJournal opens the journal in dir; the caller closes it.
 func openJournal(t testing.TB, dir string, syncEvery time.Duration) *Journal {
 	t.Helper()
-	j, err := Open(dir, testSealer, syncEvery)
+	j, err := Open(dir, testSealer, syncEvery, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -101,12 +101,16 @@ const (
 var journalAAD = []byte("sluice audit journal v1")
 
 // Open opens the journal in dir; syncEvery is the longest a record waits for fsync after
-// Append returns (0: Append syncs before it returns).
-func Open(dir string, sl *seal.Sealer, syncEvery time.Duration) (*Journal, error) {
+// Append returns (0: Append syncs before it returns); a segment is closed once it holds
+// segmentBytes (0: 64 MiB), and allocated at that size when it opens.
+func Open(dir string, sl *seal.Sealer, syncEvery time.Duration, segmentBytes int64) (*Journal, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
-	j := &Journal{dir: dir, seal: sl, rotateBytes: journalRotateBytes, markBytes: journalMarkBytes, syncEvery: syncEvery, fsync: fdatasync}
+	if segmentBytes <= 0 {
+		segmentBytes = journalRotateBytes
+	}
+	j := &Journal{dir: dir, seal: sl, rotateBytes: segmentBytes, markBytes: journalMarkBytes, syncEvery: syncEvery, fsync: fdatasync}
 	j.written.L = &j.mu
 	j.syncEnd.L = &j.mu
 	seqs, err := j.files()
