@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -9,7 +10,8 @@ import (
 )
 
 // TestAuditSegmentFollowsSizes: the audit journal's segment is allocated at Sizes.AuditSegmentBytes
-// (64 MiB by default), so a vault at a small scale does not allocate 64 MiB for its first event.
+// (64 MiB by default, at least 1 MiB), so a vault at a small scale does not allocate 64 MiB for its
+// first event.
 func TestAuditSegmentFollowsSizes(t *testing.T) {
 	for _, want := range []int64{1 << 20, 4 << 20} {
 		dir := vaultDir(t)
@@ -34,6 +36,11 @@ func TestAuditSegmentFollowsSizes(t *testing.T) {
 		if fi.Size() != want {
 			t.Errorf("segment of %d bytes with AuditSegmentBytes %d", fi.Size(), want)
 		}
+	}
+	z := SizesAtTestScale
+	z.AuditSegmentBytes = MinAuditSegmentBytes - 1
+	if _, err := Open(Options{Dir: vaultDir(t), MasterKey: testKey(3), Sizes: z}); !errors.Is(err, ErrInvalidInput) {
+		t.Errorf("a segment of %d bytes: %v, want ErrInvalidInput", z.AuditSegmentBytes, err)
 	}
 	if got := DefaultSizes().AuditSegmentBytes; got != 64<<20 {
 		t.Errorf("default audit segment %d bytes, want 64 MiB", got)

@@ -75,10 +75,17 @@ type Sizes struct {
 // badgerOptions) would split the vault into thousands of tiny table files.
 const MinMemTableBytes = 1 << 20
 
+// MinAuditSegmentBytes is the smallest audit journal segment: each one is a file, mapped and
+// synced on its own, and a smaller one would make a file of every few events.
+const MinAuditSegmentBytes = 1 << 20
+
 // check refuses sizes the vault cannot work with.
 func (z Sizes) check() error {
 	if z.MemTableBytes > 0 && z.MemTableBytes < MinMemTableBytes {
 		return fmt.Errorf("%w: memtables of %d bytes (storage.memtable_bytes): at least %d", ErrInvalidInput, z.MemTableBytes, MinMemTableBytes)
+	}
+	if z.AuditSegmentBytes > 0 && z.AuditSegmentBytes < MinAuditSegmentBytes {
+		return fmt.Errorf("%w: audit journal segments of %d bytes (storage.audit_segment_bytes): at least %d", ErrInvalidInput, z.AuditSegmentBytes, MinAuditSegmentBytes)
 	}
 	return nil
 }
