@@ -455,12 +455,15 @@ func (l *pgAudit) exec() error {
 	}
 }
 
-func (l *pgAudit) closeConn() {
-	if l.conn != nil {
+func (l *pgAudit) closeConn() { closePgConn(&l.conn) }
+
+// closePgConn closes *c, if any, giving the server a second to hear of it, and forgets it.
+func closePgConn(c **pgconn.PgConn) {
+	if *c != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		l.conn.Close(ctx)
+		(*c).Close(ctx)
 		cancel()
-		l.conn = nil
+		*c = nil
 	}
 }
 

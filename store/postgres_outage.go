@@ -142,11 +142,4 @@ func (h *healthConn) ping(ctx context.Context) error {
 	return conn.Ping(ctx)
 }
 
-func (h *healthConn) close() {
-	if h.conn != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		h.conn.Close(ctx)
-		cancel()
-		h.conn = nil
-	}
-}
+func (h *healthConn) close() { closePgConn(&h.conn) }
