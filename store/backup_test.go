@@ -31,6 +31,7 @@ func backupOf(t *testing.T, key []byte, tokens int) ([]byte, filled) {
 }
 
 func TestBackupRestoreKeepsEveryRecord(t *testing.T) {
+	t.Parallel()
 	key := testKey(7)
 	file, f := backupOf(t, key, 1500)
 	if bytes.Contains(file, []byte("s3cret-")) || bytes.Contains(file, []byte("payments")) || bytes.Contains(file, []byte("424200000000")) {
@@ -46,6 +47,7 @@ func TestBackupRestoreKeepsEveryRecord(t *testing.T) {
 }
 
 func TestRestoreRefusesWrongMasterKey(t *testing.T) {
+	t.Parallel()
 	file, _ := backupOf(t, testKey(7), 10)
 	dir := filepath.Join(vaultDir(t), "restored")
 	if _, err := RestoreBackup(bytes.NewReader(file), dir, testKey(8)); !errors.Is(err, ErrWrongKey) {
@@ -57,6 +59,7 @@ func TestRestoreRefusesWrongMasterKey(t *testing.T) {
 }
 
 func TestRestoreRefusesNonEmptyDir(t *testing.T) {
+	t.Parallel()
 	key := testKey(7)
 	file, _ := backupOf(t, key, 10)
 	dir := vaultDir(t)
@@ -74,6 +77,7 @@ func TestRestoreRefusesNonEmptyDir(t *testing.T) {
 // or with a chunk dropped or repeated is ErrBackupDamaged, and the failed restore leaves no
 // directory behind.
 func TestRestoreRefusesDamagedBackup(t *testing.T) {
+	t.Parallel()
 	key := testKey(7)
 	file, _ := backupOf(t, key, 10)
 	chunks := splitChunks(t, file)

@@ -24,6 +24,7 @@ func copyCounts(counts []CopyCount) map[string]CopyCount {
 // two batches: the second run finishes (writing only what the first did not), a third writes
 // nothing, and a PostgreSQL store then finds every record.
 func TestCopyInterruptedThenResumed(t *testing.T) {
+	t.Parallel()
 	url := pgtest.Database(t)
 	key := testKey(9)
 	dir := vaultDir(t)
@@ -78,6 +79,7 @@ func TestCopyInterruptedThenResumed(t *testing.T) {
 // TestCopyRefusesAnotherVault: a database that already holds another vault (another root
 // secret, or another master key) gets nothing.
 func TestCopyRefusesAnotherVault(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		name   string
 		pgKey  []byte
@@ -116,6 +118,7 @@ func TestCopyRefusesAnotherVault(t *testing.T) {
 // token reads the copy's newer version of it (the copy announces that anything may have
 // changed), well before a generous deadline.
 func TestCopyTellsRunningNodesToDropTheirCaches(t *testing.T) {
+	t.Parallel()
 	url := MigratedPostgresDatabase(t)
 	key := testKey(9)
 	dir := vaultDir(t)
@@ -161,6 +164,7 @@ func TestCopyTellsRunningNodesToDropTheirCaches(t *testing.T) {
 // TestCopyRefusesUnknownRecordFamily: a vault holding a kind of record the copy does not know
 // (written by a newer version) is refused before anything reaches the database.
 func TestCopyRefusesUnknownRecordFamily(t *testing.T) {
+	t.Parallel()
 	url := MigratedPostgresDatabase(t)
 	dir := vaultDir(t)
 	st := openAt(t, dir, testKey(9))

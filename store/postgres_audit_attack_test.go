@@ -59,6 +59,7 @@ func auditedIDs(t *testing.T, admin *pgx.Conn, ids []string) map[string]int {
 // ReadyForQuery. Each commit must still end at its own ReadyForQuery: every call succeeds, its
 // events are stored, and the answers of one commit never spill into the next.
 func TestPostgresAuditSurvivesNoticeNotificationAndParameterStatusMidCommit(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	st, admin := openAuditVault(t)
 	if _, err := admin.Exec(ctx, `CREATE FUNCTION hr_noisy() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -95,6 +96,7 @@ func TestPostgresAuditSurvivesNoticeNotificationAndParameterStatusMidCommit(t *t
 // commit as one: no caller of that commit is told its events committed unless they are
 // stored, and the log's next commits go through.
 func TestPostgresAuditRowFailingMidStatementFailsItsWholeCommit(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	st, admin := openAuditVault(t)
 	if _, err := admin.Exec(ctx, `CREATE FUNCTION hr_poison() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -145,6 +147,7 @@ func TestPostgresAuditRowFailingMidStatementFailsItsWholeCommit(t *testing.T) {
 // proxy's leave to send plaintext — only ever follows the commit of that caller's events; no
 // caller hangs, and Close returns.
 func TestPostgresAuditNilOnlyOnceCommittedUnderCancelsKillsAndClose(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	st, admin := openAuditVault(t)
 	const callers, calls = 8, 40
