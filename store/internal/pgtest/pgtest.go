@@ -552,13 +552,32 @@ func (c *Cluster) Pause() error { return c.signalAll(syscall.SIGSTOP) }
 // Resume undoes Pause.
 func (c *Cluster) Resume() error { return c.signalAll(syscall.SIGCONT) }
 
-// signalAll sends sig to the postmaster and to every process it started.
+// procState is the state letter of process pid ("T": stopped), or "" when it is gone.
+func procState(pid int) string {
+	b, err := os.ReadFile(fmt.Sprint("/proc/", pid, "/stat"))
+	if err != nil {
+		return ""
+	}
+	if f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:])); len(f) > 0 {
+		return f[0]
+	}
+	return ""
+}
+
+// signalAll sends sig to the postmaster and then to every process it started. The postmaster
+// first: its children are listed once it is stopped, so that a backend it forks meanwhile (a
+// connection opening as the cluster freezes) cannot escape the list and go on answering.
 func (c *Cluster) signalAll(sig syscall.Signal) error {
 	if c.server == nil {
 		return fmt.Errorf("pgtest: the server is not running")
 	}
 	pid := c.server.Process.Pid
-	pids := []int{pid}
+	if err := syscall.Kill(pid, sig); err != nil {
+		return err
+	}
+	for deadline := time.Now().Add(time.Second); sig == syscall.SIGSTOP && procState(pid) != "T" && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond) // a fork under way ends before the postmaster stops
+	}
 	ents, _ := os.ReadDir("/proc")
 	for _, e := range ents {
 		child, err := strconv.Atoi(e.Name())
@@ -571,12 +590,7 @@ func (c *Cluster) signalAll(sig syscall.Signal) error {
 		}
 		// Fields after the command name (in parentheses, which may hold spaces): state, ppid.
 		if f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:])); len(f) > 1 && f[1] == strconv.Itoa(pid) {
-			pids = append(pids, child)
-		}
-	}
-	for _, p := range pids {
-		if err := syscall.Kill(p, sig); err != nil && p == pid {
-			return err
+			syscall.Kill(child, sig)
 		}
 	}
 	return nil
