@@ -1,34 +1,20 @@
 package obs
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
-
-// lockedBuffer is an io.Writer safe for the flusher and the test to share.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (w *lockedBuffer) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.Write(p)
-}
 
 // TestRequestLinesEncodedIntoShardsArriveWhole: request lines encoded straight into their
 // shard's buffer come out exactly as appendRequestLine writes them, each line whole and in its
 // connection's order — many short lines (shards filling and flushing), lines longer than the room
 // a shard keeps and than a shard itself.
 func TestRequestLinesEncodedIntoShardsArriveWhole(t *testing.T) {
-	out := &lockedBuffer{}
+	out := &syncBuffer{}
 	bl := NewBufferedLog(out)
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
 	at := time.Date(2026, 12, 5, 17, 0, 0, 123456789, time.UTC)
@@ -47,7 +33,7 @@ func TestRequestLinesEncodedIntoShardsArriveWhole(t *testing.T) {
 		want = append(want, string(appendRequestLine(nil, at.Add(l.Duration), &l)))
 	}
 	bl.Close()
-	got := out.b.String()
+	got := out.String()
 	lines := strings.SplitAfter(got, "\n")
 	if lines[len(lines)-1] == "" {
 		lines = lines[:len(lines)-1]
